@@ -1,0 +1,124 @@
+using System.Globalization;
+using ShardGen.Planning;
+
+namespace ShardGen.Generators.Emitting;
+
+/// <summary>
+/// Shapes and byte formulas in the words of the generated comments: symbolic (T tokens, F/P for 1D splits,
+/// F/q for blocks of the q×q grid) when the device count is unset, concrete numbers when it is fixed.
+/// The byte formulas are <see cref="PlanCost"/>'s, divided by P (per device).
+/// </summary>
+internal sealed class PlanText
+{
+    private readonly int _devices;
+    private readonly int _q;
+
+    public PlanText(int devices)
+    {
+        _devices = devices > 0 ? devices : 0;
+        _q = _devices > 0 ? PlanCost.GridSide(_devices) : 0;
+    }
+
+    /// <summary>True when [ShardedModel(Devices = …)] fixes the device count.</summary>
+    public bool Fixed => _devices > 0;
+
+    private bool FixedGrid => _q > 0;
+
+    /// <summary>"P" or the device count.</summary>
+    public string P => Fixed ? N(_devices) : "P";
+
+    /// <summary>"q×q" or e.g. "2×2".</summary>
+    public string Grid => FixedGrid ? $"{_q}×{_q}" : "q×q";
+
+    /// <summary>F split over all devices: "4096/P" or "1024".</summary>
+    public string OverP(int features) => Fixed ? N(features / _devices) : $"{N(features)}/P";
+
+    /// <summary>F split over the grid side: "4096/q" or "2048".</summary>
+    public string OverQ(int features) => FixedGrid ? N(features / _q) : $"{N(features)}/q";
+
+    /// <summary>A token block of the grid: "T/q", "T/2", or "T" on a 1×1 grid.</summary>
+    public string TokenBlock => !FixedGrid ? "T/q" : _q == 1 ? "T" : $"T/{_q}";
+
+    /// <summary>Ring all-reduce of [T, F]: 2(P−1)/P · T·F·4 B per device.</summary>
+    public string AllReduceBytes(int features) =>
+        PerDevice("2(P−1)/P", 2L * (_devices - 1), _devices, features);
+
+    /// <summary>Reduce-scatter or all-gather over the whole mesh: (P−1)/P · T·F·4 B per device.</summary>
+    public string MeshGatherBytes(int features) =>
+        PerDevice("(P−1)/P", _devices - 1, _devices, features);
+
+    /// <summary>All-gathers inside the grid columns: (q−1)/P · T·F·4 B per device.</summary>
+    public string GridColumnGatherBytes(int features) =>
+        PerDevice("(q−1)/P", _q - 1, _devices, features, needsGrid: true);
+
+    /// <summary>SUMMA's panel traffic: (q−1)/P·(T·in + in·out)·4 B for A·B, (q−1)/P·(out·in + T·out)·4 B for A·Bᵀ.</summary>
+    public string SummaBytes(LayerSpec layer)
+    {
+        bool transposed = layer.WeightLayout == WeightLayout.OutIn;
+        int inF = layer.InFeatures, outF = layer.OutFeatures;
+        string terms = transposed ? $"{N(outF)}·{N(inF)} + T·{N(outF)}" : $"T·{N(inF)} + {N(inF)}·{N(outF)}";
+        string formula = $"(q−1)/P · ({terms})·4 B";
+        if (!FixedGrid) return formula + " per device";
+
+        long num = _q - 1, den = _devices;
+        string coefficient = Fraction(num, den);
+        string text = $"{formula} = {coefficient} · ({terms})·4 B";
+        // Evaluated: a·T + b bytes, when both come out whole.
+        long perToken = (long)(transposed ? outF : inF) * PlanCost.BytesPerElement * num;
+        long constant = (long)inF * outF * PlanCost.BytesPerElement * num;
+        if (num == 0) return text + " = 0 B per device";
+        if (perToken % den == 0 && constant % den == 0)
+        {
+            string tokenTerm = $"{N(perToken / den)}·T", constantTerm = N(constant / den);
+            text += transposed ? $" = ({constantTerm} + {tokenTerm}) B" : $" = ({tokenTerm} + {constantTerm}) B";
+        }
+        return text + " per device";
+    }
+
+    private string PerDevice(string symbolic, long num, long den, int features, bool needsGrid = false)
+    {
+        string formula = $"{symbolic} · T·{N(features)}·4 B";
+        if (!Fixed || (needsGrid && !FixedGrid)) return formula + " per device";
+        if (num == 0) return formula + " = 0 B per device";
+        string text = $"{formula} = {Fraction(num, den)} · T·{N(features)}·4 B";
+        long perToken = num * features * PlanCost.BytesPerElement;
+        if (perToken % den == 0) text += $" = {N(perToken / den)}·T B";
+        return text + " per device";
+    }
+
+    private static string Fraction(long num, long den)
+    {
+        long g = Gcd(num, den);
+        if (g > 1) { num /= g; den /= g; }
+        return den == 1 ? N(num) : $"{N(num)}/{N(den)}";
+    }
+
+    private static long Gcd(long a, long b)
+    {
+        while (b != 0) (a, b) = (b, a % b);
+        return a < 0 ? -a : a;
+    }
+
+    public static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The activation as the comments name it.</summary>
+    public static string ActivationName(Activation activation) => activation switch
+    {
+        Activation.Gelu => "GELU",
+        Activation.GeluTanh => "GELU (tanh)",
+        Activation.Relu => "ReLU",
+        Activation.Silu => "SiLU",
+        Activation.Tanh => "tanh",
+        Activation.Sigmoid => "sigmoid",
+        _ => "no activation",
+    };
+
+    /// <summary>What a launch that fuses its epilogue does after the GEMM: "bias + GELU fused", "bias fused", …</summary>
+    public static string FusedEpilogue(LayerSpec layer) => (layer.HasBias, layer.Activation) switch
+    {
+        (true, Activation.None) => "bias fused",
+        (true, var a) => $"bias + {ActivationName(a)} fused",
+        (false, Activation.None) => "no bias, no activation",
+        (false, var a) => $"{ActivationName(a)} fused (no bias)",
+    };
+}

@@ -1,0 +1,78 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using System.Threading;
+
+namespace ShardGen.Collectives;
+
+/// <summary>Where the traffic totals stood at one moment (see <see cref="CollectiveStats.Checkpoint"/>).</summary>
+public sealed record TrafficCheckpoint(int RecordCount, long[] BytesSent);
+
+/// <summary>One collective call as it ran: which, over which group, and the bytes it sent in total.</summary>
+public sealed record CollectiveRecord(CollectiveKind Kind, string Group, int GroupSize, long Elements, long TotalBytesSent);
+
+/// <summary>
+/// Measured traffic of a mesh: bytes each device sent to another device, and every collective call.
+/// Bytes are counted where data really crosses devices, not predicted.
+/// </summary>
+public sealed class CollectiveStats
+{
+    private readonly long[] _bytesSent;
+    private readonly List<CollectiveRecord> _records = new();
+    private readonly object _gate = new();
+
+    public CollectiveStats(int devices) => _bytesSent = new long[devices];
+
+    /// <summary>Called by a backend when device <paramref name="rank"/> sends bytes to another device.</summary>
+    public void AddBytesSent(int rank, long bytes) => Interlocked.Add(ref _bytesSent[rank], bytes);
+
+    /// <summary>Called once per collective call, after it has been issued.</summary>
+    public void AddRecord(CollectiveRecord record)
+    {
+        lock (_gate) _records.Add(record);
+    }
+
+    public long BytesSent(int rank) => Interlocked.Read(ref _bytesSent[rank]);
+
+    public long TotalBytesSent => Enumerable.Range(0, _bytesSent.Length).Sum(BytesSent);
+
+    /// <summary>Total bytes sent divided by the device count: the per-device figure of the textbook formulas.</summary>
+    public double AverageBytesPerDevice => (double)TotalBytesSent / _bytesSent.Length;
+
+    public IReadOnlyList<CollectiveRecord> Records
+    {
+        get { lock (_gate) return _records.ToArray(); }
+    }
+
+    public int Count(CollectiveKind kind) => Records.Count(r => r.Kind == kind);
+
+    /// <summary>Marks the current totals so a later <see cref="Since"/> reports only what came after.</summary>
+    public TrafficCheckpoint Checkpoint()
+    {
+        lock (_gate) return new TrafficCheckpoint(_records.Count, Enumerable.Range(0, _bytesSent.Length).Select(BytesSent).ToArray());
+    }
+
+    /// <summary>The traffic since <paramref name="checkpoint"/>.</summary>
+    public TrafficReport Since(TrafficCheckpoint checkpoint)
+    {
+        CollectiveRecord[] records;
+        lock (_gate) records = _records.Skip(checkpoint.RecordCount).ToArray();
+        var bytes = Enumerable.Range(0, _bytesSent.Length).Select(r => BytesSent(r) - checkpoint.BytesSent[r]).ToArray();
+        return new TrafficReport(records, bytes);
+    }
+
+    public void Reset()
+    {
+        lock (_gate) _records.Clear();
+        for (int i = 0; i < _bytesSent.Length; i++) Interlocked.Exchange(ref _bytesSent[i], 0);
+    }
+
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        foreach (var r in Records)
+            sb.AppendLine($"{r.Kind,-14} {r.Group,-16} {r.Elements,12:N0} floats  {r.TotalBytesSent,14:N0} B sent in total");
+        sb.Append($"total {TotalBytesSent:N0} B, {AverageBytesPerDevice:N0} B per device");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,261 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using ShardGen.Devices;
+using ShardGen.Kernels;
+
+namespace ShardGen.Cpu;
+
+/// <summary>
+/// A CPU device: owns its memory and runs its kernels, in order, on one dedicated worker thread fed by a
+/// FIFO queue (a CUDA stream in miniature). Arguments are checked when a call is enqueued; a failure while
+/// running is kept and rethrown by the next <see cref="Synchronize"/> or <see cref="Download"/>.
+/// </summary>
+public sealed unsafe partial class CpuDevice : Device
+{
+    private readonly object _gate = new();
+    private readonly Queue<Action> _queue = new();
+    private readonly HashSet<CpuDeviceBuffer> _buffers = new();
+    private readonly Thread _worker;
+    private readonly KernelThreadTeam? _team;
+    private readonly GemmWorkspace[] _workspaces;
+    private int _pending;
+    private Exception? _error;
+    private bool _stopping;
+    private bool _stopped;
+
+    internal CpuDevice(int rank, int threads) : base(rank)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "A device needs at least one thread.");
+        Threads = threads;
+        _workspaces = new GemmWorkspace[threads];
+        for (int i = 0; i < threads; i++) _workspaces[i] = new GemmWorkspace();
+        if (threads > 1) _team = new KernelThreadTeam(threads, Name);
+        _worker = new Thread(WorkerLoop) { IsBackground = true, Name = $"{Name} worker" };
+        _worker.Start();
+    }
+
+    public override string Name => $"cpu:{Rank}";
+
+    /// <summary>Threads this device's GEMMs are split over (its worker plus private helpers).</summary>
+    public int Threads { get; }
+
+    /// <summary>Receive buffer for the collectives this device takes part in.</summary>
+    internal CpuScratch Scratch { get; } = new();
+
+    internal bool IsWorkerThread => Thread.CurrentThread == _worker;
+
+    /// <summary>Appends work to the queue; it runs after everything enqueued before it.</summary>
+    internal void Enqueue(Action work)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_stopping, this);
+            _queue.Enqueue(work);
+            _pending++;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private void WorkerLoop()
+    {
+        while (true)
+        {
+            Action work;
+            lock (_gate)
+            {
+                while (_queue.Count == 0 && !_stopping) Monitor.Wait(_gate);
+                if (_queue.Count == 0) return;
+                work = _queue.Dequeue();
+            }
+            try
+            {
+                work();
+            }
+            catch (Exception e)
+            {
+                lock (_gate) _error ??= e;
+            }
+            lock (_gate)
+            {
+                if (--_pending == 0) Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    /// <summary>Waits until the queue is empty (without reporting failures).</summary>
+    private void WaitIdle()
+    {
+        if (IsWorkerThread)
+            throw new InvalidOperationException($"Device {Name} cannot wait for its own queue from one of its kernels.");
+        lock (_gate)
+        {
+            while (_pending > 0) Monitor.Wait(_gate);
+        }
+    }
+
+    private void ThrowPendingError()
+    {
+        Exception? e;
+        lock (_gate)
+        {
+            e = _error;
+            _error = null;
+        }
+        if (e != null) throw new DeviceKernelException(Name, e);
+    }
+
+    public override void Synchronize()
+    {
+        WaitIdle();
+        ThrowPendingError();
+    }
+
+    public override DeviceBuffer Allocate(int elements)
+    {
+        if (elements < 0) throw new ArgumentOutOfRangeException(nameof(elements), elements, "Cannot allocate a negative number of elements.");
+        var buffer = new CpuDeviceBuffer(this, elements);
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                buffer.Free();
+                throw new ObjectDisposedException(Name);
+            }
+            _buffers.Add(buffer);
+        }
+        return buffer;
+    }
+
+    /// <summary>Called by <see cref="CpuDeviceBuffer.Dispose"/>: frees after the work already queued.</summary>
+    internal void ReleaseBuffer(CpuDeviceBuffer buffer)
+    {
+        lock (_gate)
+        {
+            if (!_stopping && !IsWorkerThread)
+            {
+                _queue.Enqueue(() => FreeNow(buffer));
+                _pending++;
+                Monitor.PulseAll(_gate);
+                return;
+            }
+        }
+        FreeNow(buffer);
+    }
+
+    private void FreeNow(CpuDeviceBuffer buffer)
+    {
+        lock (_gate) _buffers.Remove(buffer);
+        buffer.Free();
+    }
+
+    public override void Upload(ReadOnlySpan<float> source, int sourceStride, MatrixView destination)
+    {
+        CheckView(destination, nameof(destination));
+        CheckHostSpan(source.Length, sourceStride, destination, nameof(source));
+        // Ordered after queued work that may still read the destination.
+        WaitIdle();
+        float* dst = Pointer(destination);
+        fixed (float* src = source)
+            Elementwise.Copy(src, sourceStride, dst, destination.Stride, destination.Rows, destination.Cols);
+    }
+
+    public override void Download(MatrixView source, Span<float> destination, int destinationStride)
+    {
+        CheckView(source, nameof(source));
+        CheckHostSpan(destination.Length, destinationStride, source, nameof(destination));
+        Synchronize();
+        float* src = Pointer(source);
+        fixed (float* dst = destination)
+            Elementwise.Copy(src, source.Stride, dst, destinationStride, source.Rows, source.Cols);
+    }
+
+    public override void Gemm(MatrixView a, bool transposeA, MatrixView b, bool transposeB, MatrixView c,
+        bool accumulate, MatrixView? bias = null, Activation activation = Activation.None)
+    {
+        CheckView(a, nameof(a));
+        CheckView(b, nameof(b));
+        CheckView(c, nameof(c));
+        CheckActivation(activation);
+        int aRows = transposeA ? a.Cols : a.Rows, aK = transposeA ? a.Rows : a.Cols;
+        int bK = transposeB ? b.Cols : b.Rows, bCols = transposeB ? b.Rows : b.Cols;
+        if (aRows != c.Rows)
+            throw new ArgumentException($"GEMM on {Name}: op(A) has {aRows} rows but C is {c.Rows}×{c.Cols} (A is {a.Rows}×{a.Cols}, transposeA={transposeA}).", nameof(a));
+        if (bCols != c.Cols)
+            throw new ArgumentException($"GEMM on {Name}: op(B) has {bCols} columns but C is {c.Rows}×{c.Cols} (B is {b.Rows}×{b.Cols}, transposeB={transposeB}).", nameof(b));
+        if (aK != bK)
+            throw new ArgumentException($"GEMM on {Name}: inner dimensions differ, op(A) is {aRows}×{aK} but op(B) is {bK}×{bCols}.", nameof(b));
+        if (bias is { } bv) CheckBias(bv, c);
+        if (Overlaps(a, c) || Overlaps(b, c))
+            throw new ArgumentException($"GEMM on {Name}: C must not overlap A or B.", nameof(c));
+
+        Enqueue(() =>
+        {
+            float* biasPtr = bias is { } bb ? Pointer(bb) : null;
+            var args = new GemmArgs(Pointer(a), a.Stride, transposeA, Pointer(b), b.Stride, transposeB, Pointer(c), c.Stride,
+                c.Rows, c.Cols, aK, accumulate, biasPtr, activation);
+            GemmKernel.Run(args, _workspaces, _team);
+        });
+    }
+
+    public override void BiasActivation(MatrixView c, MatrixView? bias, Activation activation)
+    {
+        CheckView(c, nameof(c));
+        CheckActivation(activation);
+        if (bias is { } bv) CheckBias(bv, c);
+        Enqueue(() =>
+        {
+            float* cp = Pointer(c);
+            float* bp = bias is { } bb ? Pointer(bb) : null;
+            for (int r = 0; r < c.Rows; r++) Activations.ApplyRow(cp + (nint)r * c.Stride, bp, c.Cols, activation);
+        });
+    }
+
+    public override void Copy(MatrixView source, MatrixView destination)
+    {
+        CheckView(source, nameof(source));
+        CheckView(destination, nameof(destination));
+        CheckSameShape(source, destination, "Copy");
+        Enqueue(() => Elementwise.Copy(Pointer(source), source.Stride, Pointer(destination), destination.Stride, source.Rows, source.Cols));
+    }
+
+    public override void Add(MatrixView source, MatrixView destination)
+    {
+        CheckView(source, nameof(source));
+        CheckView(destination, nameof(destination));
+        CheckSameShape(source, destination, "Add");
+        Enqueue(() => Elementwise.Add(Pointer(source), source.Stride, Pointer(destination), destination.Stride, source.Rows, source.Cols));
+    }
+
+    /// <summary>Stops accepting work; the worker drains what is queued, then exits.</summary>
+    internal void BeginStop()
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    public override void Dispose()
+    {
+        BeginStop();
+        lock (_gate)
+        {
+            if (_stopped) return;
+            _stopped = true;
+        }
+        if (!IsWorkerThread) _worker.Join();
+        _team?.Dispose();
+        foreach (var w in _workspaces) w.Dispose();
+        Scratch.Dispose();
+        CpuDeviceBuffer[] left;
+        lock (_gate)
+        {
+            left = new CpuDeviceBuffer[_buffers.Count];
+            _buffers.CopyTo(left);
+            _buffers.Clear();
+        }
+        foreach (var buffer in left) buffer.Free();
+    }
+}

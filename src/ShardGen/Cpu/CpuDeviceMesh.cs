@@ -1,0 +1,64 @@
+using System;
+using System.Collections.Generic;
+using ShardGen.Collectives;
+using ShardGen.Devices;
+
+namespace ShardGen.Cpu;
+
+/// <summary>CPU devices in this process, each with its own worker thread and memory, joined by in-process collectives.</summary>
+public sealed class CpuDeviceMesh : DeviceMesh
+{
+    private readonly CpuDevice[] _devices;
+    private readonly CpuCollectiveEngine _collectives;
+    private readonly object _gridGate = new();
+    private DeviceGrid? _grid;
+    private bool _disposed;
+
+    private CpuDeviceMesh(int devices, int threadsPerDevice)
+    {
+        _devices = new CpuDevice[devices];
+        for (int i = 0; i < devices; i++) _devices[i] = new CpuDevice(i, threadsPerDevice);
+        World = new DeviceGroup("world", _devices);
+        _collectives = new CpuCollectiveEngine(new CollectiveStats(devices), this);
+    }
+
+    /// <summary>Creates <paramref name="devices"/> CPU devices, each splitting its GEMMs over <paramref name="threadsPerDevice"/> threads.</summary>
+    public static CpuDeviceMesh Create(int devices, int threadsPerDevice = 1)
+    {
+        if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), devices, "A mesh needs at least one device.");
+        if (threadsPerDevice < 1) throw new ArgumentOutOfRangeException(nameof(threadsPerDevice), threadsPerDevice, "Each device needs at least one thread.");
+        return new CpuDeviceMesh(devices, threadsPerDevice);
+    }
+
+    public override IReadOnlyList<Device> Devices => _devices;
+
+    internal IReadOnlyList<CpuDevice> CpuDevices => _devices;
+
+    public override DeviceGroup World { get; }
+
+    public override CollectiveEngine Collectives => _collectives;
+
+    public override DeviceGrid Grid
+    {
+        get
+        {
+            lock (_gridGate)
+            {
+                if (_grid != null) return _grid;
+                int q = (int)Math.Round(Math.Sqrt(Size));
+                if (q * q != Size)
+                    throw new InvalidOperationException($"The mesh size {Size} is not square: a q×q device grid needs 1, 4, 9, 16, … devices.");
+                return _grid = new DeviceGrid(this, q);
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        // Stop every queue first: a collective still queued on one device needs its peers to drain too.
+        foreach (var d in _devices) d.BeginStop();
+        foreach (var d in _devices) d.Dispose();
+    }
+}

@@ -1,0 +1,214 @@
+using System;
+using System.Collections.Generic;
+using ShardGen.Collectives;
+using ShardGen.Devices;
+using ShardGen.Kernels;
+using ShardGen.Planning;
+
+namespace ShardGen.Cpu;
+
+/// <summary>
+/// Ring all-reduce over contiguous buffers: g−1 reduce-scatter steps then g−1 all-gather steps on the
+/// flat elements cut into g chunks (BlockPartition). Each step every member sends one chunk to the next,
+/// so each phase sends exactly N floats per step, 2(g−1)·N in total, even chunks or not.
+/// </summary>
+internal sealed unsafe class RingAllReduceOp : CollectiveOp
+{
+    private readonly MatrixView[] _buffers;
+    private readonly int _elements;
+    private readonly int _chunkMax;
+    private readonly IntPtr[] _receive;
+
+    public RingAllReduceOp(CpuDevice[] members, CollectiveStats stats, MatrixView[] buffers) : base(members, stats)
+    {
+        _buffers = buffers;
+        _elements = buffers[0].Elements;
+        _chunkMax = BlockPartition.Length(_elements, members.Length, 0);
+        _receive = new IntPtr[members.Length];
+    }
+
+    protected override void Prepare(int member)
+    {
+        // Two slots: a step's incoming chunk never lands on the one still being added.
+        _receive[member] = (IntPtr)Members[member].Scratch.Ensure(2 * (nint)_chunkMax);
+    }
+
+    protected override void Execute(int member)
+    {
+        int g = Size;
+        float* data = CpuDevice.Pointer(_buffers[member]);
+        float* next = CpuDevice.Pointer(_buffers[Next(member)]);
+        float* nextReceive = (float*)_receive[Next(member)];
+        float* ownReceive = (float*)_receive[member];
+
+        for (int s = 0; s < g - 1; s++)
+        {
+            int send = Mod(member - s);
+            Send(member, data + Start(send), nextReceive + (s & 1) * _chunkMax, Length(send));
+            Barrier.SignalAndWait();
+            int recv = Mod(member - 1 - s);
+            Elementwise.AddRow(ownReceive + (s & 1) * _chunkMax, data + Start(recv), Length(recv));
+        }
+        // Member i now holds the full sum of chunk i+1; pass the finished chunks around the ring.
+        for (int s = 0; s < g - 1; s++)
+        {
+            int send = Mod(member + 1 - s);
+            Send(member, data + Start(send), next + Start(send), Length(send));
+            Barrier.SignalAndWait();
+        }
+    }
+
+    private int Start(int chunk) => BlockPartition.Start(_elements, Size, chunk);
+
+    private int Length(int chunk) => BlockPartition.Length(_elements, Size, chunk);
+}
+
+/// <summary>Ring all-gather: at step s member j forwards shard j−s to member j+1; (g−1)·Σ|shard| floats.</summary>
+internal sealed class RingAllGatherOp : CollectiveOp
+{
+    private readonly MatrixView[] _shards;
+    private readonly MatrixView[][] _targets;
+
+    public RingAllGatherOp(CpuDevice[] members, CollectiveStats stats, MatrixView[] shards, MatrixView[][] targets)
+        : base(members, stats)
+    {
+        _shards = shards;
+        _targets = targets;
+    }
+
+    protected override void Execute(int member)
+    {
+        LocalCopy(_shards[member], _targets[member][member]);
+        for (int s = 0; s < Size - 1; s++)
+        {
+            int shard = Mod(member - s);
+            var source = s == 0 ? _shards[member] : _targets[member][shard];
+            Send(member, source, _targets[Next(member)][shard]);
+            Barrier.SignalAndWait();
+        }
+    }
+}
+
+/// <summary>
+/// Ring reduce-scatter: at step s member j sends its partial sum of block j−1−s to member j+1, which adds
+/// it to its own part; after g−1 steps block i is complete on member i. (g−1)·Σ|block| floats.
+/// </summary>
+internal sealed unsafe class RingReduceScatterOp : CollectiveOp
+{
+    private readonly MatrixView[][] _parts;
+    private readonly MatrixView[] _results;
+    private readonly int _blockMax;
+    private readonly IntPtr[] _receive;
+
+    public RingReduceScatterOp(CpuDevice[] members, CollectiveStats stats, MatrixView[][] parts, MatrixView[] results)
+        : base(members, stats)
+    {
+        _parts = parts;
+        _results = results;
+        foreach (var r in results) _blockMax = Math.Max(_blockMax, r.Elements);
+        _receive = new IntPtr[members.Length];
+    }
+
+    protected override void Prepare(int member)
+    {
+        _receive[member] = (IntPtr)Members[member].Scratch.Ensure(2 * (nint)_blockMax);
+    }
+
+    protected override void Execute(int member)
+    {
+        int g = Size;
+        if (g == 1)
+        {
+            LocalCopy(_parts[0][0], _results[0]);
+            return;
+        }
+        float* nextReceive = (float*)_receive[Next(member)];
+        float* ownReceive = (float*)_receive[member];
+        for (int s = 0; s < g - 1; s++)
+        {
+            int send = Mod(member - 1 - s);
+            Send(member, _parts[member][send], nextReceive + (s & 1) * _blockMax);
+            Barrier.SignalAndWait();
+            int recv = Mod(member - 2 - s);
+            float* incoming = ownReceive + (s & 1) * _blockMax;
+            if (s < g - 2)
+            {
+                AddPacked(incoming, _parts[member][recv]);
+            }
+            else
+            {
+                // Last step: recv == member, the block this member keeps.
+                LocalCopy(_parts[member][member], _results[member]);
+                AddPacked(incoming, _results[member]);
+            }
+        }
+    }
+}
+
+/// <summary>Broadcast: the root copies its buffer straight into every other member; (g−1)·N floats.</summary>
+internal sealed class BroadcastOp : CollectiveOp
+{
+    private readonly int _root;
+    private readonly MatrixView[] _buffers;
+
+    public BroadcastOp(CpuDevice[] members, CollectiveStats stats, int root, MatrixView[] buffers) : base(members, stats)
+    {
+        _root = root;
+        _buffers = buffers;
+    }
+
+    protected override void Execute(int member)
+    {
+        if (member == _root)
+        {
+            for (int i = 0; i < Size; i++)
+                if (i != _root) Send(member, _buffers[_root], _buffers[i]);
+        }
+        // Nobody leaves before the data has arrived everywhere.
+        Barrier.SignalAndWait();
+    }
+}
+
+/// <summary>
+/// Binomial-tree reduce to the root: in round d (1, 2, 4, …) the member at relative position r ≡ d (mod 2d)
+/// sends its partial sum to r−d. Every non-root member sends once: (g−1)·N floats, ⌈log₂ g⌉ rounds.
+/// </summary>
+internal sealed unsafe class TreeReduceOp : CollectiveOp
+{
+    private readonly int _root;
+    private readonly MatrixView[] _buffers;
+    private readonly int _elements;
+    private readonly IntPtr[] _receive;
+
+    public TreeReduceOp(CpuDevice[] members, CollectiveStats stats, int root, MatrixView[] buffers) : base(members, stats)
+    {
+        _root = root;
+        _buffers = buffers;
+        _elements = buffers[0].Elements;
+        _receive = new IntPtr[members.Length];
+    }
+
+    protected override void Prepare(int member)
+    {
+        _receive[member] = (IntPtr)Members[member].Scratch.Ensure(2 * (nint)_elements);
+    }
+
+    protected override void Execute(int member)
+    {
+        int g = Size;
+        int rel = Mod(member - _root);
+        int round = 0;
+        for (int d = 1; d < g; d *= 2, round++)
+        {
+            int slot = (round & 1) * _elements;
+            if (rel % (2 * d) == d)
+            {
+                int to = Mod(rel - d + _root);
+                Send(member, _buffers[member], (float*)_receive[to] + slot);
+            }
+            Barrier.SignalAndWait();
+            if (rel % (2 * d) == 0 && rel + d < g)
+                AddPacked((float*)_receive[member] + slot, _buffers[member]);
+        }
+    }
+}

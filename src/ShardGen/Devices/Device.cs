@@ -1,0 +1,74 @@
+using System;
+using System.Threading;
+
+namespace ShardGen.Devices;
+
+/// <summary>
+/// One device of a <see cref="DeviceMesh"/>: it owns its memory and runs its kernels in order, like a
+/// CUDA stream. Kernel calls are enqueued and return at once; <see cref="Download"/> and
+/// <see cref="Synchronize"/> wait for the queue. Backends (CPU today, ILGPU later) implement this class;
+/// generated model code never sees a backend type.
+/// </summary>
+public abstract class Device : IDisposable
+{
+    private long _liveElements;
+    private int _liveBuffers;
+
+    protected Device(int rank) => Rank = rank;
+
+    /// <summary>Bytes held by live (not yet disposed) buffers of this device: lets callers check that a refused operation allocated nothing.</summary>
+    public long AllocatedBytes => Interlocked.Read(ref _liveElements) * sizeof(float);
+
+    /// <summary>Buffers allocated and not yet disposed.</summary>
+    public int LiveBuffers => Volatile.Read(ref _liveBuffers);
+
+    internal void CountBuffer(long elements, int sign)
+    {
+        Interlocked.Add(ref _liveElements, sign * elements);
+        Interlocked.Add(ref _liveBuffers, sign);
+    }
+
+    /// <summary>Position of the device in its mesh, 0-based.</summary>
+    public int Rank { get; }
+
+    /// <summary>Human-readable backend and index, e.g. "cpu:3".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Allocates <paramref name="elements"/> float32 elements, zero-filled.</summary>
+    public abstract DeviceBuffer Allocate(int elements);
+
+    /// <summary>
+    /// Copies a host matrix (row-major, <paramref name="sourceStride"/> floats between rows) into
+    /// <paramref name="destination"/>. Blocks until the copy is done.
+    /// </summary>
+    public abstract void Upload(ReadOnlySpan<float> source, int sourceStride, MatrixView destination);
+
+    /// <summary>
+    /// Waits for queued work, then copies <paramref name="source"/> to host memory laid out row-major with
+    /// <paramref name="destinationStride"/> floats between rows.
+    /// </summary>
+    public abstract void Download(MatrixView source, Span<float> destination, int destinationStride);
+
+    /// <summary>
+    /// Enqueues <c>C = (accumulate ? C : 0) + op(A)·op(B)</c>, then, per element of the result,
+    /// <c>C[r, c] = act(C[r, c] + bias[c])</c> when <paramref name="bias"/> is given (a 1×Cols view)
+    /// or when <paramref name="activation"/> is not None. op(M) is M or Mᵀ.
+    /// Shapes: op(A) is [C.Rows, k], op(B) is [k, C.Cols].
+    /// </summary>
+    public abstract void Gemm(MatrixView a, bool transposeA, MatrixView b, bool transposeB, MatrixView c,
+        bool accumulate, MatrixView? bias = null, Activation activation = Activation.None);
+
+    /// <summary>Enqueues <c>C[r, c] = act(C[r, c] + bias[c])</c> (bias optional, a 1×Cols view).</summary>
+    public abstract void BiasActivation(MatrixView c, MatrixView? bias, Activation activation);
+
+    /// <summary>Enqueues a copy between two views of this device (same shape).</summary>
+    public abstract void Copy(MatrixView source, MatrixView destination);
+
+    /// <summary>Enqueues <c>destination += source</c> elementwise (same shape, same device).</summary>
+    public abstract void Add(MatrixView source, MatrixView destination);
+
+    /// <summary>Waits until every queued kernel has finished; rethrows the first kernel failure.</summary>
+    public abstract void Synchronize();
+
+    public abstract void Dispose();
+}

@@ -1,0 +1,32 @@
+using System;
+
+namespace ShardGen.Devices;
+
+/// <summary>
+/// Memory owned by one device. Host code never reads it directly: data enters with
+/// <see cref="Device.Upload"/>, leaves with <see cref="Device.Download"/>, and crosses devices only through
+/// <see cref="ShardGen.Collectives.CollectiveEngine"/>.
+/// </summary>
+public abstract class DeviceBuffer : IDisposable
+{
+    protected DeviceBuffer(Device device, int length)
+    {
+        Device = device;
+        Length = length;
+        device.CountBuffer(length, +1);
+    }
+
+    /// <summary>Backends call this once, when the buffer is disposed, to keep <see cref="Device.AllocatedBytes"/> true.</summary>
+    protected void CountRelease() => Device.CountBuffer(Length, -1);
+
+    /// <summary>The device that owns this memory.</summary>
+    public Device Device { get; }
+
+    /// <summary>Number of float32 elements.</summary>
+    public int Length { get; }
+
+    /// <summary>The whole buffer as a row-major matrix view.</summary>
+    public MatrixView AsMatrix(int rows, int cols) => new(this, 0, rows, cols, cols);
+
+    public abstract void Dispose();
+}

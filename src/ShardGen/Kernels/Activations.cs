@@ -1,0 +1,129 @@
+using System;
+using System.Runtime.Intrinsics;
+
+namespace ShardGen.Kernels;
+
+/// <summary>
+/// The bias + activation epilogue, applied to one row segment of C while it is still in L1. Full vectors
+/// use SIMD (exp from the BCL's vectorised Vector512/256.Exp); the ragged tail uses the scalar forms.
+/// </summary>
+internal static unsafe class Activations
+{
+    private const float SqrtHalf = 0.70710678118654752f;
+    // GeluTanh(x) = x·σ(2u), u = √(2/π)(x + 0.044715x³), since ½(1 + tanh u) = σ(2u).
+    private const float TwoSqrtTwoOverPi = 1.5957691216057308f;
+    private const float GeluCubic = 0.044715f;
+
+    /// <summary><c>row[j] = act(row[j] + bias[j])</c> for j &lt; n; <paramref name="bias"/> may be null.</summary>
+    public static void ApplyRow(float* row, float* bias, int n, Activation activation)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j + 16 <= n; j += 16)
+            {
+                var v = Vector512.Load(row + j);
+                if (bias != null) v += Vector512.Load(bias + j);
+                Vector512.Store(Apply(v, activation), row + j);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + 8 <= n; j += 8)
+            {
+                var v = Vector256.Load(row + j);
+                if (bias != null) v += Vector256.Load(bias + j);
+                Vector256.Store(Apply(v, activation), row + j);
+            }
+        }
+        for (; j < n; j++)
+            row[j] = Apply(bias != null ? row[j] + bias[j] : row[j], activation);
+    }
+
+    public static float Apply(float x, Activation activation)
+    {
+        switch (activation)
+        {
+            case Activation.None: return x;
+            case Activation.Relu: return x > 0f ? x : 0f;
+            case Activation.Gelu: return (float)(0.5 * x * (1 + Erf.Evaluate(x * (double)SqrtHalf)));
+            case Activation.GeluTanh: return x * Sigmoid(TwoSqrtTwoOverPi * (x + GeluCubic * x * x * x));
+            case Activation.Silu: return x * Sigmoid(x);
+            case Activation.Tanh: return MathF.Tanh(x);
+            case Activation.Sigmoid: return Sigmoid(x);
+            default: throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        }
+    }
+
+    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    public static Vector512<float> Apply(Vector512<float> x, Activation activation)
+    {
+        switch (activation)
+        {
+            case Activation.None: return x;
+            case Activation.Relu: return Vector512.Max(x, Vector512<float>.Zero);
+            case Activation.Gelu:
+            {
+                // erf in double lanes: float erf approximations stop at ~3e-7.
+                var (lo, hi) = Vector512.Widen(x);
+                var half = Vector512.Create(0.5);
+                var s = Vector512.Create((double)SqrtHalf);
+                lo = half * lo * (Vector512<double>.One + Erf.Evaluate(lo * s));
+                hi = half * hi * (Vector512<double>.One + Erf.Evaluate(hi * s));
+                return Vector512.Narrow(lo, hi);
+            }
+            case Activation.GeluTanh:
+            {
+                var u = Vector512.Create(TwoSqrtTwoOverPi) * (x + Vector512.Create(GeluCubic) * x * x * x);
+                return x * Sigmoid(u);
+            }
+            case Activation.Silu: return x * Sigmoid(x);
+            case Activation.Tanh:
+            {
+                // tanh|x| = (1 − e^−2|x|)/(1 + e^−2|x|): no overflow for any x.
+                var e = Vector512.Exp(Vector512.Create(-2f) * Vector512.Abs(x));
+                return Vector512.CopySign((Vector512<float>.One - e) / (Vector512<float>.One + e), x);
+            }
+            case Activation.Sigmoid: return Sigmoid(x);
+            default: throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        }
+    }
+
+    private static Vector512<float> Sigmoid(Vector512<float> x) =>
+        Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+
+    public static Vector256<float> Apply(Vector256<float> x, Activation activation)
+    {
+        switch (activation)
+        {
+            case Activation.None: return x;
+            case Activation.Relu: return Vector256.Max(x, Vector256<float>.Zero);
+            case Activation.Gelu:
+            {
+                var (lo, hi) = Vector256.Widen(x);
+                var half = Vector256.Create(0.5);
+                var s = Vector256.Create((double)SqrtHalf);
+                lo = half * lo * (Vector256<double>.One + Erf.Evaluate(lo * s));
+                hi = half * hi * (Vector256<double>.One + Erf.Evaluate(hi * s));
+                return Vector256.Narrow(lo, hi);
+            }
+            case Activation.GeluTanh:
+            {
+                var u = Vector256.Create(TwoSqrtTwoOverPi) * (x + Vector256.Create(GeluCubic) * x * x * x);
+                return x * Sigmoid(u);
+            }
+            case Activation.Silu: return x * Sigmoid(x);
+            case Activation.Tanh:
+            {
+                var e = Vector256.Exp(Vector256.Create(-2f) * Vector256.Abs(x));
+                return Vector256.CopySign((Vector256<float>.One - e) / (Vector256<float>.One + e), x);
+            }
+            case Activation.Sigmoid: return Sigmoid(x);
+            default: throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        }
+    }
+
+    private static Vector256<float> Sigmoid(Vector256<float> x) =>
+        Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
+}

@@ -1,0 +1,154 @@
+using System;
+using System.Runtime.CompilerServices;
+
+namespace ShardGen.Kernels;
+
+/// <summary>
+/// Cache-blocked float32 GEMM (the BLIS loop nest): jc over NC-column blocks of B̃ (L3), pc over KC-deep
+/// slices, ic over MC-row blocks of Ã (L2), then NR×MR register tiles. The bias + activation epilogue runs
+/// on each output tile right after its last K slice is stored, while the tile is still in L1.
+/// </summary>
+internal static unsafe class GemmKernel
+{
+    /// <summary>Which micro-kernel this machine uses.</summary>
+    public static string KernelName =>
+        MicroKernel512.IsSupported ? "avx512 6x64" : MicroKernel256.IsSupported ? "avx2 6x16" : "scalar 4x4";
+
+    private static int TileRows => MicroKernel512.IsSupported ? MicroKernel512.MR : MicroKernel256.IsSupported ? MicroKernel256.MR : MicroKernelScalar.MR;
+
+    private static int TileCols => MicroKernel512.IsSupported ? MicroKernel512.NR : MicroKernel256.IsSupported ? MicroKernel256.NR : MicroKernelScalar.NR;
+
+    /// <summary>Runs the GEMM on the calling thread.</summary>
+    public static void Run(in GemmArgs g, GemmWorkspace workspace)
+    {
+        if (MicroKernel512.IsSupported) Blocked<MicroKernel512>(g, workspace);
+        else if (MicroKernel256.IsSupported) Blocked<MicroKernel256>(g, workspace);
+        else Blocked<MicroKernelScalar>(g, workspace);
+    }
+
+    /// <summary>
+    /// Runs the GEMM over a thread team: C is cut into one contiguous strip per thread, along N when there
+    /// are enough column tiles, else along M; each strip is an independent GEMM with its own workspace.
+    /// </summary>
+    public static void Run(GemmArgs g, GemmWorkspace[] workspaces, KernelThreadTeam? team)
+    {
+        int threads = team?.Threads ?? 1;
+        // Below ~1 MFLOP the fork/join costs more than it saves.
+        if (threads == 1 || (long)g.M * g.N * Math.Max(g.K, 1) < (1L << 19))
+        {
+            Run(g, workspaces[0]);
+            return;
+        }
+        int nTiles = (g.N + TileCols - 1) / TileCols;
+        int mTiles = (g.M + TileRows - 1) / TileRows;
+        bool splitN = nTiles >= threads && (nTiles >= mTiles || mTiles < threads);
+        int tiles = splitN ? nTiles : mTiles;
+        int parts = Math.Min(threads, tiles);
+        if (parts <= 1)
+        {
+            Run(g, workspaces[0]);
+            return;
+        }
+        int tile = splitN ? TileCols : TileRows;
+        int total = splitN ? g.N : g.M;
+        team!.Run(member =>
+        {
+            if (member >= parts) return;
+            // Whole tiles per strip so only the last strip has a ragged edge.
+            int start = Math.Min(total, Planning.BlockPartition.Start(tiles, parts, member) * tile);
+            int end = Math.Min(total, start + Planning.BlockPartition.Length(tiles, parts, member) * tile);
+            if (end <= start) return;
+            var sub = splitN ? g.ColumnSlice(start, end - start) : g.RowSlice(start, end - start);
+            Run(sub, workspaces[member]);
+        });
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Blocked<TKernel>(in GemmArgs g, GemmWorkspace ws) where TKernel : struct, IMicroKernel
+    {
+        int mrMax = TKernel.MR, nrMax = TKernel.NR;
+        int m = g.M, n = g.N, k = g.K;
+        nint ldc = g.Ldc;
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            EmptyProduct(g);
+            return;
+        }
+
+        int kcMax = Math.Min(TKernel.KC, k);
+        int mcMax = Math.Min(TKernel.MC, RoundUp(m, mrMax));
+        int ncMax = Math.Min(TKernel.NC, RoundUp(n, nrMax));
+        float* packA = ws.PackA((nint)mcMax * kcMax);
+        float* packB = ws.PackB((nint)ncMax * kcMax);
+        float* tile = ws.Tile((nint)mrMax * nrMax);
+        bool epilogue = g.HasEpilogue;
+
+        for (int jc = 0; jc < n; jc += TKernel.NC)
+        {
+            int nc = Math.Min(TKernel.NC, n - jc);
+            for (int pc = 0; pc < k; pc += TKernel.KC)
+            {
+                int kc = Math.Min(TKernel.KC, k - pc);
+                bool add = g.Accumulate || pc > 0;
+                bool last = pc + kc == k;
+                GemmPacking.PackB(g.B, g.Ldb, g.TransB, pc, jc, kc, nc, nrMax, packB);
+                for (int ic = 0; ic < m; ic += TKernel.MC)
+                {
+                    int mc = Math.Min(TKernel.MC, m - ic);
+                    GemmPacking.PackA(g.A, g.Lda, g.TransA, ic, pc, mc, kc, mrMax, packA);
+                    for (int jr = 0; jr < nc; jr += nrMax)
+                    {
+                        int nr = Math.Min(nrMax, nc - jr);
+                        float* bp = packB + (nint)jr * kc;
+                        for (int ir = 0; ir < mc; ir += mrMax)
+                        {
+                            int mr = Math.Min(mrMax, mc - ir);
+                            float* ap = packA + (nint)ir * kc;
+                            float* c = g.C + (ic + ir) * ldc + jc + jr;
+                            if (mr == mrMax && nr == nrMax)
+                            {
+                                TKernel.Run(kc, ap, bp, c, ldc, add);
+                            }
+                            else
+                            {
+                                // Ragged edge: compute the whole padded tile aside, merge the valid part.
+                                TKernel.Run(kc, ap, bp, tile, nrMax, false);
+                                MergeTile(tile, nrMax, c, ldc, mr, nr, add);
+                            }
+                            if (last && epilogue)
+                            {
+                                float* bias = g.Bias == null ? null : g.Bias + jc + jr;
+                                for (int r = 0; r < mr; r++) Activations.ApplyRow(c + r * ldc, bias, nr, g.Activation);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void MergeTile(float* tile, int ldt, float* c, nint ldc, int mr, int nr, bool add)
+    {
+        for (int r = 0; r < mr; r++)
+        {
+            float* src = tile + r * ldt;
+            float* dst = c + r * ldc;
+            if (add) Elementwise.AddRow(src, dst, nr);
+            else Elementwise.CopyRow(src, dst, nr);
+        }
+    }
+
+    /// <summary>K = 0: the product is zero, so C is C (accumulate) or 0, then the epilogue.</summary>
+    private static void EmptyProduct(in GemmArgs g)
+    {
+        for (int r = 0; r < g.M; r++)
+        {
+            float* row = g.C + (nint)r * g.Ldc;
+            if (!g.Accumulate) new Span<float>(row, g.N).Clear();
+            if (g.HasEpilogue) Activations.ApplyRow(row, g.Bias, g.N, g.Activation);
+        }
+    }
+
+    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+}

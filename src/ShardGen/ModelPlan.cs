@@ -1,0 +1,102 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ShardGen.Collectives;
+using ShardGen.Planning;
+
+namespace ShardGen;
+
+/// <summary>
+/// A model's forward pass planned on a device count: per layer the strategy and shard shapes, and the
+/// steps in order with the bytes each collective sends. <see cref="ToString"/> prints it as a table
+/// for <see cref="Tokens"/> tokens.
+/// </summary>
+public sealed class ModelPlan
+{
+    private ModelPlan(string model, IReadOnlyList<LayerSpec> specs, int devices, int tokens)
+    {
+        ModelName = model;
+        Devices = devices;
+        Tokens = tokens;
+        Layers = specs.Select((s, i) => new Linear(s, i, devices)).ToArray();
+        Steps = LayoutPlanner.Plan(specs);
+    }
+
+    /// <summary>
+    /// Plans <paramref name="layers"/> on <paramref name="devices"/> devices. Throws a
+    /// <see cref="ShardingException"/> (same IDs and words as the compile-time diagnostics) when the model
+    /// cannot run there, or when <paramref name="declaredDevices"/> (the model's [ShardedModel(Devices = …)],
+    /// 0 if unset) differs from <paramref name="devices"/>.
+    /// </summary>
+    public static ModelPlan Create(string model, IReadOnlyList<LayerSpec> layers, int devices, int declaredDevices = 0, int tokens = 1)
+    {
+        if (declaredDevices > 0 && declaredDevices != devices)
+            throw new ShardingException(
+                $"Model '{model}' is declared with [ShardedModel(Devices = {declaredDevices})] but the mesh has {devices} devices; " +
+                $"create it on a mesh of {declaredDevices} devices, or change Devices.");
+        var problems = ShardRules.Check(model, layers, devices);
+        if (problems.Count > 0) throw new ShardingException(problems);
+        if (tokens < 1) throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A plan needs at least one token.");
+        return new ModelPlan(model, layers, devices, tokens);
+    }
+
+    public string ModelName { get; }
+
+    public int Devices { get; }
+
+    /// <summary>Grid side q when the device count is a square (2D layers use a q×q grid), else 0.</summary>
+    public int GridSide => PlanCost.GridSide(Devices);
+
+    /// <summary>Token count the byte figures of <see cref="ToString"/> are given for.</summary>
+    public int Tokens { get; }
+
+    public IReadOnlyList<Linear> Layers { get; }
+
+    public IReadOnlyList<PlanStep> Steps { get; }
+
+    /// <summary>The same plan, with byte figures for <paramref name="tokens"/> tokens.</summary>
+    public ModelPlan WithTokens(int tokens) =>
+        tokens == Tokens ? this : Create(ModelName, Layers.Select(l => l.Spec).ToArray(), Devices, 0, tokens);
+
+    /// <summary>Bytes <paramref name="step"/> sends between devices, all devices together.</summary>
+    public long PredictedTotalBytes(PlanStep step, int tokens) =>
+        PlanCost.TotalBytes(step, step.LayerIndex >= 0 ? Layers[step.LayerIndex].Spec : null, Devices, tokens);
+
+    /// <summary>Bytes one forward pass of <paramref name="tokens"/> tokens sends, all devices together.</summary>
+    public long PredictedTotalBytes(int tokens) => Steps.Sum(s => PredictedTotalBytes(s, tokens));
+
+    /// <summary>Bytes one forward pass sends per device (total / P), the figure of the textbook formulas.</summary>
+    public double PredictedBytesPerDevice(int tokens) => (double)PredictedTotalBytes(tokens) / Devices;
+
+    /// <summary>Collective calls of <paramref name="kind"/> one forward pass issues (SUMMA's panel broadcasts included).</summary>
+    public int PredictedCalls(CollectiveKind kind) => Steps.Sum(s => CallsOf(s, kind));
+
+    /// <summary>Weight and bias bytes held by each device.</summary>
+    public long WeightBytesPerDevice => Layers.Sum(l => l.BytesPerDevice);
+
+    private int CallsOf(PlanStep step, CollectiveKind kind)
+    {
+        int q = GridSide;
+        switch (step.Kind)
+        {
+            case PlanStepKind.AllReduce: return kind == CollectiveKind.AllReduce ? 1 : 0;
+            case PlanStepKind.ReduceScatter: return kind == CollectiveKind.ReduceScatter ? 1 : 0;
+            case PlanStepKind.AllGather: return kind == CollectiveKind.AllGather ? 1 : 0;
+            case PlanStepKind.ColumnShardsToBlocks:
+            case PlanStepKind.BlocksToColumnShards: return kind == CollectiveKind.AllGather ? q : 0;
+            case PlanStepKind.BlocksToReplicated: return kind == CollectiveKind.AllGather ? 2 * q : 0;
+            case PlanStepKind.Summa2D:
+                // A·B: q steps × (q row + q column broadcasts). A·Bᵀ: q steps × (q column broadcasts + q row reduces).
+                bool nt = Layers[step.LayerIndex].WeightLayout == WeightLayout.OutIn;
+                return kind switch
+                {
+                    CollectiveKind.Broadcast => nt ? q * q : 2 * q * q,
+                    CollectiveKind.Reduce => nt ? q * q : 0,
+                    _ => 0,
+                };
+            default: return 0;
+        }
+    }
+
+    public override string ToString() => PlanFormatter.Format(this);
+}

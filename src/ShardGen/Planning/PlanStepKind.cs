@@ -1,0 +1,38 @@
+namespace ShardGen.Planning;
+
+/// <summary>One line of a generated Forward: a host transfer, a layer launch, a collective or a local step.</summary>
+#if SHARDGEN_RUNTIME
+public
+#endif
+enum PlanStepKind
+{
+    // Host to devices.
+    UploadReplicated,
+    UploadColumnShards,
+    UploadBlocks,
+
+    // Layer launches (local GEMMs; Summa2D also broadcasts panels inside its grid).
+    ColumnParallel,
+    RowParallel,
+    Summa2D,
+
+    // A row-parallel layer's bias and activation, once its partial sums are reduced.
+    BiasActivation,
+
+    // Collectives over the whole mesh.
+    AllReduce,
+    ReduceScatter,
+    AllGather,
+
+    // Collectives inside grid columns / rows, entering or leaving a 2D layer.
+    ColumnShardsToBlocks,
+    BlocksToColumnShards,
+    BlocksToReplicated,
+
+    // Local re-layouts: each device keeps the piece it needs; nothing is sent.
+    SliceColumns,
+    SliceBlocks,
+
+    // Devices to host.
+    Download,
+}

@@ -1,0 +1,137 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace ShardGen.Planning;
+
+/// <summary>
+/// The rules a model must satisfy, with the messages users see. The generator reports them as
+/// diagnostics (device rules only when <c>Devices</c> is fixed); <c>Create</c> throws the same text.
+/// </summary>
+#if SHARDGEN_RUNTIME
+public
+#endif
+static class ShardRules
+{
+    /// <summary>Largest device count listed in "device counts that work".</summary>
+    public const int MaxListedDevices = 64;
+
+    /// <summary>Rules that hold for any device count: layers exist, features are positive and chain.</summary>
+    public static List<ShardProblem> CheckStructure(string model, IReadOnlyList<LayerSpec> layers)
+    {
+        var problems = new List<ShardProblem>();
+        if (layers.Count == 0)
+        {
+            problems.Add(new ShardProblem(ShardProblemIds.NoLayers, -1, -1,
+                $"Model '{model}' has no layers: add a partial Linear property with [ColumnParallel], [RowParallel] or [Summa2D]."));
+            return problems;
+        }
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var l = layers[i];
+            if (l.InFeatures <= 0 || l.OutFeatures <= 0)
+                problems.Add(new ShardProblem(ShardProblemIds.NonPositiveFeatures, i, -1,
+                    $"Layer '{l.Name}' declares inFeatures = {l.InFeatures} and outFeatures = {l.OutFeatures}; both must be positive."));
+        }
+        for (int i = 1; i < layers.Count; i++)
+        {
+            LayerSpec prev = layers[i - 1], cur = layers[i];
+            if (prev.OutFeatures != cur.InFeatures && prev.OutFeatures > 0 && cur.InFeatures > 0)
+                problems.Add(new ShardProblem(ShardProblemIds.FeaturesDoNotChain, i, i - 1,
+                    $"Layer '{cur.Name}' takes {cur.InFeatures} input features but the previous layer '{prev.Name}' produces {prev.OutFeatures}; " +
+                    $"make '{cur.Name}' take {prev.OutFeatures} or '{prev.Name}' produce {cur.InFeatures}."));
+        }
+        return problems;
+    }
+
+    /// <summary>Rules for a given device count. Assumes <see cref="CheckStructure"/> found nothing.</summary>
+    public static List<ShardProblem> CheckDevices(string model, IReadOnlyList<LayerSpec> layers, int devices)
+    {
+        var problems = new List<ShardProblem>();
+        if (devices <= 0)
+        {
+            problems.Add(new ShardProblem(ShardProblemIds.InvalidDeviceCount, -1, -1,
+                $"Model '{model}' cannot run on {devices} devices; use a positive device count."));
+            return problems;
+        }
+        string works = null!;
+        string Works() => works ??= WorkingDeviceCountsText(layers);
+        int q = PlanCost.GridSide(devices);
+        bool gridReported = false;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var l = layers[i];
+            foreach (var (dim, value) in SplitDimensions(layers, i))
+                if (value % devices != 0)
+                    problems.Add(new ShardProblem(ShardProblemIds.NotDivisibleByDevices, i, -1,
+                        $"Layer '{l.Name}' ({l.StrategyText}) splits its {value} {dim} over {devices} devices, which does not divide evenly. " +
+                        $"Device counts that work for '{model}': {Works()}."));
+            if (l.Strategy != ParallelStrategy.Summa2D) continue;
+            if (q == 0)
+            {
+                if (!gridReported)
+                    problems.Add(new ShardProblem(ShardProblemIds.GridNotSquare, i, -1,
+                        $"Layer '{l.Name}' (Summa2D) needs a square device count q×q, but there are {devices} devices. " +
+                        $"Device counts that work for '{model}': {Works()}."));
+                gridReported = true;
+                continue;
+            }
+            foreach (var (dim, value) in new[] { ("input features", l.InFeatures), ("output features", l.OutFeatures) })
+                if (value % q != 0)
+                    problems.Add(new ShardProblem(ShardProblemIds.NotDivisibleByGrid, i, -1,
+                        $"Layer '{l.Name}' (Summa2D) splits its {value} {dim} into q = {q} blocks on the {q}×{q} grid, which does not divide evenly. " +
+                        $"Device counts that work for '{model}': {Works()}."));
+        }
+        return problems;
+    }
+
+    /// <summary>Every rule, structure first.</summary>
+    public static List<ShardProblem> Check(string model, IReadOnlyList<LayerSpec> layers, int devices)
+    {
+        var problems = CheckStructure(model, layers);
+        return problems.Count > 0 ? problems : CheckDevices(model, layers, devices);
+    }
+
+    /// <summary>Device counts from 1 to <see cref="MaxListedDevices"/> on which the model can run.</summary>
+    public static List<int> WorkingDeviceCounts(IReadOnlyList<LayerSpec> layers)
+    {
+        var counts = new List<int>();
+        for (int p = 1; p <= MaxListedDevices; p++)
+            if (IsValid(layers, p)) counts.Add(p);
+        return counts;
+    }
+
+    private static string WorkingDeviceCountsText(IReadOnlyList<LayerSpec> layers)
+    {
+        var counts = WorkingDeviceCounts(layers);
+        return counts.Count == 0
+            ? $"none up to {MaxListedDevices}"
+            : string.Join(", ", counts) + $" (checked up to {MaxListedDevices})";
+    }
+
+    private static bool IsValid(IReadOnlyList<LayerSpec> layers, int p)
+    {
+        int q = PlanCost.GridSide(p);
+        for (int i = 0; i < layers.Count; i++)
+        {
+            if (SplitDimensions(layers, i).Any(d => d.Value % p != 0)) return false;
+            var l = layers[i];
+            if (l.Strategy == ParallelStrategy.Summa2D && (q == 0 || l.InFeatures % q != 0 || l.OutFeatures % q != 0))
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>The feature dimensions of layer <paramref name="i"/> that are split over all P devices.</summary>
+    private static IEnumerable<(string Dim, int Value)> SplitDimensions(IReadOnlyList<LayerSpec> layers, int i)
+    {
+        var l = layers[i];
+        if (l.Strategy == ParallelStrategy.ColumnParallel) yield return ("output features", l.OutFeatures);
+        if (l.Strategy == ParallelStrategy.RowParallel)
+        {
+            yield return ("input features", l.InFeatures);
+            // Feeding a 2D layer, the partial sums are reduce-scattered into P column shards.
+            if (i + 1 < layers.Count && layers[i + 1].Strategy == ParallelStrategy.Summa2D)
+                yield return ("output features (reduce-scattered for the next Summa2D layer)", l.OutFeatures);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using System;
+using System.Collections.Generic;
+using ShardGen.Devices;
+using ShardGen.Planning;
+
+namespace ShardGen.Runtime;
+
+/// <summary>
+/// One layer's weight and bias shards, resident on the mesh. The three Split methods are the only code
+/// that cuts full host weights into shards; they read the weight in its declared layout and never
+/// transpose it (an [out, in] weight is used through a transposed-B GEMM instead).
+/// </summary>
+public sealed class ShardedLinear : IDisposable
+{
+    private readonly List<DeviceBuffer> _buffers = new();
+
+    private ShardedLinear(Linear info, int devices)
+    {
+        Info = info;
+        Weights = new MatrixView[devices];
+        Biases = new MatrixView?[devices];
+    }
+
+    /// <summary>The layer as planned (name, strategy, shard shapes).</summary>
+    public Linear Info { get; }
+
+    /// <summary>Weights[rank]: the device's weight shard in the declared layout.</summary>
+    public MatrixView[] Weights { get; }
+
+    /// <summary>Biases[rank]: the device's bias (1×n), or null without a bias.</summary>
+    public MatrixView?[] Biases { get; }
+
+    /// <summary>True for [out, in] weights: the GEMM reads the shard transposed.</summary>
+    public bool TransposedWeight => Info.WeightLayout == WeightLayout.OutIn;
+
+    /// <summary>Column-parallel: device r gets output columns [r·o, (r+1)·o) of W and of the bias, o = out/P.</summary>
+    public static ShardedLinear SplitColumns(DeviceMesh mesh, Linear layer, LinearWeights weights) =>
+        Split(mesh, layer, weights, (rank, p) =>
+        {
+            int o = layer.OutFeatures / p, c0 = rank * o;
+            // [in, out]: a column block; [out, in]: a row block.
+            var w = layer.WeightLayout == WeightLayout.InOut ? (0, c0) : (c0, 0);
+            return (w, c0, o);
+        });
+
+    /// <summary>Row-parallel: device r gets input rows [r·i, (r+1)·i) of W, i = in/P; the bias stays whole.</summary>
+    public static ShardedLinear SplitRows(DeviceMesh mesh, Linear layer, LinearWeights weights) =>
+        Split(mesh, layer, weights, (rank, p) =>
+        {
+            int r0 = rank * (layer.InFeatures / p);
+            var w = layer.WeightLayout == WeightLayout.InOut ? (r0, 0) : (0, r0);
+            return (w, 0, layer.OutFeatures);
+        });
+
+    /// <summary>Summa2D: device (i, j) of the q×q grid gets block (i, j) of W as stored, and bias block j.</summary>
+    public static ShardedLinear SplitBlocks(DeviceMesh mesh, Linear layer, LinearWeights weights) =>
+        Split(mesh, layer, weights, (rank, p) =>
+        {
+            var grid = mesh.Grid;
+            int gi = grid.GridRowOf(rank), gj = grid.GridColumnOf(rank);
+            var (rows, cols) = layer.WeightShardShape;
+            int o = layer.OutFeatures / grid.Q;
+            // For [out, in] storage, block (i, j) is out-block i × in-block j: the A·Bᵀ variant's layout.
+            // The bias follows the output block (i, j), whose features are block j either way.
+            return ((gi * rows, gj * cols), gj * o, o);
+        });
+
+    private delegate ((int Row, int Col) WeightOrigin, int BiasStart, int BiasLength) ShardOf(int rank, int devices);
+
+    private static ShardedLinear Split(DeviceMesh mesh, Linear layer, LinearWeights weights, ShardOf shardOf)
+    {
+        ArgumentNullException.ThrowIfNull(mesh);
+        ArgumentNullException.ThrowIfNull(layer);
+        if (layer.Devices != mesh.Size)
+            throw new ShardingException($"Layer '{layer.Name}' was planned for {layer.Devices} devices but the mesh has {mesh.Size}.");
+        if (LinearWeights.Check(layer.Spec, weights) is { } problem) throw new ShardingException(problem);
+
+        var sharded = new ShardedLinear(layer, mesh.Size);
+        try
+        {
+            var (rows, cols) = layer.WeightShardShape;
+            for (int rank = 0; rank < mesh.Size; rank++)
+            {
+                var device = mesh.Devices[rank];
+                var ((r0, c0), biasStart, biasLength) = shardOf(rank, mesh.Size);
+                var w = sharded.Allocate(device, rows, cols);
+                device.Upload(HostMatrix.From(weights.Weight, r0, c0), weights.Weight.GetLength(1), w);
+                sharded.Weights[rank] = w;
+                if (weights.Bias is { } bias)
+                {
+                    var b = sharded.Allocate(device, 1, biasLength);
+                    device.Upload(bias.AsSpan(biasStart, biasLength), biasLength, b);
+                    sharded.Biases[rank] = b;
+                }
+            }
+            return sharded;
+        }
+        catch
+        {
+            sharded.Dispose();
+            throw;
+        }
+    }
+
+    private MatrixView Allocate(Device device, int rows, int cols)
+    {
+        var buffer = device.Allocate(rows * cols);
+        _buffers.Add(buffer);
+        return buffer.AsMatrix(rows, cols);
+    }
+
+    public void Dispose()
+    {
+        foreach (var b in _buffers) b.Dispose();
+        _buffers.Clear();
+    }
+}

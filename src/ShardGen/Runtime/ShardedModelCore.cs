@@ -1,0 +1,85 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using ShardGen.Collectives;
+
+namespace ShardGen.Runtime;
+
+/// <summary>
+/// The state behind a generated model: its mesh, plan and resident layer shards. Generated code holds
+/// one and calls it; users meet it through the generated members.
+/// </summary>
+public sealed class ShardedModelCore : IDisposable
+{
+    private readonly ShardedLinear[] _layers;
+    private TrafficCheckpoint? _checkpoint;
+    private bool _disposed;
+
+    public ShardedModelCore(DeviceMesh mesh, ModelPlan plan, ShardedLinear[] layers)
+    {
+        Mesh = mesh ?? throw new ArgumentNullException(nameof(mesh));
+        Plan = plan ?? throw new ArgumentNullException(nameof(plan));
+        _layers = layers ?? throw new ArgumentNullException(nameof(layers));
+    }
+
+    public DeviceMesh Mesh { get; }
+
+    public ModelPlan Plan { get; private set; }
+
+    public IReadOnlyList<ShardedLinear> Layers => _layers;
+
+    /// <summary>Collectives measured during the last forward pass; null before the first.</summary>
+    public TrafficReport? LastForward { get; private set; }
+
+    /// <summary>
+    /// Checks every layer's weights (given in layer order) against the plan and throws one
+    /// <see cref="ShardingException"/> listing every problem, before anything is uploaded.
+    /// </summary>
+    public static void CheckWeights(ModelPlan plan, params LinearWeights?[] weights)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (weights.Length != plan.Layers.Count)
+            throw new ArgumentException($"Model '{plan.ModelName}' has {plan.Layers.Count} layers but {weights.Length} weights were given.", nameof(weights));
+        var problems = plan.Layers.Select((l, i) => LinearWeights.Check(l.Spec, weights[i])).OfType<string>().ToArray();
+        if (problems.Length > 0)
+            throw new ShardingException($"Cannot create '{plan.ModelName}': " + string.Join(" ", problems));
+    }
+
+    /// <summary>
+    /// Starts a forward pass on <paramref name="x"/> ([tokens, in]); checks it first. Passes on one mesh
+    /// run one at a time, so each pass's measured traffic is its own.
+    /// </summary>
+    public ForwardPass BeginForward(float[,] x)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(x);
+        var first = Plan.Layers[0];
+        if (x.GetLength(1) != first.InFeatures || x.GetLength(0) < 1)
+            throw new ArgumentException(
+                $"{Plan.ModelName}.Forward: x is [{x.GetLength(0)}, {x.GetLength(1)}] but the first layer '{first.Name}' takes {first.InFeatures} input features; " +
+                $"pass x as [tokens ≥ 1, {first.InFeatures}].", nameof(x));
+        Monitor.Enter(Mesh.ExecutionGate);
+        _checkpoint = Mesh.Stats.Checkpoint();
+        return new ForwardPass(this, x);
+    }
+
+    internal void EndForward()
+    {
+        try
+        {
+            LastForward = Mesh.Stats.Since(_checkpoint!);
+        }
+        finally
+        {
+            Monitor.Exit(Mesh.ExecutionGate);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var layer in _layers) layer?.Dispose();
+    }
+}

@@ -1,0 +1,123 @@
+extern alias gen;
+
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using ShardGenerator = gen::ShardGen.Generators.ShardGenerator;
+
+namespace ShardGen.Generators.Tests.Helpers;
+
+/// <summary>Builds compilations against the runtime, runs the generator and compiles what it wrote.</summary>
+public static class GeneratorHarness
+{
+    /// <summary>Preview C# (partial properties need 13+), documentation comments checked (CS1570 etc.).</summary>
+    public static readonly CSharpParseOptions ParseOptions =
+        new(LanguageVersion.Preview, DocumentationMode.Diagnose);
+
+    private static readonly Lazy<MetadataReference[]> LazyReferences = new(() =>
+    {
+        // The .NET reference set from the test host's trusted platform assemblies (framework folder only),
+        // plus the ShardGen runtime the generated code calls.
+        string frameworkDir = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
+        var tpa = ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "").Split(Path.PathSeparator);
+        return tpa
+            .Where(p => p.Length > 0 && string.Equals(Path.GetDirectoryName(p), frameworkDir, StringComparison.Ordinal))
+            .Append(typeof(ShardGen.DeviceMesh).Assembly.Location)
+            .Distinct()
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+            .ToArray();
+    });
+
+    public static IReadOnlyList<MetadataReference> References => LazyReferences.Value;
+
+    public static CSharpCompilation CreateCompilation(params (string Path, string Source)[] sources) =>
+        CSharpCompilation.Create("Tests",
+            sources.Select(s => CSharpSyntaxTree.ParseText(s.Source, ParseOptions, s.Path, Encoding.UTF8)),
+            References,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+
+    public static GeneratorDriver CreateDriver(bool trackSteps = false) =>
+        CSharpGeneratorDriver.Create(
+            new[] { new ShardGenerator().AsSourceGenerator() },
+            parseOptions: ParseOptions,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
+
+    /// <summary>Runs the generator on one source file "Model.cs"; fails if the generator threw.</summary>
+    public static GeneratorOutput Run(string source, string path = "Model.cs") => Run((path, source));
+
+    public static GeneratorOutput Run(params (string Path, string Source)[] sources)
+    {
+        var compilation = CreateCompilation(sources);
+        var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var driverDiagnostics);
+        var result = driver.GetRunResult();
+        Assert.Null(result.Results.Single().Exception);
+        Assert.DoesNotContain(driverDiagnostics, d => d.Id is "CS8784" or "CS8785"); // generator failed to initialize / threw
+        return new GeneratorOutput(compilation, (CSharpCompilation)output, result.Results.Single());
+    }
+}
+
+/// <summary>What one generator run produced.</summary>
+public sealed record GeneratorOutput(CSharpCompilation Input, CSharpCompilation Output, GeneratorRunResult Result)
+{
+    public ImmutableArray<Diagnostic> Diagnostics => Result.Diagnostics;
+
+    public ImmutableArray<GeneratedSourceResult> Sources => Result.GeneratedSources;
+
+    /// <summary>The single generated file's text; fails unless there is exactly one.</summary>
+    public string SingleSource => Assert.Single(Sources).SourceText.ToString();
+
+    /// <summary>
+    /// Diagnostics of the compilation with the generated code, warnings and errors, except CS1591 (missing
+    /// XML doc) on the test's own hand-written types: the generated members must all be documented.
+    /// </summary>
+    public IReadOnlyList<Diagnostic> CompilationProblems()
+    {
+        var userTrees = Input.SyntaxTrees.ToHashSet();
+        return Output.GetDiagnostics()
+            .Where(d => d.Severity >= DiagnosticSeverity.Warning)
+            .Where(d => !(d.Id == "CS1591" && d.Location.SourceTree is { } t && userTrees.Contains(t)))
+            .ToList();
+    }
+
+    /// <summary>Fails, listing each problem with its line, unless the generated code compiles with no warning or error.</summary>
+    public void AssertCompilesCleanly()
+    {
+        var problems = CompilationProblems();
+        if (problems.Count == 0) return;
+        var sb = new StringBuilder("The generated code does not compile cleanly:\n");
+        foreach (var d in problems)
+        {
+            var span = d.Location.GetLineSpan();
+            string line = d.Location.SourceTree?.GetText().Lines[span.StartLinePosition.Line].ToString().Trim() ?? "";
+            sb.AppendLine($"  {d.Id} {span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}): {d.GetMessage()}");
+            sb.AppendLine($"      {line}");
+        }
+        Assert.Fail(sb.ToString());
+    }
+
+    /// <summary>The diagnostics as stored in .verified.txt: one per line, ID, severity, file(line,col), message.</summary>
+    public string DiagnosticsText() => FormatDiagnostics(Diagnostics);
+
+    public static string FormatDiagnostics(IEnumerable<Diagnostic> diagnostics)
+    {
+        var sb = new StringBuilder();
+        foreach (var d in diagnostics.OrderBy(d => d.Location.SourceSpan.Start).ThenBy(d => d.Id, StringComparer.Ordinal))
+        {
+            sb.Append($"{d.Id} {d.Severity} {Where(d.Location)}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}\n");
+            foreach (var extra in d.AdditionalLocations) sb.Append($"    also at {Where(extra)}\n");
+        }
+        return sb.ToString();
+    }
+
+    public static string Where(Location location)
+    {
+        if (location == Location.None) return "(no location)";
+        var span = location.GetLineSpan();
+        return $"{span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1})";
+    }
+}

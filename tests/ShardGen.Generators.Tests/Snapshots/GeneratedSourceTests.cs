@@ -1,0 +1,188 @@
+using System.Threading.Tasks;
+using ShardGen.Generators.Tests.Helpers;
+
+namespace ShardGen.Generators.Tests.Snapshots;
+
+/// <summary>
+/// The generated source of representative models, end to end from user code. Each output must also compile
+/// against the runtime with no error and no warning. The snapshots are product output: read them.
+/// </summary>
+public class GeneratedSourceTests
+{
+    private static Task VerifyModel(string source, [System.Runtime.CompilerServices.CallerMemberName] string testMethod = "")
+    {
+        var output = GeneratorHarness.Run(source);
+        Assert.Empty(output.Diagnostics);
+        output.AssertCompilesCleanly();
+        return Snapshot.Verify(output.SingleSource, extension: "cs", testMethod: testMethod);
+    }
+
+    [Fact]
+    public Task ColumnThenRowMlp() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096, Activation = Activation.Gelu)]
+            public partial Linear Up { get; }
+
+            [RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """);
+
+    [Fact]
+    public Task ColumnThenRowMlpOnFourDevices() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 4)]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096, Activation = Activation.Gelu)]
+            public partial Linear Up { get; }
+
+            [RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """);
+
+    [Fact]
+    public Task ColumnThenColumn() => VerifyModel("""
+        using ShardGen;
+        namespace Demo.Models;
+
+        [ShardedModel]
+        public partial class Widen
+        {
+            [ColumnParallel(512, 2048, Activation = Activation.Relu)]
+            public partial Linear First { get; }
+
+            // PyTorch storage: [out, in].
+            [ColumnParallel(2048, 512, WeightLayout = WeightLayout.OutIn)]
+            public partial Linear Second { get; }
+        }
+        """);
+
+    [Fact]
+    public Task RowFirst() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class RowFirst
+        {
+            [RowParallel(768, 768, Activation = Activation.Sigmoid)]
+            public partial Linear Gate { get; }
+
+            [ColumnParallel(768, 3072, Bias = false, Activation = Activation.Tanh)]
+            public partial Linear Expand { get; }
+        }
+        """);
+
+    [Fact]
+    public Task ColumnRowRow() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 8)]
+        internal partial class Deep
+        {
+            [ColumnParallel(512, 2048, Activation = Activation.GeluTanh)]
+            internal partial Linear Up { get; }
+
+            [RowParallel(2048, 1024, Activation = Activation.Relu)]
+            internal partial Linear Mid { get; }
+
+            [RowParallel(1024, 512, Bias = false, Activation = Activation.Silu, WeightLayout = WeightLayout.OutIn)]
+            internal partial Linear Down { get; }
+        }
+        """);
+
+    [Fact]
+    public Task Summa2DInOut() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Grid
+        {
+            [Summa2D(1024, 4096, Activation = Activation.Gelu)]
+            public partial Linear Up { get; }
+
+            [Summa2D(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """);
+
+    [Fact]
+    public Task Summa2DOutIn() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 4)]
+        public partial class TorchGrid
+        {
+            [Summa2D(1024, 4096, Activation = Activation.Silu, WeightLayout = WeightLayout.OutIn)]
+            public partial Linear Up { get; }
+        }
+        """);
+
+    [Fact]
+    public Task ColumnSummaRow() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Hybrid
+        {
+            [ColumnParallel(1024, 4096, Activation = Activation.Gelu)]
+            public partial Linear Up { get; }
+
+            [Summa2D(4096, 4096, Activation = Activation.Relu)]
+            public partial Linear Mix { get; }
+
+            [RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """);
+
+    [Fact]
+    public Task RowSummaColumnOnSixteenDevices() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 16)]
+        public partial class Hybrid16
+        {
+            [RowParallel(1024, 1024)]
+            public partial Linear In { get; }
+
+            [Summa2D(1024, 1024, WeightLayout = WeightLayout.OutIn)]
+            public partial Linear Mix { get; }
+
+            [ColumnParallel(1024, 1024)]
+            public partial Linear Out { get; }
+        }
+        """);
+
+    [Fact]
+    public Task NestedClassWithoutNamespace() => VerifyModel("""
+        using ShardGen;
+
+        public static partial class Outer
+        {
+            internal partial struct Holder
+            {
+                [ShardedModel(Devices = 2)]
+                internal sealed partial class Tiny
+                {
+                    [ColumnParallel(8, 16, Bias = false)]
+                    internal partial Linear @out { get; }
+                }
+            }
+        }
+        """);
+}
