@@ -47,7 +47,7 @@ for (int r = 0; r < tokens; r++)
 double gflops = 2.0 * 2 * tokens * 1024 * 4096 / (ms * 1e6);
 Console.WriteLine($"Max error against the double-precision reference: {maxDiff:E2} absolute, {maxDiff / maxRef:E2} relative");
 Console.WriteLine($"Forward time: {ms:F2} ms for {tokens} tokens on {devices} CPU devices ({gflops:F1} GFLOP/s), mean of {runs} runs");
-Console.WriteLine("Generated source: samples/MegatronMlp/obj/Release/net10.0/generated/ShardGen.Generators/");
+Console.WriteLine("Generated source: samples/MegatronMlp/obj/Release/net10.0/generated/ShardGen.Generators/ShardGen.Generators.ShardGenerator/MegatronMlp.Mlp.g.cs");
 return maxDiff / maxRef < 1e-4 ? 0 : 1;
 
 static int Option(string[] args, string name, int fallback)

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using ShardGen.Planning;
 
@@ -113,7 +114,7 @@ internal static class DiagnosticDescriptors
     };
 
     /// <summary>Every descriptor, in ID order.</summary>
-    public static IEnumerable<DiagnosticDescriptor> All => ById.Values;
+    public static IEnumerable<DiagnosticDescriptor> All => ById.Values.OrderBy(d => d.Id, System.StringComparer.Ordinal);
 
     /// <summary>The descriptor of <paramref name="id"/>, or null for an unknown ID.</summary>
     public static DiagnosticDescriptor? Find(string id) => ById.TryGetValue(id, out var d) ? d : null;

@@ -38,7 +38,7 @@ internal static class ModelEmitter
 
         WriteRemarks(w, model, layers, text);
         w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"{GeneratorName}\", \"{GeneratorVersion}\")]");
-        w.OpenBlock($"partial class {Identifier(model.Name)} : global::System.IDisposable");
+        w.OpenBlock($"partial class {Identifier(model.Name)} : global::ShardGen.IShardedModel");
         WriteMembers(w, model, layers, text);
         w.CloseBlock();
 

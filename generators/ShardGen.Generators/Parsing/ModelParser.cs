@@ -53,7 +53,7 @@ internal static class ModelParser
         }
 
         bool valid = true;       // false: an error of ours was reported; no output
-        bool complete = true;    // false: the compiler reports an error in the declaration; no output, no rules
+        bool complete = true;    // false: a layer cannot be read (the compiler reports why); no output, no layer rules
 
         // The class and every containing type must be partial, in every declaration.
         for (var t = type; t is not null; t = t.ContainingType)
@@ -69,6 +69,11 @@ internal static class ModelParser
                 }
             }
         }
+
+        // Half-typed code (a missing name, a broken attribute): the compiler reports it; wait for the fix.
+        for (var t = type; t is not null; t = t.ContainingType)
+            if (string.IsNullOrEmpty(t.Name)) complete = false;
+        if (modelAttributeRef.GetSyntax(ct).ContainsDiagnostics) complete = false;
 
         int devices = 0;
         if (modelAttribute.AttributeConstructor is null || modelAttribute.ConstructorArguments.Any(a => a.Kind == TypedConstantKind.Error))
@@ -103,7 +108,12 @@ internal static class ModelParser
 
             var definition = property.PartialDefinitionPart ?? property;
             var declaration = definition.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(ct) as PropertyDeclarationSyntax;
-            if (declaration is null) { complete = false; continue; }
+            if (declaration is null || declaration.Identifier.IsMissing || declaration.ContainsDiagnostics
+                || attributes.Any(a => a.ApplicationSyntaxReference?.GetSyntax(ct).ContainsDiagnostics != false))
+            {
+                complete = false;
+                continue;
+            }
             var propertyLocation = LocationInfo.From(declaration.Identifier);
             var attributeLocation = LocationInfo.From(attributes[0].ApplicationSyntaxReference?.GetSyntax(ct));
 
@@ -161,6 +171,7 @@ internal static class ModelParser
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, attributeLocation,
                         property.Name, undefined.Enum, undefined.Value));
                     valid = false;
+                    complete = false; // the layer is unknown: checking the others' chaining would mislead
                     break;
                 case ({ } spec, null):
                     layers.Add((SortKeyOf(type, declaration), spec, modifiers, attributeLocation));
@@ -259,7 +270,7 @@ internal static class ModelParser
     private static string? ShapeProblem(IPropertySymbol property, INamedTypeSymbol linearType)
     {
         if (!SymbolEqualityComparer.Default.Equals(property.Type, linearType))
-            return $"has type '{property.Type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat)}', not ShardGen.Linear";
+            return $"has type '{property.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}', not ShardGen.Linear";
         if (property.IsStatic) return "is static";
         if (property.IsIndexer) return "is an indexer";
         if (property.ReturnsByRef || property.ReturnsByRefReadonly) return "returns by reference";

@@ -18,7 +18,7 @@ namespace Demo
     /// </list>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ShardGen.Generators", "{version}")]
-    partial class Deep : global::System.IDisposable
+    partial class Deep : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 8;
 

@@ -14,7 +14,7 @@ partial class Outer
         /// <para>No collectives: the devices never exchange data in a forward pass.</para>
         /// </remarks>
         [global::System.CodeDom.Compiler.GeneratedCode("ShardGen.Generators", "{version}")]
-        partial class Tiny : global::System.IDisposable
+        partial class Tiny : global::ShardGen.IShardedModel
         {
             private const int DeclaredDevices = 2;
 

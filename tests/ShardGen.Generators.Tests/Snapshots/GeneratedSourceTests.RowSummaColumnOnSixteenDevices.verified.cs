@@ -20,7 +20,7 @@ namespace Demo
     /// </list>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ShardGen.Generators", "{version}")]
-    partial class Hybrid16 : global::System.IDisposable
+    partial class Hybrid16 : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 16;
 

@@ -17,7 +17,7 @@ namespace Demo
     /// </list>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ShardGen.Generators", "{version}")]
-    partial class Grid : global::System.IDisposable
+    partial class Grid : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 0; // Devices unset: Create accepts any mesh the layers divide evenly
 

@@ -15,7 +15,7 @@ namespace Demo
     /// </list>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ShardGen.Generators", "{version}")]
-    partial class TorchGrid : global::System.IDisposable
+    partial class TorchGrid : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 4;
 

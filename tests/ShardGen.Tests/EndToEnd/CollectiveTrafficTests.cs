@@ -20,7 +20,7 @@ public class CollectiveTrafficTests
     {
         const int tokens = 24, hidden = 64;
         using var mesh = DeviceMesh.CreateCpu(p);
-        var (model, _) = ModelCase.Mlp.Create(mesh, seed: 1);
+        var (model, _) = ModelCase.Mlp.Create(mesh, 1);
         using (model)
         {
             model.Forward(ReferenceMath.RandomMatrix(new Random(p), tokens, hidden));
@@ -45,7 +45,7 @@ public class CollectiveTrafficTests
     {
         const int tokens = 8;
         using var mesh = DeviceMesh.CreateCpu(p);
-        var (model, _) = ModelCase.ColumnColumn.Create(mesh, seed: 2);
+        var (model, _) = ModelCase.ColumnColumn.Create(mesh, 2);
         using (model)
         {
             model.Forward(ReferenceMath.RandomMatrix(new Random(p), tokens, 64));
@@ -62,7 +62,7 @@ public class CollectiveTrafficTests
     public void Row_then_row_reduce_scatters_between_them()
     {
         using var mesh = DeviceMesh.CreateCpu(4);
-        var (model, _) = ModelCase.ThreeLayer.Create(mesh, seed: 3);
+        var (model, _) = ModelCase.ThreeLayer.Create(mesh, 3);
         using (model)
         {
             model.Forward(ReferenceMath.RandomMatrix(new Random(3), 5, 48));
@@ -80,7 +80,7 @@ public class CollectiveTrafficTests
     public void Measured_traffic_equals_the_plans_prediction(ModelCase model, int devices)
     {
         using var mesh = DeviceMesh.CreateCpu(devices);
-        var (sharded, _) = model.Create(mesh, seed: devices);
+        var (sharded, _) = model.Create(mesh, devices);
         using (sharded)
         {
             foreach (int tokens in new[] { 1, 7, 12 })

@@ -13,7 +13,7 @@ public class DeviceMemoryTests
     public void Each_device_holds_its_share_of_the_weights_and_a_forward_leaves_nothing_behind(int p)
     {
         using var mesh = DeviceMesh.CreateCpu(p);
-        var (model, _) = ModelCase.Mlp.Create(mesh, seed: 5);
+        var (model, _) = ModelCase.Mlp.Create(mesh, 5);
         using (model)
         {
             // Up: [64, 256/P] + bias [256/P]; Down: [256/P, 64] + its whole bias [64] (added after the reduction).
@@ -31,7 +31,7 @@ public class DeviceMemoryTests
     public void Summa_layer_weights_are_split_into_q_by_q_blocks()
     {
         using var mesh = DeviceMesh.CreateCpu(9);
-        var (model, _) = ModelCase.Summa.Create(mesh, seed: 6);
+        var (model, _) = ModelCase.Summa.Create(mesh, 6);
         using (model)
         {
             var layer = model.Plan.Layers.Single();

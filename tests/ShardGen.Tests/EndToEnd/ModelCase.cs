@@ -71,9 +71,9 @@ public sealed record ModelCase(string Name, IReadOnlyList<LayerSpec> Specs, Func
     /// <summary>The double-precision reference of this model on <paramref name="x"/>.</summary>
     public double[,] Reference(LinearWeights[] weights, float[,] x)
     {
-        var a = Reference.ReferenceMath.ToDouble(x);
+        var a = ShardGen.Tests.Reference.ReferenceMath.ToDouble(x);
         for (int i = 0; i < Specs.Count; i++)
-            a = Reference.ReferenceMath.Linear(a, weights[i].Weight, weights[i].Bias, Specs[i].WeightLayout == WeightLayout.OutIn, Specs[i].Activation);
+            a = ShardGen.Tests.Reference.ReferenceMath.Linear(a, weights[i].Weight, weights[i].Bias, Specs[i].WeightLayout == WeightLayout.OutIn, Specs[i].Activation);
         return a;
     }
 

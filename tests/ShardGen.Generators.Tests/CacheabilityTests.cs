@@ -1,0 +1,162 @@
+extern alias gen;
+
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using ShardGen.Generators.Tests.Helpers;
+using TrackingNames = gen::ShardGen.Generators.TrackingNames;
+
+namespace ShardGen.Generators.Tests;
+
+/// <summary>
+/// The pipeline caches: a second run on a cloned compilation, or after an unrelated edit, reuses every
+/// tracked step; an attribute change recomputes the model; no step holds a compiler object.
+/// </summary>
+public class CacheabilityTests
+{
+    private const string Model = """
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096, Activation = Activation.Gelu)]
+            public partial Linear Up { get; }
+
+            [RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+
+        [ShardedModel]
+        public partial class Broken
+        {
+            [ColumnParallel(8, 16)]
+            public Linear? NotPartial { get; }
+        }
+        """;
+
+    // One stray use of each layer attribute, so every orphan stage has output.
+    private const string Orphans = """
+        using ShardGen;
+        namespace Demo;
+
+        public class Plain
+        {
+            [ColumnParallel(4, 4)] public Linear? A { get; }
+            [RowParallel(4, 4)] public Linear? B { get; }
+            [Summa2D(4, 4)] public Linear? C { get; }
+        }
+        """;
+
+    private static readonly string[] StepNames = typeof(TrackingNames)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.IsLiteral)
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .ToArray();
+
+    private static CSharpCompilation Compilation() =>
+        GeneratorHarness.CreateCompilation(("Model.cs", Model), ("Orphans.cs", Orphans));
+
+    private static (GeneratorRunResult First, GeneratorRunResult Second) RunTwice(CSharpCompilation first, CSharpCompilation second)
+    {
+        var driver = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(first);
+        var firstResult = driver.GetRunResult().Results.Single();
+        driver = driver.RunGenerators(second);
+        return (firstResult, driver.GetRunResult().Results.Single());
+    }
+
+    private static IEnumerable<(string Step, object Value, IncrementalStepRunReason Reason)> Outputs(GeneratorRunResult result, string step) =>
+        result.TrackedSteps.TryGetValue(step, out var runs)
+            ? runs.SelectMany(r => r.Outputs.Select(o => (step, o.Value, o.Reason)))
+            : Enumerable.Empty<(string, object, IncrementalStepRunReason)>();
+
+    /// <summary>The output steps that emit source: those fed by the Models stage (diagnostic outputs are not).</summary>
+    private static IEnumerable<IncrementalGeneratorRunStep> SourceOutputs(GeneratorRunResult result) =>
+        result.TrackedOutputSteps.SelectMany(kv => kv.Value)
+            .Where(s => s.Inputs.Any(i => i.Source.Name == TrackingNames.Models));
+
+    [Fact]
+    public void EveryTrackingNameIsUsed()
+    {
+        var (first, _) = RunTwice(Compilation(), Compilation());
+        Assert.NotEmpty(StepNames);
+        foreach (var name in StepNames)
+            Assert.True(Outputs(first, name).Any(), $"Tracked step '{name}' produced nothing for the test input.");
+    }
+
+    [Fact]
+    public void SecondRunOnClonedCompilationIsCached()
+    {
+        var compilation = Compilation();
+        var (first, second) = RunTwice(compilation, compilation.Clone());
+
+        foreach (var name in StepNames)
+        {
+            var outputs = Outputs(second, name).ToList();
+            Assert.NotEmpty(outputs);
+            Assert.All(outputs, o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
+                $"{o.Step} was {o.Reason}"));
+        }
+        var emits = SourceOutputs(second).SelectMany(s => s.Outputs).ToList();
+        Assert.NotEmpty(emits);
+        Assert.All(emits, o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        Assert.Equal(first.GeneratedSources.Select(s => s.SourceText.ToString()), second.GeneratedSources.Select(s => s.SourceText.ToString()));
+    }
+
+    [Fact]
+    public void NoStepHoldsCompilerObjects()
+    {
+        var (first, _) = RunTwice(Compilation(), Compilation());
+        foreach (var name in StepNames)
+            foreach (var (step, value, _) in Outputs(first, name))
+                Assert.Null(ModelWalker.FindForbidden(value, step));
+    }
+
+    [Fact]
+    public void WalkerFindsCompilerObjects()
+    {
+        // The check above must be able to fail: a location hidden in a tuple inside a list is found.
+        var tree = CSharpSyntaxTree.ParseText("class C { }");
+        var value = (1, new List<object> { "x", (2, tree.GetRoot().GetLocation()) });
+        Assert.Equal("v.Item2[1].Item2: SourceLocation", ModelWalker.FindForbidden(value, "v"));
+        Assert.NotNull(ModelWalker.FindForbidden(new { Node = tree.GetRoot() }));
+    }
+
+    [Fact]
+    public void UnrelatedEditKeepsEverythingCached()
+    {
+        var compilation = Compilation();
+        var edited = compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText(
+            "namespace Other; public class Unrelated { public int Value { get; set; } }", GeneratorHarness.ParseOptions, "Unrelated.cs"));
+        var (_, second) = RunTwice(compilation, edited);
+
+        foreach (var name in StepNames)
+            Assert.All(Outputs(second, name), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
+                $"{o.Step} was {o.Reason}"));
+        var emits = SourceOutputs(second).SelectMany(s => s.Outputs).ToList();
+        Assert.NotEmpty(emits);
+        Assert.All(emits, o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+    }
+
+    [Fact]
+    public void AttributeArgumentChangeRecomputesTheModel()
+    {
+        var compilation = Compilation();
+        var oldTree = compilation.SyntaxTrees.Single(t => t.FilePath == "Model.cs");
+        var newTree = CSharpSyntaxTree.ParseText(Model.Replace("4096", "8192"), GeneratorHarness.ParseOptions, "Model.cs");
+        var (first, second) = RunTwice(compilation, compilation.ReplaceSyntaxTree(oldTree, newTree));
+
+        Assert.Contains(Outputs(second, TrackingNames.ParseModel), o => o.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains(Outputs(second, TrackingNames.Models), o => o.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains(SourceOutputs(second).SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+        // The orphan stages find the same (no) new orphans: nothing downstream of them runs again.
+        foreach (var name in new[] { TrackingNames.OrphanColumnParallel, TrackingNames.OrphanRowParallel, TrackingNames.OrphanSumma2D })
+            Assert.All(Outputs(second, name), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
+                $"{o.Step} was {o.Reason}"));
+        Assert.Contains("8192", second.GeneratedSources.Single().SourceText.ToString());
+        Assert.DoesNotContain("8192", first.GeneratedSources.Single().SourceText.ToString());
+    }
+}

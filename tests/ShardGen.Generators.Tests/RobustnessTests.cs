@@ -1,0 +1,90 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using ShardGen.Generators.Tests.Helpers;
+
+namespace ShardGen.Generators.Tests;
+
+/// <summary>
+/// Broken user code never makes the generator throw, and never makes it emit code that adds errors.
+/// Where the compiler already reports the problem, the generator stays quiet and emits nothing.
+/// </summary>
+public class RobustnessTests
+{
+    public static IEnumerable<object[]> BrokenInputs() => new Dictionary<string, string>
+    {
+        ["missing argument"] = "[ShardedModel] public partial class M { [ColumnParallel(1024)] public partial Linear Up { get; } }",
+        ["wrong argument type"] = "[ShardedModel] public partial class M { [ColumnParallel(\"a\", 4096)] public partial Linear Up { get; } }",
+        ["non-constant argument"] = "[ShardedModel] public partial class M { static int N = 4; [ColumnParallel(N, 4)] public partial Linear Up { get; } }",
+        ["wrong named argument"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4, Bias = 1)] public partial Linear Up { get; } }",
+        ["unknown named argument"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4, Width = 3)] public partial Linear Up { get; } }",
+        ["unresolved property type"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Lineer Up { get; } }",
+        ["unresolved attribute"] = "[ShardedModel] public partial class M { [ColumnParalel(4, 4)] public partial Linear Up { get; } }",
+        ["devices not an int"] = "[ShardedModel(Devices = \"four\")] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } }",
+        ["model attribute with ctor argument"] = "[ShardedModel(3)] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } }",
+        ["empty model"] = "[ShardedModel] public partial class M { }",
+        ["layer attribute on a method"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } [RowParallel(4, 4)] public void F() { } }",
+        ["layer attribute on a method of a plain class"] = "public class P { [ColumnParallel(4, 4)] public void F() { } }",
+        ["layer attribute on a field"] = "public class P { [Summa2D(4, 4)] public Linear? F; }",
+        ["layer attribute on an indexer"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear this[int i] { get; } }",
+        ["model attribute on a struct"] = "[ShardedModel] public partial struct S { [ColumnParallel(4, 4)] public partial Linear Up { get; } }",
+        ["model attribute on a record"] = "[ShardedModel] public partial record R { [ColumnParallel(4, 4)] public partial Linear Up { get; } }",
+        ["model attribute twice"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } } [ShardedModel] public partial class M { }",
+        ["static model"] = "[ShardedModel] public static partial class M { }",
+        ["abstract model"] = "[ShardedModel] public abstract partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } }",
+        ["nested in generic"] = "public partial class G<T> { [ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } } }",
+        ["syntax errors"] = "[ShardedModel] public partial class { [ColumnParallel(4, 4) public partial Linear Up { get }",
+        ["keyword layer name"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear @class { get; } }",
+        ["layer named like a generated member"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Random { get; } [RowParallel(4, 4)] public partial Linear Plan { get; } }",
+    }.Select(kv => new object[] { kv.Key, "using ShardGen;\nnamespace Demo;\n\n" + kv.Value + "\n" });
+
+    [Theory]
+    [MemberData(nameof(BrokenInputs))]
+    public void NeverThrowsAndNeverAddsErrors(string name, string source)
+    {
+        var output = GeneratorHarness.Run(source); // asserts the generator did not throw
+        Assert.All(output.Diagnostics, d => Assert.StartsWith("SHARD", d.Id));
+        Assert.True(output.Sources.Length <= 1, name);
+
+        var generated = output.Output.SyntaxTrees.Except(output.Input.SyntaxTrees).ToHashSet();
+        var errorsInGenerated = output.Output.GetDiagnostics()
+            .Where(d => d.Severity == DiagnosticSeverity.Error && d.Location.SourceTree is { } t && generated.Contains(t));
+        Assert.Empty(errorsInGenerated);
+    }
+
+    [Theory]
+    [InlineData("[ShardedModel] public partial class M { [ColumnParallel(1024)] public partial Linear Up { get; } }")]
+    [InlineData("[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Lineer Up { get; } }")]
+    [InlineData("[ShardedModel(Devices = \"four\")] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } }")]
+    [InlineData("[ShardedModel] public partial class M { static int N = 4; [ColumnParallel(N, 4)] public partial Linear Up { get; } }")]
+    public void CompilerErrorsMeanNoOutputAndNoExtraDiagnostics(string body)
+    {
+        var output = GeneratorHarness.Run("using ShardGen;\nnamespace Demo;\n" + body);
+        Assert.Contains(output.Input.GetDiagnostics(), d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Empty(output.Sources);
+        Assert.Empty(output.Diagnostics);
+    }
+
+    [Fact]
+    public void DuplicateModelAttributeGeneratesOneFile()
+    {
+        var output = GeneratorHarness.Run(
+            ("A.cs", "using ShardGen;\nnamespace Demo;\n[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } }"),
+            ("B.cs", "using ShardGen;\nnamespace Demo;\n[ShardedModel] public partial class M { }"));
+        Assert.Single(output.Sources);
+    }
+
+    [Fact]
+    public void LayersFollowDeclarationOrderAcrossPartialDeclarations()
+    {
+        var output = GeneratorHarness.Run(
+            ("A.cs", "using ShardGen;\nnamespace Demo;\n[ShardedModel] public partial class M { [ColumnParallel(4, 8)] public partial Linear First { get; } [RowParallel(8, 4)] public partial Linear Second { get; } }"),
+            ("B.cs", "using ShardGen;\nnamespace Demo;\npublic partial class M { [ColumnParallel(4, 16)] public partial Linear Third { get; } [RowParallel(16, 4)] public partial Linear Fourth { get; } }"));
+        Assert.Empty(output.Diagnostics);
+        string text = output.SingleSource;
+        int[] at = { text.IndexOf("new(\"First\""), text.IndexOf("new(\"Second\""), text.IndexOf("new(\"Third\""), text.IndexOf("new(\"Fourth\"") };
+        Assert.All(at, i => Assert.True(i > 0));
+        Assert.Equal(at.OrderBy(i => i), at);
+        output.AssertCompilesCleanly();
+    }
+}

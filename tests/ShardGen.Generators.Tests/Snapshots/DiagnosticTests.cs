@@ -1,0 +1,312 @@
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using ShardGen.Generators.Tests.Helpers;
+
+namespace ShardGen.Generators.Tests.Snapshots;
+
+/// <summary>
+/// One test per diagnostic: the ID, the exact source text it points at (a real location in the user's
+/// tree, so #pragma and editors work), no generated source for a model with errors, and the full listing
+/// (ID, severity, file(line,col), message) as a snapshot.
+/// </summary>
+public class DiagnosticTests
+{
+    private static Task Verify(string source, string id, string locatedAt, bool expectSource = false,
+        [CallerMemberName] string testMethod = "")
+    {
+        var output = GeneratorHarness.Run(source);
+        var diagnostic = output.Diagnostics.FirstOrDefault(d => d.Id == id);
+        Assert.True(diagnostic is not null, $"Expected {id}, got:\n{output.DiagnosticsText()}");
+        Assert.True(diagnostic!.Location.IsInSource, "The diagnostic must point into the user's syntax tree.");
+        Assert.Equal(locatedAt, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Equal("ShardGen", diagnostic.Descriptor.Category);
+        Assert.Equal($"https://shardgen.dev/diagnostics/{id}", diagnostic.Descriptor.HelpLinkUri);
+        if (!expectSource) Assert.Empty(output.Sources);
+        return Snapshot.Verify(output.DiagnosticsText(), extension: "txt", testMethod: testMethod);
+    }
+
+    [Fact]
+    public Task SHARD001_ModelNotPartial() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD001", "Mlp");
+
+    [Fact]
+    public Task SHARD001_ContainingTypeNotPartial() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        public class Outer
+        {
+            [ShardedModel]
+            public partial class Mlp
+            {
+                [ColumnParallel(1024, 4096)]
+                public partial Linear Up { get; }
+            }
+        }
+        """, "SHARD001", "Outer");
+
+    [Fact]
+    public Task SHARD002_LayerNotPartial() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public Linear Up { get; }
+        }
+        """, "SHARD002", "Up");
+
+    [Fact]
+    public Task SHARD003_LayerOfWrongType() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial float[,] Up { get; }
+        }
+        """, "SHARD003", "Up");
+
+    [Fact]
+    public Task SHARD003_StaticLayer() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public static partial Linear Up { get; }
+        }
+        """, "SHARD003", "Up");
+
+    [Fact]
+    public Task SHARD003_LayerWithSetter() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; set; }
+        }
+        """, "SHARD003", "Up");
+
+    [Fact]
+    public Task SHARD004_LayerOutsideModel() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        public class Plain
+        {
+            [ColumnParallel(1024, 4096)]
+            public Linear? Up { get; }
+        }
+        """, "SHARD004", "ColumnParallel(1024, 4096)");
+
+    [Fact]
+    public Task SHARD005_TwoStrategies() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            [RowParallel(1024, 4096)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD005", "RowParallel(1024, 4096)");
+
+    [Fact]
+    public Task SHARD006_NonPositiveFeatures() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(0, 4096)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD006", "ColumnParallel(0, 4096)");
+
+    [Fact]
+    public async Task SHARD007_FeaturesDoNotChain()
+    {
+        const string source = """
+            using ShardGen;
+            namespace Demo;
+
+            [ShardedModel]
+            public partial class Mlp
+            {
+                [ColumnParallel(1024, 4096)]
+                public partial Linear Up { get; }
+
+                [RowParallel(2048, 1024)]
+                public partial Linear Down { get; }
+            }
+            """;
+        await Verify(source, "SHARD007", "RowParallel(2048, 1024)");
+        // The earlier layer is the additional location.
+        var d = GeneratorHarness.Run(source).Diagnostics.Single(d => d.Id == "SHARD007");
+        var other = Assert.Single(d.AdditionalLocations);
+        Assert.Equal("ColumnParallel(1024, 4096)", other.SourceTree!.GetText().ToString(other.SourceSpan));
+    }
+
+    [Fact]
+    public Task SHARD008_NotDivisibleByDevices() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 3)]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+
+            [RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """, "SHARD008", "ColumnParallel(1024, 4096)");
+
+    [Fact]
+    public Task SHARD009_GridNotSquare() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 2)]
+        public partial class Grid
+        {
+            [Summa2D(1024, 4096)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD009", "Summa2D(1024, 4096)");
+
+    [Fact]
+    public Task SHARD010_NotDivisibleByGrid() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 4)]
+        public partial class Grid
+        {
+            [Summa2D(9, 8)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD010", "Summa2D(9, 8)");
+
+    [Fact]
+    public Task SHARD011_NoLayers() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Empty
+        {
+            public int NotALayer { get; }
+        }
+        """, "SHARD011", "Empty");
+
+    [Fact]
+    public Task SHARD012_NegativeDevices() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = -2)]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD012", "Mlp");
+
+    [Fact]
+    public Task SHARD013_GenericModel() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp<T>
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD013", "Mlp");
+
+    [Fact]
+    public Task SHARD014_ReservedMemberName() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+
+            public float[,] Forward(float[,] x, int steps) => x;
+        }
+        """, "SHARD014", "Forward");
+
+    [Fact]
+    public Task SHARD015_LayerAlreadyImplemented() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+
+            public partial Linear Up => null!;
+        }
+        """, "SHARD015", "Up");
+
+    [Fact]
+    public Task SHARD016_UndefinedActivation() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096, Activation = (Activation)42)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD016", "ColumnParallel(1024, 4096, Activation = (Activation)42)");
+
+    [Fact]
+    public void EveryDescriptorIsCoveredAndTracked()
+    {
+        // Each ID has a test above, and AnalyzerReleases.Unshipped.md lists exactly the catalog.
+        var ids = typeof(DiagnosticTests).GetMethods().Select(m => m.Name).Where(n => n.StartsWith("SHARD")).Select(n => n[..8]).ToHashSet();
+        var catalog = Catalog.Ids;
+        Assert.Equal(catalog.OrderBy(x => x), ids.OrderBy(x => x));
+
+        string releases = System.IO.File.ReadAllText(System.IO.Path.Combine(RepoRoot(), "generators", "ShardGen.Generators", "AnalyzerReleases.Unshipped.md"));
+        var tracked = releases.Split('\n').Where(l => l.StartsWith("SHARD")).Select(l => l[..8]).ToList();
+        Assert.Equal(catalog.OrderBy(x => x), tracked.OrderBy(x => x));
+    }
+
+    private static string RepoRoot([CallerFilePath] string file = "") =>
+        System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(file)!, "..", "..", ".."));
+}
