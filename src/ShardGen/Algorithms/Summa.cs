@@ -32,18 +32,15 @@ public static class Summa
     /// Exact bytes <see cref="Multiply"/> sends: each broadcast or reduce of a panel over a group of q sends
     /// (q−1)·|panel| floats, and over all steps the panels of one matrix add up to the whole matrix.
     /// </summary>
-    public static long PredictTotalBytes(SummaVariant v, int q, int m, int n, int k)
+    public static long PredictTotalBytes(SummaVariant v, int q, int m, int n, int k) => v switch
     {
-        long mk = (long)m * k, kn = (long)k * n, mn = (long)m * n;
-        long floats = v switch
-        {
-            SummaVariant.AB => mk + kn,   // broadcast A along rows, B along columns
-            SummaVariant.ABt => kn + mn,  // broadcast B along columns, reduce C along rows
-            SummaVariant.AtB => mk + mn,  // broadcast A along rows, reduce C along columns
-            _ => throw new ArgumentOutOfRangeException(nameof(v), v, "Unknown SUMMA variant."),
-        };
-        return (q - 1) * floats * sizeof(float);
-    }
+        // A·B and A·Bᵀ are the planner's formulas: one source of truth for plans and measurements.
+        SummaVariant.AB => Planning.PlanCost.SummaTotalBytes(transposedB: false, q, m, n, k),
+        SummaVariant.ABt => Planning.PlanCost.SummaTotalBytes(transposedB: true, q, m, n, k),
+        // Aᵀ·B broadcasts A panels along grid rows and reduces C panels along grid columns.
+        SummaVariant.AtB => (q - 1) * ((long)m * k + (long)m * n) * sizeof(float),
+        _ => throw new ArgumentOutOfRangeException(nameof(v), v, "Unknown SUMMA variant."),
+    };
 
     // C(i,j) = Σ_k A(i,k)·B(k,j): step k broadcasts A(i,k) along grid row i and B(k,j) along grid column j.
     private static void MultiplyAB(DeviceGrid grid, SummaShape s, IReadOnlyList<MatrixView> a,
