@@ -6,13 +6,10 @@ namespace ShardGen;
 /// A linear layer of a sharded model as planned on a mesh: its declaration and the shard each device holds.
 /// The generated model exposes one per annotated property (e.g. <c>model.Up</c>).
 /// </summary>
-public sealed class Linear
+public sealed class Linear : PlannedLayer
 {
-    internal Linear(LayerSpec spec, int index, int devices)
+    internal Linear(LayerSpec spec, int index, int devices) : base(spec, index, devices)
     {
-        Spec = spec;
-        Index = index;
-        Devices = devices;
         int p = devices, q = PlanCost.GridSide(devices);
         (int inPart, int outPart) = spec.Strategy switch
         {
@@ -26,21 +23,10 @@ public sealed class Linear
         BiasShardLength = !spec.HasBias ? 0 : spec.Strategy == ParallelStrategy.RowParallel ? spec.OutFeatures : outPart;
     }
 
-    public LayerSpec Spec { get; }
-
-    /// <summary>Position in forward order.</summary>
-    public int Index { get; }
-
-    public string Name => Spec.Name;
     public ParallelStrategy Strategy => Spec.Strategy;
-    public int InFeatures => Spec.InFeatures;
-    public int OutFeatures => Spec.OutFeatures;
     public bool HasBias => Spec.HasBias;
     public Activation Activation => Spec.Activation;
     public WeightLayout WeightLayout => Spec.WeightLayout;
-
-    /// <summary>Devices the layer is split over.</summary>
-    public int Devices { get; }
 
     /// <summary>Input features of each device's weight shard.</summary>
     public int ShardInFeatures { get; }
@@ -57,7 +43,7 @@ public sealed class Linear
     public int BiasShardLength { get; }
 
     /// <summary>Weight and bias bytes on each device.</summary>
-    public long BytesPerDevice => ((long)ShardInFeatures * ShardOutFeatures + BiasShardLength) * PlanCost.BytesPerElement;
+    public override long BytesPerDevice => ((long)ShardInFeatures * ShardOutFeatures + BiasShardLength) * PlanCost.BytesPerElement;
 
     public override string ToString() =>
         $"{Name}: {Spec.StrategyText} {Spec.WeightShapeText} → shard [{WeightShardShape.Rows}, {WeightShardShape.Cols}] on each of {Devices} devices";

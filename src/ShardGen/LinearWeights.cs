@@ -7,7 +7,7 @@ namespace ShardGen;
 /// The full, unsharded weights of one linear layer, in the layer's declared <see cref="WeightLayout"/>:
 /// [in, out] by default, [out, in] for <see cref="WeightLayout.OutIn"/>. <see cref="Bias"/> is [out] or null.
 /// </summary>
-public sealed class LinearWeights
+public sealed class LinearWeights : LayerWeights
 {
     public LinearWeights(float[,] weight, float[]? bias)
     {
@@ -23,20 +23,23 @@ public sealed class LinearWeights
     /// Deterministic random weights for <paramref name="layer"/>: uniform in ±1/√in (PyTorch's default
     /// scale), from a generator seeded by (<paramref name="seed"/>, <paramref name="stream"/>).
     /// </summary>
-    public static LinearWeights Random(LayerSpec layer, int seed, int stream)
+    public static LinearWeights Random(LayerSpec layer, int seed, int stream) =>
+        Random(layer.InFeatures, layer.OutFeatures, layer.HasBias, layer.WeightLayout, new Random(unchecked(seed * 7919 + stream * 104729 + 17)));
+
+    /// <summary>Uniform ±1/√in weights of the given shape from <paramref name="rng"/>.</summary>
+    internal static LinearWeights Random(int inFeatures, int outFeatures, bool hasBias, WeightLayout layout, Random rng)
     {
-        var rng = new Random(unchecked(seed * 7919 + stream * 104729 + 17));
-        float scale = 1f / MathF.Sqrt(layer.InFeatures);
-        var w = layer.WeightLayout == WeightLayout.InOut
-            ? new float[layer.InFeatures, layer.OutFeatures]
-            : new float[layer.OutFeatures, layer.InFeatures];
+        float scale = 1f / MathF.Sqrt(inFeatures);
+        var w = layout == WeightLayout.InOut
+            ? new float[inFeatures, outFeatures]
+            : new float[outFeatures, inFeatures];
         for (int r = 0; r < w.GetLength(0); r++)
             for (int c = 0; c < w.GetLength(1); c++)
                 w[r, c] = (float)(rng.NextDouble() * 2 - 1) * scale;
         float[]? b = null;
-        if (layer.HasBias)
+        if (hasBias)
         {
-            b = new float[layer.OutFeatures];
+            b = new float[outFeatures];
             for (int i = 0; i < b.Length; i++) b[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
         }
         return new LinearWeights(w, b);

@@ -13,13 +13,16 @@ namespace ShardGen;
 /// </summary>
 public sealed class ModelPlan
 {
-    private ModelPlan(string model, IReadOnlyList<LayerSpec> specs, int devices, int tokens)
+    private ModelPlan(string model, IReadOnlyList<LayerSpec> specs, int devices, int tokens, bool sequenceParallel)
     {
         ModelName = model;
         Devices = devices;
         Tokens = tokens;
-        Layers = specs.Select((s, i) => new Linear(s, i, devices)).ToArray();
-        Steps = LayoutPlanner.Plan(specs);
+        SequenceParallel = sequenceParallel;
+        Layers = specs.Select((s, i) => s.Strategy == ParallelStrategy.TransformerBlock
+            ? (PlannedLayer)new TransformerBlock(s, i, devices)
+            : new Linear(s, i, devices)).ToArray();
+        Steps = LayoutPlanner.Plan(specs, sequenceParallel);
     }
 
     /// <summary>
@@ -28,7 +31,8 @@ public sealed class ModelPlan
     /// cannot run there, or when <paramref name="declaredDevices"/> (the model's [ShardedModel(Devices = …)],
     /// 0 if unset) differs from <paramref name="devices"/>.
     /// </summary>
-    public static ModelPlan Create(string model, IReadOnlyList<LayerSpec> layers, int devices, int declaredDevices = 0, int tokens = 1)
+    public static ModelPlan Create(string model, IReadOnlyList<LayerSpec> layers, int devices, int declaredDevices = 0, int tokens = 1,
+        bool sequenceParallel = false)
     {
         if (declaredDevices > 0 && declaredDevices != devices)
             throw new ShardingException(
@@ -37,7 +41,7 @@ public sealed class ModelPlan
         var problems = ShardRules.Check(model, layers, devices);
         if (problems.Count > 0) throw new ShardingException(problems);
         if (tokens < 1) throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A plan needs at least one token.");
-        return new ModelPlan(model, layers, devices, tokens);
+        return new ModelPlan(model, layers, devices, tokens, sequenceParallel);
     }
 
     public string ModelName { get; }
@@ -50,13 +54,24 @@ public sealed class ModelPlan
     /// <summary>Token count the byte figures of <see cref="ToString"/> are given for.</summary>
     public int Tokens { get; }
 
-    public IReadOnlyList<Linear> Layers { get; }
+    /// <summary>With sequence parallelism, transformer blocks keep their residual stream sharded by tokens.</summary>
+    public bool SequenceParallel { get; }
+
+    public IReadOnlyList<PlannedLayer> Layers { get; }
+
+    /// <summary>Layer <paramref name="index"/>, which must be a linear layer.</summary>
+    public Linear Linear(int index) => Layers[index] as Linear
+        ?? throw new InvalidOperationException($"Layer {index} of '{ModelName}' ('{Layers[index].Name}') is not a linear layer.");
+
+    /// <summary>Layer <paramref name="index"/>, which must be a transformer block.</summary>
+    public TransformerBlock Block(int index) => Layers[index] as TransformerBlock
+        ?? throw new InvalidOperationException($"Layer {index} of '{ModelName}' ('{Layers[index].Name}') is not a transformer block.");
 
     public IReadOnlyList<PlanStep> Steps { get; }
 
     /// <summary>The same plan, with byte figures for <paramref name="tokens"/> tokens.</summary>
     public ModelPlan WithTokens(int tokens) =>
-        tokens == Tokens ? this : Create(ModelName, Layers.Select(l => l.Spec).ToArray(), Devices, 0, tokens);
+        tokens == Tokens ? this : Create(ModelName, Layers.Select(l => l.Spec).ToArray(), Devices, 0, tokens, SequenceParallel);
 
     /// <summary>Bytes <paramref name="step"/> sends between devices, all devices together.</summary>
     public long PredictedTotalBytes(PlanStep step, int tokens) =>
@@ -80,14 +95,16 @@ public sealed class ModelPlan
         switch (step.Kind)
         {
             case PlanStepKind.AllReduce: return kind == CollectiveKind.AllReduce ? 1 : 0;
-            case PlanStepKind.ReduceScatter: return kind == CollectiveKind.ReduceScatter ? 1 : 0;
-            case PlanStepKind.AllGather: return kind == CollectiveKind.AllGather ? 1 : 0;
+            case PlanStepKind.ReduceScatter:
+            case PlanStepKind.ReduceScatterTokens: return kind == CollectiveKind.ReduceScatter ? 1 : 0;
+            case PlanStepKind.AllGather:
+            case PlanStepKind.AllGatherTokens: return kind == CollectiveKind.AllGather ? 1 : 0;
             case PlanStepKind.ColumnShardsToBlocks:
             case PlanStepKind.BlocksToColumnShards: return kind == CollectiveKind.AllGather ? q : 0;
             case PlanStepKind.BlocksToReplicated: return kind == CollectiveKind.AllGather ? 2 * q : 0;
             case PlanStepKind.Summa2D:
                 // A·B: q steps × (q row + q column broadcasts). A·Bᵀ: q steps × (q column broadcasts + q row reduces).
-                bool nt = Layers[step.LayerIndex].WeightLayout == WeightLayout.OutIn;
+                bool nt = Layers[step.LayerIndex].Spec.WeightLayout == WeightLayout.OutIn;
                 return kind switch
                 {
                     CollectiveKind.Broadcast => nt ? q * q : 2 * q * q,
@@ -96,6 +113,20 @@ public sealed class ModelPlan
                 };
             default: return 0;
         }
+    }
+
+    /// <summary>
+    /// Bytes of the residual stream each device holds at a transformer block's boundary for <paramref name="tokens"/>
+    /// tokens: the whole [T, hidden] without sequence parallelism, its token block [T/P, hidden] with it.
+    /// The norms and residual adds work on tensors of this size, so it is the activation memory sequence
+    /// parallelism divides by P. 0 for models without blocks.
+    /// </summary>
+    public long ResidualStreamBytesPerDevice(int tokens)
+    {
+        var block = Layers.OfType<TransformerBlock>().FirstOrDefault();
+        if (block is null) return 0;
+        long rows = SequenceParallel ? BlockPartition.Length(tokens, Devices, 0) : tokens;
+        return rows * block.Hidden * PlanCost.BytesPerElement;
     }
 
     public override string ToString() => PlanFormatter.Format(this);

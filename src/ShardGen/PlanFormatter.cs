@@ -11,17 +11,30 @@ internal static class PlanFormatter
     {
         int t = plan.Tokens, p = plan.Devices;
         var sb = new StringBuilder();
-        string grid = plan.Layers.Any(l => l.Strategy == ParallelStrategy.Summa2D) ? $" ({plan.GridSide}×{plan.GridSide} grid)" : "";
-        sb.AppendLine($"Plan of {plan.ModelName} on {p} devices{grid}, bytes for T = {t} tokens (float32)");
+        string grid = plan.Layers.Any(l => l.Spec.Strategy == ParallelStrategy.Summa2D) ? $" ({plan.GridSide}×{plan.GridSide} grid)" : "";
+        string sp = plan.SequenceParallel ? ", sequence parallel" : "";
+        sb.AppendLine($"Plan of {plan.ModelName} on {p} devices{grid}{sp}, bytes for T = {t} tokens (float32)");
         sb.AppendLine();
-        sb.AppendLine($"  {"layer",-12} {"strategy",-16} {"weight (full)",-24} {"shard per device",-18} {"bias/device",-12} activation");
-        foreach (var l in plan.Layers)
+        sb.AppendLine($"  {"layer",-12} {"strategy",-18} {"weight (full)",-24} {"shard per device",-22} {"bias/device",-12} activation");
+        foreach (var layer in plan.Layers)
         {
-            var (r, c) = l.WeightShardShape;
-            string bias = l.BiasShardLength == 0 ? "-" : $"[{l.BiasShardLength}]";
-            sb.AppendLine($"  {l.Name,-12} {l.Spec.StrategyText,-16} {l.Spec.WeightShapeText,-24} {$"[{r}, {c}]",-18} {bias,-12} {l.Activation}");
+            if (layer is Linear l)
+            {
+                var (r, c) = l.WeightShardShape;
+                string bias = l.BiasShardLength == 0 ? "-" : $"[{l.BiasShardLength}]";
+                sb.AppendLine($"  {l.Name,-12} {l.Spec.StrategyText,-18} {l.Spec.WeightShapeText,-24} {$"[{r}, {c}]",-22} {bias,-12} {l.Activation}");
+            }
+            else if (layer is TransformerBlock b)
+            {
+                string heads = $"{b.Heads} heads, {b.KvHeads} KV";
+                string local = $"{b.LocalHeads} heads, {b.LocalKvHeads} KV";
+                sb.AppendLine($"  {b.Name,-12} {"transformer block",-18} {heads,-24} {local,-22} {b.Shape.Norm,-12} {b.Activation}");
+                sb.AppendLine($"  {"",-12} {"",-18} {$"MLP {b.Hidden}→{b.FfnHidden}",-24} {$"MLP {b.Hidden}→{b.LocalFfn}",-22} {(b.Shape.Causal ? "causal" : "bidirectional")}");
+            }
         }
         sb.AppendLine($"  weights per device: {plan.WeightBytesPerDevice:N0} B");
+        if (plan.ResidualStreamBytesPerDevice(t) > 0)
+            sb.AppendLine($"  residual stream per device: {plan.ResidualStreamBytesPerDevice(t):N0} B ({(plan.SequenceParallel ? "its token block" : "all tokens")})");
         sb.AppendLine();
         sb.AppendLine($"  {"#",2} {"step",-44} {"layout",-30} {"bytes/device",14}");
         int n = 1;
@@ -53,7 +66,20 @@ internal static class PlanFormatter
             PlanStepKind.UploadBlocks => "upload X's 2D blocks",
             PlanStepKind.ColumnParallel => $"{Layer()}: GEMM + bias + activation",
             PlanStepKind.RowParallel => $"{Layer()}: GEMM → partial sums",
-            PlanStepKind.Summa2D => $"{Layer()}: SUMMA {(plan.Layers[s.LayerIndex].WeightLayout == WeightLayout.OutIn ? "A·Bᵀ" : "A·B")} + bias + activation",
+            PlanStepKind.Summa2D => $"{Layer()}: SUMMA {(plan.Layers[s.LayerIndex].Spec.WeightLayout == WeightLayout.OutIn ? "A·Bᵀ" : "A·B")} + bias + activation",
+            PlanStepKind.UploadTokenShards => "upload X's token blocks",
+            PlanStepKind.AttentionNorm => $"{Layer()}: attention norm",
+            PlanStepKind.QkvProjection => $"{Layer()}: QKV of own heads",
+            PlanStepKind.Attention => $"{Layer()}: attention on own heads",
+            PlanStepKind.AttentionOutput => $"{Layer()}: output projection → partial",
+            PlanStepKind.AttentionResidual => $"{Layer()}: bias + residual",
+            PlanStepKind.MlpNorm => $"{Layer()}: MLP norm",
+            PlanStepKind.MlpUp => $"{Layer()}: MLP up + activation",
+            PlanStepKind.MlpDown => $"{Layer()}: MLP down → partial sums",
+            PlanStepKind.MlpResidual => $"{Layer()}: bias + residual",
+            PlanStepKind.AllGatherTokens => "all-gather tokens (ring)",
+            PlanStepKind.ReduceScatterTokens => "reduce-scatter tokens (ring)",
+            PlanStepKind.SliceTokens => "keep own token block (local)",
             PlanStepKind.BiasActivation => $"{Layer()}: bias + activation after reduction",
             PlanStepKind.AllReduce => "all-reduce (ring)",
             PlanStepKind.ReduceScatter => "reduce-scatter (ring)",
@@ -73,6 +99,8 @@ internal static class PlanFormatter
         TensorLayout.Replicated => "replicated",
         TensorLayout.ColumnSharded => "column shards",
         TensorLayout.PartialSum => "partial sums",
+        TensorLayout.TokenSharded => "token shards",
+        TensorLayout.Heads => "own heads' q|k|v",
         _ => "2D blocks",
     };
 }

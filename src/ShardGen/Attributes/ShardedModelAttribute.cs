@@ -15,4 +15,11 @@ public sealed class ShardedModelAttribute : Attribute
     /// When 0 (the default) the same rules are checked in <c>Create</c>.
     /// </summary>
     public int Devices { get; set; }
+
+    /// <summary>
+    /// Sequence parallelism for transformer blocks: the residual stream, norms and residual adds stay sharded
+    /// by tokens; each all-reduce becomes a reduce-scatter over tokens and an all-gather of tokens precedes the
+    /// next column-parallel projection. Same bytes, 1/P of the residual-stream memory per device.
+    /// </summary>
+    public bool SequenceParallel { get; set; }
 }

@@ -67,6 +67,20 @@ public abstract class Device : IDisposable
     /// <summary>Enqueues <c>destination += source</c> elementwise (same shape, same device).</summary>
     public abstract void Add(MatrixView source, MatrixView destination);
 
+    /// <summary>
+    /// Enqueues a per-row normalization <c>y = norm(x)·γ (+ β)</c>: LayerNorm subtracts the row mean and divides by
+    /// √(var + ε); RmsNorm divides by √(mean(x²) + ε). γ and β are 1×Cols views; β is ignored by RmsNorm.
+    /// x and y may be the same view.
+    /// </summary>
+    public abstract void Normalize(MatrixView x, MatrixView y, NormKind kind, MatrixView gamma, MatrixView? beta, float epsilon);
+
+    /// <summary>
+    /// Enqueues scaled dot-product attention (scale 1/√HeadDim, softmax over keys, optional causal mask) over the
+    /// local heads described by <paramref name="shape"/>: <paramref name="qkv"/> is [tokens, FusedWidth],
+    /// <paramref name="output"/> is [tokens, OutputWidth], head h's context in columns [h·HeadDim, (h+1)·HeadDim).
+    /// </summary>
+    public abstract void Attention(MatrixView qkv, MatrixView output, AttentionShape shape);
+
     /// <summary>Waits until every queued kernel has finished; rethrows the first kernel failure.</summary>
     public abstract void Synchronize();
 

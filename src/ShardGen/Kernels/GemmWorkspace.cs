@@ -5,12 +5,12 @@ namespace ShardGen.Kernels;
 
 /// <summary>
 /// Packing buffers of one GEMM thread (64-byte aligned native memory, grown on demand, reused across calls
-/// so a GEMM never allocates).
+/// so a GEMM never allocates), plus that thread's block of attention scores.
 /// </summary>
 internal sealed unsafe class GemmWorkspace : IDisposable
 {
-    private float* _packA, _packB, _tile;
-    private nint _packACap, _packBCap, _tileCap;
+    private float* _packA, _packB, _tile, _scores;
+    private nint _packACap, _packBCap, _tileCap, _scoresCap;
 
     public float* PackA(nint floats) => Ensure(ref _packA, ref _packACap, floats);
 
@@ -18,6 +18,9 @@ internal sealed unsafe class GemmWorkspace : IDisposable
 
     /// <summary>Scratch MR×NR tile for edge tiles that do not fill a whole register tile.</summary>
     public float* Tile(nint floats) => Ensure(ref _tile, ref _tileCap, floats);
+
+    /// <summary>Attention score block (rows × keys) of this thread; separate from the packs its GEMMs use.</summary>
+    public float* Scores(nint floats) => Ensure(ref _scores, ref _scoresCap, floats);
 
     private static float* Ensure(ref float* p, ref nint cap, nint floats)
     {
@@ -34,6 +37,7 @@ internal sealed unsafe class GemmWorkspace : IDisposable
         Free(ref _packA, ref _packACap);
         Free(ref _packB, ref _packBCap);
         Free(ref _tile, ref _tileCap);
+        Free(ref _scores, ref _scoresCap);
     }
 
     private static void Free(ref float* p, ref nint cap)

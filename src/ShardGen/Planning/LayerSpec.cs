@@ -13,11 +13,15 @@ sealed record LayerSpec(
     Activation Activation,
     WeightLayout WeightLayout)
 {
+    /// <summary>The block's shape when <see cref="Strategy"/> is TransformerBlock (hidden = In = Out features), else null.</summary>
+    public TransformerSpec? Block { get; init; }
+
     /// <summary>"column-parallel", "row-parallel" or "Summa2D": the words used in messages and plans.</summary>
     public string StrategyText => Strategy switch
     {
         ParallelStrategy.ColumnParallel => "column-parallel",
         ParallelStrategy.RowParallel => "row-parallel",
+        ParallelStrategy.TransformerBlock => "transformer block",
         _ => "Summa2D",
     };
 

@@ -14,23 +14,30 @@ public
 static class LayoutPlanner
 {
     /// <summary>The layout a layer's local kernel needs its input in.</summary>
-    public static TensorLayout InputLayout(ParallelStrategy strategy) => strategy switch
+    public static TensorLayout InputLayout(ParallelStrategy strategy, bool sequenceParallel = false) => strategy switch
     {
         ParallelStrategy.ColumnParallel => TensorLayout.Replicated,
         ParallelStrategy.RowParallel => TensorLayout.ColumnSharded,
+        ParallelStrategy.TransformerBlock => sequenceParallel ? TensorLayout.TokenSharded : TensorLayout.Replicated,
         _ => TensorLayout.Blocks2D,
     };
 
-    /// <summary>The layout a layer's local kernel leaves its output in.</summary>
-    public static TensorLayout OutputLayout(ParallelStrategy strategy) => strategy switch
+    /// <summary>The layout a layer leaves its output in.</summary>
+    public static TensorLayout OutputLayout(ParallelStrategy strategy, bool sequenceParallel = false) => strategy switch
     {
         ParallelStrategy.ColumnParallel => TensorLayout.ColumnSharded,
         ParallelStrategy.RowParallel => TensorLayout.PartialSum,
+        ParallelStrategy.TransformerBlock => sequenceParallel ? TensorLayout.TokenSharded : TensorLayout.Replicated,
         _ => TensorLayout.Blocks2D,
     };
 
-    /// <summary>Plans a forward pass over <paramref name="layers"/> (checked by <see cref="ShardRules"/>).</summary>
-    public static IReadOnlyList<PlanStep> Plan(IReadOnlyList<LayerSpec> layers)
+    /// <summary>
+    /// Plans a forward pass over <paramref name="layers"/> (checked by <see cref="ShardRules"/>). With
+    /// <paramref name="sequenceParallel"/>, transformer blocks keep the residual stream sharded by tokens:
+    /// each all-reduce becomes a reduce-scatter over tokens, and an all-gather of tokens precedes the next
+    /// column-parallel projection.
+    /// </summary>
+    public static IReadOnlyList<PlanStep> Plan(IReadOnlyList<LayerSpec> layers, bool sequenceParallel = false)
     {
         var steps = new List<PlanStep>();
         if (layers.Count == 0) return steps;
@@ -41,15 +48,57 @@ static class LayoutPlanner
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
-            Move(steps, layers, layout, InputLayout(layer.Strategy), features, ref pendingEpilogue);
-            steps.Add(new PlanStep(LaunchKind(layer.Strategy), i, layer.InFeatures,
-                InputLayout(layer.Strategy), OutputLayout(layer.Strategy)));
-            layout = OutputLayout(layer.Strategy);
+            var input = InputLayout(layer.Strategy, sequenceParallel);
+            Move(steps, layers, layout, input, features, ref pendingEpilogue);
+            if (layer.Strategy == ParallelStrategy.TransformerBlock)
+                AddBlock(steps, i, layer, input);
+            else
+                steps.Add(new PlanStep(LaunchKind(layer.Strategy), i, layer.InFeatures, input, OutputLayout(layer.Strategy)));
+            layout = OutputLayout(layer.Strategy, sequenceParallel);
             features = layer.OutFeatures;
             if (layer.Strategy == ParallelStrategy.RowParallel) pendingEpilogue = i;
         }
         Move(steps, layers, layout, TensorLayout.Host, features, ref pendingEpilogue);
         return steps;
+    }
+
+    // Megatron's layer: norm → QKV (column-parallel by heads) → attention on local heads → output projection
+    // (row-parallel) → one reduction → bias + residual; then the same shape for the MLP. Two reductions in all.
+    private static void AddBlock(List<PlanStep> steps, int index, LayerSpec layer, TensorLayout stream)
+    {
+        var block = layer.Block!;
+        int d = layer.InFeatures, attentionWidth = block.Heads * block.HeadDim(d);
+        var reduced = stream == TensorLayout.TokenSharded ? PlanStepKind.ReduceScatterTokens : PlanStepKind.AllReduce;
+
+        int residual = Producer(steps, steps.Count - 1); // the step that produced the block's input
+        steps.Add(new PlanStep(PlanStepKind.AttentionNorm, index, d, stream, stream));
+        GatherTokens(steps, stream, d);
+        steps.Add(new PlanStep(PlanStepKind.QkvProjection, index, d, TensorLayout.Replicated, TensorLayout.Heads));
+        steps.Add(new PlanStep(PlanStepKind.Attention, index, attentionWidth, TensorLayout.Heads, TensorLayout.ColumnSharded));
+        steps.Add(new PlanStep(PlanStepKind.AttentionOutput, index, attentionWidth, TensorLayout.ColumnSharded, TensorLayout.PartialSum));
+        steps.Add(new PlanStep(reduced, -1, d, TensorLayout.PartialSum, stream));
+        steps.Add(new PlanStep(PlanStepKind.AttentionResidual, index, d, stream, stream) { ResidualStep = residual });
+
+        residual = Producer(steps, steps.Count - 1); // the reduction, whose output the residual add updated in place
+        steps.Add(new PlanStep(PlanStepKind.MlpNorm, index, d, stream, stream));
+        GatherTokens(steps, stream, d);
+        steps.Add(new PlanStep(PlanStepKind.MlpUp, index, d, TensorLayout.Replicated, TensorLayout.ColumnSharded));
+        steps.Add(new PlanStep(PlanStepKind.MlpDown, index, block.FfnHidden, TensorLayout.ColumnSharded, TensorLayout.PartialSum));
+        steps.Add(new PlanStep(reduced, -1, d, TensorLayout.PartialSum, stream));
+        steps.Add(new PlanStep(PlanStepKind.MlpResidual, index, d, stream, stream) { ResidualStep = residual });
+    }
+
+    /// <summary>The step whose output tensor step <paramref name="k"/> leaves behind (in-place steps pass theirs through).</summary>
+    public static int Producer(IReadOnlyList<PlanStep> steps, int k)
+    {
+        while (k > 0 && steps[k].IsInPlace) k--;
+        return k;
+    }
+
+    private static void GatherTokens(List<PlanStep> steps, TensorLayout stream, int features)
+    {
+        if (stream == TensorLayout.TokenSharded)
+            steps.Add(new PlanStep(PlanStepKind.AllGatherTokens, -1, features, TensorLayout.TokenSharded, TensorLayout.Replicated));
     }
 
     private static PlanStepKind LaunchKind(ParallelStrategy strategy) => strategy switch
@@ -68,9 +117,13 @@ static class LayoutPlanner
         {
             // Partial sums are reduced first: into shards when the consumer wants shards (half the bytes
             // of an all-reduce), else whole on every device. The bias is added once, after the reduction.
-            bool toShards = to is TensorLayout.ColumnSharded or TensorLayout.Blocks2D;
-            var reduced = toShards ? TensorLayout.ColumnSharded : TensorLayout.Replicated;
-            Add(toShards ? PlanStepKind.ReduceScatter : PlanStepKind.AllReduce, from, reduced);
+            var (kind, reduced) = to switch
+            {
+                TensorLayout.ColumnSharded or TensorLayout.Blocks2D => (PlanStepKind.ReduceScatter, TensorLayout.ColumnSharded),
+                TensorLayout.TokenSharded => (PlanStepKind.ReduceScatterTokens, TensorLayout.TokenSharded),
+                _ => (PlanStepKind.AllReduce, TensorLayout.Replicated),
+            };
+            Add(kind, from, reduced);
             var layer = layers[pendingEpilogue];
             if (layer.HasBias || layer.Activation != Activation.None)
                 steps.Add(new PlanStep(PlanStepKind.BiasActivation, pendingEpilogue, features, reduced, reduced));
@@ -78,20 +131,47 @@ static class LayoutPlanner
             from = reduced;
         }
         if (from == to) return;
+        if (to == TensorLayout.Host)
+        {
+            // Any device layout goes to the host directly: the host reads each piece once, no collective.
+            Add(PlanStepKind.Download, from, to);
+            return;
+        }
+        if (from == TensorLayout.Host)
+        {
+            Add(to switch
+            {
+                TensorLayout.Replicated => PlanStepKind.UploadReplicated,
+                TensorLayout.ColumnSharded => PlanStepKind.UploadColumnShards,
+                TensorLayout.TokenSharded => PlanStepKind.UploadTokenShards,
+                _ => PlanStepKind.UploadBlocks,
+            }, from, to);
+            return;
+        }
+
+        // Token shards meet the other layouts through the replicated tensor.
+        if (from == TensorLayout.TokenSharded)
+        {
+            Add(PlanStepKind.AllGatherTokens, from, TensorLayout.Replicated);
+            from = TensorLayout.Replicated;
+        }
+        else if (to == TensorLayout.TokenSharded)
+        {
+            if (from == TensorLayout.ColumnSharded) Add(PlanStepKind.AllGather, from, TensorLayout.Replicated);
+            if (from == TensorLayout.Blocks2D) Add(PlanStepKind.BlocksToReplicated, from, TensorLayout.Replicated);
+            Add(PlanStepKind.SliceTokens, TensorLayout.Replicated, to);
+            return;
+        }
+        if (from == to) return;
 
         switch (from, to)
         {
-            case (TensorLayout.Host, TensorLayout.Replicated): Add(PlanStepKind.UploadReplicated, from, to); break;
-            case (TensorLayout.Host, TensorLayout.ColumnSharded): Add(PlanStepKind.UploadColumnShards, from, to); break;
-            case (TensorLayout.Host, TensorLayout.Blocks2D): Add(PlanStepKind.UploadBlocks, from, to); break;
             case (TensorLayout.Replicated, TensorLayout.ColumnSharded): Add(PlanStepKind.SliceColumns, from, to); break;
             case (TensorLayout.Replicated, TensorLayout.Blocks2D): Add(PlanStepKind.SliceBlocks, from, to); break;
             case (TensorLayout.ColumnSharded, TensorLayout.Replicated): Add(PlanStepKind.AllGather, from, to); break;
             case (TensorLayout.ColumnSharded, TensorLayout.Blocks2D): Add(PlanStepKind.ColumnShardsToBlocks, from, to); break;
             case (TensorLayout.Blocks2D, TensorLayout.Replicated): Add(PlanStepKind.BlocksToReplicated, from, to); break;
             case (TensorLayout.Blocks2D, TensorLayout.ColumnSharded): Add(PlanStepKind.BlocksToColumnShards, from, to); break;
-            // Any device layout goes to the host directly: the host reads each piece once, no collective.
-            case (_, TensorLayout.Host): Add(PlanStepKind.Download, from, to); break;
         }
     }
 }

@@ -12,4 +12,6 @@ enum ParallelStrategy
     RowParallel,
     /// <summary>W and X in q×q blocks; SUMMA; output in blocks.</summary>
     Summa2D,
+    /// <summary>A pre-norm transformer block: attention heads and the MLP split Megatron-style, two reductions.</summary>
+    TransformerBlock,
 }

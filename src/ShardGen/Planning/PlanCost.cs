@@ -20,7 +20,9 @@ static class PlanCost
         {
             case PlanStepKind.AllReduce: return RingAllReduce(p, n);
             case PlanStepKind.ReduceScatter:
-            case PlanStepKind.AllGather: return (p - 1) * n * BytesPerElement;
+            case PlanStepKind.AllGather:
+            case PlanStepKind.ReduceScatterTokens:
+            case PlanStepKind.AllGatherTokens: return (p - 1) * n * BytesPerElement;
             // An all-gather inside each grid column: q groups gathering n/q each.
             case PlanStepKind.ColumnShardsToBlocks:
             case PlanStepKind.BlocksToColumnShards: return (q - 1) * n * BytesPerElement;

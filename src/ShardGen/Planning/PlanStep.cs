@@ -9,7 +9,14 @@ public
 #endif
 sealed record PlanStep(PlanStepKind Kind, int LayerIndex, int Features, TensorLayout From, TensorLayout To)
 {
+    /// <summary>For residual adds: the index of the step whose output is the residual stream; else −1.</summary>
+    public int ResidualStep { get; init; } = -1;
+
+    /// <summary>True for steps that update their input tensor instead of producing a new one.</summary>
+    public bool IsInPlace => Kind is PlanStepKind.BiasActivation or PlanStepKind.AttentionResidual or PlanStepKind.MlpResidual;
+
     /// <summary>True for steps that send data between devices.</summary>
     public bool IsCollective => Kind is PlanStepKind.AllReduce or PlanStepKind.ReduceScatter or PlanStepKind.AllGather
-        or PlanStepKind.ColumnShardsToBlocks or PlanStepKind.BlocksToColumnShards or PlanStepKind.BlocksToReplicated;
+        or PlanStepKind.ColumnShardsToBlocks or PlanStepKind.BlocksToColumnShards or PlanStepKind.BlocksToReplicated
+        or PlanStepKind.AllGatherTokens or PlanStepKind.ReduceScatterTokens;
 }

@@ -10,6 +10,7 @@ enum PlanStepKind
     UploadReplicated,
     UploadColumnShards,
     UploadBlocks,
+    UploadTokenShards,
 
     // Layer launches (local GEMMs; Summa2D also broadcasts panels inside its grid).
     ColumnParallel,
@@ -18,6 +19,18 @@ enum PlanStepKind
 
     // A row-parallel layer's bias and activation, once its partial sums are reduced.
     BiasActivation,
+
+    // A transformer block, in order: attention half, then MLP half. Residual adds take the bias of the
+    // row-parallel projection once, after the reduction, plus the residual stream (PlanStep.ResidualStep).
+    AttentionNorm,
+    QkvProjection,
+    Attention,
+    AttentionOutput,
+    AttentionResidual,
+    MlpNorm,
+    MlpUp,
+    MlpDown,
+    MlpResidual,
 
     // Collectives over the whole mesh.
     AllReduce,
@@ -29,9 +42,14 @@ enum PlanStepKind
     BlocksToColumnShards,
     BlocksToReplicated,
 
+    // Sequence parallelism: the token dimension is gathered before and scattered after the tensor-parallel region.
+    AllGatherTokens,
+    ReduceScatterTokens,
+
     // Local re-layouts: each device keeps the piece it needs; nothing is sent.
     SliceColumns,
     SliceBlocks,
+    SliceTokens,
 
     // Devices to host.
     Download,

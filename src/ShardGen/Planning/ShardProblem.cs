@@ -23,4 +23,6 @@ static class ShardProblemIds
     public const string NotDivisibleByGrid = "SHARD010";
     public const string NoLayers = "SHARD011";
     public const string InvalidDeviceCount = "SHARD012";
+    public const string InvalidBlockShape = "SHARD017";
+    public const string HeadsNotDivisibleByDevices = "SHARD018";
 }

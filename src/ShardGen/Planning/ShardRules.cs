@@ -32,6 +32,9 @@ static class ShardRules
                 problems.Add(new ShardProblem(ShardProblemIds.NonPositiveFeatures, i, -1,
                     $"Layer '{l.Name}' declares inFeatures = {l.InFeatures} and outFeatures = {l.OutFeatures}; both must be positive."));
         }
+        for (int i = 0; i < layers.Count; i++)
+            if (layers[i].Strategy == ParallelStrategy.TransformerBlock && BlockShapeProblem(layers[i]) is { } message)
+                problems.Add(new ShardProblem(ShardProblemIds.InvalidBlockShape, i, -1, message));
         for (int i = 1; i < layers.Count; i++)
         {
             LayerSpec prev = layers[i - 1], cur = layers[i];
@@ -65,6 +68,17 @@ static class ShardRules
                     problems.Add(new ShardProblem(ShardProblemIds.NotDivisibleByDevices, i, -1,
                         $"Layer '{l.Name}' ({l.StrategyText}) splits its {value} {dim} over {devices} devices, which does not divide evenly. " +
                         $"Device counts that work for '{model}': {Works()}."));
+            if (l.Block is { } block)
+            {
+                if (block.Heads % devices != 0)
+                    problems.Add(new ShardProblem(ShardProblemIds.HeadsNotDivisibleByDevices, i, -1,
+                        $"Block '{l.Name}' splits its {block.Heads} attention heads over {devices} devices, which does not divide evenly. " +
+                        $"Device counts that work for '{model}': {Works()}."));
+                else if (!KvHeadsFit(block, devices))
+                    problems.Add(new ShardProblem(ShardProblemIds.HeadsNotDivisibleByDevices, i, -1,
+                        $"Block '{l.Name}' has {block.KvHeads} key/value heads on {devices} devices: each device's query heads must share whole key/value heads, " +
+                        $"so the device count must divide {block.KvHeads} or be a multiple of it. Device counts that work for '{model}': {Works()}."));
+            }
             if (l.Strategy != ParallelStrategy.Summa2D) continue;
             if (q == 0)
             {
@@ -115,10 +129,31 @@ static class ShardRules
         {
             if (SplitDimensions(layers, i).Any(d => d.Value % p != 0)) return false;
             var l = layers[i];
+            if (l.Block is { } block && (block.Heads % p != 0 || !KvHeadsFit(block, p))) return false;
             if (l.Strategy == ParallelStrategy.Summa2D && (q == 0 || l.InFeatures % q != 0 || l.OutFeatures % q != 0))
                 return false;
         }
         return true;
+    }
+
+    /// <summary>A device's query heads [r·H/P, (r+1)·H/P) must map onto whole key/value heads.</summary>
+    private static bool KvHeadsFit(TransformerSpec block, int devices) =>
+        block.KvHeads % devices == 0 || devices % block.KvHeads == 0;
+
+    private static string? BlockShapeProblem(LayerSpec l)
+    {
+        var b = l.Block!;
+        if (l.InFeatures != l.OutFeatures)
+            return $"Block '{l.Name}' must keep its width: it takes {l.InFeatures} features and produces {l.OutFeatures}.";
+        if (b.Heads <= 0 || b.KvHeads <= 0 || b.FfnHidden <= 0)
+            return $"Block '{l.Name}' declares heads = {b.Heads}, KvHeads = {b.KvHeads} and FfnHidden = {b.FfnHidden}; all must be positive.";
+        if (l.InFeatures % b.Heads != 0)
+            return $"Block '{l.Name}' has hidden size {l.InFeatures}, which does not split into {b.Heads} heads of equal width; choose heads dividing {l.InFeatures}.";
+        if (b.Heads % b.KvHeads != 0)
+            return $"Block '{l.Name}' has {b.Heads} query heads and {b.KvHeads} key/value heads; KvHeads must divide heads (grouped-query attention).";
+        if (!(b.Epsilon > 0))
+            return $"Block '{l.Name}' has NormEpsilon = {b.Epsilon}; it must be positive.";
+        return null;
     }
 
     /// <summary>The feature dimensions of layer <paramref name="i"/> that are split over all P devices.</summary>
@@ -126,6 +161,7 @@ static class ShardRules
     {
         var l = layers[i];
         if (l.Strategy == ParallelStrategy.ColumnParallel) yield return ("output features", l.OutFeatures);
+        if (l.Block is { } block) yield return ("MLP hidden features", block.FfnHidden);
         if (l.Strategy == ParallelStrategy.RowParallel)
         {
             yield return ("input features", l.InFeatures);

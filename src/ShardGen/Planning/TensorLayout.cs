@@ -16,4 +16,8 @@ enum TensorLayout
     PartialSum,
     /// <summary>Device (i, j) of the q×q grid holds token block i × feature block j.</summary>
     Blocks2D,
+    /// <summary>Device r holds token block r, all features (sequence parallelism).</summary>
+    TokenSharded,
+    /// <summary>Device r holds the fused q|k|v projections of its own attention heads, all tokens.</summary>
+    Heads,
 }

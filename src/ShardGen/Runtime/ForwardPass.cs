@@ -19,14 +19,18 @@ public sealed partial class ForwardPass : IDisposable
     private readonly float[,] _input;
     private readonly List<DeviceBuffer> _buffers = new();
 
-    internal ForwardPass(ShardedModelCore core, float[,] input)
+    internal ForwardPass(ShardedModelCore core, float[,] input, int[] sequenceStarts)
     {
         _core = core;
         _input = input;
         Tokens = input.GetLength(0);
+        SequenceStarts = sequenceStarts;
     }
 
     public int Tokens { get; }
+
+    /// <summary>Sequence s is tokens [SequenceStarts[s], SequenceStarts[s+1]); attention stays inside it.</summary>
+    public int[] SequenceStarts { get; }
 
     private DeviceMesh Mesh => _core.Mesh;
     private int P => Mesh.Size;
@@ -58,6 +62,17 @@ public sealed partial class ForwardPass : IDisposable
         {
             var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
             return Upload(rank, t0, grid.GridColumnOf(rank) * w, tn, w);
+        });
+    }
+
+    /// <summary>Device r gets token block r (sequence parallelism).</summary>
+    public ShardedTensor UploadTokenShards()
+    {
+        int f = _input.GetLength(1);
+        return Build(TensorLayout.TokenSharded, f, rank =>
+        {
+            var (t0, tn) = TokenShard(rank);
+            return Upload(rank, t0, 0, tn, f);
         });
     }
 
@@ -135,6 +150,13 @@ public sealed partial class ForwardPass : IDisposable
                 for (int rank = 0; rank < P; rank++)
                     Devices[rank].Download(y.Shards[rank], host.Slice(rank * (f / P)), f);
                 break;
+            case TensorLayout.TokenSharded:
+                for (int rank = 0; rank < P; rank++)
+                {
+                    var (t0, tn) = TokenShard(rank);
+                    if (tn > 0) Devices[rank].Download(y.Shards[rank], host.Slice(t0 * f), f);
+                }
+                break;
             case TensorLayout.Blocks2D:
                 var grid = Mesh.Grid;
                 for (int rank = 0; rank < P; rank++)
@@ -166,6 +188,9 @@ public sealed partial class ForwardPass : IDisposable
     }
 
     // ---- Helpers ----------------------------------------------------------------------------------
+
+    /// <summary>The token block device <paramref name="rank"/> holds under sequence parallelism.</summary>
+    private (int Start, int Length) TokenShard(int rank) => TokenBlock(rank, P);
 
     private (int Start, int Length) TokenBlock(int gridRow, int q) =>
         (BlockPartition.Start(Tokens, q, gridRow), BlockPartition.Length(Tokens, q, gridRow));

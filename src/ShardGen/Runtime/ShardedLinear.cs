@@ -10,7 +10,7 @@ namespace ShardGen.Runtime;
 /// that cuts full host weights into shards; they read the weight in its declared layout and never
 /// transpose it (an [out, in] weight is used through a transposed-B GEMM instead).
 /// </summary>
-public sealed class ShardedLinear : IDisposable
+public sealed class ShardedLinear : IShardedLayer
 {
     private readonly List<DeviceBuffer> _buffers = new();
 
@@ -23,6 +23,8 @@ public sealed class ShardedLinear : IDisposable
 
     /// <summary>The layer as planned (name, strategy, shard shapes).</summary>
     public Linear Info { get; }
+
+    PlannedLayer IShardedLayer.Layer => Info;
 
     /// <summary>Weights[rank]: the device's weight shard in the declared layout.</summary>
     public MatrixView[] Weights { get; }

@@ -12,11 +12,11 @@ namespace ShardGen.Runtime;
 /// </summary>
 public sealed class ShardedModelCore : IDisposable
 {
-    private readonly ShardedLinear[] _layers;
+    private readonly IShardedLayer[] _layers;
     private TrafficCheckpoint? _checkpoint;
     private bool _disposed;
 
-    public ShardedModelCore(DeviceMesh mesh, ModelPlan plan, ShardedLinear[] layers)
+    public ShardedModelCore(DeviceMesh mesh, ModelPlan plan, IShardedLayer[] layers)
     {
         Mesh = mesh ?? throw new ArgumentNullException(nameof(mesh));
         Plan = plan ?? throw new ArgumentNullException(nameof(plan));
@@ -27,7 +27,13 @@ public sealed class ShardedModelCore : IDisposable
 
     public ModelPlan Plan { get; private set; }
 
-    public IReadOnlyList<ShardedLinear> Layers => _layers;
+    public IReadOnlyList<IShardedLayer> Layers => _layers;
+
+    /// <summary>The shards of layer <paramref name="index"/>, a linear layer.</summary>
+    public ShardedLinear Linear(int index) => (ShardedLinear)_layers[index];
+
+    /// <summary>The shards of layer <paramref name="index"/>, a transformer block.</summary>
+    public ShardedTransformerBlock Block(int index) => (ShardedTransformerBlock)_layers[index];
 
     /// <summary>Collectives measured during the last forward pass; null before the first.</summary>
     public TrafficReport? LastForward { get; private set; }
@@ -36,12 +42,12 @@ public sealed class ShardedModelCore : IDisposable
     /// Checks every layer's weights (given in layer order) against the plan and throws one
     /// <see cref="ShardingException"/> listing every problem, before anything is uploaded.
     /// </summary>
-    public static void CheckWeights(ModelPlan plan, params LinearWeights?[] weights)
+    public static void CheckWeights(ModelPlan plan, params LayerWeights?[] weights)
     {
         ArgumentNullException.ThrowIfNull(plan);
         if (weights.Length != plan.Layers.Count)
             throw new ArgumentException($"Model '{plan.ModelName}' has {plan.Layers.Count} layers but {weights.Length} weights were given.", nameof(weights));
-        var problems = plan.Layers.Select((l, i) => LinearWeights.Check(l.Spec, weights[i])).OfType<string>().ToArray();
+        var problems = plan.Layers.Select((l, i) => LayerWeights.Check(l.Spec, weights[i])).OfType<string>().ToArray();
         if (problems.Length > 0)
             throw new ShardingException($"Cannot create '{plan.ModelName}': " + string.Join(" ", problems));
     }
@@ -50,7 +56,13 @@ public sealed class ShardedModelCore : IDisposable
     /// Starts a forward pass on <paramref name="x"/> ([tokens, in]); checks it first. Passes on one mesh
     /// run one at a time, so each pass's measured traffic is its own.
     /// </summary>
-    public ForwardPass BeginForward(float[,] x)
+    public ForwardPass BeginForward(float[,] x) => BeginForward(x, null);
+
+    /// <summary>
+    /// Starts a forward pass over several sequences packed along the token dimension:
+    /// <paramref name="sequenceLengths"/> must add up to x's rows (null: one sequence). Attention never crosses them.
+    /// </summary>
+    public ForwardPass BeginForward(float[,] x, int[]? sequenceLengths)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(x);
@@ -59,9 +71,26 @@ public sealed class ShardedModelCore : IDisposable
             throw new ArgumentException(
                 $"{Plan.ModelName}.Forward: x is [{x.GetLength(0)}, {x.GetLength(1)}] but the first layer '{first.Name}' takes {first.InFeatures} input features; " +
                 $"pass x as [tokens ≥ 1, {first.InFeatures}].", nameof(x));
+        var starts = SequenceStarts(x.GetLength(0), sequenceLengths);
         Monitor.Enter(Mesh.ExecutionGate);
         _checkpoint = Mesh.Stats.Checkpoint();
-        return new ForwardPass(this, x);
+        return new ForwardPass(this, x, starts);
+    }
+
+    private int[] SequenceStarts(int tokens, int[]? lengths)
+    {
+        if (lengths is null) return new[] { 0, tokens };
+        var starts = new int[lengths.Length + 1];
+        for (int s = 0; s < lengths.Length; s++)
+        {
+            if (lengths[s] < 1)
+                throw new ArgumentException($"{Plan.ModelName}.Forward: sequence {s} has length {lengths[s]}; every sequence needs at least one token.", nameof(lengths));
+            starts[s + 1] = starts[s] + lengths[s];
+        }
+        if (lengths.Length == 0 || starts[^1] != tokens)
+            throw new ArgumentException(
+                $"{Plan.ModelName}.Forward: the sequence lengths add up to {starts[^1]} but x has {tokens} tokens; they must be equal.", nameof(lengths));
+        return starts;
     }
 
     internal void EndForward()

@@ -92,6 +92,68 @@ internal static class Reference
         return Math.Sign(x) * (1 - erfc);
     }
 
+    /// <summary>Per-row LayerNorm/RmsNorm in double; LayerNorm's variance is the population variance (as PyTorch).</summary>
+    public static double[] Normalize(double[] x, int rows, int cols, NormKind kind, double[] gamma, double[]? beta, double epsilon)
+    {
+        var y = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            double mean = 0, square = 0;
+            for (int c = 0; c < cols; c++) mean += x[r * cols + c];
+            mean /= cols;
+            double centre = kind == NormKind.LayerNorm ? mean : 0;
+            for (int c = 0; c < cols; c++) square += (x[r * cols + c] - centre) * (x[r * cols + c] - centre);
+            double inv = 1 / Math.Sqrt(square / cols + epsilon);
+            for (int c = 0; c < cols; c++)
+            {
+                double v = (x[r * cols + c] - centre) * inv * gamma[c];
+                if (kind == NormKind.LayerNorm && beta != null) v += beta[c];
+                y[r * cols + c] = v;
+            }
+        }
+        return y;
+    }
+
+    /// <summary>
+    /// Scaled dot-product attention in double, straight from the definition: per sequence and query head,
+    /// softmax over the visible keys of q·k/√d, then the weighted sum of values.
+    /// </summary>
+    public static double[] Attention(double[] qkv, AttentionShape shape)
+    {
+        int d = shape.HeadDim, width = shape.FusedWidth, outWidth = shape.OutputWidth;
+        int group = shape.QueryHeads / shape.KvHeads;
+        var output = new double[shape.Tokens * outWidth];
+        var p = new double[shape.Tokens];
+        for (int s = 0; s + 1 < shape.SequenceStarts.Length; s++)
+        {
+            int start = shape.SequenceStarts[s], end = shape.SequenceStarts[s + 1];
+            for (int h = 0; h < shape.QueryHeads; h++)
+            {
+                int qCol = h * d, kCol = (shape.QueryHeads + h / group) * d, vCol = (shape.QueryHeads + shape.KvHeads + h / group) * d;
+                for (int i = start; i < end; i++)
+                {
+                    int last = shape.Causal ? i : end - 1;
+                    double max = double.NegativeInfinity, sum = 0;
+                    for (int j = start; j <= last; j++)
+                    {
+                        double dot = 0;
+                        for (int t = 0; t < d; t++) dot += qkv[i * width + qCol + t] * qkv[j * width + kCol + t];
+                        p[j] = dot / Math.Sqrt(d);
+                        max = Math.Max(max, p[j]);
+                    }
+                    for (int j = start; j <= last; j++) sum += p[j] = Math.Exp(p[j] - max);
+                    for (int t = 0; t < d; t++)
+                    {
+                        double o = 0;
+                        for (int j = start; j <= last; j++) o += p[j] * qkv[j * width + vCol + t];
+                        output[i * outWidth + qCol + t] = o / sum;
+                    }
+                }
+            }
+        }
+        return output;
+    }
+
     /// <summary>A view of rows×cols at <paramref name="offset"/> with <paramref name="stride"/>, in a fresh buffer.</summary>
     public static MatrixView Alloc(Device d, int rows, int cols, int stride = -1, int offset = 0)
     {

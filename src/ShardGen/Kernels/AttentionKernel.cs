@@ -1,0 +1,96 @@
+using System;
+using System.Threading;
+using ShardGen.Devices;
+
+namespace ShardGen.Kernels;
+
+/// <summary>
+/// Scaled dot-product attention over a fused [tokens, q|k|v] matrix, by blocks of query rows: for each
+/// (sequence, query head, row block) S = Q·Kᵀ and O = softmax(S/√d)·V run on the packed GEMM, with only
+/// a BlockRows × keys score block live per thread (it stays in L2 and bounds the scratch to O(keys)).
+/// Causal blocks only score the keys up to their last row, which halves the work of a causal sequence.
+/// </summary>
+internal static unsafe class AttentionKernel
+{
+    /// <summary>Query rows per work item: a multiple of the 6-row micro-tile, small enough that S stays in L2.</summary>
+    public const int BlockRows = 96;
+
+    private readonly struct Item(int start, int length, int head, int row, int rows)
+    {
+        public readonly int Start = start, Length = length, Head = head, Row = row, Rows = rows;
+
+        public long Cost(bool causal) => (long)Rows * (causal ? Row + Rows : Length);
+    }
+
+    /// <summary>
+    /// Runs attention for <paramref name="shape"/> (already validated) on <paramref name="qkv"/> (stride ldq)
+    /// into <paramref name="output"/> (stride ldo), split over <paramref name="team"/> when there is one.
+    /// </summary>
+    public static void Run(float* qkv, int ldq, float* output, int ldo, AttentionShape shape, GemmWorkspace[] workspaces, KernelThreadTeam? team)
+    {
+        var items = Plan(shape, out int maxLength);
+        int scoreFloats = Math.Min(BlockRows, maxLength) * maxLength;
+        var q = (nint)qkv;
+        var o = (nint)output;
+        int threads = team?.Threads ?? 1;
+        if (threads == 1 || items.Length == 1)
+        {
+            foreach (var item in items) RunItem(item, (float*)q, ldq, (float*)o, ldo, shape, workspaces[0], scoreFloats);
+            return;
+        }
+        // Largest items first so the dynamic hand-out ends with small ones and the threads finish together.
+        Array.Sort(items, (x, y) => y.Cost(shape.Causal).CompareTo(x.Cost(shape.Causal)));
+        int next = -1;
+        team!.Run(member =>
+        {
+            for (int i = Interlocked.Increment(ref next); i < items.Length; i = Interlocked.Increment(ref next))
+                RunItem(items[i], (float*)q, ldq, (float*)o, ldo, shape, workspaces[member], scoreFloats);
+        });
+    }
+
+    private static Item[] Plan(AttentionShape shape, out int maxLength)
+    {
+        var starts = shape.SequenceStarts;
+        int count = 0;
+        maxLength = 0;
+        for (int s = 0; s + 1 < starts.Length; s++)
+        {
+            int length = starts[s + 1] - starts[s];
+            maxLength = Math.Max(maxLength, length);
+            count += (length + BlockRows - 1) / BlockRows * shape.QueryHeads;
+        }
+        var items = new Item[count];
+        int n = 0;
+        for (int s = 0; s + 1 < starts.Length; s++)
+        {
+            int length = starts[s + 1] - starts[s];
+            for (int h = 0; h < shape.QueryHeads; h++)
+            for (int row = 0; row < length; row += BlockRows)
+                items[n++] = new Item(starts[s], length, h, row, Math.Min(BlockRows, length - row));
+        }
+        return items;
+    }
+
+    private static void RunItem(in Item item, float* qkv, int ldq, float* output, int ldo, AttentionShape shape, GemmWorkspace ws, int scoreFloats)
+    {
+        int d = shape.HeadDim;
+        int kvHead = item.Head / (shape.QueryHeads / shape.KvHeads);
+        int m = item.Rows;
+        // Causal: row i of the block sees keys [0, row + i], so keys past the block's last row are never needed.
+        int keys = shape.Causal ? item.Row + m : item.Length;
+        float* seq = qkv + (nint)item.Start * ldq;
+        float* q = seq + (nint)item.Row * ldq + item.Head * d;
+        float* k = seq + (shape.QueryHeads + kvHead) * d;
+        float* v = seq + (shape.QueryHeads + shape.KvHeads + kvHead) * d;
+        float* o = output + (nint)(item.Start + item.Row) * ldo + item.Head * d;
+        float* scores = ws.Scores(scoreFloats);
+
+        // S = Q·Kᵀ, [m, keys]; K is read transposed in place (rows of the fused matrix).
+        GemmKernel.Run(new GemmArgs(q, ldq, false, k, ldq, true, scores, keys, m, keys, d, false, null, Activation.None), ws);
+        float scale = 1f / MathF.Sqrt(d);
+        for (int i = 0; i < m; i++)
+            Softmax.ScaledRow(scores + (nint)i * keys, shape.Causal ? item.Row + i + 1 : keys, keys, scale);
+        // O = P·V, [m, d], written straight into this head's columns of the output.
+        GemmKernel.Run(new GemmArgs(scores, keys, false, v, ldq, false, o, ldo, m, d, keys, false, null, Activation.None), ws);
+    }
+}

@@ -1,0 +1,25 @@
+namespace ShardGen.Planning;
+
+/// <summary>
+/// The shape of a pre-norm transformer block: <c>x + Attn(Norm(x))</c>, then <c>h + Mlp(Norm(h))</c>.
+/// The hidden width is the layer's In/Out features; each head is hidden / <see cref="Heads"/> wide.
+/// <see cref="KvHeads"/> below <see cref="Heads"/> is grouped-query attention.
+/// </summary>
+#if SHARDGEN_RUNTIME
+public
+#endif
+sealed record TransformerSpec(int Heads, int KvHeads, int FfnHidden, NormKind Norm, bool Causal, float Epsilon)
+{
+    /// <summary>Width of one head for a block of <paramref name="hidden"/> features.</summary>
+    public int HeadDim(int hidden) => Heads > 0 ? hidden / Heads : 0;
+
+    /// <summary>Query heads per key/value head.</summary>
+    public int GroupSize => KvHeads > 0 ? Heads / KvHeads : 0;
+
+    /// <summary>Key/value heads a device holds on <paramref name="devices"/> devices: its share, or one replicated head.</summary>
+    public int LocalKvHeads(int devices) => KvHeads >= devices ? KvHeads / devices : 1;
+
+    /// <summary>The key/value head device <paramref name="rank"/>'s first local KV head is.</summary>
+    public int FirstKvHead(int rank, int devices) =>
+        KvHeads >= devices ? rank * (KvHeads / devices) : rank / (devices / KvHeads);
+}
