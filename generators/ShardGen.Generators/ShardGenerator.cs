@@ -11,7 +11,7 @@ namespace ShardGen.Generators;
 
 /// <summary>
 /// Generates the sharded implementation of every <c>[ShardedModel]</c> partial class: its layer specs, weights,
-/// <c>Create</c> and a straight-line <c>Forward</c>. Parsing and emitting live in <see cref="ModelParser"/> and
+/// <c>Create</c> and a straight-line <c>Forward</c> (linear layers and transformer blocks). Parsing and emitting live in <see cref="ModelParser"/> and
 /// <see cref="ModelEmitter"/>; this class only wires the pipeline.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
@@ -43,6 +43,7 @@ public sealed class ShardGenerator : IIncrementalGenerator
         RegisterDiagnostics(context, OrphanLayers(context, KnownNames.ColumnParallelAttribute, TrackingNames.OrphanColumnParallel));
         RegisterDiagnostics(context, OrphanLayers(context, KnownNames.RowParallelAttribute, TrackingNames.OrphanRowParallel));
         RegisterDiagnostics(context, OrphanLayers(context, KnownNames.Summa2DAttribute, TrackingNames.OrphanSumma2D));
+        RegisterDiagnostics(context, OrphanLayers(context, KnownNames.TransformerBlockAttribute, TrackingNames.OrphanTransformerBlock));
     }
 
     private static IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> OrphanLayers(

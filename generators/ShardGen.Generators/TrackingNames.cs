@@ -16,4 +16,5 @@ internal static class TrackingNames
     public const string OrphanColumnParallel = nameof(OrphanColumnParallel);
     public const string OrphanRowParallel = nameof(OrphanRowParallel);
     public const string OrphanSumma2D = nameof(OrphanSumma2D);
+    public const string OrphanTransformerBlock = nameof(OrphanTransformerBlock);
 }

@@ -30,6 +30,13 @@ public class CacheabilityTests
             public partial Linear Down { get; }
         }
 
+        [ShardedModel(SequenceParallel = true)]
+        public partial class Gpt
+        {
+            [TransformerBlock(64, 4, KvHeads = 2, Norm = NormKind.RmsNorm, NormEpsilon = 1e-6f)]
+            public partial TransformerBlock Block0 { get; }
+        }
+
         [ShardedModel]
         public partial class Broken
         {
@@ -48,6 +55,7 @@ public class CacheabilityTests
             [ColumnParallel(4, 4)] public Linear? A { get; }
             [RowParallel(4, 4)] public Linear? B { get; }
             [Summa2D(4, 4)] public Linear? C { get; }
+            [TransformerBlock(8, 2)] public TransformerBlock? D { get; }
         }
         """;
 
@@ -153,10 +161,26 @@ public class CacheabilityTests
         Assert.Contains(Outputs(second, TrackingNames.Models), o => o.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains(SourceOutputs(second).SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
         // The orphan stages find the same (no) new orphans: nothing downstream of them runs again.
-        foreach (var name in new[] { TrackingNames.OrphanColumnParallel, TrackingNames.OrphanRowParallel, TrackingNames.OrphanSumma2D })
+        foreach (var name in new[] { TrackingNames.OrphanColumnParallel, TrackingNames.OrphanRowParallel, TrackingNames.OrphanSumma2D, TrackingNames.OrphanTransformerBlock })
             Assert.All(Outputs(second, name), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
                 $"{o.Step} was {o.Reason}"));
-        Assert.Contains("8192", second.GeneratedSources.Single().SourceText.ToString());
-        Assert.DoesNotContain("8192", first.GeneratedSources.Single().SourceText.ToString());
+        Assert.Contains("8192", second.GeneratedSources.Single(s => s.HintName == "Demo.Mlp.g.cs").SourceText.ToString());
+        Assert.DoesNotContain("8192", first.GeneratedSources.Single(s => s.HintName == "Demo.Mlp.g.cs").SourceText.ToString());
+        // The block model did not change: its output is not produced again.
+        Assert.Contains(SourceOutputs(second).SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Cached);
+    }
+
+    [Fact]
+    public void BlockAttributeChangeRecomputesTheModel()
+    {
+        // A change to a named block argument (here a float) is a different model, and different code.
+        var compilation = Compilation();
+        var oldTree = compilation.SyntaxTrees.Single(t => t.FilePath == "Model.cs");
+        var newTree = CSharpSyntaxTree.ParseText(Model.Replace("1e-6f", "1e-3f"), GeneratorHarness.ParseOptions, "Model.cs");
+        var (first, second) = RunTwice(compilation, compilation.ReplaceSyntaxTree(oldTree, newTree));
+
+        Assert.Contains(Outputs(second, TrackingNames.Models), o => o.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains("0.001f", second.GeneratedSources.Single(s => s.HintName == "Demo.Gpt.g.cs").SourceText.ToString());
+        Assert.Contains("1E-06f", first.GeneratedSources.Single(s => s.HintName == "Demo.Gpt.g.cs").SourceText.ToString());
     }
 }

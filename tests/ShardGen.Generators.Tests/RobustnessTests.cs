@@ -35,6 +35,30 @@ public class RobustnessTests
         ["nested in generic"] = "public partial class G<T> { [ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } } }",
         ["syntax errors"] = "[ShardedModel] public partial class { [ColumnParallel(4, 4) public partial Linear Up { get }",
         ["keyword layer name"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear @class { get; } }",
+        ["block: missing argument"] = "[ShardedModel] public partial class M { [TransformerBlock(512)] public partial TransformerBlock B { get; } }",
+        ["block: wrong argument type"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8, NormEpsilon = \"small\")] public partial TransformerBlock B { get; } }",
+        ["block: double epsilon"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8, NormEpsilon = 1e-5)] public partial TransformerBlock B { get; } }",
+        ["block: non-constant argument"] = "[ShardedModel] public partial class M { static int H = 8; [TransformerBlock(512, H)] public partial TransformerBlock B { get; } }",
+        ["block: unknown named argument"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8, Dropout = 0.1f)] public partial TransformerBlock B { get; } }",
+        ["block: undefined norm"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8, Norm = (NormKind)9)] public partial TransformerBlock B { get; } }",
+        ["block: undefined activation"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8, Activation = (Activation)(-1))] public partial TransformerBlock B { get; } }",
+        ["block: zero heads"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 0)] public partial TransformerBlock B { get; } }",
+        ["block: negative hidden"] = "[ShardedModel] public partial class M { [TransformerBlock(-512, 8)] public partial TransformerBlock B { get; } }",
+        ["block: negative KV heads"] = "[ShardedModel(Devices = 4)] public partial class M { [TransformerBlock(512, 8, KvHeads = -2)] public partial TransformerBlock B { get; } }",
+        ["block: huge hidden"] = "[ShardedModel] public partial class M { [TransformerBlock(int.MaxValue, 1)] public partial TransformerBlock B { get; } }",
+        ["block: NaN epsilon"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8, NormEpsilon = float.NaN)] public partial TransformerBlock B { get; } }",
+        ["block: infinite epsilon"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8, NormEpsilon = float.PositiveInfinity)] public partial TransformerBlock B { get; } }",
+        ["block: tiny epsilon"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8, NormEpsilon = float.Epsilon)] public partial TransformerBlock B { get; } }",
+        ["block: width changes"] = "[ShardedModel] public partial class M { [ColumnParallel(512, 1024)] public partial Linear Up { get; } [TransformerBlock(512, 8)] public partial TransformerBlock B { get; } }",
+        ["block: unresolved property type"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8)] public partial TransformerBlok B { get; } }",
+        ["block: on a Linear property"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8)] public partial Linear B { get; } }",
+        ["block: with a setter"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8)] public partial TransformerBlock B { get; set; } }",
+        ["block: not partial"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8)] public TransformerBlock? B { get; } }",
+        ["block: on a method"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8)] public void F() { } }",
+        ["block: on a field of a plain class"] = "public class P { [TransformerBlock(512, 8)] public TransformerBlock? F; }",
+        ["block: sequence parallel not a bool"] = "[ShardedModel(SequenceParallel = 1)] public partial class M { [TransformerBlock(512, 8)] public partial TransformerBlock B { get; } }",
+        ["block: member named SequenceParallel"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8)] public partial TransformerBlock B { get; } public bool SequenceParallel => true; }",
+        ["block: sequence parallel with a broken layer"] = "[ShardedModel(SequenceParallel = true)] public partial class M { [TransformerBlock(512)] public partial TransformerBlock B { get; } }",
         ["layer named like a generated member"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Random { get; } [RowParallel(4, 4)] public partial Linear Plan { get; } }",
     }.Select(kv => new object[] { kv.Key, "using ShardGen;\nnamespace Demo;\n\n" + kv.Value + "\n" });
 
@@ -63,6 +87,50 @@ public class RobustnessTests
         Assert.Contains(output.Input.GetDiagnostics(), d => d.Severity == DiagnosticSeverity.Error);
         Assert.Empty(output.Sources);
         Assert.Empty(output.Diagnostics);
+    }
+
+    [Theory]
+    [InlineData("float.PositiveInfinity", "float.PositiveInfinity")]
+    [InlineData("float.Epsilon", "1E-45f")]
+    [InlineData("0.1f", "0.1f")]
+    [InlineData("1e-5f", "1E-05f")]
+    [InlineData("3.4028235E+38f", "3.4028235E+38f")]
+    public void EpsilonRoundTripsAsAFloatLiteral(string written, string emitted)
+    {
+        var output = GeneratorHarness.Run("using ShardGen;\nnamespace Demo;\n" +
+            $"[ShardedModel] public partial class M {{ [TransformerBlock(512, 8, NormEpsilon = {written})] public partial TransformerBlock B {{ get; }} }}");
+        Assert.Empty(output.Diagnostics);
+        Assert.Contains($"global::ShardGen.NormKind.LayerNorm, true, {emitted}) }}", output.SingleSource);
+        output.AssertCompilesCleanly();
+    }
+
+    [Fact]
+    public void EpsilonLiteralIsCultureInvariant()
+    {
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+            var output = GeneratorHarness.Run("using ShardGen;\nnamespace Demo;\n" +
+                "[ShardedModel] public partial class M { [TransformerBlock(512, 8, NormEpsilon = 0.5f)] public partial TransformerBlock B { get; } }");
+            Assert.Contains("true, 0.5f) }", output.SingleSource);
+            Assert.Contains("ε = 0.5", output.SingleSource);
+            output.AssertCompilesCleanly();
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    [Fact]
+    public void BlockDefaultsAreResolvedInTheEmittedSpec()
+    {
+        // KvHeads 0 → heads, FfnHidden 0 → 4·hidden: the emitted LayerSpecs state the real shape.
+        var output = GeneratorHarness.Run("using ShardGen;\nnamespace Demo;\n" +
+            "[ShardedModel] public partial class M { [TransformerBlock(256, 4, KvHeads = 0, FfnHidden = 0)] public partial TransformerBlock B { get; } }");
+        Assert.Empty(output.Diagnostics);
+        Assert.Contains("{ Block = new(4, 4, 1024, global::ShardGen.NormKind.LayerNorm, true, 1E-05f) }", output.SingleSource);
     }
 
     [Fact]

@@ -24,6 +24,9 @@ internal static class DiagnosticIds
     public const string ReservedMemberName = "SHARD014";
     public const string LayerAlreadyImplemented = "SHARD015";
     public const string UndefinedEnumValue = "SHARD016";
+    public const string InvalidBlockShape = ShardProblemIds.InvalidBlockShape;                // SHARD017
+    public const string HeadsNotDivisibleByDevices = ShardProblemIds.HeadsNotDivisibleByDevices; // SHARD018
+    public const string SequenceParallelWithoutBlocks = "SHARD019";
 }
 
 /// <summary>The descriptors, one per ID, all in category "ShardGen" with a help link.</summary>
@@ -91,7 +94,18 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UndefinedEnumValue = Create(DiagnosticIds.UndefinedEnumValue,
         "Undefined enum value on a layer",
-        "Layer '{0}' sets {1} = {2}, which is not a defined ShardGen.{1} value");
+        "Layer '{0}' sets {1} = {2}, which is not a defined ShardGen.{3} value");
+
+    public static readonly DiagnosticDescriptor InvalidBlockShape = Create(DiagnosticIds.InvalidBlockShape,
+        "Invalid transformer block shape", "{0}");
+
+    public static readonly DiagnosticDescriptor HeadsNotDivisibleByDevices = Create(DiagnosticIds.HeadsNotDivisibleByDevices,
+        "Attention heads do not fit the device count", "{0}");
+
+    public static readonly DiagnosticDescriptor SequenceParallelWithoutBlocks = Create(DiagnosticIds.SequenceParallelWithoutBlocks,
+        "Sequence parallelism without a transformer block",
+        "SequenceParallel = true has no effect: the model has no transformer block; remove SequenceParallel from '{0}' or add a [TransformerBlock] layer",
+        DiagnosticSeverity.Warning);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = new()
     {
@@ -111,6 +125,9 @@ internal static class DiagnosticDescriptors
         [ReservedMemberName.Id] = ReservedMemberName,
         [LayerAlreadyImplemented.Id] = LayerAlreadyImplemented,
         [UndefinedEnumValue.Id] = UndefinedEnumValue,
+        [InvalidBlockShape.Id] = InvalidBlockShape,
+        [HeadsNotDivisibleByDevices.Id] = HeadsNotDivisibleByDevices,
+        [SequenceParallelWithoutBlocks.Id] = SequenceParallelWithoutBlocks,
     };
 
     /// <summary>Every descriptor, in ID order.</summary>

@@ -51,7 +51,7 @@ internal static class ModelEmitter
 
     private static void WriteRemarks(SourceWriter w, ModelSpec model, LayerSpec[] layers, PlanText text)
     {
-        var steps = LayoutPlanner.Plan(layers);
+        var steps = LayoutPlanner.Plan(layers, model.SequenceParallel);
         bool anyGrid = layers.Any(l => l.Strategy == ParallelStrategy.Summa2D);
         w.WriteLine("/// <remarks>");
         string grid = anyGrid ? $" (Summa2D layers on the {text.Grid} grid)" : "";
@@ -60,8 +60,14 @@ internal static class ModelEmitter
             : $"/// <para>Plan on P devices{(anyGrid ? ", P = q² (Summa2D layers on the q×q grid)" : "")}; P is the mesh's size, checked by PlanFor and Create:</para>");
         w.WriteLine("/// <list type=\"bullet\">");
         foreach (var layer in layers)
-            w.WriteLine($"/// <item><description>{Xml(LayerSummary(layer, text))}</description></item>");
+            w.WriteLine($"/// <item><description>{Xml(layer.Block is { } block ? BlockSummary(layer, block, model.SequenceParallel, text) : LayerSummary(layer, text))}</description></item>");
         w.WriteLine("/// </list>");
+        if (model.SequenceParallel && model.HasBlocks)
+        {
+            int hidden = layers.First(l => l.Block is not null).InFeatures;
+            w.WriteLine($"/// <para>Sequence parallel: between the blocks' tensor-parallel regions the residual stream stays sharded by tokens, " +
+                $"[{text.TokenShard}, {PlanText.N(hidden)}] per device, so norms and residual adds touch 1/{text.P} of the tokens.</para>");
+        }
 
         var collectives = new List<string>();
         foreach (var step in steps)
@@ -69,7 +75,7 @@ internal static class ModelEmitter
             if (step.Kind == PlanStepKind.Summa2D)
                 collectives.Add($"SUMMA panel broadcasts{(layers[step.LayerIndex].WeightLayout == WeightLayout.OutIn ? " and reduces" : "")} inside {layers[step.LayerIndex].Name}: {text.SummaBytes(layers[step.LayerIndex])}.");
             else if (step.IsCollective)
-                collectives.Add(CollectiveSummary(step, layers, steps, text));
+                collectives.Add(CollectiveSummary(step, IndexOf(steps, step), layers, steps, text));
         }
         if (collectives.Count == 0)
         {
@@ -100,12 +106,40 @@ internal static class ModelEmitter
         return $"{layer.Name}: {layer.StrategyText}, weight {layer.WeightShapeText} → shard {shard} per device; {epilogue}.";
     }
 
-    private static string CollectiveSummary(PlanStep step, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
+    /// <summary>
+    /// "Block0: transformer block, hidden 512, 8 heads × 64 (…), MLP 2048 with GELU, LayerNorm, causal; per device …;
+    /// 2 all-reduces per forward."
+    /// </summary>
+    private static string BlockSummary(LayerSpec layer, TransformerSpec block, bool sequenceParallel, PlanText text)
+    {
+        int d = layer.InFeatures;
+        string kv = block.KvHeads == block.Heads ? "" : block.KvHeads == 1 ? " (1 KV head: multi-query)" : $" ({PlanText.N(block.KvHeads)} KV heads: grouped-query)";
+        string collectives = sequenceParallel ? "2 reduce-scatters + 2 all-gathers per forward (sequence parallel)" : "2 all-reduces per forward";
+        return $"{layer.Name}: transformer block, hidden {PlanText.N(d)}, {PlanText.N(block.Heads)} heads × {PlanText.N(block.HeadDim(d))}{kv}, " +
+            $"MLP {PlanText.N(block.FfnHidden)} with {PlanText.ActivationName(layer.Activation)}, {PlanText.NormName(block)}, {(block.Causal ? "causal" : "bidirectional")}" +
+            $"{(layer.HasBias ? "" : ", no biases")}; per device {text.OverP(block.Heads, "query head")} with the matching KV heads, MLP columns {text.OverP(block.FfnHidden)}, " +
+            $"norms{(layer.HasBias ? " and output biases" : "")} replicated; {collectives}.";
+    }
+
+    private static string CollectiveSummary(PlanStep step, int k, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
     {
         string producer = ProducerName(step, layers, steps);
         int f = step.Features;
+        if (InBlock(steps, k) is { } inBlock)
+        {
+            string name = layers[inBlock.Layer].Name, of = $"#{PlanText.N(inBlock.Ordinal)} of 2 in {name}";
+            string half = inBlock.Ordinal == 1 ? "attention output" : "MLP down";
+            return step.Kind switch
+            {
+                PlanStepKind.AllReduce => $"all-reduce {of}, of the {half} partial sums [T, {f}]: {text.AllReduceBytes(f)}.",
+                PlanStepKind.ReduceScatterTokens => $"reduce-scatter over tokens {of}, of the {half} partial sums [T, {f}]: {text.MeshGatherBytes(f)}.",
+                _ => $"all-gather tokens {of}, before {(inBlock.Ordinal == 1 ? "QKV" : "MLP up")} [T, {f}]: {text.MeshGatherBytes(f)}.",
+            };
+        }
         return step.Kind switch
         {
+            PlanStepKind.AllGatherTokens => $"all-gather tokens of {producer}'s token blocks [T, {f}]: {text.MeshGatherBytes(f)}.",
+            PlanStepKind.ReduceScatterTokens => $"reduce-scatter over tokens of {producer}'s partial sums [T, {f}]: {text.MeshGatherBytes(f)}.",
             PlanStepKind.AllReduce => $"all-reduce of {producer}'s partial sums [T, {f}]: {text.AllReduceBytes(f)}.",
             PlanStepKind.ReduceScatter => $"reduce-scatter of {producer}'s partial sums [T, {f}]: {text.MeshGatherBytes(f)}.",
             PlanStepKind.AllGather => $"all-gather of {producer}'s column shards [T, {f}]: {text.MeshGatherBytes(f)}.",
@@ -115,13 +149,27 @@ internal static class ModelEmitter
         };
     }
 
-    /// <summary>The layer whose output a step moves: the last launch before it.</summary>
+    /// <summary>The layer whose output a step moves: the layer of the last step before it that has one.</summary>
     private static string ProducerName(PlanStep step, LayerSpec[] layers, IReadOnlyList<PlanStep> steps)
     {
         int at = IndexOf(steps, step);
         for (int k = at - 1; k >= 0; k--)
-            if (IsLaunch(steps[k].Kind)) return layers[steps[k].LayerIndex].Name;
+            if (steps[k].LayerIndex >= 0 && steps[k].LayerIndex < layers.Length) return layers[steps[k].LayerIndex].Name;
         return "the input";
+    }
+
+    /// <summary>
+    /// For a collective inside a transformer block (the reduction after a row-parallel projection, or the
+    /// token all-gather before a column-parallel one): the block and which of its two halves (1 attention, 2 MLP).
+    /// </summary>
+    private static (int Layer, int Ordinal)? InBlock(IReadOnlyList<PlanStep> steps, int k)
+    {
+        if (k < 0 || !steps[k].IsCollective) return null;
+        if (k > 0 && steps[k - 1].Kind is PlanStepKind.AttentionOutput or PlanStepKind.MlpDown)
+            return (steps[k - 1].LayerIndex, steps[k - 1].Kind == PlanStepKind.AttentionOutput ? 1 : 2);
+        if (k + 1 < steps.Count && steps[k + 1].Kind is PlanStepKind.QkvProjection or PlanStepKind.MlpUp)
+            return (steps[k + 1].LayerIndex, steps[k + 1].Kind == PlanStepKind.QkvProjection ? 1 : 2);
+        return null;
     }
 
     // ---- Members ------------------------------------------------------------------------------------
@@ -131,6 +179,7 @@ internal static class ModelEmitter
         string name = model.Name, type = Identifier(model.Name), nameLiteral = Literal(model.Name);
 
         w.WriteLine($"private const int DeclaredDevices = {PlanText.N(model.Devices)};{(model.Devices > 0 ? "" : " // Devices unset: Create accepts any mesh the layers divide evenly")}");
+        w.WriteLine($"private const bool SequenceParallel = {(model.SequenceParallel ? "true" : "false")};");
         w.WriteLine();
 
         w.WriteLine($"/// <summary>The layers of {Xml(name)} in forward order.</summary>");
@@ -139,14 +188,18 @@ internal static class ModelEmitter
         w.Indent();
         foreach (var l in layers)
             w.WriteLine($"new({Literal(l.Name)}, {Ns}Planning.ParallelStrategy.{l.Strategy}, {PlanText.N(l.InFeatures)}, {PlanText.N(l.OutFeatures)}, " +
-                $"{(l.HasBias ? "true" : "false")}, {Ns}Activation.{l.Activation}, {Ns}WeightLayout.{l.WeightLayout}),");
+                $"{(l.HasBias ? "true" : "false")}, {Ns}Activation.{l.Activation}, {Ns}WeightLayout.{l.WeightLayout})" +
+                (l.Block is { } b
+                    ? $" {{ Block = new({PlanText.N(b.Heads)}, {PlanText.N(b.KvHeads)}, {PlanText.N(b.FfnHidden)}, {Ns}NormKind.{b.Norm}, " +
+                      $"{(b.Causal ? "true" : "false")}, {FloatLiteral(b.Epsilon)}) }},"
+                    : ","));
         w.CloseBlock(";");
         w.WriteLine();
 
         w.WriteLine($"/// <summary>The plan of {Xml(name)} on <paramref name=\"devices\"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>");
         w.WriteLine("/// <param name=\"devices\">The mesh size to plan for.</param>");
         w.WriteLine("/// <param name=\"tokens\">Tokens per forward pass, for the plan's byte figures.</param>");
-        w.WriteLine($"public static {Ns}ModelPlan PlanFor(int devices, int tokens = 1) => {Ns}ModelPlan.Create({nameLiteral}, LayerSpecs, devices, DeclaredDevices, tokens);");
+        w.WriteLine($"public static {Ns}ModelPlan PlanFor(int devices, int tokens = 1) => {Ns}ModelPlan.Create({nameLiteral}, LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);");
         w.WriteLine();
 
         w.WriteLine($"private readonly {Ns}Runtime.ShardedModelCore _core;");
@@ -158,7 +211,9 @@ internal static class ModelEmitter
         {
             var layer = model.Layers[i];
             string modifiers = layer.Modifiers.Length > 0 ? layer.Modifiers + " " : "";
-            w.WriteLine($"{modifiers}partial {Ns}Linear {Identifier(layer.Spec.Name)} => _core.Plan.Layers[{i}];");
+            w.WriteLine(layer.Spec.Block is null
+                ? $"{modifiers}partial {Ns}Linear {Identifier(layer.Spec.Name)} => _core.Plan.Linear({PlanText.N(i)});"
+                : $"{modifiers}partial {Ns}TransformerBlock {Identifier(layer.Spec.Name)} => _core.Plan.Block({PlanText.N(i)});");
         }
         w.WriteLine();
 
@@ -176,7 +231,7 @@ internal static class ModelEmitter
         w.WriteLine();
         WriteCreate(w, name, type, nameLiteral, layers, text);
         w.WriteLine();
-        WriteForward(w, name, layers, text);
+        WriteForward(w, model, layers, text);
         w.WriteLine();
 
         w.WriteLine("/// <summary>Frees every device shard of this model.</summary>");
@@ -189,20 +244,40 @@ internal static class ModelEmitter
         w.OpenBlock("public sealed class Weights");
         foreach (var l in layers)
         {
+            if (l.Block is { } block)
+            {
+                w.WriteLine($"/// <summary>{Xml(BlockWeightsSummary(l, block))}</summary>");
+                w.WriteLine($"public {Ns}TransformerBlockWeights? {Identifier(l.Name)} {{ get; init; }}");
+                w.WriteLine();
+                continue;
+            }
             string bias = l.HasBias ? $"bias [{PlanText.N(l.OutFeatures)}]" : "no bias";
             w.WriteLine($"/// <summary>{Xml(l.Name)}: weight {Xml(l.WeightShapeText)}, {bias}.</summary>");
             w.WriteLine($"public {Ns}LinearWeights? {Identifier(l.Name)} {{ get; init; }}");
             w.WriteLine();
         }
-        w.WriteLine("/// <summary>Deterministic random weights (uniform ±1/√in), for demos and tests.</summary>");
+        w.WriteLine(layers.Any(l => l.Block is not null)
+            ? "/// <summary>Deterministic random weights (uniform ±1/√in; norm scales near 1), for demos and tests.</summary>"
+            : "/// <summary>Deterministic random weights (uniform ±1/√in), for demos and tests.</summary>");
         w.WriteLine("/// <param name=\"seed\">The same seed gives the same weights.</param>");
         w.WriteLine("public static Weights Random(int seed) => new()");
         w.WriteLine("{");
         w.Indent();
         for (int i = 0; i < layers.Length; i++)
-            w.WriteLine($"{Identifier(layers[i].Name)} = {Ns}LinearWeights.Random(LayerSpecs[{i}], seed, {i}),");
+            w.WriteLine($"{Identifier(layers[i].Name)} = {Ns}{(layers[i].Block is null ? "LinearWeights" : "TransformerBlockWeights")}.Random(LayerSpecs[{i}], seed, {i}),");
         w.CloseBlock(";");
         w.CloseBlock();
+    }
+
+    /// <summary>"Block0: transformer block; attention norm [512] (scale and shift), Qkv [512, (8 + 2·2)·64 = 768] …"</summary>
+    private static string BlockWeightsSummary(LayerSpec l, TransformerSpec b)
+    {
+        string d = PlanText.N(l.InFeatures), ffn = PlanText.N(b.FfnHidden);
+        int dh = b.HeadDim(l.InFeatures);
+        string norm = b.Norm == NormKind.LayerNorm ? $"[{d}] (scale and shift)" : $"[{d}] (scale only: RMSNorm)";
+        string qkv = $"[{d}, ({PlanText.N(b.Heads)} + 2·{PlanText.N(b.KvHeads)})·{PlanText.N(dh)} = {PlanText.N((long)(b.Heads + 2L * b.KvHeads) * dh)}]";
+        return $"{l.Name}: transformer block, every weight [in, out]; attention norm {norm}, Qkv {qkv} (query, then key, then value heads), " +
+            $"Out [{PlanText.N((long)b.Heads * dh)}, {d}], MLP norm {norm}, Up [{d}, {ffn}], Down [{ffn}, {d}]; {(l.HasBias ? "with biases" : "no biases")}.";
     }
 
     private static void WriteCreate(SourceWriter w, string name, string type, string nameLiteral, LayerSpec[] layers, PlanText text)
@@ -215,14 +290,20 @@ internal static class ModelEmitter
         w.OpenBlock($"public static {type} Create({Ns}DeviceMesh mesh, Weights weights)");
         w.WriteLine("global::System.ArgumentNullException.ThrowIfNull(mesh);");
         w.WriteLine("global::System.ArgumentNullException.ThrowIfNull(weights);");
-        w.WriteLine($"var plan = {Ns}ModelPlan.Create({nameLiteral}, LayerSpecs, mesh.Size, DeclaredDevices);");
+        w.WriteLine($"var plan = {Ns}ModelPlan.Create({nameLiteral}, LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);");
         w.WriteLine($"{Ns}Runtime.ShardedModelCore.CheckWeights(plan{string.Concat(layers.Select(l => ", weights." + Identifier(l.Name)))});");
         w.WriteLine();
-        w.WriteLine($"var layers = new {Ns}Runtime.ShardedLinear[{PlanText.N(layers.Length)}];");
+        w.WriteLine($"var layers = new {Ns}Runtime.IShardedLayer[{PlanText.N(layers.Length)}];");
         w.OpenBlock("try");
         for (int i = 0; i < layers.Length; i++)
         {
             var l = layers[i];
+            if (l.Block is { } block)
+            {
+                foreach (var line in BlockSplitComment(l, block, text).SelectMany(c => Wrap(c, MaxCommentWidth + 6))) w.WriteLine($"// {line}");
+                w.WriteLine($"layers[{i}] = {Ns}Runtime.ShardedTransformerBlock.Split(mesh, plan.Block({PlanText.N(i)}), weights.{Identifier(l.Name)}!);");
+                continue;
+            }
             w.WriteLine($"// {SplitComment(l, text)}");
             string split = l.Strategy switch
             {
@@ -230,7 +311,7 @@ internal static class ModelEmitter
                 ParallelStrategy.RowParallel => "SplitRows",
                 _ => "SplitBlocks",
             };
-            w.WriteLine($"layers[{i}] = {Ns}Runtime.ShardedLinear.{split}(mesh, plan.Layers[{i}], weights.{Identifier(l.Name)}!);");
+            w.WriteLine($"layers[{i}] = {Ns}Runtime.ShardedLinear.{split}(mesh, plan.Linear({PlanText.N(i)}), weights.{Identifier(l.Name)}!);");
         }
         w.CloseBlock();
         w.OpenBlock("catch");
@@ -239,6 +320,19 @@ internal static class ModelEmitter
         w.CloseBlock();
         w.WriteLine($"return new {type}(new {Ns}Runtime.ShardedModelCore(mesh, plan, layers));");
         w.CloseBlock();
+    }
+
+    private static IEnumerable<string> BlockSplitComment(LayerSpec l, TransformerSpec b, PlanText text)
+    {
+        int hidden = l.InFeatures, dh = b.HeadDim(hidden);
+        string d = PlanText.N(hidden), ffn = PlanText.N(b.FfnHidden);
+        long qkv = (b.Heads + 2L * b.KvHeads) * dh;
+        yield return $"{l.Name} (transformer block), split by whole heads and MLP columns:";
+        yield return $"Qkv [{d}, ({PlanText.N(b.Heads)} + 2·{PlanText.N(b.KvHeads)})·{PlanText.N(dh)} = {PlanText.N(qkv)}] → [{d}, {text.LocalQkvWidth(b, hidden)}] per device" +
+            (b.KvHeads == b.Heads ? "; " : ", each device's query heads with the KV heads they read; ") +
+            $"Out [{PlanText.N((long)b.Heads * dh)}, {d}] by input rows → [{text.LocalHeadsWidth(b, hidden)}, {d}];";
+        yield return $"Up [{d}, {ffn}] by columns → [{d}, {text.OverP(b.FfnHidden)}]; Down [{ffn}, {d}] by rows → [{text.OverP(b.FfnHidden)}, {d}]; " +
+            $"norms{(l.HasBias ? " and the Out/Down biases" : "")} replicated.";
     }
 
     private static string SplitComment(LayerSpec l, PlanText text)
@@ -271,65 +365,121 @@ internal static class ModelEmitter
 
     // ---- Forward ------------------------------------------------------------------------------------
 
-    private static void WriteForward(SourceWriter w, string name, LayerSpec[] layers, PlanText text)
+    private static void WriteForward(SourceWriter w, ModelSpec model, LayerSpec[] layers, PlanText text)
     {
-        var steps = LayoutPlanner.Plan(layers);
+        string name = model.Name;
+        var steps = LayoutPlanner.Plan(layers, model.SequenceParallel);
+        var variables = VariableNames(steps);
         int inF = layers.Length > 0 ? layers[0].InFeatures : 0, outF = layers.Length > 0 ? layers[layers.Length - 1].OutFeatures : 0;
-        w.WriteLine($"/// <summary>Runs {Xml(name)}: <paramref name=\"x\"/> is [tokens, {PlanText.N(inF)}] (any tokens ≥ 1); returns [tokens, {PlanText.N(outF)}].</summary>");
-        w.WriteLine("/// <param name=\"x\">The input activations, one row per token.</param>");
-        w.OpenBlock("public float[,] Forward(float[,] x)");
-        w.WriteLine("using var pass = _core.BeginForward(x);");
+        bool sequences = model.HasBlocks;
+        if (sequences)
+        {
+            // Attention must know where sequences start and end: the main body takes packed sequences.
+            w.WriteLine($"/// <summary>Runs {Xml(name)} on sequences packed along the rows: <paramref name=\"x\"/> is [tokens, {PlanText.N(inF)}] (any tokens ≥ 1); returns [tokens, {PlanText.N(outF)}].</summary>");
+            w.WriteLine("/// <param name=\"x\">The input activations, one row per token, the sequences one after another.</param>");
+            w.WriteLine("/// <param name=\"sequenceLengths\">The length of each sequence, in order; they must add up to x's rows. Attention never crosses sequences. Null: x is one sequence.</param>");
+            w.OpenBlock("public float[,] Forward(float[,] x, int[]? sequenceLengths)");
+            w.WriteLine("using var pass = _core.BeginForward(x, sequenceLengths);");
+        }
+        else
+        {
+            w.WriteLine($"/// <summary>Runs {Xml(name)}: <paramref name=\"x\"/> is [tokens, {PlanText.N(inF)}] (any tokens ≥ 1); returns [tokens, {PlanText.N(outF)}].</summary>");
+            w.WriteLine("/// <param name=\"x\">The input activations, one row per token.</param>");
+            w.OpenBlock("public float[,] Forward(float[,] x)");
+            w.WriteLine("using var pass = _core.BeginForward(x);");
+        }
 
         string current = "";
-        int next = 0;
         bool returned = false;
         for (int k = 0; k < steps.Count; k++)
         {
             var step = steps[k];
-            var lines = StepComment(step, k, steps, layers, text).SelectMany(l => Wrap(l, MaxCommentWidth)).ToList();
+            var lines = StepComment(step, k, steps, layers, variables, text).SelectMany(l => Wrap(l, MaxCommentWidth)).ToList();
             w.WriteLine($"// {PlanText.N(k + 1)}. {lines[0]}");
             for (int j = 1; j < lines.Count; j++) w.WriteLine($"//    {lines[j]}");
 
-            string kind = step.Kind.ToString();
+            string kind = step.Kind.ToString(), index = PlanText.N(step.LayerIndex);
             switch (step.Kind)
             {
                 case PlanStepKind.UploadReplicated:
                 case PlanStepKind.UploadColumnShards:
                 case PlanStepKind.UploadBlocks:
-                    current = $"a{PlanText.N(next++)}";
+                case PlanStepKind.UploadTokenShards:
+                    current = variables[k];
                     w.WriteLine($"var {current} = pass.{kind}();");
                     break;
                 case PlanStepKind.ColumnParallel:
                 case PlanStepKind.RowParallel:
                 case PlanStepKind.Summa2D:
-                {
-                    string input = current;
-                    current = $"a{PlanText.N(next++)}";
-                    w.WriteLine($"var {current} = pass.{kind}({input}, _core.Layers[{PlanText.N(step.LayerIndex)}]);");
+                    w.WriteLine($"var {variables[k]} = pass.{kind}({current}, _core.Linear({index}));");
+                    current = variables[k];
                     break;
-                }
                 case PlanStepKind.BiasActivation:
-                    w.WriteLine($"pass.BiasActivation({current}, _core.Layers[{PlanText.N(step.LayerIndex)}]);");
+                    w.WriteLine($"pass.BiasActivation({current}, _core.Linear({index}));");
+                    break;
+                case PlanStepKind.AttentionNorm:
+                case PlanStepKind.QkvProjection:
+                case PlanStepKind.Attention:
+                case PlanStepKind.AttentionOutput:
+                case PlanStepKind.MlpNorm:
+                case PlanStepKind.MlpUp:
+                case PlanStepKind.MlpDown:
+                    w.WriteLine($"var {variables[k]} = pass.{kind}({current}, _core.Block({index}));");
+                    current = variables[k];
+                    break;
+                case PlanStepKind.AttentionResidual:
+                case PlanStepKind.MlpResidual:
+                    w.WriteLine($"pass.{kind}({current}, {ResidualVariable(step, variables)}, _core.Block({index}));");
                     break;
                 case PlanStepKind.Download:
                     w.WriteLine($"return pass.Download({current});");
                     returned = true;
                     break;
                 default:
-                {
-                    string input = current;
-                    current = $"a{PlanText.N(next++)}";
-                    w.WriteLine($"var {current} = pass.{kind}({input});");
+                    w.WriteLine($"var {variables[k]} = pass.{kind}({current});");
+                    current = variables[k];
                     break;
-                }
             }
         }
         if (!returned) w.WriteLine("throw new global::System.InvalidOperationException(\"The model has no layers.\");");
         w.CloseBlock();
+
+        if (sequences)
+        {
+            w.WriteLine();
+            w.WriteLine($"/// <summary>Runs {Xml(name)} on one sequence: <paramref name=\"x\"/> is [tokens, {PlanText.N(inF)}] (any tokens ≥ 1); returns [tokens, {PlanText.N(outF)}].</summary>");
+            w.WriteLine("/// <param name=\"x\">The input activations, one row per token.</param>");
+            w.WriteLine("public float[,] Forward(float[,] x) => Forward(x, null);");
+            w.WriteLine();
+            w.WriteLine($"/// <summary>Runs {Xml(name)} on a batch of equal-length sequences: <paramref name=\"x\"/> is [batch, seq, {PlanText.N(inF)}]; returns [batch, seq, {PlanText.N(outF)}]. Attention stays within each sequence.</summary>");
+            w.WriteLine("/// <param name=\"x\">The input activations: batch × seq tokens of " + PlanText.N(inF) + " features.</param>");
+            w.WriteLine($"public float[,,] Forward(float[,,] x) => {Ns}Runtime.Batches.Unflatten(Forward({Ns}Runtime.Batches.Flatten(x, out var lengths), lengths), x.GetLength(0));");
+        }
     }
 
+    /// <summary>
+    /// The variable each step's output is held in: a0, a1, … in plan order for steps that produce a tensor;
+    /// in-place steps (and the download) name the tensor they work on.
+    /// </summary>
+    private static string[] VariableNames(IReadOnlyList<PlanStep> steps)
+    {
+        var names = new string[steps.Count];
+        int next = 0;
+        for (int k = 0; k < steps.Count; k++)
+        {
+            names[k] = steps[k].IsInPlace || steps[k].Kind == PlanStepKind.Download
+                ? (k > 0 ? names[k - 1] : "")
+                : $"a{PlanText.N(next++)}";
+        }
+        return names;
+    }
+
+    /// <summary>The variable holding a residual add's residual stream (the output of its <see cref="PlanStep.ResidualStep"/>).</summary>
+    private static string ResidualVariable(PlanStep step, string[] variables) =>
+        step.ResidualStep >= 0 && step.ResidualStep < variables.Length ? variables[step.ResidualStep] : "";
+
     /// <summary>The comment of one Forward step: what moves where, in which shapes, at what cost, and why.</summary>
-    private static List<string> StepComment(PlanStep step, int k, IReadOnlyList<PlanStep> steps, LayerSpec[] layers, PlanText text)
+    private static List<string> StepComment(PlanStep step, int k, IReadOnlyList<PlanStep> steps, LayerSpec[] layers, string[] variables, PlanText text)
     {
         int f = step.Features;
         string F = PlanText.N(f);
@@ -337,6 +487,12 @@ internal static class ModelEmitter
         var layer = step.LayerIndex >= 0 && step.LayerIndex < layers.Length ? layers[step.LayerIndex] : null;
         var consumer = NextLaunch(steps, k, layers);
         string consumerText = consumer is null ? "" : $"{consumer.Name} ({consumer.StrategyText})";
+
+        if (layer?.Block is not null || InBlock(steps, k) is not null)
+        {
+            lines.AddRange(BlockStepComment(step, k, steps, layers, variables, text));
+            return lines;
+        }
 
         switch (step.Kind)
         {
@@ -350,6 +506,23 @@ internal static class ModelEmitter
                 break;
             case PlanStepKind.UploadBlocks:
                 lines.Add($"Input X [T, {F}] → blocks [{text.TokenBlock}, {text.OverQ(f)}] per device: device (i, j) of the {text.Grid} grid gets token block i × feature block j.");
+                break;
+            case PlanStepKind.UploadTokenShards:
+                lines.Add($"Input X [T, {F}] → token blocks [{text.TokenShard}, {F}] per device (sequence parallel): device r gets the r-th block of tokens; " +
+                    $"{text.TokenShard}·{F}·4 B host → device, per device.");
+                break;
+            case PlanStepKind.AllGatherTokens:
+                lines.Add($"All-gather tokens: token blocks [{text.TokenShard}, {F}] → [T, {F}] on every device: {text.MeshGatherBytes(f)}.");
+                if (consumer is not null)
+                    lines.Add($"{consumerText} needs every token on every device.");
+                break;
+            case PlanStepKind.ReduceScatterTokens:
+                lines.Add($"Reduce-scatter over tokens of the partial sums [T, {F}] → token blocks [{text.TokenShard}, {F}] per device: {text.MeshGatherBytes(f)}.");
+                if (consumer is not null)
+                    lines.Add($"Reduce-scatter, not all-reduce: {consumerText} keeps its residual stream sharded by tokens (sequence parallel), at half the bytes.");
+                break;
+            case PlanStepKind.SliceTokens:
+                lines.Add($"Replicated [T, {F}] → token blocks [{text.TokenShard}, {F}]: each device keeps its own tokens (sequence parallel); nothing is sent.");
                 break;
             case PlanStepKind.ColumnParallel when layer is not null:
             {
@@ -407,7 +580,9 @@ internal static class ModelEmitter
                 break;
             case PlanStepKind.AllGather:
                 lines.Add($"All-gather of the column shards [T, {text.OverP(f)}] → [T, {F}] on every device: {text.MeshGatherBytes(f)}.");
-                if (consumer is not null)
+                if (consumer is not null && k + 1 < steps.Count && steps[k + 1].Kind == PlanStepKind.SliceTokens)
+                    lines.Add($"{consumerText} takes token blocks of the whole activation (sequence parallel): gathered first, then each device keeps its own tokens.");
+                else if (consumer is not null)
                     lines.Add($"{consumerText} needs the whole activation on every device.");
                 break;
             case PlanStepKind.ColumnShardsToBlocks:
@@ -434,6 +609,7 @@ internal static class ModelEmitter
                     TensorLayout.Replicated => $"Output [T, {F}] → host, from device 0's replica.",
                     TensorLayout.ColumnSharded => $"Output [T, {F}] → host: the host reads each device's column shard [T, {text.OverP(f)}]; no collective needed.",
                     TensorLayout.Blocks2D => $"Output [T, {F}] → host: the host reads each device's block [{text.TokenBlock}, {text.OverQ(f)}]; no collective needed.",
+                    TensorLayout.TokenSharded => $"Output [T, {F}] → host: the host reads each device's token block [{text.TokenShard}, {F}]; no collective needed.",
                     _ => $"Output [T, {F}] → host.",
                 });
                 break;
@@ -444,6 +620,90 @@ internal static class ModelEmitter
         return lines;
     }
 
+    /// <summary>
+    /// The comment of a transformer block's step, or of a collective inside a block: the shapes on each device,
+    /// how heads and KV heads are split, and what each reduction or token gather costs.
+    /// </summary>
+    private static IEnumerable<string> BlockStepComment(PlanStep step, int k, IReadOnlyList<PlanStep> steps, LayerSpec[] layers,
+        string[] variables, PlanText text)
+    {
+        var inBlock = InBlock(steps, k);
+        int index = inBlock?.Layer ?? step.LayerIndex;
+        var layer = layers[index];
+        var b = layer.Block!;
+        int hidden = layer.InFeatures;
+        string name = layer.Name, d = PlanText.N(hidden), ffnShard = text.OverP(b.FfnHidden);
+        bool sharded = step.From == TensorLayout.TokenSharded || step.To == TensorLayout.TokenSharded;
+        string rows = sharded ? text.TokenShard : "T";
+        string stream = step.From == TensorLayout.TokenSharded
+            ? $"the residual stream's token block [{text.TokenShard}, {d}] per device"
+            : $"the residual stream [T, {d}], replicated: every device normalizes every token";
+        string? streamNote = step.From == TensorLayout.TokenSharded
+            ? $"Sequence parallel: each device normalizes only its own tokens, 1/{text.P} of the work and memory."
+            : null;
+        string bias = layer.HasBias ? "bias fused" : "no bias";
+        switch (step.Kind)
+        {
+            case PlanStepKind.AttentionNorm:
+                yield return $"{name} (transformer block): attention norm ({PlanText.NormName(b)}) on {stream}.";
+                if (streamNote is not null) yield return streamNote;
+                break;
+            case PlanStepKind.QkvProjection:
+                yield return $"{name} QKV, column-parallel by whole heads: [T, {d}] · W [{d}, {text.LocalQkvWidth(b, hidden)}] → " +
+                    $"q|k|v of this device's {text.OverP(b.Heads, "query head")} and the matching KV heads; {bias}.";
+                if (text.KvHeadsNote(b, hidden) is { } note) yield return note;
+                break;
+            case PlanStepKind.Attention:
+                yield return $"{name}: attention on this device's {text.OverP(b.Heads, "head")}, {(b.Causal ? "causal" : "bidirectional")}, within each sequence: " +
+                    $"softmax(q·kᵀ/√{PlanText.N(b.HeadDim(hidden))})·v → context [T, {text.LocalHeadsWidth(b, hidden)}] per device, the column shards of [T, {PlanText.N(step.Features)}].";
+                yield return "No collective: each head reads only its own q, k and v.";
+                break;
+            case PlanStepKind.AttentionOutput:
+                yield return $"{name} output projection (row-parallel): [T, {text.LocalHeadsWidth(b, hidden)}] · W [{text.LocalHeadsWidth(b, hidden)}, {d}] → partial sums [T, {d}] per device.";
+                break;
+            case PlanStepKind.AttentionResidual:
+                yield return layer.HasBias
+                    ? $"{name}: output bias [{d}] added once, after the reduction, + residual {ResidualVariable(step, variables)} (the block's input), in place on [{rows}, {d}]."
+                    : $"{name}: + residual {ResidualVariable(step, variables)} (the block's input), in place on [{rows}, {d}]; no bias.";
+                break;
+            case PlanStepKind.MlpNorm:
+                yield return $"{name}: MLP norm ({PlanText.NormName(b)}) on {stream}.";
+                if (streamNote is not null) yield return streamNote;
+                break;
+            case PlanStepKind.MlpUp:
+                yield return $"{name} MLP up (column-parallel): [T, {d}] · W [{d}, {ffnShard}] → [T, {ffnShard}] per device; " +
+                    $"{(layer.HasBias ? "bias + " : "")}{PlanText.ActivationName(layer.Activation)} fused{(layer.HasBias ? "" : " (no bias)")}.";
+                yield return "No collective: the MLP down-projection takes these column shards as they are.";
+                break;
+            case PlanStepKind.MlpDown:
+                yield return $"{name} MLP down (row-parallel): [T, {ffnShard}] · W [{ffnShard}, {d}] → partial sums [T, {d}] per device.";
+                break;
+            case PlanStepKind.MlpResidual:
+                yield return layer.HasBias
+                    ? $"{name}: down-projection bias [{d}] added once, after the reduction, + residual {ResidualVariable(step, variables)} (the attention half's output), in place on [{rows}, {d}]."
+                    : $"{name}: + residual {ResidualVariable(step, variables)} (the attention half's output), in place on [{rows}, {d}]; no bias.";
+                break;
+            case PlanStepKind.AllReduce:
+                yield return $"All-reduce #{PlanText.N(inBlock!.Value.Ordinal)} of 2 in {name}, of the partial sums [T, {d}] (ring): {text.AllReduceBytes(step.Features)}.";
+                break;
+            case PlanStepKind.ReduceScatterTokens:
+                yield return $"Reduce-scatter #{PlanText.N(inBlock!.Value.Ordinal)} of 2 in {name}, over tokens: partial sums [T, {d}] → token block [{text.TokenShard}, {d}] per device: " +
+                    $"{text.MeshGatherBytes(step.Features)}.";
+                yield return "Reduce-scatter, not all-reduce (sequence parallel): the residual stream stays sharded by tokens, at half the bytes.";
+                break;
+            case PlanStepKind.AllGatherTokens:
+                yield return $"All-gather tokens #{PlanText.N(inBlock!.Value.Ordinal)} of 2 in {name}: token blocks [{text.TokenShard}, {d}] → [T, {d}] on every device: " +
+                    $"{text.MeshGatherBytes(step.Features)}.";
+                yield return inBlock.Value.Ordinal == 1
+                    ? "The QKV projection needs every token of the normalized stream."
+                    : "The MLP up-projection needs every token of the normalized stream.";
+                break;
+            default:
+                yield return $"{name}: {step.Kind}.";
+                break;
+        }
+    }
+
     /// <summary>"X " when the step reads the model's input straight from the upload, else nothing.</summary>
     private static string InputName(int k, IReadOnlyList<PlanStep> steps) =>
         k > 0 && steps[k - 1].Kind is PlanStepKind.UploadReplicated or PlanStepKind.UploadColumnShards or PlanStepKind.UploadBlocks ? "X " : "";
@@ -452,7 +712,7 @@ internal static class ModelEmitter
     private static LayerSpec? NextLaunch(IReadOnlyList<PlanStep> steps, int k, LayerSpec[] layers)
     {
         for (int j = k + 1; j < steps.Count; j++)
-            if (IsLaunch(steps[j].Kind) && steps[j].LayerIndex >= 0 && steps[j].LayerIndex < layers.Length)
+            if ((IsLaunch(steps[j].Kind) || steps[j].Kind == PlanStepKind.AttentionNorm) && steps[j].LayerIndex >= 0 && steps[j].LayerIndex < layers.Length)
                 return layers[steps[j].LayerIndex];
         return null;
     }
@@ -513,6 +773,13 @@ internal static class ModelEmitter
         SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
     private static string Literal(string value) => SymbolDisplay.FormatLiteral(value, quote: true);
+
+    /// <summary>A float as C# source, culture-invariant and round-trippable: "1E-05f"; infinities by name.</summary>
+    private static string FloatLiteral(float value) =>
+        float.IsPositiveInfinity(value) ? "float.PositiveInfinity"
+        : float.IsNegativeInfinity(value) ? "float.NegativeInfinity"
+        : float.IsNaN(value) ? "float.NaN"
+        : PlanText.Float(value) + "f";
 
     private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 }

@@ -39,6 +39,61 @@ internal sealed class PlanText
     /// <summary>A token block of the grid: "T/q", "T/2", or "T" on a 1×1 grid.</summary>
     public string TokenBlock => !FixedGrid ? "T/q" : _q == 1 ? "T" : $"T/{_q}";
 
+    /// <summary>A device's token block under sequence parallelism: "T/P", "T/4", or "T" on one device.</summary>
+    public string TokenShard => !Fixed ? "T/P" : _devices == 1 ? "T" : $"T/{N(_devices)}";
+
+    // ---- Transformer blocks: heads per device, from TransformerSpec's helpers when P is fixed ----------
+
+    /// <summary>A count split over the devices, with its noun: "8/P query heads", "2 query heads", "1 query head".</summary>
+    public string OverP(int count, string noun) =>
+        Fixed && count / _devices == 1 ? $"1 {noun}" : $"{OverP(count)} {noun}s";
+
+    /// <summary>Width of a device's attention context: "(8/P)·64", or "128" on 4 devices.</summary>
+    public string LocalHeadsWidth(TransformerSpec block, int hidden) =>
+        Fixed ? N((long)(block.Heads / _devices) * block.HeadDim(hidden)) : $"({N(block.Heads)}/P)·{N(block.HeadDim(hidden))}";
+
+    /// <summary>
+    /// Width of a device's fused q|k|v: "(8/P + 2·2/P)·64" (symbolic; one KV head: "(8/P + 2·1)·64"),
+    /// or "(2 + 2·1)·64 = 256" on 4 devices.
+    /// </summary>
+    public string LocalQkvWidth(TransformerSpec block, int hidden)
+    {
+        int dh = block.HeadDim(hidden);
+        if (Fixed)
+        {
+            int heads = block.Heads / _devices, kv = block.LocalKvHeads(_devices);
+            return $"({N(heads)} + 2·{N(kv)})·{N(dh)} = {N((long)(heads + 2 * kv) * dh)}";
+        }
+        string kvText = block.KvHeads == 1 ? "1" : $"{N(block.KvHeads)}/P";
+        return $"({N(block.Heads)}/P + 2·{kvText})·{N(dh)}";
+    }
+
+    /// <summary>Where the KV heads live, when that is not simply "each device's own share of H heads"; else null.</summary>
+    public string? KvHeadsNote(TransformerSpec block, int hidden)
+    {
+        int kv = block.KvHeads, group = block.GroupSize;
+        if (kv == block.Heads) return null;
+        if (Fixed)
+        {
+            int heads = block.Heads / _devices, localKv = block.LocalKvHeads(_devices);
+            if (kv < _devices)
+                return $"{N(kv)} KV head{(kv == 1 ? "" : "s")} < {N(_devices)} devices: each device holds 1 KV head, replicated on the " +
+                    $"{N(_devices / kv)} devices whose query heads share it (groups of {N(group)} query heads).";
+            return $"Grouped-query: its {N(heads)} query heads share {N(localKv)} KV head{(localKv == 1 ? "" : "s")} (groups of {N(group)} query heads).";
+        }
+        if (kv == 1)
+            return "One KV head (multi-query): every device holds it, replicated; groups of " + N(group) + " query heads.";
+        return $"Grouped-query: {N(kv)}/P KV heads per device (groups of {N(group)} query heads); when P > {N(kv)}, each device " +
+            $"holds 1 KV head, replicated on P/{N(kv)} devices, and the width is ({N(block.Heads)}/P + 2·1)·{N(block.HeadDim(hidden))}.";
+    }
+
+    /// <summary>The norm as the comments name it: "LayerNorm, ε = 1E-05".</summary>
+    public static string NormName(TransformerSpec block) =>
+        $"{(block.Norm == NormKind.RmsNorm ? "RMSNorm" : "LayerNorm")}, ε = {Float(block.Epsilon)}";
+
+    /// <summary>A float as C# would round-trip it, without suffix: "1E-05", "0.001".</summary>
+    public static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+
     /// <summary>Ring all-reduce of [T, F]: 2(P−1)/P · T·F·4 B per device.</summary>
     public string AllReduceBytes(int features) =>
         PerDevice("2(P−1)/P", 2L * (_devices - 1), _devices, features);

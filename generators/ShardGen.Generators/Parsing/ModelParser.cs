@@ -23,7 +23,7 @@ internal static class ModelParser
     private static readonly string[] ReservedNames =
     {
         "LayerSpecs", "PlanFor", "Plan", "Mesh", "LastForward", "Weights", "Create", "Forward", "Dispose",
-        "DeclaredDevices", "_core",
+        "DeclaredDevices", "SequenceParallel", "_core",
     };
 
     /// <summary>Members of the generated nested <c>Weights</c> class besides one property per layer.</summary>
@@ -76,13 +76,24 @@ internal static class ModelParser
         if (modelAttributeRef.GetSyntax(ct).ContainsDiagnostics) complete = false;
 
         int devices = 0;
+        bool sequenceParallel = false;
         if (modelAttribute.AttributeConstructor is null || modelAttribute.ConstructorArguments.Any(a => a.Kind == TypedConstantKind.Error))
             complete = false;
         foreach (var named in modelAttribute.NamedArguments)
         {
-            if (named.Key != "Devices") continue;
-            if (named.Value.Kind == TypedConstantKind.Primitive && named.Value.Value is int d) devices = d;
-            else complete = false;
+            switch (named.Key)
+            {
+                case "Devices" when named.Value.Kind == TypedConstantKind.Primitive && named.Value.Value is int d:
+                    devices = d;
+                    break;
+                case "SequenceParallel" when named.Value.Kind == TypedConstantKind.Primitive && named.Value.Value is bool sp:
+                    sequenceParallel = sp;
+                    break;
+                case "Devices":
+                case "SequenceParallel":
+                    complete = false;
+                    break;
+            }
         }
 
         // User members whose names the generated part uses.
@@ -99,6 +110,7 @@ internal static class ModelParser
 
         var compilation = context.SemanticModel.Compilation;
         var linearType = compilation.GetTypeByMetadataName(KnownNames.Linear);
+        var blockType = compilation.GetTypeByMetadataName(KnownNames.TransformerBlock);
         var layers = new List<(SortKey Key, LayerSpec Spec, string Modifiers, LocationInfo? Attribute)>();
         foreach (var member in type.GetMembers())
         {
@@ -128,14 +140,17 @@ internal static class ModelParser
             string modifiers = string.Join(" ", declaration.Modifiers
                 .Where(m => !m.IsKind(SyntaxKind.PartialKeyword) && !m.IsKind(SyntaxKind.StaticKeyword))
                 .Select(m => m.Text));
-            string expected = (modifiers.Length > 0 ? modifiers + " " : "") + $"partial Linear {declaration.Identifier.Text} {{ get; }}";
+            bool isBlock = StrategyOf(attributes[0]) == ParallelStrategy.TransformerBlock;
+            string expected = (modifiers.Length > 0 ? modifiers + " " : "") +
+                $"partial {(isBlock ? "TransformerBlock" : "Linear")} {declaration.Identifier.Text} {{ get; }}";
 
-            // The property's shape: a get-only, instance, non-ref property of type ShardGen.Linear.
-            if (property.Type.TypeKind == TypeKind.Error || linearType is null)
+            // The property's shape: a get-only, instance, non-ref property of type ShardGen.Linear
+            // (ShardGen.TransformerBlock for [TransformerBlock]).
+            if (property.Type.TypeKind == TypeKind.Error || linearType is null || blockType is null)
             {
                 complete = false;
             }
-            else if (ShapeProblem(property, linearType) is { } problem)
+            else if (ShapeProblem(property, attributes, linearType, blockType) is { } problem)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLayerProperty, propertyLocation,
                     property.Name, problem, expected));
@@ -169,7 +184,7 @@ internal static class ModelParser
                     break;
                 case (_, { } undefined):
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, attributeLocation,
-                        property.Name, undefined.Enum, undefined.Value));
+                        property.Name, undefined.Property, undefined.Value, undefined.Enum));
                     valid = false;
                     complete = false; // the layer is unknown: checking the others' chaining would mislead
                     break;
@@ -180,6 +195,15 @@ internal static class ModelParser
         }
 
         if (!complete) return new ModelParseResult(null, diagnostics.ToEquatableArray());
+
+        // SHARD019: sequence parallelism shards the residual stream of transformer blocks; without one it does nothing.
+        if (sequenceParallel && !layers.Any(l => l.Spec.Strategy == ParallelStrategy.TransformerBlock))
+        {
+            var attributeSyntax = modelAttributeRef.GetSyntax(ct) as AttributeSyntax;
+            var argument = attributeSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "SequenceParallel");
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceParallelWithoutBlocks,
+                LocationInfo.From((SyntaxNode?)argument ?? attributeSyntax) ?? classLocation, displayName));
+        }
 
         // Layers run in declaration order: by the class declaration they are in, then by position.
         layers.Sort((a, b) => a.Key.CompareTo(b.Key));
@@ -202,7 +226,7 @@ internal static class ModelParser
 
         var model = valid
             ? new ModelSpec(HierarchyInfo.From(type), devices,
-                layers.Select(l => new LayerModel(l.Spec, l.Modifiers)).ToEquatableArray())
+                layers.Select(l => new LayerModel(l.Spec, l.Modifiers)).ToEquatableArray(), sequenceParallel)
             : null;
         return new ModelParseResult(model, diagnostics.ToEquatableArray());
     }
@@ -235,6 +259,7 @@ internal static class ModelParser
         HasMetadataName(attribute.AttributeClass, KnownNames.ColumnParallelAttribute) ? ParallelStrategy.ColumnParallel
         : HasMetadataName(attribute.AttributeClass, KnownNames.RowParallelAttribute) ? ParallelStrategy.RowParallel
         : HasMetadataName(attribute.AttributeClass, KnownNames.Summa2DAttribute) ? ParallelStrategy.Summa2D
+        : HasMetadataName(attribute.AttributeClass, KnownNames.TransformerBlockAttribute) ? ParallelStrategy.TransformerBlock
         : null;
 
     /// <summary>Compares a type's full metadata name without building strings for unrelated types.</summary>
@@ -267,10 +292,25 @@ internal static class ModelParser
         return null;
     }
 
-    private static string? ShapeProblem(IPropertySymbol property, INamedTypeSymbol linearType)
+    /// <summary>
+    /// What is wrong with a layer property's shape, or null. Its type must be the one its attribute declares
+    /// (any of them when there are several: SHARD005 already reports that).
+    /// </summary>
+    private static string? ShapeProblem(IPropertySymbol property, List<AttributeData> attributes, INamedTypeSymbol linearType, INamedTypeSymbol blockType)
     {
-        if (!SymbolEqualityComparer.Default.Equals(property.Type, linearType))
-            return $"has type '{property.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}', not ShardGen.Linear";
+        bool isBlock = StrategyOf(attributes[0]) == ParallelStrategy.TransformerBlock;
+        bool typeFits = attributes.Any(a => SymbolEqualityComparer.Default.Equals(property.Type,
+            StrategyOf(a) == ParallelStrategy.TransformerBlock ? blockType : linearType));
+        if (!typeFits)
+        {
+            string actual = property.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+            string hint = SymbolEqualityComparer.Default.Equals(property.Type, blockType)
+                ? $"; [{ShortName(attributes[0])}] declares a linear layer, [TransformerBlock] a transformer block"
+                : SymbolEqualityComparer.Default.Equals(property.Type, linearType)
+                    ? "; [TransformerBlock] declares a transformer block, [ColumnParallel], [RowParallel] or [Summa2D] a linear layer"
+                    : "";
+            return $"has type '{actual}', not {(isBlock ? KnownNames.TransformerBlock : KnownNames.Linear)}{hint}";
+        }
         if (property.IsStatic) return "is static";
         if (property.IsIndexer) return "is an indexer";
         if (property.ReturnsByRef || property.ReturnsByRefReadonly) return "returns by reference";
@@ -281,10 +321,11 @@ internal static class ModelParser
 
     /// <summary>
     /// The layer an attribute declares; (null, null) when its arguments are missing or not constants (the
-    /// compiler reports those), or an undefined enum value as (null, (enum, value)).
+    /// compiler reports those), or an undefined enum value as (null, (property, value, enum)).
     /// </summary>
-    private static (LayerSpec? Spec, (string Enum, string Value)? Undefined) ReadLayer(AttributeData attribute, string name)
+    private static (LayerSpec? Spec, (string Property, string Value, string Enum)? Undefined) ReadLayer(AttributeData attribute, string name)
     {
+        if (StrategyOf(attribute) == ParallelStrategy.TransformerBlock) return ReadBlock(attribute, name);
         if (StrategyOf(attribute) is not { } strategy || attribute.AttributeConstructor is null
             || attribute.ConstructorArguments.Length != 2
             || attribute.ConstructorArguments[0].Value is not int inFeatures
@@ -304,11 +345,11 @@ internal static class ModelParser
                     bias = b;
                     break;
                 case "Activation" when value.Value is int a:
-                    if (!Enum.IsDefined(typeof(Activation), a)) return (null, ("Activation", a.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                    if (!Enum.IsDefined(typeof(Activation), a)) return (null, ("Activation", Invariant(a), "Activation"));
                     activation = (Activation)a;
                     break;
                 case "WeightLayout" when value.Value is int w:
-                    if (!Enum.IsDefined(typeof(WeightLayout), w)) return (null, ("WeightLayout", w.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                    if (!Enum.IsDefined(typeof(WeightLayout), w)) return (null, ("WeightLayout", Invariant(w), "WeightLayout"));
                     weightLayout = (WeightLayout)w;
                     break;
                 default:
@@ -317,6 +358,67 @@ internal static class ModelParser
         }
         return (new LayerSpec(name, strategy, inFeatures, outFeatures, bias, activation, weightLayout), null);
     }
+
+    /// <summary>
+    /// A [TransformerBlock(hidden, heads)] with the attribute's defaults resolved (KvHeads 0 → heads,
+    /// FfnHidden 0 → 4·hidden), so the emitted LayerSpecs state the real shape. Same contract as <see cref="ReadLayer"/>.
+    /// </summary>
+    private static (LayerSpec? Spec, (string Property, string Value, string Enum)? Undefined) ReadBlock(AttributeData attribute, string name)
+    {
+        if (attribute.AttributeConstructor is null
+            || attribute.ConstructorArguments.Length != 2
+            || attribute.ConstructorArguments[0].Value is not int hidden
+            || attribute.ConstructorArguments[1].Value is not int heads)
+            return (null, null);
+
+        int kvHeads = 0, ffnHidden = 0;
+        var norm = NormKind.LayerNorm;
+        bool causal = true, bias = true;
+        var activation = Activation.Gelu;
+        float epsilon = 1e-5f;
+        foreach (var named in attribute.NamedArguments)
+        {
+            var value = named.Value;
+            if (value.Kind == TypedConstantKind.Error) return (null, null);
+            switch (named.Key)
+            {
+                case "KvHeads" when value.Value is int kv:
+                    kvHeads = kv;
+                    break;
+                case "FfnHidden" when value.Value is int ffn:
+                    ffnHidden = ffn;
+                    break;
+                case "Norm" when value.Value is int n:
+                    if (!Enum.IsDefined(typeof(NormKind), n)) return (null, ("Norm", Invariant(n), "NormKind"));
+                    norm = (NormKind)n;
+                    break;
+                case "Causal" when value.Value is bool c:
+                    causal = c;
+                    break;
+                case "Activation" when value.Value is int a:
+                    if (!Enum.IsDefined(typeof(Activation), a)) return (null, ("Activation", Invariant(a), "Activation"));
+                    activation = (Activation)a;
+                    break;
+                case "Bias" when value.Value is bool b:
+                    bias = b;
+                    break;
+                case "NormEpsilon" when value.Value is float e:
+                    epsilon = e;
+                    break;
+                default:
+                    return (null, null);
+            }
+        }
+        if (kvHeads == 0) kvHeads = heads;
+        // 4·hidden past int.MaxValue would wrap around; say "not positive" instead (SHARD017) of planning nonsense.
+        if (ffnHidden == 0) ffnHidden = hidden > int.MaxValue / 4 ? -1 : 4 * hidden;
+        return (new LayerSpec(name, ParallelStrategy.TransformerBlock, hidden, hidden, bias, activation, WeightLayout.InOut)
+        {
+            Block = new TransformerSpec(heads, kvHeads, ffnHidden, norm, causal, epsilon),
+        }, null);
+    }
+
+    private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Declaration order: which declaration of the class (in the compiler's order), then position.</summary>
     private readonly struct SortKey : IComparable<SortKey>

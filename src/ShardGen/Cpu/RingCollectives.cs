@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.Intrinsics;
 using ShardGen.Collectives;
 using ShardGen.Devices;
 using ShardGen.Kernels;
@@ -9,53 +10,114 @@ namespace ShardGen.Cpu;
 
 /// <summary>
 /// Ring all-reduce over contiguous buffers: g−1 reduce-scatter steps then g−1 all-gather steps on the
-/// flat elements cut into g chunks (BlockPartition). Each step every member sends one chunk to the next,
-/// so each phase sends exactly N floats per step, 2(g−1)·N in total, even chunks or not.
+/// flat elements cut into g chunks (BlockPartition). Each step every member moves one chunk to the next,
+/// so each phase moves exactly N floats per step, 2(g−1)·N in total, even chunks or not.
+/// In-process the reduce-scatter pulls: at step s member m adds its predecessor's chunk m−1−s straight
+/// into its own (no copy into a receive buffer, the predecessor's bytes are counted for it), and the last
+/// reduce step also stores the finished chunk into the successor (all-gather step 0, counted for m).
+/// For two devices that is one pass: each reads both halves of its chunk and writes it to both devices.
 /// </summary>
 internal sealed unsafe class RingAllReduceOp : CollectiveOp
 {
     private readonly MatrixView[] _buffers;
     private readonly int _elements;
-    private readonly int _chunkMax;
-    private readonly IntPtr[] _receive;
+    private readonly CollectiveStats _stats;
 
     public RingAllReduceOp(CpuDevice[] members, CollectiveStats stats, MatrixView[] buffers) : base(members, stats)
     {
         _buffers = buffers;
         _elements = buffers[0].Elements;
-        _chunkMax = BlockPartition.Length(_elements, members.Length, 0);
-        _receive = new IntPtr[members.Length];
-    }
-
-    protected override void Prepare(int member)
-    {
-        // Two slots: a step's incoming chunk never lands on the one still being added.
-        _receive[member] = (IntPtr)Members[member].Scratch.Ensure(2 * (nint)_chunkMax);
+        _stats = stats;
     }
 
     protected override void Execute(int member)
     {
         int g = Size;
+        if (g == 1) return;
+        int prev = Mod(member - 1);
         float* data = CpuDevice.Pointer(_buffers[member]);
+        float* from = CpuDevice.Pointer(_buffers[prev]);
         float* next = CpuDevice.Pointer(_buffers[Next(member)]);
-        float* nextReceive = (float*)_receive[Next(member)];
-        float* ownReceive = (float*)_receive[member];
 
         for (int s = 0; s < g - 1; s++)
         {
-            int send = Mod(member - s);
-            Send(member, data + Start(send), nextReceive + (s & 1) * _chunkMax, Length(send));
+            // Chunk member−1−s: the predecessor finished its part of it in step s−1 (or holds its own input at s = 0).
+            int c = Mod(member - 1 - s);
+            int start = Start(c), length = Length(c);
+            if (s < g - 2)
+            {
+                AddInto(from + start, data + start, length);
+            }
+            else
+            {
+                AddInto(from + start, data + start, next + start, length);
+                Count(member, length);
+            }
+            Count(prev, length);
             Barrier.SignalAndWait();
-            int recv = Mod(member - 1 - s);
-            Elementwise.AddRow(ownReceive + (s & 1) * _chunkMax, data + Start(recv), Length(recv));
         }
-        // Member i now holds the full sum of chunk i+1; pass the finished chunks around the ring.
-        for (int s = 0; s < g - 1; s++)
+        // Member i now holds the full sum of chunk i+1 (already stored in i+1); pass the rest around the ring.
+        for (int s = 1; s < g - 1; s++)
         {
             int send = Mod(member + 1 - s);
             Send(member, data + Start(send), next + Start(send), Length(send));
             Barrier.SignalAndWait();
         }
+    }
+
+    private void Count(int sender, int elements)
+    {
+        if (elements > 0) _stats.AddBytesSent(Members[sender].Rank, (long)elements * sizeof(float));
+    }
+
+    /// <summary>data += source.</summary>
+    private static void AddInto(float* source, float* data, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 64 <= n; i += 64)
+            {
+                Vector512.Store(Vector512.Load(data + i) + Vector512.Load(source + i), data + i);
+                Vector512.Store(Vector512.Load(data + i + 16) + Vector512.Load(source + i + 16), data + i + 16);
+                Vector512.Store(Vector512.Load(data + i + 32) + Vector512.Load(source + i + 32), data + i + 32);
+                Vector512.Store(Vector512.Load(data + i + 48) + Vector512.Load(source + i + 48), data + i + 48);
+            }
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(data + i) + Vector512.Load(source + i), data + i);
+        }
+        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(data + i) + Vector256.Load(source + i), data + i);
+        for (; i < n; i++) data[i] += source[i];
+    }
+
+    /// <summary>data += source, and the sum also stored into copy.</summary>
+    private static void AddInto(float* source, float* data, float* copy, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 32 <= n; i += 32)
+            {
+                var v0 = Vector512.Load(data + i) + Vector512.Load(source + i);
+                var v1 = Vector512.Load(data + i + 16) + Vector512.Load(source + i + 16);
+                Vector512.Store(v0, data + i);
+                Vector512.Store(v1, data + i + 16);
+                Vector512.Store(v0, copy + i);
+                Vector512.Store(v1, copy + i + 16);
+            }
+            for (; i + 16 <= n; i += 16)
+            {
+                var v = Vector512.Load(data + i) + Vector512.Load(source + i);
+                Vector512.Store(v, data + i);
+                Vector512.Store(v, copy + i);
+            }
+        }
+        for (; i + 8 <= n; i += 8)
+        {
+            var v = Vector256.Load(data + i) + Vector256.Load(source + i);
+            Vector256.Store(v, data + i);
+            Vector256.Store(v, copy + i);
+        }
+        for (; i < n; i++) copy[i] = data[i] += source[i];
     }
 
     private int Start(int chunk) => BlockPartition.Start(_elements, Size, chunk);

@@ -21,7 +21,7 @@ internal static unsafe class GemmKernel
     /// <summary>Runs the GEMM on the calling thread.</summary>
     public static void Run(in GemmArgs g, GemmWorkspace workspace)
     {
-        if (MicroKernel512.IsSupported) Blocked<MicroKernel512>(g, workspace);
+        if (MicroKernel512.IsSupported) Avx512(g, workspace);
         else if (MicroKernel256.IsSupported) Blocked<MicroKernel256>(g, workspace);
         else Blocked<MicroKernelScalar>(g, workspace);
     }
@@ -125,6 +125,150 @@ internal static unsafe class GemmKernel
                     }
                 }
             }
+        }
+    }
+
+    // AVX-512 blocking (Zen 4/5, Ice Lake+: 32-48 KiB L1d, 1-2 MiB L2). The 6×kc A micro-panel stays in L1 while
+    // the kernel sweeps the 64-wide B̃ panels of a kc×nc block that lives in L2; A is read in place (row-major)
+    // or packed 6 rows at a time (transposed). A deep kc keeps C-tile traffic low: each C tile is read and
+    // written K/kc times.
+    internal static readonly int Kc512 = Tune("KC", 384);
+    internal static readonly int Nc512 = Tune("NC", 512);
+    // At most this many rows, B is read in place (no packing): each B element is used by ≤ 4 row tiles.
+    internal static readonly int SkinnyRows512 = Tune("SKINNY", 24);
+    internal static readonly int SkinnyKc512 = Tune("SKC", 256);
+
+    private static int Tune(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable("SHARDGEN_GEMM_" + name), out int v) && v > 0 ? v : fallback;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Avx512(in GemmArgs g, GemmWorkspace ws)
+    {
+        const int nr = MicroKernel512Rows.NR, mr = 6;
+        int m = g.M, n = g.N, k = g.K;
+        nint ldc = g.Ldc;
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            EmptyProduct(g);
+            return;
+        }
+        bool epilogue = g.HasEpilogue;
+        float* tile = ws.Tile((nint)mr * nr);
+
+        if (!g.TransB && m <= SkinnyRows512)
+        {
+            // Skinny: B read in place, panel by panel; the panel (kc×64) stays in L1/L2 for the few row tiles.
+            int kcMax = Math.Min(SkinnyKc512, k);
+            float* aPack = g.TransA ? ws.PackA((nint)m * kcMax) : null;
+            float* edge = ws.EdgeB((nint)kcMax * nr);
+            for (int pc = 0; pc < k; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, k - pc);
+                bool add = g.Accumulate || pc > 0, last = pc + kc == k;
+                float* a;
+                nint lda;
+                if (g.TransA)
+                {
+                    PackRowsOfTransposedA(g.A, g.Lda, 0, pc, m, kc, aPack);
+                    a = aPack;
+                    lda = kc;
+                }
+                else
+                {
+                    a = g.A + pc;
+                    lda = g.Lda;
+                }
+                for (int jr = 0; jr < n; jr += nr)
+                {
+                    int cols = Math.Min(nr, n - jr);
+                    float* b;
+                    nint ldb;
+                    if (cols == nr)
+                    {
+                        b = g.B + (nint)pc * g.Ldb + jr;
+                        ldb = g.Ldb;
+                    }
+                    else
+                    {
+                        GemmPacking.PackB(g.B, g.Ldb, false, pc, jr, kc, cols, nr, edge);
+                        b = edge;
+                        ldb = nr;
+                    }
+                    for (int ir = 0; ir < m; ir += mr)
+                        Tile512(g, a + ir * lda, lda, b, ldb, kc, ir, jr, Math.Min(mr, m - ir), cols, add, last && epilogue, tile);
+                }
+            }
+            return;
+        }
+
+        {
+            int kcMax = Math.Min(Kc512, k);
+            int ncMax = Math.Min(Nc512, RoundUp(n, nr));
+            float* packB = ws.PackB((nint)ncMax * kcMax);
+            float* aPack = g.TransA ? ws.PackA((nint)mr * kcMax) : null;
+            for (int jc = 0; jc < n; jc += ncMax)
+            {
+                int nc = Math.Min(ncMax, n - jc);
+                for (int pc = 0; pc < k; pc += kcMax)
+                {
+                    int kc = Math.Min(kcMax, k - pc);
+                    bool add = g.Accumulate || pc > 0, last = pc + kc == k;
+                    GemmPacking.PackB(g.B, g.Ldb, g.TransB, pc, jc, kc, nc, nr, packB);
+                    for (int ir = 0; ir < m; ir += mr)
+                    {
+                        int rows = Math.Min(mr, m - ir);
+                        float* a;
+                        nint lda;
+                        if (g.TransA)
+                        {
+                            PackRowsOfTransposedA(g.A, g.Lda, ir, pc, rows, kc, aPack);
+                            a = aPack;
+                            lda = kc;
+                        }
+                        else
+                        {
+                            a = g.A + (nint)ir * g.Lda + pc;
+                            lda = g.Lda;
+                        }
+                        for (int jr = 0; jr < nc; jr += nr)
+                            Tile512(g, a, lda, packB + (nint)jr * kc, nr, kc, ir, jc + jr, rows, Math.Min(nr, nc - jr), add, last && epilogue, tile);
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile512(in GemmArgs g, float* a, nint lda, float* b, nint ldb, int kc, int i0, int j0, int rows, int cols,
+        bool add, bool epilogue, float* tile)
+    {
+        nint ldc = g.Ldc;
+        float* c = g.C + i0 * ldc + j0;
+        if (cols == MicroKernel512Rows.NR)
+        {
+            MicroKernel512Rows.Run(rows, kc, a, lda, b, ldb, c, ldc, add);
+        }
+        else
+        {
+            // Ragged right edge: compute the padded tile aside, merge the valid columns.
+            MicroKernel512Rows.Run(rows, kc, a, lda, b, ldb, tile, MicroKernel512Rows.NR, false);
+            MergeTile(tile, MicroKernel512Rows.NR, c, ldc, rows, cols, add);
+        }
+        if (epilogue)
+        {
+            float* bias = g.Bias == null ? null : g.Bias + j0;
+            for (int r = 0; r < rows; r++) Activations.ApplyRow(c + r * ldc, bias, cols, g.Activation);
+        }
+    }
+
+    /// <summary>Rows [i0, i0+rows) of op(A) = Aᵀ, columns [p0, p0+kc), into row-major dst with stride kc.</summary>
+    private static void PackRowsOfTransposedA(float* a, int lda, int i0, int p0, int rows, int kc, float* dst)
+    {
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = a + (nint)(p0 + p) * lda + i0;
+            for (int r = 0; r < rows; r++) dst[(nint)r * kc + p] = src[r];
         }
     }
 

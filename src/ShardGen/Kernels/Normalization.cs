@@ -32,6 +32,7 @@ internal static unsafe class Normalization
         Scale(x, y, n, 0f, rstd, gamma, null);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Sum(float* x, int n)
     {
         int j = 0;
@@ -66,6 +67,7 @@ internal static unsafe class Normalization
     }
 
     /// <summary>Σ (x[j] − centre)².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float CentredSquares(float* x, int n, float centre)
     {
         int j = 0;
@@ -119,6 +121,7 @@ internal static unsafe class Normalization
     }
 
     /// <summary>y[j] = (x[j] − centre)·rstd·γ[j] (+ β[j]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scale(float* x, float* y, int n, float centre, float rstd, float* gamma, float* beta)
     {
         int j = 0;

@@ -23,6 +23,7 @@ internal static unsafe class Softmax
         if (n > valid) new Span<float>(row + valid, n - valid).Clear();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Max(float* x, int n)
     {
         int j = 0;
@@ -44,6 +45,7 @@ internal static unsafe class Softmax
     }
 
     /// <summary>x[j] = exp(scale·(x[j] − max)); returns Σ x[j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float ExpAndSum(float* x, int n, float max, float scale)
     {
         int j = 0;
@@ -83,6 +85,7 @@ internal static unsafe class Softmax
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Multiply(float* x, int n, float factor)
     {
         int j = 0;

@@ -22,7 +22,7 @@ static class ShardRules
         if (layers.Count == 0)
         {
             problems.Add(new ShardProblem(ShardProblemIds.NoLayers, -1, -1,
-                $"Model '{model}' has no layers: add a partial Linear property with [ColumnParallel], [RowParallel] or [Summa2D]."));
+                $"Model '{model}' has no layers: add a partial Linear property with [ColumnParallel], [RowParallel] or [Summa2D], or a partial TransformerBlock property with [TransformerBlock]."));
             return problems;
         }
         for (int i = 0; i < layers.Count; i++)
@@ -152,7 +152,7 @@ static class ShardRules
         if (b.Heads % b.KvHeads != 0)
             return $"Block '{l.Name}' has {b.Heads} query heads and {b.KvHeads} key/value heads; KvHeads must divide heads (grouped-query attention).";
         if (!(b.Epsilon > 0))
-            return $"Block '{l.Name}' has NormEpsilon = {b.Epsilon}; it must be positive.";
+            return $"Block '{l.Name}' has NormEpsilon = {b.Epsilon.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; it must be positive.";
         return null;
     }
 

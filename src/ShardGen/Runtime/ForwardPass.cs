@@ -121,15 +121,16 @@ public sealed partial class ForwardPass : IDisposable
     /// <summary>A row-parallel layer's bias (added once) and activation, after its partial sums were reduced.</summary>
     public void BiasActivation(ShardedTensor y, ShardedLinear layer)
     {
-        if (y.Layout is not (TensorLayout.Replicated or TensorLayout.ColumnSharded))
+        if (y.Layout is not (TensorLayout.Replicated or TensorLayout.ColumnSharded or TensorLayout.TokenSharded))
             throw new InvalidOperationException($"Layer '{layer.Info.Name}': bias after reduction needs reduced activations, not {y.Layout}.");
         int w = y.Features / P;
         for (int rank = 0; rank < P; rank++)
         {
             var bias = layer.Biases[rank];
             // After a reduce-scatter each device holds one column shard: it adds that slice of the bias.
+            // A token shard holds every feature of its tokens, so it takes the whole bias.
             if (bias is { } b && y.Layout == TensorLayout.ColumnSharded) bias = b.Columns(rank * w, w);
-            Devices[rank].BiasActivation(y.Shards[rank], bias, layer.Info.Activation);
+            if (y.Shards[rank].Rows > 0) Devices[rank].BiasActivation(y.Shards[rank], bias, layer.Info.Activation);
         }
     }
 

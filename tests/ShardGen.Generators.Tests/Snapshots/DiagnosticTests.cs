@@ -295,6 +295,183 @@ public class DiagnosticTests
         """, "SHARD016", "ColumnParallel(1024, 4096, Activation = (Activation)42)");
 
     [Fact]
+    public Task SHARD003_BlockAttributeOnLinearProperty() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Gpt
+        {
+            [TransformerBlock(512, 8)]
+            public partial Linear Block0 { get; }
+        }
+        """, "SHARD003", "Block0");
+
+    [Fact]
+    public Task SHARD003_ColumnParallelOnBlockProperty() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Gpt
+        {
+            [ColumnParallel(512, 512)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """, "SHARD003", "Block0");
+
+    [Fact]
+    public Task SHARD003_BlockOfWrongType() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Gpt
+        {
+            [TransformerBlock(512, 8)]
+            public partial float[,] Block0 { get; }
+        }
+        """, "SHARD003", "Block0");
+
+    [Fact]
+    public Task SHARD004_BlockOutsideModel() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        public class Plain
+        {
+            [TransformerBlock(512, 8)]
+            public TransformerBlock? Block0 { get; }
+        }
+        """, "SHARD004", "TransformerBlock(512, 8)");
+
+    [Fact]
+    public Task SHARD005_BlockAndColumnParallel() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Gpt
+        {
+            [TransformerBlock(512, 8)]
+            [ColumnParallel(512, 512)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """, "SHARD005", "ColumnParallel(512, 512)");
+
+    [Fact]
+    public Task SHARD016_UndefinedNormKind() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Gpt
+        {
+            [TransformerBlock(512, 8, Norm = (NormKind)7)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """, "SHARD016", "TransformerBlock(512, 8, Norm = (NormKind)7)");
+
+    [Fact]
+    public Task SHARD017_HeadsDoNotDivideHidden() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Gpt
+        {
+            [TransformerBlock(512, 6)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """, "SHARD017", "TransformerBlock(512, 6)");
+
+    [Fact]
+    public Task SHARD017_KvHeadsDoNotDivideHeads() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Gpt
+        {
+            [TransformerBlock(512, 8, KvHeads = 3)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """, "SHARD017", "TransformerBlock(512, 8, KvHeads = 3)");
+
+    [Fact]
+    public Task SHARD017_NonPositiveEpsilon() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Gpt
+        {
+            [TransformerBlock(512, 8, NormEpsilon = 0f)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """, "SHARD017", "TransformerBlock(512, 8, NormEpsilon = 0f)");
+
+    [Fact]
+    public Task SHARD018_HeadsNotDivisibleByDevices() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 3)]
+        public partial class Gpt
+        {
+            [TransformerBlock(384, 4, FfnHidden = 1536)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """, "SHARD018", "TransformerBlock(384, 4, FfnHidden = 1536)");
+
+    [Fact]
+    public Task SHARD018_KvHeadsDoNotFitDevices() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 4)]
+        public partial class Gpt
+        {
+            [TransformerBlock(768, 12, KvHeads = 6)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """, "SHARD018", "TransformerBlock(768, 12, KvHeads = 6)");
+
+    [Fact]
+    public Task SHARD019_SequenceParallelWithoutBlocks() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(SequenceParallel = true)]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD019", "SequenceParallel = true", expectSource: true);
+
+    [Fact]
+    public void SHARD019_IsOnlyAWarning()
+    {
+        const string source = """
+            using ShardGen;
+            namespace Demo;
+
+            [ShardedModel(SequenceParallel = true)]
+            public partial class Mlp
+            {
+                [ColumnParallel(1024, 4096)]
+                public partial Linear Up { get; }
+            }
+            """;
+        var output = GeneratorHarness.Run(source);
+        Assert.Equal(DiagnosticSeverity.Warning, Assert.Single(output.Diagnostics).Severity);
+        // A warning only: the model is still generated (SequenceParallel is passed on, and ignored) and compiles cleanly.
+        Assert.Contains("private const bool SequenceParallel = true;", output.SingleSource);
+        output.AssertCompilesCleanly();
+    }
+
+    [Fact]
     public void EveryDescriptorIsCoveredAndTracked()
     {
         // Each ID has a test above, and AnalyzerReleases.Unshipped.md lists exactly the catalog.

@@ -23,6 +23,7 @@ namespace Demo
     partial class Nine : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 9;
+        private const bool SequenceParallel = false;
 
         /// <summary>The layers of Nine in forward order.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::ShardGen.Planning.LayerSpec> LayerSpecs { get; } = new global::ShardGen.Planning.LayerSpec[]
@@ -35,15 +36,15 @@ namespace Demo
         /// <summary>The plan of Nine on <paramref name="devices"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>
         /// <param name="devices">The mesh size to plan for.</param>
         /// <param name="tokens">Tokens per forward pass, for the plan's byte figures.</param>
-        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Nine", LayerSpecs, devices, DeclaredDevices, tokens);
+        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Nine", LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);
 
         private readonly global::ShardGen.Runtime.ShardedModelCore _core;
 
         private Nine(global::ShardGen.Runtime.ShardedModelCore core) => _core = core;
 
-        public partial global::ShardGen.Linear Up => _core.Plan.Layers[0];
-        public partial global::ShardGen.Linear Mix => _core.Plan.Layers[1];
-        public partial global::ShardGen.Linear Down => _core.Plan.Layers[2];
+        public partial global::ShardGen.Linear Up => _core.Plan.Linear(0);
+        public partial global::ShardGen.Linear Mix => _core.Plan.Linear(1);
+        public partial global::ShardGen.Linear Down => _core.Plan.Linear(2);
 
         /// <summary>The plan this model was created with: layers, shard shapes and steps.</summary>
         public global::ShardGen.ModelPlan Plan => _core.Plan;
@@ -83,18 +84,18 @@ namespace Demo
         {
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
-            var plan = global::ShardGen.ModelPlan.Create("Nine", LayerSpecs, mesh.Size, DeclaredDevices);
+            var plan = global::ShardGen.ModelPlan.Create("Nine", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
             global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Up, weights.Mix, weights.Down);
 
-            var layers = new global::ShardGen.Runtime.ShardedLinear[3];
+            var layers = new global::ShardGen.Runtime.IShardedLayer[3];
             try
             {
                 // Up (column-parallel): W [1152, 2304] split by output columns → [1152, 256] and bias [256] per device.
-                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Layers[0], weights.Up!);
+                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Linear(0), weights.Up!);
                 // Mix (Summa2D): W [2304, 2304] in 3×3 blocks → device (i, j) holds block (i, j), [768, 768]; no bias.
-                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Layers[1], weights.Mix!);
+                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Linear(1), weights.Mix!);
                 // Down (row-parallel): W [576, 2304] (out, in) split by input columns → [576, 256] per device; bias [576] kept whole, added once after the reduction.
-                layers[2] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Layers[2], weights.Down!);
+                layers[2] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Linear(2), weights.Down!);
             }
             catch
             {
@@ -112,7 +113,7 @@ namespace Demo
             // 1. Input X [T, 1152] → every device (replicated): T·1152·4 B host → device, per device.
             var a0 = pass.UploadReplicated();
             // 2. Up (column-parallel): X [T, 1152] · W [1152, 256] → [T, 256] per device; bias + ReLU fused.
-            var a1 = pass.ColumnParallel(a0, _core.Layers[0]);
+            var a1 = pass.ColumnParallel(a0, _core.Linear(0));
             // 3. Column shards [T, 256] → blocks [T/3, 768]:
             //    all-gather inside each grid column (its shards make up one feature block), each device keeps its token block.
             //    (q−1)/P · T·2304·4 B = 2/9 · T·2304·4 B = 2048·T B per device; Mix (Summa2D) works on 3×3 blocks.
@@ -121,17 +122,17 @@ namespace Demo
             //    blocks [T/3, 768] · W blocks [768, 768] → [T/3, 768] per device; GELU (tanh) fused (no bias).
             //    SUMMA broadcasts input panels along grid rows and W panels along grid columns:
             //    (q−1)/P · (T·2304 + 2304·2304)·4 B = 2/9 · (T·2304 + 2304·2304)·4 B = (2048·T + 4718592) B per device.
-            var a3 = pass.Summa2D(a2, _core.Layers[1]);
+            var a3 = pass.Summa2D(a2, _core.Linear(1));
             // 5. Blocks [T/3, 768] → column shards [T, 256]:
             //    all-gather of the token blocks inside each grid column, each device keeps its columns.
             //    (q−1)/P · T·2304·4 B = 2/9 · T·2304·4 B = 2048·T B per device; Down (row-parallel) needs column shards.
             var a4 = pass.BlocksToColumnShards(a3);
             // 6. Down (row-parallel): [T, 256] · Wᵀ (W [576, 256]) → partial sums [T, 576] per device.
-            var a5 = pass.RowParallel(a4, _core.Layers[2]);
+            var a5 = pass.RowParallel(a4, _core.Linear(2));
             // 7. All-reduce (ring) of the partial sums [T, 576]: 2(P−1)/P · T·576·4 B = 16/9 · T·576·4 B = 4096·T B per device.
             var a6 = pass.AllReduce(a5);
             // 8. Down: bias [576] added once, after the reduction.
-            pass.BiasActivation(a6, _core.Layers[2]);
+            pass.BiasActivation(a6, _core.Linear(2));
             // 9. Output [T, 576] → host, from device 0's replica.
             return pass.Download(a6);
         }

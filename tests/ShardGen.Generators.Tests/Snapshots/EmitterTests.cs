@@ -1,5 +1,6 @@
 extern alias gen;
 
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
@@ -22,13 +23,36 @@ using WeightLayout = gen::ShardGen.WeightLayout;
 using LayoutPlanner = gen::ShardGen.Planning.LayoutPlanner;
 using PlanCost = gen::ShardGen.Planning.PlanCost;
 using PlanStepKind = gen::ShardGen.Planning.PlanStepKind;
+using NormKind = gen::ShardGen.NormKind;
+using TransformerSpec = gen::ShardGen.Planning.TransformerSpec;
 
 /// <summary>The emitter is a pure function of a hand-built <see cref="ModelSpec"/>.</summary>
 public class EmitterTests
 {
     private static ModelSpec Spec(string ns, string name, int devices, params LayerSpec[] layers) =>
+        Spec(ns, name, devices, false, layers);
+
+    private static ModelSpec Spec(string ns, string name, int devices, bool sequenceParallel, params LayerSpec[] layers) =>
         new(new HierarchyInfo(ns.Length > 0 ? $"{ns}.{name}" : name, ns, new[] { new TypeInfo(name, "class") }.ToEquatableArray()),
-            devices, layers.Select(l => new LayerModel(l, "public")).ToEquatableArray());
+            devices, layers.Select(l => new LayerModel(l, "public")).ToEquatableArray(), sequenceParallel);
+
+    private static LayerSpec Block(string name, int hidden, int heads, int kvHeads, int ffn) =>
+        new(name, ParallelStrategy.TransformerBlock, hidden, hidden, true, Activation.Gelu, WeightLayout.InOut)
+        {
+            Block = new TransformerSpec(heads, kvHeads, ffn, NormKind.LayerNorm, true, 1e-5f),
+        };
+
+    /// <summary>The comment of Forward step <paramref name="number"/> (1-based), its wrapped lines joined again.</summary>
+    private static string StepCommentOf(string text, int number)
+    {
+        var lines = text.Split('\n').Select(l => l.Trim()).ToList();
+        int at = lines.FindIndex(l => l.StartsWith($"// {number}. ", System.StringComparison.Ordinal));
+        Assert.True(at >= 0, $"No comment for step {number}.");
+        var parts = new List<string> { lines[at][$"// {number}. ".Length..] };
+        for (int i = at + 1; i < lines.Count && lines[i].StartsWith("//    ", System.StringComparison.Ordinal); i++)
+            parts.Add(lines[i]["//    ".Length..]);
+        return string.Join(" ", parts);
+    }
 
     private static ModelSpec Mlp() => Spec("Demo", "Mlp", 0,
         new LayerSpec("Up", ParallelStrategy.ColumnParallel, 1024, 4096, true, Activation.Gelu, WeightLayout.InOut),
@@ -74,10 +98,10 @@ public class EmitterTests
         Assert.Equal(new[]
         {
             "var a0 = pass.UploadReplicated();",
-            "var a1 = pass.ColumnParallel(a0, _core.Layers[0]);",
-            "var a2 = pass.RowParallel(a1, _core.Layers[1]);",
+            "var a1 = pass.ColumnParallel(a0, _core.Linear(0));",
+            "var a2 = pass.RowParallel(a1, _core.Linear(1));",
             "var a3 = pass.AllReduce(a2);",
-            "pass.BiasActivation(a3, _core.Layers[1]);",
+            "pass.BiasActivation(a3, _core.Linear(1));",
             "return pass.Download(a3);",
         }, calls);
     }
@@ -148,5 +172,73 @@ public class EmitterTests
         }
         // Reduce-scatter, to blocks, SUMMA, to replicated; to blocks, SUMMA, to column shards, all-reduce.
         Assert.Equal(8, checkedSteps);
+    }
+
+    /// <summary>
+    /// Every collective of a model with transformer blocks, with and without sequence parallelism: the byte figure in
+    /// its own Forward comment is PlanCost's (per device), and the remarks list one item per collective.
+    /// </summary>
+    [Theory]
+    [InlineData(2, false)]
+    [InlineData(4, false)]
+    [InlineData(8, false)]
+    [InlineData(2, true)]
+    [InlineData(4, true)]
+    [InlineData(8, true)]
+    public void BlockBytesMatchPlanCost(int devices, bool sequenceParallel)
+    {
+        var layers = new[]
+        {
+            new LayerSpec("In", ParallelStrategy.ColumnParallel, 256, 512, true, Activation.None, WeightLayout.InOut),
+            Block("Block0", 512, 8, 2, 2048),
+            Block("Block1", 512, 8, 8, 1536),
+            new LayerSpec("Down", ParallelStrategy.RowParallel, 512, 512, true, Activation.None, WeightLayout.InOut),
+            Block("Block2", 512, 16, 1, 1024),
+            new LayerSpec("Head", ParallelStrategy.ColumnParallel, 512, 1024, false, Activation.None, WeightLayout.InOut),
+        };
+        string text = ModelEmitter.Emit(Spec("Demo", "Check", devices, sequenceParallel, layers));
+        var steps = LayoutPlanner.Plan(layers, sequenceParallel);
+        int collectives = 0;
+        for (int k = 0; k < steps.Count; k++)
+        {
+            var step = steps[k];
+            if (!step.IsCollective) continue;
+            var layer = step.LayerIndex >= 0 ? layers[step.LayerIndex] : null;
+            long b1 = PlanCost.TotalBytes(step, layer, devices, 1), b2 = PlanCost.TotalBytes(step, layer, devices, 2);
+            Assert.Equal(0, b1 % devices);
+            long perToken = (b2 - b1) / devices;
+            Assert.Equal(b1 / devices, perToken); // linear in T, no constant term
+            Assert.Contains($"= {perToken}·T B per device", StepCommentOf(text, k + 1));
+            collectives++;
+        }
+        // Each block: 2 all-reduces, or 2 reduce-scatters + 2 all-gathers of tokens.
+        int perBlock = sequenceParallel ? 4 : 2;
+        int inBlocks = Enumerable.Range(0, steps.Count).Count(k => steps[k].IsCollective
+            && ((k > 0 && steps[k - 1].Kind is PlanStepKind.AttentionOutput or PlanStepKind.MlpDown)
+                || (k + 1 < steps.Count && steps[k + 1].Kind is PlanStepKind.QkvProjection or PlanStepKind.MlpUp)));
+        Assert.Equal(3 * perBlock, inBlocks);
+        for (int b = 0; b < 3; b++)
+            Assert.Equal(perBlock, System.Text.RegularExpressions.Regex.Matches(text, $"<item><description>[^<]*#[12] of 2 in Block{b}").Count);
+        Assert.Equal(collectives, System.Text.RegularExpressions.Regex.Matches(text, "<item><description>[^<]*B per device.</description>").Count);
+        Assert.Contains(sequenceParallel ? "2 reduce-scatters + 2 all-gathers per forward (sequence parallel)" : "2 all-reduces per forward", text);
+    }
+
+    /// <summary>The KV-head split is TransformerSpec's: replicated KV heads when there are fewer than devices.</summary>
+    [Theory]
+    [InlineData(8, 2, 4, "[512, (2 + 2·1)·64 = 256]", "2 KV heads < 4 devices: each device holds 1 KV head")]
+    [InlineData(8, 2, 2, "[512, (4 + 2·1)·64 = 384]", "its 4 query heads share 1 KV head (groups of 4 query heads)")]
+    [InlineData(8, 4, 2, "[512, (4 + 2·2)·64 = 512]", "its 4 query heads share 2 KV heads (groups of 2 query heads)")]
+    [InlineData(8, 1, 8, "[512, (1 + 2·1)·64 = 192]", "1 KV head < 8 devices: each device holds 1 KV head")]
+    [InlineData(8, 8, 4, "[512, (2 + 2·2)·64 = 384]", null)]
+    public void KvHeadsPerDeviceComeFromTheSpec(int heads, int kvHeads, int devices, string qkvShard, string? note)
+    {
+        var block = Block("Block0", 512, heads, kvHeads, 2048);
+        string text = ModelEmitter.Emit(Spec("Demo", "Gqa", devices, block));
+        string qkv = StepCommentOf(text, 3);
+        Assert.Contains(qkvShard, qkv);
+        int local = block.Block!.LocalKvHeads(devices), perDevice = heads / devices;
+        Assert.Contains($"({perDevice} + 2·{local})", qkv);
+        if (note is null) Assert.DoesNotContain("KV head", qkv.Replace("matching KV heads", ""));
+        else Assert.Contains(note, qkv);
     }
 }

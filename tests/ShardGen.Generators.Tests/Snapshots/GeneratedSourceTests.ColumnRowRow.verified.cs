@@ -21,6 +21,7 @@ namespace Demo
     partial class Deep : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 8;
+        private const bool SequenceParallel = false;
 
         /// <summary>The layers of Deep in forward order.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::ShardGen.Planning.LayerSpec> LayerSpecs { get; } = new global::ShardGen.Planning.LayerSpec[]
@@ -33,15 +34,15 @@ namespace Demo
         /// <summary>The plan of Deep on <paramref name="devices"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>
         /// <param name="devices">The mesh size to plan for.</param>
         /// <param name="tokens">Tokens per forward pass, for the plan's byte figures.</param>
-        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Deep", LayerSpecs, devices, DeclaredDevices, tokens);
+        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Deep", LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);
 
         private readonly global::ShardGen.Runtime.ShardedModelCore _core;
 
         private Deep(global::ShardGen.Runtime.ShardedModelCore core) => _core = core;
 
-        internal partial global::ShardGen.Linear Up => _core.Plan.Layers[0];
-        internal partial global::ShardGen.Linear Mid => _core.Plan.Layers[1];
-        internal partial global::ShardGen.Linear Down => _core.Plan.Layers[2];
+        internal partial global::ShardGen.Linear Up => _core.Plan.Linear(0);
+        internal partial global::ShardGen.Linear Mid => _core.Plan.Linear(1);
+        internal partial global::ShardGen.Linear Down => _core.Plan.Linear(2);
 
         /// <summary>The plan this model was created with: layers, shard shapes and steps.</summary>
         public global::ShardGen.ModelPlan Plan => _core.Plan;
@@ -81,18 +82,18 @@ namespace Demo
         {
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
-            var plan = global::ShardGen.ModelPlan.Create("Deep", LayerSpecs, mesh.Size, DeclaredDevices);
+            var plan = global::ShardGen.ModelPlan.Create("Deep", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
             global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Up, weights.Mid, weights.Down);
 
-            var layers = new global::ShardGen.Runtime.ShardedLinear[3];
+            var layers = new global::ShardGen.Runtime.IShardedLayer[3];
             try
             {
                 // Up (column-parallel): W [512, 2048] split by output columns → [512, 256] and bias [256] per device.
-                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Layers[0], weights.Up!);
+                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Linear(0), weights.Up!);
                 // Mid (row-parallel): W [2048, 1024] split by input rows → [256, 1024] per device; bias [1024] kept whole, added once after the reduction.
-                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Layers[1], weights.Mid!);
+                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Linear(1), weights.Mid!);
                 // Down (row-parallel): W [512, 1024] (out, in) split by input columns → [512, 128] per device; no bias.
-                layers[2] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Layers[2], weights.Down!);
+                layers[2] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Linear(2), weights.Down!);
             }
             catch
             {
@@ -111,21 +112,21 @@ namespace Demo
             var a0 = pass.UploadReplicated();
             // 2. Up (column-parallel): X [T, 512] · W [512, 256] → [T, 256] per device; bias + GELU (tanh) fused.
             //    No collective: Mid takes these column shards as they are.
-            var a1 = pass.ColumnParallel(a0, _core.Layers[0]);
+            var a1 = pass.ColumnParallel(a0, _core.Linear(0));
             // 3. Mid (row-parallel): [T, 256] · W [256, 1024] → partial sums [T, 1024] per device.
-            var a2 = pass.RowParallel(a1, _core.Layers[1]);
+            var a2 = pass.RowParallel(a1, _core.Linear(1));
             // 4. Reduce-scatter of the partial sums [T, 1024] → column shards [T, 128] per device:
             //    (P−1)/P · T·1024·4 B = 7/8 · T·1024·4 B = 3584·T B per device.
             //    Reduce-scatter, not all-reduce: Down (row-parallel) needs only its shard, at half the bytes.
             var a3 = pass.ReduceScatter(a2);
             // 5. Mid: bias [1024] added once, after the reduction: each device adds its slice [128]; then ReLU.
-            pass.BiasActivation(a3, _core.Layers[1]);
+            pass.BiasActivation(a3, _core.Linear(1));
             // 6. Down (row-parallel): [T, 128] · Wᵀ (W [512, 128]) → partial sums [T, 512] per device.
-            var a4 = pass.RowParallel(a3, _core.Layers[2]);
+            var a4 = pass.RowParallel(a3, _core.Linear(2));
             // 7. All-reduce (ring) of the partial sums [T, 512]: 2(P−1)/P · T·512·4 B = 7/4 · T·512·4 B = 3584·T B per device.
             var a5 = pass.AllReduce(a4);
             // 8. Down: SiLU on the reduced sums (never on the partial sums).
-            pass.BiasActivation(a5, _core.Layers[2]);
+            pass.BiasActivation(a5, _core.Linear(2));
             // 9. Output [T, 512] → host, from device 0's replica.
             return pass.Download(a5);
         }

@@ -23,6 +23,7 @@ namespace Demo
     partial class Hybrid : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 0; // Devices unset: Create accepts any mesh the layers divide evenly
+        private const bool SequenceParallel = false;
 
         /// <summary>The layers of Hybrid in forward order.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::ShardGen.Planning.LayerSpec> LayerSpecs { get; } = new global::ShardGen.Planning.LayerSpec[]
@@ -35,15 +36,15 @@ namespace Demo
         /// <summary>The plan of Hybrid on <paramref name="devices"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>
         /// <param name="devices">The mesh size to plan for.</param>
         /// <param name="tokens">Tokens per forward pass, for the plan's byte figures.</param>
-        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Hybrid", LayerSpecs, devices, DeclaredDevices, tokens);
+        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Hybrid", LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);
 
         private readonly global::ShardGen.Runtime.ShardedModelCore _core;
 
         private Hybrid(global::ShardGen.Runtime.ShardedModelCore core) => _core = core;
 
-        public partial global::ShardGen.Linear Up => _core.Plan.Layers[0];
-        public partial global::ShardGen.Linear Mix => _core.Plan.Layers[1];
-        public partial global::ShardGen.Linear Down => _core.Plan.Layers[2];
+        public partial global::ShardGen.Linear Up => _core.Plan.Linear(0);
+        public partial global::ShardGen.Linear Mix => _core.Plan.Linear(1);
+        public partial global::ShardGen.Linear Down => _core.Plan.Linear(2);
 
         /// <summary>The plan this model was created with: layers, shard shapes and steps.</summary>
         public global::ShardGen.ModelPlan Plan => _core.Plan;
@@ -83,18 +84,18 @@ namespace Demo
         {
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
-            var plan = global::ShardGen.ModelPlan.Create("Hybrid", LayerSpecs, mesh.Size, DeclaredDevices);
+            var plan = global::ShardGen.ModelPlan.Create("Hybrid", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
             global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Up, weights.Mix, weights.Down);
 
-            var layers = new global::ShardGen.Runtime.ShardedLinear[3];
+            var layers = new global::ShardGen.Runtime.IShardedLayer[3];
             try
             {
                 // Up (column-parallel): W [1024, 4096] split by output columns → [1024, 4096/P] and bias [4096/P] per device.
-                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Layers[0], weights.Up!);
+                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Linear(0), weights.Up!);
                 // Mix (Summa2D): W [4096, 4096] in q×q blocks → device (i, j) holds block (i, j), [4096/q, 4096/q]; bias block j [4096/q].
-                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Layers[1], weights.Mix!);
+                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Linear(1), weights.Mix!);
                 // Down (row-parallel): W [4096, 1024] split by input rows → [4096/P, 1024] per device; bias [1024] kept whole, added once after the reduction.
-                layers[2] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Layers[2], weights.Down!);
+                layers[2] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Linear(2), weights.Down!);
             }
             catch
             {
@@ -112,7 +113,7 @@ namespace Demo
             // 1. Input X [T, 1024] → every device (replicated): T·1024·4 B host → device, per device.
             var a0 = pass.UploadReplicated();
             // 2. Up (column-parallel): X [T, 1024] · W [1024, 4096/P] → [T, 4096/P] per device; bias + GELU fused.
-            var a1 = pass.ColumnParallel(a0, _core.Layers[0]);
+            var a1 = pass.ColumnParallel(a0, _core.Linear(0));
             // 3. Column shards [T, 4096/P] → blocks [T/q, 4096/q]:
             //    all-gather inside each grid column (its q shards make up one feature block), each device keeps its token block.
             //    (q−1)/P · T·4096·4 B per device; Mix (Summa2D) works on q×q blocks.
@@ -121,17 +122,17 @@ namespace Demo
             //    blocks [T/q, 4096/q] · W blocks [4096/q, 4096/q] → [T/q, 4096/q] per device; bias + ReLU fused.
             //    SUMMA broadcasts input panels along grid rows and W panels along grid columns:
             //    (q−1)/P · (T·4096 + 4096·4096)·4 B per device.
-            var a3 = pass.Summa2D(a2, _core.Layers[1]);
+            var a3 = pass.Summa2D(a2, _core.Linear(1));
             // 5. Blocks [T/q, 4096/q] → column shards [T, 4096/P]:
             //    all-gather of the token blocks inside each grid column, each device keeps its columns.
             //    (q−1)/P · T·4096·4 B per device; Down (row-parallel) needs column shards.
             var a4 = pass.BlocksToColumnShards(a3);
             // 6. Down (row-parallel): [T, 4096/P] · W [4096/P, 1024] → partial sums [T, 1024] per device.
-            var a5 = pass.RowParallel(a4, _core.Layers[2]);
+            var a5 = pass.RowParallel(a4, _core.Linear(2));
             // 7. All-reduce (ring) of the partial sums [T, 1024]: 2(P−1)/P · T·1024·4 B per device.
             var a6 = pass.AllReduce(a5);
             // 8. Down: bias [1024] added once, after the reduction.
-            pass.BiasActivation(a6, _core.Layers[2]);
+            pass.BiasActivation(a6, _core.Linear(2));
             // 9. Output [T, 1024] → host, from device 0's replica.
             return pass.Download(a6);
         }

@@ -19,6 +19,7 @@ namespace Demo.Models
     partial class Widen : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 0; // Devices unset: Create accepts any mesh the layers divide evenly
+        private const bool SequenceParallel = false;
 
         /// <summary>The layers of Widen in forward order.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::ShardGen.Planning.LayerSpec> LayerSpecs { get; } = new global::ShardGen.Planning.LayerSpec[]
@@ -30,14 +31,14 @@ namespace Demo.Models
         /// <summary>The plan of Widen on <paramref name="devices"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>
         /// <param name="devices">The mesh size to plan for.</param>
         /// <param name="tokens">Tokens per forward pass, for the plan's byte figures.</param>
-        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Widen", LayerSpecs, devices, DeclaredDevices, tokens);
+        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Widen", LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);
 
         private readonly global::ShardGen.Runtime.ShardedModelCore _core;
 
         private Widen(global::ShardGen.Runtime.ShardedModelCore core) => _core = core;
 
-        public partial global::ShardGen.Linear First => _core.Plan.Layers[0];
-        public partial global::ShardGen.Linear Second => _core.Plan.Layers[1];
+        public partial global::ShardGen.Linear First => _core.Plan.Linear(0);
+        public partial global::ShardGen.Linear Second => _core.Plan.Linear(1);
 
         /// <summary>The plan this model was created with: layers, shard shapes and steps.</summary>
         public global::ShardGen.ModelPlan Plan => _core.Plan;
@@ -73,16 +74,16 @@ namespace Demo.Models
         {
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
-            var plan = global::ShardGen.ModelPlan.Create("Widen", LayerSpecs, mesh.Size, DeclaredDevices);
+            var plan = global::ShardGen.ModelPlan.Create("Widen", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
             global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.First, weights.Second);
 
-            var layers = new global::ShardGen.Runtime.ShardedLinear[2];
+            var layers = new global::ShardGen.Runtime.IShardedLayer[2];
             try
             {
                 // First (column-parallel): W [512, 2048] split by output columns → [512, 2048/P] and bias [2048/P] per device.
-                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Layers[0], weights.First!);
+                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Linear(0), weights.First!);
                 // Second (column-parallel): W [512, 2048] (out, in) split by output rows → [512/P, 2048] and bias [512/P] per device.
-                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Layers[1], weights.Second!);
+                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Linear(1), weights.Second!);
             }
             catch
             {
@@ -100,12 +101,12 @@ namespace Demo.Models
             // 1. Input X [T, 512] → every device (replicated): T·512·4 B host → device, per device.
             var a0 = pass.UploadReplicated();
             // 2. First (column-parallel): X [T, 512] · W [512, 2048/P] → [T, 2048/P] per device; bias + ReLU fused.
-            var a1 = pass.ColumnParallel(a0, _core.Layers[0]);
+            var a1 = pass.ColumnParallel(a0, _core.Linear(0));
             // 3. All-gather of the column shards [T, 2048/P] → [T, 2048] on every device: (P−1)/P · T·2048·4 B per device.
             //    Second (column-parallel) needs the whole activation on every device.
             var a2 = pass.AllGather(a1);
             // 4. Second (column-parallel): [T, 2048] · Wᵀ (W [512/P, 2048]) → [T, 512/P] per device; bias fused.
-            var a3 = pass.ColumnParallel(a2, _core.Layers[1]);
+            var a3 = pass.ColumnParallel(a2, _core.Linear(1));
             // 5. Output [T, 512] → host: the host reads each device's column shard [T, 512/P]; no collective needed.
             return pass.Download(a3);
         }

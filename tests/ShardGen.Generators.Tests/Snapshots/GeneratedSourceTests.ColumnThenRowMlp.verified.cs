@@ -19,6 +19,7 @@ namespace Demo
     partial class Mlp : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 0; // Devices unset: Create accepts any mesh the layers divide evenly
+        private const bool SequenceParallel = false;
 
         /// <summary>The layers of Mlp in forward order.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::ShardGen.Planning.LayerSpec> LayerSpecs { get; } = new global::ShardGen.Planning.LayerSpec[]
@@ -30,14 +31,14 @@ namespace Demo
         /// <summary>The plan of Mlp on <paramref name="devices"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>
         /// <param name="devices">The mesh size to plan for.</param>
         /// <param name="tokens">Tokens per forward pass, for the plan's byte figures.</param>
-        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Mlp", LayerSpecs, devices, DeclaredDevices, tokens);
+        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Mlp", LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);
 
         private readonly global::ShardGen.Runtime.ShardedModelCore _core;
 
         private Mlp(global::ShardGen.Runtime.ShardedModelCore core) => _core = core;
 
-        public partial global::ShardGen.Linear Up => _core.Plan.Layers[0];
-        public partial global::ShardGen.Linear Down => _core.Plan.Layers[1];
+        public partial global::ShardGen.Linear Up => _core.Plan.Linear(0);
+        public partial global::ShardGen.Linear Down => _core.Plan.Linear(1);
 
         /// <summary>The plan this model was created with: layers, shard shapes and steps.</summary>
         public global::ShardGen.ModelPlan Plan => _core.Plan;
@@ -73,16 +74,16 @@ namespace Demo
         {
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
-            var plan = global::ShardGen.ModelPlan.Create("Mlp", LayerSpecs, mesh.Size, DeclaredDevices);
+            var plan = global::ShardGen.ModelPlan.Create("Mlp", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
             global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Up, weights.Down);
 
-            var layers = new global::ShardGen.Runtime.ShardedLinear[2];
+            var layers = new global::ShardGen.Runtime.IShardedLayer[2];
             try
             {
                 // Up (column-parallel): W [1024, 4096] split by output columns → [1024, 4096/P] and bias [4096/P] per device.
-                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Layers[0], weights.Up!);
+                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Linear(0), weights.Up!);
                 // Down (row-parallel): W [4096, 1024] split by input rows → [4096/P, 1024] per device; bias [1024] kept whole, added once after the reduction.
-                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Layers[1], weights.Down!);
+                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Linear(1), weights.Down!);
             }
             catch
             {
@@ -101,13 +102,13 @@ namespace Demo
             var a0 = pass.UploadReplicated();
             // 2. Up (column-parallel): X [T, 1024] · W [1024, 4096/P] → [T, 4096/P] per device; bias + GELU fused.
             //    No collective: Down takes these column shards as they are.
-            var a1 = pass.ColumnParallel(a0, _core.Layers[0]);
+            var a1 = pass.ColumnParallel(a0, _core.Linear(0));
             // 3. Down (row-parallel): [T, 4096/P] · W [4096/P, 1024] → partial sums [T, 1024] per device.
-            var a2 = pass.RowParallel(a1, _core.Layers[1]);
+            var a2 = pass.RowParallel(a1, _core.Linear(1));
             // 4. All-reduce (ring) of the partial sums [T, 1024]: 2(P−1)/P · T·1024·4 B per device.
             var a3 = pass.AllReduce(a2);
             // 5. Down: bias [1024] added once, after the reduction.
-            pass.BiasActivation(a3, _core.Layers[1]);
+            pass.BiasActivation(a3, _core.Linear(1));
             // 6. Output [T, 1024] → host, from device 0's replica.
             return pass.Download(a3);
         }

@@ -17,6 +17,7 @@ partial class Outer
         partial class Tiny : global::ShardGen.IShardedModel
         {
             private const int DeclaredDevices = 2;
+            private const bool SequenceParallel = false;
 
             /// <summary>The layers of Tiny in forward order.</summary>
             public static global::System.Collections.Generic.IReadOnlyList<global::ShardGen.Planning.LayerSpec> LayerSpecs { get; } = new global::ShardGen.Planning.LayerSpec[]
@@ -27,13 +28,13 @@ partial class Outer
             /// <summary>The plan of Tiny on <paramref name="devices"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>
             /// <param name="devices">The mesh size to plan for.</param>
             /// <param name="tokens">Tokens per forward pass, for the plan's byte figures.</param>
-            public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Tiny", LayerSpecs, devices, DeclaredDevices, tokens);
+            public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Tiny", LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);
 
             private readonly global::ShardGen.Runtime.ShardedModelCore _core;
 
             private Tiny(global::ShardGen.Runtime.ShardedModelCore core) => _core = core;
 
-            internal partial global::ShardGen.Linear @out => _core.Plan.Layers[0];
+            internal partial global::ShardGen.Linear @out => _core.Plan.Linear(0);
 
             /// <summary>The plan this model was created with: layers, shard shapes and steps.</summary>
             public global::ShardGen.ModelPlan Plan => _core.Plan;
@@ -65,14 +66,14 @@ partial class Outer
             {
                 global::System.ArgumentNullException.ThrowIfNull(mesh);
                 global::System.ArgumentNullException.ThrowIfNull(weights);
-                var plan = global::ShardGen.ModelPlan.Create("Tiny", LayerSpecs, mesh.Size, DeclaredDevices);
+                var plan = global::ShardGen.ModelPlan.Create("Tiny", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
                 global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.@out);
 
-                var layers = new global::ShardGen.Runtime.ShardedLinear[1];
+                var layers = new global::ShardGen.Runtime.IShardedLayer[1];
                 try
                 {
                     // out (column-parallel): W [8, 16] split by output columns → [8, 8] per device; no bias.
-                    layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Layers[0], weights.@out!);
+                    layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Linear(0), weights.@out!);
                 }
                 catch
                 {
@@ -90,7 +91,7 @@ partial class Outer
                 // 1. Input X [T, 8] → every device (replicated): T·8·4 B host → device, per device.
                 var a0 = pass.UploadReplicated();
                 // 2. out (column-parallel): X [T, 8] · W [8, 8] → [T, 8] per device; no bias, no activation.
-                var a1 = pass.ColumnParallel(a0, _core.Layers[0]);
+                var a1 = pass.ColumnParallel(a0, _core.Linear(0));
                 // 3. Output [T, 16] → host: the host reads each device's column shard [T, 8]; no collective needed.
                 return pass.Download(a1);
             }

@@ -19,6 +19,7 @@ namespace Demo
     partial class RowFirst : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 0; // Devices unset: Create accepts any mesh the layers divide evenly
+        private const bool SequenceParallel = false;
 
         /// <summary>The layers of RowFirst in forward order.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::ShardGen.Planning.LayerSpec> LayerSpecs { get; } = new global::ShardGen.Planning.LayerSpec[]
@@ -30,14 +31,14 @@ namespace Demo
         /// <summary>The plan of RowFirst on <paramref name="devices"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>
         /// <param name="devices">The mesh size to plan for.</param>
         /// <param name="tokens">Tokens per forward pass, for the plan's byte figures.</param>
-        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("RowFirst", LayerSpecs, devices, DeclaredDevices, tokens);
+        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("RowFirst", LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);
 
         private readonly global::ShardGen.Runtime.ShardedModelCore _core;
 
         private RowFirst(global::ShardGen.Runtime.ShardedModelCore core) => _core = core;
 
-        public partial global::ShardGen.Linear Gate => _core.Plan.Layers[0];
-        public partial global::ShardGen.Linear Expand => _core.Plan.Layers[1];
+        public partial global::ShardGen.Linear Gate => _core.Plan.Linear(0);
+        public partial global::ShardGen.Linear Expand => _core.Plan.Linear(1);
 
         /// <summary>The plan this model was created with: layers, shard shapes and steps.</summary>
         public global::ShardGen.ModelPlan Plan => _core.Plan;
@@ -73,16 +74,16 @@ namespace Demo
         {
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
-            var plan = global::ShardGen.ModelPlan.Create("RowFirst", LayerSpecs, mesh.Size, DeclaredDevices);
+            var plan = global::ShardGen.ModelPlan.Create("RowFirst", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
             global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Gate, weights.Expand);
 
-            var layers = new global::ShardGen.Runtime.ShardedLinear[2];
+            var layers = new global::ShardGen.Runtime.IShardedLayer[2];
             try
             {
                 // Gate (row-parallel): W [768, 768] split by input rows → [768/P, 768] per device; bias [768] kept whole, added once after the reduction.
-                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Layers[0], weights.Gate!);
+                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Linear(0), weights.Gate!);
                 // Expand (column-parallel): W [768, 3072] split by output columns → [768, 3072/P] per device; no bias.
-                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Layers[1], weights.Expand!);
+                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Linear(1), weights.Expand!);
             }
             catch
             {
@@ -101,14 +102,14 @@ namespace Demo
             //    Shards, not copies: Gate (row-parallel) reads only its own input columns.
             var a0 = pass.UploadColumnShards();
             // 2. Gate (row-parallel): X [T, 768/P] · W [768/P, 768] → partial sums [T, 768] per device.
-            var a1 = pass.RowParallel(a0, _core.Layers[0]);
+            var a1 = pass.RowParallel(a0, _core.Linear(0));
             // 3. All-reduce (ring) of the partial sums [T, 768]: 2(P−1)/P · T·768·4 B per device.
             //    All-reduce, not reduce-scatter: Expand (column-parallel) needs the whole activation on every device.
             var a2 = pass.AllReduce(a1);
             // 4. Gate: bias [768] added once, after the reduction; then sigmoid.
-            pass.BiasActivation(a2, _core.Layers[0]);
+            pass.BiasActivation(a2, _core.Linear(0));
             // 5. Expand (column-parallel): [T, 768] · W [768, 3072/P] → [T, 3072/P] per device; tanh fused (no bias).
-            var a3 = pass.ColumnParallel(a2, _core.Layers[1]);
+            var a3 = pass.ColumnParallel(a2, _core.Linear(1));
             // 6. Output [T, 3072] → host: the host reads each device's column shard [T, 3072/P]; no collective needed.
             return pass.Download(a3);
         }

@@ -23,6 +23,7 @@ namespace Demo
     partial class Hybrid16 : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 16;
+        private const bool SequenceParallel = false;
 
         /// <summary>The layers of Hybrid16 in forward order.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::ShardGen.Planning.LayerSpec> LayerSpecs { get; } = new global::ShardGen.Planning.LayerSpec[]
@@ -35,15 +36,15 @@ namespace Demo
         /// <summary>The plan of Hybrid16 on <paramref name="devices"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>
         /// <param name="devices">The mesh size to plan for.</param>
         /// <param name="tokens">Tokens per forward pass, for the plan's byte figures.</param>
-        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Hybrid16", LayerSpecs, devices, DeclaredDevices, tokens);
+        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Hybrid16", LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);
 
         private readonly global::ShardGen.Runtime.ShardedModelCore _core;
 
         private Hybrid16(global::ShardGen.Runtime.ShardedModelCore core) => _core = core;
 
-        public partial global::ShardGen.Linear In => _core.Plan.Layers[0];
-        public partial global::ShardGen.Linear Mix => _core.Plan.Layers[1];
-        public partial global::ShardGen.Linear Out => _core.Plan.Layers[2];
+        public partial global::ShardGen.Linear In => _core.Plan.Linear(0);
+        public partial global::ShardGen.Linear Mix => _core.Plan.Linear(1);
+        public partial global::ShardGen.Linear Out => _core.Plan.Linear(2);
 
         /// <summary>The plan this model was created with: layers, shard shapes and steps.</summary>
         public global::ShardGen.ModelPlan Plan => _core.Plan;
@@ -83,18 +84,18 @@ namespace Demo
         {
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
-            var plan = global::ShardGen.ModelPlan.Create("Hybrid16", LayerSpecs, mesh.Size, DeclaredDevices);
+            var plan = global::ShardGen.ModelPlan.Create("Hybrid16", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
             global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.In, weights.Mix, weights.Out);
 
-            var layers = new global::ShardGen.Runtime.ShardedLinear[3];
+            var layers = new global::ShardGen.Runtime.IShardedLayer[3];
             try
             {
                 // In (row-parallel): W [1024, 1024] split by input rows → [64, 1024] per device; bias [1024] kept whole, added once after the reduction.
-                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Layers[0], weights.In!);
+                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitRows(mesh, plan.Linear(0), weights.In!);
                 // Mix (Summa2D): W [1024, 1024] (out, in) in 4×4 blocks → device (i, j) holds block (i, j), [256, 256]; bias block j [256].
-                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Layers[1], weights.Mix!);
+                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Linear(1), weights.Mix!);
                 // Out (column-parallel): W [1024, 1024] split by output columns → [1024, 64] and bias [64] per device.
-                layers[2] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Layers[2], weights.Out!);
+                layers[2] = global::ShardGen.Runtime.ShardedLinear.SplitColumns(mesh, plan.Linear(2), weights.Out!);
             }
             catch
             {
@@ -113,13 +114,13 @@ namespace Demo
             //    Shards, not copies: In (row-parallel) reads only its own input columns.
             var a0 = pass.UploadColumnShards();
             // 2. In (row-parallel): X [T, 64] · W [64, 1024] → partial sums [T, 1024] per device.
-            var a1 = pass.RowParallel(a0, _core.Layers[0]);
+            var a1 = pass.RowParallel(a0, _core.Linear(0));
             // 3. Reduce-scatter of the partial sums [T, 1024] → column shards [T, 64] per device:
             //    (P−1)/P · T·1024·4 B = 15/16 · T·1024·4 B = 3840·T B per device.
             //    Reduce-scatter, not all-reduce: Mix (Summa2D) needs only blocks, gathered from these shards next.
             var a2 = pass.ReduceScatter(a1);
             // 4. In: bias [1024] added once, after the reduction: each device adds its slice [64].
-            pass.BiasActivation(a2, _core.Layers[0]);
+            pass.BiasActivation(a2, _core.Linear(0));
             // 5. Column shards [T, 64] → blocks [T/4, 256]:
             //    all-gather inside each grid column (its shards make up one feature block), each device keeps its token block.
             //    (q−1)/P · T·1024·4 B = 3/16 · T·1024·4 B = 768·T B per device; Mix (Summa2D) works on 4×4 blocks.
@@ -128,13 +129,13 @@ namespace Demo
             //    blocks [T/4, 256] · Wᵀ blocks (W [256, 256]) → [T/4, 256] per device; bias fused.
             //    SUMMA broadcasts W panels along grid columns and reduces output panels along grid rows:
             //    (q−1)/P · (1024·1024 + T·1024)·4 B = 3/16 · (1024·1024 + T·1024)·4 B = (786432 + 768·T) B per device.
-            var a4 = pass.Summa2D(a3, _core.Layers[1]);
+            var a4 = pass.Summa2D(a3, _core.Linear(1));
             // 7. Blocks [T/4, 256] → [T, 1024] on every device: all-gather inside grid columns, then inside grid rows.
             //    (P−1)/P · T·1024·4 B = 15/16 · T·1024·4 B = 3840·T B per device;
             //    Out (column-parallel) needs the whole activation on every device.
             var a5 = pass.BlocksToReplicated(a4);
             // 8. Out (column-parallel): [T, 1024] · W [1024, 64] → [T, 64] per device; bias fused.
-            var a6 = pass.ColumnParallel(a5, _core.Layers[2]);
+            var a6 = pass.ColumnParallel(a5, _core.Linear(2));
             // 9. Output [T, 1024] → host: the host reads each device's column shard [T, 64]; no collective needed.
             return pass.Download(a6);
         }

@@ -20,6 +20,7 @@ namespace Demo
     partial class Grid : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 0; // Devices unset: Create accepts any mesh the layers divide evenly
+        private const bool SequenceParallel = false;
 
         /// <summary>The layers of Grid in forward order.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::ShardGen.Planning.LayerSpec> LayerSpecs { get; } = new global::ShardGen.Planning.LayerSpec[]
@@ -31,14 +32,14 @@ namespace Demo
         /// <summary>The plan of Grid on <paramref name="devices"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>
         /// <param name="devices">The mesh size to plan for.</param>
         /// <param name="tokens">Tokens per forward pass, for the plan's byte figures.</param>
-        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Grid", LayerSpecs, devices, DeclaredDevices, tokens);
+        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("Grid", LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);
 
         private readonly global::ShardGen.Runtime.ShardedModelCore _core;
 
         private Grid(global::ShardGen.Runtime.ShardedModelCore core) => _core = core;
 
-        public partial global::ShardGen.Linear Up => _core.Plan.Layers[0];
-        public partial global::ShardGen.Linear Down => _core.Plan.Layers[1];
+        public partial global::ShardGen.Linear Up => _core.Plan.Linear(0);
+        public partial global::ShardGen.Linear Down => _core.Plan.Linear(1);
 
         /// <summary>The plan this model was created with: layers, shard shapes and steps.</summary>
         public global::ShardGen.ModelPlan Plan => _core.Plan;
@@ -74,16 +75,16 @@ namespace Demo
         {
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
-            var plan = global::ShardGen.ModelPlan.Create("Grid", LayerSpecs, mesh.Size, DeclaredDevices);
+            var plan = global::ShardGen.ModelPlan.Create("Grid", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
             global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Up, weights.Down);
 
-            var layers = new global::ShardGen.Runtime.ShardedLinear[2];
+            var layers = new global::ShardGen.Runtime.IShardedLayer[2];
             try
             {
                 // Up (Summa2D): W [1024, 4096] in q×q blocks → device (i, j) holds block (i, j), [1024/q, 4096/q]; bias block j [4096/q].
-                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Layers[0], weights.Up!);
+                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Linear(0), weights.Up!);
                 // Down (Summa2D): W [4096, 1024] in q×q blocks → device (i, j) holds block (i, j), [4096/q, 1024/q]; bias block j [1024/q].
-                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Layers[1], weights.Down!);
+                layers[1] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Linear(1), weights.Down!);
             }
             catch
             {
@@ -106,12 +107,12 @@ namespace Demo
             //    SUMMA broadcasts input panels along grid rows and W panels along grid columns:
             //    (q−1)/P · (T·1024 + 1024·4096)·4 B per device.
             //    No collective: Down takes these blocks as they are.
-            var a1 = pass.Summa2D(a0, _core.Layers[0]);
+            var a1 = pass.Summa2D(a0, _core.Linear(0));
             // 3. Down (Summa2D, A·B on the q×q grid):
             //    blocks [T/q, 4096/q] · W blocks [4096/q, 1024/q] → [T/q, 1024/q] per device; bias fused.
             //    SUMMA broadcasts input panels along grid rows and W panels along grid columns:
             //    (q−1)/P · (T·4096 + 4096·1024)·4 B per device.
-            var a2 = pass.Summa2D(a1, _core.Layers[1]);
+            var a2 = pass.Summa2D(a1, _core.Linear(1));
             // 4. Output [T, 1024] → host: the host reads each device's block [T/q, 1024/q]; no collective needed.
             return pass.Download(a2);
         }

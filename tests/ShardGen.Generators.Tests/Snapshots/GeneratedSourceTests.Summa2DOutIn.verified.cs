@@ -18,6 +18,7 @@ namespace Demo
     partial class TorchGrid : global::ShardGen.IShardedModel
     {
         private const int DeclaredDevices = 4;
+        private const bool SequenceParallel = false;
 
         /// <summary>The layers of TorchGrid in forward order.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::ShardGen.Planning.LayerSpec> LayerSpecs { get; } = new global::ShardGen.Planning.LayerSpec[]
@@ -28,13 +29,13 @@ namespace Demo
         /// <summary>The plan of TorchGrid on <paramref name="devices"/> devices, without creating anything. Throws ShardingException if it cannot run there.</summary>
         /// <param name="devices">The mesh size to plan for.</param>
         /// <param name="tokens">Tokens per forward pass, for the plan's byte figures.</param>
-        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("TorchGrid", LayerSpecs, devices, DeclaredDevices, tokens);
+        public static global::ShardGen.ModelPlan PlanFor(int devices, int tokens = 1) => global::ShardGen.ModelPlan.Create("TorchGrid", LayerSpecs, devices, DeclaredDevices, tokens, SequenceParallel);
 
         private readonly global::ShardGen.Runtime.ShardedModelCore _core;
 
         private TorchGrid(global::ShardGen.Runtime.ShardedModelCore core) => _core = core;
 
-        public partial global::ShardGen.Linear Up => _core.Plan.Layers[0];
+        public partial global::ShardGen.Linear Up => _core.Plan.Linear(0);
 
         /// <summary>The plan this model was created with: layers, shard shapes and steps.</summary>
         public global::ShardGen.ModelPlan Plan => _core.Plan;
@@ -66,14 +67,14 @@ namespace Demo
         {
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
-            var plan = global::ShardGen.ModelPlan.Create("TorchGrid", LayerSpecs, mesh.Size, DeclaredDevices);
+            var plan = global::ShardGen.ModelPlan.Create("TorchGrid", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
             global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Up);
 
-            var layers = new global::ShardGen.Runtime.ShardedLinear[1];
+            var layers = new global::ShardGen.Runtime.IShardedLayer[1];
             try
             {
                 // Up (Summa2D): W [4096, 1024] (out, in) in 2×2 blocks → device (i, j) holds block (i, j), [2048, 512]; bias block j [2048].
-                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Layers[0], weights.Up!);
+                layers[0] = global::ShardGen.Runtime.ShardedLinear.SplitBlocks(mesh, plan.Linear(0), weights.Up!);
             }
             catch
             {
@@ -95,7 +96,7 @@ namespace Demo
             //    X blocks [T/2, 512] · Wᵀ blocks (W [2048, 512]) → [T/2, 2048] per device; bias + SiLU fused.
             //    SUMMA broadcasts W panels along grid columns and reduces output panels along grid rows:
             //    (q−1)/P · (4096·1024 + T·4096)·4 B = 1/4 · (4096·1024 + T·4096)·4 B = (4194304 + 4096·T) B per device.
-            var a1 = pass.Summa2D(a0, _core.Layers[0]);
+            var a1 = pass.Summa2D(a0, _core.Linear(0));
             // 3. Output [T, 4096] → host: the host reads each device's block [T/2, 2048]; no collective needed.
             return pass.Download(a1);
         }

@@ -185,4 +185,111 @@ public class GeneratedSourceTests
             }
         }
         """);
+
+    [Fact]
+    public Task OneBlock() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Gpt
+        {
+            [TransformerBlock(512, 8)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """);
+
+    [Fact]
+    public Task TwoBlocksAndHead() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Gpt
+        {
+            [TransformerBlock(512, 8)]
+            public partial TransformerBlock Block0 { get; }
+
+            // Grouped-query attention, symbolic: the KV heads replicate once P > 4.
+            [TransformerBlock(512, 8, KvHeads = 4, FfnHidden = 1536, Causal = false)]
+            public partial TransformerBlock Block1 { get; }
+
+            [ColumnParallel(512, 1024, Bias = false)]
+            public partial Linear Head { get; }
+        }
+        """);
+
+    [Fact]
+    public Task GroupedQueryOnFourDevices() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 4)]
+        public partial class Llama
+        {
+            [TransformerBlock(512, 8, KvHeads = 2, FfnHidden = 1408, Norm = NormKind.RmsNorm, Activation = Activation.Silu, Bias = false, NormEpsilon = 1e-6f)]
+            public partial TransformerBlock Layer0 { get; }
+        }
+        """);
+
+    [Fact]
+    public Task MultiQuery() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Falcon
+        {
+            [TransformerBlock(256, 4, KvHeads = 1, NormEpsilon = 0.001f)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """);
+
+    [Fact]
+    public Task MultiQueryOnFourDevices() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 4)]
+        public partial class Falcon
+        {
+            [TransformerBlock(256, 4, KvHeads = 1)]
+            public partial TransformerBlock Block0 { get; }
+        }
+        """);
+
+    [Fact]
+    public Task SequenceParallelTwoBlocks() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(SequenceParallel = true)]
+        public partial class Gpt
+        {
+            [TransformerBlock(512, 8)]
+            public partial TransformerBlock Block0 { get; }
+
+            [TransformerBlock(512, 8)]
+            public partial TransformerBlock Block1 { get; }
+        }
+        """);
+
+    [Fact]
+    public Task SequenceParallelWithLinearsOnFourDevices() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 4, SequenceParallel = true)]
+        public partial class Hybrid
+        {
+            [ColumnParallel(256, 512)]
+            public partial Linear Embed { get; }
+
+            [TransformerBlock(512, 8, KvHeads = 2)]
+            public partial TransformerBlock Block0 { get; }
+
+            [ColumnParallel(512, 1024, Bias = false)]
+            public partial Linear Head { get; }
+        }
+        """);
 }

@@ -28,7 +28,7 @@ public sealed class NormalizationTests : IDisposable
     [MemberData(nameof(Cases))]
     public void MatchesDoubleReferenceOnStridedViews(NormKind kind, bool withBeta, bool inPlace, int cols)
     {
-        int seed = Random.Shared.Next();
+        int seed = System.Random.Shared.Next();
         var rng = new Random(seed);
         var d = _mesh.Devices[0];
         const int rows = 5;
@@ -58,7 +58,7 @@ public sealed class NormalizationTests : IDisposable
     [Fact]
     public void RmsNormIgnoresBeta()
     {
-        int seed = Random.Shared.Next();
+        int seed = System.Random.Shared.Next();
         var rng = new Random(seed);
         var d = _mesh.Devices[1];
         const int rows = 3, cols = 40;

@@ -34,7 +34,7 @@ public class DeviceMemoryTests
         var (model, _) = ModelCase.Summa.Create(mesh, 6);
         using (model)
         {
-            var layer = model.Plan.Layers.Single();
+            var layer = model.Plan.Linear(0);
             Assert.Equal((16, 24), layer.WeightShardShape); // [48/3, 72/3]
             Assert.All(mesh.Devices, d => Assert.Equal((16L * 24 + 24) * sizeof(float), d.AllocatedBytes));
         }
