@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using ShardGen.Devices;
 using ShardGen.Planning;
 
@@ -12,7 +11,7 @@ namespace ShardGen.Runtime;
 /// </summary>
 public sealed class ShardedLinear : IShardedLayer
 {
-    private readonly List<DeviceBuffer> _buffers = new();
+    private readonly DeviceAllocations _memory = new();
 
     private ShardedLinear(Linear info, int devices)
     {
@@ -85,15 +84,8 @@ public sealed class ShardedLinear : IShardedLayer
             {
                 var device = mesh.Devices[rank];
                 var ((r0, c0), biasStart, biasLength) = shardOf(rank, mesh.Size);
-                var w = sharded.Allocate(device, rows, cols);
-                device.Upload(HostMatrix.From(weights.Weight, r0, c0), weights.Weight.GetLength(1), w);
-                sharded.Weights[rank] = w;
-                if (weights.Bias is { } bias)
-                {
-                    var b = sharded.Allocate(device, 1, biasLength);
-                    device.Upload(bias.AsSpan(biasStart, biasLength), biasLength, b);
-                    sharded.Biases[rank] = b;
-                }
+                sharded.Weights[rank] = sharded._memory.Upload(device, weights.Weight, r0, c0, rows, cols);
+                sharded.Biases[rank] = sharded._memory.Upload(device, weights.Bias, biasStart, biasLength);
             }
             return sharded;
         }
@@ -104,16 +96,5 @@ public sealed class ShardedLinear : IShardedLayer
         }
     }
 
-    private MatrixView Allocate(Device device, int rows, int cols)
-    {
-        var buffer = device.Allocate(rows * cols);
-        _buffers.Add(buffer);
-        return buffer.AsMatrix(rows, cols);
-    }
-
-    public void Dispose()
-    {
-        foreach (var b in _buffers) b.Dispose();
-        _buffers.Clear();
-    }
+    public void Dispose() => _memory.Dispose();
 }

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using ShardGen.Devices;
 using ShardGen.Planning;
 
@@ -13,7 +12,7 @@ namespace ShardGen.Runtime;
 /// </summary>
 public sealed class ShardedTransformerBlock : IShardedLayer
 {
-    private readonly List<DeviceBuffer> _buffers = new();
+    private readonly DeviceAllocations _memory = new();
 
     private ShardedTransformerBlock(TransformerBlock info, int devices)
     {
@@ -77,9 +76,9 @@ public sealed class ShardedTransformerBlock : IShardedLayer
         MlpNorm[rank] = UploadNorm(device, w.MlpNormScale, w.MlpNormShift);
 
         // Fused q|k|v: this device's query heads, then its key heads, then its value heads.
-        var qkv = Allocate(device, d, b.LocalQkvWidth);
+        var qkv = _memory.Allocate(device, d, b.LocalQkvWidth);
         var pieces = new (int Source, int Width)[] { (q0 * dh, qCols), (kSection + kv0 * dh, kvCols), (vSection + kv0 * dh, kvCols) };
-        MatrixView? qkvBias = w.Qkv.Bias is null ? null : Allocate(device, 1, b.LocalQkvWidth);
+        MatrixView? qkvBias = w.Qkv.Bias is null ? null : _memory.Allocate(device, 1, b.LocalQkvWidth);
         int at = 0;
         foreach (var (source, width) in pieces)
         {
@@ -89,48 +88,16 @@ public sealed class ShardedTransformerBlock : IShardedLayer
         }
         Qkv[rank] = new LinearShard(qkv, qkvBias);
 
-        Out[rank] = new LinearShard(UploadRows(device, w.Out.Weight, q0 * dh, qCols), UploadVector(device, w.Out.Bias));
+        // Output and down projections: the rows that match this device's heads / MLP columns; biases whole.
+        Out[rank] = new LinearShard(_memory.Upload(device, w.Out.Weight, q0 * dh, 0, qCols, d), _memory.Upload(device, w.Out.Bias));
         int f0 = rank * b.LocalFfn;
-        Up[rank] = new LinearShard(UploadColumns(device, w.Up.Weight, f0, b.LocalFfn),
-            w.Up.Bias is null ? null : UploadVector(device, w.Up.Bias.AsSpan(f0, b.LocalFfn).ToArray()));
-        Down[rank] = new LinearShard(UploadRows(device, w.Down.Weight, f0, b.LocalFfn), UploadVector(device, w.Down.Bias));
+        Up[rank] = new LinearShard(_memory.Upload(device, w.Up.Weight, 0, f0, d, b.LocalFfn),
+            _memory.Upload(device, w.Up.Bias, f0, b.LocalFfn));
+        Down[rank] = new LinearShard(_memory.Upload(device, w.Down.Weight, f0, 0, b.LocalFfn, d), _memory.Upload(device, w.Down.Bias));
     }
 
     private NormShard UploadNorm(Device device, float[] scale, float[]? shift) =>
-        new(UploadVector(device, scale)!.Value, UploadVector(device, shift));
+        new(_memory.Upload(device, scale)!.Value, _memory.Upload(device, shift));
 
-    private MatrixView? UploadVector(Device device, float[]? values)
-    {
-        if (values is null) return null;
-        var v = Allocate(device, 1, values.Length);
-        device.Upload(values, values.Length, v);
-        return v;
-    }
-
-    private MatrixView UploadRows(Device device, float[,] weight, int row, int rows)
-    {
-        var v = Allocate(device, rows, weight.GetLength(1));
-        device.Upload(HostMatrix.From(weight, row, 0), weight.GetLength(1), v);
-        return v;
-    }
-
-    private MatrixView UploadColumns(Device device, float[,] weight, int col, int cols)
-    {
-        var v = Allocate(device, weight.GetLength(0), cols);
-        device.Upload(HostMatrix.From(weight, 0, col), weight.GetLength(1), v);
-        return v;
-    }
-
-    private MatrixView Allocate(Device device, int rows, int cols)
-    {
-        var buffer = device.Allocate(rows * cols);
-        _buffers.Add(buffer);
-        return buffer.AsMatrix(rows, cols);
-    }
-
-    public void Dispose()
-    {
-        foreach (var b in _buffers) b.Dispose();
-        _buffers.Clear();
-    }
+    public void Dispose() => _memory.Dispose();
 }
