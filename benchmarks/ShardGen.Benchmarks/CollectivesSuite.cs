@@ -1,0 +1,61 @@
+using System;
+using System.Runtime.InteropServices;
+using ShardGen.Devices;
+
+namespace ShardGen.Benchmarks;
+
+/// <summary>
+/// Suite `collectives`: in-process all-reduce on 2 CPU devices, bus bandwidth 2(P−1)/P·N/t against memcpy of
+/// N bytes on one thread measured in the same run (side by side), and the latency of small messages.
+/// </summary>
+internal static unsafe class CollectivesSuite
+{
+    public static void Run(Options o)
+    {
+        var table = new Table("collectives: ring all-reduce on 2 CPU devices vs memcpy (one thread), same run",
+            "message", "all-reduce µs", "bus GB/s", "memcpy GB/s (bytes copied)", "memcpy GB/s (read+write)", "ratio bus / memcpy", "target");
+        using var mesh = DeviceMesh.CreateCpu(2);
+        var sizes = new[] { 4L << 10, 64L << 10, 1L << 20, 4L << 20, 16L << 20, 64L << 20 };
+        foreach (long bytes in sizes)
+        {
+            int n = (int)(bytes / 4);
+            var buffers = new DeviceBuffer[2];
+            var views = new MatrixView[2];
+            for (int r = 0; r < 2; r++)
+            {
+                buffers[r] = mesh.Devices[r].Allocate(n);
+                views[r] = buffers[r].AsMatrix(1, n);
+                var init = new float[n];
+                init.AsSpan().Fill(r + 1);
+                mesh.Devices[r].Upload(init, n, views[r]);
+            }
+            byte* src = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64), dst = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            NativeMemory.Fill(src, (nuint)bytes, 1);
+            NativeMemory.Fill(dst, (nuint)bytes, 2);
+            try
+            {
+                double min = o.Quick ? 0.05 : 0.2;
+                var t = Measure.SideBySide(o.Repetitions, min,
+                    () =>
+                    {
+                        mesh.Collectives.AllReduce(mesh.World, views);
+                        mesh.Synchronize();
+                    },
+                    () => Buffer.MemoryCopy(src, dst, bytes, bytes));
+                double bus = 2.0 * (2 - 1) / 2 * bytes / t[0] / 1e9, copy = bytes / t[1] / 1e9;
+                table.Add(bytes < 1 << 20 ? $"{bytes >> 10} KiB" : $"{bytes >> 20} MiB", t[0] * 1e6, bus, copy, 2 * copy, bus / copy,
+                    bytes >= 1 << 20 ? "≥ 0.8" : "latency");
+            }
+            finally
+            {
+                NativeMemory.AlignedFree(src);
+                NativeMemory.AlignedFree(dst);
+                foreach (var b in buffers) b.Dispose();
+            }
+        }
+        table.Notes.Add("Bus bandwidth = 2(P−1)/P·N/t with P = 2, N the message bytes, t the median time of AllReduce + Synchronize " +
+                        "(issue, both workers' parts, completion). memcpy = Buffer.MemoryCopy of N bytes on the benchmark thread; " +
+                        "the ratio compares bytes reduced with bytes copied (each counted once).");
+        table.Print();
+    }
+}

@@ -1,0 +1,47 @@
+using ShardGen;
+
+namespace ShardGen.Benchmarks.Models;
+
+/// <summary>The Megatron MLP: hidden 4096, 4× expansion (column-parallel up with GELU, row-parallel down).</summary>
+[ShardedModel]
+public partial class Mlp4096
+{
+    [ColumnParallel(4096, 16384, Activation = Activation.Gelu)]
+    public partial Linear Up { get; }
+
+    [RowParallel(16384, 4096)]
+    public partial Linear Down { get; }
+}
+
+/// <summary>The sample's MLP (1024 → 4096 → 1024), for the memory suite.</summary>
+[ShardedModel]
+public partial class Mlp1024
+{
+    [ColumnParallel(1024, 4096, Activation = Activation.Gelu)]
+    public partial Linear Up { get; }
+
+    [RowParallel(4096, 1024)]
+    public partial Linear Down { get; }
+}
+
+/// <summary>Communication study, 1D: two square layers of N = 64, column-parallel then row-parallel (one all-reduce).</summary>
+[ShardedModel]
+public partial class Square1D
+{
+    [ColumnParallel(64, 64, Bias = false)]
+    public partial Linear First { get; }
+
+    [RowParallel(64, 64, Bias = false)]
+    public partial Linear Second { get; }
+}
+
+/// <summary>Communication study, 2D: the same two square layers of N = 64 as SUMMA layers on a q×q grid.</summary>
+[ShardedModel]
+public partial class Square2D
+{
+    [Summa2D(64, 64, Bias = false)]
+    public partial Linear First { get; }
+
+    [Summa2D(64, 64, Bias = false)]
+    public partial Linear Second { get; }
+}
