@@ -6,7 +6,7 @@ using System.Threading;
 namespace ShardGen.Collectives;
 
 /// <summary>Where the traffic totals stood at one moment (see <see cref="CollectiveStats.Checkpoint"/>).</summary>
-public sealed record TrafficCheckpoint(int RecordCount, long[] BytesSent);
+public sealed record TrafficCheckpoint(long RecordCount, long[] BytesSent);
 
 /// <summary>One collective call as it ran: which, over which group, and the bytes it sent in total.</summary>
 public sealed record CollectiveRecord(CollectiveKind Kind, string Group, int GroupSize, long Elements, long TotalBytesSent);
@@ -17,9 +17,13 @@ public sealed record CollectiveRecord(CollectiveKind Kind, string Group, int Gro
 /// </summary>
 public sealed class CollectiveStats
 {
+    /// <summary>Records kept: a long-running mesh must not grow without bound; byte totals are never dropped.</summary>
+    public const int RetainedRecords = 16_384;
+
     private readonly long[] _bytesSent;
     private readonly List<CollectiveRecord> _records = new();
     private readonly object _gate = new();
+    private long _dropped; // records removed from the front of _records
 
     public CollectiveStats(int devices) => _bytesSent = new long[devices];
 
@@ -29,7 +33,16 @@ public sealed class CollectiveStats
     /// <summary>Called once per collective call, after it has been issued.</summary>
     public void AddRecord(CollectiveRecord record)
     {
-        lock (_gate) _records.Add(record);
+        lock (_gate)
+        {
+            _records.Add(record);
+            if (_records.Count > 2 * RetainedRecords)
+            {
+                // Drop in bulk, so adding stays O(1) amortised.
+                _records.RemoveRange(0, _records.Count - RetainedRecords);
+                _dropped += RetainedRecords;
+            }
+        }
     }
 
     public long BytesSent(int rank) => Interlocked.Read(ref _bytesSent[rank]);
@@ -49,21 +62,25 @@ public sealed class CollectiveStats
     /// <summary>Marks the current totals so a later <see cref="Since"/> reports only what came after.</summary>
     public TrafficCheckpoint Checkpoint()
     {
-        lock (_gate) return new TrafficCheckpoint(_records.Count, Enumerable.Range(0, _bytesSent.Length).Select(BytesSent).ToArray());
+        lock (_gate) return new TrafficCheckpoint(_dropped + _records.Count, Enumerable.Range(0, _bytesSent.Length).Select(BytesSent).ToArray());
     }
 
     /// <summary>The traffic since <paramref name="checkpoint"/>.</summary>
     public TrafficReport Since(TrafficCheckpoint checkpoint)
     {
         CollectiveRecord[] records;
-        lock (_gate) records = _records.Skip(checkpoint.RecordCount).ToArray();
+        lock (_gate) records = _records.Skip((int)System.Math.Max(0, checkpoint.RecordCount - _dropped)).ToArray();
         var bytes = Enumerable.Range(0, _bytesSent.Length).Select(r => BytesSent(r) - checkpoint.BytesSent[r]).ToArray();
         return new TrafficReport(records, bytes);
     }
 
     public void Reset()
     {
-        lock (_gate) _records.Clear();
+        lock (_gate)
+        {
+            _records.Clear();
+            _dropped = 0;
+        }
         for (int i = 0; i < _bytesSent.Length; i++) Interlocked.Exchange(ref _bytesSent[i], 0);
     }
 

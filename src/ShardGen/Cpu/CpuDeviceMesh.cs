@@ -17,7 +17,8 @@ public sealed class CpuDeviceMesh : DeviceMesh
     private CpuDeviceMesh(int devices, int threadsPerDevice)
     {
         _devices = new CpuDevice[devices];
-        for (int i = 0; i < devices; i++) _devices[i] = new CpuDevice(i, threadsPerDevice);
+        bool fitsOnCores = (long)devices * threadsPerDevice <= Environment.ProcessorCount;
+        for (int i = 0; i < devices; i++) _devices[i] = new CpuDevice(i, threadsPerDevice, spinBeforeBlocking: fitsOnCores);
         World = new DeviceGroup("world", _devices);
         _collectives = new CpuCollectiveEngine(new CollectiveStats(devices), this);
     }
