@@ -1,0 +1,57 @@
+namespace ShardGen.Ilgpu.Kernels;
+
+// Kernel arguments travel as small unmanaged structs: every view is (buffer, offset, stride) and the kernels
+// index the whole buffer, so strided MatrixViews and shards need no copies.
+
+/// <summary>
+/// C[z] = (accumulate ? C[z] : 0) + op(A[z])·op(B[z]) then act(· + bias), for batch z = Grid.IdxZ.
+/// Batch z reads A at AOffset + z·ABatch, B at BOffset + (z / BBatchDivisor)·BBatch (grouped-query attention:
+/// several query heads read one key/value head) and writes C at COffset + z·CBatch.
+/// </summary>
+internal struct GemmParams
+{
+    public int M, N, K;
+    public int AOffset, Lda, ABatch, TransposeA;
+    public int BOffset, Ldb, BBatch, BBatchDivisor, TransposeB;
+    public int COffset, Ldc, CBatch;
+    public int Accumulate, HasBias, BiasOffset, Activation;
+    public int Tile;
+}
+
+/// <summary>A rows × cols block at Offset with Stride floats between rows.</summary>
+internal struct Block2D
+{
+    public int Offset, Stride, Cols;
+
+    public Block2D(int offset, int stride, int cols)
+    {
+        Offset = offset;
+        Stride = stride;
+        Cols = cols;
+    }
+}
+
+/// <summary>Per-element bias + activation over a rows × cols block.</summary>
+internal struct BiasActivationParams
+{
+    public Block2D C;
+    public int HasBias, BiasOffset, Activation;
+}
+
+/// <summary>One row per group: LayerNorm (Kind 0) or RmsNorm (Kind 1).</summary>
+internal struct NormParams
+{
+    public int XOffset, Ldx, YOffset, Ldy, Cols;
+    public int GammaOffset, BetaOffset, HasBeta, Kind;
+    public float Epsilon;
+}
+
+/// <summary>
+/// One row per group of Heads·Length score rows (head-major, Length×Length per head, packed): scaled softmax
+/// over the first valid keys (i + 1 when causal, else Length); masked keys are set to 0.
+/// </summary>
+internal struct SoftmaxParams
+{
+    public int Offset, Length, Causal;
+    public float Scale;
+}
