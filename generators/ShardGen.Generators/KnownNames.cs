@@ -1,13 +1,62 @@
+using Microsoft.CodeAnalysis;
+using ShardGen.Planning;
+
 namespace ShardGen.Generators;
 
-/// <summary>Metadata names of the runtime types the generator looks for.</summary>
+/// <summary>Metadata names of the runtime types the generator and the analyzer look for.</summary>
 internal static class KnownNames
 {
-    public const string ShardedModelAttribute = "ShardGen.ShardedModelAttribute";
-    public const string ColumnParallelAttribute = "ShardGen.ColumnParallelAttribute";
-    public const string RowParallelAttribute = "ShardGen.RowParallelAttribute";
-    public const string Summa2DAttribute = "ShardGen.Summa2DAttribute";
-    public const string TransformerBlockAttribute = "ShardGen.TransformerBlockAttribute";
-    public const string Linear = "ShardGen.Linear";
-    public const string TransformerBlock = "ShardGen.TransformerBlock";
+    public const string Namespace = "ShardGen";
+
+    public const string ShardedModelAttributeName = "ShardedModelAttribute";
+    public const string ColumnParallelAttributeName = "ColumnParallelAttribute";
+    public const string RowParallelAttributeName = "RowParallelAttribute";
+    public const string Summa2DAttributeName = "Summa2DAttribute";
+    public const string TransformerBlockAttributeName = "TransformerBlockAttribute";
+
+    public const string ShardedModelAttribute = Namespace + "." + ShardedModelAttributeName;
+    public const string ColumnParallelAttribute = Namespace + "." + ColumnParallelAttributeName;
+    public const string RowParallelAttribute = Namespace + "." + RowParallelAttributeName;
+    public const string Summa2DAttribute = Namespace + "." + Summa2DAttributeName;
+    public const string TransformerBlockAttribute = Namespace + "." + TransformerBlockAttributeName;
+    public const string Linear = Namespace + ".Linear";
+    public const string TransformerBlock = Namespace + ".TransformerBlock";
+
+    /// <summary>True for <c>[ShardedModel]</c>.</summary>
+    public static bool IsShardedModelAttribute(AttributeData attribute) =>
+        attribute.AttributeClass is { } type && type.MetadataName == ShardedModelAttributeName && IsShardGenType(type);
+
+    /// <summary>
+    /// The strategy a layer attribute declares, or null for any other attribute. Matches by metadata name
+    /// (as <c>ForAttributeWithMetadataName</c> does) without building a string: one comparison of the type's
+    /// own name, and the namespace checked only for the four candidates.
+    /// </summary>
+    public static ParallelStrategy? StrategyOf(AttributeData attribute)
+    {
+        if (attribute.AttributeClass is not { } type) return null;
+        ParallelStrategy strategy;
+        switch (type.MetadataName)
+        {
+            case ColumnParallelAttributeName: strategy = ParallelStrategy.ColumnParallel; break;
+            case RowParallelAttributeName: strategy = ParallelStrategy.RowParallel; break;
+            case Summa2DAttributeName: strategy = ParallelStrategy.Summa2D; break;
+            case TransformerBlockAttributeName: strategy = ParallelStrategy.TransformerBlock; break;
+            default: return null;
+        }
+        return IsShardGenType(type) ? strategy : null;
+    }
+
+    /// <summary>The attribute's name as written without the suffix: "ColumnParallel", "TransformerBlock", ….</summary>
+    public static string ShortName(ParallelStrategy strategy) => strategy switch
+    {
+        ParallelStrategy.ColumnParallel => "ColumnParallel",
+        ParallelStrategy.RowParallel => "RowParallel",
+        ParallelStrategy.Summa2D => "Summa2D",
+        _ => "TransformerBlock",
+    };
+
+    /// <summary>A resolved top-level type of the namespace <c>ShardGen</c> (not nested, not an error type).</summary>
+    private static bool IsShardGenType(INamedTypeSymbol type) =>
+        type.TypeKind != TypeKind.Error && type.ContainingType is null
+        && type.ContainingNamespace is { Name: Namespace, ContainingNamespace.IsGlobalNamespace: true };
 }

@@ -12,7 +12,9 @@ namespace ShardGen.Generators;
 /// <summary>
 /// Generates the sharded implementation of every <c>[ShardedModel]</c> partial class: its layer specs, weights,
 /// <c>Create</c> and a straight-line <c>Forward</c> (linear layers and transformer blocks). Parsing and emitting live in <see cref="ModelParser"/> and
-/// <see cref="ModelEmitter"/>; this class only wires the pipeline.
+/// <see cref="ModelEmitter"/>; this class only wires the pipeline. Layer attributes outside a model (SHARD004)
+/// are reported by <see cref="OrphanLayerAnalyzer"/>, not here: a stage per layer attribute would re-bind every
+/// one of them on every run.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class ShardGenerator : IIncrementalGenerator
@@ -38,19 +40,7 @@ public sealed class ShardGenerator : IIncrementalGenerator
         RegisterDiagnostics(context, parsed
             .Select(static (result, _) => result.Diagnostics)
             .WithTrackingName(TrackingNames.ModelDiagnostics));
-
-        // Layer attributes on members of classes without [ShardedModel] (SHARD004).
-        RegisterDiagnostics(context, OrphanLayers(context, KnownNames.ColumnParallelAttribute, TrackingNames.OrphanColumnParallel));
-        RegisterDiagnostics(context, OrphanLayers(context, KnownNames.RowParallelAttribute, TrackingNames.OrphanRowParallel));
-        RegisterDiagnostics(context, OrphanLayers(context, KnownNames.Summa2DAttribute, TrackingNames.OrphanSumma2D));
-        RegisterDiagnostics(context, OrphanLayers(context, KnownNames.TransformerBlockAttribute, TrackingNames.OrphanTransformerBlock));
     }
-
-    private static IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> OrphanLayers(
-        IncrementalGeneratorInitializationContext context, string attributeName, string trackingName) =>
-        context.SyntaxProvider
-            .ForAttributeWithMetadataName(attributeName, static (_, _) => true, ModelParser.ParseOrphanLayer)
-            .WithTrackingName(trackingName);
 
     /// <summary>
     /// Reports diagnostics in their own output. They are cached as values; only when there are some is the

@@ -11,10 +11,4 @@ internal static class TrackingNames
 
     /// <summary>The diagnostics of each model.</summary>
     public const string ModelDiagnostics = nameof(ModelDiagnostics);
-
-    /// <summary>Layer attributes outside a [ShardedModel] class (one stage per attribute).</summary>
-    public const string OrphanColumnParallel = nameof(OrphanColumnParallel);
-    public const string OrphanRowParallel = nameof(OrphanRowParallel);
-    public const string OrphanSumma2D = nameof(OrphanSumma2D);
-    public const string OrphanTransformerBlock = nameof(OrphanTransformerBlock);
 }

@@ -45,7 +45,8 @@ public class CacheabilityTests
         }
         """;
 
-    // One stray use of each layer attribute, so every orphan stage has output.
+    // One stray use of each layer attribute (SHARD004, reported by OrphanLayerAnalyzer, not the generator):
+    // they feed no stage of the pipeline, so they must not disturb it.
     private const string Orphans = """
         using ShardGen;
         namespace Demo;
@@ -160,10 +161,6 @@ public class CacheabilityTests
         Assert.Contains(Outputs(second, TrackingNames.ParseModel), o => o.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains(Outputs(second, TrackingNames.Models), o => o.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains(SourceOutputs(second).SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
-        // The orphan stages find the same (no) new orphans: nothing downstream of them runs again.
-        foreach (var name in new[] { TrackingNames.OrphanColumnParallel, TrackingNames.OrphanRowParallel, TrackingNames.OrphanSumma2D, TrackingNames.OrphanTransformerBlock })
-            Assert.All(Outputs(second, name), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
-                $"{o.Step} was {o.Reason}"));
         Assert.Contains("8192", second.GeneratedSources.Single(s => s.HintName == "Demo.Mlp.g.cs").SourceText.ToString());
         Assert.DoesNotContain("8192", first.GeneratedSources.Single(s => s.HintName == "Demo.Mlp.g.cs").SourceText.ToString());
         // The block model did not change: its output is not produced again.

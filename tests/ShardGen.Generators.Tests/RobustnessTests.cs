@@ -6,7 +6,7 @@ using ShardGen.Generators.Tests.Helpers;
 namespace ShardGen.Generators.Tests;
 
 /// <summary>
-/// Broken user code never makes the generator throw, and never makes it emit code that adds errors.
+/// Broken user code never makes the generator (or the analyzer) throw, and never makes it emit code that adds errors.
 /// Where the compiler already reports the problem, the generator stays quiet and emits nothing.
 /// </summary>
 public class RobustnessTests
@@ -68,6 +68,7 @@ public class RobustnessTests
     {
         var output = GeneratorHarness.Run(source); // asserts the generator did not throw
         Assert.All(output.Diagnostics, d => Assert.StartsWith("SHARD", d.Id));
+        Assert.All(output.AnalyzerDiagnostics, d => Assert.Equal("SHARD004", d.Id)); // asserts the analyzer did not throw
         Assert.True(output.Sources.Length <= 1, name);
 
         var generated = output.Output.SyntaxTrees.Except(output.Input.SyntaxTrees).ToHashSet();
@@ -86,7 +87,7 @@ public class RobustnessTests
         var output = GeneratorHarness.Run("using ShardGen;\nnamespace Demo;\n" + body);
         Assert.Contains(output.Input.GetDiagnostics(), d => d.Severity == DiagnosticSeverity.Error);
         Assert.Empty(output.Sources);
-        Assert.Empty(output.Diagnostics);
+        Assert.Empty(output.AllDiagnostics);
     }
 
     [Theory]

@@ -16,6 +16,10 @@ internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePosition
 
     public static LocationInfo? From(SyntaxToken token) => From(token.GetLocation());
 
+    /// <summary>The span of a referenced node (an attribute's application), without materializing the node.</summary>
+    public static LocationInfo? From(SyntaxReference? reference) =>
+        reference is null ? null : new LocationInfo(reference.SyntaxTree.FilePath, reference.Span, reference.SyntaxTree.GetLineSpan(reference.Span).Span);
+
     /// <summary>
     /// The location in <paramref name="compilation"/>'s tree of the same path, so <c>#pragma warning</c> and
     /// editors see a real source location; an external-file location if no tree matches.

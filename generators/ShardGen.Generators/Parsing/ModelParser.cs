@@ -42,14 +42,18 @@ internal static class ModelParser
             || modelAttributeRef.SyntaxTree != node.SyntaxTree || !node.Span.Contains(modelAttributeRef.Span))
             return ModelParseResult.Empty;
 
-        var diagnostics = new List<DiagnosticInfo>();
-        var classLocation = LocationInfo.From(node.Identifier);
-        string displayName = type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat);
+        // Runs for every model on every compilation change: locations, display names and messages are only
+        // computed when there is a diagnostic to report (most runs have none).
+        List<DiagnosticInfo>? diagnostics = null;
+        void Report(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] messageArgs) =>
+            (diagnostics ??= new List<DiagnosticInfo>()).Add(DiagnosticInfo.Create(descriptor, location, messageArgs));
+        ModelParseResult Result(ModelSpec? model) =>
+            new(model, diagnostics is null ? EquatableArray<DiagnosticInfo>.Empty : diagnostics.ToEquatableArray());
 
         if (UnsupportedReason(type) is { } reason)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModelType, classLocation, displayName, reason));
-            return new ModelParseResult(null, diagnostics.ToEquatableArray());
+            Report(DiagnosticDescriptors.UnsupportedModelType, LocationInfo.From(node.Identifier), DisplayName(type), reason);
+            return Result(null);
         }
 
         bool valid = true;       // false: an error of ours was reported; no output
@@ -63,8 +67,7 @@ internal static class ModelParser
                 if (reference.GetSyntax(ct) is TypeDeclarationSyntax declaration
                     && !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial,
-                        LocationInfo.From(declaration.Identifier), t.Name, displayName));
+                    Report(DiagnosticDescriptors.ModelNotPartial, LocationInfo.From(declaration.Identifier), t.Name, DisplayName(type));
                     valid = false;
                 }
             }
@@ -77,8 +80,9 @@ internal static class ModelParser
 
         int devices = 0;
         bool sequenceParallel = false;
-        if (modelAttribute.AttributeConstructor is null || modelAttribute.ConstructorArguments.Any(a => a.Kind == TypedConstantKind.Error))
-            complete = false;
+        if (modelAttribute.AttributeConstructor is null) complete = false;
+        foreach (var argument in modelAttribute.ConstructorArguments)
+            if (argument.Kind == TypedConstantKind.Error) complete = false;
         foreach (var named in modelAttribute.NamedArguments)
         {
             switch (named.Key)
@@ -97,13 +101,14 @@ internal static class ModelParser
         }
 
         // User members whose names the generated part uses.
-        foreach (var member in type.GetMembers())
+        var members = type.GetMembers();
+        foreach (var member in members)
         {
             if (member.IsImplicitlyDeclared || member is IMethodSymbol { MethodKind: not MethodKind.Ordinary }) continue;
             if (Array.IndexOf(ReservedNames, member.Name) >= 0)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ReservedMemberName,
-                    LocationInfo.From(member.Locations.FirstOrDefault()), member.Name, member.Name, displayName));
+                Report(DiagnosticDescriptors.ReservedMemberName, LocationInfo.From(member.Locations.FirstOrDefault()),
+                    member.Name, member.Name, DisplayName(type));
                 valid = false;
             }
         }
@@ -111,38 +116,35 @@ internal static class ModelParser
         var compilation = context.SemanticModel.Compilation;
         var linearType = compilation.GetTypeByMetadataName(KnownNames.Linear);
         var blockType = compilation.GetTypeByMetadataName(KnownNames.TransformerBlock);
-        var layers = new List<(SortKey Key, LayerSpec Spec, string Modifiers, LocationInfo? Attribute)>();
-        foreach (var member in type.GetMembers())
+        var layers = new List<(SortKey Key, LayerSpec Spec, string Modifiers, SyntaxReference? Attribute)>();
+        var attributes = new List<(AttributeData Data, ParallelStrategy Strategy)>(2);
+        foreach (var member in members)
         {
             ct.ThrowIfCancellationRequested();
-            var attributes = member.GetAttributes().Where(IsLayerAttribute).ToList();
-            if (attributes.Count == 0 || member is not IPropertySymbol property) continue; // elsewhere: CS0592
+            if (member is not IPropertySymbol property) continue; // layer attributes elsewhere: CS0592
+            attributes.Clear();
+            foreach (var attribute in property.GetAttributes())
+                if (KnownNames.StrategyOf(attribute) is { } s) attributes.Add((attribute, s));
+            if (attributes.Count == 0) continue;
 
             var definition = property.PartialDefinitionPart ?? property;
             var declaration = definition.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(ct) as PropertyDeclarationSyntax;
             if (declaration is null || declaration.Identifier.IsMissing || declaration.ContainsDiagnostics
-                || attributes.Any(a => a.ApplicationSyntaxReference?.GetSyntax(ct).ContainsDiagnostics != false))
+                || AnyAttributeSyntaxHasDiagnostics(attributes, ct))
             {
                 complete = false;
                 continue;
             }
-            var propertyLocation = LocationInfo.From(declaration.Identifier);
-            var attributeLocation = LocationInfo.From(attributes[0].ApplicationSyntaxReference?.GetSyntax(ct));
+            var attributeReference = attributes[0].Data.ApplicationSyntaxReference;
+            bool isBlock = attributes[0].Strategy == ParallelStrategy.TransformerBlock;
+            string modifiers = ModifiersOf(declaration);
 
             if (attributes.Count > 1)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MultipleStrategies,
-                    LocationInfo.From(attributes[1].ApplicationSyntaxReference?.GetSyntax(ct)),
-                    property.Name, ShortName(attributes[0]), ShortName(attributes[1])));
+                Report(DiagnosticDescriptors.MultipleStrategies, LocationInfo.From(attributes[1].Data.ApplicationSyntaxReference),
+                    property.Name, KnownNames.ShortName(attributes[0].Strategy), KnownNames.ShortName(attributes[1].Strategy));
                 valid = false;
             }
-
-            string modifiers = string.Join(" ", declaration.Modifiers
-                .Where(m => !m.IsKind(SyntaxKind.PartialKeyword) && !m.IsKind(SyntaxKind.StaticKeyword))
-                .Select(m => m.Text));
-            bool isBlock = StrategyOf(attributes[0]) == ParallelStrategy.TransformerBlock;
-            string expected = (modifiers.Length > 0 ? modifiers + " " : "") +
-                $"partial {(isBlock ? "TransformerBlock" : "Linear")} {declaration.Identifier.Text} {{ get; }}";
 
             // The property's shape: a get-only, instance, non-ref property of type ShardGen.Linear
             // (ShardGen.TransformerBlock for [TransformerBlock]).
@@ -152,62 +154,64 @@ internal static class ModelParser
             }
             else if (ShapeProblem(property, attributes, linearType, blockType) is { } problem)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLayerProperty, propertyLocation,
-                    property.Name, problem, expected));
+                Report(DiagnosticDescriptors.InvalidLayerProperty, LocationInfo.From(declaration.Identifier),
+                    property.Name, problem, Expected(modifiers, isBlock, declaration));
                 valid = false;
             }
 
             if (!definition.IsPartialDefinition)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerNotPartial, propertyLocation, property.Name, expected));
+                Report(DiagnosticDescriptors.LayerNotPartial, LocationInfo.From(declaration.Identifier),
+                    property.Name, Expected(modifiers, isBlock, declaration));
                 valid = false;
             }
             else if (definition.PartialImplementationPart is { } implementation)
             {
                 var implementationSyntax = implementation.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(ct) as PropertyDeclarationSyntax;
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerAlreadyImplemented,
-                    implementationSyntax is null ? propertyLocation : LocationInfo.From(implementationSyntax.Identifier), property.Name));
+                Report(DiagnosticDescriptors.LayerAlreadyImplemented,
+                    LocationInfo.From((implementationSyntax ?? declaration).Identifier), property.Name);
                 valid = false;
             }
 
             if (Array.IndexOf(ReservedWeightsNames, property.Name) >= 0)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ReservedMemberName, propertyLocation,
-                    property.Name, "Weights." + property.Name, displayName));
+                Report(DiagnosticDescriptors.ReservedMemberName, LocationInfo.From(declaration.Identifier),
+                    property.Name, "Weights." + property.Name, DisplayName(type));
                 valid = false;
             }
 
-            switch (ReadLayer(attributes[0], property.Name))
+            switch (ReadLayer(attributes[0].Data, attributes[0].Strategy, property.Name))
             {
                 case (null, null):
                     complete = false;
                     break;
                 case (_, { } undefined):
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, attributeLocation,
-                        property.Name, undefined.Property, undefined.Value, undefined.Enum));
+                    Report(DiagnosticDescriptors.UndefinedEnumValue, LocationInfo.From(attributeReference),
+                        property.Name, undefined.Property, undefined.Value, undefined.Enum);
                     valid = false;
                     complete = false; // the layer is unknown: checking the others' chaining would mislead
                     break;
                 case ({ } spec, null):
-                    layers.Add((SortKeyOf(type, declaration), spec, modifiers, attributeLocation));
+                    layers.Add((SortKeyOf(type, declaration), spec, modifiers, attributeReference));
                     break;
             }
         }
 
-        if (!complete) return new ModelParseResult(null, diagnostics.ToEquatableArray());
+        if (!complete) return Result(null);
 
         // SHARD019: sequence parallelism shards the residual stream of transformer blocks; without one it does nothing.
         if (sequenceParallel && !layers.Any(l => l.Spec.Strategy == ParallelStrategy.TransformerBlock))
         {
             var attributeSyntax = modelAttributeRef.GetSyntax(ct) as AttributeSyntax;
             var argument = attributeSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "SequenceParallel");
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceParallelWithoutBlocks,
-                LocationInfo.From((SyntaxNode?)argument ?? attributeSyntax) ?? classLocation, displayName));
+            Report(DiagnosticDescriptors.SequenceParallelWithoutBlocks,
+                LocationInfo.From((SyntaxNode?)argument ?? attributeSyntax) ?? LocationInfo.From(node.Identifier), DisplayName(type));
         }
 
         // Layers run in declaration order: by the class declaration they are in, then by position.
         layers.Sort((a, b) => a.Key.CompareTo(b.Key));
-        var specs = layers.Select(l => l.Spec).ToArray();
+        var specs = new LayerSpec[layers.Count];
+        for (int i = 0; i < specs.Length; i++) specs[i] = layers[i].Spec;
 
         var problems = ShardRules.CheckStructure(type.Name, specs);
         if (problems.Count == 0 && devices != 0) problems = ShardRules.CheckDevices(type.Name, specs, devices);
@@ -215,66 +219,58 @@ internal static class ModelParser
         {
             var descriptor = DiagnosticDescriptors.Find(problem.Id);
             if (descriptor is null) continue;
-            var location = problem.LayerIndex >= 0 && problem.LayerIndex < layers.Count ? layers[problem.LayerIndex].Attribute : classLocation;
+            var location = problem.LayerIndex >= 0 && problem.LayerIndex < layers.Count
+                ? LocationInfo.From(layers[problem.LayerIndex].Attribute)
+                : LocationInfo.From(node.Identifier);
             var additional = problem.OtherLayerIndex >= 0 && problem.OtherLayerIndex < layers.Count
-                && layers[problem.OtherLayerIndex].Attribute is { } other
+                && LocationInfo.From(layers[problem.OtherLayerIndex].Attribute) is { } other
                 ? new EquatableArray<LocationInfo>(new[] { other })
                 : EquatableArray<LocationInfo>.Empty;
-            diagnostics.Add(new DiagnosticInfo(descriptor.Id, location, new EquatableArray<string>(new[] { problem.Message }), additional));
+            (diagnostics ??= new List<DiagnosticInfo>()).Add(
+                new DiagnosticInfo(descriptor.Id, location, new EquatableArray<string>(new[] { problem.Message }), additional));
             valid = false;
         }
 
-        var model = valid
-            ? new ModelSpec(HierarchyInfo.From(type), devices,
-                layers.Select(l => new LayerModel(l.Spec, l.Modifiers)).ToEquatableArray(), sequenceParallel)
-            : null;
-        return new ModelParseResult(model, diagnostics.ToEquatableArray());
+        if (!valid) return Result(null);
+        var layerModels = new LayerModel[layers.Count];
+        for (int i = 0; i < layerModels.Length; i++) layerModels[i] = new LayerModel(layers[i].Spec, layers[i].Modifiers);
+        return Result(new ModelSpec(HierarchyInfo.From(type), devices, new EquatableArray<LayerModel>(layerModels), sequenceParallel));
     }
 
-    /// <summary>SHARD004: a layer attribute on a member of a type without [ShardedModel].</summary>
-    public static EquatableArray<DiagnosticInfo> ParseOrphanLayer(GeneratorAttributeSyntaxContext context, CancellationToken ct)
+    private static string DisplayName(INamedTypeSymbol type) => type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat);
+
+    private static bool AnyAttributeSyntaxHasDiagnostics(List<(AttributeData Data, ParallelStrategy Strategy)> attributes, CancellationToken ct)
     {
-        ct.ThrowIfCancellationRequested();
-        var containing = context.TargetSymbol.ContainingType;
-        if (containing is not null && FirstModelAttribute(containing) is not null)
-            return EquatableArray<DiagnosticInfo>.Empty;
-        string owner = containing?.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) ?? "its containing type";
-        var diagnostics = new List<DiagnosticInfo>();
-        foreach (var attribute in context.Attributes)
+        foreach (var (data, _) in attributes)
+            if (data.ApplicationSyntaxReference?.GetSyntax(ct).ContainsDiagnostics != false) return true;
+        return false;
+    }
+
+    /// <summary>The declaration's modifiers the implementing part repeats (all but <c>partial</c> and <c>static</c>), e.g. "public".</summary>
+    private static string ModifiersOf(PropertyDeclarationSyntax declaration)
+    {
+        var modifiers = declaration.Modifiers;
+        if (modifiers.Count == 1 && !modifiers[0].IsKind(SyntaxKind.PartialKeyword) && !modifiers[0].IsKind(SyntaxKind.StaticKeyword))
+            return modifiers[0].Text;
+        string result = "";
+        foreach (var m in modifiers)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerOutsideModel,
-                LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(ct)) ?? LocationInfo.From(context.TargetNode),
-                ShortName(attribute), context.TargetSymbol.Name, owner));
+            if (m.IsKind(SyntaxKind.PartialKeyword) || m.IsKind(SyntaxKind.StaticKeyword)) continue;
+            result = result.Length == 0 ? m.Text : result + " " + m.Text;
         }
-        return diagnostics.ToEquatableArray();
+        return result;
     }
 
-    private static AttributeData? FirstModelAttribute(INamedTypeSymbol type) =>
-        type.GetAttributes().FirstOrDefault(a => HasMetadataName(a.AttributeClass, KnownNames.ShardedModelAttribute));
+    /// <summary>The declaration a layer should have, for messages: "public partial Linear Up { get; }".</summary>
+    private static string Expected(string modifiers, bool isBlock, PropertyDeclarationSyntax declaration) =>
+        (modifiers.Length > 0 ? modifiers + " " : "") +
+        $"partial {(isBlock ? "TransformerBlock" : "Linear")} {declaration.Identifier.Text} {{ get; }}";
 
-    private static bool IsLayerAttribute(AttributeData attribute) =>
-        StrategyOf(attribute) is not null;
-
-    private static ParallelStrategy? StrategyOf(AttributeData attribute) =>
-        HasMetadataName(attribute.AttributeClass, KnownNames.ColumnParallelAttribute) ? ParallelStrategy.ColumnParallel
-        : HasMetadataName(attribute.AttributeClass, KnownNames.RowParallelAttribute) ? ParallelStrategy.RowParallel
-        : HasMetadataName(attribute.AttributeClass, KnownNames.Summa2DAttribute) ? ParallelStrategy.Summa2D
-        : HasMetadataName(attribute.AttributeClass, KnownNames.TransformerBlockAttribute) ? ParallelStrategy.TransformerBlock
-        : null;
-
-    /// <summary>Compares a type's full metadata name without building strings for unrelated types.</summary>
-    private static bool HasMetadataName(INamedTypeSymbol? type, string metadataName)
+    private static AttributeData? FirstModelAttribute(INamedTypeSymbol type)
     {
-        if (type is null || type.TypeKind == TypeKind.Error || type.ContainingType is not null) return false;
-        int dot = metadataName.LastIndexOf('.');
-        return type.MetadataName == metadataName.Substring(dot + 1)
-            && type.ContainingNamespace?.ToDisplayString() == metadataName.Substring(0, dot);
-    }
-
-    private static string ShortName(AttributeData attribute)
-    {
-        string name = attribute.AttributeClass?.Name ?? "?";
-        return name.EndsWith("Attribute", StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
+        foreach (var attribute in type.GetAttributes())
+            if (KnownNames.IsShardedModelAttribute(attribute)) return attribute;
+        return null;
     }
 
     private static string? UnsupportedReason(INamedTypeSymbol type)
@@ -296,16 +292,19 @@ internal static class ModelParser
     /// What is wrong with a layer property's shape, or null. Its type must be the one its attribute declares
     /// (any of them when there are several: SHARD005 already reports that).
     /// </summary>
-    private static string? ShapeProblem(IPropertySymbol property, List<AttributeData> attributes, INamedTypeSymbol linearType, INamedTypeSymbol blockType)
+    private static string? ShapeProblem(IPropertySymbol property, List<(AttributeData Data, ParallelStrategy Strategy)> attributes,
+        INamedTypeSymbol linearType, INamedTypeSymbol blockType)
     {
-        bool isBlock = StrategyOf(attributes[0]) == ParallelStrategy.TransformerBlock;
-        bool typeFits = attributes.Any(a => SymbolEqualityComparer.Default.Equals(property.Type,
-            StrategyOf(a) == ParallelStrategy.TransformerBlock ? blockType : linearType));
+        bool isBlock = attributes[0].Strategy == ParallelStrategy.TransformerBlock;
+        bool typeFits = false;
+        foreach (var (_, strategy) in attributes)
+            typeFits |= SymbolEqualityComparer.Default.Equals(property.Type,
+                strategy == ParallelStrategy.TransformerBlock ? blockType : linearType);
         if (!typeFits)
         {
             string actual = property.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
             string hint = SymbolEqualityComparer.Default.Equals(property.Type, blockType)
-                ? $"; [{ShortName(attributes[0])}] declares a linear layer, [TransformerBlock] a transformer block"
+                ? $"; [{KnownNames.ShortName(attributes[0].Strategy)}] declares a linear layer, [TransformerBlock] a transformer block"
                 : SymbolEqualityComparer.Default.Equals(property.Type, linearType)
                     ? "; [TransformerBlock] declares a transformer block, [ColumnParallel], [RowParallel] or [Summa2D] a linear layer"
                     : "";
@@ -323,10 +322,11 @@ internal static class ModelParser
     /// The layer an attribute declares; (null, null) when its arguments are missing or not constants (the
     /// compiler reports those), or an undefined enum value as (null, (property, value, enum)).
     /// </summary>
-    private static (LayerSpec? Spec, (string Property, string Value, string Enum)? Undefined) ReadLayer(AttributeData attribute, string name)
+    private static (LayerSpec? Spec, (string Property, string Value, string Enum)? Undefined) ReadLayer(
+        AttributeData attribute, ParallelStrategy strategy, string name)
     {
-        if (StrategyOf(attribute) == ParallelStrategy.TransformerBlock) return ReadBlock(attribute, name);
-        if (StrategyOf(attribute) is not { } strategy || attribute.AttributeConstructor is null
+        if (strategy == ParallelStrategy.TransformerBlock) return ReadBlock(attribute, name);
+        if (attribute.AttributeConstructor is null
             || attribute.ConstructorArguments.Length != 2
             || attribute.ConstructorArguments[0].Value is not int inFeatures
             || attribute.ConstructorArguments[1].Value is not int outFeatures)

@@ -8,11 +8,16 @@ using System.Linq;
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using OrphanLayerAnalyzer = gen::ShardGen.Generators.Diagnostics.OrphanLayerAnalyzer;
 using ShardGenerator = gen::ShardGen.Generators.ShardGenerator;
 
 namespace ShardGen.Generators.Tests.Helpers;
 
-/// <summary>Builds compilations against the runtime, runs the generator and compiles what it wrote.</summary>
+/// <summary>
+/// Builds compilations against the runtime, runs the generator and compiles what it wrote, and runs the
+/// assembly's analyzers (SHARD004) on the result, as the compiler does.
+/// </summary>
 public static class GeneratorHarness
 {
     /// <summary>Preview C# (partial properties need 13+), documentation comments checked (CS1570 etc.).</summary>
@@ -59,12 +64,41 @@ public static class GeneratorHarness
         Assert.DoesNotContain(driverDiagnostics, d => d.Id is "CS8784" or "CS8785"); // generator failed to initialize / threw
         return new GeneratorOutput(compilation, (CSharpCompilation)output, result.Results.Single());
     }
+
+    /// <summary>
+    /// The diagnostics of ShardGen's analyzers on <paramref name="compilation"/>, as the compiler reports them
+    /// (<c>#pragma warning disable</c> applies, generated code is skipped); fails if an analyzer threw.
+    /// </summary>
+    public static ImmutableArray<Diagnostic> RunAnalyzers(Compilation compilation)
+    {
+        var exceptions = new List<Exception>();
+        var options = new CompilationWithAnalyzersOptions(
+            new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty),
+            onAnalyzerException: (e, _, _) => { lock (exceptions) exceptions.Add(e); },
+            concurrentAnalysis: true,
+            logAnalyzerExecutionTime: false);
+        var diagnostics = compilation
+            .WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new OrphanLayerAnalyzer()), options)
+            .GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
+        Assert.Empty(exceptions);
+        Assert.DoesNotContain(diagnostics, d => d.Id == "AD0001"); // an analyzer threw
+        return diagnostics;
+    }
 }
 
 /// <summary>What one generator run produced.</summary>
 public sealed record GeneratorOutput(CSharpCompilation Input, CSharpCompilation Output, GeneratorRunResult Result)
 {
+    private ImmutableArray<Diagnostic>? _analyzerDiagnostics;
+
+    /// <summary>The generator's own diagnostics (everything but SHARD004).</summary>
     public ImmutableArray<Diagnostic> Diagnostics => Result.Diagnostics;
+
+    /// <summary>The analyzers' diagnostics (SHARD004) on the compilation with the generated code.</summary>
+    public ImmutableArray<Diagnostic> AnalyzerDiagnostics => _analyzerDiagnostics ??= GeneratorHarness.RunAnalyzers(Output);
+
+    /// <summary>Everything ShardGen reports for the source: the generator's diagnostics and the analyzers'.</summary>
+    public ImmutableArray<Diagnostic> AllDiagnostics => Diagnostics.AddRange(AnalyzerDiagnostics);
 
     public ImmutableArray<GeneratedSourceResult> Sources => Result.GeneratedSources;
 
@@ -100,8 +134,11 @@ public sealed record GeneratorOutput(CSharpCompilation Input, CSharpCompilation 
         Assert.Fail(sb.ToString());
     }
 
-    /// <summary>The diagnostics as stored in .verified.txt: one per line, ID, severity, file(line,col), message.</summary>
-    public string DiagnosticsText() => FormatDiagnostics(Diagnostics);
+    /// <summary>
+    /// All of ShardGen's diagnostics (generator and analyzers) as stored in .verified.txt: one per line, ID,
+    /// severity, file(line,col), message.
+    /// </summary>
+    public string DiagnosticsText() => FormatDiagnostics(AllDiagnostics);
 
     public static string FormatDiagnostics(IEnumerable<Diagnostic> diagnostics)
     {

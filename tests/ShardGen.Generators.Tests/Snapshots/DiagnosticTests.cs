@@ -9,7 +9,8 @@ namespace ShardGen.Generators.Tests.Snapshots;
 /// <summary>
 /// One test per diagnostic: the ID, the exact source text it points at (a real location in the user's
 /// tree, so #pragma and editors work), no generated source for a model with errors, and the full listing
-/// (ID, severity, file(line,col), message) as a snapshot.
+/// (ID, severity, file(line,col), message) as a snapshot. Diagnostics come from the generator and from the
+/// analyzers (SHARD004, <c>OrphanLayerAnalyzer</c>), run on the generated compilation as the compiler does.
 /// </summary>
 public class DiagnosticTests
 {
@@ -17,7 +18,7 @@ public class DiagnosticTests
         [CallerMemberName] string testMethod = "")
     {
         var output = GeneratorHarness.Run(source);
-        var diagnostic = output.Diagnostics.FirstOrDefault(d => d.Id == id);
+        var diagnostic = output.AllDiagnostics.FirstOrDefault(d => d.Id == id);
         Assert.True(diagnostic is not null, $"Expected {id}, got:\n{output.DiagnosticsText()}");
         Assert.True(diagnostic!.Location.IsInSource, "The diagnostic must point into the user's syntax tree.");
         Assert.Equal(locatedAt, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
