@@ -45,3 +45,11 @@ public partial class Square2D
     [Summa2D(64, 64, Bias = false)]
     public partial Linear Second { get; }
 }
+
+/// <summary>A GPT-style block for the speedup suite: hidden 2048, 16 heads, MLP 8192, causal.</summary>
+[ShardedModel]
+public partial class Block2048
+{
+    [TransformerBlock(2048, 16, FfnHidden = 8192)]
+    public partial TransformerBlock Block { get; }
+}
