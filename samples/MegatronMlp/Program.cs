@@ -1,47 +1,64 @@
 using System;
 using System.Diagnostics;
+using System.IO;
 using MegatronMlp;
 using ShardGen;
+using ShardGen.Mpi;
 using ShardGen.Tests.Reference;
 
 // Runs the annotated Megatron MLP sharded over CPU devices and checks it against a double-precision
 // reference.  Usage: dotnet run --project samples/MegatronMlp -c Release [-- --devices 4 --tokens 128]
-int devices = Option(args, "--devices", 4);
-int tokens = Option(args, "--tokens", 128);
+// On MPI, one device per rank, the same generated code (rank 0 prints the same report):
+//   mpirun -np 4 dotnet samples/MegatronMlp/bin/Release/net10.0/MegatronMlp.dll --mpi [--tokens 128]
+bool mpi = Array.IndexOf(args, "--mpi") >= 0;
+return mpi ? MpiRuntime.Run(() => Run(args, mpi)) : Run(args, mpi);
 
-var weights = Mlp.Weights.Random(seed: 42);
-var x = ReferenceMath.RandomMatrix(new Random(7), tokens, 1024);
+static int Run(string[] args, bool mpi)
+{
+    int devices = Option(args, "--devices", 4);
+    int tokens = Option(args, "--tokens", 128);
 
-using var mesh = DeviceMesh.CreateCpu(devices);
-using var model = Mlp.Create(mesh, weights);
+    var weights = Mlp.Weights.Random(seed: 42);
+    var x = ReferenceMath.RandomMatrix(new Random(7), tokens, 1024);
 
-Console.WriteLine(model.Plan.WithTokens(tokens));
-Console.WriteLine();
+    // The only difference between the two runs: the mesh. Every rank loads only its own shards of the same weights.
+    var mpiMesh = mpi ? MpiDeviceMesh.Create() : null;
+    using var mesh = mpiMesh ?? DeviceMesh.CreateCpu(devices);
+    devices = mesh.Size;
+    if (mpiMesh is { IsRoot: false }) Console.SetOut(TextWriter.Null); // rank 0 prints
+    using var model = Mlp.Create(mesh, weights);
 
-model.Forward(x); // warm-up: JIT and first-touch of the activation buffers
-const int runs = 5;
-var clock = Stopwatch.StartNew();
-float[,] y = null!;
-for (int i = 0; i < runs; i++) y = model.Forward(x);
-double ms = clock.Elapsed.TotalMilliseconds / runs;
+    Console.WriteLine(model.Plan.WithTokens(tokens));
+    Console.WriteLine();
 
-var traffic = model.LastForward!;
-double n = (double)tokens * 1024 * sizeof(float);
-Console.WriteLine("Collectives actually run in the last forward:");
-foreach (var record in traffic.Records)
-    Console.WriteLine($"  {record.Kind} over {record.Group} ({record.GroupSize} devices): {record.Elements:N0} floats, {record.TotalBytesSent:N0} B sent in total");
-Console.WriteLine($"  bytes per device: measured {traffic.AverageBytesPerDevice:N0}, planned {model.Plan.PredictedBytesPerDevice(tokens):N0}, " +
-                  $"ring formula 2(P−1)/P·N = {2.0 * (devices - 1) / devices * n:N0}");
+    model.Forward(x); // warm-up: JIT and first-touch of the activation buffers
+    const int runs = 5;
+    var clock = Stopwatch.StartNew();
+    float[,] y = null!;
+    for (int i = 0; i < runs; i++) y = model.Forward(x);
+    double ms = clock.Elapsed.TotalMilliseconds / runs;
 
-// The tests' double-precision reference: plain loops and its own erf, independent of the runtime's kernels.
-var hidden = ReferenceMath.Linear(ReferenceMath.ToDouble(x), weights.Up!.Weight, weights.Up.Bias, false, Activation.Gelu);
-var reference = ReferenceMath.Linear(hidden, weights.Down!.Weight, weights.Down.Bias, false, Activation.None);
-double relative = ReferenceMath.RelativeError(y, reference);
-double gflops = 2.0 * 2 * tokens * 1024 * 4096 / (ms * 1e6);
-Console.WriteLine($"Max error against the double-precision reference: {relative:E2} (max |y − ref| / max |ref|)");
-Console.WriteLine($"Forward time: {ms:F2} ms for {tokens} tokens on {devices} CPU devices ({gflops:F1} GFLOP/s), mean of {runs} runs");
-Console.WriteLine("Generated source: samples/MegatronMlp/obj/Release/net10.0/generated/ShardGen.Generators/ShardGen.Generators.ShardGenerator/MegatronMlp.Mlp.g.cs");
-return relative < 1e-4 ? 0 : 1;
+    var traffic = model.LastForward!;
+    double n = (double)tokens * 1024 * sizeof(float);
+    Console.WriteLine("Collectives actually run in the last forward:");
+    foreach (var record in traffic.Records)
+        Console.WriteLine($"  {record.Kind} over {record.Group} ({record.GroupSize} devices): {record.Elements:N0} floats, {record.TotalBytesSent:N0} B sent in total");
+    Console.WriteLine($"  bytes per device: measured {traffic.AverageBytesPerDevice:N0}, planned {model.Plan.PredictedBytesPerDevice(tokens):N0}, " +
+                      $"ring formula 2(P−1)/P·N = {2.0 * (devices - 1) / devices * n:N0}");
+
+    if (mpiMesh is { IsRoot: false }) return 0; // the reference check runs once, on rank 0
+
+    // The tests' double-precision reference: plain loops and its own erf, independent of the runtime's kernels.
+    var hidden = ReferenceMath.Linear(ReferenceMath.ToDouble(x), weights.Up!.Weight, weights.Up.Bias, false, Activation.Gelu);
+    var reference = ReferenceMath.Linear(hidden, weights.Down!.Weight, weights.Down.Bias, false, Activation.None);
+    double relative = ReferenceMath.RelativeError(y, reference);
+    double gflops = 2.0 * 2 * tokens * 1024 * 4096 / (ms * 1e6);
+    Console.WriteLine($"Max error against the double-precision reference: {relative:E2} (max |y − ref| / max |ref|)");
+    string where = mpi ? $"{devices} MPI ranks (one CPU device each)" : $"{devices} CPU devices";
+    Console.WriteLine($"Forward time: {ms:F2} ms for {tokens} tokens on {where} ({gflops:F1} GFLOP/s), mean of {runs} runs");
+    Console.WriteLine("Generated source: samples/MegatronMlp/obj/Release/net10.0/generated/ShardGen.Generators/ShardGen.Generators.ShardGenerator/MegatronMlp.Mlp.g.cs");
+    return relative < 1e-4 ? 0 : 1;
+}
 
 static int Option(string[] args, string name, int fallback)
 {

@@ -1,9 +1,16 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using ShardGen.Collectives;
 using ShardGen.Devices;
 
+// The MPI backend (src/ShardGen.Mpi) builds its local device, grid and placeholder devices from the CPU backend's internals.
+[assembly: InternalsVisibleTo("ShardGen.Mpi")]
+
 namespace ShardGen;
+
+/// <summary>One piece of a device-to-host download: a device view and the host index its element (0, 0) lands at.</summary>
+public readonly record struct HostPiece(MatrixView Source, int HostOffset);
 
 /// <summary>
 /// A set of devices that run one sharded model together, with the collectives that connect them.
@@ -34,6 +41,39 @@ public abstract class DeviceMesh : IDisposable
 
     /// <summary>The q×q grid view (q² must equal <see cref="Size"/>), created once and cached.</summary>
     public abstract DeviceGrid Grid { get; }
+
+    /// <summary>
+    /// Called by every forward pass before anything runs, with its input: a mesh spread over processes checks here
+    /// that every process passes the same input. The in-process meshes accept it as it is.
+    /// </summary>
+    protected internal virtual void VerifyForwardInput(float[,] x, int[]? sequenceLengths)
+    {
+    }
+
+    /// <summary>
+    /// Copies a result to host memory laid out row-major with <paramref name="hostStride"/> floats between rows.
+    /// <paramref name="replicated"/>: every piece holds the whole result (one per device, read one); otherwise the
+    /// pieces tile the result. A mesh spread over processes assembles the pieces of other processes here.
+    /// </summary>
+    protected internal virtual void DownloadToHost(IReadOnlyList<HostPiece> pieces, bool replicated, Span<float> host, int hostStride)
+    {
+        ArgumentNullException.ThrowIfNull(pieces);
+        if (replicated)
+        {
+            var piece = pieces[0];
+            piece.Source.Device.Download(piece.Source, host.Slice(piece.HostOffset), hostStride);
+            return;
+        }
+        foreach (var piece in pieces)
+            if (piece.Source.Rows > 0 && piece.Source.Cols > 0)
+                piece.Source.Device.Download(piece.Source, host.Slice(piece.HostOffset), hostStride);
+    }
+
+    /// <summary>
+    /// Turns the traffic this process measured during one completed forward pass into the mesh's figures. In-process
+    /// meshes measure every device already; a mesh spread over processes gathers the other processes' bytes here.
+    /// </summary>
+    protected internal virtual TrafficReport CompleteTraffic(TrafficReport measured) => measured;
 
     /// <summary>Waits for every device's queue.</summary>
     public void Synchronize()

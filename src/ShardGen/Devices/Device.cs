@@ -31,6 +31,12 @@ public abstract class Device : IDisposable
     /// <summary>Position of the device in its mesh, 0-based.</summary>
     public int Rank { get; }
 
+    /// <summary>
+    /// False for a stand-in of a device that lives in another process (an MPI rank): its buffers hold nothing and
+    /// its kernels do nothing, the owning process runs them. True for every device whose memory is here.
+    /// </summary>
+    public virtual bool IsLocal => true;
+
     /// <summary>Human-readable backend and index, e.g. "cpu:3".</summary>
     public abstract string Name { get; }
 

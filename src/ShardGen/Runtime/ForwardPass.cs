@@ -18,6 +18,7 @@ public sealed partial class ForwardPass : IDisposable
     private readonly ShardedModelCore _core;
     private readonly float[,] _input;
     private readonly List<DeviceBuffer> _buffers = new();
+    private bool _downloaded;
 
     internal ForwardPass(ShardedModelCore core, float[,] input, int[] sequenceStarts)
     {
@@ -142,34 +143,31 @@ public sealed partial class ForwardPass : IDisposable
         var result = new float[Tokens, y.Features];
         var host = HostMatrix.Span(result);
         int f = y.Features;
+        var pieces = new HostPiece[P];
         switch (y.Layout)
         {
             case TensorLayout.Replicated:
-                Devices[0].Download(y.Shards[0], host, f);
+                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.Shards[rank], 0);
                 break;
             case TensorLayout.ColumnSharded:
-                for (int rank = 0; rank < P; rank++)
-                    Devices[rank].Download(y.Shards[rank], host.Slice(rank * (f / P)), f);
+                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.Shards[rank], rank * (f / P));
                 break;
             case TensorLayout.TokenSharded:
-                for (int rank = 0; rank < P; rank++)
-                {
-                    var (t0, tn) = TokenShard(rank);
-                    if (tn > 0) Devices[rank].Download(y.Shards[rank], host.Slice(t0 * f), f);
-                }
+                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.Shards[rank], TokenShard(rank).Start * f);
                 break;
             case TensorLayout.Blocks2D:
                 var grid = Mesh.Grid;
                 for (int rank = 0; rank < P; rank++)
                 {
-                    var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
-                    if (tn > 0)
-                        Devices[rank].Download(y.Shards[rank], host.Slice(t0 * f + grid.GridColumnOf(rank) * (f / grid.Q)), f);
+                    var (t0, _) = TokenBlock(grid.GridRowOf(rank), grid.Q);
+                    pieces[rank] = new HostPiece(y.Shards[rank], t0 * f + grid.GridColumnOf(rank) * (f / grid.Q));
                 }
                 break;
             default:
                 throw new InvalidOperationException($"Cannot download a {y.Layout} tensor: reduce it first.");
         }
+        Mesh.DownloadToHost(pieces, y.Layout == TensorLayout.Replicated, host, f);
+        _downloaded = true;
         return result;
     }
 
@@ -184,7 +182,7 @@ public sealed partial class ForwardPass : IDisposable
         {
             foreach (var b in _buffers) b.Dispose();
             _buffers.Clear();
-            _core.EndForward();
+            _core.EndForward(_downloaded);
         }
     }
 

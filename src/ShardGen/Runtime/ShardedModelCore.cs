@@ -66,6 +66,7 @@ public sealed class ShardedModelCore : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(x);
+        Mesh.VerifyForwardInput(x, sequenceLengths);
         var first = Plan.Layers[0];
         if (x.GetLength(1) != first.InFeatures || x.GetLength(0) < 1)
             throw new ArgumentException(
@@ -93,11 +94,14 @@ public sealed class ShardedModelCore : IDisposable
         return starts;
     }
 
-    internal void EndForward()
+    /// <param name="completed">True when the pass reached its download: only then may the mesh complete the figures
+    /// with other processes (a pass that failed half-way must not start another collective).</param>
+    internal void EndForward(bool completed = true)
     {
         try
         {
-            LastForward = Mesh.Stats.Since(_checkpoint!);
+            var measured = Mesh.Stats.Since(_checkpoint!);
+            LastForward = completed ? Mesh.CompleteTraffic(measured) : measured;
         }
         finally
         {

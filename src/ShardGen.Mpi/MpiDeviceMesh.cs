@@ -1,0 +1,230 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ShardGen.Collectives;
+using ShardGen.Cpu;
+using ShardGen.Devices;
+
+namespace ShardGen.Mpi;
+
+/// <summary>
+/// A mesh of P devices spread over the P ranks of an MPI job (started with <c>mpirun -np P</c>), one device per
+/// process. Every rank runs the same program and the same generated model code (SPMD); rank r's mesh holds its own
+/// device r (a <see cref="CpuDevice"/> by default) and stand-ins (<see cref="RemoteDevice"/>) for the others, whose
+/// buffers hold nothing and whose kernels do nothing. So <c>Model.Create(mesh, weights)</c> uploads only rank r's
+/// shards (1/P of the model) and <c>Forward</c> runs only rank r's kernels; the collectives call MPI with the local
+/// buffer on the group's communicator (MPI_COMM_WORLD, or the grid's row and column communicators made with
+/// MPI_Comm_split), results are assembled on every rank with MPI, and each forward's <see cref="TrafficReport"/> adds
+/// up every rank's bytes, so it shows the same figures as the in-process mesh.
+/// </summary>
+public sealed class MpiDeviceMesh : DeviceMesh
+{
+    private readonly Device[] _devices;
+    private readonly MpiCollectiveEngine _collectives;
+    private readonly Dictionary<DeviceGroup, MpiCommunicator?> _communicators = new(ReferenceEqualityComparer.Instance);
+    private readonly List<MpiCommunicator> _owned = new();
+    private readonly DeviceGrid? _grid;
+    private bool _disposed;
+
+    private MpiDeviceMesh(MpiCommunicator world, Func<int, Device> createLocalDevice)
+    {
+        Communicator = world;
+        LocalRank = world.Rank;
+        _devices = new Device[world.Size];
+        for (int r = 0; r < _devices.Length; r++)
+            _devices[r] = r == LocalRank ? createLocalDevice(r) : new RemoteDevice(r);
+        var local = _devices[LocalRank];
+        if (local is null || local.Rank != LocalRank || !local.IsLocal)
+            throw new ArgumentException($"The local device factory must return a local device with rank {LocalRank}.", nameof(createLocalDevice));
+        World = new DeviceGroup("world", _devices);
+        _communicators[World] = world;
+        _collectives = new MpiCollectiveEngine(new CollectiveStats(_devices.Length), this);
+
+        int q = (int)Math.Round(Math.Sqrt(Size));
+        if (q * q == Size)
+        {
+            // Grid rows and columns as communicators, split once here (collective over every rank): member k of
+            // row group i is grid column k, member k of column group j is grid row k, so the key is the member index.
+            _grid = new DeviceGrid(this, q);
+            int row = _grid.GridRowOf(LocalRank), column = _grid.GridColumnOf(LocalRank);
+            var rowComm = world.Split(row, column)!;
+            var columnComm = world.Split(column, row)!;
+            _owned.Add(rowComm);
+            _owned.Add(columnComm);
+            for (int i = 0; i < q; i++)
+            {
+                _communicators[_grid.RowGroups[i]] = i == row ? rowComm : null;
+                _communicators[_grid.ColumnGroups[i]] = i == column ? columnComm : null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Joins the MPI job (initializing MPI if needed) as one device per rank: this rank's device is a CPU device
+    /// whose GEMMs use <paramref name="threadsPerDevice"/> threads. Every rank must call this, in the same order as
+    /// every other collective step. Throws <see cref="MpiNotFoundException"/> if no MPI library is installed.
+    /// </summary>
+    public static MpiDeviceMesh Create(int threadsPerDevice = 1)
+    {
+        if (threadsPerDevice < 1) throw new ArgumentOutOfRangeException(nameof(threadsPerDevice), threadsPerDevice, "Each device needs at least one thread.");
+        return new MpiDeviceMesh(MpiRuntime.World, rank => new CpuDevice(rank, threadsPerDevice));
+    }
+
+    /// <summary>
+    /// Like <see cref="Create(int)"/> with this rank's device made by <paramref name="createLocalDevice"/> (given the
+    /// rank; e.g. a GPU backend's device). Collectives use its memory directly if it is a <see cref="CpuDevice"/>,
+    /// else through host staging (Download, MPI, Upload).
+    /// </summary>
+    public static MpiDeviceMesh Create(Func<int, Device> createLocalDevice)
+    {
+        ArgumentNullException.ThrowIfNull(createLocalDevice);
+        return new MpiDeviceMesh(MpiRuntime.World, createLocalDevice);
+    }
+
+    /// <summary>This process's rank: the index of <see cref="LocalDevice"/> in the mesh.</summary>
+    public int LocalRank { get; }
+
+    /// <summary>The one device whose memory and kernels are in this process.</summary>
+    public Device LocalDevice => _devices[LocalRank];
+
+    /// <summary>MPI_COMM_WORLD.</summary>
+    public MpiCommunicator Communicator { get; }
+
+    /// <summary>The MPI library in use.</summary>
+    public MpiLibrary Library => Communicator.Library;
+
+    /// <summary>True on rank 0, the rank that prints.</summary>
+    public bool IsRoot => LocalRank == 0;
+
+    public override IReadOnlyList<Device> Devices => _devices;
+
+    public override DeviceGroup World { get; }
+
+    public override CollectiveEngine Collectives => _collectives;
+
+    public override DeviceGrid Grid =>
+        _grid ?? throw new InvalidOperationException($"The mesh size {Size} is not square: a q×q device grid needs 1, 4, 9, 16, … devices (MPI ranks).");
+
+    /// <summary>
+    /// The communicator of <paramref name="group"/> (null where this rank is not a member). Groups other than the
+    /// world and the grid's get one on first use, by MPI_Comm_split over every rank: every rank must use the same
+    /// groups in the same order, as SPMD code does.
+    /// </summary>
+    internal MpiCommunicator? CommunicatorOf(DeviceGroup group, int member)
+    {
+        if (_communicators.TryGetValue(group, out var comm)) return comm;
+        comm = Communicator.Split(member >= 0 ? 0 : -1, Math.Max(member, 0));
+        if (comm != null) _owned.Add(comm);
+        _communicators[group] = comm;
+        return comm;
+    }
+
+    /// <summary>
+    /// Every rank must pass the same input: a checksum of the shape, the sequence lengths and the contents is
+    /// gathered from every rank (one MPI_Allgather of four integers) and compared, so a rank that differs is named
+    /// on every rank, before anything runs.
+    /// </summary>
+    protected internal override void VerifyForwardInput(float[,] x, int[]? sequenceLengths)
+    {
+        Span<long> mine = stackalloc long[4];
+        mine[0] = x.GetLength(0);
+        mine[1] = x.GetLength(1);
+        mine[2] = (long)ContentHash(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, float>(ref MemoryMarshal.GetArrayDataReference(x)), x.Length));
+        mine[3] = sequenceLengths is null ? -1 : (long)ContentHash(MemoryMarshal.Cast<int, float>(sequenceLengths.AsSpan()));
+        var all = Communicator.AllGather(mine);
+        var differing = Enumerable.Range(1, Size).Where(r => r < Size && !all.AsSpan(r * 4, 4).SequenceEqual(all.AsSpan(0, 4))).ToArray();
+        if (differing.Length == 0) return;
+        string Describe(int r) =>
+            $"rank {r}: x [{all[r * 4]}, {all[r * 4 + 1]}], content hash {all[r * 4 + 2]:x16}, " +
+            (all[r * 4 + 3] == -1 ? "one sequence" : $"sequence lengths hash {all[r * 4 + 3]:x16}");
+        throw new ShardingException(
+            $"The forward input differs between MPI ranks ({string.Join("; ", new[] { 0 }.Concat(differing).Select(Describe))}). " +
+            "Every rank runs the same model code (SPMD) and must pass the same x and sequence lengths: load or generate them identically (same file, same seed) on every rank.");
+    }
+
+    /// <summary>64-bit checksum of the floats' bit patterns (order-sensitive, 4 independent lanes).</summary>
+    internal static ulong ContentHash(ReadOnlySpan<float> values)
+    {
+        const ulong Prime = 0x100000001b3UL;
+        var words = MemoryMarshal.Cast<float, uint>(values);
+        ulong h0 = 0xcbf29ce484222325UL, h1 = h0 ^ 1, h2 = h0 ^ 2, h3 = h0 ^ 3;
+        int i = 0;
+        for (; i + 4 <= words.Length; i += 4)
+        {
+            h0 = (h0 ^ words[i]) * Prime;
+            h1 = (h1 ^ words[i + 1]) * Prime;
+            h2 = (h2 ^ words[i + 2]) * Prime;
+            h3 = (h3 ^ words[i + 3]) * Prime;
+        }
+        for (; i < words.Length; i++) h0 = (h0 ^ words[i]) * Prime;
+        return ((h0 * 31 + h1) * 31 + h2) * 31 + h3 ^ (ulong)words.Length;
+    }
+
+    /// <summary>
+    /// A replicated result is read from this rank's own replica; a sharded one (column shards, token shards, 2D
+    /// blocks) is assembled on every rank: each rank packs its piece and one MPI_Allgatherv shares them all.
+    /// </summary>
+    protected internal override unsafe void DownloadToHost(IReadOnlyList<HostPiece> pieces, bool replicated, Span<float> host, int hostStride)
+    {
+        ArgumentNullException.ThrowIfNull(pieces);
+        if (pieces.Count != Size)
+            throw new ArgumentException($"A download on an MPI mesh needs one piece per rank ({Size}), got {pieces.Count}.", nameof(pieces));
+        for (int r = 0; r < Size; r++)
+            if (!ReferenceEquals(pieces[r].Source.Device, _devices[r]))
+                throw new ArgumentException($"Piece {r} of a download must be device {r}'s, not {pieces[r].Source.Device.Name}'s.", nameof(pieces));
+        var own = pieces[LocalRank];
+        if (replicated)
+        {
+            LocalDevice.Download(own.Source, host.Slice(own.HostOffset), hostStride);
+            return;
+        }
+        var counts = new int[Size];
+        var displacements = new int[Size];
+        long total = 0;
+        for (int r = 0; r < Size; r++)
+        {
+            counts[r] = pieces[r].Source.Elements;
+            displacements[r] = (int)total;
+            total += counts[r];
+        }
+        var packed = new float[Math.Max(total, 1)];
+        if (counts[LocalRank] > 0)
+            LocalDevice.Download(own.Source, packed.AsSpan(displacements[LocalRank], counts[LocalRank]), own.Source.Cols);
+        else
+            LocalDevice.Synchronize();
+        fixed (float* p = packed)
+            Communicator.AllGatherV(null, counts[LocalRank], p, counts, displacements);
+        for (int r = 0; r < Size; r++)
+        {
+            var v = pieces[r].Source;
+            for (int row = 0; row < v.Rows; row++)
+                packed.AsSpan(displacements[r] + row * v.Cols, v.Cols).CopyTo(host.Slice(pieces[r].HostOffset + row * hostStride, v.Cols));
+        }
+    }
+
+    /// <summary>
+    /// Each rank measured its own device's bytes; one MPI_Allreduce adds them up, so every rank (rank 0 prints)
+    /// holds the whole mesh's per-device figures. The collective records are the same on every rank already.
+    /// </summary>
+    protected internal override TrafficReport CompleteTraffic(TrafficReport measured)
+    {
+        var bytes = measured.BytesSentPerDevice.ToArray();
+        if (bytes.Length != Size) return measured;
+        for (int r = 0; r < Size; r++)
+            if (r != LocalRank) bytes[r] = 0;
+        Communicator.AllReduceSum(bytes);
+        return new TrafficReport(measured.Records, bytes);
+    }
+
+    public override void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var d in _devices) d.Dispose();
+        foreach (var c in _owned) c.Dispose();
+        _owned.Clear();
+        _collectives.FreeScratch();
+    }
+}

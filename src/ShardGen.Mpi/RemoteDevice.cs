@@ -1,0 +1,77 @@
+using System;
+using ShardGen.Devices;
+
+namespace ShardGen.Mpi;
+
+/// <summary>
+/// The stand-in, in this process, of a device that another MPI rank owns. Every rank runs the same generated code
+/// over all P devices; on a remote device that code does nothing: its buffers hold no memory (only their length, so
+/// shapes still check), its kernels and uploads are no-ops, and the collectives skip it (its own rank runs them).
+/// </summary>
+public sealed class RemoteDevice : Device
+{
+    internal RemoteDevice(int rank) : base(rank)
+    {
+    }
+
+    public override bool IsLocal => false;
+
+    public override string Name => $"mpi rank {Rank} (remote)";
+
+    public override DeviceBuffer Allocate(int elements)
+    {
+        if (elements < 0) throw new ArgumentOutOfRangeException(nameof(elements), elements, "Cannot allocate a negative number of elements.");
+        return new RemoteBuffer(this, elements);
+    }
+
+    /// <summary>Nothing to do: rank <see cref="Device.Rank"/> uploads its own copy.</summary>
+    public override void Upload(ReadOnlySpan<float> source, int sourceStride, MatrixView destination) => CheckView(destination);
+
+    public override void Download(MatrixView source, Span<float> destination, int destinationStride) =>
+        throw new InvalidOperationException(
+            $"{Name}: its data lives in MPI rank {Rank}, not in this process; results reach the host through the mesh (DownloadToHost), which gathers them over MPI.");
+
+    public override void Gemm(MatrixView a, bool transposeA, MatrixView b, bool transposeB, MatrixView c, bool accumulate,
+        MatrixView? bias = null, Activation activation = Activation.None) => CheckView(c);
+
+    public override void BiasActivation(MatrixView c, MatrixView? bias, Activation activation) => CheckView(c);
+
+    public override void Copy(MatrixView source, MatrixView destination) => CheckView(destination);
+
+    public override void Add(MatrixView source, MatrixView destination) => CheckView(destination);
+
+    public override void Normalize(MatrixView x, MatrixView y, NormKind kind, MatrixView gamma, MatrixView? beta, float epsilon) => CheckView(y);
+
+    public override void Attention(MatrixView qkv, MatrixView output, AttentionShape shape) => CheckView(output);
+
+    public override void Synchronize()
+    {
+    }
+
+    public override void Dispose()
+    {
+    }
+
+    private void CheckView(MatrixView view)
+    {
+        if (view.Buffer is not RemoteBuffer || !ReferenceEquals(view.Buffer.Device, this))
+            throw new ArgumentException($"{view} is not a buffer of {Name}.", nameof(view));
+    }
+}
+
+/// <summary>A buffer of a <see cref="RemoteDevice"/>: a length and no memory.</summary>
+public sealed class RemoteBuffer : DeviceBuffer
+{
+    private bool _disposed;
+
+    internal RemoteBuffer(RemoteDevice device, int length) : base(device, length)
+    {
+    }
+
+    public override void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        CountRelease();
+    }
+}

@@ -1,0 +1,210 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace ShardGen.Mpi.Tests;
+
+/// <summary>One mpirun per rank count, running every model case; the tests read its per-rank lines.</summary>
+public sealed class MpiModelRuns
+{
+    public static readonly string[] AllCases = { "mlp", "columncolumn", "threelayer", "summa", "summatorch", "mixed", "transformer-sp", "transformer" };
+
+    private readonly Dictionary<int, Lazy<MpiRun>> _runs = new[] { 2, 4 }.ToDictionary(p => p, p => new Lazy<MpiRun>(() => MpiJob.Run(p, AllCases)));
+
+    public MpiRun Ranks(int p) => _runs[p].Value;
+}
+
+[CollectionDefinition("mpi")]
+public sealed class MpiCollection : ICollectionFixture<MpiModelRuns>
+{
+}
+
+/// <summary>
+/// The generated models on MPI ranks (one CPU device per process) against the in-process mesh of the same size
+/// (same weights and inputs: relative error &lt; 1e-6, identical collectives and bytes per device) and against a
+/// double-precision reference (&lt; 1e-4); each rank holds only its own shards.
+/// </summary>
+[Collection("mpi")]
+public sealed class MpiModelTests
+{
+    private readonly MpiModelRuns _runs;
+    private readonly ITestOutputHelper _output;
+
+    public MpiModelTests(MpiModelRuns runs, ITestOutputHelper output)
+    {
+        _runs = runs;
+        _output = output;
+    }
+
+    private sealed record CaseLine(int Rank, bool Ok, double VsInProcess, double VsReference, string Traffic, long[] BytesPerDevice,
+        long[] InProcessBytes, long LocalWeights, long WholeWeights, string Report, string Text);
+
+    private IReadOnlyList<CaseLine> Case(int ranks, string name)
+    {
+        var run = _runs.Ranks(ranks);
+        _output.WriteLine($"mpirun -np {ranks}: exit {run.ExitCode} in {run.Elapsed.TotalSeconds:F1} s");
+        Assert.False(run.TimedOut, run.ToString());
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.Lines($"CASE {name} ").Select(Parse).OrderBy(l => l.Rank).ToArray();
+        foreach (var l in lines) _output.WriteLine(l.Text);
+        Assert.Equal(Enumerable.Range(0, ranks), lines.Select(l => l.Rank));
+        return lines;
+    }
+
+    private static CaseLine Parse(string text)
+    {
+        string Field(string key) => Regex.Match(text, $@"\b{key}=(\S+)").Groups[1].Value;
+        long[] Longs(string key) => Field(key).Split(',').Select(long.Parse).ToArray();
+        var weights = Field("localWeights").Split('/');
+        return new CaseLine(int.Parse(Field("rank")), bool.Parse(Field("ok")), double.Parse(Field("vsInProcess")), double.Parse(Field("vsReference")),
+            Field("traffic"), Longs("bytesPerDevice"), Longs("inProcess"), long.Parse(weights[0]), long.Parse(weights[1]),
+            text[(text.IndexOf(" | ", StringComparison.Ordinal) + 3)..], text);
+    }
+
+    private void AssertMatches(int ranks, string name)
+    {
+        var lines = Case(ranks, name);
+        foreach (var l in lines)
+        {
+            Assert.True(l.VsInProcess < 1e-6, l.Text);
+            Assert.True(l.VsReference < 1e-4, l.Text);
+            Assert.Equal("same", l.Traffic);
+            Assert.Equal(l.InProcessBytes, l.BytesPerDevice);
+            // 1/P of the model on each rank (every model here splits all of its weights evenly, biases aside).
+            Assert.True(l.LocalWeights * ranks <= l.WholeWeights * 1.05, l.Text);
+            Assert.True(l.Ok, l.Text);
+        }
+        // Every rank prints the same whole-mesh report.
+        Assert.Single(lines.Select(l => l.Report).Distinct());
+    }
+
+    [MpiFact]
+    public void ColumnThenRowMlp_On2Ranks_MatchesInProcessAndReference() => AssertMatches(2, "mlp");
+
+    [MpiFact]
+    public void ColumnThenRowMlp_On4Ranks_MatchesInProcessAndReference() => AssertMatches(4, "mlp");
+
+    [MpiFact]
+    public void ColumnThenRowMlp_TrafficIsTheRingFormula()
+    {
+        foreach (int p in new[] { 2, 4 })
+        {
+            long n = 24 * 64 * sizeof(float);
+            var lines = Case(p, "mlp");
+            // One all-reduce: 2(P−1)/P·N bytes per device, on every device, gathered over MPI into every rank's report.
+            Assert.All(lines, l => Assert.All(l.BytesPerDevice, b => Assert.Equal(2 * (p - 1) * n / p, b)));
+            Assert.All(lines, l => Assert.StartsWith("1 all-reduce;", l.Report));
+        }
+    }
+
+    [MpiFact]
+    public void AllGatherAndReduceScatterOfColumnShards_On2And4Ranks()
+    {
+        foreach (int p in new[] { 2, 4 })
+        {
+            AssertMatches(p, "columncolumn");
+            AssertMatches(p, "threelayer");
+        }
+    }
+
+    [MpiFact]
+    public void Summa2D_On4Ranks_UsesGridRowAndColumnCommunicators()
+    {
+        AssertMatches(4, "summa");
+        AssertMatches(4, "summatorch");
+        AssertMatches(4, "mixed");
+        Assert.Contains("8 broadcasts", Case(4, "summa")[0].Report);
+        Assert.Contains("4 reduces", Case(4, "summatorch")[0].Report);
+        // 2 ranks are not a square: the host skips the 2D cases rather than failing.
+        Assert.Contains(_runs.Ranks(2).Lines("SKIP summa"), l => l.Contains("square"));
+    }
+
+    [MpiFact]
+    public void TransformerBlocksWithSequenceParallelism_On2And4Ranks()
+    {
+        AssertMatches(2, "transformer-sp");
+        AssertMatches(4, "transformer-sp");
+        Assert.Contains("all-gathers", Case(4, "transformer-sp")[0].Report);
+        Assert.Contains("reduce-scatters", Case(4, "transformer-sp")[0].Report);
+    }
+
+    [MpiFact]
+    public void TransformerBlockWithoutSequenceParallelism_On2And4Ranks()
+    {
+        AssertMatches(2, "transformer");
+        AssertMatches(4, "transformer");
+    }
+}
+
+/// <summary>What goes wrong: a rank that throws, input that differs between ranks, .NET's own signals under MPI.</summary>
+public sealed class MpiFailureTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public MpiFailureTests(ITestOutputHelper output) => _output = output;
+
+    [MpiFact]
+    public void RankThatThrows_AbortsTheJobWithItsMessage_WithoutHanging()
+    {
+        var run = MpiJob.Run(4, new[] { "throw" }, timeoutSeconds: 60);
+        _output.WriteLine(run.ToString());
+        Assert.False(run.TimedOut, "the job hung instead of aborting");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("rank 1 failed", run.Output);
+        Assert.Contains("deliberate failure on rank 1", run.Output);
+        Assert.Contains("MPI_ABORT", run.Output);
+        Assert.Empty(run.Lines("THROW"));
+    }
+
+    [MpiFact]
+    public void InputThatDiffersBetweenRanks_IsDetectedOnEveryRank()
+    {
+        var run = MpiJob.Run(2, new[] { "mismatch", "nullref" });
+        _output.WriteLine(run.ToString());
+        Assert.Equal(0, run.ExitCode);
+        var detected = run.Lines("MISMATCH").ToArray();
+        Assert.Equal(2, detected.Length);
+        Assert.All(detected, l => Assert.Contains("detected=True", l));
+        Assert.All(detected, l => Assert.Contains("differs between MPI ranks", l));
+        Assert.All(detected, l => Assert.Contains("rank 1: x [24, 64]", l));
+        // The refused pass left the mesh usable.
+        Assert.All(run.Lines("AFTER-MISMATCH"), l => Assert.Matches(@"vsReference=\d\.\d+E-0(0[5-9]|1\d)", l));
+        Assert.Equal(2, run.Lines("AFTER-MISMATCH").Count());
+        // NullReferenceException (SIGSEGV underneath) still works with Open MPI's signal handlers installed.
+        Assert.Equal(2, run.Lines("NULLREF").Count(l => l.Contains("caught=True")));
+    }
+}
+
+/// <summary>samples/MegatronMlp under mpirun prints, on rank 0, the in-process run's report with the same numbers.</summary>
+public sealed class MpiSampleTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public MpiSampleTests(ITestOutputHelper output) => _output = output;
+
+    [MpiFact]
+    public void MegatronMlpSample_On4Ranks_PrintsTheInProcessReport()
+    {
+        Assert.True(System.IO.File.Exists(MpiJob.SampleDll), $"{MpiJob.SampleDll} was not built.");
+        var (code, inProcess) = MpiJob.RunDotnet(MpiJob.SampleDll, "--devices", "4", "--tokens", "64");
+        Assert.True(code == 0, inProcess);
+        var run = MpiJob.Run(4, MpiJob.SampleDll, new[] { "--mpi", "--tokens", "64" }, timeoutSeconds: 120);
+        _output.WriteLine(run.ToString());
+        Assert.True(run.ExitCode == 0 && !run.TimedOut, run.ToString());
+
+        // Everything but the timing and the error's last digits is the same text: plan, collectives, bytes per device.
+        static string[] Report(string text) => text.Split('\n').Select(l => l.TrimEnd('\r'))
+            .Select(l => l.Replace("\u001b[?1h\u001b=", ""))
+            .Where(l => l.Length > 0 && !l.StartsWith("Forward time", StringComparison.Ordinal) && !l.StartsWith("Max error", StringComparison.Ordinal)
+                && !l.StartsWith("ShardGen.Mpi", StringComparison.Ordinal) && !l.StartsWith("Generated source", StringComparison.Ordinal))
+            .ToArray();
+        var expected = Report(inProcess);
+        Assert.Contains(expected, l => l.Contains("AllReduce over world (4 devices)"));
+        Assert.Contains(expected, l => l.Contains("bytes per device: measured 393,216, planned 393,216"));
+        Assert.Equal(expected, Report(run.Output));
+        Assert.Single(run.Output.Split('\n'), l => l.StartsWith("Max error against the double-precision reference", StringComparison.Ordinal));
+        Assert.Contains("on 4 MPI ranks", run.Output);
+    }
+}
