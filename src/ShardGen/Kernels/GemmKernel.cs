@@ -133,7 +133,7 @@ internal static unsafe class GemmKernel
     // or packed 6 rows at a time (transposed). A deep kc keeps C-tile traffic low: each C tile is read and
     // written K/kc times.
     internal static readonly int Kc512 = Tune("KC", 384);
-    internal static readonly int Nc512 = Tune("NC", 512);
+    internal static readonly int Nc512 = Tune("NC", 256); // 256 keeps A's KC slice and the B panel in one core's L2 when two devices run side by side
     // At most this many rows, B is read in place (no packing): each B element is used by ≤ 4 row tiles.
     internal static readonly int SkinnyRows512 = Tune("SKINNY", 24);
     internal static readonly int SkinnyKc512 = Tune("SKC", 256);
