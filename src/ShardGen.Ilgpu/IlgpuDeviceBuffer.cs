@@ -22,7 +22,7 @@ public sealed class IlgpuDeviceBuffer : DeviceBuffer
 
     internal IlgpuDevice Owner => (IlgpuDevice)Device;
 
-    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+    public override bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>The whole buffer as an ILGPU view (valid until the buffer is freed, on the device's worker).</summary>
     internal ArrayView<float> View

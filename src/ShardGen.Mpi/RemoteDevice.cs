@@ -68,6 +68,8 @@ public sealed class RemoteBuffer : DeviceBuffer
     {
     }
 
+    public override bool IsDisposed => _disposed;
+
     public override void Dispose()
     {
         if (_disposed) return;

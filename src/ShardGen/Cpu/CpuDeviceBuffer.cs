@@ -26,7 +26,7 @@ public sealed unsafe class CpuDeviceBuffer : DeviceBuffer
 
     internal CpuDevice Owner => (CpuDevice)Device;
 
-    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+    public override bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>Start of the memory; valid until the buffer is freed.</summary>
     internal float* Data

@@ -9,7 +9,7 @@ namespace ShardGen.Devices;
 /// <see cref="Synchronize"/> wait for the queue. Backends (CPU today, ILGPU later) implement this class;
 /// generated model code never sees a backend type.
 /// </summary>
-public abstract class Device : IDisposable
+public abstract partial class Device : IDisposable
 {
     private long _liveElements;
     private int _liveBuffers;

@@ -25,6 +25,9 @@ public abstract class DeviceBuffer : IDisposable
     /// <summary>Number of float32 elements.</summary>
     public int Length { get; }
 
+    /// <summary>True once disposed: such a buffer must not be used again.</summary>
+    public abstract bool IsDisposed { get; }
+
     /// <summary>The whole buffer as a row-major matrix view.</summary>
     public MatrixView AsMatrix(int rows, int cols) => new(this, 0, rows, cols, cols);
 

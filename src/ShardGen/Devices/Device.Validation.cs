@@ -1,18 +1,18 @@
 using System;
-using ShardGen.Devices;
 
-namespace ShardGen.Ilgpu;
+namespace ShardGen.Devices;
 
-// Enqueue-time argument checks (the CPU backend's rules and messages): a bad call fails in the caller's stack,
-// never inside the worker.
-public sealed partial class IlgpuDevice
+// Enqueue-time argument checks every backend applies with the same rules and words: a bad call fails in the
+// caller's stack, never inside a device's worker.
+public abstract partial class Device
 {
     /// <summary>Checks that <paramref name="view"/> is a live buffer of this device and lies inside it.</summary>
-    internal void CheckView(MatrixView view, string name)
+    protected internal void CheckView(MatrixView view, string name)
     {
         if (view.Buffer is null)
             throw new ArgumentException($"{name} is an empty MatrixView with no buffer.", name);
-        if (view.Buffer is not IlgpuDeviceBuffer buffer || !ReferenceEquals(buffer.Device, this))
+        var buffer = view.Buffer;
+        if (!ReferenceEquals(buffer.Device, this))
             throw new ArgumentException($"{name} {view} belongs to device {view.Buffer.Device.Name}, not to {Name}; move data between devices with the collectives.", name);
         if (buffer.IsDisposed)
             throw new ObjectDisposedException(name, $"{name} {view} on {Name} uses a buffer that was disposed.");
@@ -20,13 +20,14 @@ public sealed partial class IlgpuDevice
             throw new ArgumentException($"{name} has a negative offset or size ({view.Rows}×{view.Cols} at {view.Offset}).", name);
         if (view.Rows > 1 && view.Stride < view.Cols)
             throw new ArgumentException($"{name} has stride {view.Stride}, less than its {view.Cols} columns.", name);
+        // An empty view touches no memory (an empty slice may sit just past a strided matrix's end).
         if (view.Rows == 0 || view.Cols == 0) return;
         long end = view.Offset + (long)(view.Rows - 1) * view.Stride + view.Cols;
         if (end > buffer.Length)
             throw new ArgumentException($"{name} {view} (offset {view.Offset}, stride {view.Stride}) ends at element {end}, past the buffer's {buffer.Length}.", name);
     }
 
-    private static void CheckHostSpan(int length, int stride, MatrixView view, string name)
+    protected internal static void CheckHostSpan(int length, int stride, MatrixView view, string name)
     {
         if (view.Rows > 1 && stride < view.Cols)
             throw new ArgumentException($"Host stride {stride} is less than the {view.Cols} columns of {view}.", name);
@@ -35,32 +36,33 @@ public sealed partial class IlgpuDevice
             throw new ArgumentException($"Host span of {length} floats is too short for {view} with stride {stride} ({needed} needed).", name);
     }
 
-    private void CheckBias(MatrixView bias, MatrixView c)
+    protected internal void CheckBias(MatrixView bias, MatrixView c)
     {
         CheckView(bias, nameof(bias));
         if (bias.Rows != 1 || bias.Cols != c.Cols)
             throw new ArgumentException($"Bias on {Name} must be 1×{c.Cols} to match C, but is {bias.Rows}×{bias.Cols}.", nameof(bias));
     }
 
-    private static void CheckActivation(Activation activation)
+    protected internal static void CheckActivation(Activation activation)
     {
         if (activation < Activation.None || activation > Activation.Sigmoid)
             throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
     }
 
-    private void CheckSameShape(MatrixView source, MatrixView destination, string op)
+    protected internal void CheckSameShape(MatrixView source, MatrixView destination, string op)
     {
         if (source.Rows != destination.Rows || source.Cols != destination.Cols)
             throw new ArgumentException($"{op} on {Name}: source is {source.Rows}×{source.Cols} but destination is {destination.Rows}×{destination.Cols}.", nameof(destination));
     }
 
     /// <summary>True when the element ranges of two views in the same buffer intersect.</summary>
-    private static bool Overlaps(MatrixView x, MatrixView y)
+    protected internal static bool Overlaps(MatrixView x, MatrixView y)
     {
         if (!ReferenceEquals(x.Buffer, y.Buffer) || x.Elements == 0 || y.Elements == 0) return false;
         long x0 = x.Offset, x1 = x.Offset + (long)(x.Rows - 1) * x.Stride + x.Cols;
         long y0 = y.Offset, y1 = y.Offset + (long)(y.Rows - 1) * y.Stride + y.Cols;
         if (x1 <= y0 || y1 <= x0) return false;
+        // Interleaved strided views (e.g. two column blocks of one matrix) share a range but no element.
         if (x.Rows == 1) return RowHits(x.Offset, x.Cols, y);
         if (y.Rows == 1) return RowHits(y.Offset, y.Cols, x);
         int stride = x.Stride;
