@@ -24,8 +24,6 @@ public sealed class IlgpuDeviceMesh : DeviceMesh
     private readonly IlgpuDevice[] _devices;
     private readonly IlgpuCollectiveEngine _collectives;
     private readonly IlgpuTransfer[,] _transfers;
-    private readonly object _gridGate = new();
-    private DeviceGrid? _grid;
     private bool _disposed;
 
     private IlgpuDeviceMesh(IlgpuBackend backend, Context context, IlgpuDevice[] devices, IlgpuTransfer[,] transfers)
@@ -146,21 +144,6 @@ public sealed class IlgpuDeviceMesh : DeviceMesh
     public override DeviceGroup World { get; }
 
     public override CollectiveEngine Collectives => _collectives;
-
-    public override DeviceGrid Grid
-    {
-        get
-        {
-            lock (_gridGate)
-            {
-                if (_grid != null) return _grid;
-                int q = (int)Math.Round(Math.Sqrt(Size));
-                if (q * q != Size)
-                    throw new InvalidOperationException($"The mesh size {Size} is not square: a q×q device grid needs 1, 4, 9, 16, … devices.");
-                return _grid = new DeviceGrid(this, q);
-            }
-        }
-    }
 
     public override string ToString() =>
         $"ILGPU {Backend} mesh of {Size}: " + string.Join(", ", _devices.Select(d => $"{d.Name} ({d.AcceleratorName})"));

@@ -25,7 +25,6 @@ public sealed class MpiDeviceMesh : DeviceMesh
     private readonly MpiCollectiveEngine _collectives;
     private readonly Dictionary<DeviceGroup, MpiCommunicator?> _communicators = new(ReferenceEqualityComparer.Instance);
     private readonly List<MpiCommunicator> _owned = new();
-    private readonly DeviceGrid? _grid;
     private bool _disposed;
 
     private MpiDeviceMesh(MpiCommunicator world, Func<int, Device> createLocalDevice)
@@ -47,16 +46,16 @@ public sealed class MpiDeviceMesh : DeviceMesh
         {
             // Grid rows and columns as communicators, split once here (collective over every rank): member k of
             // row group i is grid column k, member k of column group j is grid row k, so the key is the member index.
-            _grid = new DeviceGrid(this, q);
-            int row = _grid.GridRowOf(LocalRank), column = _grid.GridColumnOf(LocalRank);
+            var grid = Grid;
+            int row = grid.GridRowOf(LocalRank), column = grid.GridColumnOf(LocalRank);
             var rowComm = world.Split(row, column)!;
             var columnComm = world.Split(column, row)!;
             _owned.Add(rowComm);
             _owned.Add(columnComm);
             for (int i = 0; i < q; i++)
             {
-                _communicators[_grid.RowGroups[i]] = i == row ? rowComm : null;
-                _communicators[_grid.ColumnGroups[i]] = i == column ? columnComm : null;
+                _communicators[grid.RowGroups[i]] = i == row ? rowComm : null;
+                _communicators[grid.ColumnGroups[i]] = i == column ? columnComm : null;
             }
         }
     }
@@ -103,9 +102,6 @@ public sealed class MpiDeviceMesh : DeviceMesh
     public override DeviceGroup World { get; }
 
     public override CollectiveEngine Collectives => _collectives;
-
-    public override DeviceGrid Grid =>
-        _grid ?? throw new InvalidOperationException($"The mesh size {Size} is not square: a q×q device grid needs 1, 4, 9, 16, … devices (MPI ranks).");
 
     /// <summary>
     /// The communicator of <paramref name="group"/> (null where this rank is not a member). Groups other than the

@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using ShardGen.Collectives;
@@ -39,8 +40,21 @@ public abstract class DeviceMesh : IDisposable
     /// <summary>Measured bytes and calls of every collective run on this mesh.</summary>
     public CollectiveStats Stats => Collectives.Stats;
 
-    /// <summary>The q×q grid view (q² must equal <see cref="Size"/>), created once and cached.</summary>
-    public abstract DeviceGrid Grid { get; }
+    private DeviceGrid? _grid;
+
+    /// <summary>The q×q grid view (q² must equal <see cref="Size"/>), created on first use and cached.</summary>
+    public DeviceGrid Grid
+    {
+        get
+        {
+            if (Volatile.Read(ref _grid) is { } grid) return grid;
+            int q = Planning.PlanCost.GridSide(Size);
+            if (q == 0)
+                throw new InvalidOperationException($"The mesh size {Size} is not square: a q×q device grid needs 1, 4, 9, 16, … devices.");
+            Interlocked.CompareExchange(ref _grid, new DeviceGrid(this, q), null);
+            return _grid!;
+        }
+    }
 
     /// <summary>
     /// Called by every forward pass before anything runs, with its input: a mesh spread over processes checks here

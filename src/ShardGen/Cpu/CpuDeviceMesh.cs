@@ -10,8 +10,6 @@ public sealed class CpuDeviceMesh : DeviceMesh
 {
     private readonly CpuDevice[] _devices;
     private readonly CpuCollectiveEngine _collectives;
-    private readonly object _gridGate = new();
-    private DeviceGrid? _grid;
     private bool _disposed;
 
     private CpuDeviceMesh(int devices, int threadsPerDevice)
@@ -38,21 +36,6 @@ public sealed class CpuDeviceMesh : DeviceMesh
     public override DeviceGroup World { get; }
 
     public override CollectiveEngine Collectives => _collectives;
-
-    public override DeviceGrid Grid
-    {
-        get
-        {
-            lock (_gridGate)
-            {
-                if (_grid != null) return _grid;
-                int q = (int)Math.Round(Math.Sqrt(Size));
-                if (q * q != Size)
-                    throw new InvalidOperationException($"The mesh size {Size} is not square: a q×q device grid needs 1, 4, 9, 16, … devices.");
-                return _grid = new DeviceGrid(this, q);
-            }
-        }
-    }
 
     public override void Dispose()
     {
