@@ -280,14 +280,8 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             throw new ArgumentException($"{Name()} has a bad shape ({view.Rows}×{view.Cols} at {view.Offset}, stride {view.Stride}).", list);
         if (view.Rows > 0 && view.Cols > 0 && view.Offset + (long)(view.Rows - 1) * view.Stride + view.Cols > view.Buffer.Length)
             throw new ArgumentException($"{Name()} {view} ends past its buffer's {view.Buffer.Length} elements.", list);
-        if (view.Buffer is CpuDeviceBuffer { IsDisposed: true })
+        if (view.Buffer.IsDisposed)
             throw new ObjectDisposedException(list, $"{Name()} {view} on {member.Name} uses a buffer that was disposed.");
-    }
-
-    private static void CheckRoot(DeviceGroup group, int root)
-    {
-        if (root < 0 || root >= group.Size)
-            throw new ArgumentOutOfRangeException(nameof(root), root, $"Root must be a member index of {group.Name} (0..{group.Size - 1}).");
     }
 
     private static void SameShape(MatrixView expected, MatrixView actual, DeviceGroup group, string op, string what, int i, int j, string name)
@@ -301,9 +295,6 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
     {
         if (floats > 0) Stats.AddBytesSent(_mesh.LocalRank, floats * sizeof(float));
     }
-
-    private void Record(CollectiveKind kind, DeviceGroup group, long elements, long floatsSent) =>
-        Stats.AddRecord(new CollectiveRecord(kind, group.Name, group.Size, elements, floatsSent * sizeof(float)));
 
     // ---- Local memory ---------------------------------------------------------------------------------
 

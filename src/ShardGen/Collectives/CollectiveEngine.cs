@@ -9,7 +9,7 @@ namespace ShardGen.Collectives;
 /// (like NCCL on a stream) and may return before they finish; <see cref="Device.Synchronize"/> waits.
 /// Every byte that crosses a device boundary is counted in <see cref="Stats"/>.
 /// </summary>
-public abstract class CollectiveEngine
+public abstract partial class CollectiveEngine
 {
     protected CollectiveEngine(CollectiveStats stats) => Stats = stats;
 

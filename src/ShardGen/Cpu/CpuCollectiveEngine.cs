@@ -19,7 +19,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
 
     public override void AllReduce(DeviceGroup group, IReadOnlyList<MatrixView> buffers)
     {
-        var members = Members(group);
+        var members = Members(group, _mesh.CpuDevices);
         var views = PerMember(group, members, buffers, nameof(buffers));
         for (int i = 0; i < views.Length; i++)
         {
@@ -34,7 +34,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
 
     public override void AllGather(DeviceGroup group, IReadOnlyList<MatrixView> shards, IReadOnlyList<IReadOnlyList<MatrixView>> targets)
     {
-        var members = Members(group);
+        var members = Members(group, _mesh.CpuDevices);
         var shardViews = PerMember(group, members, shards, nameof(shards));
         var targetViews = Matrix(group, members, targets, nameof(targets));
         long total = 0;
@@ -50,7 +50,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
 
     public override void ReduceScatter(DeviceGroup group, IReadOnlyList<IReadOnlyList<MatrixView>> parts, IReadOnlyList<MatrixView> results)
     {
-        var members = Members(group);
+        var members = Members(group, _mesh.CpuDevices);
         var partViews = Matrix(group, members, parts, nameof(parts));
         var resultViews = PerMember(group, members, results, nameof(results));
         long total = 0;
@@ -66,7 +66,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
 
     public override void Broadcast(DeviceGroup group, int root, IReadOnlyList<MatrixView> buffers)
     {
-        var members = Members(group);
+        var members = Members(group, _mesh.CpuDevices);
         CheckRoot(group, root);
         var views = PerMember(group, members, buffers, nameof(buffers));
         for (int i = 0; i < views.Length; i++) SameShape(views[root], views[i], group, "Broadcast", $"buffer {i}", nameof(buffers));
@@ -77,7 +77,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
 
     public override void Reduce(DeviceGroup group, int root, IReadOnlyList<MatrixView> buffers)
     {
-        var members = Members(group);
+        var members = Members(group, _mesh.CpuDevices);
         CheckRoot(group, root);
         var views = PerMember(group, members, buffers, nameof(buffers));
         for (int i = 0; i < views.Length; i++) SameShape(views[root], views[i], group, "Reduce", $"buffer {i}", nameof(buffers));
@@ -96,72 +96,5 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
                 members[i].Enqueue(() => op.Run(member));
             }
         }
-    }
-
-    private void Record(CollectiveKind kind, DeviceGroup group, long elements, long floatsSent) =>
-        Stats.AddRecord(new CollectiveRecord(kind, group.Name, group.Size, elements, floatsSent * sizeof(float)));
-
-    private CpuDevice[] Members(DeviceGroup group)
-    {
-        ArgumentNullException.ThrowIfNull(group);
-        if (group.Size == 0) throw new ArgumentException($"Group {group.Name} has no members.", nameof(group));
-        var members = new CpuDevice[group.Size];
-        for (int i = 0; i < members.Length; i++)
-        {
-            var d = group.Members[i];
-            if (d is not CpuDevice cpu || d.Rank >= _mesh.CpuDevices.Count || !ReferenceEquals(_mesh.CpuDevices[d.Rank], cpu))
-                throw new ArgumentException($"Member {i} ({d?.Name ?? "null"}) of {group.Name} is not a device of this mesh.", nameof(group));
-            for (int j = 0; j < i; j++)
-                if (ReferenceEquals(members[j], cpu))
-                    throw new ArgumentException($"Device {cpu.Name} appears twice in {group.Name}.", nameof(group));
-            members[i] = cpu;
-        }
-        return members;
-    }
-
-    private static MatrixView[] PerMember(DeviceGroup group, CpuDevice[] members, IReadOnlyList<MatrixView> views, string name)
-    {
-        ArgumentNullException.ThrowIfNull(views, name);
-        if (views.Count != members.Length)
-            throw new ArgumentException($"{name} has {views.Count} entries but {group.Name} has {members.Length} members.", name);
-        var result = new MatrixView[members.Length];
-        for (int i = 0; i < members.Length; i++)
-        {
-            members[i].CheckView(views[i], $"{name}[{i}]");
-            result[i] = views[i];
-        }
-        return result;
-    }
-
-    private static MatrixView[][] Matrix(DeviceGroup group, CpuDevice[] members, IReadOnlyList<IReadOnlyList<MatrixView>> views, string name)
-    {
-        ArgumentNullException.ThrowIfNull(views, name);
-        if (views.Count != members.Length)
-            throw new ArgumentException($"{name} has {views.Count} rows but {group.Name} has {members.Length} members.", name);
-        var result = new MatrixView[members.Length][];
-        for (int j = 0; j < members.Length; j++)
-        {
-            if (views[j] is null || views[j].Count != members.Length)
-                throw new ArgumentException($"{name}[{j}] must list {members.Length} views (one per member of {group.Name}).", name);
-            result[j] = new MatrixView[members.Length];
-            for (int i = 0; i < members.Length; i++)
-            {
-                members[j].CheckView(views[j][i], $"{name}[{j}][{i}]");
-                result[j][i] = views[j][i];
-            }
-        }
-        return result;
-    }
-
-    private static void CheckRoot(DeviceGroup group, int root)
-    {
-        if (root < 0 || root >= group.Size)
-            throw new ArgumentOutOfRangeException(nameof(root), root, $"Root must be a member index of {group.Name} (0..{group.Size - 1}).");
-    }
-
-    private static void SameShape(MatrixView expected, MatrixView actual, DeviceGroup group, string op, string what, string name)
-    {
-        if (expected.Rows != actual.Rows || expected.Cols != actual.Cols)
-            throw new ArgumentException($"{op} over {group.Name}: {what} is {actual.Rows}×{actual.Cols} but {expected.Rows}×{expected.Cols} is expected.", name);
     }
 }
