@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ShardGen;
 using ShardGen.Mpi;
-using ShardGen.Mpi.TestHost;
+using ShardGen.Tests.Models;
 using ShardGen.Planning;
 using ShardGen.Tests.Reference;
 
