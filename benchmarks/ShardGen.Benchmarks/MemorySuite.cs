@@ -6,20 +6,22 @@ namespace ShardGen.Benchmarks;
 
 /// <summary>
 /// Suite `memory`: weight bytes each device holds (measured by the device allocators) against total / P, and the
-/// managed allocation of a steady-state Forward (calling thread, and the whole process: device workers included).
+/// managed allocation of a steady-state Forward over the whole process (device workers included), besides the
+/// array Forward returns.
 /// </summary>
 internal static class MemorySuite
 {
+    private const int Tokens = 128, WarmUp = 5, Runs = 20, Rounds = 3;
+
     public static void Run(Options o)
     {
-        const int tokens = 128;
         var weights = Mlp1024.Weights.Random(seed: 5);
-        var x = MlpSuite.RandomMatrix(new Random(6), tokens, 1024);
+        var x = MlpSuite.RandomMatrix(new Random(6), Tokens, 1024);
         long upW = 1024L * 4096 * 4, upB = 4096L * 4, downW = 4096L * 1024 * 4, downB = 1024L * 4;
         long total = upW + upB + downW + downB;
-        var table = new Table("memory: MLP 1024 → 4096 → 1024, weight bytes per device and managed bytes allocated per steady-state Forward (128 tokens)",
+        var table = new Table($"memory: MLP 1024 → 4096 → 1024, weight bytes per device; managed bytes per steady-state Forward ({Tokens} tokens)",
             "P", "weights/device measured", "total / P", "ratio", "replicated (row-parallel bias)", "explained exactly",
-            "alloc/Forward calling thread", "alloc/Forward process", "of which output array");
+            "alloc/Forward process", "output array", "alloc/Forward besides output", "pooled activations/device");
         foreach (int p in new[] { 1, 2, 4 })
         {
             using var mesh = DeviceMesh.CreateCpu(p);
@@ -30,21 +32,51 @@ internal static class MemorySuite
             // Row-parallel biases are replicated by design: each device adds the whole bias after the all-reduce.
             long replicated = downB;
             long expected = (upW + upB + downW) / p + replicated;
-            for (int i = 0; i < 5; i++) model.Forward(x);
-            const int runs = 20;
-            long thread0 = GC.GetAllocatedBytesForCurrentThread(), all0 = GC.GetTotalAllocatedBytes(precise: true);
-            for (int i = 0; i < runs; i++) model.Forward(x);
-            long thread = (GC.GetAllocatedBytesForCurrentThread() - thread0) / runs;
-            long all = (GC.GetTotalAllocatedBytes(precise: true) - all0) / runs;
-            long output = (long)tokens * 1024 * 4 + 32;
+            long all = PerForward(() => model.Forward(x));
+            long output = OutputBytes(Tokens, 1024);
             table.Add(p, measured, (double)total / p, measured / ((double)total / p), replicated * (p - 1) / Math.Max(p, 1) == 0 ? "0" : $"{replicated:N0} B",
                 even && measured == expected && measured == model.Plan.WeightBytesPerDevice ? "yes (= plan)" : $"no: expected {expected:N0}",
-                thread, all, output);
+                all, output, all - output, mesh.Devices[0].PooledBytes);
         }
         table.Notes.Add("weights/device measured = Device.AllocatedBytes after Create (before any Forward), the same on every device. " +
                         "Exactly (W_up + b_up + W_down)/P + b_down: the row-parallel bias (4 KiB) is the only replication.");
-        table.Notes.Add("Allocation: GC.GetAllocatedBytesForCurrentThread and GC.GetTotalAllocatedBytes(precise) around 20 steady-state Forward calls, per call. " +
-                        "The output float[,] (returned to the caller) is unavoidable with this API; the rest is listed in benchmarks/README.md.");
+        table.Notes.Add(AllocationNote);
         table.Print();
+
+        var blocks = new Table($"memory: transformer block (hidden 1024, 8 heads, MLP 4096, causal), managed bytes per steady-state Forward ({Tokens} tokens, 2 sequences)",
+            "P", "alloc/Forward process", "output array", "alloc/Forward besides output", "pooled activations/device");
+        var blockWeights = Block1024.Weights.Random(seed: 7);
+        var lengths = new[] { Tokens / 2, Tokens / 2 };
+        foreach (int p in new[] { 1, 2, 4 })
+        {
+            using var mesh = DeviceMesh.CreateCpu(p);
+            using var model = Block1024.Create(mesh, blockWeights);
+            long all = PerForward(() => model.Forward(x, lengths));
+            long output = OutputBytes(Tokens, 1024);
+            blocks.Add(p, all, output, all - output, mesh.Devices[0].PooledBytes);
+        }
+        blocks.Notes.Add(AllocationNote);
+        blocks.Print();
+    }
+
+    private const string AllocationNote =
+        "Allocation: GC.GetTotalAllocatedBytes(precise: true) (every thread: the caller and the device workers) around " +
+        "20 Forward calls after 5 warm-up calls, per call, the least of 3 rounds. The returned float[,] is the API's; " +
+        "the rest is the tensor path. Pooled = activation buffers the model keeps between passes (Device.PooledBytes).";
+
+    /// <summary>A float[rows, cols]: the elements plus the array header and bounds.</summary>
+    private static long OutputBytes(int rows, int cols) => (long)rows * cols * sizeof(float) + 32;
+
+    private static long PerForward(Func<float[,]> forward)
+    {
+        for (int i = 0; i < WarmUp; i++) forward();
+        long best = long.MaxValue;
+        for (int round = 0; round < Rounds; round++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < Runs; i++) forward();
+            best = Math.Min(best, (GC.GetTotalAllocatedBytes(precise: true) - before) / Runs);
+        }
+        return best;
     }
 }

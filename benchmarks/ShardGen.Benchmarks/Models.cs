@@ -53,3 +53,11 @@ public partial class Block2048
     [TransformerBlock(2048, 16, FfnHidden = 8192)]
     public partial TransformerBlock Block { get; }
 }
+
+/// <summary>A block the size of the memory suite's MLP (hidden 1024, 8 heads, MLP 4096, causal), for its allocation row.</summary>
+[ShardedModel]
+public partial class Block1024
+{
+    [TransformerBlock(1024, 8, FfnHidden = 4096)]
+    public partial TransformerBlock Block { get; }
+}

@@ -78,9 +78,12 @@ public abstract class DeviceMesh : IDisposable
             piece.Source.Device.Download(piece.Source, host.Slice(piece.HostOffset), hostStride);
             return;
         }
-        foreach (var piece in pieces)
+        for (int i = 0; i < pieces.Count; i++) // not foreach: an interface enumerator would allocate
+        {
+            var piece = pieces[i];
             if (piece.Source.Rows > 0 && piece.Source.Cols > 0)
                 piece.Source.Device.Download(piece.Source, host.Slice(piece.HostOffset), hostStride);
+        }
     }
 
     /// <summary>
@@ -92,7 +95,8 @@ public abstract class DeviceMesh : IDisposable
     /// <summary>Waits for every device's queue.</summary>
     public void Synchronize()
     {
-        foreach (var d in Devices) d.Synchronize();
+        var devices = Devices;
+        for (int i = 0; i < devices.Count; i++) devices[i].Synchronize();
     }
 
     public abstract void Dispose();

@@ -17,6 +17,6 @@ public interface IShardedModel : IDisposable
 
     DeviceMesh Mesh { get; }
 
-    /// <summary>Collectives measured during the last Forward; null before the first.</summary>
+    /// <summary>Collectives measured during the last Forward; null before the first. In-process meshes refill it in place at the next Forward.</summary>
     TrafficReport? LastForward { get; }
 }

@@ -11,10 +11,20 @@ namespace ShardGen;
 /// </summary>
 public sealed class TrafficReport
 {
+    private readonly List<CollectiveRecord>? _records; // set when the report is refilled in place
+    private readonly long[]? _bytes;
+
     public TrafficReport(IReadOnlyList<CollectiveRecord> records, IReadOnlyList<long> bytesSentPerDevice)
     {
         Records = records;
         BytesSentPerDevice = bytesSentPerDevice;
+    }
+
+    /// <summary>A report for <paramref name="devices"/> devices that its owner refills after every pass (see <see cref="Measure"/>).</summary>
+    internal TrafficReport(int devices)
+    {
+        Records = _records = new List<CollectiveRecord>();
+        BytesSentPerDevice = _bytes = new long[devices];
     }
 
     public IReadOnlyList<CollectiveRecord> Records { get; }
@@ -22,7 +32,29 @@ public sealed class TrafficReport
     /// <summary>Bytes each device (by rank) sent to other devices.</summary>
     public IReadOnlyList<long> BytesSentPerDevice { get; }
 
-    public long TotalBytesSent => BytesSentPerDevice.Sum();
+    /// <summary>True for a report refilled in place for <paramref name="devices"/> devices.</summary>
+    internal bool IsReusableFor(int devices) => _bytes != null && _bytes.Length == devices;
+
+    /// <summary>
+    /// Refills a reusable report with the traffic of <paramref name="stats"/> since (<paramref name="recordPosition"/>,
+    /// <paramref name="bytesBefore"/>): the same lists, so steady-state passes allocate nothing.
+    /// </summary>
+    internal void Measure(CollectiveStats stats, long recordPosition, long[] bytesBefore)
+    {
+        stats.CopyRecordsSince(recordPosition, _records!);
+        stats.CopyBytesSent(_bytes!);
+        for (int r = 0; r < _bytes!.Length; r++) _bytes[r] -= bytesBefore[r];
+    }
+
+    public long TotalBytesSent
+    {
+        get
+        {
+            long total = 0;
+            for (int r = 0; r < BytesSentPerDevice.Count; r++) total += BytesSentPerDevice[r];
+            return total;
+        }
+    }
 
     /// <summary>Total bytes divided by the device count: the per-device figure of the textbook formulas.</summary>
     public double AverageBytesPerDevice => BytesSentPerDevice.Count == 0 ? 0 : (double)TotalBytesSent / BytesSentPerDevice.Count;

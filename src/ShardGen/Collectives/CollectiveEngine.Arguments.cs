@@ -9,7 +9,7 @@ public abstract partial class CollectiveEngine
 {
     /// <summary>Adds one record for a call that sent <paramref name="floatsSent"/> floats in total.</summary>
     protected void Record(CollectiveKind kind, DeviceGroup group, long elements, long floatsSent) =>
-        Stats.AddRecord(new CollectiveRecord(kind, group.Name, group.Size, elements, floatsSent * sizeof(float)));
+        Stats.AddRecord(kind, group.Name, group.Size, elements, floatsSent * sizeof(float));
 
     /// <summary>The group's members as this backend's devices, checked to belong to <paramref name="meshDevices"/> (indexed by rank) once each.</summary>
     protected static TDevice[] Members<TDevice>(DeviceGroup group, IReadOnlyList<TDevice> meshDevices) where TDevice : Device
@@ -17,6 +17,15 @@ public abstract partial class CollectiveEngine
         ArgumentNullException.ThrowIfNull(group);
         if (group.Size == 0) throw new ArgumentException($"Group {group.Name} has no members.", nameof(group));
         var members = new TDevice[group.Size];
+        FillMembers(group, meshDevices, members);
+        return members;
+    }
+
+    /// <summary><see cref="Members{TDevice}"/> into <paramref name="members"/> (of the group's size), for engines that reuse their arrays.</summary>
+    protected static void FillMembers<TDevice>(DeviceGroup group, IReadOnlyList<TDevice> meshDevices, TDevice[] members) where TDevice : Device
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        if (group.Size == 0) throw new ArgumentException($"Group {group.Name} has no members.", nameof(group));
         for (int i = 0; i < members.Length; i++)
         {
             var d = group.Members[i];
@@ -27,43 +36,58 @@ public abstract partial class CollectiveEngine
                     throw new ArgumentException($"Device {device.Name} appears twice in {group.Name}.", nameof(group));
             members[i] = device;
         }
-        return members;
     }
 
     /// <summary>One view per member, each checked against its member device.</summary>
     protected static MatrixView[] PerMember(DeviceGroup group, Device[] members, IReadOnlyList<MatrixView> views, string name)
     {
+        var result = new MatrixView[members.Length];
+        FillPerMember(group, members, views, name, result);
+        return result;
+    }
+
+    /// <summary><see cref="PerMember"/> into <paramref name="result"/>.</summary>
+    protected static void FillPerMember(DeviceGroup group, Device[] members, IReadOnlyList<MatrixView> views, string name, MatrixView[] result)
+    {
         ArgumentNullException.ThrowIfNull(views, name);
         if (views.Count != members.Length)
             throw new ArgumentException($"{name} has {views.Count} entries but {group.Name} has {members.Length} members.", name);
-        var result = new MatrixView[members.Length];
         for (int i = 0; i < members.Length; i++)
         {
-            members[i].CheckView(views[i], $"{name}[{i}]");
-            result[i] = views[i];
+            // The argument name is built only for a failing check: a passing one must not allocate.
+            var view = views[i];
+            if (!members[i].IsValidView(view)) members[i].CheckView(view, $"{name}[{i}]");
+            result[i] = view;
         }
-        return result;
     }
 
     /// <summary>views[j][i]: member j's view for block i, each checked against member j.</summary>
     protected static MatrixView[][] Matrix(DeviceGroup group, Device[] members, IReadOnlyList<IReadOnlyList<MatrixView>> views, string name)
     {
+        var result = new MatrixView[members.Length][];
+        for (int j = 0; j < members.Length; j++) result[j] = new MatrixView[members.Length];
+        FillMatrix(group, members, views, name, result);
+        return result;
+    }
+
+    /// <summary><see cref="Matrix"/> into <paramref name="result"/> (rows already of the group's size).</summary>
+    protected static void FillMatrix(DeviceGroup group, Device[] members, IReadOnlyList<IReadOnlyList<MatrixView>> views, string name, MatrixView[][] result)
+    {
         ArgumentNullException.ThrowIfNull(views, name);
         if (views.Count != members.Length)
             throw new ArgumentException($"{name} has {views.Count} rows but {group.Name} has {members.Length} members.", name);
-        var result = new MatrixView[members.Length][];
         for (int j = 0; j < members.Length; j++)
         {
-            if (views[j] is null || views[j].Count != members.Length)
+            var row = views[j];
+            if (row is null || row.Count != members.Length)
                 throw new ArgumentException($"{name}[{j}] must list {members.Length} views (one per member of {group.Name}).", name);
-            result[j] = new MatrixView[members.Length];
             for (int i = 0; i < members.Length; i++)
             {
-                members[j].CheckView(views[j][i], $"{name}[{j}][{i}]");
-                result[j][i] = views[j][i];
+                var view = row[i];
+                if (!members[j].IsValidView(view)) members[j].CheckView(view, $"{name}[{j}][{i}]");
+                result[j][i] = view;
             }
         }
-        return result;
     }
 
     protected static void CheckRoot(DeviceGroup group, int root)

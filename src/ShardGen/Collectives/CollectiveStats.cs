@@ -20,8 +20,12 @@ public sealed class CollectiveStats
     /// <summary>Records kept: a long-running mesh must not grow without bound; byte totals are never dropped.</summary>
     public const int RetainedRecords = 16_384;
 
+    /// <summary>Distinct records kept for reuse; a mesh running ever-new shapes clears the table instead of growing it.</summary>
+    private const int InternedRecords = 4_096;
+
     private readonly long[] _bytesSent;
     private readonly List<CollectiveRecord> _records = new();
+    private readonly Dictionary<(CollectiveKind, string, int, long, long), CollectiveRecord> _interned = new();
     private readonly object _gate = new();
     private long _dropped; // records removed from the front of _records
 
@@ -44,6 +48,49 @@ public sealed class CollectiveStats
             }
         }
     }
+
+    /// <summary>
+    /// Adds a record for one call. Records are immutable, so every call of the same collective on the same shape
+    /// shares one instance: steady-state passes add records without allocating.
+    /// </summary>
+    public void AddRecord(CollectiveKind kind, string group, int groupSize, long elements, long totalBytesSent)
+    {
+        var key = (kind, group, groupSize, elements, totalBytesSent);
+        CollectiveRecord? record;
+        lock (_gate)
+        {
+            if (!_interned.TryGetValue(key, out record))
+            {
+                if (_interned.Count >= InternedRecords) _interned.Clear();
+                _interned[key] = record = new CollectiveRecord(kind, group, groupSize, elements, totalBytesSent);
+            }
+        }
+        AddRecord(record);
+    }
+
+    /// <summary>Records added since the mesh was created (dropped ones included): a position for <see cref="CopyRecordsSince"/>.</summary>
+    internal long RecordPosition
+    {
+        get { lock (_gate) return _dropped + _records.Count; }
+    }
+
+    /// <summary>Replaces the contents of <paramref name="into"/> with the records added after <paramref name="position"/> that are still retained.</summary>
+    internal void CopyRecordsSince(long position, List<CollectiveRecord> into)
+    {
+        into.Clear();
+        lock (_gate)
+        {
+            for (int i = (int)System.Math.Max(0, position - _dropped); i < _records.Count; i++) into.Add(_records[i]);
+        }
+    }
+
+    /// <summary>Copies every device's byte total into <paramref name="into"/> (one per device).</summary>
+    internal void CopyBytesSent(long[] into)
+    {
+        for (int r = 0; r < _bytesSent.Length; r++) into[r] = BytesSent(r);
+    }
+
+    internal int Devices => _bytesSent.Length;
 
     public long BytesSent(int rank) => Interlocked.Read(ref _bytesSent[rank]);
 

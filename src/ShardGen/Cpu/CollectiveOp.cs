@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using ShardGen.Collectives;
 using ShardGen.Devices;
 using ShardGen.Kernels;
@@ -10,23 +11,39 @@ namespace ShardGen.Cpu;
 /// order with its kernels. All members first meet at a barrier (so no peer writes into a device that is
 /// still running earlier work), then run the same number of steps, each "send, barrier, consume".
 /// A send is a copy into memory of the receiving device, done by the sender and counted for it.
+/// Ops are reused: the engine fills one from its pool (members and views copied into the op's own arrays),
+/// and the last member to finish hands it back, so a steady stream of collectives allocates nothing.
 /// </summary>
 internal abstract unsafe class CollectiveOp
 {
-    protected CollectiveOp(CpuDevice[] members, CollectiveStats stats)
+    private CollectiveOpPool? _pool;
+    private int _running;
+    private volatile bool _failed;
+
+    protected CollectiveOp(int size, CollectiveStats stats)
     {
-        Members = members;
+        Members = new CpuDevice[size];
         Stats = stats;
-        Barrier = new CollectiveBarrier(members.Length);
+        Barrier = new CollectiveBarrier(size);
     }
 
-    protected CpuDevice[] Members { get; }
+    /// <summary>The group's devices, member order; filled by the engine before each use.</summary>
+    public CpuDevice[] Members { get; }
 
     protected int Size => Members.Length;
 
     protected CollectiveBarrier Barrier { get; }
 
     private CollectiveStats Stats { get; }
+
+    public abstract CollectiveKind Kind { get; }
+
+    /// <summary>Called by the engine once the op is filled, before it is enqueued on the members.</summary>
+    public void Start(CollectiveOpPool pool)
+    {
+        _pool = pool;
+        _running = Size;
+    }
 
     public void Run(int member)
     {
@@ -38,8 +55,15 @@ internal abstract unsafe class CollectiveOp
         }
         catch (Exception e)
         {
+            _failed = true;
             Barrier.Break(e);
             throw;
+        }
+        finally
+        {
+            // Every member has left the barrier once the count reaches zero: the op may be filled again.
+            // A broken barrier stays broken, so a failed op is dropped instead.
+            if (Interlocked.Decrement(ref _running) == 0 && !_failed) _pool?.Return(this);
         }
     }
 
@@ -84,6 +108,13 @@ internal abstract unsafe class CollectiveOp
     /// <summary>destination += packed row-major scratch of the same shape.</summary>
     protected static void AddPacked(float* packed, MatrixView destination) =>
         Elementwise.Add(packed, destination.Cols, CpuDevice.Pointer(destination), destination.Stride, destination.Rows, destination.Cols);
+
+    protected static MatrixView[][] NewMatrix(int size)
+    {
+        var rows = new MatrixView[size][];
+        for (int j = 0; j < size; j++) rows[j] = new MatrixView[size];
+        return rows;
+    }
 
     protected int Next(int member) => (member + 1) % Size;
 

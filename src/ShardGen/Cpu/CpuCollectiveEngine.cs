@@ -8,93 +8,123 @@ namespace ShardGen.Cpu;
 /// <summary>
 /// In-process collectives between <see cref="CpuDevice"/>s: each call is checked, then one part is enqueued
 /// on every member's queue (under one lock, so all members see all collectives in the same order and
-/// overlapping groups cannot deadlock), and the members run it together.
+/// overlapping groups cannot deadlock), and the members run it together. The op objects come from a pool and
+/// the queue entries are structs, so a steady stream of collectives allocates nothing.
 /// </summary>
 public sealed class CpuCollectiveEngine : CollectiveEngine
 {
     private readonly CpuDeviceMesh _mesh;
     private readonly object _issueGate = new();
+    private readonly CollectiveOpPool _pool;
 
-    internal CpuCollectiveEngine(CollectiveStats stats, CpuDeviceMesh mesh) : base(stats) => _mesh = mesh;
+    internal CpuCollectiveEngine(CollectiveStats stats, CpuDeviceMesh mesh) : base(stats)
+    {
+        _mesh = mesh;
+        _pool = new CollectiveOpPool(stats);
+    }
 
     public override void AllReduce(DeviceGroup group, IReadOnlyList<MatrixView> buffers)
     {
-        var members = Members(group, _mesh.CpuDevices);
-        var views = PerMember(group, members, buffers, nameof(buffers));
+        var op = Rent<RingAllReduceOp>(CollectiveKind.AllReduce, group);
+        var views = op.Buffers;
+        FillPerMember(group, op.Members, buffers, nameof(buffers), views);
         for (int i = 0; i < views.Length; i++)
         {
             if (!views[i].IsContiguous)
                 throw new ArgumentException($"AllReduce over {group.Name}: buffer {i} {views[i]} is not contiguous (stride {views[i].Stride}).", nameof(buffers));
-            SameShape(views[0], views[i], group, "AllReduce", $"buffer {i}", nameof(buffers));
+            if (!SameShape(views[0], views[i])) SameShape(views[0], views[i], group, "AllReduce", $"buffer {i}", nameof(buffers));
         }
+        op.Setup();
         long n = views[0].Elements;
-        Issue(members, new RingAllReduceOp(members, Stats, views));
-        Record(CollectiveKind.AllReduce, group, n, 2L * (members.Length - 1) * n);
+        Issue(op);
+        Record(CollectiveKind.AllReduce, group, n, 2L * (views.Length - 1) * n);
     }
 
     public override void AllGather(DeviceGroup group, IReadOnlyList<MatrixView> shards, IReadOnlyList<IReadOnlyList<MatrixView>> targets)
     {
-        var members = Members(group, _mesh.CpuDevices);
-        var shardViews = PerMember(group, members, shards, nameof(shards));
-        var targetViews = Matrix(group, members, targets, nameof(targets));
+        var op = Rent<RingAllGatherOp>(CollectiveKind.AllGather, group);
+        FillPerMember(group, op.Members, shards, nameof(shards), op.Shards);
+        FillMatrix(group, op.Members, targets, nameof(targets), op.Targets);
         long total = 0;
-        for (int i = 0; i < members.Length; i++)
+        int g = op.Shards.Length;
+        for (int i = 0; i < g; i++)
         {
-            total += shardViews[i].Elements;
-            for (int j = 0; j < members.Length; j++)
-                SameShape(shardViews[i], targetViews[j][i], group, "AllGather", $"targets[{j}][{i}]", nameof(targets));
+            total += op.Shards[i].Elements;
+            for (int j = 0; j < g; j++)
+                if (!SameShape(op.Shards[i], op.Targets[j][i]))
+                    SameShape(op.Shards[i], op.Targets[j][i], group, "AllGather", $"targets[{j}][{i}]", nameof(targets));
         }
-        Issue(members, new RingAllGatherOp(members, Stats, shardViews, targetViews));
-        Record(CollectiveKind.AllGather, group, total, (members.Length - 1) * total);
+        Issue(op);
+        Record(CollectiveKind.AllGather, group, total, (g - 1) * total);
     }
 
     public override void ReduceScatter(DeviceGroup group, IReadOnlyList<IReadOnlyList<MatrixView>> parts, IReadOnlyList<MatrixView> results)
     {
-        var members = Members(group, _mesh.CpuDevices);
-        var partViews = Matrix(group, members, parts, nameof(parts));
-        var resultViews = PerMember(group, members, results, nameof(results));
+        var op = Rent<RingReduceScatterOp>(CollectiveKind.ReduceScatter, group);
+        FillMatrix(group, op.Members, parts, nameof(parts), op.Parts);
+        FillPerMember(group, op.Members, results, nameof(results), op.Results);
         long total = 0;
-        for (int i = 0; i < members.Length; i++)
+        int g = op.Results.Length;
+        for (int i = 0; i < g; i++)
         {
-            total += resultViews[i].Elements;
-            for (int j = 0; j < members.Length; j++)
-                SameShape(resultViews[i], partViews[j][i], group, "ReduceScatter", $"parts[{j}][{i}]", nameof(parts));
+            total += op.Results[i].Elements;
+            for (int j = 0; j < g; j++)
+                if (!SameShape(op.Results[i], op.Parts[j][i]))
+                    SameShape(op.Results[i], op.Parts[j][i], group, "ReduceScatter", $"parts[{j}][{i}]", nameof(parts));
         }
-        Issue(members, new RingReduceScatterOp(members, Stats, partViews, resultViews));
-        Record(CollectiveKind.ReduceScatter, group, total, (members.Length - 1) * total);
+        op.Setup();
+        Issue(op);
+        Record(CollectiveKind.ReduceScatter, group, total, (g - 1) * total);
     }
 
     public override void Broadcast(DeviceGroup group, int root, IReadOnlyList<MatrixView> buffers)
     {
-        var members = Members(group, _mesh.CpuDevices);
+        var op = Rent<BroadcastOp>(CollectiveKind.Broadcast, group);
         CheckRoot(group, root);
-        var views = PerMember(group, members, buffers, nameof(buffers));
-        for (int i = 0; i < views.Length; i++) SameShape(views[root], views[i], group, "Broadcast", $"buffer {i}", nameof(buffers));
+        var views = op.Buffers;
+        FillPerMember(group, op.Members, buffers, nameof(buffers), views);
+        for (int i = 0; i < views.Length; i++)
+            if (!SameShape(views[root], views[i])) SameShape(views[root], views[i], group, "Broadcast", $"buffer {i}", nameof(buffers));
+        op.Setup(root);
         long n = views[root].Elements;
-        Issue(members, new BroadcastOp(members, Stats, root, views));
-        Record(CollectiveKind.Broadcast, group, n, (members.Length - 1) * n);
+        Issue(op);
+        Record(CollectiveKind.Broadcast, group, n, (views.Length - 1) * n);
     }
 
     public override void Reduce(DeviceGroup group, int root, IReadOnlyList<MatrixView> buffers)
     {
-        var members = Members(group, _mesh.CpuDevices);
+        var op = Rent<TreeReduceOp>(CollectiveKind.Reduce, group);
         CheckRoot(group, root);
-        var views = PerMember(group, members, buffers, nameof(buffers));
-        for (int i = 0; i < views.Length; i++) SameShape(views[root], views[i], group, "Reduce", $"buffer {i}", nameof(buffers));
+        var views = op.Buffers;
+        FillPerMember(group, op.Members, buffers, nameof(buffers), views);
+        for (int i = 0; i < views.Length; i++)
+            if (!SameShape(views[root], views[i])) SameShape(views[root], views[i], group, "Reduce", $"buffer {i}", nameof(buffers));
+        op.Setup(root);
         long n = views[root].Elements;
-        Issue(members, new TreeReduceOp(members, Stats, root, views));
-        Record(CollectiveKind.Reduce, group, n, (members.Length - 1) * n);
+        Issue(op);
+        Record(CollectiveKind.Reduce, group, n, (views.Length - 1) * n);
     }
 
-    private void Issue(CpuDevice[] members, CollectiveOp op)
+    /// <summary>An idle op of this kind for the group's size, its members filled and checked.</summary>
+    private T Rent<T>(CollectiveKind kind, DeviceGroup group) where T : CollectiveOp
     {
+        ArgumentNullException.ThrowIfNull(group);
+        if (group.Size == 0) throw new ArgumentException($"Group {group.Name} has no members.", nameof(group));
+        // A refused call drops its op (it never returns to the pool); only issued ops come back.
+        var op = _pool.Rent<T>(kind, group.Size);
+        FillMembers(group, _mesh.CpuDevices, op.Members);
+        return op;
+    }
+
+    private static bool SameShape(MatrixView expected, MatrixView actual) => expected.Rows == actual.Rows && expected.Cols == actual.Cols;
+
+    private void Issue(CollectiveOp op)
+    {
+        op.Start(_pool);
+        var members = op.Members;
         lock (_issueGate)
         {
-            for (int i = 0; i < members.Length; i++)
-            {
-                int member = i;
-                members[i].Enqueue(() => op.Run(member));
-            }
+            for (int i = 0; i < members.Length; i++) members[i].Enqueue(DeviceCommand.Collective(op, i));
         }
     }
 }

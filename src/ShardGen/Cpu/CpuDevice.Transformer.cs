@@ -7,6 +7,10 @@ namespace ShardGen.Cpu;
 // Transformer-block kernels: normalization and attention. Checked at enqueue time like the GEMM.
 public sealed unsafe partial class CpuDevice
 {
+    // Recent attention plans: the blocks of a model share a few shapes, and every pass repeats them.
+    private readonly AttentionPlan?[] _attentionPlans = new AttentionPlan?[8];
+    private int _nextAttentionPlan;
+
     public override void Normalize(MatrixView x, MatrixView y, NormKind kind, MatrixView gamma, MatrixView? beta, float epsilon)
     {
         CheckView(x, nameof(x));
@@ -30,17 +34,25 @@ public sealed unsafe partial class CpuDevice
         if (Overlaps(gamma, y) || (beta is { } bo && Overlaps(bo, y)))
             throw new ArgumentException($"Normalize on {Name}: y must not overlap gamma or beta.", nameof(y));
 
-        Enqueue(() =>
+        Enqueue(DeviceCommand.Normalize(x, y, kind, gamma, beta, epsilon));
+    }
+
+    // Built only for an error message: a passing call must not allocate.
+    private string What(AttentionShape shape) =>
+        $"Attention on {Name} ({shape.QueryHeads} query heads, {shape.KvHeads} kv heads, head dim {shape.HeadDim}, {shape.Tokens} tokens)";
+
+    /// <summary>A plan for <paramref name="shape"/>: one made before for an equal shape, or a new one (kept, a few at most).</summary>
+    private AttentionPlan PlanAttention(AttentionShape shape)
+    {
+        lock (_attentionPlans)
         {
-            float* xp = Pointer(x), yp = Pointer(y), g = Pointer(gamma);
-            float* b = beta is { } bb ? Pointer(bb) : null;
-            for (int r = 0; r < x.Rows; r++)
-            {
-                float* xr = xp + (nint)r * x.Stride, yr = yp + (nint)r * y.Stride;
-                if (kind == NormKind.LayerNorm) Normalization.LayerNormRow(xr, yr, x.Cols, g, b, epsilon);
-                else Normalization.RmsNormRow(xr, yr, x.Cols, g, epsilon);
-            }
-        });
+            foreach (var plan in _attentionPlans)
+                if (plan != null && plan.Matches(shape)) return plan;
+            var made = new AttentionPlan(shape);
+            _attentionPlans[_nextAttentionPlan] = made;
+            _nextAttentionPlan = (_nextAttentionPlan + 1) % _attentionPlans.Length;
+            return made;
+        }
     }
 
     private void CheckNormParameter(MatrixView p, MatrixView x, string name)
@@ -55,16 +67,14 @@ public sealed unsafe partial class CpuDevice
         shape.Validate();
         CheckView(qkv, nameof(qkv));
         CheckView(output, nameof(output));
-        // The kernel reads the starts when it runs: snapshot them so a caller reusing its array cannot race it.
-        shape = shape with { SequenceStarts = (int[])shape.SequenceStarts.Clone() };
-        string what = $"Attention on {Name} ({shape.QueryHeads} query heads, {shape.KvHeads} kv heads, head dim {shape.HeadDim}, {shape.Tokens} tokens)";
         if (qkv.Rows != shape.Tokens || qkv.Cols != shape.FusedWidth)
-            throw new ArgumentException($"{what}: qkv must be {shape.Tokens}×{shape.FusedWidth} but is {qkv.Rows}×{qkv.Cols}.", nameof(qkv));
+            throw new ArgumentException($"{What(shape)}: qkv must be {shape.Tokens}×{shape.FusedWidth} but is {qkv.Rows}×{qkv.Cols}.", nameof(qkv));
         if (output.Rows != shape.Tokens || output.Cols != shape.OutputWidth)
-            throw new ArgumentException($"{what}: output must be {shape.Tokens}×{shape.OutputWidth} but is {output.Rows}×{output.Cols}.", nameof(output));
+            throw new ArgumentException($"{What(shape)}: output must be {shape.Tokens}×{shape.OutputWidth} but is {output.Rows}×{output.Cols}.", nameof(output));
         if (Overlaps(qkv, output))
-            throw new ArgumentException($"{what}: output must not overlap qkv.", nameof(output));
-
-        Enqueue(() => AttentionKernel.Run(Pointer(qkv), qkv.Stride, Pointer(output), output.Stride, shape, _workspaces, _team));
+            throw new ArgumentException($"{What(shape)}: output must not overlap qkv.", nameof(output));
+        // The kernel reads the starts when it runs: the plan holds a snapshot, so a caller reusing its array cannot race it.
+        var plan = PlanAttention(shape);
+        Enqueue(DeviceCommand.Attention(qkv, output, plan));
     }
 }

@@ -9,12 +9,13 @@ namespace ShardGen.Cpu;
 /// <summary>
 /// A CPU device: owns its memory and runs its kernels, in order, on one dedicated worker thread fed by a
 /// FIFO queue (a CUDA stream in miniature). Arguments are checked when a call is enqueued; a failure while
-/// running is kept and rethrown by the next <see cref="Synchronize"/> or <see cref="Download"/>.
+/// running is kept and rethrown by the next <see cref="Synchronize"/> or <see cref="Download"/>. The queue holds
+/// <see cref="DeviceCommand"/> structs in a ring, so enqueuing a kernel allocates nothing once the ring has grown.
 /// </summary>
 public sealed unsafe partial class CpuDevice : Device
 {
     private readonly object _gate = new();
-    private readonly Queue<Action> _queue = new();
+    private readonly CommandRing _queue = new();
     private readonly HashSet<CpuDeviceBuffer> _buffers = new();
     private readonly Thread _worker;
     private readonly KernelThreadTeam? _team;
@@ -56,17 +57,26 @@ public sealed unsafe partial class CpuDevice : Device
 
     internal bool IsWorkerThread => Thread.CurrentThread == _worker;
 
-    /// <summary>Appends work to the queue; it runs after everything enqueued before it.</summary>
-    internal void Enqueue(Action work)
+    /// <summary>Appends arbitrary work to the queue (tests, tools); kernels use allocation-free commands.</summary>
+    internal void Enqueue(Action work) => Enqueue(DeviceCommand.Action(work));
+
+    /// <summary>Appends a command to the queue; it runs after everything enqueued before it.</summary>
+    internal void Enqueue(in DeviceCommand command)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_stopping, this);
-            _queue.Enqueue(work);
-            Volatile.Write(ref _queued, _queue.Count);
-            _pending++;
-            Monitor.PulseAll(_gate);
+            Push(command);
         }
+    }
+
+    // Caller holds _gate.
+    private void Push(in DeviceCommand command)
+    {
+        _queue.Push(command);
+        Volatile.Write(ref _queued, _queue.Count);
+        _pending++;
+        Monitor.PulseAll(_gate);
     }
 
     private void SpinForWork()
@@ -81,17 +91,17 @@ public sealed unsafe partial class CpuDevice : Device
         while (true)
         {
             if (_spin) SpinForWork();
-            Action work;
+            DeviceCommand command;
             lock (_gate)
             {
                 while (_queue.Count == 0 && !_stopping) Monitor.Wait(_gate);
                 if (_queue.Count == 0) return;
-                work = _queue.Dequeue();
+                _queue.Pop(out command);
                 Volatile.Write(ref _queued, _queue.Count);
             }
             try
             {
-                work();
+                Execute(command);
             }
             catch (Exception e)
             {
@@ -155,17 +165,14 @@ public sealed unsafe partial class CpuDevice : Device
         {
             if (!_stopping && !IsWorkerThread)
             {
-                _queue.Enqueue(() => FreeNow(buffer));
-                Volatile.Write(ref _queued, _queue.Count);
-                _pending++;
-                Monitor.PulseAll(_gate);
+                Push(DeviceCommand.Free(buffer));
                 return;
             }
         }
         FreeNow(buffer);
     }
 
-    private void FreeNow(CpuDeviceBuffer buffer)
+    internal void FreeNow(CpuDeviceBuffer buffer)
     {
         lock (_gate) _buffers.Remove(buffer);
         buffer.Free();
@@ -211,13 +218,7 @@ public sealed unsafe partial class CpuDevice : Device
         if (Overlaps(a, c) || Overlaps(b, c))
             throw new ArgumentException($"GEMM on {Name}: C must not overlap A or B.", nameof(c));
 
-        Enqueue(() =>
-        {
-            float* biasPtr = bias is { } bb ? Pointer(bb) : null;
-            var args = new GemmArgs(Pointer(a), a.Stride, transposeA, Pointer(b), b.Stride, transposeB, Pointer(c), c.Stride,
-                c.Rows, c.Cols, aK, accumulate, biasPtr, activation);
-            GemmKernel.Run(args, _workspaces, _team);
-        });
+        Enqueue(DeviceCommand.Gemm(a, transposeA, b, transposeB, c, accumulate, bias, activation));
     }
 
     public override void BiasActivation(MatrixView c, MatrixView? bias, Activation activation)
@@ -225,12 +226,7 @@ public sealed unsafe partial class CpuDevice : Device
         CheckView(c, nameof(c));
         CheckActivation(activation);
         if (bias is { } bv) CheckBias(bv, c);
-        Enqueue(() =>
-        {
-            float* cp = Pointer(c);
-            float* bp = bias is { } bb ? Pointer(bb) : null;
-            for (int r = 0; r < c.Rows; r++) Activations.ApplyRow(cp + (nint)r * c.Stride, bp, c.Cols, activation);
-        });
+        Enqueue(DeviceCommand.BiasActivation(c, bias, activation));
     }
 
     public override void Copy(MatrixView source, MatrixView destination)
@@ -238,7 +234,7 @@ public sealed unsafe partial class CpuDevice : Device
         CheckView(source, nameof(source));
         CheckView(destination, nameof(destination));
         CheckSameShape(source, destination, "Copy");
-        Enqueue(() => Elementwise.Copy(Pointer(source), source.Stride, Pointer(destination), destination.Stride, source.Rows, source.Cols));
+        Enqueue(DeviceCommand.Elementwise(CommandKind.Copy, source, destination));
     }
 
     public override void Add(MatrixView source, MatrixView destination)
@@ -246,7 +242,7 @@ public sealed unsafe partial class CpuDevice : Device
         CheckView(source, nameof(source));
         CheckView(destination, nameof(destination));
         CheckSameShape(source, destination, "Add");
-        Enqueue(() => Elementwise.Add(Pointer(source), source.Stride, Pointer(destination), destination.Stride, source.Rows, source.Cols));
+        Enqueue(DeviceCommand.Elementwise(CommandKind.Add, source, destination));
     }
 
     /// <summary>Stops accepting work; the worker drains what is queued, then exits.</summary>

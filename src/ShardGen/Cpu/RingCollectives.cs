@@ -20,15 +20,21 @@ namespace ShardGen.Cpu;
 internal sealed unsafe class RingAllReduceOp : CollectiveOp
 {
     private readonly MatrixView[] _buffers;
-    private readonly int _elements;
     private readonly CollectiveStats _stats;
+    private int _elements;
 
-    public RingAllReduceOp(CpuDevice[] members, CollectiveStats stats, MatrixView[] buffers) : base(members, stats)
+    public RingAllReduceOp(int size, CollectiveStats stats) : base(size, stats)
     {
-        _buffers = buffers;
-        _elements = buffers[0].Elements;
+        _buffers = new MatrixView[size];
         _stats = stats;
     }
+
+    public override CollectiveKind Kind => CollectiveKind.AllReduce;
+
+    /// <summary>One contiguous buffer per member; filled by the engine, then <see cref="Setup"/>.</summary>
+    public MatrixView[] Buffers => _buffers;
+
+    public void Setup() => _elements = _buffers[0].Elements;
 
     protected override void Execute(int member)
     {
@@ -131,12 +137,18 @@ internal sealed class RingAllGatherOp : CollectiveOp
     private readonly MatrixView[] _shards;
     private readonly MatrixView[][] _targets;
 
-    public RingAllGatherOp(CpuDevice[] members, CollectiveStats stats, MatrixView[] shards, MatrixView[][] targets)
-        : base(members, stats)
+    public RingAllGatherOp(int size, CollectiveStats stats) : base(size, stats)
     {
-        _shards = shards;
-        _targets = targets;
+        _shards = new MatrixView[size];
+        _targets = NewMatrix(size);
     }
+
+    public override CollectiveKind Kind => CollectiveKind.AllGather;
+
+    public MatrixView[] Shards => _shards;
+
+    /// <summary>Targets[j][i]: where member j receives shard i.</summary>
+    public MatrixView[][] Targets => _targets;
 
     protected override void Execute(int member)
     {
@@ -159,16 +171,27 @@ internal sealed unsafe class RingReduceScatterOp : CollectiveOp
 {
     private readonly MatrixView[][] _parts;
     private readonly MatrixView[] _results;
-    private readonly int _blockMax;
     private readonly IntPtr[] _receive;
+    private int _blockMax;
 
-    public RingReduceScatterOp(CpuDevice[] members, CollectiveStats stats, MatrixView[][] parts, MatrixView[] results)
-        : base(members, stats)
+    public RingReduceScatterOp(int size, CollectiveStats stats) : base(size, stats)
     {
-        _parts = parts;
-        _results = results;
-        foreach (var r in results) _blockMax = Math.Max(_blockMax, r.Elements);
-        _receive = new IntPtr[members.Length];
+        _parts = NewMatrix(size);
+        _results = new MatrixView[size];
+        _receive = new IntPtr[size];
+    }
+
+    public override CollectiveKind Kind => CollectiveKind.ReduceScatter;
+
+    /// <summary>Parts[j][i]: member j's contribution to block i.</summary>
+    public MatrixView[][] Parts => _parts;
+
+    public MatrixView[] Results => _results;
+
+    public void Setup()
+    {
+        _blockMax = 0;
+        foreach (var r in _results) _blockMax = Math.Max(_blockMax, r.Elements);
     }
 
     protected override void Prepare(int member)
@@ -210,14 +233,16 @@ internal sealed unsafe class RingReduceScatterOp : CollectiveOp
 /// <summary>Broadcast: the root copies its buffer straight into every other member; (g−1)·N floats.</summary>
 internal sealed class BroadcastOp : CollectiveOp
 {
-    private readonly int _root;
     private readonly MatrixView[] _buffers;
+    private int _root;
 
-    public BroadcastOp(CpuDevice[] members, CollectiveStats stats, int root, MatrixView[] buffers) : base(members, stats)
-    {
-        _root = root;
-        _buffers = buffers;
-    }
+    public BroadcastOp(int size, CollectiveStats stats) : base(size, stats) => _buffers = new MatrixView[size];
+
+    public override CollectiveKind Kind => CollectiveKind.Broadcast;
+
+    public MatrixView[] Buffers => _buffers;
+
+    public void Setup(int root) => _root = root;
 
     protected override void Execute(int member)
     {
@@ -237,17 +262,25 @@ internal sealed class BroadcastOp : CollectiveOp
 /// </summary>
 internal sealed unsafe class TreeReduceOp : CollectiveOp
 {
-    private readonly int _root;
     private readonly MatrixView[] _buffers;
-    private readonly int _elements;
     private readonly IntPtr[] _receive;
+    private int _root;
+    private int _elements;
 
-    public TreeReduceOp(CpuDevice[] members, CollectiveStats stats, int root, MatrixView[] buffers) : base(members, stats)
+    public TreeReduceOp(int size, CollectiveStats stats) : base(size, stats)
+    {
+        _buffers = new MatrixView[size];
+        _receive = new IntPtr[size];
+    }
+
+    public override CollectiveKind Kind => CollectiveKind.Reduce;
+
+    public MatrixView[] Buffers => _buffers;
+
+    public void Setup(int root)
     {
         _root = root;
-        _buffers = buffers;
-        _elements = buffers[0].Elements;
-        _receive = new IntPtr[members.Length];
+        _elements = _buffers[0].Elements;
     }
 
     protected override void Prepare(int member)

@@ -27,6 +27,18 @@ public abstract partial class Device
             throw new ArgumentException($"{name} {view} (offset {view.Offset}, stride {view.Stride}) ends at element {end}, past the buffer's {buffer.Length}.", name);
     }
 
+    /// <summary>
+    /// True when <see cref="CheckView"/> would accept <paramref name="view"/>: lets callers that build the argument
+    /// name per element (name[i]) skip formatting it for the views that pass.
+    /// </summary>
+    protected internal bool IsValidView(MatrixView view)
+    {
+        var buffer = view.Buffer;
+        if (buffer is null || !ReferenceEquals(buffer.Device, this) || buffer.IsDisposed) return false;
+        if (view.Rows < 0 || view.Cols < 0 || view.Offset < 0 || (view.Rows > 1 && view.Stride < view.Cols)) return false;
+        return view.Rows == 0 || view.Cols == 0 || view.Offset + (long)(view.Rows - 1) * view.Stride + view.Cols <= buffer.Length;
+    }
+
     protected internal static void CheckHostSpan(int length, int stride, MatrixView view, string name)
     {
         if (view.Rows > 1 && stride < view.Cols)

@@ -13,6 +13,7 @@ public abstract partial class Device : IDisposable
 {
     private long _liveElements;
     private int _liveBuffers;
+    private long _pooledElements;
 
     protected Device(int rank) => Rank = rank;
 
@@ -22,11 +23,19 @@ public abstract partial class Device : IDisposable
     /// <summary>Buffers allocated and not yet disposed.</summary>
     public int LiveBuffers => Volatile.Read(ref _liveBuffers);
 
+    /// <summary>
+    /// Bytes of activation buffers kept by models' pools between forward passes (not in <see cref="AllocatedBytes"/>):
+    /// memory cached for the next pass so a steady-state pass allocates nothing.
+    /// </summary>
+    public long PooledBytes => Interlocked.Read(ref _pooledElements) * sizeof(float);
+
     internal void CountBuffer(long elements, int sign)
     {
         Interlocked.Add(ref _liveElements, sign * elements);
         Interlocked.Add(ref _liveBuffers, sign);
     }
+
+    internal void CountPooled(long elements, int sign) => Interlocked.Add(ref _pooledElements, sign * elements);
 
     /// <summary>Position of the device in its mesh, 0-based.</summary>
     public int Rank { get; }

@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 
 namespace ShardGen.Devices;
 
@@ -9,6 +10,8 @@ namespace ShardGen.Devices;
 /// </summary>
 public abstract class DeviceBuffer : IDisposable
 {
+    private int _parked; // 1 while an activation pool keeps the buffer between passes
+
     protected DeviceBuffer(Device device, int length)
     {
         Device = device;
@@ -17,7 +20,22 @@ public abstract class DeviceBuffer : IDisposable
     }
 
     /// <summary>Backends call this once, when the buffer is disposed, to keep <see cref="Device.AllocatedBytes"/> true.</summary>
-    protected void CountRelease() => Device.CountBuffer(Length, -1);
+    protected void CountRelease()
+    {
+        if (Interlocked.Exchange(ref _parked, 0) == 1) Device.CountPooled(Length, -1);
+        else Device.CountBuffer(Length, -1);
+    }
+
+    /// <summary>
+    /// An activation pool keeps this buffer for the next pass: it moves from <see cref="Device.AllocatedBytes"/>
+    /// to <see cref="Device.PooledBytes"/> (memory in use vs memory cached), and back when it is taken again.
+    /// </summary>
+    internal void Park(bool parked)
+    {
+        if (Interlocked.Exchange(ref _parked, parked ? 1 : 0) == (parked ? 1 : 0)) return;
+        Device.CountBuffer(Length, parked ? -1 : +1);
+        Device.CountPooled(Length, parked ? +1 : -1);
+    }
 
     /// <summary>The device that owns this memory.</summary>
     public Device Device { get; }

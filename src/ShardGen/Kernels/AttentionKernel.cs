@@ -15,7 +15,7 @@ internal static unsafe class AttentionKernel
     /// <summary>Query rows per work item: a multiple of the 6-row micro-tile, small enough that S stays in L2.</summary>
     public const int BlockRows = 96;
 
-    private readonly struct Item(int start, int length, int head, int row, int rows)
+    internal readonly struct Item(int start, int length, int head, int row, int rows)
     {
         public readonly int Start = start, Length = length, Head = head, Row = row, Rows = rows;
 
@@ -23,32 +23,38 @@ internal static unsafe class AttentionKernel
     }
 
     /// <summary>
-    /// Runs attention for <paramref name="shape"/> (already validated) on <paramref name="qkv"/> (stride ldq)
-    /// into <paramref name="output"/> (stride ldo), split over <paramref name="team"/> when there is one.
+    /// Runs attention for <paramref name="plan"/> on <paramref name="qkv"/> (stride ldq) into
+    /// <paramref name="output"/> (stride ldo), split over <paramref name="team"/> when there is one.
     /// </summary>
-    public static void Run(float* qkv, int ldq, float* output, int ldo, AttentionShape shape, GemmWorkspace[] workspaces, KernelThreadTeam? team)
+    public static void Run(float* qkv, int ldq, float* output, int ldo, AttentionPlan plan, GemmWorkspace[] workspaces, KernelThreadTeam? team)
     {
-        var items = Plan(shape, out int maxLength);
-        int scoreFloats = Math.Min(BlockRows, maxLength) * maxLength;
-        var q = (nint)qkv;
-        var o = (nint)output;
+        var items = plan.Items;
         int threads = team?.Threads ?? 1;
         if (threads == 1 || items.Length == 1)
         {
-            foreach (var item in items) RunItem(item, (float*)q, ldq, (float*)o, ldo, shape, workspaces[0], scoreFloats);
+            foreach (var item in items) RunItem(item, qkv, ldq, output, ldo, plan.Shape, workspaces[0], plan.ScoreFloats);
             return;
         }
+        RunOnTeam((nint)qkv, ldq, (nint)output, ldo, plan, workspaces, team!);
+    }
+
+    // Apart from Run so that its captured locals (a closure object) are allocated only when a team is used.
+    private static void RunOnTeam(nint q, int ldq, nint o, int ldo, AttentionPlan plan, GemmWorkspace[] workspaces, KernelThreadTeam team)
+    {
+        var shape = plan.Shape;
+        int scoreFloats = plan.ScoreFloats;
         // Largest items first so the dynamic hand-out ends with small ones and the threads finish together.
-        Array.Sort(items, (x, y) => y.Cost(shape.Causal).CompareTo(x.Cost(shape.Causal)));
+        var sorted = plan.LargestFirst;
         int next = -1;
-        team!.Run(member =>
+        team.Run(member =>
         {
-            for (int i = Interlocked.Increment(ref next); i < items.Length; i = Interlocked.Increment(ref next))
-                RunItem(items[i], (float*)q, ldq, (float*)o, ldo, shape, workspaces[member], scoreFloats);
+            for (int i = Interlocked.Increment(ref next); i < sorted.Length; i = Interlocked.Increment(ref next))
+                RunItem(sorted[i], (float*)q, ldq, (float*)o, ldo, shape, workspaces[member], scoreFloats);
         });
     }
 
-    private static Item[] Plan(AttentionShape shape, out int maxLength)
+    /// <summary>The work items of <paramref name="shape"/>: per sequence, per head, per row block.</summary>
+    internal static Item[] Plan(AttentionShape shape, out int maxLength)
     {
         var starts = shape.SequenceStarts;
         int count = 0;

@@ -49,9 +49,15 @@ internal static unsafe class GemmKernel
             Run(g, workspaces[0]);
             return;
         }
+        RunStrips(g, workspaces, team!, splitN, tiles, parts);
+    }
+
+    // Apart from Run so that its captured locals (a closure object) are allocated only when a team is used.
+    private static void RunStrips(GemmArgs g, GemmWorkspace[] workspaces, KernelThreadTeam team, bool splitN, int tiles, int parts)
+    {
         int tile = splitN ? TileCols : TileRows;
         int total = splitN ? g.N : g.M;
-        team!.Run(member =>
+        team.Run(member =>
         {
             if (member >= parts) return;
             // Whole tiles per strip so only the last strip has a ragged edge.

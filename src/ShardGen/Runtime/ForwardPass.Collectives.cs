@@ -1,11 +1,12 @@
+using System;
 using System.Collections.Generic;
-using System.Linq;
 using ShardGen.Devices;
 using ShardGen.Planning;
 
 namespace ShardGen.Runtime;
 
-// The layout changes between layers: the collectives (and the free local slices).
+// The layout changes between layers: the collectives (and the free local slices). Argument lists come from
+// the pass's scratch, so steady-state passes build them without allocating.
 public sealed partial class ForwardPass
 {
     /// <summary>Partial sums → the full sum on every device (ring all-reduce, in place).</summary>
@@ -13,7 +14,9 @@ public sealed partial class ForwardPass
     {
         Expect(partial, TensorLayout.PartialSum);
         Mesh.Collectives.AllReduce(Mesh.World, partial.Shards);
-        return new ShardedTensor(TensorLayout.Replicated, Tokens, partial.Features, partial.Shards);
+        var y = Next(TensorLayout.Replicated, partial.Features);
+        partial.ShardArray.CopyTo(y.ShardArray, 0);
+        return y;
     }
 
     /// <summary>Partial sums → device r holds the sum of column shard r only (ring reduce-scatter).</summary>
@@ -21,8 +24,15 @@ public sealed partial class ForwardPass
     {
         Expect(partial, TensorLayout.PartialSum);
         int w = partial.Features / P;
-        var parts = partial.Shards.Select(s => (IReadOnlyList<MatrixView>)Enumerable.Range(0, P).Select(i => s.Columns(i * w, w)).ToArray()).ToArray();
-        var result = Build(TensorLayout.ColumnSharded, partial.Features, rank => Allocate(rank, Tokens, w));
+        var parts = _scratch.Rows(P);
+        for (int j = 0; j < P; j++)
+        {
+            var row = (MatrixView[])parts[j];
+            for (int i = 0; i < P; i++) row[i] = partial.ShardArray[j].Columns(i * w, w);
+        }
+        // Each result is written whole: a copy of the own part, then the others added.
+        var result = Next(TensorLayout.ColumnSharded, partial.Features);
+        for (int rank = 0; rank < P; rank++) result.ShardArray[rank] = Allocate(rank, Tokens, w);
         Mesh.Collectives.ReduceScatter(Mesh.World, parts, result.Shards);
         return result;
     }
@@ -32,8 +42,15 @@ public sealed partial class ForwardPass
     {
         Expect(shards, TensorLayout.ColumnSharded);
         int f = shards.Features, w = f / P;
-        var full = Build(TensorLayout.Replicated, f, rank => Allocate(rank, Tokens, f));
-        var targets = full.Shards.Select(t => (IReadOnlyList<MatrixView>)Enumerable.Range(0, P).Select(i => t.Columns(i * w, w)).ToArray()).ToArray();
+        // The P column blocks of width F/P tile each target, so it is overwritten whole.
+        var full = Next(TensorLayout.Replicated, f);
+        for (int rank = 0; rank < P; rank++) full.ShardArray[rank] = Allocate(rank, Tokens, f);
+        var targets = _scratch.Rows(P);
+        for (int j = 0; j < P; j++)
+        {
+            var row = (MatrixView[])targets[j];
+            for (int i = 0; i < P; i++) row[i] = full.ShardArray[j].Columns(i * w, w);
+        }
         Mesh.Collectives.AllGather(Mesh.World, shards.Shards, targets);
         return full;
     }
@@ -48,12 +65,14 @@ public sealed partial class ForwardPass
         Expect(shards, TensorLayout.ColumnSharded);
         var grid = Mesh.Grid;
         int f = shards.Features, w = f / P, bw = f / grid.Q;
-        var gathered = GatherInGridColumns(grid, bw, rank => shards.Shards[rank], (target, k) => target.Columns(k * w, w));
-        return Build(TensorLayout.Blocks2D, f, rank =>
+        var gathered = GatherInGridColumns(grid, bw, shards, byTokens: false, w);
+        var y = Next(TensorLayout.Blocks2D, f);
+        for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
-            return gathered[rank].RowsOf(t0, tn);
-        });
+            y.ShardArray[rank] = gathered[rank].RowsOf(t0, tn);
+        }
+        return y;
     }
 
     /// <summary>
@@ -65,8 +84,10 @@ public sealed partial class ForwardPass
         Expect(blocks, TensorLayout.Blocks2D);
         var grid = Mesh.Grid;
         int f = blocks.Features, w = f / P;
-        var gathered = GatherTokenBlocks(grid, blocks);
-        return Build(TensorLayout.ColumnSharded, f, rank => gathered[rank].Columns(grid.GridRowOf(rank) * w, w));
+        var gathered = GatherInGridColumns(grid, f / grid.Q, blocks, byTokens: true, 0);
+        var y = Next(TensorLayout.ColumnSharded, f);
+        for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = gathered[rank].Columns(grid.GridRowOf(rank) * w, w);
+        return y;
     }
 
     /// <summary>2D blocks → whole on every device: all-gather token blocks in grid columns, then feature blocks in grid rows.</summary>
@@ -74,15 +95,23 @@ public sealed partial class ForwardPass
     {
         Expect(blocks, TensorLayout.Blocks2D);
         var grid = Mesh.Grid;
-        int f = blocks.Features, bw = f / grid.Q;
-        var columnBlocks = GatherTokenBlocks(grid, blocks);
-        var full = Build(TensorLayout.Replicated, f, rank => Allocate(rank, Tokens, f));
-        for (int i = 0; i < grid.Q; i++)
+        int f = blocks.Features, q = grid.Q, bw = f / q;
+        var columnBlocks = GatherInGridColumns(grid, bw, blocks, byTokens: true, 0);
+        // The q feature blocks of width F/q tile each target.
+        var full = Next(TensorLayout.Replicated, f);
+        for (int rank = 0; rank < P; rank++) full.ShardArray[rank] = Allocate(rank, Tokens, f);
+        for (int i = 0; i < q; i++)
         {
-            var members = Enumerable.Range(0, grid.Q).Select(k => grid.RankOf(i, k)).ToArray();
-            var targets = members.Select(m => (IReadOnlyList<MatrixView>)Enumerable.Range(0, grid.Q)
-                .Select(k => full.Shards[m].Columns(k * bw, bw)).ToArray()).ToArray();
-            Mesh.Collectives.AllGather(grid.RowGroups[i], members.Select(m => columnBlocks[m]).ToArray(), targets);
+            var pieces = _scratch.Views(q);
+            var targets = _scratch.Rows(q);
+            for (int j = 0; j < q; j++)
+            {
+                int m = grid.RankOf(i, j);
+                pieces[j] = columnBlocks[m];
+                var row = (MatrixView[])targets[j];
+                for (int k = 0; k < q; k++) row[k] = full.ShardArray[m].Columns(k * bw, bw);
+            }
+            Mesh.Collectives.AllGather(grid.RowGroups[i], pieces, targets);
         }
         return full;
     }
@@ -92,7 +121,9 @@ public sealed partial class ForwardPass
     {
         Expect(full, TensorLayout.Replicated);
         int w = full.Features / P;
-        return Build(TensorLayout.ColumnSharded, full.Features, rank => full.Shards[rank].Columns(rank * w, w));
+        var y = Next(TensorLayout.ColumnSharded, full.Features);
+        for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = full.ShardArray[rank].Columns(rank * w, w);
+        return y;
     }
 
     /// <summary>Replicated → 2D blocks: each device keeps its block as a view; nothing is sent.</summary>
@@ -101,39 +132,47 @@ public sealed partial class ForwardPass
         Expect(full, TensorLayout.Replicated);
         var grid = Mesh.Grid;
         int bw = full.Features / grid.Q;
-        return Build(TensorLayout.Blocks2D, full.Features, rank =>
+        var y = Next(TensorLayout.Blocks2D, full.Features);
+        for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
-            return full.Shards[rank].Slice(t0, grid.GridColumnOf(rank) * bw, tn, bw);
-        });
+            y.ShardArray[rank] = full.ShardArray[rank].Slice(t0, grid.GridColumnOf(rank) * bw, tn, bw);
+        }
+        return y;
     }
 
-    // Every member of grid column j ends with [tokens, bw]: member k's piece lands at placeOf(target, k).
-    private MatrixView[] GatherInGridColumns(DeviceGrid grid, int bw, System.Func<int, MatrixView> pieceOf,
-        System.Func<MatrixView, int, MatrixView> placeOf)
+    /// <summary>
+    /// Every member of grid column j ends with [tokens, bw], overwritten whole: member k's piece (its shard of
+    /// <paramref name="source"/>) lands in token block k (<paramref name="byTokens"/>) or in columns [k·w, (k+1)·w).
+    /// </summary>
+    private MatrixView[] GatherInGridColumns(DeviceGrid grid, int bw, ShardedTensor source, bool byTokens, int w)
     {
-        var gathered = new MatrixView[P];
+        int q = grid.Q;
+        var gathered = _scratch.Views(P);
         for (int rank = 0; rank < P; rank++) gathered[rank] = Allocate(rank, Tokens, bw);
-        for (int j = 0; j < grid.Q; j++)
+        for (int j = 0; j < q; j++)
         {
-            var members = Enumerable.Range(0, grid.Q).Select(k => grid.RankOf(k, j)).ToArray();
-            var targets = members.Select(m => (IReadOnlyList<MatrixView>)Enumerable.Range(0, grid.Q)
-                .Select(k => placeOf(gathered[m], k)).ToArray()).ToArray();
-            Mesh.Collectives.AllGather(grid.ColumnGroups[j], members.Select(pieceOf).ToArray(), targets);
+            var pieces = _scratch.Views(q);
+            var targets = _scratch.Rows(q);
+            for (int i = 0; i < q; i++)
+            {
+                int m = grid.RankOf(i, j);
+                pieces[i] = source.ShardArray[m];
+                var row = (MatrixView[])targets[i];
+                for (int k = 0; k < q; k++)
+                {
+                    var (t0, tn) = TokenBlock(k, q);
+                    row[k] = byTokens ? gathered[m].RowsOf(t0, tn) : gathered[m].Columns(k * w, w);
+                }
+            }
+            Mesh.Collectives.AllGather(grid.ColumnGroups[j], pieces, targets);
         }
         return gathered;
     }
 
-    private MatrixView[] GatherTokenBlocks(DeviceGrid grid, ShardedTensor blocks) =>
-        GatherInGridColumns(grid, blocks.Features / grid.Q, rank => blocks.Shards[rank], (target, k) =>
-        {
-            var (t0, tn) = TokenBlock(k, grid.Q);
-            return target.RowsOf(t0, tn);
-        });
-
     private static void Expect(ShardedTensor x, TensorLayout layout)
     {
         if (x.Layout != layout)
-            throw new System.InvalidOperationException($"Expected a {layout} tensor, got {x}.");
+            throw new InvalidOperationException($"Expected a {layout} tensor, got {x}.");
     }
 }

@@ -18,13 +18,14 @@ public sealed partial class ForwardPass
     {
         ExpectStream(x, TensorLayout.Replicated, block);
         var info = block.Info;
-        return Build(TensorLayout.Heads, info.QkvWidth, rank =>
+        var y = Next(TensorLayout.Heads, info.QkvWidth);
+        for (int rank = 0; rank < P; rank++)
         {
-            var y = Allocate(rank, Tokens, info.LocalQkvWidth);
+            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, info.LocalQkvWidth);
             var w = block.Qkv[rank];
-            Devices[rank].Gemm(x.Shards[rank], false, w.Weight, false, y, accumulate: false, w.Bias);
-            return y;
-        });
+            Devices[rank].Gemm(x.ShardArray[rank], false, w.Weight, false, shard, accumulate: false, w.Bias);
+        }
+        return y;
     }
 
     /// <summary>Scaled dot-product attention of each device's heads, within each sequence: context columns of its heads.</summary>
@@ -33,13 +34,15 @@ public sealed partial class ForwardPass
         if (qkv.Layout != TensorLayout.Heads)
             throw new System.InvalidOperationException($"Block '{block.Info.Name}': attention needs the q|k|v projections, got {qkv}.");
         var info = block.Info;
-        var shape = new AttentionShape(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts);
-        return Build(TensorLayout.ColumnSharded, info.Heads * info.HeadDim, rank =>
+        var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts);
+        // Every (sequence, head, row) of the context is written: the sequences tile the tokens.
+        var y = Next(TensorLayout.ColumnSharded, info.Heads * info.HeadDim);
+        for (int rank = 0; rank < P; rank++)
         {
-            var y = Allocate(rank, Tokens, shape.OutputWidth);
-            Devices[rank].Attention(qkv.Shards[rank], y, shape);
-            return y;
-        });
+            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, shape.OutputWidth);
+            Devices[rank].Attention(qkv.ShardArray[rank], shard, shape);
+        }
+        return y;
     }
 
     /// <summary>Row-parallel output projection: each device's heads → partial sums of [T, hidden].</summary>
@@ -51,13 +54,14 @@ public sealed partial class ForwardPass
     {
         ExpectStream(x, TensorLayout.Replicated, block);
         var info = block.Info;
-        return Build(TensorLayout.ColumnSharded, info.FfnHidden, rank =>
+        var y = Next(TensorLayout.ColumnSharded, info.FfnHidden);
+        for (int rank = 0; rank < P; rank++)
         {
-            var y = Allocate(rank, Tokens, info.LocalFfn);
+            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, info.LocalFfn);
             var w = block.Up[rank];
-            Devices[rank].Gemm(x.Shards[rank], false, w.Weight, false, y, accumulate: false, w.Bias, info.Activation);
-            return y;
-        });
+            Devices[rank].Gemm(x.ShardArray[rank], false, w.Weight, false, shard, accumulate: false, w.Bias, info.Activation);
+        }
+        return y;
     }
 
     /// <summary>Row-parallel MLP down-projection → partial sums of [T, hidden].</summary>
@@ -77,17 +81,18 @@ public sealed partial class ForwardPass
     {
         Expect(shards, TensorLayout.TokenSharded);
         int f = shards.Features;
-        var full = Build(TensorLayout.Replicated, f, rank => Allocate(rank, Tokens, f));
-        var targets = new System.Collections.Generic.IReadOnlyList<MatrixView>[P];
+        // The P token blocks tile each target, so it is overwritten whole.
+        var full = Next(TensorLayout.Replicated, f);
+        for (int rank = 0; rank < P; rank++) full.ShardArray[rank] = Allocate(rank, Tokens, f);
+        var targets = _scratch.Rows(P);
         for (int j = 0; j < P; j++)
         {
-            var row = new MatrixView[P];
+            var row = (MatrixView[])targets[j];
             for (int i = 0; i < P; i++)
             {
                 var (t0, tn) = TokenShard(i);
-                row[i] = full.Shards[j].RowsOf(t0, tn);
+                row[i] = full.ShardArray[j].RowsOf(t0, tn);
             }
-            targets[j] = row;
         }
         Mesh.Collectives.AllGather(Mesh.World, shards.Shards, targets);
         return full;
@@ -98,18 +103,19 @@ public sealed partial class ForwardPass
     {
         Expect(partial, TensorLayout.PartialSum);
         int f = partial.Features;
-        var parts = new System.Collections.Generic.IReadOnlyList<MatrixView>[P];
+        var parts = _scratch.Rows(P);
         for (int j = 0; j < P; j++)
         {
-            var row = new MatrixView[P];
+            var row = (MatrixView[])parts[j];
             for (int i = 0; i < P; i++)
             {
                 var (t0, tn) = TokenShard(i);
-                row[i] = partial.Shards[j].RowsOf(t0, tn);
+                row[i] = partial.ShardArray[j].RowsOf(t0, tn);
             }
-            parts[j] = row;
         }
-        var result = Build(TensorLayout.TokenSharded, f, rank => Allocate(rank, TokenShard(rank).Length, f));
+        // Each result is written whole: a copy of the own part, then the others added.
+        var result = Next(TensorLayout.TokenSharded, f);
+        for (int rank = 0; rank < P; rank++) result.ShardArray[rank] = Allocate(rank, TokenShard(rank).Length, f);
         Mesh.Collectives.ReduceScatter(Mesh.World, parts, result.Shards);
         return result;
     }
@@ -118,11 +124,13 @@ public sealed partial class ForwardPass
     public ShardedTensor SliceTokens(ShardedTensor full)
     {
         Expect(full, TensorLayout.Replicated);
-        return Build(TensorLayout.TokenSharded, full.Features, rank =>
+        var y = Next(TensorLayout.TokenSharded, full.Features);
+        for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenShard(rank);
-            return full.Shards[rank].RowsOf(t0, tn);
-        });
+            y.ShardArray[rank] = full.ShardArray[rank].RowsOf(t0, tn);
+        }
+        return y;
     }
 
     private ShardedTensor Normalize(ShardedTensor x, ShardedTransformerBlock block, ShardedTransformerBlock.NormShard[] norm)
@@ -130,25 +138,28 @@ public sealed partial class ForwardPass
         if (x.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded) || x.Features != block.Info.Hidden)
             throw new System.InvalidOperationException($"Block '{block.Info.Name}': a norm needs the residual stream [T, {block.Info.Hidden}], got {x}.");
         var shape = block.Info.Shape;
-        return Build(x.Layout, x.Features, rank =>
+        var y = Next(x.Layout, x.Features);
+        for (int rank = 0; rank < P; rank++)
         {
-            var src = x.Shards[rank];
-            var y = Allocate(rank, src.Rows, src.Cols);
-            if (src.Rows > 0) Devices[rank].Normalize(src, y, shape.Norm, norm[rank].Scale, norm[rank].Shift, shape.Epsilon);
-            return y;
-        });
+            // Every row is normalized into y: overwritten whole.
+            var src = x.ShardArray[rank];
+            var shard = y.ShardArray[rank] = Allocate(rank, src.Rows, src.Cols);
+            if (src.Rows > 0) Devices[rank].Normalize(src, shard, shape.Norm, norm[rank].Scale, norm[rank].Shift, shape.Epsilon);
+        }
+        return y;
     }
 
     private ShardedTensor PartialProjection(ShardedTensor x, ShardedTransformerBlock block, ShardedTransformerBlock.LinearShard[] weights)
     {
         Expect(x, TensorLayout.ColumnSharded);
         int d = block.Info.Hidden;
-        return Build(TensorLayout.PartialSum, d, rank =>
+        var y = Next(TensorLayout.PartialSum, d);
+        for (int rank = 0; rank < P; rank++)
         {
-            var y = Allocate(rank, Tokens, d);
-            Devices[rank].Gemm(x.Shards[rank], false, weights[rank].Weight, false, y, accumulate: false);
-            return y;
-        });
+            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, d);
+            Devices[rank].Gemm(x.ShardArray[rank], false, weights[rank].Weight, false, shard, accumulate: false);
+        }
+        return y;
     }
 
     private void AddResidual(ShardedTensor y, ShardedTensor residual, ShardedTransformerBlock block, ShardedTransformerBlock.LinearShard[] projection)
@@ -157,9 +168,9 @@ public sealed partial class ForwardPass
             throw new System.InvalidOperationException($"Block '{block.Info.Name}': residual add of {residual} into {y}.");
         for (int rank = 0; rank < P; rank++)
         {
-            if (y.Shards[rank].Rows == 0) continue;
-            if (projection[rank].Bias is { } bias) Devices[rank].BiasActivation(y.Shards[rank], bias, Activation.None);
-            Devices[rank].Add(residual.Shards[rank], y.Shards[rank]);
+            if (y.ShardArray[rank].Rows == 0) continue;
+            if (projection[rank].Bias is { } bias) Devices[rank].BiasActivation(y.ShardArray[rank], bias, Activation.None);
+            Devices[rank].Add(residual.ShardArray[rank], y.ShardArray[rank]);
         }
     }
 

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using ShardGen.Algorithms;
 using ShardGen.Devices;
 using ShardGen.Planning;
@@ -11,30 +10,45 @@ namespace ShardGen.Runtime;
 /// One forward pass of a generated model. Each method is one <see cref="PlanStepKind"/>: the generated
 /// Forward calls them in plan order. Layers state the layout they need; this class is the one place that
 /// knows how to get there (Megatron's copy-to / reduce-from / gather-from / scatter-to regions).
-/// Local re-layouts are views, never copies. Disposing waits for the devices and frees the activations.
+/// Local re-layouts are views, never copies. Disposing waits for the devices and returns the activations to
+/// the model's pool. A model reuses its pass object, tensors and activations in its next pass, so a
+/// steady-state pass allocates nothing but the array <see cref="Download"/> returns.
 /// </summary>
 public sealed partial class ForwardPass : IDisposable
 {
     private readonly ShardedModelCore _core;
-    private readonly float[,] _input;
     private readonly List<DeviceBuffer> _buffers = new();
+    private readonly PassScratch _scratch;
+    private readonly HostPiece[] _pieces;
+    private float[,] _input = null!;
     private bool _downloaded;
+    private bool _active;
 
-    internal ForwardPass(ShardedModelCore core, float[,] input, int[] sequenceStarts)
+    internal ForwardPass(ShardedModelCore core)
     {
         _core = core;
+        _scratch = new PassScratch(core.Mesh.Size);
+        _pieces = new HostPiece[core.Mesh.Size];
+    }
+
+    /// <summary>Makes this (possibly reused) pass run on <paramref name="input"/>.</summary>
+    internal void Begin(float[,] input, int[] sequenceStarts)
+    {
         _input = input;
         Tokens = input.GetLength(0);
         SequenceStarts = sequenceStarts;
+        _downloaded = false;
+        _active = true;
+        _scratch.Rewind();
     }
 
-    public int Tokens { get; }
+    public int Tokens { get; private set; }
 
     /// <summary>Sequence s is tokens [SequenceStarts[s], SequenceStarts[s+1]); attention stays inside it.</summary>
-    public int[] SequenceStarts { get; }
+    public int[] SequenceStarts { get; private set; } = null!;
 
     private DeviceMesh Mesh => _core.Mesh;
-    private int P => Mesh.Size;
+    private int P => _pieces.Length;
     private IReadOnlyList<Device> Devices => Mesh.Devices;
 
     // ---- Host to devices --------------------------------------------------------------------------
@@ -43,14 +57,18 @@ public sealed partial class ForwardPass : IDisposable
     public ShardedTensor UploadReplicated()
     {
         int f = _input.GetLength(1);
-        return Build(TensorLayout.Replicated, f, rank => Upload(rank, 0, 0, Tokens, f));
+        var y = Next(TensorLayout.Replicated, f);
+        for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = Upload(rank, 0, 0, Tokens, f);
+        return y;
     }
 
     /// <summary>Device r gets input columns [r·F/P, (r+1)·F/P).</summary>
     public ShardedTensor UploadColumnShards()
     {
         int f = _input.GetLength(1), w = f / P;
-        return Build(TensorLayout.ColumnSharded, f, rank => Upload(rank, 0, rank * w, Tokens, w));
+        var y = Next(TensorLayout.ColumnSharded, f);
+        for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = Upload(rank, 0, rank * w, Tokens, w);
+        return y;
     }
 
     /// <summary>Device (i, j) gets token block i × feature block j.</summary>
@@ -59,22 +77,26 @@ public sealed partial class ForwardPass : IDisposable
         int f = _input.GetLength(1);
         var grid = Mesh.Grid;
         int w = f / grid.Q;
-        return Build(TensorLayout.Blocks2D, f, rank =>
+        var y = Next(TensorLayout.Blocks2D, f);
+        for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
-            return Upload(rank, t0, grid.GridColumnOf(rank) * w, tn, w);
-        });
+            y.ShardArray[rank] = Upload(rank, t0, grid.GridColumnOf(rank) * w, tn, w);
+        }
+        return y;
     }
 
     /// <summary>Device r gets token block r (sequence parallelism).</summary>
     public ShardedTensor UploadTokenShards()
     {
         int f = _input.GetLength(1);
-        return Build(TensorLayout.TokenSharded, f, rank =>
+        var y = Next(TensorLayout.TokenSharded, f);
+        for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenShard(rank);
-            return Upload(rank, t0, 0, tn, f);
-        });
+            y.ShardArray[rank] = Upload(rank, t0, 0, tn, f);
+        }
+        return y;
     }
 
     // ---- Layer launches ---------------------------------------------------------------------------
@@ -83,25 +105,28 @@ public sealed partial class ForwardPass : IDisposable
     public ShardedTensor ColumnParallel(ShardedTensor x, ShardedLinear layer)
     {
         Expect(x, TensorLayout.Replicated, layer);
-        return Build(TensorLayout.ColumnSharded, layer.Info.OutFeatures, rank =>
+        var y = Next(TensorLayout.ColumnSharded, layer.Info.OutFeatures);
+        for (int rank = 0; rank < P; rank++)
         {
-            var y = Allocate(rank, Tokens, layer.Info.ShardOutFeatures);
-            Devices[rank].Gemm(x.Shards[rank], false, layer.Weights[rank], layer.TransposedWeight, y, accumulate: false,
+            // Overwritten whole: the GEMM does not accumulate.
+            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, layer.Info.ShardOutFeatures);
+            Devices[rank].Gemm(x.ShardArray[rank], false, layer.Weights[rank], layer.TransposedWeight, shard, accumulate: false,
                 layer.Biases[rank], layer.Info.Activation);
-            return y;
-        });
+        }
+        return y;
     }
 
     /// <summary>X column shard · W row shard → partial sums of the whole Y; bias and activation wait for the reduction.</summary>
     public ShardedTensor RowParallel(ShardedTensor x, ShardedLinear layer)
     {
         Expect(x, TensorLayout.ColumnSharded, layer);
-        return Build(TensorLayout.PartialSum, layer.Info.OutFeatures, rank =>
+        var y = Next(TensorLayout.PartialSum, layer.Info.OutFeatures);
+        for (int rank = 0; rank < P; rank++)
         {
-            var y = Allocate(rank, Tokens, layer.Info.OutFeatures);
-            Devices[rank].Gemm(x.Shards[rank], false, layer.Weights[rank], layer.TransposedWeight, y, accumulate: false);
-            return y;
-        });
+            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, layer.Info.OutFeatures);
+            Devices[rank].Gemm(x.ShardArray[rank], false, layer.Weights[rank], layer.TransposedWeight, shard, accumulate: false);
+        }
+        return y;
     }
 
     /// <summary>SUMMA on the q×q grid (A·B, or A·Bᵀ for [out, in] weights), then bias and activation per block.</summary>
@@ -109,13 +134,16 @@ public sealed partial class ForwardPass : IDisposable
     {
         Expect(x, TensorLayout.Blocks2D, layer);
         var grid = Mesh.Grid;
-        var y = Build(TensorLayout.Blocks2D, layer.Info.OutFeatures, rank =>
-            Allocate(rank, TokenBlock(grid.GridRowOf(rank), grid.Q).Length, layer.Info.ShardOutFeatures));
+        var y = Next(TensorLayout.Blocks2D, layer.Info.OutFeatures);
+        // SUMMA's first step writes each block without accumulating (A·B), or the reduce root's partial is
+        // computed straight into it (A·Bᵀ): every block is overwritten whole.
+        for (int rank = 0; rank < P; rank++)
+            y.ShardArray[rank] = Allocate(rank, TokenBlock(grid.GridRowOf(rank), grid.Q).Length, layer.Info.ShardOutFeatures);
         var variant = layer.TransposedWeight ? SummaVariant.ABt : SummaVariant.AB;
         Summa.Multiply(grid, variant, x.Shards, layer.Weights, y.Shards);
         if (layer.Info.HasBias || layer.Info.Activation != Activation.None)
             for (int rank = 0; rank < P; rank++)
-                Devices[rank].BiasActivation(y.Shards[rank], layer.Biases[rank], layer.Info.Activation);
+                Devices[rank].BiasActivation(y.ShardArray[rank], layer.Biases[rank], layer.Info.Activation);
         return y;
     }
 
@@ -131,7 +159,7 @@ public sealed partial class ForwardPass : IDisposable
             // After a reduce-scatter each device holds one column shard: it adds that slice of the bias.
             // A token shard holds every feature of its tokens, so it takes the whole bias.
             if (bias is { } b && y.Layout == TensorLayout.ColumnSharded) bias = b.Columns(rank * w, w);
-            if (y.Shards[rank].Rows > 0) Devices[rank].BiasActivation(y.Shards[rank], bias, layer.Info.Activation);
+            if (y.ShardArray[rank].Rows > 0) Devices[rank].BiasActivation(y.ShardArray[rank], bias, layer.Info.Activation);
         }
     }
 
@@ -140,49 +168,58 @@ public sealed partial class ForwardPass : IDisposable
     /// <summary>Copies the result to a new host array: from device 0 if replicated, else piece by piece.</summary>
     public float[,] Download(ShardedTensor y)
     {
-        var result = new float[Tokens, y.Features];
-        var host = HostMatrix.Span(result);
         int f = y.Features;
-        var pieces = new HostPiece[P];
+        var pieces = _pieces;
         switch (y.Layout)
         {
             case TensorLayout.Replicated:
-                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.Shards[rank], 0);
+                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.ShardArray[rank], 0);
                 break;
             case TensorLayout.ColumnSharded:
-                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.Shards[rank], rank * (f / P));
+                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.ShardArray[rank], rank * (f / P));
                 break;
             case TensorLayout.TokenSharded:
-                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.Shards[rank], TokenShard(rank).Start * f);
+                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.ShardArray[rank], TokenShard(rank).Start * f);
                 break;
             case TensorLayout.Blocks2D:
                 var grid = Mesh.Grid;
                 for (int rank = 0; rank < P; rank++)
                 {
                     var (t0, _) = TokenBlock(grid.GridRowOf(rank), grid.Q);
-                    pieces[rank] = new HostPiece(y.Shards[rank], t0 * f + grid.GridColumnOf(rank) * (f / grid.Q));
+                    pieces[rank] = new HostPiece(y.ShardArray[rank], t0 * f + grid.GridColumnOf(rank) * (f / grid.Q));
                 }
                 break;
             default:
                 throw new InvalidOperationException($"Cannot download a {y.Layout} tensor: reduce it first.");
         }
-        Mesh.DownloadToHost(pieces, y.Layout == TensorLayout.Replicated, host, f);
+        var result = new float[Tokens, f];
+        Mesh.DownloadToHost(pieces, y.Layout == TensorLayout.Replicated, HostMatrix.Span(result), f);
         _downloaded = true;
         return result;
     }
 
-    /// <summary>Waits for every device, then frees this pass's activations.</summary>
+    /// <summary>Waits for every device, then returns this pass's activations to the model's pool.</summary>
     public void Dispose()
     {
+        if (!_active) return;
+        bool finished = false;
         try
         {
             Mesh.Synchronize();
+            finished = true;
         }
         finally
         {
-            foreach (var b in _buffers) b.Dispose();
+            // After a failure some device may still be running work on these buffers: free them in queue order
+            // instead of pooling them.
+            var arena = _core.Arena;
+            foreach (var b in _buffers)
+                if (finished) arena.Return(b);
+                else b.Dispose();
             _buffers.Clear();
-            _core.EndForward(_downloaded);
+            arena.EndPass();
+            _active = false;
+            _core.EndForward(this, _downloaded);
         }
     }
 
@@ -194,9 +231,16 @@ public sealed partial class ForwardPass : IDisposable
     private (int Start, int Length) TokenBlock(int gridRow, int q) =>
         (BlockPartition.Start(Tokens, q, gridRow), BlockPartition.Length(Tokens, q, gridRow));
 
+    /// <summary>This step's output tensor (reused from the previous pass); the caller fills every shard.</summary>
+    private ShardedTensor Next(TensorLayout layout, int features) => _scratch.Tensor().Reset(layout, Tokens, features);
+
+    /// <summary>
+    /// A rows × cols activation from the pool. Its contents are stale: every caller's kernel or collective
+    /// overwrites the whole view.
+    /// </summary>
     private MatrixView Allocate(int rank, int rows, int cols)
     {
-        var buffer = Devices[rank].Allocate(rows * cols);
+        var buffer = _core.Arena.Rent(Devices[rank], rows * cols);
         _buffers.Add(buffer);
         return buffer.AsMatrix(rows, cols);
     }
@@ -207,9 +251,6 @@ public sealed partial class ForwardPass : IDisposable
         if (rows > 0) Devices[rank].Upload(HostMatrix.From(_input, row, col), _input.GetLength(1), view);
         return view;
     }
-
-    private ShardedTensor Build(TensorLayout layout, int features, Func<int, MatrixView> shardOf) =>
-        new(layout, Tokens, features, Enumerable.Range(0, P).Select(shardOf).ToArray());
 
     private static void Expect(ShardedTensor x, TensorLayout layout, ShardedLinear layer)
     {

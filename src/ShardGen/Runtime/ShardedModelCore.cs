@@ -13,7 +13,11 @@ namespace ShardGen.Runtime;
 public sealed class ShardedModelCore : IDisposable
 {
     private readonly IShardedLayer[] _layers;
-    private TrafficCheckpoint? _checkpoint;
+    private readonly long[] _bytesBefore;
+    private readonly TrafficReport _traffic;
+    private long _recordsBefore;
+    private ForwardPass? _idlePass;     // reused by the next pass: its tensors and argument arrays with it
+    private int[] _starts = { 0, 0 };   // the last pass's sequence starts, reused while they do not change
     private bool _disposed;
 
     public ShardedModelCore(DeviceMesh mesh, ModelPlan plan, IShardedLayer[] layers)
@@ -21,7 +25,13 @@ public sealed class ShardedModelCore : IDisposable
         Mesh = mesh ?? throw new ArgumentNullException(nameof(mesh));
         Plan = plan ?? throw new ArgumentNullException(nameof(plan));
         _layers = layers ?? throw new ArgumentNullException(nameof(layers));
+        int devices = mesh.Stats.Devices;
+        _bytesBefore = new long[devices];
+        _traffic = new TrafficReport(devices);
     }
+
+    /// <summary>Activation buffers kept between passes.</summary>
+    internal ActivationArena Arena { get; } = new();
 
     public DeviceMesh Mesh { get; }
 
@@ -35,7 +45,10 @@ public sealed class ShardedModelCore : IDisposable
     /// <summary>The shards of layer <paramref name="index"/>, a transformer block.</summary>
     public ShardedTransformerBlock Block(int index) => (ShardedTransformerBlock)_layers[index];
 
-    /// <summary>Collectives measured during the last forward pass; null before the first.</summary>
+    /// <summary>
+    /// Collectives measured during the last forward pass; null before the first. In-process meshes refill the same
+    /// report (and its lists) after every pass, so it is overwritten by the next Forward: copy what you keep.
+    /// </summary>
     public TrafficReport? LastForward { get; private set; }
 
     /// <summary>
@@ -72,39 +85,65 @@ public sealed class ShardedModelCore : IDisposable
             throw new ArgumentException(
                 $"{Plan.ModelName}.Forward: x is [{x.GetLength(0)}, {x.GetLength(1)}] but the first layer '{first.Name}' takes {first.InFeatures} input features; " +
                 $"pass x as [tokens ≥ 1, {first.InFeatures}].", nameof(x));
-        var starts = SequenceStarts(x.GetLength(0), sequenceLengths);
+        int tokens = x.GetLength(0);
+        CheckSequenceLengths(tokens, sequenceLengths);
         Monitor.Enter(Mesh.ExecutionGate);
-        _checkpoint = Mesh.Stats.Checkpoint();
-        return new ForwardPass(this, x, starts);
+        try
+        {
+            var pass = _idlePass ?? new ForwardPass(this);
+            _idlePass = null; // a nested pass on this thread gets its own
+            pass.Begin(x, SequenceStarts(tokens, sequenceLengths));
+            _recordsBefore = Mesh.Stats.RecordPosition;
+            Mesh.Stats.CopyBytesSent(_bytesBefore);
+            return pass;
+        }
+        catch
+        {
+            Monitor.Exit(Mesh.ExecutionGate);
+            throw;
+        }
     }
 
-    private int[] SequenceStarts(int tokens, int[]? lengths)
+    private void CheckSequenceLengths(int tokens, int[]? lengths)
     {
-        if (lengths is null) return new[] { 0, tokens };
-        var starts = new int[lengths.Length + 1];
+        if (lengths is null) return;
+        long sum = 0;
         for (int s = 0; s < lengths.Length; s++)
         {
             if (lengths[s] < 1)
                 throw new ArgumentException($"{Plan.ModelName}.Forward: sequence {s} has length {lengths[s]}; every sequence needs at least one token.", nameof(lengths));
-            starts[s + 1] = starts[s] + lengths[s];
+            sum += lengths[s];
         }
-        if (lengths.Length == 0 || starts[^1] != tokens)
+        if (lengths.Length == 0 || sum != tokens)
             throw new ArgumentException(
-                $"{Plan.ModelName}.Forward: the sequence lengths add up to {starts[^1]} but x has {tokens} tokens; they must be equal.", nameof(lengths));
-        return starts;
+                $"{Plan.ModelName}.Forward: the sequence lengths add up to {sum} but x has {tokens} tokens; they must be equal.", nameof(lengths));
     }
 
+    /// <summary>The sequence starts of checked lengths: the last pass's array when they are the same (it is never written).</summary>
+    private int[] SequenceStarts(int tokens, int[]? lengths)
+    {
+        int count = lengths?.Length ?? 1;
+        bool same = _starts.Length == count + 1 && _starts[count] == tokens;
+        for (int s = 0; same && lengths != null && s < count; s++) same = _starts[s + 1] - _starts[s] == lengths[s];
+        if (same) return _starts;
+        var starts = new int[count + 1];
+        for (int s = 0; s < count; s++) starts[s + 1] = starts[s] + (lengths?[s] ?? tokens);
+        return _starts = starts;
+    }
+
+    /// <param name="pass">The pass that ends; the next pass reuses it.</param>
     /// <param name="completed">True when the pass reached its download: only then may the mesh complete the figures
     /// with other processes (a pass that failed half-way must not start another collective).</param>
-    internal void EndForward(bool completed = true)
+    internal void EndForward(ForwardPass pass, bool completed)
     {
         try
         {
-            var measured = Mesh.Stats.Since(_checkpoint!);
-            LastForward = completed ? Mesh.CompleteTraffic(measured) : measured;
+            _traffic.Measure(Mesh.Stats, _recordsBefore, _bytesBefore);
+            LastForward = completed ? Mesh.CompleteTraffic(_traffic) : _traffic;
         }
         finally
         {
+            _idlePass = pass;
             Monitor.Exit(Mesh.ExecutionGate);
         }
     }
@@ -113,6 +152,7 @@ public sealed class ShardedModelCore : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        Arena.Dispose();
         foreach (var layer in _layers) layer?.Dispose();
     }
 }

@@ -7,25 +7,34 @@ namespace ShardGen.Runtime;
 /// <summary>
 /// An activation [tokens, features] spread over the mesh in one <see cref="TensorLayout"/>:
 /// <see cref="Shards"/>[rank] is that device's piece (the whole tensor when replicated or a partial sum,
-/// its column shard, or its 2D block). The buffers belong to the <see cref="ForwardPass"/> that made them.
+/// its column shard, or its 2D block). The buffers belong to the <see cref="ForwardPass"/> that made them,
+/// and so does this object: a model reuses its tensors in its next pass, so keep none beyond the pass.
 /// </summary>
 public sealed class ShardedTensor
 {
-    internal ShardedTensor(TensorLayout layout, int tokens, int features, IReadOnlyList<MatrixView> shards)
+    private readonly MatrixView[] _shards;
+
+    internal ShardedTensor(int devices) => _shards = new MatrixView[devices];
+
+    public TensorLayout Layout { get; private set; }
+
+    public int Tokens { get; private set; }
+
+    public int Features { get; private set; }
+
+    public IReadOnlyList<MatrixView> Shards => _shards;
+
+    /// <summary>The shards, for the pass that fills them.</summary>
+    internal MatrixView[] ShardArray => _shards;
+
+    /// <summary>Gives this (reused) tensor its next meaning; the caller then fills every shard.</summary>
+    internal ShardedTensor Reset(TensorLayout layout, int tokens, int features)
     {
         Layout = layout;
         Tokens = tokens;
         Features = features;
-        Shards = shards;
+        return this;
     }
 
-    public TensorLayout Layout { get; }
-
-    public int Tokens { get; }
-
-    public int Features { get; }
-
-    public IReadOnlyList<MatrixView> Shards { get; }
-
-    public override string ToString() => $"[{Tokens}, {Features}] {Layout} over {Shards.Count} devices";
+    public override string ToString() => $"[{Tokens}, {Features}] {Layout} over {_shards.Length} devices";
 }

@@ -1,0 +1,69 @@
+using System;
+using ShardGen.Devices;
+using ShardGen.Kernels;
+
+namespace ShardGen.Cpu;
+
+// Runs one queued command on the worker. Arguments were checked when it was enqueued; views become
+// pointers only now, so a buffer freed too early fails here instead of touching freed memory.
+public sealed unsafe partial class CpuDevice
+{
+    private void Execute(in DeviceCommand c)
+    {
+        switch (c.Kind)
+        {
+            case CommandKind.Gemm:
+            {
+                int k = c.TransposeA ? c.A.Rows : c.A.Cols;
+                float* bias = c.Bias is { } b ? Pointer(b) : null;
+                var args = new GemmArgs(Pointer(c.A), c.A.Stride, c.TransposeA, Pointer(c.B), c.B.Stride, c.TransposeB,
+                    Pointer(c.C), c.C.Stride, c.C.Rows, c.C.Cols, k, c.Accumulate, bias, c.Activation);
+                GemmKernel.Run(args, _workspaces, _team);
+                break;
+            }
+            case CommandKind.BiasActivation:
+            {
+                float* cp = Pointer(c.C);
+                float* bp = c.Bias is { } b ? Pointer(b) : null;
+                for (int r = 0; r < c.C.Rows; r++) Activations.ApplyRow(cp + (nint)r * c.C.Stride, bp, c.C.Cols, c.Activation);
+                break;
+            }
+            case CommandKind.Copy:
+                Elementwise.Copy(Pointer(c.A), c.A.Stride, Pointer(c.C), c.C.Stride, c.A.Rows, c.A.Cols);
+                break;
+            case CommandKind.Add:
+                Elementwise.Add(Pointer(c.A), c.A.Stride, Pointer(c.C), c.C.Stride, c.A.Rows, c.A.Cols);
+                break;
+            case CommandKind.Normalize:
+                RunNormalize(c);
+                break;
+            case CommandKind.Attention:
+                AttentionKernel.Run(Pointer(c.A), c.A.Stride, Pointer(c.C), c.C.Stride, (AttentionPlan)c.Target!, _workspaces, _team);
+                break;
+            case CommandKind.Collective:
+                ((CollectiveOp)c.Target!).Run(c.Member);
+                break;
+            case CommandKind.Free:
+                FreeNow((CpuDeviceBuffer)c.Target!);
+                break;
+            case CommandKind.Action:
+                ((Action)c.Target!)();
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown device command {c.Kind}.");
+        }
+    }
+
+    private static void RunNormalize(in DeviceCommand c)
+    {
+        MatrixView x = c.A, y = c.C;
+        float* xp = Pointer(x), yp = Pointer(y), g = Pointer(c.B);
+        float* beta = c.Bias is { } b ? Pointer(b) : null;
+        for (int r = 0; r < x.Rows; r++)
+        {
+            float* xr = xp + (nint)r * x.Stride, yr = yp + (nint)r * y.Stride;
+            if (c.Norm == NormKind.LayerNorm) Normalization.LayerNormRow(xr, yr, x.Cols, g, beta, c.Epsilon);
+            else Normalization.RmsNormRow(xr, yr, x.Cols, g, c.Epsilon);
+        }
+    }
+}

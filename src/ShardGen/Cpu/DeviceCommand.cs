@@ -1,0 +1,65 @@
+using System;
+using ShardGen.Devices;
+using ShardGen.Kernels;
+
+namespace ShardGen.Cpu;
+
+internal enum CommandKind : byte
+{
+    Gemm,
+    BiasActivation,
+    Copy,
+    Add,
+    Normalize,
+    Attention,
+    Collective,
+    Free,
+    Action,
+}
+
+/// <summary>
+/// One queued piece of work of a <see cref="CpuDevice"/>: the kernel and its arguments as plain fields, so
+/// enqueuing copies a struct into the ring instead of allocating a closure. Views are resolved to pointers
+/// only when the command runs. Which fields mean what depends on <see cref="Kind"/> (see the factories).
+/// </summary>
+internal struct DeviceCommand
+{
+    public CommandKind Kind;
+    public MatrixView A, B, C;
+    public MatrixView? Bias;
+    public bool TransposeA, TransposeB, Accumulate;
+    public Activation Activation;
+    public NormKind Norm;
+    public float Epsilon;
+    public int Member;
+    /// <summary>The attention plan, collective op, buffer to free or arbitrary action.</summary>
+    public object? Target;
+
+    public static DeviceCommand Gemm(MatrixView a, bool transposeA, MatrixView b, bool transposeB, MatrixView c,
+        bool accumulate, MatrixView? bias, Activation activation) => new()
+    {
+        Kind = CommandKind.Gemm, A = a, TransposeA = transposeA, B = b, TransposeB = transposeB, C = c,
+        Accumulate = accumulate, Bias = bias, Activation = activation,
+    };
+
+    public static DeviceCommand BiasActivation(MatrixView c, MatrixView? bias, Activation activation) =>
+        new() { Kind = CommandKind.BiasActivation, C = c, Bias = bias, Activation = activation };
+
+    /// <summary>Copy or Add: source A, destination C.</summary>
+    public static DeviceCommand Elementwise(CommandKind kind, MatrixView source, MatrixView destination) =>
+        new() { Kind = kind, A = source, C = destination };
+
+    /// <summary>x in A, y in C, γ in B, β in Bias.</summary>
+    public static DeviceCommand Normalize(MatrixView x, MatrixView y, NormKind kind, MatrixView gamma, MatrixView? beta, float epsilon) =>
+        new() { Kind = CommandKind.Normalize, A = x, C = y, B = gamma, Bias = beta, Norm = kind, Epsilon = epsilon };
+
+    public static DeviceCommand Attention(MatrixView qkv, MatrixView output, AttentionPlan plan) =>
+        new() { Kind = CommandKind.Attention, A = qkv, C = output, Target = plan };
+
+    public static DeviceCommand Collective(CollectiveOp op, int member) =>
+        new() { Kind = CommandKind.Collective, Target = op, Member = member };
+
+    public static DeviceCommand Free(CpuDeviceBuffer buffer) => new() { Kind = CommandKind.Free, Target = buffer };
+
+    public static DeviceCommand Action(Action work) => new() { Kind = CommandKind.Action, Target = work };
+}

@@ -1,0 +1,63 @@
+using System.Collections.Generic;
+using ShardGen.Devices;
+
+namespace ShardGen.Runtime;
+
+/// <summary>
+/// The managed objects a pass needs per step (tensors, argument arrays for the collectives, attention shapes),
+/// handed out in call order and kept for the next pass. A generated Forward makes the same calls every time, so
+/// from the second pass on every request is served from the previous pass's objects and nothing is allocated.
+/// </summary>
+internal sealed class PassScratch
+{
+    private readonly int _devices;
+    private readonly List<ShardedTensor> _tensors = new();
+    private readonly List<MatrixView[]> _views = new();
+    private readonly List<IReadOnlyList<MatrixView>[]> _lists = new();
+    private readonly List<AttentionShape> _shapes = new();
+    private int _tensor, _view, _list, _shape;
+
+    public PassScratch(int devices) => _devices = devices;
+
+    /// <summary>Starts handing out from the first object again.</summary>
+    public void Rewind() => _tensor = _view = _list = _shape = 0;
+
+    public ShardedTensor Tensor()
+    {
+        if (_tensor == _tensors.Count) _tensors.Add(new ShardedTensor(_devices));
+        return _tensors[_tensor++];
+    }
+
+    /// <summary>An array of <paramref name="length"/> views, to be filled by the caller.</summary>
+    public MatrixView[] Views(int length)
+    {
+        if (_view == _views.Count) _views.Add(new MatrixView[length]);
+        else if (_views[_view].Length != length) _views[_view] = new MatrixView[length];
+        return _views[_view++];
+    }
+
+    /// <summary>
+    /// views[j][i] for a collective over <paramref name="length"/> members: an array of rows that are themselves
+    /// scratch view arrays, to be filled by the caller.
+    /// </summary>
+    public IReadOnlyList<MatrixView>[] Rows(int length)
+    {
+        if (_list == _lists.Count) _lists.Add(new IReadOnlyList<MatrixView>[length]);
+        else if (_lists[_list].Length != length) _lists[_list] = new IReadOnlyList<MatrixView>[length];
+        var rows = _lists[_list++];
+        for (int j = 0; j < length; j++) rows[j] = Views(length);
+        return rows;
+    }
+
+    /// <summary>The attention problem of one device's heads over <paramref name="sequenceStarts"/>.</summary>
+    public AttentionShape Attention(int queryHeads, int kvHeads, int headDim, bool causal, int[] sequenceStarts)
+    {
+        if (_shape == _shapes.Count) _shapes.Add(null!);
+        var shape = _shapes[_shape];
+        if (shape is null || shape.QueryHeads != queryHeads || shape.KvHeads != kvHeads || shape.HeadDim != headDim ||
+            shape.Causal != causal || !ReferenceEquals(shape.SequenceStarts, sequenceStarts))
+            _shapes[_shape] = shape = new AttentionShape(queryHeads, kvHeads, headDim, causal, sequenceStarts);
+        _shape++;
+        return shape;
+    }
+}
