@@ -143,6 +143,9 @@ internal static unsafe class GemmKernel
     // At most this many rows, B is read in place (no packing): each B element is used by ≤ 4 row tiles.
     internal static readonly int SkinnyRows512 = Tune("SKINNY", 24);
     internal static readonly int SkinnyKc512 = Tune("SKC", 256);
+    // From this many elements of A (M·K, 16 MiB: about half the L3), A is packed (see Avx512), in blocks of this many rows.
+    internal static readonly long PackAFloats512 = Tune("PACKA", 4 << 20);
+    internal static readonly int PackAMc512 = Tune("PACKMC", 4096);
 
     private static int Tune(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable("SHARDGEN_GEMM_" + name), out int v) && v > 0 ? v : fallback;
@@ -203,6 +206,42 @@ internal static unsafe class GemmKernel
                     }
                     for (int ir = 0; ir < m; ir += mr)
                         Tile512(g, a + ir * lda, lda, b, ldb, kc, ir, jr, Math.Min(mr, m - ir), cols, add, last && epilogue, tile);
+                }
+            }
+            return;
+        }
+
+        if ((long)m * k >= PackAFloats512)
+        {
+            // Large A (beyond L3 or a long row stride): pack a block of whole rows' KC slice once per (ic, pc),
+            // contiguous (stride kc), so each 6-row sliver the kernel streams is one sequential run from L3
+            // instead of six strided runs from memory, and A comes from memory once rather than once per NC block.
+            int kcMax = Math.Min(Kc512, k);
+            int mcMax = Math.Min(PackAMc512, m);
+            int ncMax = Math.Min(Nc512, RoundUp(n, nr));
+            float* packB = ws.PackB((nint)ncMax * kcMax);
+            float* packA = ws.PackA((nint)mcMax * kcMax);
+            for (int ic = 0; ic < m; ic += mcMax)
+            {
+                int mc = Math.Min(mcMax, m - ic);
+                for (int pc = 0; pc < k; pc += kcMax)
+                {
+                    int kc = Math.Min(kcMax, k - pc);
+                    bool add = g.Accumulate || pc > 0, last = pc + kc == k;
+                    if (g.TransA) PackRowsOfTransposedA(g.A, g.Lda, ic, pc, mc, kc, packA);
+                    else GemmPacking.PackRows(g.A, g.Lda, ic, pc, mc, kc, packA);
+                    for (int jc = 0; jc < n; jc += ncMax)
+                    {
+                        int nc = Math.Min(ncMax, n - jc);
+                        GemmPacking.PackB(g.B, g.Ldb, g.TransB, pc, jc, kc, nc, nr, packB);
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int rows = Math.Min(mr, mc - ir);
+                            float* a = packA + (nint)ir * kc;
+                            for (int jr = 0; jr < nc; jr += nr)
+                                Tile512(g, a, kc, packB + (nint)jr * kc, nr, kc, ic + ir, jc + jr, rows, Math.Min(nr, nc - jr), add, last && epilogue, tile);
+                        }
+                    }
                 }
             }
             return;

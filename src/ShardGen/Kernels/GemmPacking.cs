@@ -86,6 +86,12 @@ internal static unsafe class GemmPacking
         }
     }
 
+    /// <summary>Rows [i0, i0+rows) of row-major A, columns [p0, p0+kc), into row-major dst with stride kc.</summary>
+    public static void PackRows(float* a, int lda, int i0, int p0, int rows, int kc, float* dst)
+    {
+        for (int r = 0; r < rows; r++) CopyRow(a + (nint)(i0 + r) * lda + p0, dst + (nint)r * kc, kc);
+    }
+
     private static void CopyRow(float* src, float* dst, int n)
     {
         int j = 0;
