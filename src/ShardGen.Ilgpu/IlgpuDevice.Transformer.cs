@@ -12,24 +12,7 @@ public sealed partial class IlgpuDevice
 
     public override void Normalize(MatrixView x, MatrixView y, NormKind kind, MatrixView gamma, MatrixView? beta, float epsilon)
     {
-        CheckView(x, nameof(x));
-        CheckView(y, nameof(y));
-        CheckView(gamma, nameof(gamma));
-        if (kind != NormKind.LayerNorm && kind != NormKind.RmsNorm)
-            throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown normalization.");
-        if (!(epsilon >= 0f) || float.IsInfinity(epsilon))
-            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, $"Normalize on {Name}: epsilon must be finite and ≥ 0.");
-        CheckSameShape(x, y, "Normalize");
-        CheckNormParameter(gamma, x, nameof(gamma));
-        if (beta is { } bv)
-        {
-            CheckView(bv, nameof(beta));
-            CheckNormParameter(bv, x, nameof(beta));
-        }
-        if (x != y && Overlaps(x, y))
-            throw new ArgumentException($"Normalize on {Name}: y {y} overlaps x {x} without being the same view.", nameof(y));
-        if (Overlaps(gamma, y) || (beta is { } bo && Overlaps(bo, y)))
-            throw new ArgumentException($"Normalize on {Name}: y must not overlap gamma or beta.", nameof(y));
+        CheckNormalize(x, y, kind, gamma, beta, epsilon);
 
         Enqueue(() =>
         {
@@ -43,27 +26,11 @@ public sealed partial class IlgpuDevice
         });
     }
 
-    private void CheckNormParameter(MatrixView p, MatrixView x, string name)
-    {
-        if (p.Rows != 1 || p.Cols != x.Cols)
-            throw new ArgumentException($"Normalize on {Name}: {name} must be 1×{x.Cols} to match x ({x.Rows}×{x.Cols}), but is {p.Rows}×{p.Cols}.", name);
-    }
-
     public override void Attention(MatrixView qkv, MatrixView output, AttentionShape shape)
     {
-        ArgumentNullException.ThrowIfNull(shape);
-        shape.Validate();
-        CheckView(qkv, nameof(qkv));
-        CheckView(output, nameof(output));
+        CheckAttention(qkv, output, shape);
+        // The kernel reads the starts when it runs: a copy, so a caller reusing its array cannot race it.
         shape = shape with { SequenceStarts = (int[])shape.SequenceStarts.Clone() };
-        string what = $"Attention on {Name} ({shape.QueryHeads} query heads, {shape.KvHeads} kv heads, head dim {shape.HeadDim}, {shape.Tokens} tokens)";
-        if (qkv.Rows != shape.Tokens || qkv.Cols != shape.FusedWidth)
-            throw new ArgumentException($"{what}: qkv must be {shape.Tokens}×{shape.FusedWidth} but is {qkv.Rows}×{qkv.Cols}.", nameof(qkv));
-        if (output.Rows != shape.Tokens || output.Cols != shape.OutputWidth)
-            throw new ArgumentException($"{what}: output must be {shape.Tokens}×{shape.OutputWidth} but is {output.Rows}×{output.Cols}.", nameof(output));
-        if (Overlaps(qkv, output))
-            throw new ArgumentException($"{what}: output must not overlap qkv.", nameof(output));
-
         Enqueue(() => RunAttention(qkv, output, shape));
     }
 

@@ -97,4 +97,54 @@ public abstract partial class Device
         }
         return false;
     }
+
+    /// <summary>The rules of <see cref="Normalize"/>'s arguments, for every backend.</summary>
+    protected internal void CheckNormalize(MatrixView x, MatrixView y, NormKind kind, MatrixView gamma, MatrixView? beta, float epsilon)
+    {
+        CheckView(x, nameof(x));
+        CheckView(y, nameof(y));
+        CheckView(gamma, nameof(gamma));
+        if (kind != NormKind.LayerNorm && kind != NormKind.RmsNorm)
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown normalization.");
+        if (!(epsilon >= 0f) || float.IsInfinity(epsilon))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, $"Normalize on {Name}: epsilon must be finite and ≥ 0.");
+        CheckSameShape(x, y, "Normalize");
+        CheckNormParameter(gamma, x, nameof(gamma));
+        // β is ignored by RmsNorm, but a malformed one is still a caller bug worth reporting.
+        if (beta is { } bv)
+        {
+            CheckView(bv, nameof(beta));
+            CheckNormParameter(bv, x, nameof(beta));
+        }
+        // Rows are normalized one at a time, so y may be x itself but must not straddle other rows of x or γ/β.
+        if (x != y && Overlaps(x, y))
+            throw new ArgumentException($"Normalize on {Name}: y {y} overlaps x {x} without being the same view.", nameof(y));
+        if (Overlaps(gamma, y) || (beta is { } bo && Overlaps(bo, y)))
+            throw new ArgumentException($"Normalize on {Name}: y must not overlap gamma or beta.", nameof(y));
+    }
+
+    private void CheckNormParameter(MatrixView p, MatrixView x, string name)
+    {
+        if (p.Rows != 1 || p.Cols != x.Cols)
+            throw new ArgumentException($"Normalize on {Name}: {name} must be 1×{x.Cols} to match x ({x.Rows}×{x.Cols}), but is {p.Rows}×{p.Cols}.", name);
+    }
+
+    /// <summary>The rules of <see cref="Attention"/>'s arguments, for every backend.</summary>
+    protected internal void CheckAttention(MatrixView qkv, MatrixView output, AttentionShape shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        shape.Validate();
+        CheckView(qkv, nameof(qkv));
+        CheckView(output, nameof(output));
+        if (qkv.Rows != shape.Tokens || qkv.Cols != shape.FusedWidth)
+            throw new ArgumentException($"{What(shape)}: qkv must be {shape.Tokens}×{shape.FusedWidth} but is {qkv.Rows}×{qkv.Cols}.", nameof(qkv));
+        if (output.Rows != shape.Tokens || output.Cols != shape.OutputWidth)
+            throw new ArgumentException($"{What(shape)}: output must be {shape.Tokens}×{shape.OutputWidth} but is {output.Rows}×{output.Cols}.", nameof(output));
+        if (Overlaps(qkv, output))
+            throw new ArgumentException($"{What(shape)}: output must not overlap qkv.", nameof(output));
+    }
+
+    // Built only for an error message: a passing call must not allocate.
+    private string What(AttentionShape shape) =>
+        $"Attention on {Name} ({shape.QueryHeads} query heads, {shape.KvHeads} kv heads, head dim {shape.HeadDim}, {shape.Tokens} tokens)";
 }

@@ -14,19 +14,8 @@ public sealed partial class ForwardPass
     public ShardedTensor MlpNorm(ShardedTensor x, ShardedTransformerBlock block) => Normalize(x, block, block.MlpNorm);
 
     /// <summary>Column-parallel by heads: [T, hidden] → each device's fused q|k|v of its own heads, bias included.</summary>
-    public ShardedTensor QkvProjection(ShardedTensor x, ShardedTransformerBlock block)
-    {
-        ExpectStream(x, TensorLayout.Replicated, block);
-        var info = block.Info;
-        var y = Next(TensorLayout.Heads, info.QkvWidth);
-        for (int rank = 0; rank < P; rank++)
-        {
-            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, info.LocalQkvWidth);
-            var w = block.Qkv[rank];
-            Devices[rank].Gemm(x.ShardArray[rank], false, w.Weight, false, shard, accumulate: false, w.Bias);
-        }
-        return y;
-    }
+    public ShardedTensor QkvProjection(ShardedTensor x, ShardedTransformerBlock block) =>
+        ColumnProjection(x, block, block.Qkv, TensorLayout.Heads, block.Info.QkvWidth, block.Info.LocalQkvWidth, Activation.None);
 
     /// <summary>Scaled dot-product attention of each device's heads, within each sequence: context columns of its heads.</summary>
     public ShardedTensor Attention(ShardedTensor qkv, ShardedTransformerBlock block)
@@ -50,19 +39,8 @@ public sealed partial class ForwardPass
         PartialProjection(context, block, block.Out);
 
     /// <summary>Column-parallel MLP up-projection with its activation fused: [T, hidden] → own [T, ffn/P].</summary>
-    public ShardedTensor MlpUp(ShardedTensor x, ShardedTransformerBlock block)
-    {
-        ExpectStream(x, TensorLayout.Replicated, block);
-        var info = block.Info;
-        var y = Next(TensorLayout.ColumnSharded, info.FfnHidden);
-        for (int rank = 0; rank < P; rank++)
-        {
-            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, info.LocalFfn);
-            var w = block.Up[rank];
-            Devices[rank].Gemm(x.ShardArray[rank], false, w.Weight, false, shard, accumulate: false, w.Bias, info.Activation);
-        }
-        return y;
-    }
+    public ShardedTensor MlpUp(ShardedTensor x, ShardedTransformerBlock block) =>
+        ColumnProjection(x, block, block.Up, TensorLayout.ColumnSharded, block.Info.FfnHidden, block.Info.LocalFfn, block.Info.Activation);
 
     /// <summary>Row-parallel MLP down-projection → partial sums of [T, hidden].</summary>
     public ShardedTensor MlpDown(ShardedTensor hidden, ShardedTransformerBlock block) =>
@@ -145,6 +123,21 @@ public sealed partial class ForwardPass
             var src = x.ShardArray[rank];
             var shard = y.ShardArray[rank] = Allocate(rank, src.Rows, src.Cols);
             if (src.Rows > 0) Devices[rank].Normalize(src, shard, shape.Norm, norm[rank].Scale, norm[rank].Shift, shape.Epsilon);
+        }
+        return y;
+    }
+
+    // A column-parallel projection of the replicated stream: each device's own output columns, bias and activation fused.
+    private ShardedTensor ColumnProjection(ShardedTensor x, ShardedTransformerBlock block, ShardedTransformerBlock.LinearShard[] weights,
+        TensorLayout layout, int features, int localFeatures, Activation activation)
+    {
+        ExpectStream(x, TensorLayout.Replicated, block);
+        var y = Next(layout, features);
+        for (int rank = 0; rank < P; rank++)
+        {
+            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, localFeatures);
+            var w = weights[rank];
+            Devices[rank].Gemm(x.ShardArray[rank], false, w.Weight, false, shard, accumulate: false, w.Bias, activation);
         }
         return y;
     }
