@@ -11,8 +11,11 @@ namespace ShardGen.Generators;
 
 /// <summary>
 /// Generates the sharded implementation of every <c>[ShardedModel]</c> partial class: its layer specs, weights,
-/// <c>Create</c> and a straight-line <c>Forward</c> (linear layers and transformer blocks). Parsing and emitting live in <see cref="ModelParser"/> and
-/// <see cref="ModelEmitter"/>; this class only wires the pipeline. Layer attributes outside a model (SHARD004)
+/// <c>Create</c> and a straight-line <c>Forward</c> (linear layers and transformer blocks). This class only wires
+/// the pipeline. Plain models are read from syntax (<see cref="SyntacticModelReader"/>), once per file change,
+/// after <see cref="FastPathCheck"/> has confirmed what their names mean; all others go through the semantic
+/// <see cref="ModelParser"/>. Both end in <see cref="ModelAssembler"/> and give identical results (the tests
+/// run every input both ways). <see cref="ModelEmitter"/> writes the source. Layer attributes outside a model (SHARD004)
 /// are reported by <see cref="OrphanLayerAnalyzer"/>, not here: a stage per layer attribute would re-bind every
 /// one of them on every run.
 /// </summary>
@@ -21,14 +24,80 @@ public sealed class ShardGenerator : IIncrementalGenerator
 {
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        // [ShardedModel] classes → (model, diagnostics). The model is emitted, the diagnostics reported apart.
-        var parsed = context.SyntaxProvider
-            .ForAttributeWithMetadataName(
-                KnownNames.ShardedModelAttribute,
-                static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
-                ModelParser.Parse)
+        // Classes with attributes. The syntax provider re-runs its transform on every compilation, so the transform
+        // only passes the node on; the Select after it compares nodes by identity and re-reads changed files only.
+        var candidates = context.SyntaxProvider
+            .CreateSyntaxProvider(
+                static (node, _) => node is ClassDeclarationSyntax { AttributeLists.Count: > 0 } or RecordDeclarationSyntax { AttributeLists.Count: > 0 },
+                static (ctx, _) => (TypeDeclarationSyntax)ctx.Node)
+            .WithTrackingName(TrackingNames.ClassSyntax)
+            .Select(static (node, ct) => SyntacticModelReader.Read(node, ct))
+            .Where(static c => c is not null)
+            .Select(static (c, _) => c!)
+            .WithTrackingName(TrackingNames.Candidates);
+
+        // What each file declares that could change how names bind elsewhere, merged: equal across most edits.
+        var sourceFacts = context.SyntaxProvider
+            .CreateSyntaxProvider(static (node, _) => node is CompilationUnitSyntax, static (ctx, _) => (CompilationUnitSyntax)ctx.Node)
+            .WithTrackingName(TrackingNames.FileSyntax)
+            .Select(static (unit, _) => SourceFactsReader.Read(unit))
+            .Collect()
+            .Select(static (files, _) => SourceFacts.Merge(files))
+            .WithTrackingName(TrackingNames.SourceFacts);
+
+        // Do ShardGen's names bind to ShardGen's types in each scope? Bound in a probe compilation that depends on
+        // references, options and scopes only, so this stays cached while models are edited.
+        var compilationInputs = context.CompilationProvider
+            .Select(static (compilation, _) => new CompilationInputs(compilation))
+            .WithTrackingName(TrackingNames.CompilationInputs);
+        var verifiedScopes = candidates.Collect()
+            .Select(static (all, _) => FastPathCheck.ScopeKeys(all))
+            .Combine(sourceFacts.Select(static (facts, _) => facts.GlobalUsings))
+            .Combine(compilationInputs)
+            .Select(static (input, ct) => ScopeCheck.Run(input.Left.Left, input.Left.Right, input.Right, ct))
+            .WithTrackingName(TrackingNames.ScopeCheck);
+
+        var fastPathEnabled = context.AnalyzerConfigOptionsProvider.Select(static (options, _) =>
+            !(options.GlobalOptions.TryGetValue(FastPathCheck.DisableOption, out var value)
+              && string.Equals(value?.Trim(), "false", System.StringComparison.OrdinalIgnoreCase)));
+
+        var verdict = candidates.Collect()
+            .Combine(sourceFacts)
+            .Combine(verifiedScopes)
+            .Combine(fastPathEnabled)
+            .Select(static (input, _) => FastPathCheck.Run(input.Left.Left.Left, input.Left.Left.Right, input.Left.Right, input.Right))
+            .WithTrackingName(TrackingNames.FastPathCheck);
+
+        var judged = candidates.Combine(verdict);
+
+        // Models read from syntax where the check holds: unchanged files stay cached across compilations.
+        var fastParsed = judged
+            .Where(static pair => pair.Right.Holds(pair.Left.Fast))
+            .Select(static (pair, _) => pair.Left.Fast!.Result)
+            .WithTrackingName(TrackingNames.FastParseModel);
+
+        // Everything else is parsed with the compiler's help, as ForAttributeWithMetadataName would.
+        var parsed = judged
+            .Where(static pair => NeedsSemanticParse(pair.Left, pair.Right))
+            .Select(static (pair, _) => (pair.Left.FilePath, pair.Left.Span))
+            .Combine(context.CompilationProvider)
+            .Select(static (input, ct) => ModelParser.ParseAt(input.Left.FilePath, input.Left.Span, input.Right, ct))
             .WithTrackingName(TrackingNames.ParseModel);
 
+        RegisterOutputs(context, fastParsed);
+        RegisterOutputs(context, parsed);
+    }
+
+    private static bool NeedsSemanticParse(ModelCandidate candidate, FastPathVerdict verdict) => candidate.Kind switch
+    {
+        CandidateKind.Model => !verdict.Holds(candidate.Fast),
+        CandidateKind.MaybeAliased => true,
+        _ => verdict.GlobalAliases,
+    };
+
+    /// <summary>Emits each model and reports each model's diagnostics; the same for both readers.</summary>
+    private static void RegisterOutputs(IncrementalGeneratorInitializationContext context, IncrementalValuesProvider<ModelParseResult> parsed)
+    {
         var models = parsed
             .Select(static (result, _) => result.Model)
             .Where(static model => model is not null)

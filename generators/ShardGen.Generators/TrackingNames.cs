@@ -3,7 +3,35 @@ namespace ShardGen.Generators;
 /// <summary>Names of the pipeline's stages, so tests can inspect each one (cacheability).</summary>
 internal static class TrackingNames
 {
-    /// <summary>[ShardedModel] classes parsed into a model plus diagnostics.</summary>
+    /// <summary>
+    /// Class declarations with attributes, as syntax nodes compared by identity (what lets the next stage skip
+    /// unchanged files). With <see cref="FileSyntax"/> and <see cref="CompilationInputs"/>, the only stages that
+    /// hold compiler objects, deliberately.
+    /// </summary>
+    public const string ClassSyntax = nameof(ClassSyntax);
+
+    /// <summary>Each file's compilation unit, as a syntax node compared by identity.</summary>
+    public const string FileSyntax = nameof(FileSyntax);
+
+    /// <summary>The merged <see cref="Models.SourceFacts"/> of all files.</summary>
+    public const string SourceFacts = nameof(SourceFacts);
+
+    /// <summary>References, options and parse options, compared by identity and value.</summary>
+    public const string CompilationInputs = nameof(CompilationInputs);
+
+    /// <summary>The scopes where ShardGen's names bind to ShardGen's types (<see cref="Parsing.ScopeCheck"/>).</summary>
+    public const string ScopeCheck = nameof(ScopeCheck);
+
+    /// <summary>Classes with attributes, read from syntax (<see cref="Parsing.SyntacticModelReader"/>).</summary>
+    public const string Candidates = nameof(Candidates);
+
+    /// <summary>The verdict on which syntactic readings hold (<see cref="Parsing.FastPathCheck"/>).</summary>
+    public const string FastPathCheck = nameof(FastPathCheck);
+
+    /// <summary>Models whose syntactic reading holds, as model plus diagnostics.</summary>
+    public const string FastParseModel = nameof(FastParseModel);
+
+    /// <summary>The other [ShardedModel] classes, parsed with the semantic model into a model plus diagnostics.</summary>
     public const string ParseModel = nameof(ParseModel);
 
     /// <summary>The models without errors, ready to emit.</summary>

@@ -34,6 +34,10 @@ internal sealed record HierarchyInfo(string FullyQualifiedMetadataName, string N
     /// <summary>A unique file name for the generated source: <c>{FullyQualifiedMetadataName}.g.cs</c>.</summary>
     public string HintName => FullyQualifiedMetadataName + ".g.cs";
 
+    /// <summary>A class declared directly in <paramref name="ns"/> ("" for the global namespace), as read from syntax.</summary>
+    public static HierarchyInfo TopLevelClass(string ns, string name) =>
+        new(ns.Length == 0 ? name : ns + "." + name, ns, new EquatableArray<TypeInfo>(new[] { new TypeInfo(name, "class") }));
+
     public static HierarchyInfo From(INamedTypeSymbol type)
     {
         var types = new List<TypeInfo>();

@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
 using ShardGen.Generators.Diagnostics;
 using ShardGen.Generators.Models;
 using ShardGen.Planning;
@@ -20,20 +21,38 @@ namespace ShardGen.Generators.Parsing;
 internal static class ModelParser
 {
     /// <summary>Members ShardGen generates on every model; a user member of the same name would clash.</summary>
-    private static readonly string[] ReservedNames =
+    internal static readonly string[] ReservedNames =
     {
         "LayerSpecs", "PlanFor", "Plan", "Mesh", "LastForward", "Weights", "Create", "Forward", "Dispose",
         "DeclaredDevices", "SequenceParallel", "_core",
     };
 
     /// <summary>Members of the generated nested <c>Weights</c> class besides one property per layer.</summary>
-    private static readonly string[] ReservedWeightsNames = { "Random" };
+    internal static readonly string[] ReservedWeightsNames = { "Random" };
 
-    public static ModelParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken ct)
+    /// <summary>
+    /// Parses the class declared at <paramref name="span"/> of the file <paramref name="path"/>: the candidates
+    /// the syntactic reader could not settle alone. Empty when no [ShardedModel] of ShardGen's is on it.
+    /// </summary>
+    public static ModelParseResult ParseAt(string path, TextSpan span, Compilation compilation, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax node)
-            return ModelParseResult.Empty;
+        foreach (var tree in compilation.SyntaxTrees)
+        {
+            if (tree.FilePath != path || span.End > tree.Length) continue;
+            for (SyntaxNode? n = tree.GetRoot(ct).FindNode(span, getInnermostNodeForTie: true); n is not null && n.Span == span; n = n.Parent)
+            {
+                if (n is TypeDeclarationSyntax node
+                    && compilation.GetSemanticModel(tree).GetDeclaredSymbol(node, ct) is INamedTypeSymbol type)
+                    return Parse(node, type, compilation, ct);
+            }
+        }
+        return ModelParseResult.Empty;
+    }
+
+    public static ModelParseResult Parse(TypeDeclarationSyntax node, INamedTypeSymbol type, Compilation compilation, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
 
         // Several [ShardedModel] on the parts of one class are a compiler error (CS0579); the first one alone
         // produces the model, so that no file is generated twice.
@@ -113,7 +132,6 @@ internal static class ModelParser
             }
         }
 
-        var compilation = context.SemanticModel.Compilation;
         var linearType = compilation.GetTypeByMetadataName(KnownNames.Linear);
         var blockType = compilation.GetTypeByMetadataName(KnownNames.TransformerBlock);
         var layers = new List<(SortKey Key, LayerSpec Spec, string Modifiers, SyntaxReference? Attribute)>();
@@ -199,42 +217,30 @@ internal static class ModelParser
 
         if (!complete) return Result(null);
 
-        // SHARD019: sequence parallelism shards the residual stream of transformer blocks; without one it does nothing.
-        if (sequenceParallel && !layers.Any(l => l.Spec.Strategy == ParallelStrategy.TransformerBlock))
-        {
-            var attributeSyntax = modelAttributeRef.GetSyntax(ct) as AttributeSyntax;
-            var argument = attributeSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "SequenceParallel");
-            Report(DiagnosticDescriptors.SequenceParallelWithoutBlocks,
-                LocationInfo.From((SyntaxNode?)argument ?? attributeSyntax) ?? LocationInfo.From(node.Identifier), DisplayName(type));
-        }
-
         // Layers run in declaration order: by the class declaration they are in, then by position.
         layers.Sort((a, b) => a.Key.CompareTo(b.Key));
-        var specs = new LayerSpec[layers.Count];
-        for (int i = 0; i < specs.Length; i++) specs[i] = layers[i].Spec;
-
-        var problems = ShardRules.CheckStructure(type.Name, specs);
-        if (problems.Count == 0 && devices != 0) problems = ShardRules.CheckDevices(type.Name, specs, devices);
-        foreach (var problem in problems)
+        var read = new ModelAssembler.ReadLayer[layers.Count];
+        for (int i = 0; i < read.Length; i++)
         {
-            var descriptor = DiagnosticDescriptors.Find(problem.Id);
-            if (descriptor is null) continue;
-            var location = problem.LayerIndex >= 0 && problem.LayerIndex < layers.Count
-                ? LocationInfo.From(layers[problem.LayerIndex].Attribute)
-                : LocationInfo.From(node.Identifier);
-            var additional = problem.OtherLayerIndex >= 0 && problem.OtherLayerIndex < layers.Count
-                && LocationInfo.From(layers[problem.OtherLayerIndex].Attribute) is { } other
-                ? new EquatableArray<LocationInfo>(new[] { other })
-                : EquatableArray<LocationInfo>.Empty;
-            (diagnostics ??= new List<DiagnosticInfo>()).Add(
-                new DiagnosticInfo(descriptor.Id, location, new EquatableArray<string>(new[] { problem.Message }), additional));
-            valid = false;
+            var reference = layers[i].Attribute;
+            read[i] = new ModelAssembler.ReadLayer(layers[i].Spec, layers[i].Modifiers, () => LocationInfo.From(reference));
         }
-
-        if (!valid) return Result(null);
-        var layerModels = new LayerModel[layers.Count];
-        for (int i = 0; i < layerModels.Length; i++) layerModels[i] = new LayerModel(layers[i].Spec, layers[i].Modifiers);
-        return Result(new ModelSpec(HierarchyInfo.From(type), devices, new EquatableArray<LayerModel>(layerModels), sequenceParallel));
+        var facts = new ModelAssembler.ModelFacts
+        {
+            Name = type.Name,
+            Devices = devices,
+            SequenceParallel = sequenceParallel,
+            DisplayName = () => DisplayName(type),
+            IdentifierLocation = () => LocationInfo.From(node.Identifier),
+            SequenceParallelLocation = () =>
+            {
+                var attributeSyntax = modelAttributeRef.GetSyntax(ct) as AttributeSyntax;
+                var argument = attributeSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "SequenceParallel");
+                return LocationInfo.From((SyntaxNode?)argument ?? attributeSyntax);
+            },
+            Hierarchy = () => HierarchyInfo.From(type),
+        };
+        return ModelAssembler.Assemble(facts, read, diagnostics, valid);
     }
 
     private static string DisplayName(INamedTypeSymbol type) => type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat);
@@ -247,7 +253,7 @@ internal static class ModelParser
     }
 
     /// <summary>The declaration's modifiers the implementing part repeats (all but <c>partial</c> and <c>static</c>), e.g. "public".</summary>
-    private static string ModifiersOf(PropertyDeclarationSyntax declaration)
+    internal static string ModifiersOf(PropertyDeclarationSyntax declaration)
     {
         var modifiers = declaration.Modifiers;
         if (modifiers.Count == 1 && !modifiers[0].IsKind(SyntaxKind.PartialKeyword) && !modifiers[0].IsKind(SyntaxKind.StaticKeyword))
@@ -319,106 +325,26 @@ internal static class ModelParser
     }
 
     /// <summary>
-    /// The layer an attribute declares; (null, null) when its arguments are missing or not constants (the
-    /// compiler reports those), or an undefined enum value as (null, (property, value, enum)).
+    /// The layer an attribute declares, read by <see cref="LayerArguments"/> from its constant arguments;
+    /// (null, null) when they are missing or not constants (the compiler reports those).
     /// </summary>
-    private static (LayerSpec? Spec, (string Property, string Value, string Enum)? Undefined) ReadLayer(
+    private static (LayerSpec? Spec, LayerArguments.Undefined? Undefined) ReadLayer(
         AttributeData attribute, ParallelStrategy strategy, string name)
     {
-        if (strategy == ParallelStrategy.TransformerBlock) return ReadBlock(attribute, name);
         if (attribute.AttributeConstructor is null
             || attribute.ConstructorArguments.Length != 2
-            || attribute.ConstructorArguments[0].Value is not int inFeatures
-            || attribute.ConstructorArguments[1].Value is not int outFeatures)
+            || attribute.ConstructorArguments[0].Value is not int first
+            || attribute.ConstructorArguments[1].Value is not int second)
             return (null, null);
-
-        bool bias = true;
-        var activation = Activation.None;
-        var weightLayout = WeightLayout.InOut;
-        foreach (var named in attribute.NamedArguments)
+        var named = new KeyValuePair<string, object?>[attribute.NamedArguments.Length];
+        for (int i = 0; i < named.Length; i++)
         {
-            var value = named.Value;
-            if (value.Kind == TypedConstantKind.Error) return (null, null);
-            switch (named.Key)
-            {
-                case "Bias" when value.Value is bool b:
-                    bias = b;
-                    break;
-                case "Activation" when value.Value is int a:
-                    if (!Enum.IsDefined(typeof(Activation), a)) return (null, ("Activation", Invariant(a), "Activation"));
-                    activation = (Activation)a;
-                    break;
-                case "WeightLayout" when value.Value is int w:
-                    if (!Enum.IsDefined(typeof(WeightLayout), w)) return (null, ("WeightLayout", Invariant(w), "WeightLayout"));
-                    weightLayout = (WeightLayout)w;
-                    break;
-                default:
-                    return (null, null);
-            }
+            var argument = attribute.NamedArguments[i];
+            if (argument.Value.Kind == TypedConstantKind.Error) return (null, null);
+            named[i] = new KeyValuePair<string, object?>(argument.Key, argument.Value.Value); // enums arrive as their int value
         }
-        return (new LayerSpec(name, strategy, inFeatures, outFeatures, bias, activation, weightLayout), null);
+        return LayerArguments.Read(strategy, name, first, second, named);
     }
-
-    /// <summary>
-    /// A [TransformerBlock(hidden, heads)] with the attribute's defaults resolved (KvHeads 0 → heads,
-    /// FfnHidden 0 → 4·hidden), so the emitted LayerSpecs state the real shape. Same contract as <see cref="ReadLayer"/>.
-    /// </summary>
-    private static (LayerSpec? Spec, (string Property, string Value, string Enum)? Undefined) ReadBlock(AttributeData attribute, string name)
-    {
-        if (attribute.AttributeConstructor is null
-            || attribute.ConstructorArguments.Length != 2
-            || attribute.ConstructorArguments[0].Value is not int hidden
-            || attribute.ConstructorArguments[1].Value is not int heads)
-            return (null, null);
-
-        int kvHeads = 0, ffnHidden = 0;
-        var norm = NormKind.LayerNorm;
-        bool causal = true, bias = true;
-        var activation = Activation.Gelu;
-        float epsilon = 1e-5f;
-        foreach (var named in attribute.NamedArguments)
-        {
-            var value = named.Value;
-            if (value.Kind == TypedConstantKind.Error) return (null, null);
-            switch (named.Key)
-            {
-                case "KvHeads" when value.Value is int kv:
-                    kvHeads = kv;
-                    break;
-                case "FfnHidden" when value.Value is int ffn:
-                    ffnHidden = ffn;
-                    break;
-                case "Norm" when value.Value is int n:
-                    if (!Enum.IsDefined(typeof(NormKind), n)) return (null, ("Norm", Invariant(n), "NormKind"));
-                    norm = (NormKind)n;
-                    break;
-                case "Causal" when value.Value is bool c:
-                    causal = c;
-                    break;
-                case "Activation" when value.Value is int a:
-                    if (!Enum.IsDefined(typeof(Activation), a)) return (null, ("Activation", Invariant(a), "Activation"));
-                    activation = (Activation)a;
-                    break;
-                case "Bias" when value.Value is bool b:
-                    bias = b;
-                    break;
-                case "NormEpsilon" when value.Value is float e:
-                    epsilon = e;
-                    break;
-                default:
-                    return (null, null);
-            }
-        }
-        if (kvHeads == 0) kvHeads = heads;
-        // 4·hidden past int.MaxValue would wrap around; say "not positive" instead (SHARD017) of planning nonsense.
-        if (ffnHidden == 0) ffnHidden = hidden > int.MaxValue / 4 ? -1 : 4 * hidden;
-        return (new LayerSpec(name, ParallelStrategy.TransformerBlock, hidden, hidden, bias, activation, WeightLayout.InOut)
-        {
-            Block = new TransformerSpec(heads, kvHeads, ffnHidden, norm, causal, epsilon),
-        }, null);
-    }
-
-    private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Declaration order: which declaration of the class (in the compiler's order), then position.</summary>
     private readonly struct SortKey : IComparable<SortKey>

@@ -11,6 +11,7 @@ using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
 using OrphanLayerAnalyzer = gen::ShardGen.Generators.Diagnostics.OrphanLayerAnalyzer;
 using ShardGenerator = gen::ShardGen.Generators.ShardGenerator;
+using FastPathCheck = gen::ShardGen.Generators.Parsing.FastPathCheck;
 
 namespace ShardGen.Generators.Tests.Helpers;
 
@@ -46,19 +47,36 @@ public static class GeneratorHarness
             References,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver CreateDriver(bool trackSteps = false) =>
+    /// <summary>
+    /// A driver as the compiler makes one. <paramref name="fastPath"/> false sets the global option that turns the
+    /// syntactic fast path off, so every model goes through the semantic parser.
+    /// </summary>
+    public static GeneratorDriver CreateDriver(bool trackSteps = false, bool fastPath = true) =>
         CSharpGeneratorDriver.Create(
             new[] { new ShardGenerator().AsSourceGenerator() },
             parseOptions: ParseOptions,
+            optionsProvider: fastPath ? null : TestAnalyzerOptions.With(FastPathCheck.DisableOption, "false"),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
 
     /// <summary>Runs the generator on one source file "Model.cs"; fails if the generator threw.</summary>
     public static GeneratorOutput Run(string source, string path = "Model.cs") => Run((path, source));
 
+    /// <summary>
+    /// Runs the generator as the compiler does, and again with the syntactic fast path off: both must produce
+    /// the same files and the same diagnostics, so every test input is also a test of the fast path.
+    /// </summary>
     public static GeneratorOutput Run(params (string Path, string Source)[] sources)
     {
         var compilation = CreateCompilation(sources);
-        var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var driverDiagnostics);
+        var output = RunOnce(compilation, fastPath: true);
+        var semanticOnly = RunOnce(compilation, fastPath: false);
+        FastPathAssert.SameResults(semanticOnly.Result, output.Result);
+        return output;
+    }
+
+    private static GeneratorOutput RunOnce(CSharpCompilation compilation, bool fastPath)
+    {
+        var driver = CreateDriver(fastPath: fastPath).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var driverDiagnostics);
         var result = driver.GetRunResult();
         Assert.Null(result.Results.Single().Exception);
         Assert.DoesNotContain(driverDiagnostics, d => d.Id is "CS8784" or "CS8785"); // generator failed to initialize / threw
@@ -150,6 +168,10 @@ public sealed record GeneratorOutput(CSharpCompilation Input, CSharpCompilation 
         }
         return sb.ToString();
     }
+
+    /// <summary>Path and span, exact to the character, for comparing diagnostics.</summary>
+    public static string WhereExactly(Location location) =>
+        location == Location.None ? "(no location)" : $"{location.GetLineSpan().Path}[{location.SourceSpan.Start}..{location.SourceSpan.End})";
 
     public static string Where(Location location)
     {

@@ -20,7 +20,8 @@ public static class ModelWalker
     {
         if (value is null) return null;
         var type = value.GetType();
-        if (value is ISymbol or SyntaxNode or SyntaxTree or Compilation or SemanticModel or Location or SyntaxReference)
+        if (value is ISymbol or SyntaxNode or SyntaxTree or Compilation or SemanticModel or Location or SyntaxReference
+            or MetadataReference or CompilationOptions or ParseOptions)
             return $"{path}: {type.Name}";
         if (type.IsPrimitive || type.IsEnum || value is string || value is decimal) return null;
         if (!type.IsValueType && !visited.Add(value)) return null;

@@ -1,0 +1,153 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using ShardGen.Generators.Tests.Helpers;
+
+namespace ShardGen.Generators.Tests;
+
+/// <summary>
+/// Random projects, fresh each run (the seed is in every failure message), generated with and without the
+/// syntactic fast path: the files and diagnostics must be identical, for a first run and after random edits
+/// through one driver. The projects mix plain models with every kind of input the fast path must hand to the
+/// semantic parser, valid and invalid layer chains, and every named argument.
+/// </summary>
+public class FastPathFuzzTests
+{
+    private static readonly string[] Activations = { "None", "Relu", "Gelu", "Silu" };
+    private static readonly int[] Widths = { 32, 64, 96, 128 };
+
+    [Fact]
+    public void RandomProjectsGiveTheSameResultsBothWays()
+    {
+        int seed = Random.Shared.Next();
+        var random = new Random(seed);
+        for (int project = 0; project < 25; project++)
+        {
+            var files = Enumerable.Range(0, random.Next(1, 5)).Select(f => ($"F{f}.cs", RandomFile(random, f))).ToArray();
+            var compilation = GeneratorHarness.CreateCompilation(files);
+            var fast = GeneratorHarness.CreateDriver().RunGenerators(compilation).GetRunResult().Results.Single();
+            var semantic = GeneratorHarness.CreateDriver(fastPath: false).RunGenerators(compilation).GetRunResult().Results.Single();
+            AssertSame(semantic, fast, seed, project, files);
+        }
+    }
+
+    [Fact]
+    public void RandomEditsThroughOneDriverGiveTheSameResultsAsFreshRuns()
+    {
+        int seed = Random.Shared.Next();
+        var random = new Random(seed);
+        var files = Enumerable.Range(0, 4).Select(f => ($"F{f}.cs", RandomFile(random, f))).ToArray();
+        var compilation = GeneratorHarness.CreateCompilation(files);
+        GeneratorDriver driver = GeneratorHarness.CreateDriver();
+        for (int edit = 0; edit < 20; edit++)
+        {
+            int f = random.Next(files.Length);
+            files[f] = (files[f].Item1, RandomFile(random, f));
+            var old = compilation.SyntaxTrees.Single(t => t.FilePath == files[f].Item1);
+            compilation = compilation.ReplaceSyntaxTree(old, CSharpSyntaxTree.ParseText(files[f].Item2, GeneratorHarness.ParseOptions, files[f].Item1));
+            driver = driver.RunGenerators(compilation);
+            var semantic = GeneratorHarness.CreateDriver(fastPath: false).RunGenerators(compilation).GetRunResult().Results.Single();
+            AssertSame(semantic, driver.GetRunResult().Results.Single(), seed, edit, files);
+        }
+    }
+
+    private static void AssertSame(GeneratorRunResult semantic, GeneratorRunResult fast, int seed, int round, (string, string)[] files)
+    {
+        try
+        {
+            FastPathAssert.SameResults(semantic, fast);
+        }
+        catch (Exception e)
+        {
+            var sources = string.Join("\n", files.Select(f => $"// {f.Item1}\n{f.Item2}"));
+            throw new Xunit.Sdk.XunitException($"seed {seed}, round {round}: {e.Message}\n{sources}");
+        }
+    }
+
+    /// <summary>One file: a namespace, maybe a perturbation of how names bind, and one or two models.</summary>
+    private static string RandomFile(Random random, int index)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("using ShardGen;");
+        switch (random.Next(12))
+        {
+            case 0: sb.AppendLine("using L = ShardGen.Linear;"); break;
+            case 1: sb.AppendLine("using static System.Math;"); break;
+            case 2: sb.AppendLine("global using System.Text;"); break;
+        }
+        bool fileScoped = random.Next(2) == 0;
+        string ns = random.Next(6) == 0 ? "" : $"Fuzz.N{random.Next(3)}";
+        if (ns.Length > 0) sb.AppendLine(fileScoped ? $"namespace {ns};" : $"namespace {ns} {{");
+        switch (random.Next(14))
+        {
+            case 0: sb.AppendLine("public class Linear { }"); break;
+            case 1: sb.AppendLine("public enum Activation { None }"); break;
+            case 2: sb.AppendLine($"public partial class M{index}x0 {{ public int Extra => 1; }}"); break; // a second part
+        }
+        int models = random.Next(1, 3);
+        for (int m = 0; m < models; m++) AppendModel(sb, random, $"M{index}x{m}");
+        if (ns.Length > 0 && !fileScoped) sb.AppendLine("}");
+        return sb.ToString();
+    }
+
+    private static void AppendModel(StringBuilder sb, Random random, string name)
+    {
+        bool blocks = random.Next(3) == 0;
+        var args = new List<string>();
+        if (random.Next(2) == 0) args.Add($"Devices = {new[] { 0, 1, 2, 3, 4, -1 }[random.Next(6)]}");
+        if (random.Next(4) == 0) args.Add($"SequenceParallel = {(random.Next(2) == 0 ? "true" : "false")}");
+        sb.AppendLine(args.Count == 0 ? "[ShardedModel]" : $"[ShardedModel({string.Join(", ", args)})]");
+        string modifiers = random.Next(8) switch { 0 => "public sealed partial", 1 => "internal partial", 2 => "public partial", _ => "public partial" };
+        string baseList = random.Next(10) == 0 ? " : System.Object" : "";
+        sb.AppendLine($"{modifiers} class {name}{baseList}");
+        sb.AppendLine("{");
+        if (random.Next(8) == 0) sb.AppendLine("    private const int Width = 64;");
+        if (random.Next(10) == 0) sb.AppendLine("    public void Forward() { }"); // reserved name
+        int width = Widths[random.Next(Widths.Length)];
+        int layers = random.Next(0, 5);
+        for (int l = 0; l < layers; l++)
+        {
+            if (blocks)
+            {
+                var named = new List<string>();
+                if (random.Next(2) == 0) named.Add($"KvHeads = {new[] { 1, 2, 4 }[random.Next(3)]}");
+                if (random.Next(3) == 0) named.Add($"Norm = NormKind.{(random.Next(2) == 0 ? "RmsNorm" : "LayerNorm")}");
+                if (random.Next(3) == 0) named.Add($"NormEpsilon = {(random.Next(4) == 0 ? "1" : "1e-6f")}");
+                if (random.Next(3) == 0) named.Add($"Causal = {(random.Next(2) == 0 ? "true" : "false")}");
+                if (random.Next(3) == 0) named.Add($"FfnHidden = {width * 2}");
+                if (random.Next(4) == 0) named.Add($"Activation = Activation.{Activations[random.Next(Activations.Length)]}");
+                Shuffle(named, random);
+                sb.AppendLine($"    [TransformerBlock({width}, 4{string.Concat(named.Select(n => ", " + n))})]");
+                sb.AppendLine($"    public partial TransformerBlock B{l} {{ get; }}");
+                continue;
+            }
+            string strategy = new[] { "ColumnParallel", "RowParallel", "Summa2D", "ColumnParallelAttribute" }[random.Next(4)];
+            int next = Widths[random.Next(Widths.Length)];
+            string inText = random.Next(12) == 0 ? "Width" : (random.Next(10) == 0 ? width + 1 : width).ToString();
+            var linearNamed = new List<string>();
+            if (random.Next(3) == 0) linearNamed.Add($"Activation = Activation.{Activations[random.Next(Activations.Length)]}");
+            if (random.Next(4) == 0) linearNamed.Add($"Bias = {(random.Next(2) == 0 ? "true" : "false")}");
+            if (random.Next(5) == 0) linearNamed.Add($"WeightLayout = WeightLayout.{(random.Next(2) == 0 ? "OutIn" : "InOut")}");
+            if (random.Next(12) == 0) linearNamed.Add("Activation = (Activation)9");
+            Shuffle(linearNamed, random);
+            sb.AppendLine($"    [{strategy}({inText}, {next}{string.Concat(linearNamed.Select(n => ", " + n))})]");
+            string type = random.Next(15) == 0 ? "Linear?" : "Linear";
+            string partial = random.Next(15) == 0 ? "" : "partial ";
+            sb.AppendLine($"    public {partial}{type} P{l} {{ get; }}");
+            width = next;
+        }
+        sb.AppendLine("}");
+    }
+
+    private static void Shuffle(List<string> items, Random random)
+    {
+        for (int i = items.Count - 1; i > 0; i--)
+        {
+            int j = random.Next(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+}
