@@ -237,15 +237,7 @@ internal static class SyntacticModelReader
     private static bool TryInt(ExpressionSyntax expression, out int value)
     {
         value = 0;
-        bool negate = false;
-        if (expression is PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.UnaryMinusExpression, Operand: var operand })
-        {
-            negate = true;
-            expression = operand;
-        }
-        if (expression is not LiteralExpressionSyntax { RawKind: (int)SyntaxKind.NumericLiteralExpression, Token.Value: int literal })
-            return false;
-        if (negate && literal == int.MinValue) return false;
+        if (NumericLiteral(expression, out bool negate) is not int literal || (negate && literal == int.MinValue)) return false;
         value = negate ? -literal : literal;
         return true;
     }
@@ -253,16 +245,21 @@ internal static class SyntacticModelReader
     private static bool TryFloat(ExpressionSyntax expression, out float value)
     {
         value = 0;
-        bool negate = false;
+        if (NumericLiteral(expression, out bool negate) is not float literal) return false;
+        value = negate ? -literal : literal;
+        return true;
+    }
+
+    /// <summary>The value of a numeric literal, optionally after a unary minus (<paramref name="negate"/>); null otherwise.</summary>
+    private static object? NumericLiteral(ExpressionSyntax expression, out bool negate)
+    {
+        negate = false;
         if (expression is PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.UnaryMinusExpression, Operand: var operand })
         {
             negate = true;
             expression = operand;
         }
-        if (expression is not LiteralExpressionSyntax { RawKind: (int)SyntaxKind.NumericLiteralExpression, Token.Value: float literal })
-            return false;
-        value = negate ? -literal : literal;
-        return true;
+        return expression is LiteralExpressionSyntax { RawKind: (int)SyntaxKind.NumericLiteralExpression } literal ? literal.Token.Value : null;
     }
 
     private static bool TryBool(ExpressionSyntax expression, out bool value)
