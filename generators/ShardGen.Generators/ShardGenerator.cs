@@ -50,7 +50,8 @@ public sealed class ShardGenerator : IIncrementalGenerator
         var compilationInputs = context.CompilationProvider
             .Select(static (compilation, _) => new CompilationInputs(compilation))
             .WithTrackingName(TrackingNames.CompilationInputs);
-        var verifiedScopes = candidates.Collect()
+        var allCandidates = candidates.Collect();
+        var verifiedScopes = allCandidates
             .Select(static (all, _) => FastPathCheck.ScopeKeys(all))
             .Combine(sourceFacts.Select(static (facts, _) => facts.GlobalUsings))
             .Combine(compilationInputs)
@@ -61,7 +62,7 @@ public sealed class ShardGenerator : IIncrementalGenerator
             !(options.GlobalOptions.TryGetValue(FastPathCheck.DisableOption, out var value)
               && string.Equals(value?.Trim(), "false", System.StringComparison.OrdinalIgnoreCase)));
 
-        var verdict = candidates.Collect()
+        var verdict = allCandidates
             .Combine(sourceFacts)
             .Combine(verifiedScopes)
             .Combine(fastPathEnabled)

@@ -58,6 +58,20 @@ internal static class EquatableArray
 {
     public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) where T : IEquatable<T> => new(items);
 
+    /// <summary>Binary search in an array sorted by ordinal comparison.</summary>
+    public static bool SortedContains(this EquatableArray<string> sorted, string value)
+    {
+        int lo = 0, hi = sorted.Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >> 1;
+            int c = string.CompareOrdinal(sorted[mid], value);
+            if (c == 0) return true;
+            if (c < 0) lo = mid + 1; else hi = mid - 1;
+        }
+        return false;
+    }
+
     public static object?[] ToObjectArray<T>(this EquatableArray<T> items) where T : IEquatable<T>
     {
         var result = new object?[items.Count];

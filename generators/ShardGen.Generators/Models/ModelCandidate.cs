@@ -38,5 +38,5 @@ internal sealed record FastPathVerdict(EquatableArray<string> Verified, bool Glo
     public static readonly FastPathVerdict None = new(EquatableArray<string>.Empty, false);
 
     /// <summary>True when <paramref name="model"/>'s syntactic reading was verified.</summary>
-    public bool Holds(FastModel? model) => model is not null && SourceFacts.SortedContains(Verified, model.MetadataName);
+    public bool Holds(FastModel? model) => model is not null && Verified.SortedContains(model.MetadataName);
 }

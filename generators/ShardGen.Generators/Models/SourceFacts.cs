@@ -36,18 +36,5 @@ internal sealed record SourceFacts(EquatableArray<string> GlobalUsings, bool Glo
     }
 
     /// <summary>True when <paramref name="metadataName"/> has more than one top-level declaration (partial parts, or a clash).</summary>
-    public bool IsDeclaredTwice(string metadataName) => SortedContains(TypesDeclaredTwice, metadataName);
-
-    internal static bool SortedContains(EquatableArray<string> sorted, string value)
-    {
-        int lo = 0, hi = sorted.Count - 1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >> 1;
-            int c = string.CompareOrdinal(sorted[mid], value);
-            if (c == 0) return true;
-            if (c < 0) lo = mid + 1; else hi = mid - 1;
-        }
-        return false;
-    }
+    public bool IsDeclaredTwice(string metadataName) => TypesDeclaredTwice.SortedContains(metadataName);
 }

@@ -60,7 +60,7 @@ internal static class FastPathCheck
         foreach (var candidate in candidates)
         {
             if (candidate.Fast is not { } fast) continue;
-            if (SourceFacts.SortedContains(verifiedScopes, fast.ScopeKey) && !facts.IsDeclaredTwice(fast.MetadataName))
+            if (verifiedScopes.SortedContains(fast.ScopeKey) && !facts.IsDeclaredTwice(fast.MetadataName))
                 verified.Add(fast.MetadataName);
         }
         verified.Sort(StringComparer.Ordinal);

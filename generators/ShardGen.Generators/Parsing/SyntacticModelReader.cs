@@ -46,11 +46,10 @@ internal static class SyntacticModelReader
         }
 
         string path = type.SyntaxTree.FilePath;
-        var scope = ScopeOf(type);
         if (modelAttribute is null)
-            return new ModelCandidate(path, type.Span, scope.HasAlias ? CandidateKind.MaybeAliased : CandidateKind.Other, null);
+            return new ModelCandidate(path, type.Span, HasAliasInScope(type) ? CandidateKind.MaybeAliased : CandidateKind.Other, null);
 
-        var fast = modelAttributes == 1 && !targeted && scope.Key is not null && type is ClassDeclarationSyntax cls
+        var fast = modelAttributes == 1 && !targeted && type is ClassDeclarationSyntax cls && ScopeOf(cls) is { Key: not null } scope
             ? ReadFast(cls, modelAttribute, scope, ct)
             : null;
         return new ModelCandidate(path, type.Span, CandidateKind.Model, fast);
@@ -137,9 +136,9 @@ internal static class SyntacticModelReader
             }
         }
 
-        string ns = scope.Namespace;
         string name = cls.Identifier.ValueText;
-        string metadataName = ns.Length == 0 ? name : ns + "." + name;
+        var hierarchy = HierarchyInfo.TopLevelClass(scope.Namespace, name);
+        string metadataName = hierarchy.FullyQualifiedMetadataName;
         var facts = new ModelAssembler.ModelFacts
         {
             Name = name,
@@ -148,7 +147,7 @@ internal static class SyntacticModelReader
             DisplayName = () => metadataName,
             IdentifierLocation = () => LocationInfo.From(cls.Identifier),
             SequenceParallelLocation = () => LocationInfo.From((SyntaxNode?)sequenceParallelArgument ?? modelAttribute),
-            Hierarchy = () => HierarchyInfo.TopLevelClass(ns, name),
+            Hierarchy = () => hierarchy,
         };
         var result = ModelAssembler.Assemble(facts, layers, diagnostics: null, valid: true);
         return new FastModel(metadataName, scope.Key!, result);
@@ -271,19 +270,33 @@ internal static class SyntacticModelReader
     /// <summary>The class's scope as the binder sees it: its namespace, and a key naming every directive that shapes lookup.</summary>
     private readonly struct Scope
     {
-        public Scope(string ns, string? key, bool hasAlias)
+        public Scope(string ns, string? key)
         {
             Namespace = ns;
             Key = key;
-            HasAlias = hasAlias;
         }
 
         public string Namespace { get; }
 
         /// <summary>Null when the scope is beyond the fast path (aliases, <c>using static</c>, extern aliases, odd names).</summary>
         public string? Key { get; }
+    }
 
-        public bool HasAlias { get; }
+    /// <summary>Whether a using alias of the class's file or enclosing namespaces could rename an attribute on it.</summary>
+    private static bool HasAliasInScope(TypeDeclarationSyntax type)
+    {
+        for (var n = type.Parent; n is not null; n = n.Parent)
+        {
+            var usings = n switch
+            {
+                CompilationUnitSyntax unit => unit.Usings,
+                BaseNamespaceDeclarationSyntax declaration => declaration.Usings,
+                _ => default,
+            };
+            foreach (var directive in usings)
+                if (directive.Alias is not null) return true;
+        }
+        return false;
     }
 
     private static Scope ScopeOf(TypeDeclarationSyntax type)
@@ -296,7 +309,7 @@ internal static class SyntacticModelReader
 
         var key = new StringBuilder();
         var ns = new StringBuilder();
-        bool hasAlias = false, simple = true;
+        bool simple = true;
         foreach (var n in chain)
         {
             SyntaxList<UsingDirectiveSyntax> usings;
@@ -320,12 +333,11 @@ internal static class SyntacticModelReader
             if (externs > 0) simple = false;
             foreach (var directive in usings)
             {
-                if (directive.Alias is not null) hasAlias = true;
                 if (directive.Alias is not null || !directive.StaticKeyword.IsKind(SyntaxKind.None)) simple = false;
                 key.Append(directive.ToString()).Append('\n');
             }
         }
-        return new Scope(ns.ToString(), simple && !hasAlias ? key.ToString() : null, hasAlias);
+        return new Scope(ns.ToString(), simple ? key.ToString() : null);
     }
 
     private static bool IsDottedName(NameSyntax name) => name switch
