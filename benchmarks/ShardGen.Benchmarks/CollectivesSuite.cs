@@ -35,10 +35,9 @@ internal static unsafe class CollectivesSuite
             NativeMemory.Fill(dst, (nuint)bytes, 2);
             try
             {
-                double min = o.Quick ? 0.05 : 0.2;
                 // Back-to-back = nccl-tests' method: several calls issued on the devices' queues, one synchronize.
                 int calls = (int)Math.Clamp((64L << 20) / bytes, 1, 32);
-                var t = Measure.SideBySide(o.Repetitions, min,
+                var t = Measure.SideBySide(o.Repetitions, o.MinSeconds,
                     () =>
                     {
                         mesh.Collectives.AllReduce(mesh.World, views);

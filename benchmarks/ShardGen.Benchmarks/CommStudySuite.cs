@@ -7,6 +7,7 @@ using System.Linq;
 using System.Text;
 using ShardGen.Benchmarks.Models;
 using ShardGen.Planning;
+using ShardGen.Tests.Reference;
 
 namespace ShardGen.Benchmarks;
 
@@ -31,7 +32,7 @@ internal static class CommStudySuite
             using var m2 = Square2D.Create(mesh, Square2D.Weights.Random(2));
             foreach (int t in new[] { 2, 4, 8, 16, 32, 64, 128, 256 })
             {
-                var x = MlpSuite.RandomMatrix(new Random(t), t, 64);
+                var x = ReferenceMath.RandomMatrix(new Random(t), t, 64);
                 m1.Forward(x);
                 double b1 = m1.LastForward!.AverageBytesPerDevice;
                 m2.Forward(x);
@@ -43,13 +44,15 @@ internal static class CommStudySuite
         }
         // The same study at a real hidden size, from the plan (the counters agree with it exactly above).
         foreach (int p in ps)
+        {
+            var (one, two) = Plans(4096, p);
             foreach (int t in new[] { 1, 128, 512, 1024, 2048, 8192, 32768 })
             {
-                var (one, two) = Plans(4096, p);
                 double b1 = one.PredictedBytesPerDevice(t), b2 = two.PredictedBytesPerDevice(t);
                 Add(table, p, 4096, t, "plan", b1, b2, "-");
                 points.Add((p, t / 4096.0, b2 / b1, false));
             }
+        }
         table.Notes.Add("1D formula: 2(P−1)/P·T·N·4 (one ring all-reduce). 2D formula: 2 layers × (q−1)/P·(T·N + N·N)·4 (SUMMA broadcasts " +
                         "panels of X along grid rows and of W along grid columns), q = √P. So 2D/1D = (1 + N/T)/(q + 1): 2D moves less " +
                         "only when T/N > 1/√P (T/N > 1/2, 1/4, 1/8 for P = 4, 16, 64), and at most 2/(q+1) of 1D at T = N. " +

@@ -66,25 +66,19 @@ internal static unsafe class GemmSuite
         device.Upload(new ReadOnlySpan<float>(b, k * n), n, vb);
         try
         {
-            double min = o.Quick ? 0.05 : 0.2;
-            var blasTimes = new List<double>();
-            var ourTimes = new List<double>();
             void Blas() => OpenBlas.Gemm(m, n, k, a, b, c);
             void Ours()
             {
                 device.Gemm(va, false, vb, false, vc, accumulate: false);
                 device.Synchronize();
             }
-            OpenBlas.SetNumThreads(threads);
-            Blas();
-            Ours();
-            for (int r = 0; r < o.Repetitions; r++)
+            // OpenBLAS's idle workers spin for a while after a call; let them go to sleep before ShardGen's sample.
+            void AfterSample(int contender)
             {
-                blasTimes.Add(Measure.Once(Blas, min));
-                // OpenBLAS's idle workers spin for a while after a call; let them go to sleep first.
-                if (threads > 1) Thread.Sleep(150);
-                ourTimes.Add(Measure.Once(Ours, min));
+                if (contender == 0 && threads > 1) Thread.Sleep(150);
             }
+            OpenBlas.SetNumThreads(threads);
+            var t = Measure.SideBySide(o.Repetitions, o.MinSeconds, new Action[] { Blas, Ours }, AfterSample);
             var ours = new float[m * n];
             device.Download(vc, ours, n);
             double diff = 0, scale = 0;
@@ -93,7 +87,7 @@ internal static unsafe class GemmSuite
                 diff = Math.Max(diff, Math.Abs(ours[i] - c[i]));
                 scale = Math.Max(scale, Math.Abs(c[i]));
             }
-            return (Measure.Median(blasTimes), Measure.Median(ourTimes), diff / Math.Max(scale, 1e-30));
+            return (t[0], t[1], diff / Math.Max(scale, 1e-30));
         }
         finally
         {

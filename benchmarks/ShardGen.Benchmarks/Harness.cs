@@ -34,13 +34,23 @@ internal static class Measure
     /// Median seconds per call of each contender: <paramref name="repetitions"/> rounds, each timing every contender
     /// once in turn (after one warm-up call each).
     /// </summary>
-    public static double[] SideBySide(int repetitions, double minSeconds, params Action[] contenders)
+    public static double[] SideBySide(int repetitions, double minSeconds, params Action[] contenders) =>
+        SideBySide(repetitions, minSeconds, contenders, afterSample: null);
+
+    /// <summary>
+    /// As the other overload; <paramref name="afterSample"/> gets the contender's index after each of its timed
+    /// samples (outside the timing), e.g. to let a library's worker threads go idle before the next contender.
+    /// </summary>
+    public static double[] SideBySide(int repetitions, double minSeconds, Action[] contenders, Action<int>? afterSample)
     {
         foreach (var c in contenders) c();
         var samples = contenders.Select(_ => new List<double>()).ToArray();
         for (int r = 0; r < repetitions; r++)
             for (int i = 0; i < contenders.Length; i++)
+            {
                 samples[i].Add(Once(contenders[i], minSeconds));
+                afterSample?.Invoke(i);
+            }
         return samples.Select(Median).ToArray();
     }
 

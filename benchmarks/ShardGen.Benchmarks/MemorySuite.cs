@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using ShardGen.Benchmarks.Models;
+using ShardGen.Tests.Reference;
 
 namespace ShardGen.Benchmarks;
 
@@ -16,7 +17,8 @@ internal static class MemorySuite
     public static void Run(Options o)
     {
         var weights = Mlp1024.Weights.Random(seed: 5);
-        var x = MlpSuite.RandomMatrix(new Random(6), Tokens, 1024);
+        var x = ReferenceMath.RandomMatrix(new Random(6), Tokens, 1024);
+        long output = Allocation.FloatMatrixBytes(Tokens, 1024); // both models return Tokens × 1024
         long upW = 1024L * 4096 * 4, upB = 4096L * 4, downW = 4096L * 1024 * 4, downB = 1024L * 4;
         long total = upW + upB + downW + downB;
         var table = new Table($"memory: MLP 1024 → 4096 → 1024, weight bytes per device; managed bytes per steady-state Forward ({Tokens} tokens)",
@@ -33,8 +35,7 @@ internal static class MemorySuite
             long replicated = downB;
             long expected = (upW + upB + downW) / p + replicated;
             long all = PerForward(() => model.Forward(x));
-            long output = OutputBytes(Tokens, 1024);
-            table.Add(p, measured, (double)total / p, measured / ((double)total / p), replicated * (p - 1) / Math.Max(p, 1) == 0 ? "0" : $"{replicated:N0} B",
+            table.Add(p, measured, (double)total / p, measured / ((double)total / p), p == 1 ? "0" : $"{replicated:N0} B",
                 even && measured == expected && measured == model.Plan.WeightBytesPerDevice ? "yes (= plan)" : $"no: expected {expected:N0}",
                 all, output, all - output, mesh.Devices[0].PooledBytes);
         }
@@ -52,7 +53,6 @@ internal static class MemorySuite
             using var mesh = DeviceMesh.CreateCpu(p);
             using var model = Block1024.Create(mesh, blockWeights);
             long all = PerForward(() => model.Forward(x, lengths));
-            long output = OutputBytes(Tokens, 1024);
             blocks.Add(p, all, output, all - output, mesh.Devices[0].PooledBytes);
         }
         blocks.Notes.Add(AllocationNote);
@@ -64,19 +64,5 @@ internal static class MemorySuite
         "20 Forward calls after 5 warm-up calls, per call, the least of 3 rounds. The returned float[,] is the API's; " +
         "the rest is the tensor path. Pooled = activation buffers the model keeps between passes (Device.PooledBytes).";
 
-    /// <summary>A float[rows, cols]: the elements plus the array header and bounds.</summary>
-    private static long OutputBytes(int rows, int cols) => (long)rows * cols * sizeof(float) + 32;
-
-    private static long PerForward(Func<float[,]> forward)
-    {
-        for (int i = 0; i < WarmUp; i++) forward();
-        long best = long.MaxValue;
-        for (int round = 0; round < Rounds; round++)
-        {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            for (int i = 0; i < Runs; i++) forward();
-            best = Math.Min(best, (GC.GetTotalAllocatedBytes(precise: true) - before) / Runs);
-        }
-        return best;
-    }
+    private static long PerForward(Func<float[,]> forward) => Allocation.PerForward(forward, WarmUp, Runs, Rounds);
 }

@@ -1,5 +1,6 @@
 using System;
 using ShardGen.Benchmarks.Models;
+using ShardGen.Tests.Reference;
 
 namespace ShardGen.Benchmarks;
 
@@ -14,7 +15,7 @@ internal static class MlpSuite
         const int tokens = 512;
         var mlp = Mlp4096.Weights.Random(seed: 1);
         Speedup(o, "mlp: Megatron MLP 4096 → 16384 → 4096, 512 tokens, forward time (median) and ratios",
-            RandomMatrix(new Random(2), tokens, 4096), 2.0 * 2 * tokens * 4096 * 16384,
+            ReferenceMath.RandomMatrix(new Random(2), tokens, 4096), 2.0 * 2 * tokens * 4096 * 16384,
             mesh => Mlp4096.Create(mesh, mlp), (m, x) => m.Forward(x));
 
         // The transformer block: 4 causal sequences of 128 tokens. FLOPs: QKV, output, MLP GEMMs plus QKᵀ and PV.
@@ -23,7 +24,7 @@ internal static class MlpSuite
         double d = 2048, f = 8192;
         double blockFlop = 2.0 * tokens * (3 * d * d + d * d + 2 * d * f) + 2.0 * 2 * lengths.Length * 128.0 * 128 * d;
         Speedup(o, "block: transformer block, hidden 2048, 16 heads, MLP 8192, 4 causal sequences of 128 tokens",
-            RandomMatrix(new Random(4), tokens, 2048), blockFlop,
+            ReferenceMath.RandomMatrix(new Random(4), tokens, 2048), blockFlop,
             mesh => Block2048.Create(mesh, block), (m, x) => m.Forward(x, lengths));
     }
 
@@ -50,15 +51,6 @@ internal static class MlpSuite
         table.Notes.Add($"Speedup 2×1 over 1×1: {speedup:F2}×. Sharding cost = t(2 devices × 1 thread) / t(1 device × 2 threads) − 1 = {100 * cost:+0.0;-0.0}%. " +
                         $"Traffic of the 2-device pass: {m21.LastForward}.");
         table.Print();
-    }
-
-    internal static float[,] RandomMatrix(Random rng, int rows, int cols)
-    {
-        var m = new float[rows, cols];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++)
-                m[i, j] = (float)(rng.NextDouble() * 2 - 1);
-        return m;
     }
 
     internal static double MaxDiff(float[,] a, float[,] b)

@@ -37,5 +37,8 @@ namespace ShardGen.Benchmarks
     internal sealed record Options(bool Quick)
     {
         public int Repetitions => Quick ? 3 : 7;
+
+        /// <summary>Least seconds one timed sample runs for (Measure.Once).</summary>
+        public double MinSeconds => Quick ? 0.05 : 0.2;
     }
 }

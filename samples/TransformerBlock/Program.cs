@@ -13,7 +13,7 @@ int tokens = lengths.Sum(), hidden = 256;
 var rng = new Random(11);
 var x = ReferenceMath.RandomMatrix(rng, tokens, hidden);
 var weights = GptBlock.Weights.Random(seed: 3);
-var reference = TransformerReference.Block(ReferenceMath.ToDouble(x), GptBlock.LayerSpecs[0], weights.Block!, new[] { 0, 48, 64 });
+var reference = TransformerReference.Block(ReferenceMath.ToDouble(x), GptBlock.LayerSpecs[0], weights.Block!, TransformerReference.Starts(lengths));
 
 Console.WriteLine($"Transformer block: hidden {hidden}, 8 heads / 2 KV heads, MLP 1024; {tokens} tokens in sequences of {string.Join(" and ", lengths)}.");
 Console.WriteLine($"Formula per block in forward: 2 all-reduces × 2(P−1)/P·T·d·4 B, or 2 reduce-scatters + 2 all-gathers × (P−1)/P·T·d·4 B.");

@@ -26,7 +26,7 @@ public sealed class IlgpuCollectiveEngine : CollectiveEngine
         {
             if (!views[i].IsContiguous)
                 throw new ArgumentException($"AllReduce over {group.Name}: buffer {i} {views[i]} is not contiguous (stride {views[i].Stride}).", nameof(buffers));
-            SameShape(views[0], views[i], group, "AllReduce", $"buffer {i}", nameof(buffers));
+            CheckSameShape(views[0], views[i], group, "AllReduce", "buffer", i, -1, nameof(buffers));
         }
         long n = views[0].Elements;
         Issue(members, new RingAllReduceOp(members, _mesh, Stats, views));
@@ -43,7 +43,7 @@ public sealed class IlgpuCollectiveEngine : CollectiveEngine
         {
             total += shardViews[i].Elements;
             for (int j = 0; j < members.Length; j++)
-                SameShape(shardViews[i], targetViews[j][i], group, "AllGather", $"targets[{j}][{i}]", nameof(targets));
+                CheckSameShape(shardViews[i], targetViews[j][i], group, "AllGather", "targets", j, i, nameof(targets));
         }
         Issue(members, new RingAllGatherOp(members, _mesh, Stats, shardViews, targetViews));
         Record(CollectiveKind.AllGather, group, total, (members.Length - 1) * total);
@@ -59,7 +59,7 @@ public sealed class IlgpuCollectiveEngine : CollectiveEngine
         {
             total += resultViews[i].Elements;
             for (int j = 0; j < members.Length; j++)
-                SameShape(resultViews[i], partViews[j][i], group, "ReduceScatter", $"parts[{j}][{i}]", nameof(parts));
+                CheckSameShape(resultViews[i], partViews[j][i], group, "ReduceScatter", "parts", j, i, nameof(parts));
         }
         Issue(members, new RingReduceScatterOp(members, _mesh, Stats, partViews, resultViews));
         Record(CollectiveKind.ReduceScatter, group, total, (members.Length - 1) * total);
@@ -70,7 +70,7 @@ public sealed class IlgpuCollectiveEngine : CollectiveEngine
         var members = Members(group, _mesh.IlgpuDevices);
         CheckRoot(group, root);
         var views = PerMember(group, members, buffers, nameof(buffers));
-        for (int i = 0; i < views.Length; i++) SameShape(views[root], views[i], group, "Broadcast", $"buffer {i}", nameof(buffers));
+        for (int i = 0; i < views.Length; i++) CheckSameShape(views[root], views[i], group, "Broadcast", "buffer", i, -1, nameof(buffers));
         long n = views[root].Elements;
         Issue(members, new BroadcastOp(members, _mesh, Stats, root, views));
         Record(CollectiveKind.Broadcast, group, n, (members.Length - 1) * n);
@@ -81,7 +81,7 @@ public sealed class IlgpuCollectiveEngine : CollectiveEngine
         var members = Members(group, _mesh.IlgpuDevices);
         CheckRoot(group, root);
         var views = PerMember(group, members, buffers, nameof(buffers));
-        for (int i = 0; i < views.Length; i++) SameShape(views[root], views[i], group, "Reduce", $"buffer {i}", nameof(buffers));
+        for (int i = 0; i < views.Length; i++) CheckSameShape(views[root], views[i], group, "Reduce", "buffer", i, -1, nameof(buffers));
         long n = views[root].Elements;
         Issue(members, new TreeReduceOp(members, _mesh, Stats, root, views));
         Record(CollectiveKind.Reduce, group, n, (members.Length - 1) * n);

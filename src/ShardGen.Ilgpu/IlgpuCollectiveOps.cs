@@ -2,6 +2,7 @@ using System;
 using ShardGen.Collectives;
 using ShardGen.Devices;
 using ShardGen.Planning;
+using CollectiveBarrier = ShardGen.Cpu.CollectiveBarrier; // the CPU backend's breakable barrier; its op names would clash with ours
 
 namespace ShardGen.Ilgpu;
 
@@ -24,14 +25,14 @@ internal abstract class IlgpuCollectiveOp
         _mesh = mesh;
         _stats = stats;
         _slotFloats = slotFloats;
-        Barrier = new IlgpuBarrier(members.Length);
+        Barrier = new CollectiveBarrier(members.Length);
     }
 
     protected IlgpuDevice[] Members { get; }
 
     protected int Size => Members.Length;
 
-    protected IlgpuBarrier Barrier { get; }
+    protected CollectiveBarrier Barrier { get; }
 
     public void Run(int member)
     {

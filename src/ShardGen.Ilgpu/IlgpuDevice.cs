@@ -215,7 +215,7 @@ public sealed partial class IlgpuDevice : Device
 
     public override DeviceBuffer Allocate(int elements)
     {
-        if (elements < 0) throw new ArgumentOutOfRangeException(nameof(elements), elements, "Cannot allocate a negative number of elements.");
+        CheckAllocate(elements);
         var memory = Invoke(() =>
         {
             var m = Accelerator.Allocate1D<float>(Math.Max(elements, 1));
@@ -289,8 +289,7 @@ public sealed partial class IlgpuDevice : Device
 
     public override void Upload(ReadOnlySpan<float> source, int sourceStride, MatrixView destination)
     {
-        CheckView(destination, nameof(destination));
-        CheckHostSpan(source.Length, sourceStride, destination, nameof(source));
+        CheckUpload(source, sourceStride, destination);
         int rows = destination.Rows, cols = destination.Cols, n = rows * cols;
         if (n == 0) return;
         var packed = GC.AllocateUninitializedArray<float>(n, pinned: true);
@@ -314,14 +313,18 @@ public sealed partial class IlgpuDevice : Device
 
     public override void Download(MatrixView source, Span<float> destination, int destinationStride)
     {
-        CheckView(source, nameof(source));
-        CheckHostSpan(destination.Length, destinationStride, source, nameof(destination));
-        Synchronize();
+        CheckDownload(source, destination, destinationStride);
         int rows = source.Rows, cols = source.Cols, n = rows * cols;
-        if (n == 0) return;
+        if (n == 0)
+        {
+            Synchronize();
+            return;
+        }
         var packed = GC.AllocateUninitializedArray<float>(n, pinned: true);
+        // One worker round trip: the stream wait that Synchronize would queue runs first, and the copy only without a pending error.
         Invoke(() =>
         {
+            if (!StreamIdleWithoutError()) return 0;
             if (source.IsContiguous)
             {
                 ViewOf(source).SubView(source.Offset, n).CopyToCPU(Stream, packed);
@@ -335,7 +338,26 @@ public sealed partial class IlgpuDevice : Device
             Stream.Synchronize();
             return 0;
         });
+        // A kernel's failure is reported before the destination is touched, as Synchronize would.
+        ThrowPendingError();
         for (int r = 0; r < rows; r++) packed.AsSpan(r * cols, cols).CopyTo(destination.Slice(r * destinationStride, cols));
+    }
+
+    /// <summary>
+    /// Worker: waits for the stream; a failure there is kept like a queued kernel's (a sticky CUDA error would also
+    /// fail what follows). False when a failure is pending.
+    /// </summary>
+    private bool StreamIdleWithoutError()
+    {
+        try
+        {
+            Stream.Synchronize();
+        }
+        catch (Exception e)
+        {
+            lock (_gate) _error ??= e;
+        }
+        lock (_gate) return _error == null;
     }
 
     internal static Block2D Block(MatrixView m) => new(m.Offset, m.Stride, m.Cols);
@@ -345,22 +367,7 @@ public sealed partial class IlgpuDevice : Device
     public override void Gemm(MatrixView a, bool transposeA, MatrixView b, bool transposeB, MatrixView c,
         bool accumulate, MatrixView? bias = null, Activation activation = Activation.None)
     {
-        CheckView(a, nameof(a));
-        CheckView(b, nameof(b));
-        CheckView(c, nameof(c));
-        CheckActivation(activation);
-        int aRows = transposeA ? a.Cols : a.Rows, aK = transposeA ? a.Rows : a.Cols;
-        int bK = transposeB ? b.Cols : b.Rows, bCols = transposeB ? b.Rows : b.Cols;
-        if (aRows != c.Rows)
-            throw new ArgumentException($"GEMM on {Name}: op(A) has {aRows} rows but C is {c.Rows}×{c.Cols} (A is {a.Rows}×{a.Cols}, transposeA={transposeA}).", nameof(a));
-        if (bCols != c.Cols)
-            throw new ArgumentException($"GEMM on {Name}: op(B) has {bCols} columns but C is {c.Rows}×{c.Cols} (B is {b.Rows}×{b.Cols}, transposeB={transposeB}).", nameof(b));
-        if (aK != bK)
-            throw new ArgumentException($"GEMM on {Name}: inner dimensions differ, op(A) is {aRows}×{aK} but op(B) is {bK}×{bCols}.", nameof(b));
-        if (bias is { } bv) CheckBias(bv, c);
-        if (Overlaps(a, c) || Overlaps(b, c))
-            throw new ArgumentException($"GEMM on {Name}: C must not overlap A or B.", nameof(c));
-
+        CheckGemm(a, transposeA, b, transposeB, c, bias, activation, out int aK);
         Enqueue(() =>
         {
             var p = new GemmParams
@@ -378,9 +385,7 @@ public sealed partial class IlgpuDevice : Device
 
     public override void BiasActivation(MatrixView c, MatrixView? bias, Activation activation)
     {
-        CheckView(c, nameof(c));
-        CheckActivation(activation);
-        if (bias is { } bv) CheckBias(bv, c);
+        CheckBiasActivation(c, bias, activation);
         Enqueue(() =>
         {
             var p = new BiasActivationParams
@@ -393,17 +398,13 @@ public sealed partial class IlgpuDevice : Device
 
     public override void Copy(MatrixView source, MatrixView destination)
     {
-        CheckView(source, nameof(source));
-        CheckView(destination, nameof(destination));
-        CheckSameShape(source, destination, "Copy");
+        CheckElementwise(source, destination, "Copy");
         Enqueue(() => KernelSet.Copy(Stream, ViewOf(source), Block(source), ViewOf(destination), Block(destination), source.Rows));
     }
 
     public override void Add(MatrixView source, MatrixView destination)
     {
-        CheckView(source, nameof(source));
-        CheckView(destination, nameof(destination));
-        CheckSameShape(source, destination, "Add");
+        CheckElementwise(source, destination, "Add");
         Enqueue(() => KernelSet.Add(Stream, ViewOf(source), Block(source), ViewOf(destination), Block(destination), source.Rows));
     }
 

@@ -118,19 +118,22 @@ public sealed class IlgpuDeviceMesh : DeviceMesh
         int n = devices.Count;
         var t = new IlgpuTransfer[n, n];
         for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-            {
-                t[i, j] = stageEverything ? IlgpuTransfer.StagedThroughHost : backend switch
-                {
-                    IlgpuBackend.Cpu => IlgpuTransfer.PeerToPeer,
-                    IlgpuBackend.Cuda => i != j && devices[i].TryEnablePeerAccess(devices[j]) && devices[j].TryEnablePeerAccess(devices[i])
-                        ? IlgpuTransfer.PeerToPeer : IlgpuTransfer.StagedThroughHost,
-                    _ => IlgpuTransfer.StagedThroughHost,
-                };
-                if (i == j) t[i, j] = IlgpuTransfer.PeerToPeer;
-            }
+        {
+            t[i, i] = IlgpuTransfer.PeerToPeer;
+            // The choice needs both directions of a pair, so it is the same either way: probe each pair once.
+            for (int j = i + 1; j < n; j++)
+                t[i, j] = t[j, i] = stageEverything ? IlgpuTransfer.StagedThroughHost : ChooseTransfer(backend, devices[i], devices[j]);
+        }
         return t;
     }
+
+    private static IlgpuTransfer ChooseTransfer(IlgpuBackend backend, IlgpuDevice x, IlgpuDevice y) => backend switch
+    {
+        IlgpuBackend.Cpu => IlgpuTransfer.PeerToPeer,
+        // CUDA peer access is enabled one direction at a time.
+        IlgpuBackend.Cuda => x.TryEnablePeerAccess(y) && y.TryEnablePeerAccess(x) ? IlgpuTransfer.PeerToPeer : IlgpuTransfer.StagedThroughHost,
+        _ => IlgpuTransfer.StagedThroughHost,
+    };
 
     public IlgpuBackend Backend { get; }
 

@@ -28,29 +28,26 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
 
     public override void AllReduce(DeviceGroup group, IReadOnlyList<MatrixView> buffers)
     {
-        var (g, me, comm) = Resolve(group);
-        ArgumentNullException.ThrowIfNull(buffers);
-        if (buffers.Count != g)
-            throw new ArgumentException($"{nameof(buffers)} has {buffers.Count} entries but {group.Name} has {g} members.", nameof(buffers));
-        var first = buffers[0];
+        var info = Resolve(group);
+        int g = info.Size, me = info.Member;
+        var views = info.Views;
+        FillPerMember(group, info.Members, buffers, nameof(buffers), views);
         for (int i = 0; i < g; i++)
         {
-            var view = buffers[i];
-            CheckView(group.Members[i], view, nameof(buffers), i);
-            if (!view.IsContiguous)
-                throw new ArgumentException($"AllReduce over {group.Name}: buffer {i} {view} is not contiguous (stride {view.Stride}).", nameof(buffers));
-            SameShape(first, view, group, "AllReduce", "buffer", i, -1, nameof(buffers));
+            if (!views[i].IsContiguous)
+                throw new ArgumentException($"AllReduce over {group.Name}: buffer {i} {views[i]} is not contiguous (stride {views[i].Stride}).", nameof(buffers));
+            CheckSameShape(views[0], views[i], group, "AllReduce", "buffer", i, -1, nameof(buffers));
         }
-        int n = first.Elements;
+        int n = views[0].Elements;
         if (me >= 0 && g > 1)
         {
             // The in-process ring's bytes for member m: 2N − |chunk m+1| − |chunk m+2| floats.
             Count(2L * n - BlockPartition.Length(n, g, (me + 1) % g) - BlockPartition.Length(n, g, (me + 2) % g));
-            var local = buffers[me];
+            var local = views[me];
             if (n > 0)
             {
                 float* p = Begin(local, out bool staged);
-                comm!.AllReduceSum(p, n);
+                info.Comm!.AllReduceSum(p, n);
                 End(local, p, staged);
             }
         }
@@ -59,20 +56,21 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
 
     public override void AllGather(DeviceGroup group, IReadOnlyList<MatrixView> shards, IReadOnlyList<IReadOnlyList<MatrixView>> targets)
     {
-        var (g, me, comm) = Resolve(group);
-        var shardViews = PerMember(group, shards, nameof(shards));
-        var targetViews = Matrix(group, targets, nameof(targets));
-        long total = 0;
-        var counts = new int[g];
-        var displacements = new int[g];
+        var info = Resolve(group);
+        int g = info.Size, me = info.Member;
+        var shardViews = info.Views;
+        var targetViews = info.Blocks;
+        FillPerMember(group, info.Members, shards, nameof(shards), shardViews);
+        FillMatrix(group, info.Members, targets, nameof(targets), targetViews);
+        var counts = info.Counts;
         for (int i = 0; i < g; i++)
         {
             counts[i] = shardViews[i].Elements;
-            displacements[i] = (int)total;
-            total += counts[i];
             for (int j = 0; j < g; j++)
-                SameShape(shardViews[i], targetViews[j][i], group, "AllGather", "targets", j, i, nameof(targets));
+                CheckSameShape(shardViews[i], targetViews[j][i], group, "AllGather", "targets", j, i, nameof(targets));
         }
+        var displacements = info.Displacements;
+        long total = PrefixSum(counts, displacements);
         if (total > int.MaxValue) throw new ArgumentException($"AllGather over {group.Name}: {total} floats exceed MPI's int counts.", nameof(shards));
         if (me >= 0)
         {
@@ -85,24 +83,17 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             }
             else if (Consecutive(mine, out float* receive))
             {
-                // Targets tile one contiguous range (token blocks of a full activation): receive in place.
-                float* send = null;
-                if (shard != mine[me])
-                {
-                    send = Begin(shard, out _);
-                    comm!.AllGatherV(send, counts[me], receive, counts, displacements);
-                }
-                else
-                {
-                    comm!.AllGatherV(null, counts[me], receive, counts, displacements);
-                }
+                // Targets tile one contiguous range (token blocks of a full activation): receive in place, and send
+                // nothing (MPI_IN_PLACE) when the shard already is its own target block.
+                float* send = shard == mine[me] ? null : Begin(shard, out _);
+                info.Comm!.AllGatherV(send, counts[me], receive, counts, displacements);
             }
             else
             {
                 // Strided targets (column shards of a full activation): gather packed, then place each shard.
                 float* packed = Scratch(total + 1);
                 Pack(shard, packed + displacements[me]);
-                comm!.AllGatherV(null, counts[me], packed, counts, displacements);
+                info.Comm!.AllGatherV(null, counts[me], packed, counts, displacements);
                 for (int i = 0; i < g; i++) Unpack(packed + displacements[i], mine[i]);
             }
         }
@@ -111,20 +102,21 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
 
     public override void ReduceScatter(DeviceGroup group, IReadOnlyList<IReadOnlyList<MatrixView>> parts, IReadOnlyList<MatrixView> results)
     {
-        var (g, me, comm) = Resolve(group);
-        var partViews = Matrix(group, parts, nameof(parts));
-        var resultViews = PerMember(group, results, nameof(results));
-        long total = 0;
-        var counts = new int[g];
-        var offsets = new long[g];
+        var info = Resolve(group);
+        int g = info.Size, me = info.Member;
+        var partViews = info.Blocks;
+        var resultViews = info.Views;
+        FillMatrix(group, info.Members, parts, nameof(parts), partViews);
+        FillPerMember(group, info.Members, results, nameof(results), resultViews);
+        var counts = info.Counts;
         for (int i = 0; i < g; i++)
         {
             counts[i] = resultViews[i].Elements;
-            offsets[i] = total;
-            total += counts[i];
             for (int j = 0; j < g; j++)
-                SameShape(resultViews[i], partViews[j][i], group, "ReduceScatter", "parts", j, i, nameof(parts));
+                CheckSameShape(resultViews[i], partViews[j][i], group, "ReduceScatter", "parts", j, i, nameof(parts));
         }
+        var offsets = info.Displacements;
+        long total = PrefixSum(counts, offsets);
         if (total > int.MaxValue) throw new ArgumentException($"ReduceScatter over {group.Name}: {total} floats exceed MPI's int counts.", nameof(parts));
         if (me >= 0)
         {
@@ -149,7 +141,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
                 }
                 if (scratch == null && counts[me] == 0) scratch = Scratch(1);
                 float* receive = resultDirect && counts[me] > 0 ? CpuDevice.Pointer(result) : scratch + (direct ? 0 : total);
-                comm!.ReduceScatterSum(send, receive, counts);
+                info.Comm!.ReduceScatterSum(send, receive, counts);
                 if (!resultDirect) Unpack(receive, result);
             }
         }
@@ -158,10 +150,12 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
 
     public override void Broadcast(DeviceGroup group, int root, IReadOnlyList<MatrixView> buffers)
     {
-        var (g, me, comm) = Resolve(group);
+        var info = Resolve(group);
+        int g = info.Size, me = info.Member;
         CheckRoot(group, root);
-        var views = PerMember(group, buffers, nameof(buffers));
-        for (int i = 0; i < g; i++) SameShape(views[root], views[i], group, "Broadcast", "buffer", i, -1, nameof(buffers));
+        var views = info.Views;
+        FillPerMember(group, info.Members, buffers, nameof(buffers), views);
+        for (int i = 0; i < g; i++) CheckSameShape(views[root], views[i], group, "Broadcast", "buffer", i, -1, nameof(buffers));
         int n = views[root].Elements;
         if (me >= 0)
         {
@@ -169,7 +163,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             if (g > 1 && n > 0)
             {
                 float* p = Begin(views[me], out bool staged);
-                comm!.Broadcast(p, n, root);
+                info.Comm!.Broadcast(p, n, root);
                 End(views[me], p, staged);
             }
         }
@@ -178,10 +172,12 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
 
     public override void Reduce(DeviceGroup group, int root, IReadOnlyList<MatrixView> buffers)
     {
-        var (g, me, comm) = Resolve(group);
+        var info = Resolve(group);
+        int g = info.Size, me = info.Member;
         CheckRoot(group, root);
-        var views = PerMember(group, buffers, nameof(buffers));
-        for (int i = 0; i < g; i++) SameShape(views[root], views[i], group, "Reduce", "buffer", i, -1, nameof(buffers));
+        var views = info.Views;
+        FillPerMember(group, info.Members, buffers, nameof(buffers), views);
+        for (int i = 0; i < g; i++) CheckSameShape(views[root], views[i], group, "Reduce", "buffer", i, -1, nameof(buffers));
         int n = views[root].Elements;
         if (me >= 0)
         {
@@ -189,7 +185,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             if (g > 1 && n > 0)
             {
                 float* p = Begin(views[me], out bool staged);
-                comm!.ReduceSum(p, n, root);
+                info.Comm!.ReduceSum(p, n, root);
                 if (me == root) End(views[me], p, staged);
             }
         }
@@ -198,97 +194,84 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
 
     // ---- Groups and checks --------------------------------------------------------------------------
 
-    /// <summary>Group size, the local device's member index (−1 if it is not a member) and the group's communicator.</summary>
-    private (int Size, int Member, MpiCommunicator? Comm) Resolve(DeviceGroup group)
+    /// <summary>The group, checked on first use, with its communicator and per-call arrays; drains the local queue if it is a member.</summary>
+    private GroupInfo Resolve(DeviceGroup group)
     {
         ArgumentNullException.ThrowIfNull(group);
         // A group is checked once (its member list is immutable in practice: the mesh's world and grid groups).
-        if (!_groups.TryGetValue(group, out var known) || !ReferenceEquals(known.Members, group.Members) || known.Size != group.Size)
+        if (!_groups.TryGetValue(group, out var known) || known.Size != group.Size)
         {
             known = Check(group);
             _groups[group] = known;
         }
         if (known.Member >= 0) _mesh.LocalDevice.Synchronize(); // collectives run after the kernels enqueued before them
-        return (known.Size, known.Member, known.Comm);
+        return known;
     }
 
     private GroupInfo Check(DeviceGroup group)
     {
-        if (group.Size == 0) throw new ArgumentException($"Group {group.Name} has no members.", nameof(group));
-        int member = -1;
-        for (int i = 0; i < group.Size; i++)
-        {
-            var d = group.Members[i];
-            if (d is null || d.Rank < 0 || d.Rank >= _mesh.Size || !ReferenceEquals(_mesh.Devices[d.Rank], d))
-                throw new ArgumentException($"Member {i} ({d?.Name ?? "null"}) of {group.Name} is not a device of this mesh.", nameof(group));
-            for (int j = 0; j < i; j++)
-                if (ReferenceEquals(group.Members[j], d))
-                    throw new ArgumentException($"Device {d.Name} appears twice in {group.Name}.", nameof(group));
-            if (d.IsLocal) member = i;
-        }
+        var members = Members(group, _mesh.Devices);
+        int member = LocalMember(members);
         var comm = _mesh.CommunicatorOf(group, member);
         if (member >= 0 && (comm is null || comm.Size != group.Size || comm.Rank != member))
             throw new InvalidOperationException($"The communicator of {group.Name} does not match the group (member {member} of {group.Size}).");
-        return new GroupInfo(group.Members, group.Size, member, comm);
+        return new GroupInfo(members, member, comm);
     }
 
-    private sealed record GroupInfo(IReadOnlyList<Device> Members, int Size, int Member, MpiCommunicator? Comm);
-
-    private static MatrixView[] PerMember(DeviceGroup group, IReadOnlyList<MatrixView> views, string name)
+    /// <summary>The member index of this rank's device, or −1 when it is not in the group.</summary>
+    private static int LocalMember(Device[] members)
     {
-        ArgumentNullException.ThrowIfNull(views, name);
-        if (views.Count != group.Size)
-            throw new ArgumentException($"{name} has {views.Count} entries but {group.Name} has {group.Size} members.", name);
-        var result = new MatrixView[group.Size];
-        for (int i = 0; i < result.Length; i++)
+        for (int i = 0; i < members.Length; i++)
+            if (members[i].IsLocal) return i;
+        return -1;
+    }
+
+    /// <summary>
+    /// A checked group and the arrays its calls fill: reused by every call on the group, since SPMD code issues
+    /// collectives from one thread (the engine is single-threaded by design), so a steady stream allocates nothing.
+    /// </summary>
+    private sealed class GroupInfo(Device[] members, int member, MpiCommunicator? comm)
+    {
+        public Device[] Members { get; } = members;
+        public int Size => Members.Length;
+
+        /// <summary>The local device's member index, or −1.</summary>
+        public int Member { get; } = member;
+
+        /// <summary>The group's communicator; null where this rank is not a member.</summary>
+        public MpiCommunicator? Comm { get; } = comm;
+
+        /// <summary>One view per member: buffers, shards or results.</summary>
+        public MatrixView[] Views { get; } = new MatrixView[members.Length];
+
+        /// <summary>[j][i]: member j's view of block i (targets or parts).</summary>
+        public MatrixView[][] Blocks { get; } = Square(members.Length);
+
+        /// <summary>MPI's per-member counts and displacements (floats).</summary>
+        public int[] Counts { get; } = new int[members.Length];
+        public int[] Displacements { get; } = new int[members.Length];
+
+        private static MatrixView[][] Square(int g)
         {
-            CheckView(group.Members[i], views[i], name, i);
-            result[i] = views[i];
+            var rows = new MatrixView[g][];
+            for (int j = 0; j < g; j++) rows[j] = new MatrixView[g];
+            return rows;
         }
-        return result;
     }
 
-    private static MatrixView[][] Matrix(DeviceGroup group, IReadOnlyList<IReadOnlyList<MatrixView>> views, string name)
+    /// <summary>
+    /// Exclusive prefix sum: <paramref name="displacements"/>[i] = counts[0] + … + counts[i−1]; returns the total.
+    /// A total past int.MaxValue wraps the displacements, so callers refuse it before MPI sees them.
+    /// </summary>
+    internal static long PrefixSum(int[] counts, int[] displacements)
     {
-        ArgumentNullException.ThrowIfNull(views, name);
-        if (views.Count != group.Size)
-            throw new ArgumentException($"{name} has {views.Count} rows but {group.Name} has {group.Size} members.", name);
-        var result = new MatrixView[group.Size][];
-        for (int j = 0; j < group.Size; j++)
+        long total = 0;
+        for (int i = 0; i < counts.Length; i++)
         {
-            if (views[j] is null || views[j].Count != group.Size)
-                throw new ArgumentException($"{name}[{j}] must list {group.Size} views (one per member of {group.Name}).", name);
-            result[j] = new MatrixView[group.Size];
-            for (int i = 0; i < group.Size; i++)
-            {
-                CheckView(group.Members[j], views[j][i], name, j, i);
-                result[j][i] = views[j][i];
-            }
+            displacements[i] = (int)total;
+            total += counts[i];
         }
-        return result;
-    }
-
-    // Names are formatted only when a check fails: these run on every call, next to MPI calls of a few microseconds.
-    private static void CheckView(Device member, MatrixView view, string list, int i, int j = -1)
-    {
-        string Name() => j < 0 ? $"{list}[{i}]" : $"{list}[{i}][{j}]";
-        if (view.Buffer is null)
-            throw new ArgumentException($"{Name()} is an empty MatrixView with no buffer.", list);
-        if (!ReferenceEquals(view.Buffer.Device, member))
-            throw new ArgumentException($"{Name()} {view} belongs to device {view.Buffer.Device.Name}, not to {member.Name}.", list);
-        if (view.Rows < 0 || view.Cols < 0 || view.Offset < 0 || (view.Rows > 1 && view.Stride < view.Cols))
-            throw new ArgumentException($"{Name()} has a bad shape ({view.Rows}×{view.Cols} at {view.Offset}, stride {view.Stride}).", list);
-        if (view.Rows > 0 && view.Cols > 0 && view.Offset + (long)(view.Rows - 1) * view.Stride + view.Cols > view.Buffer.Length)
-            throw new ArgumentException($"{Name()} {view} ends past its buffer's {view.Buffer.Length} elements.", list);
-        if (view.Buffer.IsDisposed)
-            throw new ObjectDisposedException(list, $"{Name()} {view} on {member.Name} uses a buffer that was disposed.");
-    }
-
-    private static void SameShape(MatrixView expected, MatrixView actual, DeviceGroup group, string op, string what, int i, int j, string name)
-    {
-        if (expected.Rows != actual.Rows || expected.Cols != actual.Cols)
-            throw new ArgumentException(
-                $"{op} over {group.Name}: {what}{(j < 0 ? $" {i}" : $"[{i}][{j}]")} is {actual.Rows}×{actual.Cols} but {expected.Rows}×{expected.Cols} is expected.", name);
+        return total;
     }
 
     private void Count(long floats)

@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using ShardGen.Collectives;
 using ShardGen.Cpu;
 using ShardGen.Devices;
+using ShardGen.Planning;
 
 namespace ShardGen.Mpi;
 
@@ -25,6 +26,8 @@ public sealed class MpiDeviceMesh : DeviceMesh
     private readonly MpiCollectiveEngine _collectives;
     private readonly Dictionary<DeviceGroup, MpiCommunicator?> _communicators = new(ReferenceEqualityComparer.Instance);
     private readonly List<MpiCommunicator> _owned = new();
+    // DownloadToHost's MPI counts and displacements, one per rank: reused, as SPMD code downloads from one thread.
+    private readonly int[] _downloadCounts, _downloadDisplacements;
     private bool _disposed;
 
     private MpiDeviceMesh(MpiCommunicator world, Func<int, Device> createLocalDevice)
@@ -32,6 +35,8 @@ public sealed class MpiDeviceMesh : DeviceMesh
         Communicator = world;
         LocalRank = world.Rank;
         _devices = new Device[world.Size];
+        _downloadCounts = new int[world.Size];
+        _downloadDisplacements = new int[world.Size];
         for (int r = 0; r < _devices.Length; r++)
             _devices[r] = r == LocalRank ? createLocalDevice(r) : new RemoteDevice(r);
         var local = _devices[LocalRank];
@@ -41,8 +46,8 @@ public sealed class MpiDeviceMesh : DeviceMesh
         _communicators[World] = world;
         _collectives = new MpiCollectiveEngine(new CollectiveStats(_devices.Length), this);
 
-        int q = (int)Math.Round(Math.Sqrt(Size));
-        if (q * q == Size)
+        int q = PlanCost.GridSide(Size);
+        if (q > 0)
         {
             // Grid rows and columns as communicators, split once here (collective over every rank): member k of
             // row group i is grid column k, member k of column group j is grid row k, so the key is the member index.
@@ -130,7 +135,7 @@ public sealed class MpiDeviceMesh : DeviceMesh
         mine[2] = (long)ContentHash(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, float>(ref MemoryMarshal.GetArrayDataReference(x)), x.Length));
         mine[3] = sequenceLengths is null ? -1 : (long)ContentHash(MemoryMarshal.Cast<int, float>(sequenceLengths.AsSpan()));
         var all = Communicator.AllGather(mine);
-        var differing = Enumerable.Range(1, Size).Where(r => r < Size && !all.AsSpan(r * 4, 4).SequenceEqual(all.AsSpan(0, 4))).ToArray();
+        var differing = Enumerable.Range(1, Size - 1).Where(r => !all.AsSpan(r * 4, 4).SequenceEqual(all.AsSpan(0, 4))).ToArray();
         if (differing.Length == 0) return;
         string Describe(int r) =>
             $"rank {r}: x [{all[r * 4]}, {all[r * 4 + 1]}], content hash {all[r * 4 + 2]:x16}, " +
@@ -176,15 +181,10 @@ public sealed class MpiDeviceMesh : DeviceMesh
             LocalDevice.Download(own.Source, host.Slice(own.HostOffset), hostStride);
             return;
         }
-        var counts = new int[Size];
-        var displacements = new int[Size];
-        long total = 0;
-        for (int r = 0; r < Size; r++)
-        {
-            counts[r] = pieces[r].Source.Elements;
-            displacements[r] = (int)total;
-            total += counts[r];
-        }
+        var counts = _downloadCounts;
+        var displacements = _downloadDisplacements;
+        for (int r = 0; r < Size; r++) counts[r] = pieces[r].Source.Elements;
+        long total = MpiCollectiveEngine.PrefixSum(counts, displacements);
         var packed = new float[Math.Max(total, 1)];
         if (counts[LocalRank] > 0)
             LocalDevice.Download(own.Source, packed.AsSpan(displacements[LocalRank], counts[LocalRank]), own.Source.Cols);

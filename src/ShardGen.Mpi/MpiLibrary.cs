@@ -68,10 +68,8 @@ public sealed unsafe class MpiLibrary
             CommWorld = Export("ompi_mpi_comm_world");
             CommNull = Export("ompi_mpi_comm_null");
             Float = Export("ompi_mpi_float");
-            Int = Export("ompi_mpi_int");
             Int64 = Export("ompi_mpi_int64_t");
             Sum = Export("ompi_mpi_op_sum");
-            Max = Export("ompi_mpi_op_max");
             InPlace = 1;
         }
         else
@@ -80,10 +78,8 @@ public sealed unsafe class MpiLibrary
             CommWorld = 0x44000000;
             CommNull = 0x04000000;
             Float = 0x4c00040a;
-            Int = 0x4c000405;
             Int64 = 0x4c00083a;
             Sum = 0x58000003;
-            Max = 0x58000001;
             InPlace = -1;
         }
     }
@@ -98,10 +94,8 @@ public sealed unsafe class MpiLibrary
     public nint CommWorld { get; }
     public nint CommNull { get; }
     public nint Float { get; }
-    public nint Int { get; }
     public nint Int64 { get; }
     public nint Sum { get; }
-    public nint Max { get; }
 
     /// <summary>MPI_IN_PLACE: (void*)1 in Open MPI, (void*)-1 in MPICH.</summary>
     public nint InPlace { get; }

@@ -32,9 +32,6 @@ public sealed class TrafficReport
     /// <summary>Bytes each device (by rank) sent to other devices.</summary>
     public IReadOnlyList<long> BytesSentPerDevice { get; }
 
-    /// <summary>True for a report refilled in place for <paramref name="devices"/> devices.</summary>
-    internal bool IsReusableFor(int devices) => _bytes != null && _bytes.Length == devices;
-
     /// <summary>
     /// Refills a reusable report with the traffic of <paramref name="stats"/> since (<paramref name="recordPosition"/>,
     /// <paramref name="bytesBefore"/>): the same lists, so steady-state passes allocate nothing.

@@ -38,7 +38,7 @@ public sealed class TransformerBlock : PlannedLayer
     public int LocalFfn => FfnHidden / Devices;
 
     /// <summary>Width of the fused QKV weight's output: all query, key and value heads.</summary>
-    public int QkvWidth => (Heads + 2 * KvHeads) * HeadDim;
+    public int QkvWidth => (int)Shape.QkvWidth(Hidden);
 
     public override long BytesPerDevice
     {

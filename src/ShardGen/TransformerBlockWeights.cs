@@ -38,7 +38,7 @@ public sealed class TransformerBlockWeights : LayerWeights
         {
             AttentionNormScale = Vector(1, 0.2f),
             AttentionNormShift = shift ? Vector(0, 0.2f) : null,
-            Qkv = LinearWeights.Random(d, (b.Heads + 2 * b.KvHeads) * dh, layer.HasBias, WeightLayout.InOut, rng),
+            Qkv = LinearWeights.Random(d, (int)b.QkvWidth(d), layer.HasBias, WeightLayout.InOut, rng),
             Out = LinearWeights.Random(b.Heads * dh, d, layer.HasBias, WeightLayout.InOut, rng),
             MlpNormScale = Vector(1, 0.2f),
             MlpNormShift = shift ? Vector(0, 0.2f) : null,
@@ -57,7 +57,7 @@ public sealed class TransformerBlockWeights : LayerWeights
         bool shift = b.Norm == NormKind.LayerNorm;
         return Vector(layer, "AttentionNormScale", w.AttentionNormScale, d)
             ?? Shift(layer, "AttentionNormShift", w.AttentionNormShift, d, shift)
-            ?? Part(layer, "Qkv", w.Qkv, d, (b.Heads + 2 * b.KvHeads) * dh, $" (query, key and value heads: ({b.Heads} + 2·{b.KvHeads})·{dh})")
+            ?? Part(layer, "Qkv", w.Qkv, d, (int)b.QkvWidth(d), $" (query, key and value heads: ({b.Heads} + 2·{b.KvHeads})·{dh})")
             ?? Part(layer, "Out", w.Out, b.Heads * dh, d, "")
             ?? Vector(layer, "MlpNormScale", w.MlpNormScale, d)
             ?? Shift(layer, "MlpNormShift", w.MlpNormShift, d, shift)

@@ -16,6 +16,10 @@ public static class MpiJob
     public static string SkipReason =>
         "mpirun is not on PATH: the MPI tests need Open MPI (apt-get install openmpi-bin libopenmpi-dev); CI installs it.";
 
+    /// <summary>The dotnet running these tests (DOTNET_HOST_PATH), else dotnet on PATH.</summary>
+    private static string DotnetHost { get; } =
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+
     /// <summary>The host program, copied next to this assembly by the project reference.</summary>
     public static string HostDll => Path.Combine(AppContext.BaseDirectory, "ShardGen.Mpi.TestHost.dll");
 
@@ -32,7 +36,6 @@ public static class MpiJob
         if (MpiRunPath is null) throw new InvalidOperationException(SkipReason);
         var outDir = Path.Combine(Path.GetTempPath(), "shardgen-mpi-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(outDir);
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         var psi = new ProcessStartInfo(MpiRunPath)
         {
             RedirectStandardOutput = true,
@@ -46,7 +49,7 @@ public static class MpiJob
             "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none",
             "--mca", "mpi_yield_when_idle", "1",
             "-x", "DOTNET_CLI_TELEMETRY_OPTOUT=1", "-x", "DOTNET_NOLOGO=1",
-            dotnet, dll,
+            DotnetHost, dll,
         }) psi.ArgumentList.Add(a);
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("--out=" + outDir);
@@ -62,12 +65,8 @@ public static class MpiJob
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         bool finished = process.WaitForExit(timeoutSeconds * 1000);
-        if (!finished)
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-        }
-        process.WaitForExit(); // drains the output handlers
+        if (!finished) process.Kill(entireProcessTree: true);
+        process.WaitForExit(); // waits out a kill and drains the output handlers
         var perRank = new string[ranks][];
         for (int r = 0; r < ranks; r++)
         {
@@ -83,8 +82,7 @@ public static class MpiJob
     /// <summary>Runs a .NET program in this process's way (no mpirun): exit code and output.</summary>
     public static (int ExitCode, string Output) RunDotnet(string dll, params string[] arguments)
     {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;

@@ -275,7 +275,7 @@ internal static class ModelEmitter
         string d = PlanText.N(l.InFeatures), ffn = PlanText.N(b.FfnHidden);
         int dh = b.HeadDim(l.InFeatures);
         string norm = b.Norm == NormKind.LayerNorm ? $"[{d}] (scale and shift)" : $"[{d}] (scale only: RMSNorm)";
-        string qkv = $"[{d}, ({PlanText.N(b.Heads)} + 2·{PlanText.N(b.KvHeads)})·{PlanText.N(dh)} = {PlanText.N((long)(b.Heads + 2L * b.KvHeads) * dh)}]";
+        string qkv = $"[{d}, ({PlanText.N(b.Heads)} + 2·{PlanText.N(b.KvHeads)})·{PlanText.N(dh)} = {PlanText.N(b.QkvWidth(l.InFeatures))}]";
         return $"{l.Name}: transformer block, every weight [in, out]; attention norm {norm}, Qkv {qkv} (query, then key, then value heads), " +
             $"Out [{PlanText.N((long)b.Heads * dh)}, {d}], MLP norm {norm}, Up [{d}, {ffn}], Down [{ffn}, {d}]; {(l.HasBias ? "with biases" : "no biases")}.";
     }
@@ -326,7 +326,7 @@ internal static class ModelEmitter
     {
         int hidden = l.InFeatures, dh = b.HeadDim(hidden);
         string d = PlanText.N(hidden), ffn = PlanText.N(b.FfnHidden);
-        long qkv = (b.Heads + 2L * b.KvHeads) * dh;
+        long qkv = b.QkvWidth(hidden);
         yield return $"{l.Name} (transformer block), split by whole heads and MLP columns:";
         yield return $"Qkv [{d}, ({PlanText.N(b.Heads)} + 2·{PlanText.N(b.KvHeads)})·{PlanText.N(dh)} = {PlanText.N(qkv)}] → [{d}, {text.LocalQkvWidth(b, hidden)}] per device" +
             (b.KvHeads == b.Heads ? "; " : ", each device's query heads with the KV heads they read; ") +

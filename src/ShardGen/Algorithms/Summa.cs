@@ -19,6 +19,25 @@ public static class Summa
         ArgumentNullException.ThrowIfNull(grid);
         var shape = SummaShape.Infer(grid, variant, a, b, c);
         using var workspace = new SummaWorkspace(grid);
+        Run(grid, variant, shape, a, b, c, workspace);
+    }
+
+    /// <summary>
+    /// <see cref="Multiply"/> on a caller's workspace, which may borrow its panels from a pool: a forward pass
+    /// multiplies without allocating or waiting for the devices.
+    /// </summary>
+    internal static void MultiplyWith(DeviceGrid grid, SummaVariant variant, IReadOnlyList<MatrixView> a,
+        IReadOnlyList<MatrixView> b, IReadOnlyList<MatrixView> c, SummaWorkspace workspace)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        var shape = SummaShape.Infer(grid, variant, a, b, c);
+        workspace.Begin();
+        Run(grid, variant, shape, a, b, c, workspace);
+    }
+
+    private static void Run(DeviceGrid grid, SummaVariant variant, SummaShape shape, IReadOnlyList<MatrixView> a,
+        IReadOnlyList<MatrixView> b, IReadOnlyList<MatrixView> c, SummaWorkspace workspace)
+    {
         switch (variant)
         {
             case SummaVariant.AB: MultiplyAB(grid, shape, a, b, c, workspace); break;
@@ -51,11 +70,11 @@ public static class Summa
         for (int k = 0; k < q; k++)
         {
             int kk = s.K(k);
-            var aPanels = new MatrixView[grid.Mesh.Size];
-            var bPanels = new MatrixView[grid.Mesh.Size];
+            var aPanels = ws.PanelsA;
+            var bPanels = ws.PanelsB;
             for (int i = 0; i < q; i++)
             {
-                var members = new MatrixView[q];
+                var members = ws.Members;
                 for (int j = 0; j < q; j++)
                 {
                     int rank = grid.RankOf(i, j);
@@ -65,7 +84,7 @@ public static class Summa
             }
             for (int j = 0; j < q; j++)
             {
-                var members = new MatrixView[q];
+                var members = ws.Members;
                 for (int i = 0; i < q; i++)
                 {
                     int rank = grid.RankOf(i, j);
@@ -87,10 +106,10 @@ public static class Summa
         var collectives = grid.Mesh.Collectives;
         for (int j = 0; j < q; j++)
         {
-            var bPanels = new MatrixView[grid.Mesh.Size];
+            var bPanels = ws.PanelsB;
             for (int k = 0; k < q; k++)
             {
-                var members = new MatrixView[q];
+                var members = ws.Members;
                 for (int i = 0; i < q; i++)
                 {
                     int rank = grid.RankOf(i, k);
@@ -100,7 +119,7 @@ public static class Summa
             }
             for (int i = 0; i < q; i++)
             {
-                var members = new MatrixView[q];
+                var members = ws.Members;
                 for (int k = 0; k < q; k++)
                 {
                     int rank = grid.RankOf(i, k);
@@ -123,10 +142,10 @@ public static class Summa
         var collectives = grid.Mesh.Collectives;
         for (int i = 0; i < q; i++)
         {
-            var aPanels = new MatrixView[grid.Mesh.Size];
+            var aPanels = ws.PanelsA;
             for (int k = 0; k < q; k++)
             {
-                var members = new MatrixView[q];
+                var members = ws.Members;
                 for (int j = 0; j < q; j++)
                 {
                     int rank = grid.RankOf(k, j);
@@ -136,7 +155,7 @@ public static class Summa
             }
             for (int j = 0; j < q; j++)
             {
-                var members = new MatrixView[q];
+                var members = ws.Members;
                 for (int k = 0; k < q; k++)
                 {
                     int rank = grid.RankOf(k, j);

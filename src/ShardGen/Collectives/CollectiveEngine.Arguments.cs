@@ -11,25 +11,32 @@ public abstract partial class CollectiveEngine
     protected void Record(CollectiveKind kind, DeviceGroup group, long elements, long floatsSent) =>
         Stats.AddRecord(kind, group.Name, group.Size, elements, floatsSent * sizeof(float));
 
-    /// <summary>The group's members as this backend's devices, checked to belong to <paramref name="meshDevices"/> (indexed by rank) once each.</summary>
-    protected static TDevice[] Members<TDevice>(DeviceGroup group, IReadOnlyList<TDevice> meshDevices) where TDevice : Device
+    /// <summary>Refuses a null or memberless group; call it before anything is sized by the group.</summary>
+    protected static void CheckGroup(DeviceGroup group)
     {
         ArgumentNullException.ThrowIfNull(group);
         if (group.Size == 0) throw new ArgumentException($"Group {group.Name} has no members.", nameof(group));
+    }
+
+    /// <summary>The group's members as this backend's devices, checked to belong to <paramref name="meshDevices"/> (indexed by rank) once each.</summary>
+    protected static TDevice[] Members<TDevice>(DeviceGroup group, IReadOnlyList<TDevice> meshDevices) where TDevice : Device
+    {
+        CheckGroup(group);
         var members = new TDevice[group.Size];
         FillMembers(group, meshDevices, members);
         return members;
     }
 
-    /// <summary><see cref="Members{TDevice}"/> into <paramref name="members"/> (of the group's size), for engines that reuse their arrays.</summary>
+    /// <summary>
+    /// <see cref="Members{TDevice}"/> into <paramref name="members"/> (of the group's size), for engines that reuse their arrays;
+    /// the group has passed <see cref="CheckGroup"/>, which sizing the array needed first.
+    /// </summary>
     protected static void FillMembers<TDevice>(DeviceGroup group, IReadOnlyList<TDevice> meshDevices, TDevice[] members) where TDevice : Device
     {
-        ArgumentNullException.ThrowIfNull(group);
-        if (group.Size == 0) throw new ArgumentException($"Group {group.Name} has no members.", nameof(group));
         for (int i = 0; i < members.Length; i++)
         {
             var d = group.Members[i];
-            if (d is not TDevice device || d.Rank >= meshDevices.Count || !ReferenceEquals(meshDevices[d.Rank], device))
+            if (d is not TDevice device || (uint)d.Rank >= (uint)meshDevices.Count || !ReferenceEquals(meshDevices[d.Rank], device))
                 throw new ArgumentException($"Member {i} ({d?.Name ?? "null"}) of {group.Name} is not a device of this mesh.", nameof(group));
             for (int j = 0; j < i; j++)
                 if (ReferenceEquals(members[j], device))
@@ -96,9 +103,14 @@ public abstract partial class CollectiveEngine
             throw new ArgumentOutOfRangeException(nameof(root), root, $"Root must be a member index of {group.Name} (0..{group.Size - 1}).");
     }
 
-    protected static void SameShape(MatrixView expected, MatrixView actual, DeviceGroup group, string op, string what, string name)
+    /// <summary>
+    /// Refuses <paramref name="actual"/> unless it has <paramref name="expected"/>'s shape. It is named "what i" (j &lt; 0)
+    /// or "what[i][j]", formatted only when the check fails: passing checks run on every call and must not allocate.
+    /// </summary>
+    protected static void CheckSameShape(MatrixView expected, MatrixView actual, DeviceGroup group, string op, string what, int i, int j, string name)
     {
         if (expected.Rows != actual.Rows || expected.Cols != actual.Cols)
-            throw new ArgumentException($"{op} over {group.Name}: {what} is {actual.Rows}×{actual.Cols} but {expected.Rows}×{expected.Cols} is expected.", name);
+            throw new ArgumentException(
+                $"{op} over {group.Name}: {what}{(j < 0 ? $" {i}" : $"[{i}][{j}]")} is {actual.Rows}×{actual.Cols} but {expected.Rows}×{expected.Cols} is expected.", name);
     }
 }

@@ -37,16 +37,7 @@ public sealed class CollectiveStats
     /// <summary>Called once per collective call, after it has been issued.</summary>
     public void AddRecord(CollectiveRecord record)
     {
-        lock (_gate)
-        {
-            _records.Add(record);
-            if (_records.Count > 2 * RetainedRecords)
-            {
-                // Drop in bulk, so adding stays O(1) amortised.
-                _records.RemoveRange(0, _records.Count - RetainedRecords);
-                _dropped += RetainedRecords;
-            }
-        }
+        lock (_gate) Append(record);
     }
 
     /// <summary>
@@ -56,16 +47,29 @@ public sealed class CollectiveStats
     public void AddRecord(CollectiveKind kind, string group, int groupSize, long elements, long totalBytesSent)
     {
         var key = (kind, group, groupSize, elements, totalBytesSent);
-        CollectiveRecord? record;
+        // One lock for interning and appending: this runs once per collective.
         lock (_gate)
         {
-            if (!_interned.TryGetValue(key, out record))
+            if (!_interned.TryGetValue(key, out var record))
             {
                 if (_interned.Count >= InternedRecords) _interned.Clear();
                 _interned[key] = record = new CollectiveRecord(kind, group, groupSize, elements, totalBytesSent);
             }
+            Append(record);
         }
-        AddRecord(record);
+    }
+
+    /// <summary>Appends under <see cref="_gate"/>, dropping old records in bulk so adding stays O(1) amortised.</summary>
+    private void Append(CollectiveRecord record)
+    {
+        _records.Add(record);
+        if (_records.Count > 2 * RetainedRecords)
+        {
+            // Count exactly what is removed: positions after a drop depend on it.
+            int drop = _records.Count - RetainedRecords;
+            _records.RemoveRange(0, drop);
+            _dropped += drop;
+        }
     }
 
     /// <summary>Records added since the mesh was created (dropped ones included): a position for <see cref="CopyRecordsSince"/>.</summary>
@@ -109,16 +113,19 @@ public sealed class CollectiveStats
     /// <summary>Marks the current totals so a later <see cref="Since"/> reports only what came after.</summary>
     public TrafficCheckpoint Checkpoint()
     {
-        lock (_gate) return new TrafficCheckpoint(_dropped + _records.Count, Enumerable.Range(0, _bytesSent.Length).Select(BytesSent).ToArray());
+        long position = RecordPosition;
+        var bytes = new long[Devices];
+        CopyBytesSent(bytes);
+        return new TrafficCheckpoint(position, bytes);
     }
 
     /// <summary>The traffic since <paramref name="checkpoint"/>.</summary>
     public TrafficReport Since(TrafficCheckpoint checkpoint)
     {
-        CollectiveRecord[] records;
-        lock (_gate) records = _records.Skip((int)System.Math.Max(0, checkpoint.RecordCount - _dropped)).ToArray();
-        var bytes = Enumerable.Range(0, _bytesSent.Length).Select(r => BytesSent(r) - checkpoint.BytesSent[r]).ToArray();
-        return new TrafficReport(records, bytes);
+        // The same measurement a model's reusable report makes after every pass, into a fresh report.
+        var report = new TrafficReport(Devices);
+        report.Measure(this, checkpoint.RecordCount, checkpoint.BytesSent);
+        return report;
     }
 
     public void Reset()

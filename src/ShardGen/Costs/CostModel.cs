@@ -68,7 +68,7 @@ public static class CostModel
             case PlanStepKind.Summa2D:
                 return 2 * t * spec.InFeatures * spec.OutFeatures;
             case PlanStepKind.QkvProjection when spec.Block is { } b:
-                return 2 * t * spec.InFeatures * (b.Heads + 2 * b.KvHeads) * b.HeadDim(spec.InFeatures);
+                return 2 * t * spec.InFeatures * b.QkvWidth(spec.InFeatures);
             case PlanStepKind.Attention when spec.Block is { } b:
                 // Scores Q·Kᵀ and weights·V for every query head over all keys (causal masking halves the useful work;
                 // counted whole, as a dense kernel computes it).

@@ -94,7 +94,8 @@ internal abstract unsafe class CollectiveOp
         Count(sender, elements);
     }
 
-    private void Count(int sender, long elements)
+    /// <summary>Counts elements that crossed from member <paramref name="sender"/> to another device.</summary>
+    protected void Count(int sender, long elements)
     {
         if (elements > 0) Stats.AddBytesSent(Members[sender].Rank, elements * sizeof(float));
     }
@@ -104,6 +105,10 @@ internal abstract unsafe class CollectiveOp
         if (source == destination) return;
         Elementwise.Copy(CpuDevice.Pointer(source), source.Stride, CpuDevice.Pointer(destination), destination.Stride, source.Rows, source.Cols);
     }
+
+    /// <summary>destination += source, a view of the same shape (possibly on another device: the caller counts it).</summary>
+    protected static void Add(MatrixView source, MatrixView destination) =>
+        Elementwise.Add(CpuDevice.Pointer(source), source.Stride, CpuDevice.Pointer(destination), destination.Stride, destination.Rows, destination.Cols);
 
     /// <summary>destination += packed row-major scratch of the same shape.</summary>
     protected static void AddPacked(float* packed, MatrixView destination) =>

@@ -32,7 +32,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
         {
             if (!views[i].IsContiguous)
                 throw new ArgumentException($"AllReduce over {group.Name}: buffer {i} {views[i]} is not contiguous (stride {views[i].Stride}).", nameof(buffers));
-            if (!SameShape(views[0], views[i])) SameShape(views[0], views[i], group, "AllReduce", $"buffer {i}", nameof(buffers));
+            CheckSameShape(views[0], views[i], group, "AllReduce", "buffer", i, -1, nameof(buffers));
         }
         op.Setup();
         long n = views[0].Elements;
@@ -51,8 +51,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
         {
             total += op.Shards[i].Elements;
             for (int j = 0; j < g; j++)
-                if (!SameShape(op.Shards[i], op.Targets[j][i]))
-                    SameShape(op.Shards[i], op.Targets[j][i], group, "AllGather", $"targets[{j}][{i}]", nameof(targets));
+                CheckSameShape(op.Shards[i], op.Targets[j][i], group, "AllGather", "targets", j, i, nameof(targets));
         }
         Issue(op);
         Record(CollectiveKind.AllGather, group, total, (g - 1) * total);
@@ -69,10 +68,8 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
         {
             total += op.Results[i].Elements;
             for (int j = 0; j < g; j++)
-                if (!SameShape(op.Results[i], op.Parts[j][i]))
-                    SameShape(op.Results[i], op.Parts[j][i], group, "ReduceScatter", $"parts[{j}][{i}]", nameof(parts));
+                CheckSameShape(op.Results[i], op.Parts[j][i], group, "ReduceScatter", "parts", j, i, nameof(parts));
         }
-        op.Setup();
         Issue(op);
         Record(CollectiveKind.ReduceScatter, group, total, (g - 1) * total);
     }
@@ -84,7 +81,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
         var views = op.Buffers;
         FillPerMember(group, op.Members, buffers, nameof(buffers), views);
         for (int i = 0; i < views.Length; i++)
-            if (!SameShape(views[root], views[i])) SameShape(views[root], views[i], group, "Broadcast", $"buffer {i}", nameof(buffers));
+            CheckSameShape(views[root], views[i], group, "Broadcast", "buffer", i, -1, nameof(buffers));
         op.Setup(root);
         long n = views[root].Elements;
         Issue(op);
@@ -98,7 +95,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
         var views = op.Buffers;
         FillPerMember(group, op.Members, buffers, nameof(buffers), views);
         for (int i = 0; i < views.Length; i++)
-            if (!SameShape(views[root], views[i])) SameShape(views[root], views[i], group, "Reduce", $"buffer {i}", nameof(buffers));
+            CheckSameShape(views[root], views[i], group, "Reduce", "buffer", i, -1, nameof(buffers));
         op.Setup(root);
         long n = views[root].Elements;
         Issue(op);
@@ -108,15 +105,12 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
     /// <summary>An idle op of this kind for the group's size, its members filled and checked.</summary>
     private T Rent<T>(CollectiveKind kind, DeviceGroup group) where T : CollectiveOp
     {
-        ArgumentNullException.ThrowIfNull(group);
-        if (group.Size == 0) throw new ArgumentException($"Group {group.Name} has no members.", nameof(group));
+        CheckGroup(group);
         // A refused call drops its op (it never returns to the pool); only issued ops come back.
         var op = _pool.Rent<T>(kind, group.Size);
         FillMembers(group, _mesh.CpuDevices, op.Members);
         return op;
     }
-
-    private static bool SameShape(MatrixView expected, MatrixView actual) => expected.Rows == actual.Rows && expected.Cols == actual.Cols;
 
     private void Issue(CollectiveOp op)
     {

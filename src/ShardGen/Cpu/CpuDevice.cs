@@ -144,7 +144,7 @@ public sealed unsafe partial class CpuDevice : Device
 
     public override DeviceBuffer Allocate(int elements)
     {
-        if (elements < 0) throw new ArgumentOutOfRangeException(nameof(elements), elements, "Cannot allocate a negative number of elements.");
+        CheckAllocate(elements);
         var buffer = new CpuDeviceBuffer(this, elements);
         lock (_gate)
         {
@@ -172,7 +172,7 @@ public sealed unsafe partial class CpuDevice : Device
         FreeNow(buffer);
     }
 
-    internal void FreeNow(CpuDeviceBuffer buffer)
+    private void FreeNow(CpuDeviceBuffer buffer)
     {
         lock (_gate) _buffers.Remove(buffer);
         buffer.Free();
@@ -180,8 +180,7 @@ public sealed unsafe partial class CpuDevice : Device
 
     public override void Upload(ReadOnlySpan<float> source, int sourceStride, MatrixView destination)
     {
-        CheckView(destination, nameof(destination));
-        CheckHostSpan(source.Length, sourceStride, destination, nameof(source));
+        CheckUpload(source, sourceStride, destination);
         // Ordered after queued work that may still read the destination.
         WaitIdle();
         float* dst = Pointer(destination);
@@ -191,8 +190,7 @@ public sealed unsafe partial class CpuDevice : Device
 
     public override void Download(MatrixView source, Span<float> destination, int destinationStride)
     {
-        CheckView(source, nameof(source));
-        CheckHostSpan(destination.Length, destinationStride, source, nameof(destination));
+        CheckDownload(source, destination, destinationStride);
         Synchronize();
         float* src = Pointer(source);
         fixed (float* dst = destination)
@@ -202,46 +200,26 @@ public sealed unsafe partial class CpuDevice : Device
     public override void Gemm(MatrixView a, bool transposeA, MatrixView b, bool transposeB, MatrixView c,
         bool accumulate, MatrixView? bias = null, Activation activation = Activation.None)
     {
-        CheckView(a, nameof(a));
-        CheckView(b, nameof(b));
-        CheckView(c, nameof(c));
-        CheckActivation(activation);
-        int aRows = transposeA ? a.Cols : a.Rows, aK = transposeA ? a.Rows : a.Cols;
-        int bK = transposeB ? b.Cols : b.Rows, bCols = transposeB ? b.Rows : b.Cols;
-        if (aRows != c.Rows)
-            throw new ArgumentException($"GEMM on {Name}: op(A) has {aRows} rows but C is {c.Rows}×{c.Cols} (A is {a.Rows}×{a.Cols}, transposeA={transposeA}).", nameof(a));
-        if (bCols != c.Cols)
-            throw new ArgumentException($"GEMM on {Name}: op(B) has {bCols} columns but C is {c.Rows}×{c.Cols} (B is {b.Rows}×{b.Cols}, transposeB={transposeB}).", nameof(b));
-        if (aK != bK)
-            throw new ArgumentException($"GEMM on {Name}: inner dimensions differ, op(A) is {aRows}×{aK} but op(B) is {bK}×{bCols}.", nameof(b));
-        if (bias is { } bv) CheckBias(bv, c);
-        if (Overlaps(a, c) || Overlaps(b, c))
-            throw new ArgumentException($"GEMM on {Name}: C must not overlap A or B.", nameof(c));
-
+        // k is worked out again when the command runs.
+        CheckGemm(a, transposeA, b, transposeB, c, bias, activation, out _);
         Enqueue(DeviceCommand.Gemm(a, transposeA, b, transposeB, c, accumulate, bias, activation));
     }
 
     public override void BiasActivation(MatrixView c, MatrixView? bias, Activation activation)
     {
-        CheckView(c, nameof(c));
-        CheckActivation(activation);
-        if (bias is { } bv) CheckBias(bv, c);
+        CheckBiasActivation(c, bias, activation);
         Enqueue(DeviceCommand.BiasActivation(c, bias, activation));
     }
 
     public override void Copy(MatrixView source, MatrixView destination)
     {
-        CheckView(source, nameof(source));
-        CheckView(destination, nameof(destination));
-        CheckSameShape(source, destination, "Copy");
+        CheckElementwise(source, destination, "Copy");
         Enqueue(DeviceCommand.Elementwise(CommandKind.Copy, source, destination));
     }
 
     public override void Add(MatrixView source, MatrixView destination)
     {
-        CheckView(source, nameof(source));
-        CheckView(destination, nameof(destination));
-        CheckSameShape(source, destination, "Add");
+        CheckElementwise(source, destination, "Add");
         Enqueue(DeviceCommand.Elementwise(CommandKind.Add, source, destination));
     }
 

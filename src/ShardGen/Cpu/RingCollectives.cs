@@ -20,14 +20,9 @@ namespace ShardGen.Cpu;
 internal sealed unsafe class RingAllReduceOp : CollectiveOp
 {
     private readonly MatrixView[] _buffers;
-    private readonly CollectiveStats _stats;
     private int _elements;
 
-    public RingAllReduceOp(int size, CollectiveStats stats) : base(size, stats)
-    {
-        _buffers = new MatrixView[size];
-        _stats = stats;
-    }
+    public RingAllReduceOp(int size, CollectiveStats stats) : base(size, stats) => _buffers = new MatrixView[size];
 
     public override CollectiveKind Kind => CollectiveKind.AllReduce;
 
@@ -69,11 +64,6 @@ internal sealed unsafe class RingAllReduceOp : CollectiveOp
             Send(member, data + Start(send), next + Start(send), Length(send));
             Barrier.SignalAndWait();
         }
-    }
-
-    private void Count(int sender, int elements)
-    {
-        if (elements > 0) _stats.AddBytesSent(Members[sender].Rank, (long)elements * sizeof(float));
     }
 
     /// <summary>data += source.</summary>
@@ -164,21 +154,21 @@ internal sealed class RingAllGatherOp : CollectiveOp
 }
 
 /// <summary>
-/// Ring reduce-scatter: at step s member j sends its partial sum of block j−1−s to member j+1, which adds
-/// it to its own part; after g−1 steps block i is complete on member i. (g−1)·Σ|block| floats.
+/// Ring reduce-scatter: block i's partial sum starts on member i+1 and travels the ring, each member adding its
+/// part, until it completes on member i after g−1 steps. (g−1)·Σ|block| floats.
+/// In-process the steps pull, as in <see cref="RingAllReduceOp"/>: at step s member m adds its predecessor's
+/// partial sum of block m−2−s straight into its own part (no copy into a receive buffer; the predecessor's bytes
+/// are counted for it). The last step completes the member's own part, copied into its result once all have met.
 /// </summary>
-internal sealed unsafe class RingReduceScatterOp : CollectiveOp
+internal sealed class RingReduceScatterOp : CollectiveOp
 {
     private readonly MatrixView[][] _parts;
     private readonly MatrixView[] _results;
-    private readonly IntPtr[] _receive;
-    private int _blockMax;
 
     public RingReduceScatterOp(int size, CollectiveStats stats) : base(size, stats)
     {
         _parts = NewMatrix(size);
         _results = new MatrixView[size];
-        _receive = new IntPtr[size];
     }
 
     public override CollectiveKind Kind => CollectiveKind.ReduceScatter;
@@ -188,45 +178,21 @@ internal sealed unsafe class RingReduceScatterOp : CollectiveOp
 
     public MatrixView[] Results => _results;
 
-    public void Setup()
-    {
-        _blockMax = 0;
-        foreach (var r in _results) _blockMax = Math.Max(_blockMax, r.Elements);
-    }
-
-    protected override void Prepare(int member)
-    {
-        _receive[member] = (IntPtr)Members[member].Scratch.Ensure(2 * (nint)_blockMax);
-    }
-
     protected override void Execute(int member)
     {
-        int g = Size;
-        if (g == 1)
+        int prev = Mod(member - 1);
+        for (int s = 0; s < Size - 1; s++)
         {
-            LocalCopy(_parts[0][0], _results[0]);
-            return;
-        }
-        float* nextReceive = (float*)_receive[Next(member)];
-        float* ownReceive = (float*)_receive[member];
-        for (int s = 0; s < g - 1; s++)
-        {
-            int send = Mod(member - 1 - s);
-            Send(member, _parts[member][send], nextReceive + (s & 1) * _blockMax);
+            // The predecessor finished its partial sum of this block in step s−1 (or holds its own part at s = 0);
+            // meanwhile the successor reads this member's block m−1−s, never the one written here.
+            int block = Mod(member - 2 - s);
+            var incoming = _parts[prev][block];
+            Add(incoming, _parts[member][block]);
+            Count(prev, incoming.Elements);
             Barrier.SignalAndWait();
-            int recv = Mod(member - 2 - s);
-            float* incoming = ownReceive + (s & 1) * _blockMax;
-            if (s < g - 2)
-            {
-                AddPacked(incoming, _parts[member][recv]);
-            }
-            else
-            {
-                // Last step: recv == member, the block this member keeps.
-                LocalCopy(_parts[member][member], _results[member]);
-                AddPacked(incoming, _results[member]);
-            }
         }
+        // After the last meeting nobody reads this member's parts, so the result may overlap any of them.
+        LocalCopy(_parts[member][member], _results[member]);
     }
 }
 

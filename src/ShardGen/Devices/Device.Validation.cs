@@ -98,6 +98,67 @@ public abstract partial class Device
         return false;
     }
 
+    /// <summary>The rules of <see cref="Allocate"/>'s argument, for every backend.</summary>
+    protected internal static void CheckAllocate(int elements)
+    {
+        if (elements < 0) throw new ArgumentOutOfRangeException(nameof(elements), elements, "Cannot allocate a negative number of elements.");
+    }
+
+    /// <summary>The rules of <see cref="Upload"/>'s arguments, for every backend.</summary>
+    protected internal void CheckUpload(ReadOnlySpan<float> source, int sourceStride, MatrixView destination)
+    {
+        CheckView(destination, nameof(destination));
+        CheckHostSpan(source.Length, sourceStride, destination, nameof(source));
+    }
+
+    /// <summary>The rules of <see cref="Download"/>'s arguments, for every backend.</summary>
+    protected internal void CheckDownload(MatrixView source, ReadOnlySpan<float> destination, int destinationStride)
+    {
+        CheckView(source, nameof(source));
+        CheckHostSpan(destination.Length, destinationStride, source, nameof(destination));
+    }
+
+    /// <summary>
+    /// The rules of <see cref="Gemm"/>'s arguments, for every backend; <paramref name="k"/> is the inner dimension
+    /// of op(A)·op(B).
+    /// </summary>
+    protected internal void CheckGemm(MatrixView a, bool transposeA, MatrixView b, bool transposeB, MatrixView c,
+        MatrixView? bias, Activation activation, out int k)
+    {
+        CheckView(a, nameof(a));
+        CheckView(b, nameof(b));
+        CheckView(c, nameof(c));
+        CheckActivation(activation);
+        int aRows = transposeA ? a.Cols : a.Rows, aK = transposeA ? a.Rows : a.Cols;
+        int bK = transposeB ? b.Cols : b.Rows, bCols = transposeB ? b.Rows : b.Cols;
+        if (aRows != c.Rows)
+            throw new ArgumentException($"GEMM on {Name}: op(A) has {aRows} rows but C is {c.Rows}×{c.Cols} (A is {a.Rows}×{a.Cols}, transposeA={transposeA}).", nameof(a));
+        if (bCols != c.Cols)
+            throw new ArgumentException($"GEMM on {Name}: op(B) has {bCols} columns but C is {c.Rows}×{c.Cols} (B is {b.Rows}×{b.Cols}, transposeB={transposeB}).", nameof(b));
+        if (aK != bK)
+            throw new ArgumentException($"GEMM on {Name}: inner dimensions differ, op(A) is {aRows}×{aK} but op(B) is {bK}×{bCols}.", nameof(b));
+        if (bias is { } bv) CheckBias(bv, c);
+        if (Overlaps(a, c) || Overlaps(b, c))
+            throw new ArgumentException($"GEMM on {Name}: C must not overlap A or B.", nameof(c));
+        k = aK;
+    }
+
+    /// <summary>The rules of <see cref="BiasActivation"/>'s arguments, for every backend.</summary>
+    protected internal void CheckBiasActivation(MatrixView c, MatrixView? bias, Activation activation)
+    {
+        CheckView(c, nameof(c));
+        CheckActivation(activation);
+        if (bias is { } bv) CheckBias(bv, c);
+    }
+
+    /// <summary>The rules of <see cref="Copy"/>'s and <see cref="Add"/>'s arguments (<paramref name="op"/> names which), for every backend.</summary>
+    protected internal void CheckElementwise(MatrixView source, MatrixView destination, string op)
+    {
+        CheckView(source, nameof(source));
+        CheckView(destination, nameof(destination));
+        CheckSameShape(source, destination, op);
+    }
+
     /// <summary>The rules of <see cref="Normalize"/>'s arguments, for every backend.</summary>
     protected internal void CheckNormalize(MatrixView x, MatrixView y, NormKind kind, MatrixView gamma, MatrixView? beta, float epsilon)
     {

@@ -35,22 +35,41 @@ internal static unsafe class AttentionKernel
             foreach (var item in items) RunItem(item, qkv, ldq, output, ldo, plan.Shape, workspaces[0], plan.ScoreFloats);
             return;
         }
-        RunOnTeam((nint)qkv, ldq, (nint)output, ldo, plan, workspaces, team!);
+        var job = team!.Attention;
+        job.Set(qkv, ldq, output, ldo, plan, workspaces);
+        team.Run(job);
     }
 
-    // Apart from Run so that its captured locals (a closure object) are allocated only when a team is used.
-    private static void RunOnTeam(nint q, int ldq, nint o, int ldo, AttentionPlan plan, GemmWorkspace[] workspaces, KernelThreadTeam team)
+    /// <summary>
+    /// The plan's items handed out dynamically to a team's members, in the plan's largest-first order so the
+    /// hand-out ends with small items and the threads finish together. Set before each team run.
+    /// </summary>
+    internal sealed class TeamJob : ITeamJob
     {
-        var shape = plan.Shape;
-        int scoreFloats = plan.ScoreFloats;
-        // Largest items first so the dynamic hand-out ends with small ones and the threads finish together.
-        var sorted = plan.LargestFirst;
-        int next = -1;
-        team.Run(member =>
+        private float* _qkv, _output;
+        private int _ldq, _ldo;
+        private AttentionPlan? _plan;
+        private GemmWorkspace[] _workspaces = [];
+        private int _next;
+
+        public void Set(float* qkv, int ldq, float* output, int ldo, AttentionPlan plan, GemmWorkspace[] workspaces)
         {
-            for (int i = Interlocked.Increment(ref next); i < sorted.Length; i = Interlocked.Increment(ref next))
-                RunItem(sorted[i], (float*)q, ldq, (float*)o, ldo, shape, workspaces[member], scoreFloats);
-        });
+            _qkv = qkv;
+            _ldq = ldq;
+            _output = output;
+            _ldo = ldo;
+            _plan = plan;
+            _workspaces = workspaces;
+            _next = -1;
+        }
+
+        public void Run(int member)
+        {
+            var plan = _plan!;
+            var items = plan.Items;
+            for (int i = Interlocked.Increment(ref _next); i < items.Length; i = Interlocked.Increment(ref _next))
+                RunItem(items[i], _qkv, _ldq, _output, _ldo, plan.Shape, _workspaces[member], plan.ScoreFloats);
+        }
     }
 
     /// <summary>The work items of <paramref name="shape"/>: per sequence, per head, per row block.</summary>

@@ -14,18 +14,17 @@ internal sealed class AttentionPlan
     {
         Shape = shape with { SequenceStarts = (int[])shape.SequenceStarts.Clone() };
         Items = AttentionKernel.Plan(Shape, out int maxLength);
-        LargestFirst = (AttentionKernel.Item[])Items.Clone();
+        // Largest first for a thread team's dynamic hand-out, so it ends with small items and the threads finish
+        // together; a single thread runs them in the same order (every item writes its own part of the output).
         bool causal = Shape.Causal;
-        Array.Sort(LargestFirst, (x, y) => y.Cost(causal).CompareTo(x.Cost(causal)));
+        Array.Sort(Items, (x, y) => y.Cost(causal).CompareTo(x.Cost(causal)));
         ScoreFloats = Math.Min(AttentionKernel.BlockRows, maxLength) * maxLength;
     }
 
     public AttentionShape Shape { get; }
 
+    /// <summary>The work items, most expensive first.</summary>
     internal AttentionKernel.Item[] Items { get; }
-
-    /// <summary>The same items, most expensive first, for a thread team's dynamic hand-out.</summary>
-    internal AttentionKernel.Item[] LargestFirst { get; }
 
     /// <summary>Score scratch per thread: one row block × the longest sequence.</summary>
     public int ScoreFloats { get; }

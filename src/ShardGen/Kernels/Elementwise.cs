@@ -5,6 +5,10 @@ namespace ShardGen.Kernels;
 /// <summary>Vectorised copy/add over rows and strided matrices (used by Copy, Add and the collectives).</summary>
 internal static unsafe class Elementwise
 {
+    /// <summary>
+    /// dst[j] = src[j]. Buffer.MemoryCopy is memmove (safe when a Copy's views overlap, which Device.Copy allows) and
+    /// already vectorised.
+    /// </summary>
     public static void CopyRow(float* src, float* dst, int n)
     {
         System.Buffer.MemoryCopy(src, dst, (long)n * sizeof(float), (long)n * sizeof(float));

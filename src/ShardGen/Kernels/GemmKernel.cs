@@ -12,16 +12,16 @@ internal static unsafe class GemmKernel
 {
     /// <summary>Which micro-kernel this machine uses.</summary>
     public static string KernelName =>
-        MicroKernel512.IsSupported ? "avx512 6x64" : MicroKernel256.IsSupported ? "avx2 6x16" : "scalar 4x4";
+        MicroKernel512Rows.IsSupported ? "avx512 6x64" : MicroKernel256.IsSupported ? "avx2 6x16" : "scalar 4x4";
 
-    private static int TileRows => MicroKernel512.IsSupported ? MicroKernel512.MR : MicroKernel256.IsSupported ? MicroKernel256.MR : MicroKernelScalar.MR;
+    private static int TileRows => MicroKernel512Rows.IsSupported ? MicroKernel512Rows.MR : MicroKernel256.IsSupported ? MicroKernel256.MR : MicroKernelScalar.MR;
 
-    private static int TileCols => MicroKernel512.IsSupported ? MicroKernel512.NR : MicroKernel256.IsSupported ? MicroKernel256.NR : MicroKernelScalar.NR;
+    private static int TileCols => MicroKernel512Rows.IsSupported ? MicroKernel512Rows.NR : MicroKernel256.IsSupported ? MicroKernel256.NR : MicroKernelScalar.NR;
 
     /// <summary>Runs the GEMM on the calling thread.</summary>
     public static void Run(in GemmArgs g, GemmWorkspace workspace)
     {
-        if (MicroKernel512.IsSupported) Avx512(g, workspace);
+        if (MicroKernel512Rows.IsSupported) Avx512(g, workspace);
         else if (MicroKernel256.IsSupported) Blocked<MicroKernel256>(g, workspace);
         else Blocked<MicroKernelScalar>(g, workspace);
     }
@@ -52,21 +52,42 @@ internal static unsafe class GemmKernel
         RunStrips(g, workspaces, team!, splitN, tiles, parts);
     }
 
-    // Apart from Run so that its captured locals (a closure object) are allocated only when a team is used.
-    private static void RunStrips(GemmArgs g, GemmWorkspace[] workspaces, KernelThreadTeam team, bool splitN, int tiles, int parts)
+    private static void RunStrips(in GemmArgs g, GemmWorkspace[] workspaces, KernelThreadTeam team, bool splitN, int tiles, int parts)
     {
-        int tile = splitN ? TileCols : TileRows;
-        int total = splitN ? g.N : g.M;
-        team.Run(member =>
+        var job = team.GemmStrips;
+        job.Set(g, workspaces, splitN, tiles, parts);
+        team.Run(job);
+    }
+
+    /// <summary>One strip of C per team member; set before each team run.</summary>
+    internal sealed class StripJob : ITeamJob
+    {
+        private GemmArgs _g;
+        private GemmWorkspace[] _workspaces = [];
+        private bool _splitN;
+        private int _tiles, _parts;
+
+        public void Set(in GemmArgs g, GemmWorkspace[] workspaces, bool splitN, int tiles, int parts)
         {
-            if (member >= parts) return;
+            _g = g;
+            _workspaces = workspaces;
+            _splitN = splitN;
+            _tiles = tiles;
+            _parts = parts;
+        }
+
+        public void Run(int member)
+        {
+            if (member >= _parts) return;
+            int tile = _splitN ? TileCols : TileRows;
+            int total = _splitN ? _g.N : _g.M;
             // Whole tiles per strip so only the last strip has a ragged edge.
-            int start = Math.Min(total, Planning.BlockPartition.Start(tiles, parts, member) * tile);
-            int end = Math.Min(total, start + Planning.BlockPartition.Length(tiles, parts, member) * tile);
+            int start = Math.Min(total, Planning.BlockPartition.Start(_tiles, _parts, member) * tile);
+            int end = Math.Min(total, start + Planning.BlockPartition.Length(_tiles, _parts, member) * tile);
             if (end <= start) return;
-            var sub = splitN ? g.ColumnSlice(start, end - start) : g.RowSlice(start, end - start);
-            Run(sub, workspaces[member]);
-        });
+            var sub = _splitN ? _g.ColumnSlice(start, end - start) : _g.RowSlice(start, end - start);
+            GemmKernel.Run(sub, _workspaces[member]);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -153,7 +174,7 @@ internal static unsafe class GemmKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Avx512(in GemmArgs g, GemmWorkspace ws)
     {
-        const int nr = MicroKernel512Rows.NR, mr = 6;
+        const int nr = MicroKernel512Rows.NR, mr = MicroKernel512Rows.MR;
         int m = g.M, n = g.N, k = g.K;
         nint ldc = g.Ldc;
         if (m == 0 || n == 0) return;
@@ -170,7 +191,8 @@ internal static unsafe class GemmKernel
             // Skinny: B read in place, panel by panel; the panel (kc×64) stays in L1/L2 for the few row tiles.
             int kcMax = Math.Min(SkinnyKc512, k);
             float* aPack = g.TransA ? ws.PackA((nint)m * kcMax) : null;
-            float* edge = ws.EdgeB((nint)kcMax * nr);
+            // This path never packs B, so the PackB buffer holds the zero-padded right-edge panel.
+            float* edge = ws.PackB((nint)kcMax * nr);
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
@@ -179,7 +201,7 @@ internal static unsafe class GemmKernel
                 nint lda;
                 if (g.TransA)
                 {
-                    PackRowsOfTransposedA(g.A, g.Lda, 0, pc, m, kc, aPack);
+                    GemmPacking.PackRows(g.A, g.Lda, true, 0, pc, m, kc, aPack);
                     a = aPack;
                     lda = kc;
                 }
@@ -228,8 +250,7 @@ internal static unsafe class GemmKernel
                 {
                     int kc = Math.Min(kcMax, k - pc);
                     bool add = g.Accumulate || pc > 0, last = pc + kc == k;
-                    if (g.TransA) PackRowsOfTransposedA(g.A, g.Lda, ic, pc, mc, kc, packA);
-                    else GemmPacking.PackRows(g.A, g.Lda, ic, pc, mc, kc, packA);
+                    GemmPacking.PackRows(g.A, g.Lda, g.TransA, ic, pc, mc, kc, packA);
                     for (int jc = 0; jc < n; jc += ncMax)
                     {
                         int nc = Math.Min(ncMax, n - jc);
@@ -267,7 +288,7 @@ internal static unsafe class GemmKernel
                         nint lda;
                         if (g.TransA)
                         {
-                            PackRowsOfTransposedA(g.A, g.Lda, ir, pc, rows, kc, aPack);
+                            GemmPacking.PackRows(g.A, g.Lda, true, ir, pc, rows, kc, aPack);
                             a = aPack;
                             lda = kc;
                         }
@@ -304,16 +325,6 @@ internal static unsafe class GemmKernel
         {
             float* bias = g.Bias == null ? null : g.Bias + j0;
             for (int r = 0; r < rows; r++) Activations.ApplyRow(c + r * ldc, bias, cols, g.Activation);
-        }
-    }
-
-    /// <summary>Rows [i0, i0+rows) of op(A) = Aᵀ, columns [p0, p0+kc), into row-major dst with stride kc.</summary>
-    private static void PackRowsOfTransposedA(float* a, int lda, int i0, int p0, int rows, int kc, float* dst)
-    {
-        for (int p = 0; p < kc; p++)
-        {
-            float* src = a + (nint)(p0 + p) * lda + i0;
-            for (int r = 0; r < rows; r++) dst[(nint)r * kc + p] = src[r];
         }
     }
 

@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics;
-
 namespace ShardGen.Kernels;
 
 /// <summary>
@@ -63,7 +61,7 @@ internal static unsafe class GemmPacking
                 {
                     float* src = b + (nint)(p0 + p) * ldb + j0 + t;
                     float* d = panel + (nint)p * nr;
-                    CopyRow(src, d, cols);
+                    Elementwise.CopyRow(src, d, cols);
                     for (int j = cols; j < nr; j++) d[j] = 0f;
                 }
             }
@@ -86,19 +84,22 @@ internal static unsafe class GemmPacking
         }
     }
 
-    /// <summary>Rows [i0, i0+rows) of row-major A, columns [p0, p0+kc), into row-major dst with stride kc.</summary>
-    public static void PackRows(float* a, int lda, int i0, int p0, int rows, int kc, float* dst)
+    /// <summary>
+    /// Rows [i0, i0+rows) of op(A), columns [p0, p0+kc), into row-major dst with stride kc (whole rows, no panels:
+    /// the AVX-512 kernel reads A with a row stride). op(A)(i, p) is A[i·lda + p], or A[p·lda + i] when transposed.
+    /// </summary>
+    public static void PackRows(float* a, int lda, bool trans, int i0, int p0, int rows, int kc, float* dst)
     {
-        for (int r = 0; r < rows; r++) CopyRow(a + (nint)(i0 + r) * lda + p0, dst + (nint)r * kc, kc);
-    }
-
-    private static void CopyRow(float* src, float* dst, int n)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; j + 16 <= n; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
-        else if (Vector256.IsHardwareAccelerated)
-            for (; j + 8 <= n; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
-        for (; j < n; j++) dst[j] = src[j];
+        if (!trans)
+        {
+            for (int r = 0; r < rows; r++) Elementwise.CopyRow(a + (nint)(i0 + r) * lda + p0, dst + (nint)r * kc, kc);
+            return;
+        }
+        // Aᵀ: the rows of one step p are contiguous in the source.
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = a + (nint)(p0 + p) * lda + i0;
+            for (int r = 0; r < rows; r++) dst[(nint)r * kc + p] = src[r];
+        }
     }
 }

@@ -9,8 +9,8 @@ namespace ShardGen.Kernels;
 /// </summary>
 internal sealed unsafe class GemmWorkspace : IDisposable
 {
-    private float* _packA, _packB, _tile, _scores, _edgeB;
-    private nint _packACap, _packBCap, _tileCap, _scoresCap, _edgeBCap;
+    private float* _packA, _packB, _tile, _scores;
+    private nint _packACap, _packBCap, _tileCap, _scoresCap;
 
     public float* PackA(nint floats) => Ensure(ref _packA, ref _packACap, floats);
 
@@ -18,9 +18,6 @@ internal sealed unsafe class GemmWorkspace : IDisposable
 
     /// <summary>Scratch MR×NR tile for edge tiles that do not fill a whole register tile.</summary>
     public float* Tile(nint floats) => Ensure(ref _tile, ref _tileCap, floats);
-
-    /// <summary>A zero-padded kc×64 panel of B for the right edge when B is read in place.</summary>
-    public float* EdgeB(nint floats) => Ensure(ref _edgeB, ref _edgeBCap, floats);
 
     /// <summary>Attention score block (rows × keys) of this thread; separate from the packs its GEMMs use.</summary>
     public float* Scores(nint floats) => Ensure(ref _scores, ref _scoresCap, floats);
@@ -41,7 +38,6 @@ internal sealed unsafe class GemmWorkspace : IDisposable
         Free(ref _packB, ref _packBCap);
         Free(ref _tile, ref _tileCap);
         Free(ref _scores, ref _scoresCap);
-        Free(ref _edgeB, ref _edgeBCap);
     }
 
     private static void Free(ref float* p, ref nint cap)

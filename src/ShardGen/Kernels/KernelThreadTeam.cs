@@ -5,6 +5,15 @@ using System.Threading;
 namespace ShardGen.Kernels;
 
 /// <summary>
+/// Work a <see cref="KernelThreadTeam"/> runs on every member. A kernel reuses one instance per team, its fields
+/// set before each <see cref="KernelThreadTeam.Run"/>, so a run allocates nothing (a lambda would allocate a closure).
+/// </summary>
+internal interface ITeamJob
+{
+    void Run(int member);
+}
+
+/// <summary>
 /// A device's private fork-join team for splitting one kernel over several threads. Dedicated threads
 /// (not the shared ThreadPool) so devices never steal each other's workers. The calling thread takes
 /// part as member 0; <see cref="Run"/> is called by one thread at a time (the device's worker).
@@ -13,7 +22,7 @@ internal sealed class KernelThreadTeam : IDisposable
 {
     private readonly Thread[] _helpers;
     private readonly object _gate = new();
-    private Action<int>? _body;
+    private ITeamJob? _job;
     private long _generation;
     private int _remaining;
     private bool _stopping;
@@ -34,29 +43,38 @@ internal sealed class KernelThreadTeam : IDisposable
 
     public int Threads { get; }
 
-    /// <summary>Runs <paramref name="body"/>(member) for every member 0..Threads-1 and waits for all of them.</summary>
-    public void Run(Action<int> body)
+    /// <summary>This team's GEMM-strip job: one kernel runs on a team at a time, so one instance serves every GEMM.</summary>
+    internal GemmKernel.StripJob GemmStrips { get; } = new();
+
+    /// <summary>This team's attention job, reused like <see cref="GemmStrips"/>.</summary>
+    internal AttentionKernel.TeamJob Attention { get; } = new();
+
+    /// <summary>
+    /// Runs <paramref name="job"/>.Run(member) for every member 0..Threads-1 and waits for all of them. The job's
+    /// fields, set before this call, reach the helpers through the lock that hands the job over.
+    /// </summary>
+    public void Run(ITeamJob job)
     {
         if (_helpers.Length == 0)
         {
-            body(0);
+            job.Run(0);
             return;
         }
         lock (_gate)
         {
-            _body = body;
+            _job = job;
             _error = null;
             _remaining = _helpers.Length;
             _generation++;
             Monitor.PulseAll(_gate);
         }
         Exception? own = null;
-        try { body(0); }
+        try { job.Run(0); }
         catch (Exception e) { own = e; }
         lock (_gate)
         {
             while (_remaining > 0) Monitor.Wait(_gate);
-            _body = null;
+            _job = null;
             own ??= _error;
         }
         if (own != null) ExceptionDispatchInfo.Capture(own).Throw();
@@ -67,15 +85,15 @@ internal sealed class KernelThreadTeam : IDisposable
         long seen = 0;
         while (true)
         {
-            Action<int> body;
+            ITeamJob job;
             lock (_gate)
             {
                 while (!_stopping && _generation == seen) Monitor.Wait(_gate);
                 if (_stopping) return;
                 seen = _generation;
-                body = _body!;
+                job = _job!;
             }
-            try { body(member); }
+            try { job.Run(member); }
             catch (Exception e) { lock (_gate) _error ??= e; }
             lock (_gate)
             {

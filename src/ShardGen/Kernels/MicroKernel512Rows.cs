@@ -27,7 +27,10 @@ internal struct Rows6 : IConstant { public static int Value => 6; }
 /// </summary>
 internal static unsafe class MicroKernel512Rows
 {
+    public const int MR = 6;
     public const int NR = 64;
+
+    public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     public static void Run(int rows, int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool add)
     {

@@ -13,6 +13,12 @@ sealed record TransformerSpec(int Heads, int KvHeads, int FfnHidden, NormKind No
     /// <summary>Width of one head for a block of <paramref name="hidden"/> features.</summary>
     public int HeadDim(int hidden) => Heads > 0 ? hidden / Heads : 0;
 
+    /// <summary>
+    /// Width of the fused QKV projection's output for a block of <paramref name="hidden"/> features: every query,
+    /// key and value head. A long, as the generator prints it for any declared size.
+    /// </summary>
+    public long QkvWidth(int hidden) => (Heads + 2L * KvHeads) * HeadDim(hidden);
+
     /// <summary>Query heads per key/value head.</summary>
     public int GroupSize => KvHeads > 0 ? Heads / KvHeads : 0;
 

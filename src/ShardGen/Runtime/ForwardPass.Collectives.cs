@@ -24,15 +24,9 @@ public sealed partial class ForwardPass
     {
         Expect(partial, TensorLayout.PartialSum);
         int w = partial.Features / P;
-        var parts = _scratch.Rows(P);
-        for (int j = 0; j < P; j++)
-        {
-            var row = (MatrixView[])parts[j];
-            for (int i = 0; i < P; i++) row[i] = partial.ShardArray[j].Columns(i * w, w);
-        }
+        var parts = Blocks(partial, byTokens: false, w);
         // Each result is written whole: a copy of the own part, then the others added.
-        var result = Next(TensorLayout.ColumnSharded, partial.Features);
-        for (int rank = 0; rank < P; rank++) result.ShardArray[rank] = Allocate(rank, Tokens, w);
+        var result = NextAllocated(TensorLayout.ColumnSharded, partial.Features, w);
         Mesh.Collectives.ReduceScatter(Mesh.World, parts, result.Shards);
         return result;
     }
@@ -43,14 +37,8 @@ public sealed partial class ForwardPass
         Expect(shards, TensorLayout.ColumnSharded);
         int f = shards.Features, w = f / P;
         // The P column blocks of width F/P tile each target, so it is overwritten whole.
-        var full = Next(TensorLayout.Replicated, f);
-        for (int rank = 0; rank < P; rank++) full.ShardArray[rank] = Allocate(rank, Tokens, f);
-        var targets = _scratch.Rows(P);
-        for (int j = 0; j < P; j++)
-        {
-            var row = (MatrixView[])targets[j];
-            for (int i = 0; i < P; i++) row[i] = full.ShardArray[j].Columns(i * w, w);
-        }
+        var full = NextAllocated(TensorLayout.Replicated, f, f);
+        var targets = Blocks(full, byTokens: false, w);
         Mesh.Collectives.AllGather(Mesh.World, shards.Shards, targets);
         return full;
     }
@@ -98,8 +86,7 @@ public sealed partial class ForwardPass
         int f = blocks.Features, q = grid.Q, bw = f / q;
         var columnBlocks = GatherInGridColumns(grid, bw, blocks, byTokens: true, 0);
         // The q feature blocks of width F/q tile each target.
-        var full = Next(TensorLayout.Replicated, f);
-        for (int rank = 0; rank < P; rank++) full.ShardArray[rank] = Allocate(rank, Tokens, f);
+        var full = NextAllocated(TensorLayout.Replicated, f, f);
         for (int i = 0; i < q; i++)
         {
             var pieces = _scratch.Views(q);
@@ -108,8 +95,7 @@ public sealed partial class ForwardPass
             {
                 int m = grid.RankOf(i, j);
                 pieces[j] = columnBlocks[m];
-                var row = (MatrixView[])targets[j];
-                for (int k = 0; k < q; k++) row[k] = full.ShardArray[m].Columns(k * bw, bw);
+                FillBlocks(targets[j], full.ShardArray[m], byTokens: false, bw);
             }
             Mesh.Collectives.AllGather(grid.RowGroups[i], pieces, targets);
         }
@@ -158,16 +144,40 @@ public sealed partial class ForwardPass
             {
                 int m = grid.RankOf(i, j);
                 pieces[i] = source.ShardArray[m];
-                var row = (MatrixView[])targets[i];
-                for (int k = 0; k < q; k++)
-                {
-                    var (t0, tn) = TokenBlock(k, q);
-                    row[k] = byTokens ? gathered[m].RowsOf(t0, tn) : gathered[m].Columns(k * w, w);
-                }
+                FillBlocks(targets[i], gathered[m], byTokens, w);
             }
             Mesh.Collectives.AllGather(grid.ColumnGroups[j], pieces, targets);
         }
         return gathered;
+    }
+
+    /// <summary>
+    /// rows[j][i] = block i of x's shard j, over all P devices: its token shard i (<paramref name="byTokens"/>)
+    /// or its columns [i·w, (i+1)·w). The argument of a ring collective over the whole mesh.
+    /// </summary>
+    private MatrixView[][] Blocks(ShardedTensor x, bool byTokens, int w)
+    {
+        var rows = _scratch.Rows(P);
+        for (int j = 0; j < P; j++) FillBlocks(rows[j], x.ShardArray[j], byTokens, w);
+        return rows;
+    }
+
+    /// <summary>
+    /// Cuts <paramref name="source"/> into row.Length blocks: token block k of that many (<paramref name="byTokens"/>)
+    /// or columns [k·w, (k+1)·w). Views only; nothing is copied.
+    /// </summary>
+    private void FillBlocks(MatrixView[] row, MatrixView source, bool byTokens, int w)
+    {
+        int n = row.Length;
+        for (int k = 0; k < n; k++)
+        {
+            if (byTokens)
+            {
+                var (t0, tn) = TokenBlock(k, n);
+                row[k] = source.RowsOf(t0, tn);
+            }
+            else row[k] = source.Columns(k * w, w);
+        }
     }
 
     private static void Expect(ShardedTensor x, TensorLayout layout)

@@ -60,18 +60,8 @@ public sealed partial class ForwardPass
         Expect(shards, TensorLayout.TokenSharded);
         int f = shards.Features;
         // The P token blocks tile each target, so it is overwritten whole.
-        var full = Next(TensorLayout.Replicated, f);
-        for (int rank = 0; rank < P; rank++) full.ShardArray[rank] = Allocate(rank, Tokens, f);
-        var targets = _scratch.Rows(P);
-        for (int j = 0; j < P; j++)
-        {
-            var row = (MatrixView[])targets[j];
-            for (int i = 0; i < P; i++)
-            {
-                var (t0, tn) = TokenShard(i);
-                row[i] = full.ShardArray[j].RowsOf(t0, tn);
-            }
-        }
+        var full = NextAllocated(TensorLayout.Replicated, f, f);
+        var targets = Blocks(full, byTokens: true, 0);
         Mesh.Collectives.AllGather(Mesh.World, shards.Shards, targets);
         return full;
     }
@@ -81,19 +71,9 @@ public sealed partial class ForwardPass
     {
         Expect(partial, TensorLayout.PartialSum);
         int f = partial.Features;
-        var parts = _scratch.Rows(P);
-        for (int j = 0; j < P; j++)
-        {
-            var row = (MatrixView[])parts[j];
-            for (int i = 0; i < P; i++)
-            {
-                var (t0, tn) = TokenShard(i);
-                row[i] = partial.ShardArray[j].RowsOf(t0, tn);
-            }
-        }
+        var parts = Blocks(partial, byTokens: true, 0);
         // Each result is written whole: a copy of the own part, then the others added.
-        var result = Next(TensorLayout.TokenSharded, f);
-        for (int rank = 0; rank < P; rank++) result.ShardArray[rank] = Allocate(rank, TokenShard(rank).Length, f);
+        var result = NextAllocated(TensorLayout.TokenSharded, f, f);
         Mesh.Collectives.ReduceScatter(Mesh.World, parts, result.Shards);
         return result;
     }

@@ -20,6 +20,7 @@ public sealed partial class ForwardPass : IDisposable
     private readonly List<DeviceBuffer> _buffers = new();
     private readonly PassScratch _scratch;
     private readonly HostPiece[] _pieces;
+    private SummaWorkspace? _summa;
     private float[,] _input = null!;
     private bool _downloaded;
     private bool _active;
@@ -134,13 +135,11 @@ public sealed partial class ForwardPass : IDisposable
     {
         Expect(x, TensorLayout.Blocks2D, layer);
         var grid = Mesh.Grid;
-        var y = Next(TensorLayout.Blocks2D, layer.Info.OutFeatures);
         // SUMMA's first step writes each block without accumulating (A·B), or the reduce root's partial is
         // computed straight into it (A·Bᵀ): every block is overwritten whole.
-        for (int rank = 0; rank < P; rank++)
-            y.ShardArray[rank] = Allocate(rank, TokenBlock(grid.GridRowOf(rank), grid.Q).Length, layer.Info.ShardOutFeatures);
+        var y = NextAllocated(TensorLayout.Blocks2D, layer.Info.OutFeatures, layer.Info.ShardOutFeatures);
         var variant = layer.TransposedWeight ? SummaVariant.ABt : SummaVariant.AB;
-        Summa.Multiply(grid, variant, x.Shards, layer.Weights, y.Shards);
+        Summa.MultiplyWith(grid, variant, x.Shards, layer.Weights, y.Shards, SummaPanels(grid));
         if (layer.Info.HasBias || layer.Info.Activation != Activation.None)
             for (int rank = 0; rank < P; rank++)
                 Devices[rank].BiasActivation(y.ShardArray[rank], layer.Biases[rank], layer.Info.Activation);
@@ -235,15 +234,44 @@ public sealed partial class ForwardPass : IDisposable
     private ShardedTensor Next(TensorLayout layout, int features) => _scratch.Tensor().Reset(layout, Tokens, features);
 
     /// <summary>
+    /// <see cref="Next"/> with every shard a pooled [rows, <paramref name="cols"/>] activation, rows being the tokens
+    /// the layout gives that device. As with <see cref="Allocate"/>, the caller overwrites every shard whole.
+    /// </summary>
+    private ShardedTensor NextAllocated(TensorLayout layout, int features, int cols)
+    {
+        var y = Next(layout, features);
+        for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = Allocate(rank, ShardTokens(layout, rank), cols);
+        return y;
+    }
+
+    /// <summary>How many tokens device <paramref name="rank"/> holds under <paramref name="layout"/>.</summary>
+    private int ShardTokens(TensorLayout layout, int rank) => layout switch
+    {
+        TensorLayout.TokenSharded => TokenShard(rank).Length,
+        TensorLayout.Blocks2D => TokenBlock(Mesh.Grid.GridRowOf(rank), Mesh.Grid.Q).Length,
+        _ => Tokens,
+    };
+
+    /// <summary>
     /// A rows × cols activation from the pool. Its contents are stale: every caller's kernel or collective
     /// overwrites the whole view.
     /// </summary>
-    private MatrixView Allocate(int rank, int rows, int cols)
+    private MatrixView Allocate(int rank, int rows, int cols) => Rent(rank, rows * cols).AsMatrix(rows, cols);
+
+    /// <summary>A buffer from the pool, returned when the pass ends.</summary>
+    private DeviceBuffer Rent(int rank, int length)
     {
-        var buffer = _core.Arena.Rent(Devices[rank], rows * cols);
+        var buffer = _core.Arena.Rent(Devices[rank], length);
         _buffers.Add(buffer);
-        return buffer.AsMatrix(rows, cols);
+        return buffer;
     }
+
+    /// <summary>
+    /// SUMMA's scratch, kept for the model's next pass. Its panels come from the pool like activations (a
+    /// broadcast or a non-accumulating GEMM overwrites each before it is read), so a steady-state multiply
+    /// neither allocates nor waits for the devices.
+    /// </summary>
+    private SummaWorkspace SummaPanels(DeviceGrid grid) => _summa ??= new SummaWorkspace(grid, Rent);
 
     private MatrixView Upload(int rank, int row, int col, int rows, int cols)
     {

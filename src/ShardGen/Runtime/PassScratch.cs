@@ -13,7 +13,7 @@ internal sealed class PassScratch
     private readonly int _devices;
     private readonly List<ShardedTensor> _tensors = new();
     private readonly List<MatrixView[]> _views = new();
-    private readonly List<IReadOnlyList<MatrixView>[]> _lists = new();
+    private readonly List<MatrixView[][]> _lists = new();
     private readonly List<AttentionShape> _shapes = new();
     private int _tensor, _view, _list, _shape;
 
@@ -40,10 +40,10 @@ internal sealed class PassScratch
     /// views[j][i] for a collective over <paramref name="length"/> members: an array of rows that are themselves
     /// scratch view arrays, to be filled by the caller.
     /// </summary>
-    public IReadOnlyList<MatrixView>[] Rows(int length)
+    public MatrixView[][] Rows(int length)
     {
-        if (_list == _lists.Count) _lists.Add(new IReadOnlyList<MatrixView>[length]);
-        else if (_lists[_list].Length != length) _lists[_list] = new IReadOnlyList<MatrixView>[length];
+        if (_list == _lists.Count) _lists.Add(new MatrixView[length][]);
+        else if (_lists[_list].Length != length) _lists[_list] = new MatrixView[length][];
         var rows = _lists[_list++];
         for (int j = 0; j < length; j++) rows[j] = Views(length);
         return rows;

@@ -186,9 +186,7 @@ public sealed class AttentionTests : IDisposable
 
     internal static AttentionShape Shape(int queryHeads, int kvHeads, int headDim, bool causal, int[] lengths)
     {
-        var starts = new int[lengths.Length + 1];
-        for (int i = 0; i < lengths.Length; i++) starts[i + 1] = starts[i] + lengths[i];
-        return new AttentionShape(queryHeads, kvHeads, headDim, causal, starts);
+        return new AttentionShape(queryHeads, kvHeads, headDim, causal, ShardGen.Tests.Reference.TransformerReference.Starts(lengths));
     }
 
     /// <summary>Float-exact values in ±amplitude: larger than ±1 so the softmax is peaked, not flat.</summary>

@@ -1,5 +1,6 @@
 using System;
 using ShardGen.Devices;
+using ShardGen.Tests.Reference;
 
 namespace ShardGen.Tests.Backend;
 
@@ -55,103 +56,39 @@ internal static class Reference
         return c;
     }
 
-    public static double Activate(double x, Activation act) => act switch
-    {
-        Activation.None => x,
-        Activation.Relu => Math.Max(0, x),
-        Activation.Gelu => 0.5 * x * (1 + Erf(x / Math.Sqrt(2))),
-        Activation.GeluTanh => 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))),
-        Activation.Silu => x / (1 + Math.Exp(-x)),
-        Activation.Tanh => Math.Tanh(x),
-        Activation.Sigmoid => 1 / (1 + Math.Exp(-x)),
-        _ => throw new ArgumentOutOfRangeException(nameof(act)),
-    };
+    // The activations, erf, norms and attention live in Reference/ (xunit-free, shared with the samples and
+    // the MPI host); these adapt them to the flat row-major arrays of the backend tests.
+    public static double Activate(double x, Activation act) => ReferenceMath.Apply(act, x);
 
-    /// <summary>
-    /// High-precision erf, independent of the kernel's: the Maclaurin series summed to convergence for
-    /// |x| &lt; 3, else the continued fraction of erfc (60 levels, far past double precision there).
-    /// </summary>
-    public static double Erf(double x)
-    {
-        double ax = Math.Abs(x);
-        if (ax < 3)
-        {
-            double sum = x, term = x;
-            for (int n = 1; n < 300; n++)
-            {
-                term *= -x * x / n;
-                double add = term / (2 * n + 1);
-                sum += add;
-                if (Math.Abs(add) < 1e-18 * Math.Abs(sum)) break;
-            }
-            return 2 / Math.Sqrt(Math.PI) * sum;
-        }
-        double f = 0;
-        for (int k = 60; k >= 1; k--) f = k / 2.0 / (ax + f);
-        double erfc = Math.Exp(-ax * ax) / Math.Sqrt(Math.PI) / (ax + f);
-        return Math.Sign(x) * (1 - erfc);
-    }
+    /// <inheritdoc cref="ReferenceMath.Erf"/>
+    public static double Erf(double x) => ReferenceMath.Erf(x);
 
     /// <summary>Per-row LayerNorm/RmsNorm in double; LayerNorm's variance is the population variance (as PyTorch).</summary>
-    public static double[] Normalize(double[] x, int rows, int cols, NormKind kind, double[] gamma, double[]? beta, double epsilon)
+    public static double[] Normalize(double[] x, int rows, int cols, NormKind kind, double[] gamma, double[]? beta, double epsilon) =>
+        Flatten(TransformerReference.Norm(ToMatrix(x, rows, cols), kind, gamma, beta, epsilon));
+
+    /// <summary>Scaled dot-product attention in double, straight from the definition (see TransformerReference.Attention).</summary>
+    public static double[] Attention(double[] qkv, AttentionShape shape) =>
+        Flatten(TransformerReference.Attention(ToMatrix(qkv, shape.Tokens, shape.FusedWidth),
+            shape.QueryHeads, shape.KvHeads, shape.HeadDim, shape.Causal, shape.SequenceStarts));
+
+    private static double[,] ToMatrix(double[] x, int rows, int cols)
     {
-        var y = new double[rows * cols];
+        var m = new double[rows, cols];
         for (int r = 0; r < rows; r++)
-        {
-            double mean = 0, square = 0;
-            for (int c = 0; c < cols; c++) mean += x[r * cols + c];
-            mean /= cols;
-            double centre = kind == NormKind.LayerNorm ? mean : 0;
-            for (int c = 0; c < cols; c++) square += (x[r * cols + c] - centre) * (x[r * cols + c] - centre);
-            double inv = 1 / Math.Sqrt(square / cols + epsilon);
             for (int c = 0; c < cols; c++)
-            {
-                double v = (x[r * cols + c] - centre) * inv * gamma[c];
-                if (kind == NormKind.LayerNorm && beta != null) v += beta[c];
-                y[r * cols + c] = v;
-            }
-        }
-        return y;
+                m[r, c] = x[r * cols + c];
+        return m;
     }
 
-    /// <summary>
-    /// Scaled dot-product attention in double, straight from the definition: per sequence and query head,
-    /// softmax over the visible keys of q·k/√d, then the weighted sum of values.
-    /// </summary>
-    public static double[] Attention(double[] qkv, AttentionShape shape)
+    private static double[] Flatten(double[,] m)
     {
-        int d = shape.HeadDim, width = shape.FusedWidth, outWidth = shape.OutputWidth;
-        int group = shape.QueryHeads / shape.KvHeads;
-        var output = new double[shape.Tokens * outWidth];
-        var p = new double[shape.Tokens];
-        for (int s = 0; s + 1 < shape.SequenceStarts.Length; s++)
-        {
-            int start = shape.SequenceStarts[s], end = shape.SequenceStarts[s + 1];
-            for (int h = 0; h < shape.QueryHeads; h++)
-            {
-                int qCol = h * d, kCol = (shape.QueryHeads + h / group) * d, vCol = (shape.QueryHeads + shape.KvHeads + h / group) * d;
-                for (int i = start; i < end; i++)
-                {
-                    int last = shape.Causal ? i : end - 1;
-                    double max = double.NegativeInfinity, sum = 0;
-                    for (int j = start; j <= last; j++)
-                    {
-                        double dot = 0;
-                        for (int t = 0; t < d; t++) dot += qkv[i * width + qCol + t] * qkv[j * width + kCol + t];
-                        p[j] = dot / Math.Sqrt(d);
-                        max = Math.Max(max, p[j]);
-                    }
-                    for (int j = start; j <= last; j++) sum += p[j] = Math.Exp(p[j] - max);
-                    for (int t = 0; t < d; t++)
-                    {
-                        double o = 0;
-                        for (int j = start; j <= last; j++) o += p[j] * qkv[j * width + vCol + t];
-                        output[i * outWidth + qCol + t] = o / sum;
-                    }
-                }
-            }
-        }
-        return output;
+        int rows = m.GetLength(0), cols = m.GetLength(1);
+        var x = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                x[r * cols + c] = m[r, c];
+        return x;
     }
 
     /// <summary>A view of rows×cols at <paramref name="offset"/> with <paramref name="stride"/>, in a fresh buffer.</summary>

@@ -68,8 +68,7 @@ public sealed record TransformerCase(
     /// <summary>The double-precision reference over sequences of <paramref name="lengths"/> (null: one sequence).</summary>
     public double[,] Reference(LayerWeights[] weights, float[,] x, int[]? lengths)
     {
-        var starts = new int[(lengths?.Length ?? 1) + 1];
-        for (int s = 0; s + 1 < starts.Length; s++) starts[s + 1] = starts[s] + (lengths?[s] ?? x.GetLength(0));
+        var starts = TransformerReference.Starts(lengths, x.GetLength(0));
         var a = ReferenceMath.ToDouble(x);
         for (int i = 0; i < Specs.Count; i++)
             a = weights[i] is TransformerBlockWeights block
