@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace ShardGen.Kernels;
 
 /// <summary>
@@ -61,7 +63,7 @@ internal static unsafe class GemmPacking
                 {
                     float* src = b + (nint)(p0 + p) * ldb + j0 + t;
                     float* d = panel + (nint)p * nr;
-                    Elementwise.CopyRow(src, d, cols);
+                    CopyRow(src, d, cols);
                     for (int j = cols; j < nr; j++) d[j] = 0f;
                 }
             }
@@ -92,7 +94,7 @@ internal static unsafe class GemmPacking
     {
         if (!trans)
         {
-            for (int r = 0; r < rows; r++) Elementwise.CopyRow(a + (nint)(i0 + r) * lda + p0, dst + (nint)r * kc, kc);
+            for (int r = 0; r < rows; r++) CopyRow(a + (nint)(i0 + r) * lda + p0, dst + (nint)r * kc, kc);
             return;
         }
         // Aᵀ: the rows of one step p are contiguous in the source.
@@ -101,5 +103,19 @@ internal static unsafe class GemmPacking
             float* src = a + (nint)(p0 + p) * lda + i0;
             for (int r = 0; r < rows; r++) dst[(nint)r * kc + p] = src[r];
         }
+    }
+
+    /// <summary>
+    /// dst[j] = src[j] for packing, where source and panel never overlap. Inlined vector loads beat
+    /// Elementwise.CopyRow's memmove call on the short (≤ 64-float) rows packing copies millions of times.
+    /// </summary>
+    private static void CopyRow(float* src, float* dst, int n)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; j + 16 <= n; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
+        else if (Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= n; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+        for (; j < n; j++) dst[j] = src[j];
     }
 }
