@@ -75,6 +75,20 @@ public sealed partial class IlgpuDevice : Device
 
     internal AcceleratorStream Stream => Accelerator.DefaultStream;
 
+    /// <summary>
+    /// The GEMM's group shape (threads along N, along M; see <see cref="DeviceKernelSet.GemmGroup"/>). A tuning
+    /// hook for the GPU check and the tests: set on the worker, so it applies from the next call on.
+    /// </summary>
+    internal (int X, int Y) GemmGroup
+    {
+        get => Invoke(() => KernelSet.GemmGroup);
+        set => Invoke(() =>
+        {
+            KernelSet.GemmGroup = value;
+            return 0;
+        });
+    }
+
     internal DeviceKernelSet KernelSet => _kernels ?? throw new InvalidOperationException($"{Name} has no kernels.");
 
     // ------------------------------------------------------------------ queue

@@ -22,16 +22,33 @@ internal sealed class DeviceKernelSet
     {
         _accelerator = accelerator;
         int maxGroup = accelerator.MaxNumThreadsPerGroup;
-        int tile = 1;
-        while (tile * 2 <= DeviceKernels.MaxTile && (tile * 2) * (tile * 2) <= maxGroup) tile *= 2;
-        Tile = tile;
+        int side = 1;
+        while (side * 2 <= GemmKernel.MaxGroupSide && (side * 2) * (side * 2) <= maxGroup) side *= 2;
+        _gemmGroup = (side, side);
         int rowGroup = 1;
         while (rowGroup * 2 <= DeviceKernels.MaxRowGroup && rowGroup * 2 <= maxGroup) rowGroup *= 2;
         RowGroup = rowGroup;
     }
 
-    /// <summary>GEMM tile side: the largest power of two ≤ 16 whose square fits in a group.</summary>
-    public int Tile { get; }
+    private (int X, int Y) _gemmGroup;
+
+    /// <summary>
+    /// GEMM group shape (threads along N, along M); each thread computes 8×8 of C. Default: the largest square power
+    /// of two ≤ 16 that fits in a group (16×16 on GPUs: 256 threads, a 128×128 block; 4×4 on the default CPU
+    /// accelerator). Settable so that the GPU check can compare shapes; powers of two from 2 to 16 only.
+    /// </summary>
+    public (int X, int Y) GemmGroup
+    {
+        get => _gemmGroup;
+        set
+        {
+            static bool Valid(int side) => side is >= 2 and <= GemmKernel.MaxGroupSide && (side & (side - 1)) == 0;
+            if (!Valid(value.X) || !Valid(value.Y) || value.X * value.Y > _accelerator.MaxNumThreadsPerGroup)
+                throw new ArgumentOutOfRangeException(nameof(value), value,
+                    $"GEMM group sides are powers of two from 2 to {GemmKernel.MaxGroupSide} with at most {_accelerator.MaxNumThreadsPerGroup} threads in all.");
+            _gemmGroup = value;
+        }
+    }
 
     /// <summary>Threads per row of the norm and softmax kernels: the largest power of two ≤ 256 that fits in a group.</summary>
     public int RowGroup { get; }
@@ -39,11 +56,14 @@ internal sealed class DeviceKernelSet
     public void Gemm(AcceleratorStream stream, GemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, int batch)
     {
         if (p.M == 0 || p.N == 0 || batch == 0) return;
-        p.Tile = Tile;
+        var (gx, gy) = _gemmGroup;
+        int blockN = 8 * gx, blockM = 8 * gy;
+        p.ShiftN = System.Numerics.BitOperations.Log2((uint)blockN);
+        p.ShiftM = System.Numerics.BitOperations.Log2((uint)blockM);
         if (p.BBatchDivisor < 1) p.BBatchDivisor = 1;
-        _gemm ??= _accelerator.LoadKernel<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DeviceKernels.Gemm);
-        var grid = new Index3D((p.N + Tile - 1) / Tile, (p.M + Tile - 1) / Tile, batch);
-        _gemm(stream, new KernelConfig(grid, new Index3D(Tile, Tile, 1)), p, a, b, c, bias);
+        _gemm ??= _accelerator.LoadKernel<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GemmKernel.Gemm);
+        var grid = new Index3D((p.N + blockN - 1) / blockN, (p.M + blockM - 1) / blockM, batch);
+        _gemm(stream, new KernelConfig(grid, new Index3D(gx, gy, 1)), p, a, b, c, bias);
     }
 
     public void Copy(AcceleratorStream stream, ArrayView<float> source, Block2D s, ArrayView<float> destination, Block2D d, int rows)

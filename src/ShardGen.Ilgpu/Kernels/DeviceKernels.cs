@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using ILGPU;
 
 namespace ShardGen.Ilgpu.Kernels;
@@ -10,66 +11,8 @@ namespace ShardGen.Ilgpu.Kernels;
 /// </summary>
 internal static class DeviceKernels
 {
-    /// <summary>Largest GEMM tile side: the shared tiles are statically MaxTile² floats each.</summary>
-    public const int MaxTile = 16;
-
     /// <summary>Largest group of the row kernels (norms, softmax): the reduction scratch is MaxRowGroup floats.</summary>
     public const int MaxRowGroup = 256;
-
-    // ---------------------------------------------------------------- GEMM
-
-    /// <summary>
-    /// Shared-memory tiled GEMM, one Tile×Tile group per Tile×Tile block of C, one element per thread; the K loop
-    /// stages a Tile×Tile block of op(A) and of op(B) in shared memory per step. Loads are arranged so that
-    /// consecutive threads read consecutive addresses for every transpose combination. Grid: (⌈N/T⌉, ⌈M/T⌉, batch).
-    /// </summary>
-    public static void Gemm(GemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
-    {
-        var tileA = SharedMemory.Allocate<float>(MaxTile * MaxTile); // tileA[r·T + k] = op(A)[row0 + r, k0 + k]
-        var tileB = SharedMemory.Allocate<float>(MaxTile * MaxTile); // tileB[k·T + j] = op(B)[k0 + k, col0 + j]
-        int t = p.Tile;
-        int tx = Group.IdxX, ty = Group.IdxY;
-        int row0 = Grid.IdxY * t, col0 = Grid.IdxX * t;
-        int z = Grid.IdxZ;
-        int aBase = p.AOffset + z * p.ABatch;
-        int bBase = p.BOffset + (z / p.BBatchDivisor) * p.BBatch;
-        int cBase = p.COffset + z * p.CBatch;
-        float acc = 0f;
-        for (int k0 = 0; k0 < p.K; k0 += t)
-        {
-            if (p.TransposeA == 0)
-            {
-                int r = row0 + ty, k = k0 + tx;
-                tileA[ty * t + tx] = r < p.M && k < p.K ? a[aBase + r * p.Lda + k] : 0f;
-            }
-            else
-            {
-                int r = row0 + tx, k = k0 + ty;
-                tileA[tx * t + ty] = r < p.M && k < p.K ? a[aBase + k * p.Lda + r] : 0f;
-            }
-            if (p.TransposeB == 0)
-            {
-                int k = k0 + ty, j = col0 + tx;
-                tileB[ty * t + tx] = k < p.K && j < p.N ? b[bBase + k * p.Ldb + j] : 0f;
-            }
-            else
-            {
-                int k = k0 + tx, j = col0 + ty;
-                tileB[tx * t + ty] = k < p.K && j < p.N ? b[bBase + j * p.Ldb + k] : 0f;
-            }
-            Group.Barrier();
-            for (int k = 0; k < t; k++) acc += tileA[ty * t + k] * tileB[k * t + tx];
-            Group.Barrier();
-        }
-        int row = row0 + ty, col = col0 + tx;
-        if (row < p.M && col < p.N)
-        {
-            int at = cBase + row * p.Ldc + col;
-            float v = p.Accumulate != 0 ? c[at] + acc : acc;
-            if (p.HasBias != 0) v += bias[p.BiasOffset + col];
-            c[at] = Activate(v, p.Activation);
-        }
-    }
 
     // ---------------------------------------------------------------- elementwise (auto-grouped, one thread per element)
 
@@ -145,7 +88,7 @@ internal static class DeviceKernels
         float s = 0f;
         for (int j = tid; j < valid; j += g)
         {
-            float e = MathF.Exp((scores[at + j] - max) * p.Scale);
+            float e = KernelMath.Exp((scores[at + j] - max) * p.Scale);
             scores[at + j] = e;
             s += e;
         }
@@ -189,7 +132,11 @@ internal static class DeviceKernels
     private const float TwoSqrtTwoOverPi = 1.5957691216057308f;
     private const float GeluCubic = 0.044715f;
 
-    /// <summary>The activation with the numeric value of <see cref="ShardGen.Activation"/>.</summary>
+    /// <summary>
+    /// The activation with the numeric value of <see cref="ShardGen.Activation"/>. Not inlined: the GEMM epilogue
+    /// calls it 64 times per thread, and one copy of the erf series is enough.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Activate(float x, int activation)
     {
         switch (activation)
@@ -200,7 +147,7 @@ internal static class DeviceKernels
             case 4: return x * Sigmoid(x);                                                      // Silu
             case 5:                                                                             // Tanh, no overflow
             {
-                float e = MathF.Exp(-2f * MathF.Abs(x));
+                float e = KernelMath.Exp(-2f * MathF.Abs(x));
                 float t = (1f - e) / (1f + e);
                 return x < 0f ? -t : t;
             }
@@ -209,7 +156,7 @@ internal static class DeviceKernels
         }
     }
 
-    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+    private static float Sigmoid(float x) => 1f / (1f + KernelMath.Exp(-x));
 
     /// <summary>
     /// erf in double, as the CPU backend: the Maclaurin series (20 terms) for |x| &lt; 1.5, the Numerical Recipes
@@ -232,7 +179,7 @@ internal static class DeviceKernels
         double t = 1.0 / (1.0 + 0.5 * z);
         double poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807
             + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-        double tail = t * Math.Exp(-z * z + poly);
+        double tail = t * KernelMath.Exp(-z * z + poly);
         return x < 0 ? tail - 1.0 : 1.0 - tail;
     }
 }

@@ -15,7 +15,7 @@ internal struct GemmParams
     public int BOffset, Ldb, BBatch, BBatchDivisor, TransposeB;
     public int COffset, Ldc, CBatch;
     public int Accumulate, HasBias, BiasOffset, Activation;
-    public int Tile;
+    public int ShiftM, ShiftN; // log2 of the group's block of C: 8·Group.DimY rows, 8·Group.DimX columns
 }
 
 /// <summary>A rows × cols block at Offset with Stride floats between rows.</summary>
