@@ -8,6 +8,6 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq libopenblas-dev gnuplot-nox
-# Unset so OpenBLAS detects the CPU and uses its AVX-512 kernels.
-unset OPENBLAS_CORETYPE || true
+# OPENBLAS_CORETYPE is not unset here (a script cannot change its caller's environment): the harness unsets it
+# in-process before loading OpenBLAS (ShardGen.Benchmarks/OpenBlas.cs).
 ls -l /usr/lib/x86_64-linux-gnu/libopenblas.so* 2>/dev/null || true

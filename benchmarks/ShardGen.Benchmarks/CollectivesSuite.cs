@@ -10,19 +10,21 @@ namespace ShardGen.Benchmarks;
 /// </summary>
 internal static unsafe class CollectivesSuite
 {
+    private const int P = 2;
+
     public static void Run(Options o)
     {
-        var table = new Table("collectives: ring all-reduce on 2 CPU devices vs memcpy (one thread), same run",
+        var table = new Table($"collectives: ring all-reduce on {P} CPU devices vs memcpy (one thread), same run",
             "message", "one call + sync µs", "back-to-back µs/call", "bus GB/s (back-to-back)", "memcpy GB/s (bytes copied)",
             "memcpy GB/s (read+write)", "ratio bus / memcpy", "target");
-        using var mesh = DeviceMesh.CreateCpu(2);
+        using var mesh = DeviceMesh.CreateCpu(P);
         var sizes = new[] { 4L << 10, 64L << 10, 1L << 20, 4L << 20, 16L << 20, 64L << 20 };
         foreach (long bytes in sizes)
         {
             int n = (int)(bytes / 4);
-            var buffers = new DeviceBuffer[2];
-            var views = new MatrixView[2];
-            for (int r = 0; r < 2; r++)
+            var buffers = new DeviceBuffer[P];
+            var views = new MatrixView[P];
+            for (int r = 0; r < P; r++)
             {
                 buffers[r] = mesh.Devices[r].Allocate(n);
                 views[r] = buffers[r].AsMatrix(1, n);
@@ -50,7 +52,7 @@ internal static unsafe class CollectivesSuite
                     },
                     () => Buffer.MemoryCopy(src, dst, bytes, bytes));
                 double perCall = t[1] / calls;
-                double bus = 2.0 * (2 - 1) / 2 * bytes / perCall / 1e9, copy = bytes / t[2] / 1e9;
+                double bus = 2.0 * (P - 1) / P * bytes / perCall / 1e9, copy = bytes / t[2] / 1e9;
                 table.Add(bytes < 1 << 20 ? $"{bytes >> 10} KiB" : $"{bytes >> 20} MiB", t[0] * 1e6, perCall * 1e6, bus, copy, 2 * copy, bus / copy,
                     bytes >= 1 << 20 ? "≥ 0.8" : "latency");
             }

@@ -61,20 +61,12 @@ internal static class CommStudySuite
         table.Print();
     }
 
-    private static (ModelPlan OneD, ModelPlan TwoD) Plans(int n, int p)
-    {
-        var oneD = ModelPlan.Create("Square1D", new[]
-        {
-            new LayerSpec("First", ParallelStrategy.ColumnParallel, n, n, false, Activation.None, WeightLayout.InOut),
-            new LayerSpec("Second", ParallelStrategy.RowParallel, n, n, false, Activation.None, WeightLayout.InOut),
-        }, p);
-        var twoD = ModelPlan.Create("Square2D", new[]
-        {
-            new LayerSpec("First", ParallelStrategy.Summa2D, n, n, false, Activation.None, WeightLayout.InOut),
-            new LayerSpec("Second", ParallelStrategy.Summa2D, n, n, false, Activation.None, WeightLayout.InOut),
-        }, p);
-        return (oneD, twoD);
-    }
+    /// <summary>Plans of the measured models' layers widened to <paramref name="n"/> features, on <paramref name="p"/> devices.</summary>
+    private static (ModelPlan OneD, ModelPlan TwoD) Plans(int n, int p) =>
+        (Widened(nameof(Square1D), Square1D.LayerSpecs, n, p), Widened(nameof(Square2D), Square2D.LayerSpecs, n, p));
+
+    private static ModelPlan Widened(string model, IReadOnlyList<LayerSpec> layers, int n, int p) =>
+        ModelPlan.Create(model, layers.Select(l => l with { InFeatures = n, OutFeatures = n }).ToArray(), p);
 
     private static void Add(Table table, int p, int n, int t, string source, double b1, double b2, string same)
     {
@@ -94,25 +86,31 @@ internal static class CommStudySuite
             dat.AppendLine().AppendLine();
         }
         File.WriteAllText(Path.Combine(dir, "comm-study.dat"), dat.ToString());
+        // Paths relative to benchmarks/ (gnuplot runs there) so the committed script is the same on every machine.
         var plot = new StringBuilder();
         plot.AppendLine("set terminal pngcairo size 900,560 font 'sans,11' noenhanced");
-        plot.AppendLine($"set output '{Path.Combine(dir, "comm-study.png")}'");
+        plot.AppendLine("set output 'comm-study.png'");
         plot.AppendLine("set title 'Bytes per device, 2D SUMMA / 1D column-row (two square N x N layers)'");
         plot.AppendLine("set xlabel 'tokens / features (T/N)'; set ylabel '2D bytes / 1D bytes'");
         plot.AppendLine("set logscale xy; set grid; set key top right");
         plot.AppendLine("set xrange [1e-4:16]; set yrange [0.1:2000]");
         plot.AppendLine("f(x, q) = (1 + 1/x) / (q + 1)");
-        plot.AppendLine($"plot 1 with lines dt 2 lc 'black' title 'equal bytes', \\");
-        plot.AppendLine($"  for [i=0:2] '{Path.Combine(dir, "comm-study.dat")}' index i using ($4==1 ? $2 : 1/0):3 with points pt 7 ps 1.2 lc i+1 title sprintf('P=%d measured (N=64)', 4**(i+1)), \\");
-        plot.AppendLine($"  for [i=0:2] '{Path.Combine(dir, "comm-study.dat")}' index i using ($4==0 ? $2 : 1/0):3 with points pt 6 ps 1.5 lc i+1 title sprintf('P=%d plan (N=4096)', 4**(i+1)), \\");
+        plot.AppendLine("plot 1 with lines dt 2 lc 'black' title 'equal bytes', \\");
+        plot.AppendLine("  for [i=0:2] 'comm-study.dat' index i using ($4==1 ? $2 : 1/0):3 with points pt 7 ps 1.2 lc i+1 title sprintf('P=%d measured (N=64)', 4**(i+1)), \\");
+        plot.AppendLine("  for [i=0:2] 'comm-study.dat' index i using ($4==0 ? $2 : 1/0):3 with points pt 6 ps 1.5 lc i+1 title sprintf('P=%d plan (N=4096)', 4**(i+1)), \\");
         plot.AppendLine("  f(x, 2) lc 1 title '(1+N/T)/(q+1), q=2', f(x, 4) lc 2 title 'q=4', f(x, 8) lc 3 title 'q=8'");
-        string script = Path.Combine(dir, "comm-study.gnuplot");
-        File.WriteAllText(script, plot.ToString());
+        File.WriteAllText(Path.Combine(dir, "comm-study.gnuplot"), plot.ToString());
         try
         {
-            using var gp = Process.Start(new ProcessStartInfo("gnuplot", $"\"{script}\"") { RedirectStandardError = true, UseShellExecute = false });
-            gp!.WaitForExit(30_000);
-            string err = gp.StandardError.ReadToEnd();
+            using var gp = Process.Start(new ProcessStartInfo("gnuplot", "comm-study.gnuplot")
+            {
+                WorkingDirectory = dir,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            });
+            // Read stderr to its end first: waiting before reading could block on a full pipe.
+            string err = gp!.StandardError.ReadToEnd();
+            gp.WaitForExit();
             Console.WriteLine(gp.ExitCode == 0 ? $"chart: {Path.Combine(dir, "comm-study.png")}" : $"gnuplot failed: {err}");
         }
         catch (System.ComponentModel.Win32Exception)
@@ -121,7 +119,7 @@ internal static class CommStudySuite
         }
     }
 
-    internal static string FindBenchmarksDir()
+    private static string FindBenchmarksDir()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "ShardGen.sln"))) dir = dir.Parent;

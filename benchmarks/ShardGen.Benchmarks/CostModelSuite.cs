@@ -1,6 +1,6 @@
 using System;
+using ShardGen.Benchmarks.Models;
 using ShardGen.Costs;
-using ShardGen.Planning;
 
 namespace ShardGen.Benchmarks;
 
@@ -12,7 +12,7 @@ internal static class CostModelSuite
 {
     public static void Run(Options o)
     {
-        const int hidden = 12288, ffn = 49152, heads = 96, tokens = 2048;
+        const int tokens = 2048;
         var device = DeviceProfile.H100Class;
         var link = LinkProfile.NvLinkClass;
         var pcie = LinkProfile.PcieClass;
@@ -22,18 +22,8 @@ internal static class CostModelSuite
         for (int i = 0; i < 4; i++)
         {
             int p = 1 << i;
-            var mlp = ModelPlan.Create("Gpt3Mlp", new[]
-            {
-                new LayerSpec("Up", ParallelStrategy.ColumnParallel, hidden, ffn, true, Activation.Gelu, WeightLayout.InOut),
-                new LayerSpec("Down", ParallelStrategy.RowParallel, ffn, hidden, true, Activation.None, WeightLayout.InOut),
-            }, p, tokens: tokens);
-            var block = ModelPlan.Create("Gpt3Block", new[]
-            {
-                new LayerSpec("Block", ParallelStrategy.TransformerBlock, hidden, hidden, true, Activation.Gelu, WeightLayout.InOut)
-                {
-                    Block = new TransformerSpec(heads, heads, ffn, NormKind.LayerNorm, true, 1e-5f),
-                },
-            }, p, tokens: tokens);
+            var mlp = Gpt3Mlp.PlanFor(p, tokens);
+            var block = Gpt3Block.PlanFor(p, tokens);
             var cm = CostModel.PredictForward(mlp, tokens, device, link);
             var cb = CostModel.PredictForward(block, tokens, device, link);
             var cp = CostModel.PredictForward(block, tokens, device, pcie);

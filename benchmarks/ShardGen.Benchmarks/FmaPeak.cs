@@ -10,7 +10,7 @@ namespace ShardGen.Benchmarks;
 internal static class FmaPeak
 {
     /// <summary>GFLOP/s of <paramref name="threads"/> threads each running the FMA loop (median of a few runs).</summary>
-    public static double Measure(int threads, int repetitions = 5)
+    public static double Gflops(int threads, int repetitions = 5)
     {
         var samples = new double[repetitions];
         for (int r = 0; r < repetitions; r++)
@@ -31,7 +31,7 @@ internal static class FmaPeak
             foreach (var f in flops) total += f;
             samples[r] = total / seconds / 1e9;
         }
-        return global::ShardGen.Benchmarks.Measure.Median(samples);
+        return Measure.Median(samples);
     }
 
     /// <summary>FLOPs done: 16 chains (4-cycle latency × 2 pipes needs ≥ 8) of width-16 FMAs.</summary>

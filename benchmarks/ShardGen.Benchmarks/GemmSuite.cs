@@ -20,7 +20,7 @@ internal static unsafe class GemmSuite
             Console.WriteLine("gemm: OpenBLAS not found; run benchmarks/setup.sh first.");
             return;
         }
-        double peak1 = FmaPeak.Measure(1), peak2 = FmaPeak.Measure(2);
+        double peak1 = FmaPeak.Gflops(1), peak2 = FmaPeak.Gflops(2);
         var shapes = new List<(string Name, int M, int N, int K)>
         {
             ("square", 1024, 1024, 1024), ("square", 2048, 2048, 2048),

@@ -53,7 +53,7 @@ internal static class MlpSuite
         table.Print();
     }
 
-    internal static double MaxDiff(float[,] a, float[,] b)
+    private static double MaxDiff(float[,] a, float[,] b)
     {
         double d = 0;
         for (int i = 0; i < a.GetLength(0); i++)

@@ -61,3 +61,22 @@ public partial class Block1024
     [TransformerBlock(1024, 8, FfnHidden = 4096)]
     public partial TransformerBlock Block { get; }
 }
+
+/// <summary>GPT-3's MLP (hidden 12288, 4× expansion), for the cost-model suite's plans only (never created on a mesh).</summary>
+[ShardedModel]
+public partial class Gpt3Mlp
+{
+    [ColumnParallel(12288, 49152, Activation = Activation.Gelu)]
+    public partial Linear Up { get; }
+
+    [RowParallel(49152, 12288)]
+    public partial Linear Down { get; }
+}
+
+/// <summary>GPT-3's block (hidden 12288, 96 heads, MLP 49152, LayerNorm, causal), for the cost-model suite's plans only.</summary>
+[ShardedModel]
+public partial class Gpt3Block
+{
+    [TransformerBlock(12288, 96, FfnHidden = 49152)]
+    public partial TransformerBlock Block { get; }
+}

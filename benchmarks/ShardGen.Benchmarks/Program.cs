@@ -24,7 +24,7 @@ if (names.Count == 0 || names.Any(n => n != "all" && !suites.ContainsKey(n)))
 }
 var options = new Options(args.Contains("--quick"));
 Console.WriteLine($"ShardGen benchmarks {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {Environment.ProcessorCount} cores, {RuntimeInformation.ProcessArchitecture}, " +
-                  $"{RuntimeInformation.FrameworkDescription}; GEMM kernel {ShardGen.Benchmarks.Probe.KernelName}; load average {Measure.LoadAverage()}");
+                  $"{RuntimeInformation.FrameworkDescription}; GEMM kernel {Probe.KernelName}; load average {Measure.LoadAverage()}");
 foreach (var name in names.Contains("all") ? suites.Keys.ToList() : names)
     suites[name](options);
 Console.WriteLine();

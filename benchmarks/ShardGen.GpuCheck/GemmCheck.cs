@@ -1,6 +1,8 @@
 using System;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using ShardGen.Devices;
+using ShardGen.Tests.Reference;
 
 namespace ShardGen.GpuCheck;
 
@@ -18,30 +20,18 @@ internal static class GemmCheck
         {
             var rng = new Random(seed + (ta ? 2 : 0) + (tb ? 1 : 0));
             int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
-            var a = RandomFloats(rng, aRows * aCols);
-            var b = RandomFloats(rng, bRows * bCols);
-            var av = Upload(d, a, aRows, aCols, aCols + 1);
-            var bv = Upload(d, b, bRows, bCols, bCols + 3);
+            var a = ReferenceMath.RandomMatrix(rng, aRows, aCols);
+            var b = ReferenceMath.RandomMatrix(rng, bRows, bCols);
+            var av = Upload(d, a, aCols + 1);
+            var bv = Upload(d, b, bCols + 3);
             var cv = new MatrixView(d.Allocate(m * (n + 2)), 0, m, n, n + 2);
             d.Gemm(av, ta, bv, tb, cv, accumulate: false);
-            var c = new float[m * n];
-            d.Download(cv, c, n);
-            d.Synchronize();
+            var c = new float[m, n];
+            d.Download(cv, Flat(c), n);
 
-            var expected = new double[m * n];
-            double scale = 0;
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double s = 0;
-                    for (int p = 0; p < k; p++)
-                        s += (double)a[ta ? p * aCols + i : i * aCols + p] * b[tb ? j * bCols + p : p * bCols + j];
-                    expected[i * n + j] = s;
-                    scale = Math.Max(scale, Math.Abs(s));
-                }
-            double error = 0;
-            for (int i = 0; i < c.Length; i++) error = Math.Max(error, Math.Abs(c[i] - expected[i]));
-            error /= scale;
+            // The reference's weight is op(B), stored [in, out], or [out, in] when B is transposed.
+            var expected = ReferenceMath.Linear(Op(a, ta), b, null, outIn: tb, Activation.None);
+            double error = ReferenceMath.RelativeError(c, expected);
             Console.WriteLine($"  gemm {m}×{n}×{k} transposeA={ta,-5} transposeB={tb,-5}: max error / max |C| = {error:E2}");
             worst = Math.Max(worst, error);
         }
@@ -52,8 +42,8 @@ internal static class GemmCheck
     public static double Throughput(Device d, int n, int samples, int perSample)
     {
         var rng = new Random(7);
-        var a = Upload(d, RandomFloats(rng, n * n), n, n, n);
-        var b = Upload(d, RandomFloats(rng, n * n), n, n, n);
+        var a = Upload(d, ReferenceMath.RandomMatrix(rng, n, n), n);
+        var b = Upload(d, ReferenceMath.RandomMatrix(rng, n, n), n);
         var c = new MatrixView(d.Allocate(n * n), 0, n, n, n);
         for (int i = 0; i < 3; i++) d.Gemm(a, false, b, false, c, accumulate: false); // compile + clocks up
         d.Synchronize();
@@ -69,17 +59,26 @@ internal static class GemmCheck
         return rates[samples / 2];
     }
 
-    private static float[] RandomFloats(Random rng, int count)
+    /// <summary>A host matrix as the row-major span it is.</summary>
+    private static Span<float> Flat(float[,] x) => MemoryMarshal.CreateSpan(ref x[0, 0], x.Length);
+
+    /// <summary>op(X) in double: X, or its transpose.</summary>
+    private static double[,] Op(float[,] x, bool transpose)
     {
-        var x = new float[count];
-        for (int i = 0; i < count; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
-        return x;
+        if (!transpose) return ReferenceMath.ToDouble(x);
+        int rows = x.GetLength(0), cols = x.GetLength(1);
+        var t = new double[cols, rows];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                t[c, r] = x[r, c];
+        return t;
     }
 
-    private static MatrixView Upload(Device d, float[] values, int rows, int cols, int stride)
+    private static MatrixView Upload(Device d, float[,] values, int stride)
     {
+        int rows = values.GetLength(0), cols = values.GetLength(1);
         var v = new MatrixView(d.Allocate((rows - 1) * stride + cols), 0, rows, cols, stride);
-        d.Upload(values, cols, v);
+        d.Upload(Flat(values), cols, v);
         return v;
     }
 }

@@ -14,17 +14,18 @@ internal static class KnownNames
     public const string Summa2DAttributeName = "Summa2DAttribute";
     public const string TransformerBlockAttributeName = "TransformerBlockAttribute";
 
-    public const string ShardedModelAttribute = Namespace + "." + ShardedModelAttributeName;
-    public const string ColumnParallelAttribute = Namespace + "." + ColumnParallelAttributeName;
-    public const string RowParallelAttribute = Namespace + "." + RowParallelAttributeName;
-    public const string Summa2DAttribute = Namespace + "." + Summa2DAttributeName;
-    public const string TransformerBlockAttribute = Namespace + "." + TransformerBlockAttributeName;
     public const string Linear = Namespace + ".Linear";
     public const string TransformerBlock = Namespace + ".TransformerBlock";
 
-    /// <summary>True for <c>[ShardedModel]</c>.</summary>
-    public static bool IsShardedModelAttribute(AttributeData attribute) =>
-        attribute.AttributeClass is { } type && type.MetadataName == ShardedModelAttributeName && IsShardGenType(type);
+    /// <summary>The first <c>[ShardedModel]</c> on <paramref name="type"/>, or null when it is not a model.</summary>
+    public static AttributeData? ShardedModelAttributeOf(INamedTypeSymbol type)
+    {
+        foreach (var attribute in type.GetAttributes())
+            if (attribute.AttributeClass is { } attributeType && attributeType.MetadataName == ShardedModelAttributeName
+                && IsShardGenType(attributeType))
+                return attribute;
+        return null;
+    }
 
     /// <summary>
     /// The strategy a layer attribute declares, or null for any other attribute. Matches by metadata name
@@ -56,7 +57,7 @@ internal static class KnownNames
     };
 
     /// <summary>A resolved top-level type of the namespace <c>ShardGen</c> (not nested, not an error type).</summary>
-    private static bool IsShardGenType(INamedTypeSymbol type) =>
+    public static bool IsShardGenType(INamedTypeSymbol type) =>
         type.TypeKind != TypeKind.Error && type.ContainingType is null
         && type.ContainingNamespace is { Name: Namespace, ContainingNamespace.IsGlobalNamespace: true };
 }

@@ -58,9 +58,8 @@ public sealed class ShardGenerator : IIncrementalGenerator
             .Select(static (input, ct) => ScopeCheck.Run(input.Left.Left, input.Left.Right, input.Right, ct))
             .WithTrackingName(TrackingNames.ScopeCheck);
 
-        var fastPathEnabled = context.AnalyzerConfigOptionsProvider.Select(static (options, _) =>
-            !(options.GlobalOptions.TryGetValue(FastPathCheck.DisableOption, out var value)
-              && string.Equals(value?.Trim(), "false", System.StringComparison.OrdinalIgnoreCase)));
+        var fastPathEnabled = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => FastPathCheck.IsEnabled(options.GlobalOptions));
 
         var verdict = allCandidates
             .Combine(sourceFacts)

@@ -22,12 +22,7 @@ public sealed class IlgpuCollectiveEngine : CollectiveEngine
     {
         var members = Members(group, _mesh.IlgpuDevices);
         var views = PerMember(group, members, buffers, nameof(buffers));
-        for (int i = 0; i < views.Length; i++)
-        {
-            if (!views[i].IsContiguous)
-                throw new ArgumentException($"AllReduce over {group.Name}: buffer {i} {views[i]} is not contiguous (stride {views[i].Stride}).", nameof(buffers));
-            CheckSameShape(views[0], views[i], group, "AllReduce", "buffer", i, -1, nameof(buffers));
-        }
+        CheckAllReduceBuffers(group, views, nameof(buffers));
         long n = views[0].Elements;
         Issue(members, new RingAllReduceOp(members, _mesh, Stats, views));
         Record(CollectiveKind.AllReduce, group, n, 2L * (members.Length - 1) * n);
@@ -38,13 +33,7 @@ public sealed class IlgpuCollectiveEngine : CollectiveEngine
         var members = Members(group, _mesh.IlgpuDevices);
         var shardViews = PerMember(group, members, shards, nameof(shards));
         var targetViews = Matrix(group, members, targets, nameof(targets));
-        long total = 0;
-        for (int i = 0; i < members.Length; i++)
-        {
-            total += shardViews[i].Elements;
-            for (int j = 0; j < members.Length; j++)
-                CheckSameShape(shardViews[i], targetViews[j][i], group, "AllGather", "targets", j, i, nameof(targets));
-        }
+        long total = CheckBlocks(group, "AllGather", shardViews, targetViews, "targets", nameof(targets));
         Issue(members, new RingAllGatherOp(members, _mesh, Stats, shardViews, targetViews));
         Record(CollectiveKind.AllGather, group, total, (members.Length - 1) * total);
     }
@@ -54,13 +43,7 @@ public sealed class IlgpuCollectiveEngine : CollectiveEngine
         var members = Members(group, _mesh.IlgpuDevices);
         var partViews = Matrix(group, members, parts, nameof(parts));
         var resultViews = PerMember(group, members, results, nameof(results));
-        long total = 0;
-        for (int i = 0; i < members.Length; i++)
-        {
-            total += resultViews[i].Elements;
-            for (int j = 0; j < members.Length; j++)
-                CheckSameShape(resultViews[i], partViews[j][i], group, "ReduceScatter", "parts", j, i, nameof(parts));
-        }
+        long total = CheckBlocks(group, "ReduceScatter", resultViews, partViews, "parts", nameof(parts));
         Issue(members, new RingReduceScatterOp(members, _mesh, Stats, partViews, resultViews));
         Record(CollectiveKind.ReduceScatter, group, total, (members.Length - 1) * total);
     }
@@ -70,7 +53,7 @@ public sealed class IlgpuCollectiveEngine : CollectiveEngine
         var members = Members(group, _mesh.IlgpuDevices);
         CheckRoot(group, root);
         var views = PerMember(group, members, buffers, nameof(buffers));
-        for (int i = 0; i < views.Length; i++) CheckSameShape(views[root], views[i], group, "Broadcast", "buffer", i, -1, nameof(buffers));
+        CheckRootShape(group, "Broadcast", root, views, nameof(buffers));
         long n = views[root].Elements;
         Issue(members, new BroadcastOp(members, _mesh, Stats, root, views));
         Record(CollectiveKind.Broadcast, group, n, (members.Length - 1) * n);
@@ -81,7 +64,7 @@ public sealed class IlgpuCollectiveEngine : CollectiveEngine
         var members = Members(group, _mesh.IlgpuDevices);
         CheckRoot(group, root);
         var views = PerMember(group, members, buffers, nameof(buffers));
-        for (int i = 0; i < views.Length; i++) CheckSameShape(views[root], views[i], group, "Reduce", "buffer", i, -1, nameof(buffers));
+        CheckRootShape(group, "Reduce", root, views, nameof(buffers));
         long n = views[root].Elements;
         Issue(members, new TreeReduceOp(members, _mesh, Stats, root, views));
         Record(CollectiveKind.Reduce, group, n, (members.Length - 1) * n);

@@ -66,7 +66,7 @@ public sealed partial class IlgpuDevice : Device
 
     public AcceleratorType AcceleratorType { get; private set; }
 
-    /// <summary>Largest group the accelerator runs; sets the GEMM tile (≤ 16×16) and the row kernels' group.</summary>
+    /// <summary>Largest group the accelerator runs; sets the default GEMM group (≤ 16×16) and the row kernels' group.</summary>
     public int MaxGroupSize { get; private set; }
 
     internal bool IsWorkerThread => Thread.CurrentThread == _worker;
@@ -298,81 +298,6 @@ public sealed partial class IlgpuDevice : Device
     }
 
     internal static ArrayView<float> ViewOf(MatrixView m) => ((IlgpuDeviceBuffer)m.Buffer).View;
-
-    // ------------------------------------------------------------------ host transfers
-
-    public override void Upload(ReadOnlySpan<float> source, int sourceStride, MatrixView destination)
-    {
-        CheckUpload(source, sourceStride, destination);
-        int rows = destination.Rows, cols = destination.Cols, n = rows * cols;
-        if (n == 0) return;
-        var packed = GC.AllocateUninitializedArray<float>(n, pinned: true);
-        for (int r = 0; r < rows; r++) source.Slice(r * sourceStride, cols).CopyTo(packed.AsSpan(r * cols, cols));
-        Invoke(() =>
-        {
-            if (destination.IsContiguous)
-            {
-                ViewOf(destination).SubView(destination.Offset, n).CopyFromCPU(Stream, packed);
-            }
-            else
-            {
-                var staging = Scratch(n).SubView(0, n);
-                staging.CopyFromCPU(Stream, packed);
-                KernelSet.Copy(Stream, staging, new Block2D(0, cols, cols), ViewOf(destination), Block(destination), rows);
-            }
-            Stream.Synchronize();
-            return 0;
-        });
-    }
-
-    public override void Download(MatrixView source, Span<float> destination, int destinationStride)
-    {
-        CheckDownload(source, destination, destinationStride);
-        int rows = source.Rows, cols = source.Cols, n = rows * cols;
-        if (n == 0)
-        {
-            Synchronize();
-            return;
-        }
-        var packed = GC.AllocateUninitializedArray<float>(n, pinned: true);
-        // One worker round trip: the stream wait that Synchronize would queue runs first, and the copy only without a pending error.
-        Invoke(() =>
-        {
-            if (!StreamIdleWithoutError()) return 0;
-            if (source.IsContiguous)
-            {
-                ViewOf(source).SubView(source.Offset, n).CopyToCPU(Stream, packed);
-            }
-            else
-            {
-                var staging = Scratch(n).SubView(0, n);
-                KernelSet.Copy(Stream, ViewOf(source), Block(source), staging, new Block2D(0, cols, cols), rows);
-                staging.CopyToCPU(Stream, packed);
-            }
-            Stream.Synchronize();
-            return 0;
-        });
-        // A kernel's failure is reported before the destination is touched, as Synchronize would.
-        ThrowPendingError();
-        for (int r = 0; r < rows; r++) packed.AsSpan(r * cols, cols).CopyTo(destination.Slice(r * destinationStride, cols));
-    }
-
-    /// <summary>
-    /// Worker: waits for the stream; a failure there is kept like a queued kernel's (a sticky CUDA error would also
-    /// fail what follows). False when a failure is pending.
-    /// </summary>
-    private bool StreamIdleWithoutError()
-    {
-        try
-        {
-            Stream.Synchronize();
-        }
-        catch (Exception e)
-        {
-            lock (_gate) _error ??= e;
-        }
-        lock (_gate) return _error == null;
-    }
 
     internal static Block2D Block(MatrixView m) => new(m.Offset, m.Stride, m.Cols);
 

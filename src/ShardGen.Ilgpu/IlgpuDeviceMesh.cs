@@ -50,7 +50,7 @@ public sealed class IlgpuDeviceMesh : DeviceMesh
     {
         if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), devices, "A mesh needs at least one device.");
         if (cpuThreadsPerGroup is not (16 or 64 or 256))
-            throw new ArgumentOutOfRangeException(nameof(cpuThreadsPerGroup), cpuThreadsPerGroup, "The CPU accelerator's group is 16, 64 or 256 threads (tiles of 4, 8 or 16).");
+            throw new ArgumentOutOfRangeException(nameof(cpuThreadsPerGroup), cpuThreadsPerGroup, "The CPU accelerator's group is 16, 64 or 256 threads (GEMM groups of 4×4, 8×8 or 16×16).");
         Context context = backend switch
         {
             IlgpuBackend.Cpu => Context.Create(b => b.CPU(CpuDevice(cpuThreadsPerGroup))),

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
 using ShardGen.Collectives;
 using ShardGen.Cpu;
 using ShardGen.Devices;
@@ -21,8 +20,6 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
 {
     private readonly MpiDeviceMesh _mesh;
     private readonly Dictionary<DeviceGroup, GroupInfo> _groups = new(ReferenceEqualityComparer.Instance);
-    private float* _scratch;
-    private nint _scratchCapacity;
 
     internal MpiCollectiveEngine(CollectiveStats stats, MpiDeviceMesh mesh) : base(stats) => _mesh = mesh;
 
@@ -32,12 +29,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         int g = info.Size, me = info.Member;
         var views = info.Views;
         FillPerMember(group, info.Members, buffers, nameof(buffers), views);
-        for (int i = 0; i < g; i++)
-        {
-            if (!views[i].IsContiguous)
-                throw new ArgumentException($"AllReduce over {group.Name}: buffer {i} {views[i]} is not contiguous (stride {views[i].Stride}).", nameof(buffers));
-            CheckSameShape(views[0], views[i], group, "AllReduce", "buffer", i, -1, nameof(buffers));
-        }
+        CheckAllReduceBuffers(group, views, nameof(buffers));
         int n = views[0].Elements;
         if (me >= 0 && g > 1)
         {
@@ -63,12 +55,8 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         FillPerMember(group, info.Members, shards, nameof(shards), shardViews);
         FillMatrix(group, info.Members, targets, nameof(targets), targetViews);
         var counts = info.Counts;
-        for (int i = 0; i < g; i++)
-        {
-            counts[i] = shardViews[i].Elements;
-            for (int j = 0; j < g; j++)
-                CheckSameShape(shardViews[i], targetViews[j][i], group, "AllGather", "targets", j, i, nameof(targets));
-        }
+        CheckBlocks(group, "AllGather", shardViews, targetViews, "targets", nameof(targets));
+        for (int i = 0; i < g; i++) counts[i] = shardViews[i].Elements;
         var displacements = info.Displacements;
         long total = PrefixSum(counts, displacements);
         if (total > int.MaxValue) throw new ArgumentException($"AllGather over {group.Name}: {total} floats exceed MPI's int counts.", nameof(shards));
@@ -91,7 +79,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             else
             {
                 // Strided targets (column shards of a full activation): gather packed, then place each shard.
-                float* packed = Scratch(total + 1);
+                float* packed = Staging(total);
                 Pack(shard, packed + displacements[me]);
                 info.Comm!.AllGatherV(null, counts[me], packed, counts, displacements);
                 for (int i = 0; i < g; i++) Unpack(packed + displacements[i], mine[i]);
@@ -109,12 +97,8 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         FillMatrix(group, info.Members, parts, nameof(parts), partViews);
         FillPerMember(group, info.Members, results, nameof(results), resultViews);
         var counts = info.Counts;
-        for (int i = 0; i < g; i++)
-        {
-            counts[i] = resultViews[i].Elements;
-            for (int j = 0; j < g; j++)
-                CheckSameShape(resultViews[i], partViews[j][i], group, "ReduceScatter", "parts", j, i, nameof(parts));
-        }
+        CheckBlocks(group, "ReduceScatter", resultViews, partViews, "parts", nameof(parts));
+        for (int i = 0; i < g; i++) counts[i] = resultViews[i].Elements;
         var offsets = info.Displacements;
         long total = PrefixSum(counts, offsets);
         if (total > int.MaxValue) throw new ArgumentException($"ReduceScatter over {group.Name}: {total} floats exceed MPI's int counts.", nameof(parts));
@@ -131,18 +115,17 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             {
                 // Send: the blocks in member order, straight from the device when they tile one range, else packed.
                 // Receive: into the result when it is contiguous device memory, else after the packed blocks.
-                bool direct = Consecutive(mine, out float* send);
-                bool resultDirect = IsDirect(result);
-                float* scratch = direct && resultDirect ? null : Scratch(total + counts[me] + 1);
-                if (!direct)
+                bool sendDirect = Consecutive(mine, out float* send);
+                bool receiveDirect = IsDirect(result);
+                float* staging = sendDirect && receiveDirect ? null : Staging(total + counts[me]);
+                if (!sendDirect)
                 {
-                    send = scratch;
+                    send = staging;
                     for (int i = 0; i < g; i++) Pack(mine[i], send + offsets[i]);
                 }
-                if (scratch == null && counts[me] == 0) scratch = Scratch(1);
-                float* receive = resultDirect && counts[me] > 0 ? CpuDevice.Pointer(result) : scratch + (direct ? 0 : total);
+                float* receive = receiveDirect ? CpuDevice.Pointer(result) : staging + (sendDirect ? 0 : total);
                 info.Comm!.ReduceScatterSum(send, receive, counts);
-                if (!resultDirect) Unpack(receive, result);
+                if (!receiveDirect) Unpack(receive, result);
             }
         }
         Record(CollectiveKind.ReduceScatter, group, total, (g - 1) * total);
@@ -155,16 +138,17 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         CheckRoot(group, root);
         var views = info.Views;
         FillPerMember(group, info.Members, buffers, nameof(buffers), views);
-        for (int i = 0; i < g; i++) CheckSameShape(views[root], views[i], group, "Broadcast", "buffer", i, -1, nameof(buffers));
+        CheckRootShape(group, "Broadcast", root, views, nameof(buffers));
         int n = views[root].Elements;
         if (me >= 0)
         {
             if (me == root && n > 0) Count((long)(g - 1) * n);
             if (g > 1 && n > 0)
             {
-                float* p = Begin(views[me], out bool staged);
+                // Staged, the root only packs (its buffer is what is sent) and the others only unpack (theirs is overwritten).
+                float* p = Begin(views[me], out bool staged, packContents: me == root);
                 info.Comm!.Broadcast(p, n, root);
-                End(views[me], p, staged);
+                if (me != root) End(views[me], p, staged);
             }
         }
         Record(CollectiveKind.Broadcast, group, n, (long)(g - 1) * n);
@@ -177,7 +161,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         CheckRoot(group, root);
         var views = info.Views;
         FillPerMember(group, info.Members, buffers, nameof(buffers), views);
-        for (int i = 0; i < g; i++) CheckSameShape(views[root], views[i], group, "Reduce", "buffer", i, -1, nameof(buffers));
+        CheckRootShape(group, "Reduce", root, views, nameof(buffers));
         int n = views[root].Elements;
         if (me >= 0)
         {
@@ -301,17 +285,20 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             if (v.Offset != next) return false;
             next += v.Elements;
         }
-        start = CpuDevice.Pointer(new MatrixView(first.Buffer, first.Offset, 0, 0, 0));
+        start = CpuDevice.Pointer(first);
         return true;
     }
 
-    /// <summary>The view's memory for MPI: the device memory itself when direct, else a packed host copy.</summary>
-    private float* Begin(MatrixView view, out bool staged)
+    /// <summary>
+    /// The view's memory for MPI: the device memory itself when direct, else host staging, holding a packed copy
+    /// of the view unless <paramref name="packContents"/> is false (MPI only writes it).
+    /// </summary>
+    private float* Begin(MatrixView view, out bool staged, bool packContents = true)
     {
         staged = !IsDirect(view);
         if (!staged) return CpuDevice.Pointer(view);
-        float* p = Scratch(view.Elements + 1);
-        Pack(view, p);
+        float* p = Staging(view.Elements);
+        if (packContents) Pack(view, p);
         return p;
     }
 
@@ -353,20 +340,6 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         }
     }
 
-    /// <summary>Host staging memory of at least <paramref name="floats"/> floats, reused across calls.</summary>
-    private float* Scratch(long floats)
-    {
-        if (floats <= _scratchCapacity && _scratch != null) return _scratch;
-        if (_scratch != null) NativeMemory.AlignedFree(_scratch);
-        _scratch = (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(floats, 16) * sizeof(float)), 64);
-        _scratchCapacity = (nint)Math.Max(floats, 16);
-        return _scratch;
-    }
-
-    internal void FreeScratch()
-    {
-        if (_scratch != null) NativeMemory.AlignedFree(_scratch);
-        _scratch = null;
-        _scratchCapacity = 0;
-    }
+    /// <summary>The mesh's host staging memory, at least <paramref name="floats"/> floats (never null).</summary>
+    private float* Staging(long floats) => _mesh.Staging.Ensure((nint)floats);
 }

@@ -69,10 +69,18 @@ public sealed unsafe class MpiCommunicator : IDisposable
     public long[] AllGather(ReadOnlySpan<long> mine)
     {
         var all = new long[mine.Length * Size];
+        AllGather(mine, all);
+        return all;
+    }
+
+    /// <summary><see cref="AllGather(ReadOnlySpan{long})"/> into <paramref name="all"/> (n·<see cref="Size"/> longs), for callers that reuse it.</summary>
+    public void AllGather(ReadOnlySpan<long> mine, Span<long> all)
+    {
+        if (all.Length != mine.Length * Size)
+            throw new ArgumentException($"An all-gather of {mine.Length} longs over {Size} members needs {mine.Length * Size}, not {all.Length}.", nameof(all));
         fixed (long* s = mine)
         fixed (long* r = all)
             Library.Check(Library.Allgather(s, mine.Length, Library.Int64, r, mine.Length, Library.Int64, Handle), "MPI_Allgather");
-        return all;
     }
 
     /// <summary>

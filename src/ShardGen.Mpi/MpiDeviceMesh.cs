@@ -1,12 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ShardGen.Collectives;
 using ShardGen.Cpu;
 using ShardGen.Devices;
 using ShardGen.Planning;
+using ShardGen.Runtime;
 
 namespace ShardGen.Mpi;
 
@@ -26,8 +26,10 @@ public sealed class MpiDeviceMesh : DeviceMesh
     private readonly MpiCollectiveEngine _collectives;
     private readonly Dictionary<DeviceGroup, MpiCommunicator?> _communicators = new(ReferenceEqualityComparer.Instance);
     private readonly List<MpiCommunicator> _owned = new();
-    // DownloadToHost's MPI counts and displacements, one per rank: reused, as SPMD code downloads from one thread.
+    // DownloadToHost's MPI counts and displacements, one per rank, and VerifyForwardInput's gathered checksums (four
+    // per rank): reused, as SPMD code runs its passes from one thread.
     private readonly int[] _downloadCounts, _downloadDisplacements;
+    private readonly long[] _inputChecks;
     private bool _disposed;
 
     private MpiDeviceMesh(MpiCommunicator world, Func<int, Device> createLocalDevice)
@@ -37,6 +39,7 @@ public sealed class MpiDeviceMesh : DeviceMesh
         _devices = new Device[world.Size];
         _downloadCounts = new int[world.Size];
         _downloadDisplacements = new int[world.Size];
+        _inputChecks = new long[InputCheckLength * world.Size];
         for (int r = 0; r < _devices.Length; r++)
             _devices[r] = r == LocalRank ? createLocalDevice(r) : new RemoteDevice(r);
         var local = _devices[LocalRank];
@@ -96,6 +99,12 @@ public sealed class MpiDeviceMesh : DeviceMesh
     /// <summary>MPI_COMM_WORLD.</summary>
     public MpiCommunicator Communicator { get; }
 
+    /// <summary>
+    /// Host memory MPI reads and writes where device memory cannot be handed to it directly (collectives' staging,
+    /// assembled downloads): one block for the mesh, as its collectives and downloads run one at a time.
+    /// </summary>
+    internal CpuScratch Staging { get; } = new();
+
     /// <summary>The MPI library in use.</summary>
     public MpiLibrary Library => Communicator.Library;
 
@@ -122,6 +131,9 @@ public sealed class MpiDeviceMesh : DeviceMesh
         return comm;
     }
 
+    /// <summary>Longs each rank contributes to <see cref="VerifyForwardInput"/>: rows, columns, content hash, lengths hash.</summary>
+    private const int InputCheckLength = 4;
+
     /// <summary>
     /// Every rank must pass the same input: a checksum of the shape, the sequence lengths and the contents is
     /// gathered from every rank (one MPI_Allgather of four integers) and compared, so a rank that differs is named
@@ -129,18 +141,29 @@ public sealed class MpiDeviceMesh : DeviceMesh
     /// </summary>
     protected internal override void VerifyForwardInput(float[,] x, int[]? sequenceLengths)
     {
-        Span<long> mine = stackalloc long[4];
+        Span<long> mine = stackalloc long[InputCheckLength];
         mine[0] = x.GetLength(0);
         mine[1] = x.GetLength(1);
-        mine[2] = (long)ContentHash(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, float>(ref MemoryMarshal.GetArrayDataReference(x)), x.Length));
+        mine[2] = (long)ContentHash(HostMatrix.Span(x));
         mine[3] = sequenceLengths is null ? -1 : (long)ContentHash(MemoryMarshal.Cast<int, float>(sequenceLengths.AsSpan()));
-        var all = Communicator.AllGather(mine);
-        var differing = Enumerable.Range(1, Size - 1).Where(r => !all.AsSpan(r * 4, 4).SequenceEqual(all.AsSpan(0, 4))).ToArray();
-        if (differing.Length == 0) return;
-        string Describe(int r) =>
-            $"rank {r}: x [{all[r * 4]}, {all[r * 4 + 1]}], content hash {all[r * 4 + 2]:x16}, " +
-            (all[r * 4 + 3] == -1 ? "one sequence" : $"sequence lengths hash {all[r * 4 + 3]:x16}");
-        throw new ShardingException(
+        var all = _inputChecks;
+        Communicator.AllGather(mine, all);
+        for (int r = 1; r < Size; r++)
+            if (!RankChecks(all, r).SequenceEqual(RankChecks(all, 0))) throw InputMismatch(all);
+    }
+
+    private static ReadOnlySpan<long> RankChecks(long[] all, int rank) => all.AsSpan(rank * InputCheckLength, InputCheckLength);
+
+    /// <summary>The error every rank throws when the gathered checksums differ: rank 0's and each differing rank's.</summary>
+    private ShardingException InputMismatch(long[] all)
+    {
+        var differing = Enumerable.Range(1, Size - 1).Where(r => !RankChecks(all, r).SequenceEqual(RankChecks(all, 0)));
+        string Describe(int r)
+        {
+            var c = RankChecks(all, r);
+            return $"rank {r}: x [{c[0]}, {c[1]}], content hash {c[2]:x16}, " + (c[3] == -1 ? "one sequence" : $"sequence lengths hash {c[3]:x16}");
+        }
+        return new ShardingException(
             $"The forward input differs between MPI ranks ({string.Join("; ", new[] { 0 }.Concat(differing).Select(Describe))}). " +
             "Every rank runs the same model code (SPMD) and must pass the same x and sequence lengths: load or generate them identically (same file, same seed) on every rank.");
     }
@@ -184,19 +207,20 @@ public sealed class MpiDeviceMesh : DeviceMesh
         var counts = _downloadCounts;
         var displacements = _downloadDisplacements;
         for (int r = 0; r < Size; r++) counts[r] = pieces[r].Source.Elements;
-        long total = MpiCollectiveEngine.PrefixSum(counts, displacements);
-        var packed = new float[Math.Max(total, 1)];
+        // The pieces tile the host span, so their total fits an int.
+        int total = (int)MpiCollectiveEngine.PrefixSum(counts, displacements);
+        float* staging = Staging.Ensure(total);
+        var packed = new Span<float>(staging, total);
         if (counts[LocalRank] > 0)
-            LocalDevice.Download(own.Source, packed.AsSpan(displacements[LocalRank], counts[LocalRank]), own.Source.Cols);
+            LocalDevice.Download(own.Source, packed.Slice(displacements[LocalRank], counts[LocalRank]), own.Source.Cols);
         else
             LocalDevice.Synchronize();
-        fixed (float* p = packed)
-            Communicator.AllGatherV(null, counts[LocalRank], p, counts, displacements);
+        Communicator.AllGatherV(null, counts[LocalRank], staging, counts, displacements);
         for (int r = 0; r < Size; r++)
         {
             var v = pieces[r].Source;
             for (int row = 0; row < v.Rows; row++)
-                packed.AsSpan(displacements[r] + row * v.Cols, v.Cols).CopyTo(host.Slice(pieces[r].HostOffset + row * hostStride, v.Cols));
+                packed.Slice(displacements[r] + row * v.Cols, v.Cols).CopyTo(host.Slice(pieces[r].HostOffset + row * hostStride, v.Cols));
         }
     }
 
@@ -221,6 +245,6 @@ public sealed class MpiDeviceMesh : DeviceMesh
         foreach (var d in _devices) d.Dispose();
         foreach (var c in _owned) c.Dispose();
         _owned.Clear();
-        _collectives.FreeScratch();
+        Staging.Dispose();
     }
 }

@@ -20,7 +20,7 @@ public sealed class RemoteDevice : Device
 
     public override DeviceBuffer Allocate(int elements)
     {
-        if (elements < 0) throw new ArgumentOutOfRangeException(nameof(elements), elements, "Cannot allocate a negative number of elements.");
+        CheckAllocate(elements);
         return new RemoteBuffer(this, elements);
     }
 

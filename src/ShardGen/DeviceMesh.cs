@@ -1,12 +1,8 @@
 using System;
-using System.Threading;
 using System.Collections.Generic;
-using System.Runtime.CompilerServices;
+using System.Threading;
 using ShardGen.Collectives;
 using ShardGen.Devices;
-
-// The MPI backend (src/ShardGen.Mpi) builds its local device, grid and placeholder devices from the CPU backend's internals.
-[assembly: InternalsVisibleTo("ShardGen.Mpi")]
 
 namespace ShardGen;
 

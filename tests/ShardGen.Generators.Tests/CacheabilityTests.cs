@@ -157,8 +157,8 @@ public class CacheabilityTests
     public void UnrelatedEditKeepsEverythingCached()
     {
         var compilation = Compilation();
-        var edited = compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText(
-            "namespace Other; public class Unrelated { public int Value { get; set; } }", GeneratorHarness.ParseOptions, "Unrelated.cs"));
+        var edited = compilation.AddSyntaxTrees(GeneratorHarness.ParseFile(
+            "Unrelated.cs", "namespace Other; public class Unrelated { public int Value { get; set; } }"));
         var (_, second) = RunTwice(compilation, edited);
 
         // The added file is new to the per-file stage, and only there: its facts merge into an unchanged value.
@@ -175,9 +175,7 @@ public class CacheabilityTests
     public void AttributeArgumentChangeRecomputesTheModel()
     {
         var compilation = Compilation();
-        var oldTree = compilation.SyntaxTrees.Single(t => t.FilePath == "Model.cs");
-        var newTree = CSharpSyntaxTree.ParseText(Model.Replace("4096", "8192"), GeneratorHarness.ParseOptions, "Model.cs");
-        var (first, second) = RunTwice(compilation, compilation.ReplaceSyntaxTree(oldTree, newTree));
+        var (first, second) = RunTwice(compilation, GeneratorHarness.EditFile(compilation, "Model.cs", Model.Replace("4096", "8192")));
 
         // Mlp is plain enough for the syntactic reader: its reading is redone, not the semantic parse.
         Assert.Contains(Outputs(second, TrackingNames.FastParseModel), o => o.Reason == IncrementalStepRunReason.Modified);
@@ -194,9 +192,7 @@ public class CacheabilityTests
     {
         // A change to a named block argument (here a float) is a different model, and different code.
         var compilation = Compilation();
-        var oldTree = compilation.SyntaxTrees.Single(t => t.FilePath == "Model.cs");
-        var newTree = CSharpSyntaxTree.ParseText(Model.Replace("1e-6f", "1e-3f"), GeneratorHarness.ParseOptions, "Model.cs");
-        var (first, second) = RunTwice(compilation, compilation.ReplaceSyntaxTree(oldTree, newTree));
+        var (first, second) = RunTwice(compilation, GeneratorHarness.EditFile(compilation, "Model.cs", Model.Replace("1e-6f", "1e-3f")));
 
         Assert.Contains(Outputs(second, TrackingNames.Models), o => o.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains("0.001f", second.GeneratedSources.Single(s => s.HintName == "Demo.Gpt.g.cs").SourceText.ToString());

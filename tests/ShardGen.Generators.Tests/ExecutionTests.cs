@@ -25,12 +25,17 @@ public class ExecutionTests
         return Assembly.Load(stream.ToArray());
     }
 
+    /// <summary>The generated model's Create, on <paramref name="mesh"/> with its Weights.Random(<paramref name="seed"/>).</summary>
+    private static IShardedModel Create(Type model, DeviceMesh mesh, int seed)
+    {
+        var weights = model.GetNestedType("Weights")!.GetMethod("Random")!.Invoke(null, new object[] { seed })!;
+        return (IShardedModel)model.GetMethod("Create")!.Invoke(null, new[] { mesh, weights })!;
+    }
+
     private static (float[,] Y, long Bytes, long Predicted) Run(Type model, int devices, float[,] x, int[]? lengths)
     {
-        var weightsType = model.GetNestedType("Weights")!;
-        var weights = weightsType.GetMethod("Random")!.Invoke(null, new object[] { 7 })!;
         using var mesh = DeviceMesh.CreateCpu(devices);
-        using var instance = (IShardedModel)model.GetMethod("Create")!.Invoke(null, new[] { mesh, weights })!;
+        using var instance = Create(model, mesh, seed: 7);
         var y = lengths is null
             ? instance.Forward(x)
             : (float[,])model.GetMethod("Forward", new[] { typeof(float[,]), typeof(int[]) })!.Invoke(instance, new object?[] { x, lengths })!;
@@ -110,9 +115,8 @@ public class ExecutionTests
             }
             """);
         var model = assembly.GetType("Demo.Tiny")!;
-        var weights = model.GetNestedType("Weights")!.GetMethod("Random")!.Invoke(null, new object[] { 1 })!;
         using var mesh = DeviceMesh.CreateCpu(2);
-        using var instance = (IShardedModel)model.GetMethod("Create")!.Invoke(null, new[] { mesh, weights })!;
+        using var instance = Create(model, mesh, seed: 1);
         var batch = new float[3, 5, 16];
         var rng = new Random(5);
         for (int b = 0; b < 3; b++) for (int s = 0; s < 5; s++) for (int f = 0; f < 16; f++) batch[b, s, f] = (float)rng.NextDouble();

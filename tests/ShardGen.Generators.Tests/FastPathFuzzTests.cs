@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
 using ShardGen.Generators.Tests.Helpers;
 
 namespace ShardGen.Generators.Tests;
@@ -28,9 +27,7 @@ public class FastPathFuzzTests
         {
             var files = Enumerable.Range(0, random.Next(1, 5)).Select(f => ($"F{f}.cs", RandomFile(random, f))).ToArray();
             var compilation = GeneratorHarness.CreateCompilation(files);
-            var fast = GeneratorHarness.CreateDriver().RunGenerators(compilation).GetRunResult().Results.Single();
-            var semantic = GeneratorHarness.CreateDriver(fastPath: false).RunGenerators(compilation).GetRunResult().Results.Single();
-            AssertSame(semantic, fast, seed, project, files);
+            AssertSame(GeneratorHarness.RunFresh(compilation, fastPath: false), GeneratorHarness.RunFresh(compilation), seed, project, files);
         }
     }
 
@@ -46,11 +43,9 @@ public class FastPathFuzzTests
         {
             int f = random.Next(files.Length);
             files[f] = (files[f].Item1, RandomFile(random, f));
-            var old = compilation.SyntaxTrees.Single(t => t.FilePath == files[f].Item1);
-            compilation = compilation.ReplaceSyntaxTree(old, CSharpSyntaxTree.ParseText(files[f].Item2, GeneratorHarness.ParseOptions, files[f].Item1));
+            compilation = GeneratorHarness.EditFile(compilation, files[f].Item1, files[f].Item2);
             driver = driver.RunGenerators(compilation);
-            var semantic = GeneratorHarness.CreateDriver(fastPath: false).RunGenerators(compilation).GetRunResult().Results.Single();
-            AssertSame(semantic, driver.GetRunResult().Results.Single(), seed, edit, files);
+            AssertSame(GeneratorHarness.RunFresh(compilation, fastPath: false), driver.GetRunResult().Results.Single(), seed, edit, files);
         }
     }
 

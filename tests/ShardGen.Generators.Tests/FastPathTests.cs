@@ -158,9 +158,8 @@ public class FastPathTests
         var model = Plain.Replace("using ShardGen;", "using ShardGen;\nusing Other;");
 
         var compilation = GeneratorHarness.CreateCompilation(("Model.cs", model)).AddReferences(reference);
-        var fast = GeneratorHarness.CreateDriver().RunGenerators(compilation).GetRunResult().Results.Single();
-        var semantic = GeneratorHarness.CreateDriver(fastPath: false).RunGenerators(compilation).GetRunResult().Results.Single();
-        FastPathAssert.SameResults(semantic, fast);
+        var fast = GeneratorHarness.RunFresh(compilation);
+        FastPathAssert.SameResults(GeneratorHarness.RunFresh(compilation, fastPath: false), fast);
         Assert.Equal(generates, fast.GeneratedSources.Length > 0);
     }
 
@@ -180,9 +179,7 @@ public class FastPathTests
         var sources = Enumerable.Range(0, 12).Select(i => ($"M{i}.cs", Plain.Replace("class Mlp", $"class Mlp{i}"))).ToArray();
         var compilation = GeneratorHarness.CreateCompilation(sources);
         var driver = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(compilation);
-        var old = compilation.SyntaxTrees.Single(t => t.FilePath == "M5.cs");
-        var edited = compilation.ReplaceSyntaxTree(old, CSharpSyntaxTree.ParseText(
-            sources[5].Item2.Replace("Activation.Gelu", "Activation.Relu"), GeneratorHarness.ParseOptions, "M5.cs"));
+        var edited = GeneratorHarness.EditFile(compilation, "M5.cs", sources[5].Item2.Replace("Activation.Gelu", "Activation.Relu"));
         var run = driver.RunGenerators(edited).GetRunResult().Results.Single();
 
         var reasons = run.TrackedSteps[TrackingNames.FastParseModel].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
@@ -203,11 +200,11 @@ public class FastPathTests
         var steps = new (string Description, System.Func<CSharpCompilation, CSharpCompilation> Edit, bool ExpectOutput)[]
         {
             ("start", c => c, true),
-            ("add a Linear of the user's", c => c.AddSyntaxTrees(Tree("Conflict.cs", "namespace Demo; public class Linear { }")), false),
+            ("add a Linear of the user's", c => c.AddSyntaxTrees(GeneratorHarness.ParseFile("Conflict.cs", "namespace Demo; public class Linear { }")), false),
             ("remove it again", c => c.RemoveSyntaxTrees(c.SyntaxTrees.Single(t => t.FilePath == "Conflict.cs")), true),
-            ("add a second declaration", c => c.AddSyntaxTrees(Tree("Part.cs", "namespace Demo; public partial class Mlp { [ColumnParallel(64, 64)] public partial Linear Extra { get; } }")), true),
+            ("add a second declaration", c => c.AddSyntaxTrees(GeneratorHarness.ParseFile("Part.cs", "namespace Demo; public partial class Mlp { [ColumnParallel(64, 64)] public partial Linear Extra { get; } }")), true),
             ("remove it", c => c.RemoveSyntaxTrees(c.SyntaxTrees.Single(t => t.FilePath == "Part.cs")), true),
-            ("add a global alias", c => c.AddSyntaxTrees(Tree("Alias.cs", "global using Cp = ShardGen.ColumnParallelAttribute;")), true),
+            ("add a global alias", c => c.AddSyntaxTrees(GeneratorHarness.ParseFile("Alias.cs", "global using Cp = ShardGen.ColumnParallelAttribute;")), true),
         };
 
         var compilation = GeneratorHarness.CreateCompilation(("Model.cs", Plain));
@@ -217,11 +214,8 @@ public class FastPathTests
             compilation = edit(compilation);
             driver = driver.RunGenerators(compilation);
             var incremental = driver.GetRunResult().Results.Single();
-            var fresh = GeneratorHarness.CreateDriver(fastPath: false).RunGenerators(compilation).GetRunResult().Results.Single();
-            FastPathAssert.SameResults(fresh, incremental);
+            FastPathAssert.SameResults(GeneratorHarness.RunFresh(compilation, fastPath: false), incremental);
             Assert.True(expectOutput == incremental.GeneratedSources.Length > 0, $"after '{description}'");
         }
     }
-
-    private static SyntaxTree Tree(string path, string source) => CSharpSyntaxTree.ParseText(source, GeneratorHarness.ParseOptions, path);
 }

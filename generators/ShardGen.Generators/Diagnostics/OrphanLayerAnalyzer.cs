@@ -36,7 +36,7 @@ public sealed class OrphanLayerAnalyzer : DiagnosticAnalyzer
         {
             if (KnownNames.StrategyOf(attribute) is not { } strategy) continue;
             var containing = property.ContainingType;
-            inModel ??= containing is not null && HasModelAttribute(containing);
+            inModel ??= containing is not null && KnownNames.ShardedModelAttributeOf(containing) is not null;
             if (inModel.Value) return;
 
             owner ??= containing?.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) ?? "its containing type";
@@ -46,12 +46,5 @@ public sealed class OrphanLayerAnalyzer : DiagnosticAnalyzer
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.LayerOutsideModel, location,
                 KnownNames.ShortName(strategy), property.Name, owner));
         }
-    }
-
-    private static bool HasModelAttribute(INamedTypeSymbol type)
-    {
-        foreach (var attribute in type.GetAttributes())
-            if (KnownNames.IsShardedModelAttribute(attribute)) return true;
-        return false;
     }
 }

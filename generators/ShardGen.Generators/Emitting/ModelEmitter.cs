@@ -23,6 +23,8 @@ internal static class ModelEmitter
     public static string Emit(ModelSpec model)
     {
         var layers = model.Layers.Select(l => l.Spec).ToArray();
+        // One plan for the whole file: the remarks and Forward describe the same steps.
+        var steps = LayoutPlanner.Plan(layers, model.SequenceParallel);
         var text = new PlanText(model.Devices);
         var w = new SourceWriter();
 
@@ -36,10 +38,10 @@ internal static class ModelEmitter
         for (int i = hierarchy.Hierarchy.Count - 1; i >= 1; i--)
             w.OpenBlock($"partial {hierarchy.Hierarchy[i].Keyword} {Identifier(hierarchy.Hierarchy[i].Name)}");
 
-        WriteRemarks(w, model, layers, text);
+        WriteRemarks(w, model, layers, steps, text);
         w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"{GeneratorName}\", \"{GeneratorVersion}\")]");
         w.OpenBlock($"partial class {Identifier(model.Name)} : global::ShardGen.IShardedModel");
-        WriteMembers(w, model, layers, text);
+        WriteMembers(w, model, layers, steps, text);
         w.CloseBlock();
 
         for (int i = hierarchy.Hierarchy.Count - 1; i >= 1; i--) w.CloseBlock();
@@ -49,9 +51,8 @@ internal static class ModelEmitter
 
     // ---- The class summary --------------------------------------------------------------------------
 
-    private static void WriteRemarks(SourceWriter w, ModelSpec model, LayerSpec[] layers, PlanText text)
+    private static void WriteRemarks(SourceWriter w, ModelSpec model, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
     {
-        var steps = LayoutPlanner.Plan(layers, model.SequenceParallel);
         bool anyGrid = layers.Any(l => l.Strategy == ParallelStrategy.Summa2D);
         w.WriteLine("/// <remarks>");
         string grid = anyGrid ? $" (Summa2D layers on the {text.Grid} grid)" : "";
@@ -70,12 +71,13 @@ internal static class ModelEmitter
         }
 
         var collectives = new List<string>();
-        foreach (var step in steps)
+        for (int k = 0; k < steps.Count; k++)
         {
+            var step = steps[k];
             if (step.Kind == PlanStepKind.Summa2D)
                 collectives.Add($"SUMMA panel broadcasts{(layers[step.LayerIndex].WeightLayout == WeightLayout.OutIn ? " and reduces" : "")} inside {layers[step.LayerIndex].Name}: {text.SummaBytes(layers[step.LayerIndex])}.");
             else if (step.IsCollective)
-                collectives.Add(CollectiveSummary(step, IndexOf(steps, step), layers, steps, text));
+                collectives.Add(CollectiveSummary(k, layers, steps, text));
         }
         if (collectives.Count == 0)
         {
@@ -121,9 +123,10 @@ internal static class ModelEmitter
             $"norms{(layer.HasBias ? " and output biases" : "")} replicated; {collectives}.";
     }
 
-    private static string CollectiveSummary(PlanStep step, int k, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
+    private static string CollectiveSummary(int k, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
     {
-        string producer = ProducerName(step, layers, steps);
+        var step = steps[k];
+        string producer = ProducerName(k, layers, steps);
         int f = step.Features;
         if (InBlock(steps, k) is { } inBlock)
         {
@@ -149,10 +152,9 @@ internal static class ModelEmitter
         };
     }
 
-    /// <summary>The layer whose output a step moves: the layer of the last step before it that has one.</summary>
-    private static string ProducerName(PlanStep step, LayerSpec[] layers, IReadOnlyList<PlanStep> steps)
+    /// <summary>The layer whose output step <paramref name="at"/> moves: the layer of the last step before it that has one.</summary>
+    private static string ProducerName(int at, LayerSpec[] layers, IReadOnlyList<PlanStep> steps)
     {
-        int at = IndexOf(steps, step);
         for (int k = at - 1; k >= 0; k--)
             if (steps[k].LayerIndex >= 0 && steps[k].LayerIndex < layers.Length) return layers[steps[k].LayerIndex].Name;
         return "the input";
@@ -174,7 +176,7 @@ internal static class ModelEmitter
 
     // ---- Members ------------------------------------------------------------------------------------
 
-    private static void WriteMembers(SourceWriter w, ModelSpec model, LayerSpec[] layers, PlanText text)
+    private static void WriteMembers(SourceWriter w, ModelSpec model, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
     {
         string name = model.Name, type = Identifier(model.Name), nameLiteral = Literal(model.Name);
 
@@ -231,7 +233,7 @@ internal static class ModelEmitter
         w.WriteLine();
         WriteCreate(w, name, type, nameLiteral, layers, text);
         w.WriteLine();
-        WriteForward(w, model, layers, text);
+        WriteForward(w, model, layers, steps, text);
         w.WriteLine();
 
         w.WriteLine("/// <summary>Frees every device shard of this model.</summary>");
@@ -365,10 +367,9 @@ internal static class ModelEmitter
 
     // ---- Forward ------------------------------------------------------------------------------------
 
-    private static void WriteForward(SourceWriter w, ModelSpec model, LayerSpec[] layers, PlanText text)
+    private static void WriteForward(SourceWriter w, ModelSpec model, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
     {
         string name = model.Name;
-        var steps = LayoutPlanner.Plan(layers, model.SequenceParallel);
         var variables = VariableNames(steps);
         int inF = layers.Length > 0 ? layers[0].InFeatures : 0, outF = layers.Length > 0 ? layers[layers.Length - 1].OutFeatures : 0;
         bool sequences = model.HasBlocks;
@@ -720,17 +721,13 @@ internal static class ModelEmitter
     private static bool IsLaunch(PlanStepKind kind) =>
         kind is PlanStepKind.ColumnParallel or PlanStepKind.RowParallel or PlanStepKind.Summa2D;
 
-    private static int IndexOf(IReadOnlyList<PlanStep> steps, PlanStep step)
-    {
-        for (int i = 0; i < steps.Count; i++)
-            if (ReferenceEquals(steps[i], step)) return i;
-        return -1;
-    }
-
     // ---- Text helpers -------------------------------------------------------------------------------
 
     /// <summary>Width of a Forward comment's text, after "// n. ".</summary>
     private const int MaxCommentWidth = 112;
+
+    /// <summary>Where <see cref="Wrap"/> may break a comment, in order of preference.</summary>
+    private static readonly string[] ClauseBreaks = { ": ", "; ", ", " };
 
     /// <summary>
     /// Splits a long comment after a clause (": ", "; ", ", "), never inside a shape or a formula.
@@ -741,7 +738,7 @@ internal static class ModelEmitter
         while (line.Length > width)
         {
             int best = -1;
-            foreach (var separator in new[] { ": ", "; ", ", " })
+            foreach (var separator in ClauseBreaks)
             {
                 for (int at = line.IndexOf(separator, System.StringComparison.Ordinal); at >= 0 && at + 1 <= width;
                      at = line.IndexOf(separator, at + 1, System.StringComparison.Ordinal))

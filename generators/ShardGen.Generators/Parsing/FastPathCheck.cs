@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using Microsoft.CodeAnalysis.Diagnostics;
 using ShardGen.Generators.Models;
 
 namespace ShardGen.Generators.Parsing;
@@ -34,6 +35,11 @@ internal static class FastPathCheck
     /// every model is then parsed with the compiler's help. Tests use it to compare both paths.
     /// </summary>
     public const string DisableOption = "build_property.ShardGenSyntacticFastPath";
+
+    /// <summary>False when the project sets <see cref="DisableOption"/> to <c>false</c>; on by default.</summary>
+    public static bool IsEnabled(AnalyzerConfigOptions globalOptions) =>
+        !(globalOptions.TryGetValue(DisableOption, out var value)
+          && string.Equals(value?.Trim(), "false", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>True for a name whose meaning the fast reading takes for granted (a type, attribute or the namespace).</summary>
     public static bool IsShardGenName(string name) =>

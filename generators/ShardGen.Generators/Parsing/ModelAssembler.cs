@@ -15,19 +15,7 @@ namespace ShardGen.Generators.Parsing;
 internal static class ModelAssembler
 {
     /// <summary>One layer as read, in forward order, with a way to find its attribute when a rule needs it.</summary>
-    public readonly struct ReadLayer
-    {
-        public ReadLayer(LayerSpec spec, string modifiers, Func<LocationInfo?> attributeLocation)
-        {
-            Spec = spec;
-            Modifiers = modifiers;
-            AttributeLocation = attributeLocation;
-        }
-
-        public LayerSpec Spec { get; }
-        public string Modifiers { get; }
-        public Func<LocationInfo?> AttributeLocation { get; }
-    }
+    public readonly record struct ReadLayer(LayerSpec Spec, string Modifiers, Func<LocationInfo?> AttributeLocation);
 
     /// <summary>What a reader knows about the class besides its layers; the delegates run only for diagnostics.</summary>
     public sealed class ModelFacts

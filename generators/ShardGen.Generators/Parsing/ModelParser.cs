@@ -50,13 +50,13 @@ internal static class ModelParser
         return ModelParseResult.Empty;
     }
 
-    public static ModelParseResult Parse(TypeDeclarationSyntax node, INamedTypeSymbol type, Compilation compilation, CancellationToken ct)
+    private static ModelParseResult Parse(TypeDeclarationSyntax node, INamedTypeSymbol type, Compilation compilation, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
 
         // Several [ShardedModel] on the parts of one class are a compiler error (CS0579); the first one alone
         // produces the model, so that no file is generated twice.
-        var modelAttribute = FirstModelAttribute(type);
+        var modelAttribute = KnownNames.ShardedModelAttributeOf(type);
         if (modelAttribute?.ApplicationSyntaxReference is not { } modelAttributeRef
             || modelAttributeRef.SyntaxTree != node.SyntaxTree || !node.Span.Contains(modelAttributeRef.Span))
             return ModelParseResult.Empty;
@@ -134,7 +134,7 @@ internal static class ModelParser
 
         var linearType = compilation.GetTypeByMetadataName(KnownNames.Linear);
         var blockType = compilation.GetTypeByMetadataName(KnownNames.TransformerBlock);
-        var layers = new List<(SortKey Key, LayerSpec Spec, string Modifiers, SyntaxReference? Attribute)>();
+        var layers = new List<((int Part, int Position) Key, LayerSpec Spec, string Modifiers, SyntaxReference? Attribute)>();
         var attributes = new List<(AttributeData Data, ParallelStrategy Strategy)>(2);
         foreach (var member in members)
         {
@@ -272,13 +272,6 @@ internal static class ModelParser
         (modifiers.Length > 0 ? modifiers + " " : "") +
         $"partial {(isBlock ? "TransformerBlock" : "Linear")} {declaration.Identifier.Text} {{ get; }}";
 
-    private static AttributeData? FirstModelAttribute(INamedTypeSymbol type)
-    {
-        foreach (var attribute in type.GetAttributes())
-            if (KnownNames.IsShardedModelAttribute(attribute)) return attribute;
-        return null;
-    }
-
     private static string? UnsupportedReason(INamedTypeSymbol type)
     {
         if (type.IsRecord) return "records are not supported; declare a partial class";
@@ -346,21 +339,13 @@ internal static class ModelParser
         return LayerArguments.Read(strategy, name, first, second, named);
     }
 
-    /// <summary>Declaration order: which declaration of the class (in the compiler's order), then position.</summary>
-    private readonly struct SortKey : IComparable<SortKey>
-    {
-        public SortKey(int part, int position) { Part = part; Position = position; }
-        public int Part { get; }
-        public int Position { get; }
-        public int CompareTo(SortKey other) => Part != other.Part ? Part.CompareTo(other.Part) : Position.CompareTo(other.Position);
-    }
-
-    private static SortKey SortKeyOf(INamedTypeSymbol type, SyntaxNode declaration)
+    /// <summary>Declaration order, compared part first: which declaration of the class (in the compiler's order), then position.</summary>
+    private static (int Part, int Position) SortKeyOf(INamedTypeSymbol type, SyntaxNode declaration)
     {
         var parts = type.DeclaringSyntaxReferences;
         for (int i = 0; i < parts.Length; i++)
             if (parts[i].SyntaxTree == declaration.SyntaxTree && parts[i].Span.Contains(declaration.Span))
-                return new SortKey(i, declaration.SpanStart);
-        return new SortKey(int.MaxValue, declaration.SpanStart);
+                return (i, declaration.SpanStart);
+        return (int.MaxValue, declaration.SpanStart);
     }
 }

@@ -147,6 +147,5 @@ internal static class ScopeCheck
 
     /// <summary>A top-level, non-generic <c>ShardGen.{name}</c>, as the parser's <see cref="KnownNames"/> checks match them.</summary>
     private static bool IsShardGenType(INamedTypeSymbol type, string name) =>
-        type.TypeKind != TypeKind.Error && type.Arity == 0 && type.ContainingType is null && type.MetadataName == name
-        && type.ContainingNamespace is { Name: KnownNames.Namespace, ContainingNamespace.IsGlobalNamespace: true };
+        type.Arity == 0 && type.MetadataName == name && KnownNames.IsShardGenType(type);
 }

@@ -62,7 +62,7 @@ internal static class SyntacticModelReader
         if (cls.TypeParameterList is not null || cls.ParameterList is not null || cls.BaseList is not null
             || cls.ConstraintClauses.Count > 0) return null;
         if (!HasOnlyModifiers(cls.Modifiers, allowSealed: true)) return null;
-        if (!IsPlainName(cls.Identifier) || IsKnownName(cls.Identifier.ValueText)) return null;
+        if (!IsPlainName(cls.Identifier) || FastPathCheck.IsShardGenName(cls.Identifier.ValueText)) return null;
         if (!IsSimpleName(modelAttribute.Name)) return null;
 
         // [ShardedModel(Devices = n, SequenceParallel = b)]: named literals only.
@@ -267,20 +267,11 @@ internal static class SyntacticModelReader
         return value || expression.IsKind(SyntaxKind.FalseLiteralExpression);
     }
 
-    /// <summary>The class's scope as the binder sees it: its namespace, and a key naming every directive that shapes lookup.</summary>
-    private readonly struct Scope
-    {
-        public Scope(string ns, string? key)
-        {
-            Namespace = ns;
-            Key = key;
-        }
-
-        public string Namespace { get; }
-
-        /// <summary>Null when the scope is beyond the fast path (aliases, <c>using static</c>, extern aliases, odd names).</summary>
-        public string? Key { get; }
-    }
+    /// <summary>
+    /// The class's scope as the binder sees it: its namespace, and a key naming every directive that shapes lookup
+    /// (null when the scope is beyond the fast path: aliases, <c>using static</c>, extern aliases, odd names).
+    /// </summary>
+    private readonly record struct Scope(string Namespace, string? Key);
 
     /// <summary>Whether a using alias of the class's file or enclosing namespaces could rename an attribute on it.</summary>
     private static bool HasAliasInScope(TypeDeclarationSyntax type)
@@ -431,10 +422,10 @@ internal static class SyntacticModelReader
         IsPlainName(identifier) && !IsReservedOrKnown(identifier.ValueText)
         && !methodNames.Contains(identifier.ValueText) && names.Add(identifier.ValueText);
 
+    /// <summary>
+    /// A name ShardGen generates, or one whose meaning inside the class the fast reading takes for granted
+    /// (a member so named would change it).
+    /// </summary>
     private static bool IsReservedOrKnown(string name) =>
-        Array.IndexOf(ModelParser.ReservedNames, name) >= 0 || IsKnownName(name);
-
-    /// <summary>Names whose meaning inside the class the fast reading takes for granted; a member so named would change it.</summary>
-    private static bool IsKnownName(string name) =>
-        FastPathCheck.IsShardGenName(name);
+        Array.IndexOf(ModelParser.ReservedNames, name) >= 0 || FastPathCheck.IsShardGenName(name);
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Numerics;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -17,6 +18,7 @@ internal sealed class DeviceKernelSet
     private Action<AcceleratorStream, Index1D, BiasActivationParams, ArrayView<float>, ArrayView<float>>? _biasActivation;
     private Action<AcceleratorStream, KernelConfig, NormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _normalize;
     private Action<AcceleratorStream, KernelConfig, SoftmaxParams, ArrayView<float>>? _softmax;
+    private (int X, int Y) _gemmGroup;
 
     public DeviceKernelSet(Accelerator accelerator)
     {
@@ -29,8 +31,6 @@ internal sealed class DeviceKernelSet
         while (rowGroup * 2 <= DeviceKernels.MaxRowGroup && rowGroup * 2 <= maxGroup) rowGroup *= 2;
         RowGroup = rowGroup;
     }
-
-    private (int X, int Y) _gemmGroup;
 
     /// <summary>
     /// GEMM group shape (threads along N, along M); each thread computes 8×8 of C. Default: the largest square power
@@ -58,8 +58,8 @@ internal sealed class DeviceKernelSet
         if (p.M == 0 || p.N == 0 || batch == 0) return;
         var (gx, gy) = _gemmGroup;
         int blockN = 8 * gx, blockM = 8 * gy;
-        p.ShiftN = System.Numerics.BitOperations.Log2((uint)blockN);
-        p.ShiftM = System.Numerics.BitOperations.Log2((uint)blockM);
+        p.ShiftN = BitOperations.Log2((uint)blockN);
+        p.ShiftM = BitOperations.Log2((uint)blockM);
         if (p.BBatchDivisor < 1) p.BBatchDivisor = 1;
         _gemm ??= _accelerator.LoadKernel<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GemmKernel.Gemm);
         var grid = new Index3D((p.N + blockN - 1) / blockN, (p.M + blockM - 1) / blockM, batch);

@@ -7,7 +7,7 @@ namespace ShardGen.Ilgpu.Kernels;
 /// Register-blocked GEMM (the SGEMM design of the fast hand-written CUDA kernels): a gx×gy group computes a
 /// (8·gy)×(8·gx) block of C, each thread an 8×8 register tile, streaming K through shared memory
 /// <see cref="TileK"/> columns at a time. Per rank-1 step a thread reads 4 <c>Float4</c>s from shared memory
-/// for 64 multiply-adds, where the one-output-per-thread kernel read 2 floats per multiply-add.
+/// for 64 multiply-adds, where one output per thread would read 2 floats per multiply-add.
 /// </summary>
 internal static class GemmKernel
 {

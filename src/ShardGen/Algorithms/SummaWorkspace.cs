@@ -84,7 +84,7 @@ internal sealed class SummaWorkspace : IDisposable
         if (_borrow is not null) return; // borrowed panels are the lender's to free
         try
         {
-            foreach (var d in _grid.Mesh.Devices) d.Synchronize();
+            _grid.Mesh.Synchronize();
         }
         finally
         {

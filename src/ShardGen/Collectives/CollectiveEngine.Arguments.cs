@@ -97,6 +97,39 @@ public abstract partial class CollectiveEngine
         }
     }
 
+    /// <summary>AllReduce's buffers: each contiguous (the algorithms work on flat chunks) and of buffer 0's shape.</summary>
+    protected static void CheckAllReduceBuffers(DeviceGroup group, MatrixView[] views, string name)
+    {
+        for (int i = 0; i < views.Length; i++)
+        {
+            if (!views[i].IsContiguous)
+                throw new ArgumentException($"AllReduce over {group.Name}: buffer {i} {views[i]} is not contiguous (stride {views[i].Stride}).", name);
+            CheckSameShape(views[0], views[i], group, "AllReduce", "buffer", i, -1, name);
+        }
+    }
+
+    /// <summary>Broadcast and Reduce: every member's buffer has the root's shape.</summary>
+    protected static void CheckRootShape(DeviceGroup group, string op, int root, MatrixView[] views, string name)
+    {
+        for (int i = 0; i < views.Length; i++) CheckSameShape(views[root], views[i], group, op, "buffer", i, -1, name);
+    }
+
+    /// <summary>
+    /// AllGather and ReduceScatter: member j's block i (<paramref name="blocks"/>[j][i]) has the shape of member i's
+    /// own view (its shard, or its result). Returns the elements of all members' own views together.
+    /// </summary>
+    protected static long CheckBlocks(DeviceGroup group, string op, MatrixView[] own, MatrixView[][] blocks, string what, string name)
+    {
+        long total = 0;
+        for (int i = 0; i < own.Length; i++)
+        {
+            total += own[i].Elements;
+            for (int j = 0; j < own.Length; j++)
+                CheckSameShape(own[i], blocks[j][i], group, op, what, j, i, name);
+        }
+        return total;
+    }
+
     protected static void CheckRoot(DeviceGroup group, int root)
     {
         if (root < 0 || root >= group.Size)

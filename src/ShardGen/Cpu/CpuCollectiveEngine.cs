@@ -28,12 +28,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
         var op = Rent<RingAllReduceOp>(CollectiveKind.AllReduce, group);
         var views = op.Buffers;
         FillPerMember(group, op.Members, buffers, nameof(buffers), views);
-        for (int i = 0; i < views.Length; i++)
-        {
-            if (!views[i].IsContiguous)
-                throw new ArgumentException($"AllReduce over {group.Name}: buffer {i} {views[i]} is not contiguous (stride {views[i].Stride}).", nameof(buffers));
-            CheckSameShape(views[0], views[i], group, "AllReduce", "buffer", i, -1, nameof(buffers));
-        }
+        CheckAllReduceBuffers(group, views, nameof(buffers));
         op.Setup();
         long n = views[0].Elements;
         Issue(op);
@@ -45,14 +40,8 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
         var op = Rent<RingAllGatherOp>(CollectiveKind.AllGather, group);
         FillPerMember(group, op.Members, shards, nameof(shards), op.Shards);
         FillMatrix(group, op.Members, targets, nameof(targets), op.Targets);
-        long total = 0;
+        long total = CheckBlocks(group, "AllGather", op.Shards, op.Targets, "targets", nameof(targets));
         int g = op.Shards.Length;
-        for (int i = 0; i < g; i++)
-        {
-            total += op.Shards[i].Elements;
-            for (int j = 0; j < g; j++)
-                CheckSameShape(op.Shards[i], op.Targets[j][i], group, "AllGather", "targets", j, i, nameof(targets));
-        }
         Issue(op);
         Record(CollectiveKind.AllGather, group, total, (g - 1) * total);
     }
@@ -62,14 +51,8 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
         var op = Rent<RingReduceScatterOp>(CollectiveKind.ReduceScatter, group);
         FillMatrix(group, op.Members, parts, nameof(parts), op.Parts);
         FillPerMember(group, op.Members, results, nameof(results), op.Results);
-        long total = 0;
+        long total = CheckBlocks(group, "ReduceScatter", op.Results, op.Parts, "parts", nameof(parts));
         int g = op.Results.Length;
-        for (int i = 0; i < g; i++)
-        {
-            total += op.Results[i].Elements;
-            for (int j = 0; j < g; j++)
-                CheckSameShape(op.Results[i], op.Parts[j][i], group, "ReduceScatter", "parts", j, i, nameof(parts));
-        }
         Issue(op);
         Record(CollectiveKind.ReduceScatter, group, total, (g - 1) * total);
     }
@@ -80,8 +63,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
         CheckRoot(group, root);
         var views = op.Buffers;
         FillPerMember(group, op.Members, buffers, nameof(buffers), views);
-        for (int i = 0; i < views.Length; i++)
-            CheckSameShape(views[root], views[i], group, "Broadcast", "buffer", i, -1, nameof(buffers));
+        CheckRootShape(group, "Broadcast", root, views, nameof(buffers));
         op.Setup(root);
         long n = views[root].Elements;
         Issue(op);
@@ -94,8 +76,7 @@ public sealed class CpuCollectiveEngine : CollectiveEngine
         CheckRoot(group, root);
         var views = op.Buffers;
         FillPerMember(group, op.Members, buffers, nameof(buffers), views);
-        for (int i = 0; i < views.Length; i++)
-            CheckSameShape(views[root], views[i], group, "Reduce", "buffer", i, -1, nameof(buffers));
+        CheckRootShape(group, "Reduce", root, views, nameof(buffers));
         op.Setup(root);
         long n = views[root].Elements;
         Issue(op);

@@ -47,11 +47,11 @@ internal sealed unsafe class RingAllReduceOp : CollectiveOp
             int start = Start(c), length = Length(c);
             if (s < g - 2)
             {
-                AddInto(from + start, data + start, length);
+                Elementwise.AddRow(from + start, data + start, length);
             }
             else
             {
-                AddInto(from + start, data + start, next + start, length);
+                AddAndCopy(from + start, data + start, next + start, length);
                 Count(member, length);
             }
             Count(prev, length);
@@ -66,27 +66,11 @@ internal sealed unsafe class RingAllReduceOp : CollectiveOp
         }
     }
 
-    /// <summary>data += source.</summary>
-    private static void AddInto(float* source, float* data, int n)
-    {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i + 64 <= n; i += 64)
-            {
-                Vector512.Store(Vector512.Load(data + i) + Vector512.Load(source + i), data + i);
-                Vector512.Store(Vector512.Load(data + i + 16) + Vector512.Load(source + i + 16), data + i + 16);
-                Vector512.Store(Vector512.Load(data + i + 32) + Vector512.Load(source + i + 32), data + i + 32);
-                Vector512.Store(Vector512.Load(data + i + 48) + Vector512.Load(source + i + 48), data + i + 48);
-            }
-            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(data + i) + Vector512.Load(source + i), data + i);
-        }
-        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(data + i) + Vector256.Load(source + i), data + i);
-        for (; i < n; i++) data[i] += source[i];
-    }
-
-    /// <summary>data += source, and the sum also stored into copy.</summary>
-    private static void AddInto(float* source, float* data, float* copy, int n)
+    /// <summary>
+    /// data += source, and the sum also stored into copy: the last reduce step and all-gather step 0 in one pass
+    /// over the chunk (the plain steps use <see cref="Elementwise.AddRow"/>).
+    /// </summary>
+    private static void AddAndCopy(float* source, float* data, float* copy, int n)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)

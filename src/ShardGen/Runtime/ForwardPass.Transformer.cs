@@ -1,3 +1,4 @@
+using System;
 using ShardGen.Devices;
 using ShardGen.Planning;
 
@@ -21,7 +22,7 @@ public sealed partial class ForwardPass
     public ShardedTensor Attention(ShardedTensor qkv, ShardedTransformerBlock block)
     {
         if (qkv.Layout != TensorLayout.Heads)
-            throw new System.InvalidOperationException($"Block '{block.Info.Name}': attention needs the q|k|v projections, got {qkv}.");
+            throw new InvalidOperationException($"Block '{block.Info.Name}': attention needs the q|k|v projections, got {qkv}.");
         var info = block.Info;
         var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts);
         // Every (sequence, head, row) of the context is written: the sequences tile the tokens.
@@ -94,7 +95,7 @@ public sealed partial class ForwardPass
     private ShardedTensor Normalize(ShardedTensor x, ShardedTransformerBlock block, ShardedTransformerBlock.NormShard[] norm)
     {
         if (x.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded) || x.Features != block.Info.Hidden)
-            throw new System.InvalidOperationException($"Block '{block.Info.Name}': a norm needs the residual stream [T, {block.Info.Hidden}], got {x}.");
+            throw new InvalidOperationException($"Block '{block.Info.Name}': a norm needs the residual stream [T, {block.Info.Hidden}], got {x}.");
         var shape = block.Info.Shape;
         var y = Next(x.Layout, x.Features);
         for (int rank = 0; rank < P; rank++)
@@ -138,7 +139,7 @@ public sealed partial class ForwardPass
     private void AddResidual(ShardedTensor y, ShardedTensor residual, ShardedTransformerBlock block, ShardedTransformerBlock.LinearShard[] projection)
     {
         if (y.Layout != residual.Layout || y.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded))
-            throw new System.InvalidOperationException($"Block '{block.Info.Name}': residual add of {residual} into {y}.");
+            throw new InvalidOperationException($"Block '{block.Info.Name}': residual add of {residual} into {y}.");
         for (int rank = 0; rank < P; rank++)
         {
             if (y.ShardArray[rank].Rows == 0) continue;
@@ -150,6 +151,6 @@ public sealed partial class ForwardPass
     private static void ExpectStream(ShardedTensor x, TensorLayout layout, ShardedTransformerBlock block)
     {
         if (x.Layout != layout || x.Features != block.Info.Hidden)
-            throw new System.InvalidOperationException($"Block '{block.Info.Name}' needs a {layout} input of {block.Info.Hidden} features, got {x}.");
+            throw new InvalidOperationException($"Block '{block.Info.Name}' needs a {layout} input of {block.Info.Hidden} features, got {x}.");
     }
 }

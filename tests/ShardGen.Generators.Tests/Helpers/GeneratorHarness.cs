@@ -58,6 +58,17 @@ public static class GeneratorHarness
             optionsProvider: fastPath ? null : TestAnalyzerOptions.With(FastPathCheck.DisableOption, "false"),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
 
+    /// <summary>The generator's result from a fresh driver on <paramref name="compilation"/>, without the harness's checks.</summary>
+    public static GeneratorRunResult RunFresh(Compilation compilation, bool fastPath = true) =>
+        CreateDriver(fastPath: fastPath).RunGenerators(compilation).GetRunResult().Results.Single();
+
+    /// <summary>One file parsed as the tests' compilations parse theirs, to add to or swap into one.</summary>
+    public static SyntaxTree ParseFile(string path, string source) => CSharpSyntaxTree.ParseText(source, ParseOptions, path);
+
+    /// <summary><paramref name="compilation"/> with the file <paramref name="path"/> rewritten to <paramref name="source"/>, as an edit would.</summary>
+    public static CSharpCompilation EditFile(CSharpCompilation compilation, string path, string source) =>
+        compilation.ReplaceSyntaxTree(compilation.SyntaxTrees.Single(t => t.FilePath == path), ParseFile(path, source));
+
     /// <summary>Runs the generator on one source file "Model.cs"; fails if the generator threw.</summary>
     public static GeneratorOutput Run(string source, string path = "Model.cs") => Run((path, source));
 

@@ -14,8 +14,9 @@ namespace ShardGen.Generators.Tests.Snapshots;
 /// </summary>
 public class DiagnosticTests
 {
+    /// <param name="alsoCheck">Further assertions on the same run, for what the snapshot does not show.</param>
     private static Task Verify(string source, string id, string locatedAt, bool expectSource = false,
-        [CallerMemberName] string testMethod = "")
+        System.Action<GeneratorOutput>? alsoCheck = null, [CallerMemberName] string testMethod = "")
     {
         var output = GeneratorHarness.Run(source);
         var diagnostic = output.AllDiagnostics.FirstOrDefault(d => d.Id == id);
@@ -25,6 +26,7 @@ public class DiagnosticTests
         Assert.Equal("ShardGen", diagnostic.Descriptor.Category);
         Assert.Equal($"https://shardgen.dev/diagnostics/{id}", diagnostic.Descriptor.HelpLinkUri);
         if (!expectSource) Assert.Empty(output.Sources);
+        alsoCheck?.Invoke(output);
         return Snapshot.Verify(output.DiagnosticsText(), extension: "txt", testMethod: testMethod);
     }
 
@@ -149,28 +151,26 @@ public class DiagnosticTests
         """, "SHARD006", "ColumnParallel(0, 4096)");
 
     [Fact]
-    public async Task SHARD007_FeaturesDoNotChain()
+    public Task SHARD007_FeaturesDoNotChain() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+
+            [RowParallel(2048, 1024)]
+            public partial Linear Down { get; }
+        }
+        """, "SHARD007", "RowParallel(2048, 1024)", alsoCheck: output =>
     {
-        const string source = """
-            using ShardGen;
-            namespace Demo;
-
-            [ShardedModel]
-            public partial class Mlp
-            {
-                [ColumnParallel(1024, 4096)]
-                public partial Linear Up { get; }
-
-                [RowParallel(2048, 1024)]
-                public partial Linear Down { get; }
-            }
-            """;
-        await Verify(source, "SHARD007", "RowParallel(2048, 1024)");
         // The earlier layer is the additional location.
-        var d = GeneratorHarness.Run(source).Diagnostics.Single(d => d.Id == "SHARD007");
+        var d = output.Diagnostics.Single(d => d.Id == "SHARD007");
         var other = Assert.Single(d.AdditionalLocations);
         Assert.Equal("ColumnParallel(1024, 4096)", other.SourceTree!.GetText().ToString(other.SourceSpan));
-    }
+    });
 
     [Fact]
     public Task SHARD008_NotDivisibleByDevices() => Verify("""

@@ -18,14 +18,18 @@ namespace ShardGen.Ilgpu.Tests.Ptx;
 /// </summary>
 public static class PtxCompiler
 {
-    /// <summary>The PTX ILGPU would load on an sm_90 device, with PTX ISA 7.8 (the oldest that knows sm_90, so CUDA 11.8's ptxas reads it).</summary>
-    public static string Compile(MethodInfo kernel, bool explicitlyGrouped)
+    /// <summary>
+    /// The PTX ILGPU would load on an sm_90 device, with PTX ISA 7.8 (the oldest that knows sm_90, so CUDA 11.8's ptxas
+    /// reads it). A kernel whose first parameter is an index is implicitly grouped (loaded with LoadAutoGroupedKernel).
+    /// </summary>
+    public static string Compile(MethodInfo kernel)
     {
         using var context = Context.Create(b => b.Default());
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_78, nvvmAPI: null);
-        var entry = explicitlyGrouped
-            ? EntryPointDescription.FromExplicitlyGroupedKernel(kernel)
-            : EntryPointDescription.FromImplicitlyGroupedKernel(kernel);
+        bool implicitlyGrouped = kernel.GetParameters()[0].ParameterType.GetIndexType() != IndexType.None;
+        var entry = implicitlyGrouped
+            ? EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
+            : EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
         var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
         return compiled.PTXAssembly;
     }
@@ -34,13 +38,14 @@ public static class PtxCompiler
     public static string? Ptxas { get; } = FindPtxas();
 
     /// <summary>Runs <c>ptxas -arch=sm_90 -v</c> on the PTX and returns its report (registers, spills, shared bytes).</summary>
-    public static string Assemble(string ptx) => AssembleThen(ptx, cubin => "");
+    public static string Assemble(string ptx) => AssembleThen(ptx, (report, cubin) => report);
 
     /// <summary>The sm_90 machine code (SASS) of the PTX, from ptxas and the cuobjdump beside it.</summary>
-    public static string Disassemble(string ptx) => AssembleThen(ptx, cubin =>
+    public static string Disassemble(string ptx) => AssembleThen(ptx, (report, cubin) =>
         Run(Path.Combine(Path.GetDirectoryName(Ptxas!)!, "cuobjdump"), ["--dump-sass", cubin]));
 
-    private static string AssembleThen(string ptx, Func<string, string> withCubin)
+    /// <summary>Assembles the PTX in a temporary folder and returns <paramref name="result"/> of ptxas's report and the cubin's path.</summary>
+    private static string AssembleThen(string ptx, Func<string, string, string> result)
     {
         if (Ptxas is null) throw new InvalidOperationException("No ptxas: set SHARDGEN_PTXAS to its path.");
         string dir = Directory.CreateTempSubdirectory("shardgen-ptx").FullName;
@@ -50,8 +55,7 @@ public static class PtxCompiler
             File.WriteAllText(input, ptx);
             string cubin = Path.Combine(dir, "kernel.cubin");
             string report = Run(Ptxas, ["-arch=sm_90", "-v", "-o", cubin, input]);
-            string more = withCubin(cubin);
-            return more.Length > 0 ? more : report;
+            return result(report, cubin);
         }
         finally
         {

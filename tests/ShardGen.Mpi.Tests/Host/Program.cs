@@ -47,7 +47,7 @@ return MpiRuntime.Run(() =>
                 break;
             default:
                 if (!Cases.All.TryGetValue(name, out var c)) throw new ArgumentException($"Unknown case '{name}'.");
-                if (c.NeedsSquare && (int)Math.Round(Math.Sqrt(p)) is int q && q * q != p)
+                if (c.NeedsSquare && PlanCost.GridSide(p) == 0)
                 {
                     if (rank == 0) Output.Line($"SKIP {name} ranks={p}: needs a square number of ranks");
                     continue;
