@@ -52,6 +52,12 @@ public sealed class PackageContentsTests(PackedSolution packed)
         Assert.True(dependencies.TryGetValue("ShardGen", out var version),
             $"{id} does not depend on ShardGen; its dependencies: {Describe(dependencies)}");
         Assert.Equal($"[{PackedSolution.Version}]", version);
+
+        // The generator is ShardGen's analyzer asset: an app that adds only the backend must get it too.
+        var shardGen = Nuspec(id).Descendants().Single(e => e.Name.LocalName == "dependency" && e.Attribute("id")?.Value == "ShardGen");
+        string excluded = shardGen.Attribute("exclude")?.Value ?? "";
+        Assert.True(!excluded.Contains("Analyzers", StringComparison.OrdinalIgnoreCase),
+            $"{id}'s dependency on ShardGen excludes its analyzers (exclude=\"{excluded}\"): set PrivateAssets=\"none\" on the project reference");
     }
 
     [Fact]
