@@ -4,26 +4,31 @@ using System.IO;
 using MegatronMlp;
 using ShardGen;
 using ShardGen.Mpi;
+using ShardGen.Samples;
 using ShardGen.Tests.Reference;
 
-// Runs the annotated Megatron MLP sharded over CPU devices and checks it against a double-precision
-// reference.  Usage: dotnet run --project samples/MegatronMlp -c Release [-- --devices 4 --tokens 128]
-// On MPI, one device per rank, the same generated code (rank 0 prints the same report):
+// Runs the annotated Megatron MLP sharded over devices and checks it against a double-precision reference.
+// Usage: dotnet run --project samples/MegatronMlp -c Release [-- --devices 4 --tokens 128 --backend cpu]
+// --backend cpu|ilgpu-cpu|cuda|opencl picks the mesh (ilgpu-cpu is an emulator: defaults to 8 tokens, 1 timed run).
+// On MPI, one CPU device per rank, the same generated code (rank 0 prints the same report):
 //   mpirun -np 4 dotnet samples/MegatronMlp/bin/Release/net10.0/MegatronMlp.dll --mpi [--tokens 128]
 bool mpi = Array.IndexOf(args, "--mpi") >= 0;
-return mpi ? MpiRuntime.Run(() => Run(args, mpi)) : Run(args, mpi);
+var backend = SampleBackend.Parse(args, mpi);
+if (backend is null) return SampleBackend.Unavailable;
+return mpi ? MpiRuntime.Run(() => Run(args, mpi, backend)) : Run(args, mpi, backend);
 
-static int Run(string[] args, bool mpi)
+static int Run(string[] args, bool mpi, SampleBackend backend)
 {
     int devices = Option(args, "--devices", 4);
-    int tokens = Option(args, "--tokens", 128);
+    int tokens = Option(args, "--tokens", backend.IsEmulator ? 8 : 128);
 
     var weights = Mlp.Weights.Random(seed: 42);
     var x = ReferenceMath.RandomMatrix(new Random(7), tokens, 1024);
 
     // The only difference between the two runs: the mesh. Every rank loads only its own shards of the same weights.
     var mpiMesh = mpi ? MpiDeviceMesh.Create() : null;
-    using var mesh = mpiMesh ?? DeviceMesh.CreateCpu(devices);
+    using var mesh = mpiMesh ?? backend.TryCreateMesh(devices);
+    if (mesh is null) return SampleBackend.Unavailable;
     devices = mesh.Size;
     if (mpiMesh is { IsRoot: false }) Console.SetOut(TextWriter.Null); // rank 0 prints
     using var model = Mlp.Create(mesh, weights);
@@ -32,7 +37,7 @@ static int Run(string[] args, bool mpi)
     Console.WriteLine();
 
     model.Forward(x); // warm-up: JIT and first-touch of the activation buffers
-    const int runs = 5;
+    int runs = backend.IsEmulator ? 1 : 5; // the emulator takes seconds per forward
     var clock = Stopwatch.StartNew();
     float[,] y = null!;
     for (int i = 0; i < runs; i++) y = model.Forward(x);
@@ -54,7 +59,7 @@ static int Run(string[] args, bool mpi)
     double relative = ReferenceMath.RelativeError(y, reference);
     double gflops = 2.0 * 2 * tokens * 1024 * 4096 / (ms * 1e6);
     Console.WriteLine($"Max error against the double-precision reference: {relative:E2} (max |y − ref| / max |ref|)");
-    string where = mpi ? $"{devices} MPI ranks (one CPU device each)" : $"{devices} CPU devices";
+    string where = mpi ? $"{devices} MPI ranks (one CPU device each)" : backend.Name == "cpu" ? $"{devices} CPU devices" : $"{devices} {backend.Name} devices";
     Console.WriteLine($"Forward time: {ms:F2} ms for {tokens} tokens on {where} ({gflops:F1} GFLOP/s), mean of {runs} runs");
     Console.WriteLine("Generated source: samples/MegatronMlp/obj/Release/net10.0/generated/ShardGen.Generators/ShardGen.Generators.ShardGenerator/MegatronMlp.Mlp.g.cs");
     return relative < 1e-4 ? 0 : 1;

@@ -2,12 +2,16 @@ using System;
 using System.Diagnostics;
 using System.Linq;
 using ShardGen;
+using ShardGen.Samples;
 using ShardGen.Tests.Reference;
 using TransformerBlockSample;
 
-// Runs one tensor-parallel transformer block on 1, 2, 4 and 8 CPU devices, with and without sequence
+// Runs one tensor-parallel transformer block on 1, 2, 4 and 8 devices, with and without sequence
 // parallelism, and prints what each costs next to the textbook formula, and its error against a
 // double-precision reference.  Usage: dotnet run --project samples/TransformerBlock -c Release
+// [-- --backend cpu|ilgpu-cpu|cuda|opencl] (default cpu; ilgpu-cpu is ILGPU's emulator: slow).
+var backend = SampleBackend.Parse(args, mpi: false);
+if (backend is null) return SampleBackend.Unavailable;
 int[] lengths = { 48, 16 };           // two sequences packed along the token dimension
 int tokens = lengths.Sum(), hidden = 256;
 var rng = new Random(11);
@@ -15,14 +19,15 @@ var x = ReferenceMath.RandomMatrix(rng, tokens, hidden);
 var weights = GptBlock.Weights.Random(seed: 3);
 var reference = TransformerReference.Block(ReferenceMath.ToDouble(x), GptBlock.LayerSpecs[0], weights.Block!, TransformerReference.Starts(lengths));
 
-Console.WriteLine($"Transformer block: hidden {hidden}, 8 heads / 2 KV heads, MLP 1024; {tokens} tokens in sequences of {string.Join(" and ", lengths)}.");
+Console.WriteLine($"Transformer block on {backend.Name} devices: hidden {hidden}, 8 heads / 2 KV heads, MLP 1024; {tokens} tokens in sequences of {string.Join(" and ", lengths)}.");
 Console.WriteLine($"Formula per block in forward: 2 all-reduces × 2(P−1)/P·T·d·4 B, or 2 reduce-scatters + 2 all-gathers × (P−1)/P·T·d·4 B.");
 Console.WriteLine();
 Console.WriteLine($"{"P",2} {"mode",-10} {"collectives",-34} {"B/device",10} {"formula",10} {"weights/dev",12} {"residual/dev",13} {"rel. error",10} {"ms",7}");
 foreach (int p in new[] { 1, 2, 4, 8 })
     foreach (bool sp in new[] { false, true })
     {
-        using var mesh = DeviceMesh.CreateCpu(p);
+        using var mesh = backend.TryCreateMesh(p);
+        if (mesh is null) return SampleBackend.Unavailable;
         using IShardedModel model = sp
             ? GptBlockSequenceParallel.Create(mesh, new GptBlockSequenceParallel.Weights { Block = weights.Block })
             : GptBlock.Create(mesh, weights);
@@ -44,3 +49,4 @@ foreach (int p in new[] { 1, 2, 4, 8 })
 Console.WriteLine();
 Console.WriteLine("Bytes are measured by the runtime's collectives; the plan predicts the same figures (see the tests).");
 Console.WriteLine("Generated source: samples/TransformerBlock/obj/Release/net10.0/generated/ShardGen.Generators/ShardGen.Generators.ShardGenerator/");
+return 0;

@@ -7,8 +7,11 @@ using System.Text;
 
 namespace ShardGen.Packaging.Tests;
 
-/// <summary>The outcome of one <c>dotnet</c> command: its exit code and its standard output and error, interleaved.</summary>
-public sealed record DotnetResult(string Command, int ExitCode, bool TimedOut, string Output, TimeSpan Elapsed)
+/// <summary>
+/// The outcome of one <c>dotnet</c> command: its exit code, its standard output and error interleaved
+/// (<paramref name="Output"/>) and its standard error alone (<paramref name="Error"/>).
+/// </summary>
+public sealed record DotnetResult(string Command, int ExitCode, bool TimedOut, string Output, string Error, TimeSpan Elapsed)
 {
     /// <summary>The command, its exit code and everything it printed: the message of any failed assertion about it.</summary>
     public string Describe() =>
@@ -59,19 +62,27 @@ public static class DotnetProcess
 
         string command = "dotnet " + string.Join(' ', arguments);
         var output = new StringBuilder();
+        var error = new StringBuilder();
         using var process = new Process { StartInfo = psi };
         process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data == null) return;
+            lock (output) { output.AppendLine(e.Data); error.AppendLine(e.Data); }
+        };
         var clock = Stopwatch.StartNew();
         process.Start();
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         bool finished = process.WaitForExit(timeoutSeconds * 1000);
-        if (!finished) process.Kill(entireProcessTree: true);
-        process.WaitForExit(10_000); // drains the output handlers
-        string text;
-        lock (output) text = output.ToString();
-        return new DotnetResult(command, finished ? process.ExitCode : -1, !finished, text, clock.Elapsed);
+        if (finished)
+            process.WaitForExit(); // only this overload waits for the output handlers to drain
+        else
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(10_000);
+        }
+        lock (output) return new DotnetResult(command, finished ? process.ExitCode : -1, !finished, output.ToString(), error.ToString(), clock.Elapsed);
     }
 }
