@@ -71,6 +71,7 @@ public static unsafe class MpiRuntime
             lock (Gate)
             {
                 if (_world != null) return _world;
+                MpiConsole.UsePlainStreamsUnderLauncher();
                 var mpi = MpiLibrary.Shared;
                 int flag = 0;
                 mpi.Check(mpi.Finalized(&flag), "MPI_Finalized");
@@ -108,6 +109,7 @@ public static unsafe class MpiRuntime
     public static int Run(Func<int> main)
     {
         ArgumentNullException.ThrowIfNull(main);
+        MpiConsole.UsePlainStreamsUnderLauncher();
         try
         {
             return main();

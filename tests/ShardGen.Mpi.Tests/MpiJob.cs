@@ -48,13 +48,15 @@ public static class MpiJob
             "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(),
             "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none",
             "--mca", "mpi_yield_when_idle", "1",
-            "-x", "DOTNET_CLI_TELEMETRY_OPTOUT=1", "-x", "DOTNET_NOLOGO=1",
+            "-x", "DOTNET_CLI_TELEMETRY_OPTOUT=1", "-x", "DOTNET_NOLOGO=1", "-x", "TERM",
             DotnetHost, dll,
         }) psi.ArgumentList.Add(a);
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("--out=" + outDir);
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        // A terminal type with a keypad-transmit sequence, as in an interactive shell: the ranks must not send it.
+        psi.Environment["TERM"] = "xterm";
 
         var output = new StringBuilder();
         using var process = new Process { StartInfo = psi };

@@ -20,7 +20,12 @@ return MpiRuntime.Run(() =>
 {
     using var mesh = MpiDeviceMesh.Create();
     int p = mesh.Size, rank = mesh.LocalRank;
-    if (outDir != null) Output.File = System.IO.Path.Combine(outDir, $"rank{rank}.txt");
+    if (outDir != null)
+    {
+        Output.File = System.IO.Path.Combine(outDir, $"rank{rank}.txt");
+        // ShardGen's own failure messages (standard error) land in the rank's file too, whatever mpirun prints.
+        Console.SetError(new Output.Tee(Console.Error));
+    }
     if (rank == 0) Output.Line($"HOST {p} ranks on {mesh.Library.Name} ({mesh.Library.Flavor})");
     bool allOk = true;
     foreach (var name in args)
@@ -137,6 +142,30 @@ static void Throw(MpiDeviceMesh mesh)
 internal static class Output
 {
     public static string? File { get; set; }
+
+    /// <summary>Standard error that also appends each line to <see cref="File"/>.</summary>
+    public sealed class Tee(System.IO.TextWriter inner) : System.IO.TextWriter
+    {
+        private readonly System.Text.StringBuilder _line = new();
+
+        public override System.Text.Encoding Encoding => inner.Encoding;
+
+        public override void Write(char value)
+        {
+            inner.Write(value);
+            if (value == '\n')
+            {
+                if (File != null) System.IO.File.AppendAllText(File, _line.ToString().TrimEnd('\r') + Environment.NewLine);
+                _line.Clear();
+            }
+            else
+            {
+                _line.Append(value);
+            }
+        }
+
+        public override void Flush() => inner.Flush();
+    }
 
     public static void Line(string text)
     {
