@@ -36,6 +36,7 @@ public sealed class MpiDeviceMesh : DeviceMesh
     {
         Communicator = world;
         LocalRank = world.Rank;
+        Guard = MpiRuntime.Guard(world);
         _devices = new Device[world.Size];
         _downloadCounts = new int[world.Size];
         _downloadDisplacements = new int[world.Size];
@@ -99,6 +100,11 @@ public sealed class MpiDeviceMesh : DeviceMesh
     /// <summary>MPI_COMM_WORLD.</summary>
     public MpiCommunicator Communicator { get; }
 
+    /// <summary>Numbers every collective step and checks that the ranks take them together (one per process).</summary>
+    internal MpiStepGuard Guard { get; }
+
+    private static readonly byte[] WorldLabel = System.Text.Encoding.ASCII.GetBytes("world");
+
     /// <summary>
     /// Host memory MPI reads and writes where device memory cannot be handed to it directly (collectives' staging,
     /// assembled downloads): one block for the mesh, as its collectives and downloads run one at a time.
@@ -125,6 +131,7 @@ public sealed class MpiDeviceMesh : DeviceMesh
     internal MpiCommunicator? CommunicatorOf(DeviceGroup group, int member)
     {
         if (_communicators.TryGetValue(group, out var comm)) return comm;
+        Guard.Enter(Communicator, null, MpiStep.CommunicatorSplit, 0, System.Text.Encoding.ASCII.GetBytes(group.Name));
         comm = Communicator.Split(member >= 0 ? 0 : -1, Math.Max(member, 0));
         if (comm != null) _owned.Add(comm);
         _communicators[group] = comm;
@@ -147,6 +154,8 @@ public sealed class MpiDeviceMesh : DeviceMesh
         mine[2] = (long)ContentHash(HostMatrix.Span(x));
         mine[3] = sequenceLengths is null ? -1 : (long)ContentHash(MemoryMarshal.Cast<int, float>(sequenceLengths.AsSpan()));
         var all = _inputChecks;
+        Guard.BeginForward();
+        Guard.Enter(Communicator, null, MpiStep.InputCheck, 0, WorldLabel);
         Communicator.AllGather(mine, all);
         for (int r = 1; r < Size; r++)
             if (!RankChecks(all, r).SequenceEqual(RankChecks(all, 0))) throw InputMismatch(all);
@@ -215,6 +224,7 @@ public sealed class MpiDeviceMesh : DeviceMesh
             LocalDevice.Download(own.Source, packed.Slice(displacements[LocalRank], counts[LocalRank]), own.Source.Cols);
         else
             LocalDevice.Synchronize();
+        Guard.Enter(Communicator, null, MpiStep.ResultDownload, total, WorldLabel);
         Communicator.AllGatherV(null, counts[LocalRank], staging, counts, displacements);
         for (int r = 0; r < Size; r++)
         {
@@ -234,7 +244,9 @@ public sealed class MpiDeviceMesh : DeviceMesh
         if (bytes.Length != Size) return measured;
         for (int r = 0; r < Size; r++)
             if (r != LocalRank) bytes[r] = 0;
+        Guard.Enter(Communicator, null, MpiStep.TrafficReport, 0, WorldLabel);
         Communicator.AllReduceSum(bytes);
+        Guard.EndForward();
         return new TrafficReport(measured.Records, bytes);
     }
 

@@ -13,6 +13,9 @@ using ShardGen.Tests.Transformer;
 //   CASE <name> ranks=P rank=r ok=True|False vsInProcess=… vsReference=… traffic=… localWeights=… | <report>
 // Special cases: "mismatch" (rank 1 perturbs its input: every rank must detect it), "throw" (rank 1 throws while the
 // others wait in a collective: the job must abort with rank 1's message), "nullref" (a caught NullReferenceException).
+// Out of step (the job must abort naming the ranks and steps): "caught" (rank 1's Forward fails at its all-reduce, it
+// catches the exception and runs the next Forward), "early" (rank 1 returns from Main before Forward), "extra"
+// (rank 0 runs one Forward more than the others), "stuck" (rank 1 sleeps in its own code: only the timeout sees it).
 // --out=DIR: each rank also writes its lines to DIR/rank<r>.txt (mpirun may interleave the ranks' standard output).
 string? outDir = args.FirstOrDefault(a => a.StartsWith("--out=", StringComparison.Ordinal))?.Substring("--out=".Length);
 args = args.Where(a => !a.StartsWith("--out=", StringComparison.Ordinal)).ToArray();
@@ -37,6 +40,12 @@ return MpiRuntime.Run(() =>
                 break;
             case "throw":
                 Throw(mesh);
+                break;
+            case "caught":
+            case "early":
+            case "extra":
+            case "stuck":
+                if (OutOfStep(mesh, name)) return 0; // this rank returns from Main here
                 break;
             case "nullref":
                 // .NET turns SIGSEGV into NullReferenceException: Open MPI's own signal handlers must not take it over.
@@ -126,6 +135,48 @@ static void Mismatch(MpiDeviceMesh mesh)
     // The mesh still works after the refused pass.
     var y = c.Forward(model, x);
     Output.Line($"AFTER-MISMATCH rank={mesh.LocalRank} vsReference={ReferenceMath.RelativeError(y, c.Reference(created.Weights, x)):E2}");
+}
+
+// Returns true where the rank is to return from Main at once.
+static bool OutOfStep(MpiDeviceMesh mesh, string scenario)
+{
+    var c = Cases.All["mlp"];
+    var x = Input(c);
+    using var model = c.CreateModel(mesh);
+    int rank = mesh.LocalRank;
+    switch (scenario)
+    {
+        case "caught" when rank == 1:
+            // A failure inside Forward on this rank only (as a device error would be), after its input check.
+            mesh.Guard.BeforeStep = step =>
+            {
+                if (step == MpiStep.AllReduce)
+                {
+                    mesh.Guard.BeforeStep = null;
+                    throw new InvalidOperationException("deliberate failure inside rank 1's first Forward");
+                }
+            };
+            try
+            {
+                c.Forward(model, x);
+            }
+            catch (InvalidOperationException e)
+            {
+                Output.Line($"CAUGHT rank={rank} {e.Message}; going on");
+            }
+            break;
+        case "early" when rank == 1:
+            Output.Line($"EARLY rank={rank} returns from Main before Forward");
+            return true;
+        case "stuck" when rank == 1:
+            Output.Line($"STUCK rank={rank} sleeps");
+            System.Threading.Thread.Sleep(TimeSpan.FromMinutes(2));
+            break;
+    }
+    c.Forward(model, x);
+    if (scenario == "extra" && rank == 0) c.Forward(model, x);
+    Output.Line($"FINISHED rank={rank} {scenario}");
+    return false;
 }
 
 static void Throw(MpiDeviceMesh mesh)
