@@ -139,11 +139,11 @@ public sealed class MpiDeviceMesh : DeviceMesh
     }
 
     /// <summary>Longs each rank contributes to <see cref="VerifyForwardInput"/>: rows, columns, content hash, lengths hash.</summary>
-    private const int InputCheckLength = 4;
+    private const int InputCheckLength = MpiStepGuard.PayloadLength;
 
     /// <summary>
     /// Every rank must pass the same input: a checksum of the shape, the sequence lengths and the contents is
-    /// gathered from every rank (one MPI_Allgather of four integers) and compared, so a rank that differs is named
+    /// gathered from every rank (in the header exchange of the forward's first step) and compared, so a rank that differs is named
     /// on every rank, before anything runs.
     /// </summary>
     protected internal override void VerifyForwardInput(float[,] x, int[]? sequenceLengths)
@@ -154,9 +154,10 @@ public sealed class MpiDeviceMesh : DeviceMesh
         mine[2] = (long)ContentHash(HostMatrix.Span(x));
         mine[3] = sequenceLengths is null ? -1 : (long)ContentHash(MemoryMarshal.Cast<int, float>(sequenceLengths.AsSpan()));
         var all = _inputChecks;
+        // The checksums ride in the step's header: one exchange checks the step and the input.
         Guard.BeginForward();
-        Guard.Enter(Communicator, null, MpiStep.InputCheck, 0, WorldLabel);
-        Communicator.AllGather(mine, all);
+        Guard.Enter(Communicator, null, MpiStep.InputCheck, 0, WorldLabel, mine);
+        for (int r = 0; r < Size; r++) Guard.Payload(r).CopyTo(all.AsSpan(r * InputCheckLength, InputCheckLength));
         for (int r = 1; r < Size; r++)
             if (!RankChecks(all, r).SequenceEqual(RankChecks(all, 0))) throw InputMismatch(all);
     }
@@ -235,17 +236,16 @@ public sealed class MpiDeviceMesh : DeviceMesh
     }
 
     /// <summary>
-    /// Each rank measured its own device's bytes; one MPI_Allreduce adds them up, so every rank (rank 0 prints)
+    /// Each rank measured its own device's bytes; the traffic step's header exchange gathers them, so every rank (rank 0 prints)
     /// holds the whole mesh's per-device figures. The collective records are the same on every rank already.
     /// </summary>
     protected internal override TrafficReport CompleteTraffic(TrafficReport measured)
     {
         var bytes = measured.BytesSentPerDevice.ToArray();
         if (bytes.Length != Size) return measured;
-        for (int r = 0; r < Size; r++)
-            if (r != LocalRank) bytes[r] = 0;
-        Guard.Enter(Communicator, null, MpiStep.TrafficReport, 0, WorldLabel);
-        Communicator.AllReduceSum(bytes);
+        // Each rank's own bytes ride in the step's header: the exchange gathers them all.
+        Guard.Enter(Communicator, null, MpiStep.TrafficReport, 0, WorldLabel, stackalloc long[] { bytes[LocalRank] });
+        for (int r = 0; r < Size; r++) bytes[r] = Guard.Payload(r)[0];
         Guard.EndForward();
         return new TrafficReport(measured.Records, bytes);
     }

@@ -36,13 +36,18 @@ internal enum MpiStep
 /// </summary>
 internal sealed unsafe class MpiStepGuard : IDisposable
 {
-    // Headers and side-channel messages share one layout of Length longs; the label is a group name, ASCII.
+    // Headers and side-channel messages share one layout of Length longs; the label is a group name, ASCII. The
+    // payload rides along uncompared: a mesh-level step's own data (input checksums, traffic bytes) needs no other call.
     private const int TypeAt = 0, RankAt = 1, ForwardAt = 2, IndexAt = 3, SequenceAt = 4, FlagsAt = 5, KindAt = 6, ElementsAt = 7, LabelAt = 8;
-    private const int LabelBytes = 32, Length = LabelAt + LabelBytes / sizeof(long);
+    private const int LabelBytes = 32, PayloadAt = LabelAt + LabelBytes / sizeof(long), Length = PayloadAt + PayloadLength;
+
+    /// <summary>Longs of payload a step's header can carry (see <see cref="Payload"/>).</summary>
+    public const int PayloadLength = 4;
     private const long HeaderMessage = 0, QueryMessage = 1, StatusMessage = 2, LeavingMessage = 3;
     private const long InForwardFlag = 1, FinalizingFlag = 2;
     private const int ControlTag = 0x5347; // "SG": the side channel's only tag
-    private static readonly long SpinTicks = Stopwatch.Frequency / 500; // 2 ms of MPI_Test + yield, then sleeps
+    private static readonly long PollTicks = Stopwatch.Frequency / 10_000; // 100 µs of MPI_Test alone, as a blocking call would
+    private static readonly long SpinTicks = Stopwatch.Frequency / 500;   // then up to 2 ms of MPI_Test + yield, then sleeps
     private static readonly TimeSpan AnswerGrace = TimeSpan.FromSeconds(1);
 
     private readonly MpiLibrary _mpi;
@@ -75,6 +80,9 @@ internal sealed unsafe class MpiStepGuard : IDisposable
     /// <summary>Test seam: runs before each step's header, with the step (the host throws from it to fake a failing rank).</summary>
     internal Action<MpiStep>? BeforeStep { get; set; }
 
+    /// <summary>Measurement seam: false skips the header exchange (steps are still counted), to time what it costs.</summary>
+    internal bool Checking { get; set; } = true;
+
     /// <summary>A forward pass starts (its input check is its first step).</summary>
     public void BeginForward()
     {
@@ -98,12 +106,20 @@ internal sealed unsafe class MpiStepGuard : IDisposable
     /// Before a collective on <paramref name="comm"/> (world ranks <paramref name="members"/>, null: every rank):
     /// exchanges headers with the members and aborts the job if any is at another step.
     /// </summary>
-    public void Enter(MpiCommunicator comm, int[]? members, MpiStep step, long elements, byte[] label)
+    public void Enter(MpiCommunicator comm, int[]? members, MpiStep step, long elements, byte[] label, ReadOnlySpan<long> payload = default)
     {
         BeforeStep?.Invoke(step);
         Fill(_mine, HeaderMessage, step, elements, label);
+        payload.CopyTo(new Span<long>(_mine + PayloadAt, PayloadLength));
         _index++;
         _sequence++;
+        if (!Checking)
+        {
+            if (payload.IsEmpty) return;
+            // Measurement only: the payload still has to travel, as a plain all-gather.
+            _mpi.Check(_mpi.Allgather(_mine, Length, _mpi.Int64, _gathered, Length, _mpi.Int64, comm.Handle), "MPI_Allgather");
+            return;
+        }
         nint request = 0;
         _mpi.Check(_mpi.Iallgather(_mine, Length, _mpi.Int64, _gathered, Length, _mpi.Int64, comm.Handle, &request), "MPI_Iallgather");
         Await(&request, members, finalizing: false);
@@ -111,6 +127,9 @@ internal sealed unsafe class MpiStepGuard : IDisposable
             if (!SameStep(_gathered + m * Length, _mine))
                 OutOfStep(Enumerable.Range(0, comm.Size).Select(i => Record(_gathered + i * Length)).ToList(), waitedSeconds: null);
     }
+
+    /// <summary>Member <paramref name="member"/>'s payload in the last step this rank entered.</summary>
+    public ReadOnlySpan<long> Payload(int member) => new(_gathered + member * Length + PayloadAt, PayloadLength);
 
     /// <summary>
     /// At MPI finalize: tells every rank this one has left (a rank still waiting for it aborts at once), then waits
@@ -147,8 +166,9 @@ internal sealed unsafe class MpiStepGuard : IDisposable
                 CheckLeft(members);
                 if (waited > limit) Diagnose(members, waited / (double)Stopwatch.Frequency);
             }
-            // As a blocking MPI call with mpi_yield_when_idle would for the first 2 ms, then 1 ms sleeps: a rank that
-            // waits long for a slower one costs no core.
+            // As a blocking MPI call would for the first 100 µs (the common case: every member is there), then as one
+            // with mpi_yield_when_idle up to 2 ms, then 1 ms sleeps: a rank that waits long for a slower one costs no core.
+            if (waited < PollTicks) continue;
             if (waited < SpinTicks) Thread.Yield();
             else Thread.Sleep(1);
         }
@@ -251,7 +271,7 @@ internal sealed unsafe class MpiStepGuard : IDisposable
     /// <summary>Steps match when everything but the sender's rank is equal.</summary>
     private static bool SameStep(long* a, long* b)
     {
-        for (int i = ForwardAt; i < Length; i++)
+        for (int i = ForwardAt; i < PayloadAt; i++)
             if (a[i] != b[i]) return false;
         return true;
     }

@@ -78,4 +78,24 @@ public sealed class MpiOutOfStepTests
         Assert.True(run.Elapsed >= TimeSpan.FromSeconds(TimeoutSeconds), $"aborted after {run.Elapsed.TotalSeconds:F1} s, before the timeout");
         Assert.Empty(run.Lines("FINISHED"));
     }
+
+    [MpiFact]
+    public void RankSlowerThanTheOthers_UnderTheTimeout_IsWaitedForWithoutBusySpinning()
+    {
+        var run = MpiJob.Run(4, new[] { "slow" }, timeoutSeconds: 60,
+            environment: new Dictionary<string, string> { [MpiRuntime.TimeoutVariable] = "20" });
+        _output.WriteLine(run.ToString());
+        Assert.True(run.ExitCode == 0 && !run.TimedOut, run.ToString());
+        var lines = run.Lines("SLOW").ToDictionary(l => int.Parse(l.Split(' ')[1]["rank=".Length..]));
+        Assert.Equal(4, lines.Count);
+        double Field(string line, string key) => double.Parse(line.Split(' ').Single(f => f.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..]);
+        Assert.All(lines.Values, l => Assert.True(Field(l, "vsReference") < 1e-4, l));
+        foreach (int r in new[] { 0, 2, 3 })
+        {
+            // Rank r waited about 3 s for rank 1 in its Forward; a spinning wait would burn about as much CPU time.
+            double wall = Field(lines[r], "wallMs"), cpu = Field(lines[r], "cpuMs");
+            Assert.True(wall >= 2500, lines[r]);
+            Assert.True(cpu < 0.05 * wall, $"rank {r} used {cpu} ms of CPU while waiting {wall} ms: {lines[r]}");
+        }
+    }
 }

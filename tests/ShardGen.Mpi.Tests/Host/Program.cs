@@ -47,6 +47,12 @@ return MpiRuntime.Run(() =>
             case "stuck":
                 if (OutOfStep(mesh, name)) return 0; // this rank returns from Main here
                 break;
+            case "slow":
+                Slow(mesh);
+                break;
+            case "overhead":
+                Overhead(mesh);
+                break;
             case "nullref":
                 // .NET turns SIGSEGV into NullReferenceException: Open MPI's own signal handlers must not take it over.
                 try
@@ -135,6 +141,52 @@ static void Mismatch(MpiDeviceMesh mesh)
     // The mesh still works after the refused pass.
     var y = c.Forward(model, x);
     Output.Line($"AFTER-MISMATCH rank={mesh.LocalRank} vsReference={ReferenceMath.RelativeError(y, c.Reference(created.Weights, x)):E2}");
+}
+
+// Rank 1 computes for 3 s (under the timeout) before its Forward: the others wait for it, sleeping, and the job goes on.
+static void Slow(MpiDeviceMesh mesh)
+{
+    var c = Cases.All["mlp"];
+    var x = Input(c);
+    var created = c.Create(mesh);
+    using var model = created.Model;
+    c.Forward(model, x); // warm: JIT and first-touch out of the measurement
+    mesh.Communicator.Barrier();
+    if (mesh.LocalRank == 1) System.Threading.Thread.Sleep(3000);
+    var process = System.Diagnostics.Process.GetCurrentProcess();
+    var cpu = process.TotalProcessorTime;
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    var y = c.Forward(model, x);
+    process.Refresh();
+    double cpuMs = (process.TotalProcessorTime - cpu).TotalMilliseconds;
+    Output.Line($"SLOW rank={mesh.LocalRank} wallMs={clock.Elapsed.TotalMilliseconds:F0} cpuMs={cpuMs:F0} vsReference={ReferenceMath.RelativeError(y, c.Reference(created.Weights, x)):E2}");
+}
+
+// The step guard's cost: the median forward time of the small MLP (a latency-bound worst case: 24 tokens, one 6 KiB
+// all-reduce) with and without the header exchange, interleaved over rounds so load changes hit both alike.
+static void Overhead(MpiDeviceMesh mesh)
+{
+    var c = Cases.All["mlp"];
+    var x = Input(c);
+    using var model = c.CreateModel(mesh);
+    const int Rounds = 15, PerRound = 200;
+    var with = new List<double>();
+    var without = new List<double>();
+    for (int round = 0; round < Rounds; round++)
+    {
+        foreach (bool checking in new[] { true, false })
+        {
+            mesh.Guard.Checking = checking;
+            mesh.Communicator.Barrier();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (int i = 0; i < PerRound; i++) c.Forward(model, x);
+            (checking ? with : without).Add(clock.Elapsed.TotalMilliseconds * 1000 / PerRound);
+        }
+    }
+    mesh.Guard.Checking = true;
+    static double Median(List<double> v) => v.OrderBy(t => t).ElementAt(v.Count / 2);
+    double on = Median(with), off = Median(without);
+    Output.Line($"OVERHEAD rank={mesh.LocalRank} forwardWithCheckUs={on:F1} withoutUs={off:F1} ratio={on / off:F3} perForwardUs={on - off:F1}");
 }
 
 // Returns true where the rank is to return from Main at once.
