@@ -178,6 +178,43 @@ public sealed class MpiDeviceMesh : DeviceMesh
             "Every rank runs the same model code (SPMD) and must pass the same x and sequence lengths: load or generate them identically (same file, same seed) on every rank.");
     }
 
+    /// <summary>
+    /// Every rank must hold the same full weights, or the shards they upload do not belong to one model and every
+    /// rank's result is silently wrong. Each rank hashes each layer; one combined hash rides in the weight check's
+    /// step header, and only when those differ are the per-layer hashes gathered (every rank sees the same
+    /// headers, so all of them do), to name each layer and rank that differ from rank 0 on every rank, before anything
+    /// is uploaded.
+    /// </summary>
+    protected internal override void VerifyWeights(ModelPlan plan, IReadOnlyList<LayerWeights?> weights)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(weights);
+        var hashes = new long[weights.Count];
+        long combined = weights.Count;
+        for (int i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = WeightHashes.Of(weights[i]);
+            combined = unchecked(combined * 1_000_003 + hashes[i]);
+        }
+        Guard.Enter(Communicator, null, MpiStep.WeightCheck, 0, WorldLabel, stackalloc long[] { weights.Count, combined });
+        bool same = true;
+        for (int r = 1; r < Size; r++) same &= Guard.Payload(r).SequenceEqual(Guard.Payload(0));
+        if (same) return;
+        Guard.Enter(Communicator, null, MpiStep.WeightCheck, hashes.Length, WorldLabel);
+        var all = Communicator.AllGather(hashes);
+        var differences = new List<string>();
+        for (int layer = 0; layer < hashes.Length; layer++)
+        {
+            var ranks = Enumerable.Range(1, Size - 1).Where(r => all[r * hashes.Length + layer] != all[layer]).ToList();
+            if (ranks.Count > 0)
+                differences.Add($"layer '{plan.Layers[layer].Name}' on rank{(ranks.Count == 1 ? "" : "s")} {string.Join(",", ranks)}");
+        }
+        throw new ShardingException(
+            $"Cannot create '{plan.ModelName}' on {Size} MPI ranks: the weights differ from rank 0's in {string.Join("; ", differences)} " +
+            "(a hash of each layer's full weights is compared). Every rank must pass the same full weights to Create, loaded from the same " +
+            "file or made with the same seed; each rank uploads only its own shards of them. Nothing was uploaded.");
+    }
+
     /// <summary>64-bit checksum of the floats' bit patterns (order-sensitive, 4 independent lanes).</summary>
     internal static ulong ContentHash(ReadOnlySpan<float> values)
     {

@@ -160,6 +160,25 @@ public sealed class MpiFailureTests
     }
 
     [MpiFact]
+    public void WeightsThatDifferBetweenRanks_AreRefusedByCreateOnEveryRank_NamingLayerAndRanks()
+    {
+        var run = MpiJob.Run(4, new[] { "weights" });
+        _output.WriteLine(run.ToString());
+        Assert.True(run.ExitCode == 0 && !run.TimedOut, run.ToString());
+        var lines = run.Lines("WEIGHTS").ToArray();
+        Assert.Equal(4, lines.Length);
+        Assert.All(lines, l => Assert.Contains("detected=True", l));
+        // Ranks 1 and 3 changed one element of Down; Up is the same everywhere, so only Down is named.
+        Assert.All(lines, l => Assert.Contains("the weights differ from rank 0's in layer 'Down' on ranks 1,3 ", l));
+        Assert.All(lines, l => Assert.DoesNotContain("'Up'", l));
+        // Refused before anything was uploaded.
+        Assert.All(lines, l => Assert.Equal(Regex.Match(l, @"allocatedBefore=(\d+)").Groups[1].Value, Regex.Match(l, @"allocatedAfter=(\d+)").Groups[1].Value));
+        var after = run.Lines("AFTER-WEIGHTS").ToArray();
+        Assert.Equal(4, after.Length);
+        Assert.All(after, l => Assert.Matches(@"vsReference=\d\.\d+E-0(0[5-9]|1\d)", l));
+    }
+
+    [MpiFact]
     public void OutputUnderMpirun_HasNoTerminalEscape()
     {
         // Open MPI gives each rank a pseudo-terminal as standard output; .NET's console would switch it to keypad mode.

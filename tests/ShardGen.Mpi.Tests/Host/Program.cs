@@ -47,6 +47,9 @@ return MpiRuntime.Run(() =>
             case "stuck":
                 if (OutOfStep(mesh, name)) return 0; // this rank returns from Main here
                 break;
+            case "weights":
+                Weights(mesh);
+                break;
             case "slow":
                 Slow(mesh);
                 break;
@@ -141,6 +144,30 @@ static void Mismatch(MpiDeviceMesh mesh)
     // The mesh still works after the refused pass.
     var y = c.Forward(model, x);
     Output.Line($"AFTER-MISMATCH rank={mesh.LocalRank} vsReference={ReferenceMath.RelativeError(y, c.Reference(created.Weights, x)):E2}");
+}
+
+// Rank 1 (and rank 3 on 4 ranks) hold a different Down weight: Create must refuse on every rank, naming the layer and
+// the ranks, before uploading anything; then the same weights everywhere work.
+static void Weights(MpiDeviceMesh mesh)
+{
+    int rank = mesh.LocalRank;
+    var weights = ShardGen.Tests.Models.Mlp.Weights.Random(5);
+    if (rank == 1 || rank == 3) weights.Down!.Weight[3, 7] += 1e-3f;
+    long before = mesh.LocalDevice.AllocatedBytes;
+    try
+    {
+        using var wrong = ShardGen.Tests.Models.Mlp.Create(mesh, weights);
+        Output.Line($"WEIGHTS rank={rank} detected=False");
+    }
+    catch (ShardingException e)
+    {
+        Output.Line($"WEIGHTS rank={rank} detected=True allocatedBefore={before} allocatedAfter={mesh.LocalDevice.AllocatedBytes} {e.Message}");
+    }
+    var c = Cases.All["mlp"];
+    var created = c.Create(mesh);
+    using var model = created.Model;
+    var x = Input(c);
+    Output.Line($"AFTER-WEIGHTS rank={rank} vsReference={ReferenceMath.RelativeError(c.Forward(model, x), c.Reference(created.Weights, x)):E2}");
 }
 
 // Rank 1 computes for 3 s (under the timeout) before its Forward: the others wait for it, sleeping, and the job goes on.
