@@ -214,6 +214,13 @@ static void Overhead(MpiDeviceMesh mesh)
     static double Median(List<double> v) => v.OrderBy(t => t).ElementAt(v.Count / 2);
     double on = Median(with), off = Median(without);
     Output.Line($"OVERHEAD rank={mesh.LocalRank} forwardWithCheckUs={on:F1} withoutUs={off:F1} ratio={on / off:F3} perForwardUs={on - off:F1}");
+    // Create's weight check: hashing a 1024×4096 layer with bias (the sample's Up) on this rank.
+    var big = new LinearWeights(ReferenceMath.RandomMatrix(new Random(3), 1024, 4096), new float[4096]);
+    WeightHashes.Of(big);
+    var hashClock = System.Diagnostics.Stopwatch.StartNew();
+    WeightHashes.Of(big);
+    double ms = hashClock.Elapsed.TotalMilliseconds;
+    Output.Line($"WEIGHT-HASH rank={mesh.LocalRank} layer=1024x4096 ms={ms:F1} GBps={4.0 * 1024 * 4097 / ms / 1e6:F2}");
 }
 
 // Returns true where the rank is to return from Main at once.
