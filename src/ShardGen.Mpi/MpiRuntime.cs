@@ -16,7 +16,8 @@ public enum MpiThreadLevel
 /// <summary>
 /// The process's MPI session: initialized once (MPI_Init_thread at <see cref="ThreadLevel"/>), finalized when the
 /// process exits. From initialization on, an exception nobody catches aborts the
-/// whole job (MPI_Abort) after printing this rank's message, so the other ranks never wait for it forever.
+/// whole job (MPI_Abort) after printing this rank's message, so the other ranks never wait for it forever; ranks that
+/// fall out of step abort it too (see <see cref="Timeout"/> and <see cref="MpiStepGuard"/>).
 /// </summary>
 public static unsafe class MpiRuntime
 {

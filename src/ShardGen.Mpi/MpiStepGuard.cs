@@ -182,7 +182,8 @@ internal sealed unsafe class MpiStepGuard : IDisposable
         {
             if (_left[r] is not { } notice || notice[SequenceAt] > current) continue; // it passed this step before leaving
             if (members != null && Array.IndexOf(members, r) < 0) continue;
-            Diagnose(members, waitedSeconds: null);
+            Diagnose(members, waitedSeconds: null); // aborts
+            return;
         }
     }
 
@@ -218,7 +219,7 @@ internal sealed unsafe class MpiStepGuard : IDisposable
     {
         var text = new StringBuilder("aborts the MPI job: the ranks are out of step: ");
         if (waitedSeconds is { } waited)
-            text.Append($"rank {_rank} waited {waited:F0} s (the timeout, {MpiRuntime.TimeoutVariable}) at {Position(_mine)}. ");
+            text.Append($"rank {_rank} waited {waited:F0} s (the timeout, {MpiRuntime.TimeoutVariable}) at {Position(_mine)}; ");
         var groups = records.GroupBy(Describe).Select(g => (Ranks: g.Select(r => (int)r[RankAt]).Distinct().OrderBy(r => r).ToList(), Where: g.Key))
             .OrderBy(g => g.Ranks.Count).ThenBy(g => g.Ranks[0]).ToList();
         text.Append(string.Join("; ", groups.Select(g => $"{Ranks(g.Ranks)} {(g.Ranks.Count == 1 ? "is" : "are")} {g.Where}")));
