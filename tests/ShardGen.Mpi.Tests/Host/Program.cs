@@ -214,6 +214,29 @@ static void Overhead(MpiDeviceMesh mesh)
     static double Median(List<double> v) => v.OrderBy(t => t).ElementAt(v.Count / 2);
     double on = Median(with), off = Median(without);
     Output.Line($"OVERHEAD rank={mesh.LocalRank} forwardWithCheckUs={on:F1} withoutUs={off:F1} ratio={on / off:F3} perForwardUs={on - off:F1}");
+    // One engine all-reduce (4 KiB and 256 KiB) with and without its header, interleaved the same way.
+    foreach (int floats in new[] { 1024, 65536 })
+    {
+        var buffers = mesh.Devices.Select(d => d.Allocate(floats)).ToArray();
+        var views = buffers.Select(b => b.AsMatrix(1, floats)).ToArray();
+        var withAr = new List<double>();
+        var withoutAr = new List<double>();
+        for (int round = 0; round < Rounds; round++)
+        {
+            foreach (bool checking in new[] { true, false })
+            {
+                mesh.Guard.Checking = checking;
+                mesh.Communicator.Barrier();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                for (int i = 0; i < PerRound; i++) mesh.Collectives.AllReduce(mesh.World, views);
+                (checking ? withAr : withoutAr).Add(clock.Elapsed.TotalMilliseconds * 1000 / PerRound);
+            }
+        }
+        mesh.Guard.Checking = true;
+        foreach (var b in buffers) b.Dispose();
+        Output.Line($"ALLREDUCE-OVERHEAD rank={mesh.LocalRank} bytes={floats * 4} withCheckUs={Median(withAr):F2} withoutUs={Median(withoutAr):F2} headerUs={Median(withAr) - Median(withoutAr):F2}");
+    }
+
     // Create's weight check: hashing a 1024×4096 layer with bias (the sample's Up) on this rank.
     var big = new LinearWeights(ReferenceMath.RandomMatrix(new Random(3), 1024, 4096), new float[4096]);
     WeightHashes.Of(big);
