@@ -31,6 +31,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         FillPerMember(group, info.Members, buffers, nameof(buffers), views);
         CheckAllReduceBuffers(group, views, nameof(buffers));
         int n = views[0].Elements;
+        bool communicates = me >= 0 && g > 1 && n > 0;
         if (me >= 0 && g > 1)
         {
             // The in-process ring's bytes for member m: 2N − |chunk m+1| − |chunk m+2| floats.
@@ -39,10 +40,12 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             if (n > 0)
             {
                 float* p = Begin(local, out bool staged);
+                Step(info, MpiStep.AllReduce, n);
                 info.Comm!.AllReduceSum(p, n);
                 End(local, p, staged);
             }
         }
+        if (!communicates) _mesh.Guard.Skip(MpiStep.AllReduce);
         Record(CollectiveKind.AllReduce, group, n, 2L * (g - 1) * n);
     }
 
@@ -60,6 +63,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         var displacements = info.Displacements;
         long total = PrefixSum(counts, displacements);
         if (total > int.MaxValue) throw new ArgumentException($"AllGather over {group.Name}: {total} floats exceed MPI's int counts.", nameof(shards));
+        if (me < 0 || g == 1) _mesh.Guard.Skip(MpiStep.AllGather);
         if (me >= 0)
         {
             Count(total - counts[(me + 1) % g]);
@@ -74,6 +78,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
                 // Targets tile one contiguous range (token blocks of a full activation): receive in place, and send
                 // nothing (MPI_IN_PLACE) when the shard already is its own target block.
                 float* send = shard == mine[me] ? null : Begin(shard, out _);
+                Step(info, MpiStep.AllGather, total);
                 info.Comm!.AllGatherV(send, counts[me], receive, counts, displacements);
             }
             else
@@ -81,6 +86,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
                 // Strided targets (column shards of a full activation): gather packed, then place each shard.
                 float* packed = Staging(total);
                 Pack(shard, packed + displacements[me]);
+                Step(info, MpiStep.AllGather, total);
                 info.Comm!.AllGatherV(null, counts[me], packed, counts, displacements);
                 for (int i = 0; i < g; i++) Unpack(packed + displacements[i], mine[i]);
             }
@@ -102,6 +108,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         var offsets = info.Displacements;
         long total = PrefixSum(counts, offsets);
         if (total > int.MaxValue) throw new ArgumentException($"ReduceScatter over {group.Name}: {total} floats exceed MPI's int counts.", nameof(parts));
+        if (me < 0 || g == 1) _mesh.Guard.Skip(MpiStep.ReduceScatter);
         if (me >= 0)
         {
             Count(total - counts[me]);
@@ -124,6 +131,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
                     for (int i = 0; i < g; i++) Pack(mine[i], send + offsets[i]);
                 }
                 float* receive = receiveDirect ? CpuDevice.Pointer(result) : staging + (sendDirect ? 0 : total);
+                Step(info, MpiStep.ReduceScatter, total);
                 info.Comm!.ReduceScatterSum(send, receive, counts);
                 if (!receiveDirect) Unpack(receive, result);
             }
@@ -140,6 +148,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         FillPerMember(group, info.Members, buffers, nameof(buffers), views);
         CheckRootShape(group, "Broadcast", root, views, nameof(buffers));
         int n = views[root].Elements;
+        if (me < 0 || g == 1 || n == 0) _mesh.Guard.Skip(MpiStep.Broadcast);
         if (me >= 0)
         {
             if (me == root && n > 0) Count((long)(g - 1) * n);
@@ -147,6 +156,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             {
                 // Staged, the root only packs (its buffer is what is sent) and the others only unpack (theirs is overwritten).
                 float* p = Begin(views[me], out bool staged, packContents: me == root);
+                Step(info, MpiStep.Broadcast, n);
                 info.Comm!.Broadcast(p, n, root);
                 if (me != root) End(views[me], p, staged);
             }
@@ -163,12 +173,14 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         FillPerMember(group, info.Members, buffers, nameof(buffers), views);
         CheckRootShape(group, "Reduce", root, views, nameof(buffers));
         int n = views[root].Elements;
+        if (me < 0 || g == 1 || n == 0) _mesh.Guard.Skip(MpiStep.Reduce);
         if (me >= 0)
         {
             if (me != root && n > 0) Count(n);
             if (g > 1 && n > 0)
             {
                 float* p = Begin(views[me], out bool staged);
+                Step(info, MpiStep.Reduce, n);
                 info.Comm!.ReduceSum(p, n, root);
                 if (me == root) End(views[me], p, staged);
             }
@@ -192,6 +204,9 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         return known;
     }
 
+    /// <summary>The step guard's header exchange, right before the group's MPI call (nothing after it can throw).</summary>
+    private void Step(GroupInfo info, MpiStep step, long elements) => _mesh.Guard.Enter(info.Comm!, info.WorldRanks, step, elements, info.Label);
+
     private GroupInfo Check(DeviceGroup group)
     {
         var members = Members(group, _mesh.Devices);
@@ -199,7 +214,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         var comm = _mesh.CommunicatorOf(group, member);
         if (member >= 0 && (comm is null || comm.Size != group.Size || comm.Rank != member))
             throw new InvalidOperationException($"The communicator of {group.Name} does not match the group (member {member} of {group.Size}).");
-        return new GroupInfo(members, member, comm);
+        return new GroupInfo(members, member, comm, group.Name);
     }
 
     /// <summary>The member index of this rank's device, or −1 when it is not in the group.</summary>
@@ -214,9 +229,13 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
     /// A checked group and the arrays its calls fill: reused by every call on the group, since SPMD code issues
     /// collectives from one thread (the engine is single-threaded by design), so a steady stream allocates nothing.
     /// </summary>
-    private sealed class GroupInfo(Device[] members, int member, MpiCommunicator? comm)
+    private sealed class GroupInfo(Device[] members, int member, MpiCommunicator? comm, string name)
     {
         public Device[] Members { get; } = members;
+
+        /// <summary>The members' MPI ranks, and the group's name for step headers (see <see cref="MpiStepGuard"/>).</summary>
+        public int[] WorldRanks { get; } = Array.ConvertAll(members, d => d.Rank);
+        public byte[] Label { get; } = System.Text.Encoding.ASCII.GetBytes(name);
         public int Size => Members.Length;
 
         /// <summary>The local device's member index, or −1.</summary>

@@ -52,6 +52,14 @@ public sealed unsafe class MpiCommunicator : IDisposable
         return new MpiCommunicator(Library, comm, owned: true);
     }
 
+    /// <summary>MPI_Comm_dup: the same members in a separate matching context (messages never mix with this one's).</summary>
+    public MpiCommunicator Duplicate()
+    {
+        nint comm = 0;
+        Library.Check(Library.CommDup(Handle, &comm), "MPI_Comm_dup");
+        return new MpiCommunicator(Library, comm, owned: true);
+    }
+
     public void Barrier() => Library.Check(Library.Barrier(Handle), "MPI_Barrier");
 
     /// <summary>In-place sum over every member (MPI_Allreduce with MPI_IN_PLACE).</summary>

@@ -36,6 +36,7 @@ public sealed class MpiDeviceMesh : DeviceMesh
     {
         Communicator = world;
         LocalRank = world.Rank;
+        Guard = MpiRuntime.Guard(world);
         _devices = new Device[world.Size];
         _downloadCounts = new int[world.Size];
         _downloadDisplacements = new int[world.Size];
@@ -99,6 +100,11 @@ public sealed class MpiDeviceMesh : DeviceMesh
     /// <summary>MPI_COMM_WORLD.</summary>
     public MpiCommunicator Communicator { get; }
 
+    /// <summary>Numbers every collective step and checks that the ranks take them together (one per process).</summary>
+    internal MpiStepGuard Guard { get; }
+
+    private static readonly byte[] WorldLabel = System.Text.Encoding.ASCII.GetBytes("world");
+
     /// <summary>
     /// Host memory MPI reads and writes where device memory cannot be handed to it directly (collectives' staging,
     /// assembled downloads): one block for the mesh, as its collectives and downloads run one at a time.
@@ -125,6 +131,7 @@ public sealed class MpiDeviceMesh : DeviceMesh
     internal MpiCommunicator? CommunicatorOf(DeviceGroup group, int member)
     {
         if (_communicators.TryGetValue(group, out var comm)) return comm;
+        Guard.Enter(Communicator, null, MpiStep.CommunicatorSplit, 0, System.Text.Encoding.ASCII.GetBytes(group.Name));
         comm = Communicator.Split(member >= 0 ? 0 : -1, Math.Max(member, 0));
         if (comm != null) _owned.Add(comm);
         _communicators[group] = comm;
@@ -132,11 +139,11 @@ public sealed class MpiDeviceMesh : DeviceMesh
     }
 
     /// <summary>Longs each rank contributes to <see cref="VerifyForwardInput"/>: rows, columns, content hash, lengths hash.</summary>
-    private const int InputCheckLength = 4;
+    private const int InputCheckLength = MpiStepGuard.PayloadLength;
 
     /// <summary>
     /// Every rank must pass the same input: a checksum of the shape, the sequence lengths and the contents is
-    /// gathered from every rank (one MPI_Allgather of four integers) and compared, so a rank that differs is named
+    /// gathered from every rank (in the header exchange of the forward's first step) and compared, so a rank that differs is named
     /// on every rank, before anything runs.
     /// </summary>
     protected internal override void VerifyForwardInput(float[,] x, int[]? sequenceLengths)
@@ -147,7 +154,10 @@ public sealed class MpiDeviceMesh : DeviceMesh
         mine[2] = (long)ContentHash(HostMatrix.Span(x));
         mine[3] = sequenceLengths is null ? -1 : (long)ContentHash(MemoryMarshal.Cast<int, float>(sequenceLengths.AsSpan()));
         var all = _inputChecks;
-        Communicator.AllGather(mine, all);
+        // The checksums ride in the step's header: one exchange checks the step and the input.
+        Guard.BeginForward();
+        Guard.Enter(Communicator, null, MpiStep.InputCheck, 0, WorldLabel, mine);
+        for (int r = 0; r < Size; r++) Guard.Payload(r).CopyTo(all.AsSpan(r * InputCheckLength, InputCheckLength));
         for (int r = 1; r < Size; r++)
             if (!RankChecks(all, r).SequenceEqual(RankChecks(all, 0))) throw InputMismatch(all);
     }
@@ -166,6 +176,43 @@ public sealed class MpiDeviceMesh : DeviceMesh
         return new ShardingException(
             $"The forward input differs between MPI ranks ({string.Join("; ", new[] { 0 }.Concat(differing).Select(Describe))}). " +
             "Every rank runs the same model code (SPMD) and must pass the same x and sequence lengths: load or generate them identically (same file, same seed) on every rank.");
+    }
+
+    /// <summary>
+    /// Every rank must hold the same full weights, or the shards they upload do not belong to one model and every
+    /// rank's result is silently wrong. Each rank hashes each layer; one combined hash rides in the weight check's
+    /// step header, and only when those differ are the per-layer hashes gathered (every rank sees the same
+    /// headers, so all of them do), to name each layer and rank that differ from rank 0 on every rank, before anything
+    /// is uploaded.
+    /// </summary>
+    protected internal override void VerifyWeights(ModelPlan plan, IReadOnlyList<LayerWeights?> weights)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(weights);
+        var hashes = new long[weights.Count];
+        long combined = weights.Count;
+        for (int i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = WeightHashes.Of(weights[i]);
+            combined = unchecked(combined * 1_000_003 + hashes[i]);
+        }
+        Guard.Enter(Communicator, null, MpiStep.WeightCheck, 0, WorldLabel, stackalloc long[] { weights.Count, combined });
+        bool same = true;
+        for (int r = 1; r < Size; r++) same &= Guard.Payload(r).SequenceEqual(Guard.Payload(0));
+        if (same) return;
+        Guard.Enter(Communicator, null, MpiStep.WeightCheck, hashes.Length, WorldLabel);
+        var all = Communicator.AllGather(hashes);
+        var differences = new List<string>();
+        for (int layer = 0; layer < hashes.Length; layer++)
+        {
+            var ranks = Enumerable.Range(1, Size - 1).Where(r => all[r * hashes.Length + layer] != all[layer]).ToList();
+            if (ranks.Count > 0)
+                differences.Add($"layer '{plan.Layers[layer].Name}' on rank{(ranks.Count == 1 ? "" : "s")} {string.Join(",", ranks)}");
+        }
+        throw new ShardingException(
+            $"Cannot create '{plan.ModelName}' on {Size} MPI ranks: the weights differ from rank 0's in {string.Join("; ", differences)} " +
+            "(a hash of each layer's full weights is compared). Every rank must pass the same full weights to Create, loaded from the same " +
+            "file or made with the same seed; each rank uploads only its own shards of them. Nothing was uploaded.");
     }
 
     /// <summary>64-bit checksum of the floats' bit patterns (order-sensitive, 4 independent lanes).</summary>
@@ -215,6 +262,7 @@ public sealed class MpiDeviceMesh : DeviceMesh
             LocalDevice.Download(own.Source, packed.Slice(displacements[LocalRank], counts[LocalRank]), own.Source.Cols);
         else
             LocalDevice.Synchronize();
+        Guard.Enter(Communicator, null, MpiStep.ResultDownload, total, WorldLabel);
         Communicator.AllGatherV(null, counts[LocalRank], staging, counts, displacements);
         for (int r = 0; r < Size; r++)
         {
@@ -225,16 +273,17 @@ public sealed class MpiDeviceMesh : DeviceMesh
     }
 
     /// <summary>
-    /// Each rank measured its own device's bytes; one MPI_Allreduce adds them up, so every rank (rank 0 prints)
+    /// Each rank measured its own device's bytes; the traffic step's header exchange gathers them, so every rank (rank 0 prints)
     /// holds the whole mesh's per-device figures. The collective records are the same on every rank already.
     /// </summary>
     protected internal override TrafficReport CompleteTraffic(TrafficReport measured)
     {
         var bytes = measured.BytesSentPerDevice.ToArray();
         if (bytes.Length != Size) return measured;
-        for (int r = 0; r < Size; r++)
-            if (r != LocalRank) bytes[r] = 0;
-        Communicator.AllReduceSum(bytes);
+        // Each rank's own bytes ride in the step's header: the exchange gathers them all.
+        Guard.Enter(Communicator, null, MpiStep.TrafficReport, 0, WorldLabel, stackalloc long[] { bytes[LocalRank] });
+        for (int r = 0; r < Size; r++) bytes[r] = Guard.Payload(r)[0];
+        Guard.EndForward();
         return new TrafficReport(measured.Records, bytes);
     }
 

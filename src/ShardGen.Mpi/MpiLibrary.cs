@@ -60,6 +60,14 @@ public sealed unsafe class MpiLibrary
         ReduceScatter = (delegate* unmanaged<void*, void*, int*, nint, nint, nint, int>)Export("MPI_Reduce_scatter");
         Bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)Export("MPI_Bcast");
         Reduce = (delegate* unmanaged<void*, void*, int, nint, nint, int, nint, int>)Export("MPI_Reduce");
+        CommDup = (delegate* unmanaged<nint, nint*, int>)Export("MPI_Comm_dup");
+        Iallgather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, nint*, int>)Export("MPI_Iallgather");
+        Ibarrier = (delegate* unmanaged<nint, nint*, int>)Export("MPI_Ibarrier");
+        Isend = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Isend");
+        Irecv = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Irecv");
+        Test = (delegate* unmanaged<nint*, int*, void*, int>)Export("MPI_Test");
+        Wait = (delegate* unmanaged<nint*, void*, int>)Export("MPI_Wait");
+        Cancel = (delegate* unmanaged<nint*, int>)Export("MPI_Cancel");
         ErrorString = (delegate* unmanaged<int, byte*, int*, int>)Export("MPI_Error_string");
         GetLibraryVersion = (delegate* unmanaged<byte*, int*, int>)Export("MPI_Get_library_version");
 
@@ -71,6 +79,7 @@ public sealed unsafe class MpiLibrary
             Int64 = Export("ompi_mpi_int64_t");
             Sum = Export("ompi_mpi_op_sum");
             InPlace = 1;
+            AnySource = -1;
         }
         else
         {
@@ -81,6 +90,7 @@ public sealed unsafe class MpiLibrary
             Int64 = 0x4c00083a;
             Sum = 0x58000003;
             InPlace = -1;
+            AnySource = -2;
         }
     }
 
@@ -100,6 +110,9 @@ public sealed unsafe class MpiLibrary
     /// <summary>MPI_IN_PLACE: (void*)1 in Open MPI, (void*)-1 in MPICH.</summary>
     public nint InPlace { get; }
 
+    /// <summary>MPI_ANY_SOURCE: −1 in Open MPI, −2 in MPICH.</summary>
+    public int AnySource { get; }
+
     internal readonly delegate* unmanaged<int*, int> Initialized;
     internal readonly delegate* unmanaged<int*, int> Finalized;
     internal readonly delegate* unmanaged<int*, byte***, int, int*, int> InitThread;
@@ -116,6 +129,16 @@ public sealed unsafe class MpiLibrary
     internal readonly delegate* unmanaged<void*, void*, int*, nint, nint, nint, int> ReduceScatter;
     internal readonly delegate* unmanaged<void*, int, nint, int, nint, int> Bcast;
     internal readonly delegate* unmanaged<void*, void*, int, nint, nint, int, nint, int> Reduce;
+    internal readonly delegate* unmanaged<nint, nint*, int> CommDup;
+    // Non-blocking calls for the step guard (MpiStepGuard); requests are carried as nint (MPICH's are ints, in the
+    // low 32 bits of a zeroed nint), statuses are MPI_STATUS_IGNORE (null) in both ABIs.
+    internal readonly delegate* unmanaged<void*, int, nint, void*, int, nint, nint, nint*, int> Iallgather;
+    internal readonly delegate* unmanaged<nint, nint*, int> Ibarrier;
+    internal readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> Isend;
+    internal readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> Irecv;
+    internal readonly delegate* unmanaged<nint*, int*, void*, int> Test;
+    internal readonly delegate* unmanaged<nint*, void*, int> Wait;
+    internal readonly delegate* unmanaged<nint*, int> Cancel;
     internal readonly delegate* unmanaged<int, byte*, int*, int> ErrorString;
     internal readonly delegate* unmanaged<byte*, int*, int> GetLibraryVersion;
 

@@ -16,7 +16,8 @@ public enum MpiThreadLevel
 /// <summary>
 /// The process's MPI session: initialized once (MPI_Init_thread at <see cref="ThreadLevel"/>), finalized when the
 /// process exits. From initialization on, an exception nobody catches aborts the
-/// whole job (MPI_Abort) after printing this rank's message, so the other ranks never wait for it forever.
+/// whole job (MPI_Abort) after printing this rank's message, so the other ranks never wait for it forever; ranks that
+/// fall out of step abort it too (see <see cref="Timeout"/> and <see cref="MpiStepGuard"/>).
 /// </summary>
 public static unsafe class MpiRuntime
 {
@@ -25,6 +26,51 @@ public static unsafe class MpiRuntime
     private static bool _initializedHere;
     private static int _aborting;
     private static MpiThreadLevel? _threadLevel;
+    private static TimeSpan? _timeout;
+    private static MpiStepGuard? _guard;
+
+    /// <summary>Environment variable overriding <see cref="Timeout"/>: seconds (e.g. 5 or 0.5), or "off".</summary>
+    public const string TimeoutVariable = "SHARDGEN_MPI_TIMEOUT";
+
+    /// <summary>The default <see cref="Timeout"/>.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a rank waits at a collective for the other ranks before it aborts the job naming where each rank is
+    /// (default 60 s; <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>: never). Out-of-step ranks that ShardGen
+    /// can see (a different step, a rank that returned from Main) abort at once; the timeout catches the rest, e.g.
+    /// a rank stuck in its own code. Set it above the longest time one rank may compute while another waits.
+    /// <see cref="TimeoutVariable"/> sets it without code.
+    /// </summary>
+    public static TimeSpan Timeout
+    {
+        get
+        {
+            lock (Gate)
+            {
+                if (_timeout is { } timeout) return timeout;
+                var text = Environment.GetEnvironmentVariable(TimeoutVariable)?.Trim();
+                if (string.IsNullOrEmpty(text)) return DefaultTimeout;
+                if (text.Equals("off", StringComparison.OrdinalIgnoreCase)) return System.Threading.Timeout.InfiniteTimeSpan;
+                return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                    && seconds > 0 && seconds <= int.MaxValue / 1000
+                    ? TimeSpan.FromSeconds(seconds)
+                    : throw new MpiException($"{TimeoutVariable}='{text}' is not a number of seconds > 0 (e.g. 60 or 0.5) or 'off'.");
+            }
+        }
+        set
+        {
+            if (value != System.Threading.Timeout.InfiniteTimeSpan && value <= TimeSpan.Zero)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The MPI timeout must be positive, or Timeout.InfiniteTimeSpan for none.");
+            lock (Gate) _timeout = value;
+        }
+    }
+
+    /// <summary>The process's step guard, made with the first mesh (collective: every rank makes its first mesh together).</summary>
+    internal static MpiStepGuard Guard(MpiCommunicator world)
+    {
+        lock (Gate) return _guard ??= new MpiStepGuard(world);
+    }
 
     /// <summary>Environment variable overriding <see cref="ThreadLevel"/>: single, funneled, serialized or multiple.</summary>
     public const string ThreadLevelVariable = "SHARDGEN_MPI_THREAD_LEVEL";
@@ -71,6 +117,7 @@ public static unsafe class MpiRuntime
             lock (Gate)
             {
                 if (_world != null) return _world;
+                MpiConsole.UsePlainStreamsUnderLauncher();
                 var mpi = MpiLibrary.Shared;
                 int flag = 0;
                 mpi.Check(mpi.Finalized(&flag), "MPI_Finalized");
@@ -108,6 +155,7 @@ public static unsafe class MpiRuntime
     public static int Run(Func<int> main)
     {
         ArgumentNullException.ThrowIfNull(main);
+        MpiConsole.UsePlainStreamsUnderLauncher();
         try
         {
             return main();
@@ -123,13 +171,28 @@ public static unsafe class MpiRuntime
     public static void Abort(Exception error, int code = 1)
     {
         ArgumentNullException.ThrowIfNull(error);
+        AbortJob($"failed, aborting the MPI job: {error.GetType().Name}: {error.Message}{Environment.NewLine}{error}", code);
+    }
+
+    /// <summary>
+    /// Writes "ShardGen.Mpi: rank r <paramref name="what"/>" to standard error, flushed, and only then calls MPI_Abort:
+    /// the reason is ShardGen's own line, whatever mpirun manages to print about the abort.
+    /// </summary>
+    internal static void AbortJob(string what, int code = 1)
+    {
         if (Interlocked.Exchange(ref _aborting, 1) != 0) return;
         var world = _world;
         string rank = world is null ? "?" : world.Rank.ToString();
-        Console.Out.Flush();
-        Console.Error.WriteLine($"ShardGen.Mpi: rank {rank} failed, aborting the MPI job: {error.GetType().Name}: {error.Message}");
-        Console.Error.WriteLine(error);
-        Console.Error.Flush();
+        try
+        {
+            Console.Out.Flush();
+            Console.Error.WriteLine($"ShardGen.Mpi: rank {rank} {what}");
+            Console.Error.Flush();
+        }
+        catch (Exception e) when (e is System.IO.IOException or ObjectDisposedException)
+        {
+            // Standard error is gone: abort all the same.
+        }
         if (world != null) world.Library.Abort(world.Library.CommWorld, code);
         Environment.Exit(code);
     }
@@ -146,6 +209,7 @@ public static unsafe class MpiRuntime
             if (flag == 0)
             {
                 Console.Out.Flush();
+                _guard?.Leave(); // ranks still waiting for this one learn it has left, and abort instead of hanging
                 mpi.FinalizeFn();
             }
             _initializedHere = false;

@@ -61,6 +61,15 @@ public abstract class DeviceMesh : IDisposable
     }
 
     /// <summary>
+    /// Called by a generated <c>Create</c> after its weights passed the shape checks and before anything is uploaded:
+    /// a mesh spread over processes checks here that every process holds the same full weights (each uploads only its
+    /// own shards of them). The in-process meshes have one copy, so there is nothing to compare.
+    /// </summary>
+    protected internal virtual void VerifyWeights(ModelPlan plan, IReadOnlyList<LayerWeights?> weights)
+    {
+    }
+
+    /// <summary>
     /// Copies a result to host memory laid out row-major with <paramref name="hostStride"/> floats between rows.
     /// <paramref name="replicated"/>: every piece holds the whole result (one per device, read one); otherwise the
     /// pieces tile the result. A mesh spread over processes assembles the pieces of other processes here.

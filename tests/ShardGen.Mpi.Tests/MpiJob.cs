@@ -28,10 +28,14 @@ public static class MpiJob
     /// settings for a container (root, oversubscribed cores, shared-memory transport only). Returns the exit code, the
     /// combined output and each rank's own lines (written to a file per rank, so they never interleave).
     /// </summary>
-    public static MpiRun Run(int ranks, IEnumerable<string> arguments, int timeoutSeconds = 90) => Run(ranks, HostDll, arguments, timeoutSeconds);
+    public static MpiRun Run(int ranks, IEnumerable<string> arguments, int timeoutSeconds = 90, IReadOnlyDictionary<string, string>? environment = null) =>
+        Run(ranks, HostDll, arguments, timeoutSeconds, environment);
 
-    /// <summary>Runs <paramref name="dll"/> under mpirun (see the other overload); --out=DIR is appended to its arguments.</summary>
-    public static MpiRun Run(int ranks, string dll, IEnumerable<string> arguments, int timeoutSeconds = 90)
+    /// <summary>
+    /// Runs <paramref name="dll"/> under mpirun (see the other overload); --out=DIR is appended to its arguments, and
+    /// <paramref name="environment"/> is set in every rank.
+    /// </summary>
+    public static MpiRun Run(int ranks, string dll, IEnumerable<string> arguments, int timeoutSeconds = 90, IReadOnlyDictionary<string, string>? environment = null)
     {
         if (MpiRunPath is null) throw new InvalidOperationException(SkipReason);
         var outDir = Path.Combine(Path.GetTempPath(), "shardgen-mpi-" + Guid.NewGuid().ToString("N"));
@@ -48,13 +52,21 @@ public static class MpiJob
             "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(),
             "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none",
             "--mca", "mpi_yield_when_idle", "1",
-            "-x", "DOTNET_CLI_TELEMETRY_OPTOUT=1", "-x", "DOTNET_NOLOGO=1",
-            DotnetHost, dll,
+            "-x", "DOTNET_CLI_TELEMETRY_OPTOUT=1", "-x", "DOTNET_NOLOGO=1", "-x", "TERM",
         }) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.ArgumentList.Add("-x");
+            psi.ArgumentList.Add($"{name}={value}");
+        }
+        psi.ArgumentList.Add(DotnetHost);
+        psi.ArgumentList.Add(dll);
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("--out=" + outDir);
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        // A terminal type with a keypad-transmit sequence, as in an interactive shell: the ranks must not send it.
+        psi.Environment["TERM"] = "xterm";
 
         var output = new StringBuilder();
         using var process = new Process { StartInfo = psi };

@@ -35,6 +35,50 @@ public sealed class MpiLibraryTests
     }
 
     [Fact]
+    public void Timeout_ComesFromTheEnvironmentVariable_AndBadValuesNameIt()
+    {
+        var saved = Environment.GetEnvironmentVariable(MpiRuntime.TimeoutVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(MpiRuntime.TimeoutVariable, null);
+            Assert.Equal(TimeSpan.FromSeconds(60), MpiRuntime.Timeout);
+            Environment.SetEnvironmentVariable(MpiRuntime.TimeoutVariable, "2.5");
+            Assert.Equal(TimeSpan.FromSeconds(2.5), MpiRuntime.Timeout);
+            Environment.SetEnvironmentVariable(MpiRuntime.TimeoutVariable, "off");
+            Assert.Equal(System.Threading.Timeout.InfiniteTimeSpan, MpiRuntime.Timeout);
+            foreach (var bad in new[] { "soon", "0", "-3" })
+            {
+                Environment.SetEnvironmentVariable(MpiRuntime.TimeoutVariable, bad);
+                var e = Assert.Throws<MpiException>(() => MpiRuntime.Timeout);
+                Assert.Contains($"{MpiRuntime.TimeoutVariable}='{bad}'", e.Message);
+            }
+            Assert.Throws<ArgumentOutOfRangeException>(() => MpiRuntime.Timeout = TimeSpan.Zero);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(MpiRuntime.TimeoutVariable, saved);
+        }
+    }
+
+    [Fact]
+    public void WeightHashes_SeeOneChangedElementInAnyPartOfALayer()
+    {
+        var random = new Random(4);
+        var weight = new float[8, 12];
+        for (int i = 0; i < 8; i++)
+            for (int j = 0; j < 12; j++) weight[i, j] = (float)random.NextDouble();
+        var a = new LinearWeights(weight, new float[] { 0.5f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 });
+        var b = new LinearWeights((float[,])a.Weight.Clone(), (float[])a.Bias!.Clone());
+        Assert.Equal(WeightHashes.Of(a), WeightHashes.Of(b));
+        b.Weight[7, 11] += 1e-6f;
+        Assert.NotEqual(WeightHashes.Of(a), WeightHashes.Of(b));
+        var c = new LinearWeights((float[,])a.Weight.Clone(), (float[])a.Bias!.Clone());
+        c.Bias![0] = -c.Bias[0];
+        Assert.NotEqual(WeightHashes.Of(a), WeightHashes.Of(c));
+        Assert.NotEqual(WeightHashes.Of(a), WeightHashes.Of(new LinearWeights(a.Weight, null)));
+    }
+
+    [Fact]
     public void ContentHash_SeesOneChangedElementAndTheOrder()
     {
         var a = new float[1001];

@@ -293,7 +293,7 @@ internal static class ModelEmitter
         w.WriteLine("global::System.ArgumentNullException.ThrowIfNull(mesh);");
         w.WriteLine("global::System.ArgumentNullException.ThrowIfNull(weights);");
         w.WriteLine($"var plan = {Ns}ModelPlan.Create({nameLiteral}, LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);");
-        w.WriteLine($"{Ns}Runtime.ShardedModelCore.CheckWeights(plan{string.Concat(layers.Select(l => ", weights." + Identifier(l.Name)))});");
+        w.WriteLine($"{Ns}Runtime.ShardedModelCore.CheckWeights(mesh, plan{string.Concat(layers.Select(l => ", weights." + Identifier(l.Name)))});");
         w.WriteLine();
         w.WriteLine($"var layers = new {Ns}Runtime.IShardedLayer[{PlanText.N(layers.Length)}];");
         w.OpenBlock("try");

@@ -57,6 +57,22 @@ public sealed class ShardedModelCore : IDisposable
     /// </summary>
     public static void CheckWeights(ModelPlan plan, params LayerWeights?[] weights)
     {
+        CheckWeightShapes(plan, weights);
+    }
+
+    /// <summary>
+    /// <see cref="CheckWeights(ModelPlan, LayerWeights?[])"/>, then the mesh's own check (an MPI mesh compares the
+    /// weights of every rank), before anything is uploaded: what generated <c>Create</c> methods call.
+    /// </summary>
+    public static void CheckWeights(DeviceMesh mesh, ModelPlan plan, params LayerWeights?[] weights)
+    {
+        ArgumentNullException.ThrowIfNull(mesh);
+        CheckWeightShapes(plan, weights);
+        mesh.VerifyWeights(plan, weights);
+    }
+
+    private static void CheckWeightShapes(ModelPlan plan, LayerWeights?[] weights)
+    {
         ArgumentNullException.ThrowIfNull(plan);
         if (weights.Length != plan.Layers.Count)
             throw new ArgumentException($"Model '{plan.ModelName}' has {plan.Layers.Count} layers but {weights.Length} weights were given.", nameof(weights));

@@ -75,7 +75,7 @@ namespace Demo.Models
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
             var plan = global::ShardGen.ModelPlan.Create("Widen", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
-            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.First, weights.Second);
+            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(mesh, plan, weights.First, weights.Second);
 
             var layers = new global::ShardGen.Runtime.IShardedLayer[2];
             try

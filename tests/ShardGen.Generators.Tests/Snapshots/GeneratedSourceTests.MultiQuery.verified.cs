@@ -69,7 +69,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
             var plan = global::ShardGen.ModelPlan.Create("Falcon", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
-            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Block0);
+            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(mesh, plan, weights.Block0);
 
             var layers = new global::ShardGen.Runtime.IShardedLayer[1];
             try

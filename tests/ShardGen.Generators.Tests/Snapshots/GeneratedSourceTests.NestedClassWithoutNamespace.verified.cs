@@ -67,7 +67,7 @@ partial class Outer
                 global::System.ArgumentNullException.ThrowIfNull(mesh);
                 global::System.ArgumentNullException.ThrowIfNull(weights);
                 var plan = global::ShardGen.ModelPlan.Create("Tiny", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
-                global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.@out);
+                global::ShardGen.Runtime.ShardedModelCore.CheckWeights(mesh, plan, weights.@out);
 
                 var layers = new global::ShardGen.Runtime.IShardedLayer[1];
                 try

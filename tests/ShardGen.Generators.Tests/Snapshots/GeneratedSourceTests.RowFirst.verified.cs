@@ -75,7 +75,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
             var plan = global::ShardGen.ModelPlan.Create("RowFirst", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
-            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Gate, weights.Expand);
+            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(mesh, plan, weights.Gate, weights.Expand);
 
             var layers = new global::ShardGen.Runtime.IShardedLayer[2];
             try

@@ -85,7 +85,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
             var plan = global::ShardGen.ModelPlan.Create("Hybrid16", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
-            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.In, weights.Mix, weights.Out);
+            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(mesh, plan, weights.In, weights.Mix, weights.Out);
 
             var layers = new global::ShardGen.Runtime.IShardedLayer[3];
             try

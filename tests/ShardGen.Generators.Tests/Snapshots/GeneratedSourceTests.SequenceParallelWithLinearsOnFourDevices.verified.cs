@@ -88,7 +88,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
             var plan = global::ShardGen.ModelPlan.Create("Hybrid", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
-            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Embed, weights.Block0, weights.Head);
+            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(mesh, plan, weights.Embed, weights.Block0, weights.Head);
 
             var layers = new global::ShardGen.Runtime.IShardedLayer[3];
             try

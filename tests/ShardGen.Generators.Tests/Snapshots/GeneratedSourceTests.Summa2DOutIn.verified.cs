@@ -68,7 +68,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
             var plan = global::ShardGen.ModelPlan.Create("TorchGrid", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
-            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Up);
+            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(mesh, plan, weights.Up);
 
             var layers = new global::ShardGen.Runtime.IShardedLayer[1];
             try

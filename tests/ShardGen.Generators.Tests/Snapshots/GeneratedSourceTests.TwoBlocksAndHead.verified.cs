@@ -85,7 +85,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(mesh);
             global::System.ArgumentNullException.ThrowIfNull(weights);
             var plan = global::ShardGen.ModelPlan.Create("Gpt", LayerSpecs, mesh.Size, DeclaredDevices, sequenceParallel: SequenceParallel);
-            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(plan, weights.Block0, weights.Block1, weights.Head);
+            global::ShardGen.Runtime.ShardedModelCore.CheckWeights(mesh, plan, weights.Block0, weights.Block1, weights.Head);
 
             var layers = new global::ShardGen.Runtime.IShardedLayer[3];
             try

@@ -13,6 +13,9 @@ using ShardGen.Tests.Transformer;
 //   CASE <name> ranks=P rank=r ok=True|False vsInProcess=… vsReference=… traffic=… localWeights=… | <report>
 // Special cases: "mismatch" (rank 1 perturbs its input: every rank must detect it), "throw" (rank 1 throws while the
 // others wait in a collective: the job must abort with rank 1's message), "nullref" (a caught NullReferenceException).
+// Out of step (the job must abort naming the ranks and steps): "caught" (rank 1's Forward fails at its all-reduce, it
+// catches the exception and runs the next Forward), "early" (rank 1 returns from Main before Forward), "extra"
+// (rank 0 runs one Forward more than the others), "stuck" (rank 1 sleeps in its own code: only the timeout sees it).
 // --out=DIR: each rank also writes its lines to DIR/rank<r>.txt (mpirun may interleave the ranks' standard output).
 string? outDir = args.FirstOrDefault(a => a.StartsWith("--out=", StringComparison.Ordinal))?.Substring("--out=".Length);
 args = args.Where(a => !a.StartsWith("--out=", StringComparison.Ordinal)).ToArray();
@@ -20,7 +23,12 @@ return MpiRuntime.Run(() =>
 {
     using var mesh = MpiDeviceMesh.Create();
     int p = mesh.Size, rank = mesh.LocalRank;
-    if (outDir != null) Output.File = System.IO.Path.Combine(outDir, $"rank{rank}.txt");
+    if (outDir != null)
+    {
+        Output.File = System.IO.Path.Combine(outDir, $"rank{rank}.txt");
+        // ShardGen's own failure messages (standard error) land in the rank's file too, whatever mpirun prints.
+        Console.SetError(new Output.Tee(Console.Error));
+    }
     if (rank == 0) Output.Line($"HOST {p} ranks on {mesh.Library.Name} ({mesh.Library.Flavor})");
     bool allOk = true;
     foreach (var name in args)
@@ -32,6 +40,21 @@ return MpiRuntime.Run(() =>
                 break;
             case "throw":
                 Throw(mesh);
+                break;
+            case "caught":
+            case "early":
+            case "extra":
+            case "stuck":
+                if (OutOfStep(mesh, name)) return 0; // this rank returns from Main here
+                break;
+            case "weights":
+                Weights(mesh);
+                break;
+            case "slow":
+                Slow(mesh);
+                break;
+            case "overhead":
+                Overhead(mesh);
                 break;
             case "nullref":
                 // .NET turns SIGSEGV into NullReferenceException: Open MPI's own signal handlers must not take it over.
@@ -123,6 +146,148 @@ static void Mismatch(MpiDeviceMesh mesh)
     Output.Line($"AFTER-MISMATCH rank={mesh.LocalRank} vsReference={ReferenceMath.RelativeError(y, c.Reference(created.Weights, x)):E2}");
 }
 
+// Rank 1 (and rank 3 on 4 ranks) hold a different Down weight: Create must refuse on every rank, naming the layer and
+// the ranks, before uploading anything; then the same weights everywhere work.
+static void Weights(MpiDeviceMesh mesh)
+{
+    int rank = mesh.LocalRank;
+    var weights = ShardGen.Tests.Models.Mlp.Weights.Random(5);
+    if (rank == 1 || rank == 3) weights.Down!.Weight[3, 7] += 1e-3f;
+    long before = mesh.LocalDevice.AllocatedBytes;
+    try
+    {
+        using var wrong = ShardGen.Tests.Models.Mlp.Create(mesh, weights);
+        Output.Line($"WEIGHTS rank={rank} detected=False");
+    }
+    catch (ShardingException e)
+    {
+        Output.Line($"WEIGHTS rank={rank} detected=True allocatedBefore={before} allocatedAfter={mesh.LocalDevice.AllocatedBytes} {e.Message}");
+    }
+    var c = Cases.All["mlp"];
+    var created = c.Create(mesh);
+    using var model = created.Model;
+    var x = Input(c);
+    Output.Line($"AFTER-WEIGHTS rank={rank} vsReference={ReferenceMath.RelativeError(c.Forward(model, x), c.Reference(created.Weights, x)):E2}");
+}
+
+// Rank 1 computes for 3 s (under the timeout) before its Forward: the others wait for it, sleeping, and the job goes on.
+static void Slow(MpiDeviceMesh mesh)
+{
+    var c = Cases.All["mlp"];
+    var x = Input(c);
+    var created = c.Create(mesh);
+    using var model = created.Model;
+    c.Forward(model, x); // warm: JIT and first-touch out of the measurement
+    mesh.Communicator.Barrier();
+    if (mesh.LocalRank == 1) System.Threading.Thread.Sleep(3000);
+    var process = System.Diagnostics.Process.GetCurrentProcess();
+    var cpu = process.TotalProcessorTime;
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    var y = c.Forward(model, x);
+    process.Refresh();
+    double cpuMs = (process.TotalProcessorTime - cpu).TotalMilliseconds;
+    Output.Line($"SLOW rank={mesh.LocalRank} wallMs={clock.Elapsed.TotalMilliseconds:F0} cpuMs={cpuMs:F0} vsReference={ReferenceMath.RelativeError(y, c.Reference(created.Weights, x)):E2}");
+}
+
+// The step guard's cost: the median forward time of the small MLP (a latency-bound worst case: 24 tokens, one 6 KiB
+// all-reduce) with and without the header exchange, interleaved over rounds so load changes hit both alike.
+static void Overhead(MpiDeviceMesh mesh)
+{
+    var c = Cases.All["mlp"];
+    var x = Input(c);
+    using var model = c.CreateModel(mesh);
+    const int Rounds = 15, PerRound = 200;
+    var with = new List<double>();
+    var without = new List<double>();
+    for (int round = 0; round < Rounds; round++)
+    {
+        foreach (bool checking in new[] { true, false })
+        {
+            mesh.Guard.Checking = checking;
+            mesh.Communicator.Barrier();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (int i = 0; i < PerRound; i++) c.Forward(model, x);
+            (checking ? with : without).Add(clock.Elapsed.TotalMilliseconds * 1000 / PerRound);
+        }
+    }
+    mesh.Guard.Checking = true;
+    static double Median(List<double> v) => v.OrderBy(t => t).ElementAt(v.Count / 2);
+    double on = Median(with), off = Median(without);
+    Output.Line($"OVERHEAD rank={mesh.LocalRank} forwardWithCheckUs={on:F1} withoutUs={off:F1} ratio={on / off:F3} perForwardUs={on - off:F1}");
+    // One engine all-reduce (4 KiB and 256 KiB) with and without its header, interleaved the same way.
+    foreach (int floats in new[] { 1024, 65536 })
+    {
+        var buffers = mesh.Devices.Select(d => d.Allocate(floats)).ToArray();
+        var views = buffers.Select(b => b.AsMatrix(1, floats)).ToArray();
+        var withAr = new List<double>();
+        var withoutAr = new List<double>();
+        for (int round = 0; round < Rounds; round++)
+        {
+            foreach (bool checking in new[] { true, false })
+            {
+                mesh.Guard.Checking = checking;
+                mesh.Communicator.Barrier();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                for (int i = 0; i < PerRound; i++) mesh.Collectives.AllReduce(mesh.World, views);
+                (checking ? withAr : withoutAr).Add(clock.Elapsed.TotalMilliseconds * 1000 / PerRound);
+            }
+        }
+        mesh.Guard.Checking = true;
+        foreach (var b in buffers) b.Dispose();
+        Output.Line($"ALLREDUCE-OVERHEAD rank={mesh.LocalRank} bytes={floats * 4} withCheckUs={Median(withAr):F2} withoutUs={Median(withoutAr):F2} headerUs={Median(withAr) - Median(withoutAr):F2}");
+    }
+
+    // Create's weight check: hashing a 1024×4096 layer with bias (the sample's Up) on this rank.
+    var big = new LinearWeights(ReferenceMath.RandomMatrix(new Random(3), 1024, 4096), new float[4096]);
+    WeightHashes.Of(big);
+    var hashClock = System.Diagnostics.Stopwatch.StartNew();
+    WeightHashes.Of(big);
+    double ms = hashClock.Elapsed.TotalMilliseconds;
+    Output.Line($"WEIGHT-HASH rank={mesh.LocalRank} layer=1024x4096 ms={ms:F1} GBps={4.0 * 1024 * 4097 / ms / 1e6:F2}");
+}
+
+// Returns true where the rank is to return from Main at once.
+static bool OutOfStep(MpiDeviceMesh mesh, string scenario)
+{
+    var c = Cases.All["mlp"];
+    var x = Input(c);
+    using var model = c.CreateModel(mesh);
+    int rank = mesh.LocalRank;
+    switch (scenario)
+    {
+        case "caught" when rank == 1:
+            // A failure inside Forward on this rank only (as a device error would be), after its input check.
+            mesh.Guard.BeforeStep = step =>
+            {
+                if (step == MpiStep.AllReduce)
+                {
+                    mesh.Guard.BeforeStep = null;
+                    throw new InvalidOperationException("deliberate failure inside rank 1's first Forward");
+                }
+            };
+            try
+            {
+                c.Forward(model, x);
+            }
+            catch (InvalidOperationException e)
+            {
+                Output.Line($"CAUGHT rank={rank} {e.Message}; going on");
+            }
+            break;
+        case "early" when rank == 1:
+            Output.Line($"EARLY rank={rank} returns from Main before Forward");
+            return true;
+        case "stuck" when rank == 1:
+            Output.Line($"STUCK rank={rank} sleeps");
+            System.Threading.Thread.Sleep(TimeSpan.FromMinutes(2));
+            break;
+    }
+    c.Forward(model, x);
+    if (scenario == "extra" && rank == 0) c.Forward(model, x);
+    Output.Line($"FINISHED rank={rank} {scenario}");
+    return false;
+}
+
 static void Throw(MpiDeviceMesh mesh)
 {
     var c = Cases.All["mlp"];
@@ -137,6 +302,30 @@ static void Throw(MpiDeviceMesh mesh)
 internal static class Output
 {
     public static string? File { get; set; }
+
+    /// <summary>Standard error that also appends each line to <see cref="File"/>.</summary>
+    public sealed class Tee(System.IO.TextWriter inner) : System.IO.TextWriter
+    {
+        private readonly System.Text.StringBuilder _line = new();
+
+        public override System.Text.Encoding Encoding => inner.Encoding;
+
+        public override void Write(char value)
+        {
+            inner.Write(value);
+            if (value == '\n')
+            {
+                if (File != null) System.IO.File.AppendAllText(File, _line.ToString().TrimEnd('\r') + Environment.NewLine);
+                _line.Clear();
+            }
+            else
+            {
+                _line.Append(value);
+            }
+        }
+
+        public override void Flush() => inner.Flush();
+    }
 
     public static void Line(string text)
     {
