@@ -661,6 +661,26 @@ public class DiagnosticTests
         Assert.Equal(catalog.OrderBy(x => x), tracked.OrderBy(x => x));
     }
 
+    [Fact]
+    public void EveryHelpLinkHasItsSectionInDocsAndEverySectionItsDescriptor()
+    {
+        // docs/diagnostics.md: one "## SHARDxxx" heading (GitHub anchor "#shardxxx") per descriptor, each with a
+        // wrong and a right example; every link is the page plus its own anchor.
+        string doc = System.IO.File.ReadAllText(System.IO.Path.Combine(RepoRoot(), "docs", "diagnostics.md")).Replace("\r\n", "\n");
+        var sections = System.Text.RegularExpressions.Regex.Split(doc, @"^## ", System.Text.RegularExpressions.RegexOptions.Multiline).Skip(1)
+            .ToDictionary(section => section[..section.IndexOf('\n')].Trim(), section => section);
+        foreach (var (id, link) in Catalog.HelpLinks)
+        {
+            Assert.Equal("https://github.com/shardgen/shardgen/blob/main/docs/diagnostics.md#" + id.ToLowerInvariant(), link);
+            string anchor = link[(link.IndexOf('#') + 1)..];
+            var heading = sections.Keys.SingleOrDefault(h => h.ToLowerInvariant() == anchor);
+            Assert.True(heading is not null, $"docs/diagnostics.md has no section '## {id}' for the anchor #{anchor}.");
+            Assert.Contains("Wrong:\n\n```csharp", sections[heading!]);
+            Assert.Contains("Right:\n\n```csharp", sections[heading!]);
+        }
+        Assert.Equal(Catalog.Ids.OrderBy(x => x), sections.Keys.OrderBy(x => x));
+    }
+
     private static string RepoRoot([CallerFilePath] string file = "") =>
         System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(file)!, "..", "..", ".."));
 }
