@@ -97,6 +97,8 @@ internal static class ModelParser
         // Half-typed code (a missing name, a broken attribute): the compiler reports it; wait for the fix.
         for (var t = type; t is not null; t = t.ContainingType)
             if (string.IsNullOrEmpty(t.Name)) complete = false;
+        for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+            if (string.IsNullOrEmpty(ns.Name)) complete = false; // "namespace ;"
         if (modelAttributeRef.GetSyntax(ct).ContainsDiagnostics) complete = false;
 
         int devices = 0;
@@ -137,6 +139,7 @@ internal static class ModelParser
         var linearType = compilation.GetTypeByMetadataName(KnownNames.Linear);
         var blockType = compilation.GetTypeByMetadataName(KnownNames.TransformerBlock);
         var layers = new List<((int Part, int Position) Key, LayerSpec Spec, string Modifiers, SyntaxReference? Attribute)>();
+        var layerNames = new HashSet<string>(StringComparer.Ordinal);
         var attributes = new List<(AttributeData Data, ParallelStrategy Strategy)>(2);
         foreach (var member in members)
         {
@@ -180,6 +183,8 @@ internal static class ModelParser
             var attributeReference = attributes[0].Data.ApplicationSyntaxReference;
             bool isBlock = attributes[0].Strategy == ParallelStrategy.TransformerBlock;
             string modifiers = ModifiersOf(declaration);
+            // Two members of one name: the compiler's CS0102 in the user's file; generating would repeat it.
+            if (!layerNames.Add(property.Name)) complete = false;
 
             if (attributes.Count > 1)
             {
@@ -194,7 +199,7 @@ internal static class ModelParser
             {
                 complete = false;
             }
-            else if (ShapeProblem(property, attributes, linearType, blockType) is { } problem)
+            else if ((ShapeProblem(property, attributes, linearType, blockType) ?? ModifierProblem(declaration)) is { } problem)
             {
                 Report(DiagnosticDescriptors.InvalidLayerProperty, LocationInfo.From(declaration.Identifier),
                     property.Name, problem, Expected(modifiers, isBlock, declaration.Identifier.Text));
@@ -351,6 +356,26 @@ internal static class ModelParser
             }
         }
         return found;
+    }
+
+    /// <summary>
+    /// A modifier the generated implementation could not repeat (<c>abstract</c>, <c>virtual</c>, <c>new</c>, …), or
+    /// null: a layer has an access modifier at most (and <c>static</c>, reported on its own).
+    /// </summary>
+    private static string? ModifierProblem(PropertyDeclarationSyntax declaration)
+    {
+        foreach (var modifier in declaration.Modifiers)
+        {
+            switch (modifier.Kind())
+            {
+                case SyntaxKind.PartialKeyword or SyntaxKind.StaticKeyword or SyntaxKind.PublicKeyword or SyntaxKind.InternalKeyword
+                    or SyntaxKind.ProtectedKeyword or SyntaxKind.PrivateKeyword:
+                    continue;
+                default:
+                    return $"is declared '{modifier.Text}'";
+            }
+        }
+        return null;
     }
 
     private static string? UnsupportedReason(INamedTypeSymbol type)
