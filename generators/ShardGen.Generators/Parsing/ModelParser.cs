@@ -100,6 +100,7 @@ internal static class ModelParser
         for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
             if (string.IsNullOrEmpty(ns.Name)) complete = false; // "namespace ;"
         if (modelAttributeRef.GetSyntax(ct).ContainsDiagnostics) complete = false;
+        if (complete && HeaderHasErrors(type, compilation, ct)) complete = false;
 
         int devices = 0;
         bool sequenceParallel = false;
@@ -139,7 +140,11 @@ internal static class ModelParser
         var linearType = compilation.GetTypeByMetadataName(KnownNames.Linear);
         var blockType = compilation.GetTypeByMetadataName(KnownNames.TransformerBlock);
         var layers = new List<((int Part, int Position) Key, LayerSpec Spec, string Modifiers, SyntaxReference? Attribute)>();
-        var layerNames = new HashSet<string>(StringComparer.Ordinal);
+        // Names declared twice: the compiler's CS0102 in the user's file; a layer among them is not generated.
+        var seenNames = new HashSet<string>(StringComparer.Ordinal);
+        var repeatedNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in members)
+            if (!member.IsImplicitlyDeclared && member is not IMethodSymbol && !seenNames.Add(member.Name)) repeatedNames.Add(member.Name);
         var attributes = new List<(AttributeData Data, ParallelStrategy Strategy)>(2);
         foreach (var member in members)
         {
@@ -183,8 +188,7 @@ internal static class ModelParser
             var attributeReference = attributes[0].Data.ApplicationSyntaxReference;
             bool isBlock = attributes[0].Strategy == ParallelStrategy.TransformerBlock;
             string modifiers = ModifiersOf(declaration);
-            // Two members of one name: the compiler's CS0102 in the user's file; generating would repeat it.
-            if (!layerNames.Add(property.Name)) complete = false;
+            if (repeatedNames.Contains(property.Name)) complete = false;
 
             if (attributes.Count > 1)
             {
@@ -359,6 +363,27 @@ internal static class ModelParser
     }
 
     /// <summary>
+    /// True when the compiler reports an error on the header of the model or a type it is nested in (a top-level
+    /// <c>private class Outer</c>, conflicting modifiers): the generated part would reopen that type and repeat
+    /// the error's consequences in generated code. Only the headers' spans are checked.
+    /// </summary>
+    private static bool HeaderHasErrors(INamedTypeSymbol type, Compilation compilation, CancellationToken ct)
+    {
+        for (var t = type; t is not null; t = t.ContainingType)
+        {
+            foreach (var reference in t.DeclaringSyntaxReferences)
+            {
+                if (reference.GetSyntax(ct) is not TypeDeclarationSyntax declaration) continue;
+                int start = declaration.Modifiers.Count > 0 ? declaration.Modifiers.Span.Start : declaration.Keyword.SpanStart;
+                var header = TextSpan.FromBounds(start, declaration.Identifier.Span.End);
+                foreach (var diagnostic in compilation.GetSemanticModel(declaration.SyntaxTree).GetDeclarationDiagnostics(header, ct))
+                    if (diagnostic.Severity == DiagnosticSeverity.Error) return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
     /// A modifier the generated implementation could not repeat (<c>abstract</c>, <c>virtual</c>, <c>new</c>, …), or
     /// null: a layer has an access modifier at most (and <c>static</c>, reported on its own).
     /// </summary>
@@ -389,6 +414,14 @@ internal static class ModelParser
                 return t.Equals(type, SymbolEqualityComparer.Default)
                     ? "file-local types cannot have a generated part in another file; remove 'file'"
                     : $"it is nested in the file-local type '{t.Name}', which cannot have a generated part in another file; remove 'file' from '{t.Name}'";
+        // The generated code declares its locals with 'var'.
+        for (var t = type; t is not null; t = t.ContainingType)
+            if (t.Name == "var" || !t.GetTypeMembers("var").IsEmpty)
+                return "a type named 'var' there would change what 'var' means in the generated code; rename it";
+        for (var t = type; t is not null; t = t.BaseType)
+            foreach (var member in t.GetMembers())
+                if (member is IPropertySymbol { IsRequired: true } or IFieldSymbol { IsRequired: true })
+                    return $"its member '{member.Name}' is required, which the generated Create cannot set; remove 'required'";
         for (var t = type; t is not null; t = t.ContainingType)
             if (t.IsGenericType)
                 return t.Equals(type, SymbolEqualityComparer.Default)

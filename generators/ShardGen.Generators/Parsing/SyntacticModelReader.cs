@@ -95,6 +95,7 @@ internal static class SyntacticModelReader
         foreach (var member in cls.Members)
         {
             ct.ThrowIfCancellationRequested();
+            if (member.Modifiers.Any(SyntaxKind.RequiredKeyword)) return null; // SHARD013: the parser's
             switch (member)
             {
                 case PropertyDeclarationSyntax property:
@@ -398,6 +399,7 @@ internal static class SyntacticModelReader
     private static bool HasOnlyModifiers(SyntaxTokenList modifiers, bool allowSealed)
     {
         bool partial = false;
+        int access = 0; // more than one is the compiler's error (CS0107), or a combination the parser must judge
         foreach (var modifier in modifiers)
         {
             switch (modifier.Kind())
@@ -405,10 +407,14 @@ internal static class SyntacticModelReader
                 case SyntaxKind.PartialKeyword:
                     partial = true;
                     break;
+                case var _ when partial:
+                    return false; // 'partial' must come last (CS0267)
                 case SyntaxKind.PublicKeyword:
                 case SyntaxKind.InternalKeyword:
                 case SyntaxKind.ProtectedKeyword when !allowSealed:
                 case SyntaxKind.PrivateKeyword when !allowSealed:
+                    if (++access > 1) return false;
+                    break;
                 case SyntaxKind.SealedKeyword when allowSealed:
                     break;
                 default:
@@ -428,5 +434,5 @@ internal static class SyntacticModelReader
     /// (a member so named would change it).
     /// </summary>
     private static bool IsReservedOrKnown(string name) =>
-        GeneratedMembers.Contains(name) || FastPathCheck.IsShardGenName(name);
+        GeneratedMembers.Contains(name) || FastPathCheck.IsShardGenName(name) || name == "var";
 }
