@@ -18,7 +18,7 @@ namespace ShardGen.Generators.Tests;
 /// mutant may make the generator throw, the two readers must agree, and the generated files must never contain an
 /// error: a mistake is the user's file's error or a SHARD diagnostic, never broken generated code.
 /// </summary>
-public class MutationFuzzTests
+public class MutationFuzzTests(Xunit.Abstractions.ITestOutputHelper log)
 {
     /// <summary>Fixed, so every run checks the same mutants; SHARDGEN_FUZZ_SEED / SHARDGEN_FUZZ_COUNT explore further.</summary>
     private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("SHARDGEN_FUZZ_SEED"), out int seed) ? seed : 20261203;
@@ -48,6 +48,7 @@ public class MutationFuzzTests
                 failures.Add($"mutant {i} of {origin} ({string.Join("; ", applied)}):\n{e.Message}\n--- source ---\n{mutant}");
             }
         }
+        log.WriteLine($"seed {Seed}: {Mutants} mutants of {corpus.Count} models, {withOutput} generated code, {failures.Count} failed");
         Assert.True(failures.Count == 0, $"seed {Seed}: {failures.Count} failing mutants (first shown):\n\n{string.Join("\n\n", failures)}");
         // The mutants must not all be broken beyond generating: many still produce a model to check.
         Assert.True(withOutput > Mutants / 10, $"seed {Seed}: only {withOutput} of {Mutants} mutants generated code.");
