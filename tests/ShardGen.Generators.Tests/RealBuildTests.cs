@@ -20,7 +20,7 @@ namespace ShardGen.Generators.Tests;
 /// </summary>
 public class RealBuildTests
 {
-    /// <summary>Case files: the mistake, the SHARD ID the build must report in that file, and the compiler errors it replaced.</summary>
+    /// <summary>Case files by name: the project they go in, the mistake, and the SHARD ID the build must report in that file.</summary>
     private static readonly Dictionary<string, (string Project, string Source, string Id)> Cases = new()
     {
         ["MissingModelAttribute"] = ("Main", """

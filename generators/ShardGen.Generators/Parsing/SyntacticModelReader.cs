@@ -63,7 +63,7 @@ internal static class SyntacticModelReader
         if (cls.TypeParameterList is not null || cls.ParameterList is not null || cls.BaseList is not null
             || cls.ConstraintClauses.Count > 0) return null;
         if (!HasOnlyModifiers(cls.Modifiers, allowSealed: true)) return null;
-        if (!IsPlainName(cls.Identifier) || IsReservedOrKnown(cls.Identifier.ValueText)) return null; // SHARD021: the parser's
+        if (!IsPlainName(cls.Identifier) || IsReservedOrKnown(cls.Identifier.ValueText)) return null; // SHARD021 etc.: the parser reports
         if (!IsSimpleName(modelAttribute.Name)) return null;
 
         // [ShardedModel(Devices = n, SequenceParallel = b)]: named literals only.
@@ -95,7 +95,7 @@ internal static class SyntacticModelReader
         foreach (var member in cls.Members)
         {
             ct.ThrowIfCancellationRequested();
-            if (member.Modifiers.Any(SyntaxKind.RequiredKeyword)) return null; // SHARD013: the parser's
+            if (member.Modifiers.Any(SyntaxKind.RequiredKeyword)) return null; // SHARD013: the parser reports
             switch (member)
             {
                 case PropertyDeclarationSyntax property:
@@ -431,7 +431,7 @@ internal static class SyntacticModelReader
 
     /// <summary>
     /// A name ShardGen generates, or one whose meaning inside the class the fast reading takes for granted
-    /// (a member so named would change it).
+    /// (a member so named would change it), or <c>var</c>, which the generated code uses.
     /// </summary>
     private static bool IsReservedOrKnown(string name) =>
         GeneratedMembers.Contains(name) || FastPathCheck.IsShardGenName(name) || name == "var";
