@@ -623,6 +623,44 @@ public class DiagnosticTests
         """, "SHARD023", "ColumnParallel(1024, 4096)");
 
     [Fact]
+    public Task SHARD023_ShadowedByANestedTypeInAnotherFile() => VerifyFiles("SHARD023", "RowParallel(4096, 1024)",
+        ("Mlp.cs", """
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+
+            [RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """),
+        ("Mlp.Attributes.cs", """
+        namespace Demo;
+
+        public partial class Mlp
+        {
+            private sealed class RowParallelAttribute : System.Attribute
+            {
+                public RowParallelAttribute(int inFeatures, int outFeatures) { }
+            }
+        }
+        """));
+
+    private static Task VerifyFiles(string id, string locatedAt, params (string Path, string Source)[] sources)
+    {
+        var output = GeneratorHarness.Run(sources); // both readers, compared
+        var diagnostic = output.AllDiagnostics.FirstOrDefault(d => d.Id == id);
+        Assert.True(diagnostic is not null, $"Expected {id}, got:\n{output.DiagnosticsText()}");
+        Assert.Equal(locatedAt, diagnostic!.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Empty(output.Sources);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
     public Task SHARD023_ShadowedModelAttribute() => Verify("""
         using ShardGen;
         namespace Demo;
