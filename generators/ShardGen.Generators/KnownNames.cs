@@ -32,9 +32,12 @@ internal static class KnownNames
     /// (as <c>ForAttributeWithMetadataName</c> does) without building a string: one comparison of the type's
     /// own name, and the namespace checked only for the four candidates.
     /// </summary>
-    public static ParallelStrategy? StrategyOf(AttributeData attribute)
+    public static ParallelStrategy? StrategyOf(AttributeData attribute) =>
+        attribute.AttributeClass is { } type ? StrategyOf(type) : null;
+
+    /// <summary>The strategy of a layer attribute class of ShardGen's, or null for any other type.</summary>
+    public static ParallelStrategy? StrategyOf(INamedTypeSymbol type)
     {
-        if (attribute.AttributeClass is not { } type) return null;
         ParallelStrategy strategy;
         switch (type.MetadataName)
         {
@@ -45,6 +48,18 @@ internal static class KnownNames
             default: return null;
         }
         return IsShardGenType(type) ? strategy : null;
+    }
+
+    /// <summary>
+    /// For an attribute class that is not ShardGen's but is named like one of its attributes (a user's
+    /// <c>ColumnParallelAttribute</c> that <c>[ColumnParallel]</c> now binds to): the name as written without the
+    /// suffix, "ColumnParallel"; null for ShardGen's own attributes and for unrelated ones.
+    /// </summary>
+    public static string? ShadowedAttributeName(INamedTypeSymbol? type)
+    {
+        if (type is null || type.TypeKind == TypeKind.Error || IsShardGenType(type)) return null;
+        string name = type.Name.EndsWith("Attribute", System.StringComparison.Ordinal) ? type.Name.Substring(0, type.Name.Length - 9) : type.Name;
+        return name is "ShardedModel" or "ColumnParallel" or "RowParallel" or "Summa2D" or "TransformerBlock" ? name : null;
     }
 
     /// <summary>The attribute's name as written without the suffix: "ColumnParallel", "TransformerBlock", ….</summary>

@@ -17,7 +17,8 @@ namespace ShardGen.Generators;
 /// <see cref="ModelParser"/>. Both end in <see cref="ModelAssembler"/> and give identical results (the tests
 /// run every input both ways). <see cref="ModelEmitter"/> writes the source. Layer attributes outside a model (SHARD004)
 /// are reported by <see cref="OrphanLayerAnalyzer"/>, not here: a stage per layer attribute would re-bind every
-/// one of them on every run.
+/// one of them on every run. The exception is a partial layer property outside a model (SHARD020,
+/// <see cref="OrphanLayerCheck"/>): the compiler's CS9248 error stops analyzers, not generators.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class ShardGenerator : IIncrementalGenerator
@@ -86,6 +87,19 @@ public sealed class ShardGenerator : IIncrementalGenerator
 
         RegisterOutputs(context, fastParsed);
         RegisterOutputs(context, parsed);
+
+        // Partial layer properties in classes without [ShardedModel]: the compiler stops at CS9248 before any
+        // analyzer runs, so the generator says what is missing (SHARD020). Only the few candidates are bound.
+        var orphans = context.SyntaxProvider
+            .CreateSyntaxProvider(static (node, _) => node is BasePropertyDeclarationSyntax { AttributeLists.Count: > 0 }, static (ctx, _) => ctx.Node)
+            .Select(static (node, ct) => OrphanLayerCheck.Read(node, ct))
+            .Where(static c => c is not null)
+            .Select(static (c, _) => c!.Value)
+            .WithTrackingName(TrackingNames.OrphanCandidates);
+        RegisterDiagnostics(context, orphans
+            .Combine(context.CompilationProvider)
+            .Select(static (input, ct) => OrphanLayerCheck.Check(input.Left.FilePath, input.Left.Span, input.Right, ct))
+            .WithTrackingName(TrackingNames.OrphanDiagnostics));
     }
 
     private static bool NeedsSemanticParse(ModelCandidate candidate, FastPathVerdict verdict) => candidate.Kind switch

@@ -39,4 +39,10 @@ internal static class TrackingNames
 
     /// <summary>The diagnostics of each model.</summary>
     public const string ModelDiagnostics = nameof(ModelDiagnostics);
+
+    /// <summary>Properties with a layer attribute in a type declaration without [ShardedModel] (<see cref="Parsing.OrphanLayerCheck"/>).</summary>
+    public const string OrphanCandidates = nameof(OrphanCandidates);
+
+    /// <summary>SHARD020 for each orphan candidate, bound with the compilation.</summary>
+    public const string OrphanDiagnostics = nameof(OrphanDiagnostics);
 }

@@ -45,8 +45,8 @@ public class CacheabilityTests
         }
         """;
 
-    // One stray use of each layer attribute (SHARD004, reported by OrphanLayerAnalyzer, not the generator):
-    // they feed no stage of the pipeline, so they must not disturb it.
+    // One stray use of each layer attribute (SHARD004, reported by OrphanLayerAnalyzer, not the generator): they
+    // are orphan candidates (SHARD020 is the generator's, for partial ones) and must not disturb the models.
     private const string Orphans = """
         using ShardGen;
         namespace Demo;
@@ -57,6 +57,11 @@ public class CacheabilityTests
             [RowParallel(4, 4)] public Linear? B { get; }
             [Summa2D(4, 4)] public Linear? C { get; }
             [TransformerBlock(8, 2)] public TransformerBlock? D { get; }
+        }
+
+        public partial class PartialPlain
+        {
+            [ColumnParallel(4, 4)] public partial Linear E { get; } // SHARD020: feeds the orphan stages
         }
         """;
 

@@ -60,6 +60,18 @@ public class RobustnessTests
         ["block: member named SequenceParallel"] = "[ShardedModel] public partial class M { [TransformerBlock(512, 8)] public partial TransformerBlock B { get; } public bool SequenceParallel => true; }",
         ["block: sequence parallel with a broken layer"] = "[ShardedModel(SequenceParallel = true)] public partial class M { [TransformerBlock(512)] public partial TransformerBlock B { get; } }",
         ["layer named like a generated member"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Random { get; } [RowParallel(4, 4)] public partial Linear Plan { get; } }",
+        // Found by MutationFuzzTests:
+        ["two layers of one name"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } [ColumnParallel(4, 4)] public partial Linear Up { get; } }",
+        ["a layer and a property of one name"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } new public Linear? Up { get; } }",
+        ["abstract layer"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] abstract public partial Linear Up { get; } }",
+        ["virtual layer"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public virtual partial Linear Up { get; } }",
+        ["required member"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } public required int N { get; init; } }",
+        ["private top-level containing type"] = "private partial class Outer { [ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } } }",
+        ["protected top-level model"] = "[ShardedModel] protected partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } }",
+        ["partial before sealed"] = "[ShardedModel] public partial sealed class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } }",
+        ["model named partial"] = "[ShardedModel] public partial class @partial { [ColumnParallel(4, 4)] public partial Linear Up { get; } }",
+        ["model named var"] = "[ShardedModel] public partial class @var { [ColumnParallel(4, 4)] public partial Linear Up { get; } }",
+        ["type named var in the model"] = "[ShardedModel] public partial class M { [ColumnParallel(4, 4)] public partial Linear Up { get; } class @var { } }",
     }.Select(kv => new object[] { kv.Key, "using ShardGen;\nnamespace Demo;\n\n" + kv.Value + "\n" });
 
     [Theory]
@@ -75,6 +87,19 @@ public class RobustnessTests
         var errorsInGenerated = output.Output.GetDiagnostics()
             .Where(d => d.Severity == DiagnosticSeverity.Error && d.Location.SourceTree is { } t && generated.Contains(t));
         Assert.Empty(errorsInGenerated);
+    }
+
+    [Theory]
+    [InlineData("namespace @class;")]     // the hint name once kept the '@' and the generator threw
+    [InlineData("namespace ;")]           // a namespace without a name
+    [InlineData("namespace A.@record.B;")]
+    public void OddNamespacesNeverThrowAndNeverAddErrors(string ns)
+    {
+        var output = GeneratorHarness.Run($"using ShardGen;\n{ns}\n[ShardedModel] public partial class M {{ [ColumnParallel(4, 4)] public partial Linear Up {{ get; }} }}\n");
+        var generated = output.Output.SyntaxTrees.Except(output.Input.SyntaxTrees).ToHashSet();
+        Assert.Empty(output.Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error && d.Location.SourceTree is { } t && generated.Contains(t)));
+        Assert.All(output.Sources, s => Assert.DoesNotContain("@", s.HintName));
+        if (!output.Input.GetDiagnostics().Any(d => d.Severity == DiagnosticSeverity.Error)) Assert.Single(output.Sources);
     }
 
     [Theory]

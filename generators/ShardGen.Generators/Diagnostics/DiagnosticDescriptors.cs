@@ -27,6 +27,10 @@ internal static class DiagnosticIds
     public const string InvalidBlockShape = ShardProblemIds.InvalidBlockShape;                // SHARD017
     public const string HeadsNotDivisibleByDevices = ShardProblemIds.HeadsNotDivisibleByDevices; // SHARD018
     public const string SequenceParallelWithoutBlocks = "SHARD019";
+    public const string LayerWithoutModel = "SHARD020";
+    public const string ModelNamedLikeMember = "SHARD021";
+    public const string LayerAttributeTargeted = "SHARD022";
+    public const string ShadowedAttribute = "SHARD023";
 }
 
 /// <summary>The descriptors, one per ID, all in category "ShardGen" with a help link.</summary>
@@ -34,9 +38,17 @@ internal static class DiagnosticDescriptors
 {
     public const string Category = "ShardGen";
 
+    /// <summary>
+    /// The page every help link points into, <c>docs/diagnostics.md</c> of the repository, one anchor per ID.
+    /// The one place to change when the repository moves.
+    /// </summary>
+    public const string HelpPage = "https://github.com/shardgen/shardgen/blob/main/docs/diagnostics.md";
+
+    /// <summary>The help link of <paramref name="id"/>: its section of <see cref="HelpPage"/> (anchor "#shard001").</summary>
+    public static string HelpLink(string id) => HelpPage + "#" + id.ToLowerInvariant();
+
     private static DiagnosticDescriptor Create(string id, string title, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error) =>
-        new(id, title, message, Category, severity, isEnabledByDefault: true,
-            helpLinkUri: $"https://shardgen.dev/diagnostics/{id}");
+        new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpLink(id));
 
     public static readonly DiagnosticDescriptor ModelNotPartial = Create(DiagnosticIds.ModelNotPartial,
         "Sharded model must be partial",
@@ -107,6 +119,22 @@ internal static class DiagnosticDescriptors
         "SequenceParallel = true has no effect: the model has no transformer block; remove SequenceParallel from '{0}' or add a [TransformerBlock] layer",
         DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor LayerWithoutModel = Create(DiagnosticIds.LayerWithoutModel,
+        "Partial layer property outside a sharded model",
+        "Layer property '{0}' is partial, but ShardGen implements layers only in a [ShardedModel] class and '{1}' has none; add [ShardedModel] to '{1}' (or remove [{2}] and implement '{0}' yourself)");
+
+    public static readonly DiagnosticDescriptor ModelNamedLikeMember = Create(DiagnosticIds.ModelNamedLikeMember,
+        "Model class named like a generated member",
+        "The model class '{0}' has the name of the member '{1}' that ShardGen generates in it, and a member cannot be named like its class; rename the class (for example to '{1}Model')");
+
+    public static readonly DiagnosticDescriptor LayerAttributeTargeted = Create(DiagnosticIds.LayerAttributeTargeted,
+        "Layer attribute with an attribute target",
+        "[{0}] on '{1}' is written with the target '{2}:', so it does not apply to the property and the layer would be left out; remove '{2}:'");
+
+    public static readonly DiagnosticDescriptor ShadowedAttribute = Create(DiagnosticIds.ShadowedAttribute,
+        "ShardGen attribute shadowed by another type",
+        "[{0}] on '{1}' resolves to '{2}', not to {3}, so ShardGen ignores it; write [ShardGen.{0}] or rename '{2}'");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = new()
     {
         [ModelNotPartial.Id] = ModelNotPartial,
@@ -128,6 +156,10 @@ internal static class DiagnosticDescriptors
         [InvalidBlockShape.Id] = InvalidBlockShape,
         [HeadsNotDivisibleByDevices.Id] = HeadsNotDivisibleByDevices,
         [SequenceParallelWithoutBlocks.Id] = SequenceParallelWithoutBlocks,
+        [LayerWithoutModel.Id] = LayerWithoutModel,
+        [ModelNamedLikeMember.Id] = ModelNamedLikeMember,
+        [LayerAttributeTargeted.Id] = LayerAttributeTargeted,
+        [ShadowedAttribute.Id] = ShadowedAttribute,
     };
 
     /// <summary>Every descriptor, in ID order.</summary>

@@ -30,6 +30,9 @@ public sealed class OrphanLayerAnalyzer : DiagnosticAnalyzer
         // A partial property comes twice, as its definition and its implementation, each with the attributes of
         // both parts: report them with the definition only.
         if (property.PartialDefinitionPart is not null) return;
+        // A partial definition nothing implements is the generator's SHARD020, an error (the compiler's CS9248
+        // stops analyzers in that build anyway).
+        if (property is { IsPartialDefinition: true, PartialImplementationPart: null }) return;
         bool? inModel = null;
         string? owner = null;
         foreach (var attribute in property.GetAttributes())

@@ -766,8 +766,9 @@ internal static class ModelEmitter
     }
 
     /// <summary>An identifier as C# source: keywords get '@'.</summary>
+    /// <summary>The name as an identifier: keywords, contextual ones too (<c>partial</c>, <c>record</c>), escaped with '@'.</summary>
     private static string Identifier(string name) =>
-        SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+        SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
     private static string Literal(string value) => SymbolDisplay.FormatLiteral(value, quote: true);
 

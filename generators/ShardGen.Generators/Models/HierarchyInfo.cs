@@ -43,8 +43,11 @@ internal sealed record HierarchyInfo(string FullyQualifiedMetadataName, string N
         var types = new List<TypeInfo>();
         for (var t = type; t is not null; t = t.ContainingType)
             types.Add(new TypeInfo(t.Name, KeywordOf(t)));
+        // The namespace as code writes it ("@class" for a keyword); the metadata name, which names the file, unescaped.
         var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
-        var metadataName = new StringBuilder(ns);
+        var metadataName = new StringBuilder();
+        for (var part = type.ContainingNamespace; part is { IsGlobalNamespace: false }; part = part.ContainingNamespace)
+            metadataName.Insert(0, metadataName.Length == 0 ? part.Name : part.Name + ".");
         for (int i = types.Count - 1; i >= 0; i--)
         {
             if (metadataName.Length > 0) metadataName.Append(i == types.Count - 1 ? '.' : '+');

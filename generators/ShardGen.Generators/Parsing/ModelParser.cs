@@ -7,6 +7,7 @@ using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 using ShardGen.Generators.Diagnostics;
+using ShardGen.Generators.Emitting;
 using ShardGen.Generators.Models;
 using ShardGen.Planning;
 
@@ -20,21 +21,15 @@ namespace ShardGen.Generators.Parsing;
 /// </summary>
 internal static class ModelParser
 {
-    /// <summary>Members ShardGen generates on every model; a user member of the same name would clash.</summary>
-    internal static readonly string[] ReservedNames =
-    {
-        "LayerSpecs", "PlanFor", "Plan", "Mesh", "LastForward", "Weights", "Create", "Forward", "Dispose",
-        "DeclaredDevices", "SequenceParallel", "_core",
-    };
-
-    /// <summary>Members of the generated nested <c>Weights</c> class besides one property per layer.</summary>
-    internal static readonly string[] ReservedWeightsNames = { "Random" };
-
     /// <summary>
     /// Parses the class declared at <paramref name="span"/> of the file <paramref name="path"/>: the candidates
     /// the syntactic reader could not settle alone. Empty when no [ShardedModel] of ShardGen's is on it.
     /// </summary>
-    public static ModelParseResult ParseAt(string path, TextSpan span, Compilation compilation, CancellationToken ct)
+    public static ModelParseResult ParseAt(string path, TextSpan span, Compilation compilation, CancellationToken ct) =>
+        DeclarationAt(path, span, compilation, ct) is var (node, type) ? Parse(node, type, compilation, ct) : ModelParseResult.Empty;
+
+    /// <summary>The type declared at <paramref name="span"/> of the file <paramref name="path"/>, found again in <paramref name="compilation"/>.</summary>
+    internal static (TypeDeclarationSyntax Node, INamedTypeSymbol Type)? DeclarationAt(string path, TextSpan span, Compilation compilation, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         foreach (var tree in compilation.SyntaxTrees)
@@ -44,10 +39,10 @@ internal static class ModelParser
             {
                 if (n is TypeDeclarationSyntax node
                     && compilation.GetSemanticModel(tree).GetDeclaredSymbol(node, ct) is INamedTypeSymbol type)
-                    return Parse(node, type, compilation, ct);
+                    return (node, type);
             }
         }
-        return ModelParseResult.Empty;
+        return null;
     }
 
     private static ModelParseResult Parse(TypeDeclarationSyntax node, INamedTypeSymbol type, Compilation compilation, CancellationToken ct)
@@ -59,7 +54,7 @@ internal static class ModelParser
         var modelAttribute = KnownNames.ShardedModelAttributeOf(type);
         if (modelAttribute?.ApplicationSyntaxReference is not { } modelAttributeRef
             || modelAttributeRef.SyntaxTree != node.SyntaxTree || !node.Span.Contains(modelAttributeRef.Span))
-            return ModelParseResult.Empty;
+            return modelAttribute is null ? ShadowedModelAttribute(node, type) : ModelParseResult.Empty;
 
         // Runs for every model on every compilation change: locations, display names and messages are only
         // computed when there is a diagnostic to report (most runs have none).
@@ -72,6 +67,13 @@ internal static class ModelParser
         if (UnsupportedReason(type) is { } reason)
         {
             Report(DiagnosticDescriptors.UnsupportedModelType, LocationInfo.From(node.Identifier), DisplayName(type), reason);
+            return Result(null);
+        }
+
+        // A member cannot have its class's name (CS0542 in the generated file): the class must be renamed.
+        if (GeneratedMembers.Contains(type.Name))
+        {
+            Report(DiagnosticDescriptors.ModelNamedLikeMember, LocationInfo.From(node.Identifier), DisplayName(type), type.Name);
             return Result(null);
         }
 
@@ -95,7 +97,10 @@ internal static class ModelParser
         // Half-typed code (a missing name, a broken attribute): the compiler reports it; wait for the fix.
         for (var t = type; t is not null; t = t.ContainingType)
             if (string.IsNullOrEmpty(t.Name)) complete = false;
+        for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+            if (string.IsNullOrEmpty(ns.Name)) complete = false; // "namespace ;"
         if (modelAttributeRef.GetSyntax(ct).ContainsDiagnostics) complete = false;
+        if (complete && HeaderHasErrors(type, compilation, ct)) complete = false;
 
         int devices = 0;
         bool sequenceParallel = false;
@@ -124,7 +129,7 @@ internal static class ModelParser
         foreach (var member in members)
         {
             if (member.IsImplicitlyDeclared || member is IMethodSymbol { MethodKind: not MethodKind.Ordinary }) continue;
-            if (Array.IndexOf(ReservedNames, member.Name) >= 0)
+            if (GeneratedMembers.Contains(member.Name))
             {
                 Report(DiagnosticDescriptors.ReservedMemberName, LocationInfo.From(member.Locations.FirstOrDefault()),
                     member.Name, member.Name, DisplayName(type));
@@ -135,6 +140,11 @@ internal static class ModelParser
         var linearType = compilation.GetTypeByMetadataName(KnownNames.Linear);
         var blockType = compilation.GetTypeByMetadataName(KnownNames.TransformerBlock);
         var layers = new List<((int Part, int Position) Key, LayerSpec Spec, string Modifiers, SyntaxReference? Attribute)>();
+        // Names declared twice: the compiler's CS0102 in the user's file; a layer among them is not generated.
+        var seenNames = new HashSet<string>(StringComparer.Ordinal);
+        var repeatedNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in members)
+            if (!member.IsImplicitlyDeclared && member is not IMethodSymbol && !seenNames.Add(member.Name)) repeatedNames.Add(member.Name);
         var attributes = new List<(AttributeData Data, ParallelStrategy Strategy)>(2);
         foreach (var member in members)
         {
@@ -142,10 +152,32 @@ internal static class ModelParser
             if (member is not IPropertySymbol property) continue; // layer attributes elsewhere: CS0592
             attributes.Clear();
             foreach (var attribute in property.GetAttributes())
-                if (KnownNames.StrategyOf(attribute) is { } s) attributes.Add((attribute, s));
+            {
+                if (KnownNames.StrategyOf(attribute) is { } s)
+                {
+                    attributes.Add((attribute, s));
+                }
+                else if (KnownNames.ShadowedAttributeName(attribute.AttributeClass) is { } shadowed)
+                {
+                    // A user type named like ShardGen's attribute wins the lookup: the layer would vanish silently.
+                    Report(DiagnosticDescriptors.ShadowedAttribute, LocationInfo.From(attribute.ApplicationSyntaxReference),
+                        shadowed, property.Name, attribute.AttributeClass!.ToDisplayString(), KnownNames.Namespace + "." + shadowed + "Attribute");
+                    valid = false;
+                }
+            }
             if (attributes.Count == 0) continue;
 
             var definition = property.PartialDefinitionPart ?? property;
+            if (property.IsIndexer)
+            {
+                // An indexer has no name to give the layer: report it rather than leave the layer out.
+                var indexer = definition.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(ct) as IndexerDeclarationSyntax;
+                string name = "this[" + string.Join(", ", property.Parameters.Select(p => p.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat))) + "]";
+                Report(DiagnosticDescriptors.InvalidLayerProperty, indexer is null ? LocationInfo.From(property.Locations.FirstOrDefault()) : LocationInfo.From(indexer.ThisKeyword),
+                    name, "is an indexer", Expected(indexer is null ? "" : ModifiersOf(indexer), attributes[0].Strategy == ParallelStrategy.TransformerBlock, "Name"));
+                valid = false;
+                continue;
+            }
             var declaration = definition.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(ct) as PropertyDeclarationSyntax;
             if (declaration is null || declaration.Identifier.IsMissing || declaration.ContainsDiagnostics
                 || AnyAttributeSyntaxHasDiagnostics(attributes, ct))
@@ -156,6 +188,7 @@ internal static class ModelParser
             var attributeReference = attributes[0].Data.ApplicationSyntaxReference;
             bool isBlock = attributes[0].Strategy == ParallelStrategy.TransformerBlock;
             string modifiers = ModifiersOf(declaration);
+            if (repeatedNames.Contains(property.Name)) complete = false;
 
             if (attributes.Count > 1)
             {
@@ -170,17 +203,17 @@ internal static class ModelParser
             {
                 complete = false;
             }
-            else if (ShapeProblem(property, attributes, linearType, blockType) is { } problem)
+            else if ((ShapeProblem(property, attributes, linearType, blockType) ?? ModifierProblem(declaration)) is { } problem)
             {
                 Report(DiagnosticDescriptors.InvalidLayerProperty, LocationInfo.From(declaration.Identifier),
-                    property.Name, problem, Expected(modifiers, isBlock, declaration));
+                    property.Name, problem, Expected(modifiers, isBlock, declaration.Identifier.Text));
                 valid = false;
             }
 
             if (!definition.IsPartialDefinition)
             {
                 Report(DiagnosticDescriptors.LayerNotPartial, LocationInfo.From(declaration.Identifier),
-                    property.Name, Expected(modifiers, isBlock, declaration));
+                    property.Name, Expected(modifiers, isBlock, declaration.Identifier.Text));
                 valid = false;
             }
             else if (definition.PartialImplementationPart is { } implementation)
@@ -191,7 +224,7 @@ internal static class ModelParser
                 valid = false;
             }
 
-            if (Array.IndexOf(ReservedWeightsNames, property.Name) >= 0)
+            if (Array.IndexOf(GeneratedMembers.WeightsNames, property.Name) >= 0)
             {
                 Report(DiagnosticDescriptors.ReservedMemberName, LocationInfo.From(declaration.Identifier),
                     property.Name, "Weights." + property.Name, DisplayName(type));
@@ -214,6 +247,8 @@ internal static class ModelParser
                     break;
             }
         }
+
+        if (ReportTargetedLayerAttributes(type, compilation, Report, ct)) valid = false;
 
         if (!complete) return Result(null);
 
@@ -243,7 +278,7 @@ internal static class ModelParser
         return ModelAssembler.Assemble(facts, read, diagnostics, valid);
     }
 
-    private static string DisplayName(INamedTypeSymbol type) => type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat);
+    internal static string DisplayName(INamedTypeSymbol type) => type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat);
 
     private static bool AnyAttributeSyntaxHasDiagnostics(List<(AttributeData Data, ParallelStrategy Strategy)> attributes, CancellationToken ct)
     {
@@ -253,7 +288,7 @@ internal static class ModelParser
     }
 
     /// <summary>The declaration's modifiers the implementing part repeats (all but <c>partial</c> and <c>static</c>), e.g. "public".</summary>
-    internal static string ModifiersOf(PropertyDeclarationSyntax declaration)
+    internal static string ModifiersOf(BasePropertyDeclarationSyntax declaration)
     {
         var modifiers = declaration.Modifiers;
         if (modifiers.Count == 1 && !modifiers[0].IsKind(SyntaxKind.PartialKeyword) && !modifiers[0].IsKind(SyntaxKind.StaticKeyword))
@@ -268,9 +303,105 @@ internal static class ModelParser
     }
 
     /// <summary>The declaration a layer should have, for messages: "public partial Linear Up { get; }".</summary>
-    private static string Expected(string modifiers, bool isBlock, PropertyDeclarationSyntax declaration) =>
+    private static string Expected(string modifiers, bool isBlock, string name) =>
         (modifiers.Length > 0 ? modifiers + " " : "") +
-        $"partial {(isBlock ? "TransformerBlock" : "Linear")} {declaration.Identifier.Text} {{ get; }}";
+        $"partial {(isBlock ? "TransformerBlock" : "Linear")} {name} {{ get; }}";
+
+    /// <summary>
+    /// SHARD023 for a class whose <c>[ShardedModel]</c> binds to a user type of that name: ShardGen sees no model,
+    /// so without this the class would silently get nothing.
+    /// </summary>
+    private static ModelParseResult ShadowedModelAttribute(TypeDeclarationSyntax node, INamedTypeSymbol type)
+    {
+        List<DiagnosticInfo>? diagnostics = null;
+        foreach (var attribute in type.GetAttributes())
+        {
+            if (KnownNames.ShadowedAttributeName(attribute.AttributeClass) != "ShardedModel"
+                || attribute.ApplicationSyntaxReference is not { } reference
+                || reference.SyntaxTree != node.SyntaxTree || !node.Span.Contains(reference.Span)) continue;
+            (diagnostics ??= new List<DiagnosticInfo>()).Add(DiagnosticInfo.Create(DiagnosticDescriptors.ShadowedAttribute,
+                LocationInfo.From(reference), "ShardedModel", DisplayName(type), attribute.AttributeClass!.ToDisplayString(),
+                KnownNames.Namespace + "." + KnownNames.ShardedModelAttributeName));
+        }
+        return diagnostics is null ? ModelParseResult.Empty : new ModelParseResult(null, diagnostics.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// SHARD022 for a layer attribute written with a target other than <c>property:</c> (<c>[field: ColumnParallel(…)]</c>):
+    /// the compiler applies it elsewhere or drops it (CS0657, a warning), so the layer would be left out. Such
+    /// attributes are not among the property's attributes; they are found in syntax, and bound only when present.
+    /// </summary>
+    private static bool ReportTargetedLayerAttributes(INamedTypeSymbol type, Compilation compilation,
+        Action<DiagnosticDescriptor, LocationInfo?, string[]> report, CancellationToken ct)
+    {
+        bool found = false;
+        foreach (var reference in type.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax(ct) is not TypeDeclarationSyntax declaration) continue;
+            SemanticModel? semanticModel = null;
+            foreach (var member in declaration.Members)
+            {
+                if (member is not BasePropertyDeclarationSyntax property) continue;
+                foreach (var list in property.AttributeLists)
+                {
+                    if (list.Target is not { } target || target.Identifier.IsKind(SyntaxKind.PropertyKeyword)) continue;
+                    foreach (var attribute in list.Attributes)
+                    {
+                        semanticModel ??= compilation.GetSemanticModel(declaration.SyntaxTree);
+                        var info = semanticModel.GetSymbolInfo(attribute, ct);
+                        var constructor = info.Symbol ?? info.CandidateSymbols.FirstOrDefault();
+                        if (constructor?.ContainingType is not { } attributeType || KnownNames.StrategyOf(attributeType) is not { } strategy) continue;
+                        string name = property is PropertyDeclarationSyntax p ? p.Identifier.ValueText : "this[]";
+                        report(DiagnosticDescriptors.LayerAttributeTargeted, LocationInfo.From(attribute),
+                            new[] { KnownNames.ShortName(strategy), name, target.Identifier.ValueText });
+                        found = true;
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// True when the compiler reports an error on the header of the model or a type it is nested in (a top-level
+    /// <c>private class Outer</c>, conflicting modifiers): the generated part would reopen that type and repeat
+    /// the error's consequences in generated code. Only the headers' spans are checked.
+    /// </summary>
+    private static bool HeaderHasErrors(INamedTypeSymbol type, Compilation compilation, CancellationToken ct)
+    {
+        for (var t = type; t is not null; t = t.ContainingType)
+        {
+            foreach (var reference in t.DeclaringSyntaxReferences)
+            {
+                if (reference.GetSyntax(ct) is not TypeDeclarationSyntax declaration) continue;
+                int start = declaration.Modifiers.Count > 0 ? declaration.Modifiers.Span.Start : declaration.Keyword.SpanStart;
+                var header = TextSpan.FromBounds(start, declaration.Identifier.Span.End);
+                foreach (var diagnostic in compilation.GetSemanticModel(declaration.SyntaxTree).GetDeclarationDiagnostics(header, ct))
+                    if (diagnostic.Severity == DiagnosticSeverity.Error) return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// A modifier the generated implementation could not repeat (<c>abstract</c>, <c>virtual</c>, <c>new</c>, …), or
+    /// null: a layer has an access modifier at most (and <c>static</c>, reported on its own).
+    /// </summary>
+    private static string? ModifierProblem(PropertyDeclarationSyntax declaration)
+    {
+        foreach (var modifier in declaration.Modifiers)
+        {
+            switch (modifier.Kind())
+            {
+                case SyntaxKind.PartialKeyword or SyntaxKind.StaticKeyword or SyntaxKind.PublicKeyword or SyntaxKind.InternalKeyword
+                    or SyntaxKind.ProtectedKeyword or SyntaxKind.PrivateKeyword:
+                    continue;
+                default:
+                    return $"is declared '{modifier.Text}'";
+            }
+        }
+        return null;
+    }
 
     private static string? UnsupportedReason(INamedTypeSymbol type)
     {
@@ -278,7 +409,19 @@ internal static class ModelParser
         if (type.TypeKind != TypeKind.Class) return "only classes can be sharded models";
         if (type.IsStatic) return "it is static; a sharded model is an instance that owns device memory";
         if (type.IsAbstract) return "it is abstract; the generated Create must instantiate it";
-        if (type.IsFileLocal) return "file-local types cannot have a generated part in another file";
+        for (var t = type; t is not null; t = t.ContainingType)
+            if (t.IsFileLocal)
+                return t.Equals(type, SymbolEqualityComparer.Default)
+                    ? "file-local types cannot have a generated part in another file; remove 'file'"
+                    : $"it is nested in the file-local type '{t.Name}', which cannot have a generated part in another file; remove 'file' from '{t.Name}'";
+        // The generated code declares its locals with 'var'.
+        for (var t = type; t is not null; t = t.ContainingType)
+            if (t.Name == "var" || !t.GetTypeMembers("var").IsEmpty)
+                return "a type named 'var' there would change what 'var' means in the generated code; rename it";
+        for (var t = type; t is not null; t = t.BaseType)
+            foreach (var member in t.GetMembers())
+                if (member is IPropertySymbol { IsRequired: true } or IFieldSymbol { IsRequired: true })
+                    return $"its member '{member.Name}' is required, which the generated Create cannot set; remove 'required'";
         for (var t = type; t is not null; t = t.ContainingType)
             if (t.IsGenericType)
                 return t.Equals(type, SymbolEqualityComparer.Default)

@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using ShardGen.Generators.Emitting;
 using ShardGen.Generators.Models;
 using ShardGen.Planning;
 
@@ -62,7 +63,7 @@ internal static class SyntacticModelReader
         if (cls.TypeParameterList is not null || cls.ParameterList is not null || cls.BaseList is not null
             || cls.ConstraintClauses.Count > 0) return null;
         if (!HasOnlyModifiers(cls.Modifiers, allowSealed: true)) return null;
-        if (!IsPlainName(cls.Identifier) || FastPathCheck.IsShardGenName(cls.Identifier.ValueText)) return null;
+        if (!IsPlainName(cls.Identifier) || IsReservedOrKnown(cls.Identifier.ValueText)) return null; // SHARD021 etc.: the parser reports
         if (!IsSimpleName(modelAttribute.Name)) return null;
 
         // [ShardedModel(Devices = n, SequenceParallel = b)]: named literals only.
@@ -94,6 +95,7 @@ internal static class SyntacticModelReader
         foreach (var member in cls.Members)
         {
             ct.ThrowIfCancellationRequested();
+            if (member.Modifiers.Any(SyntaxKind.RequiredKeyword)) return null; // SHARD013: the parser reports
             switch (member)
             {
                 case PropertyDeclarationSyntax property:
@@ -166,7 +168,7 @@ internal static class SyntacticModelReader
         if (!get.IsKind(SyntaxKind.GetAccessorDeclaration) || get.Body is not null || get.ExpressionBody is not null
             || get.Modifiers.Count > 0 || get.AttributeLists.Count > 0) return null;
         string name = property.Identifier.ValueText;
-        if (Array.IndexOf(ModelParser.ReservedWeightsNames, name) >= 0) return null;
+        if (Array.IndexOf(GeneratedMembers.WeightsNames, name) >= 0) return null;
         if (!IsSimpleName(attribute.Name) || attribute.ArgumentList is not { } list) return null;
 
         // Two positional ints, then named literals: the only shapes the attribute constructors take.
@@ -274,7 +276,7 @@ internal static class SyntacticModelReader
     private readonly record struct Scope(string Namespace, string? Key);
 
     /// <summary>Whether a using alias of the class's file or enclosing namespaces could rename an attribute on it.</summary>
-    private static bool HasAliasInScope(TypeDeclarationSyntax type)
+    internal static bool HasAliasInScope(TypeDeclarationSyntax type)
     {
         for (var n = type.Parent; n is not null; n = n.Parent)
         {
@@ -367,7 +369,7 @@ internal static class SyntacticModelReader
         return false;
     }
 
-    private static ParallelStrategy? StrategyOfName(string name) => name switch
+    internal static ParallelStrategy? StrategyOfName(string name) => name switch
     {
         "ColumnParallel" or "ColumnParallelAttribute" => ParallelStrategy.ColumnParallel,
         "RowParallel" or "RowParallelAttribute" => ParallelStrategy.RowParallel,
@@ -376,10 +378,10 @@ internal static class SyntacticModelReader
         _ => null,
     };
 
-    private static bool IsModelAttributeName(string name) => name is "ShardedModel" or "ShardedModelAttribute";
+    internal static bool IsModelAttributeName(string name) => name is "ShardedModel" or "ShardedModelAttribute";
 
     /// <summary>The last identifier of a name as written: <c>ColumnParallel</c> for <c>ShardGen.ColumnParallel</c>.</summary>
-    private static string RightmostName(NameSyntax name) => name switch
+    internal static string RightmostName(NameSyntax name) => name switch
     {
         SimpleNameSyntax simple => simple.Identifier.ValueText,
         QualifiedNameSyntax qualified => qualified.Right.Identifier.ValueText,
@@ -397,6 +399,7 @@ internal static class SyntacticModelReader
     private static bool HasOnlyModifiers(SyntaxTokenList modifiers, bool allowSealed)
     {
         bool partial = false;
+        int access = 0; // more than one is the compiler's error (CS0107), or a combination the parser must judge
         foreach (var modifier in modifiers)
         {
             switch (modifier.Kind())
@@ -404,10 +407,14 @@ internal static class SyntacticModelReader
                 case SyntaxKind.PartialKeyword:
                     partial = true;
                     break;
+                case var _ when partial:
+                    return false; // 'partial' must come last (CS0267)
                 case SyntaxKind.PublicKeyword:
                 case SyntaxKind.InternalKeyword:
                 case SyntaxKind.ProtectedKeyword when !allowSealed:
                 case SyntaxKind.PrivateKeyword when !allowSealed:
+                    if (++access > 1) return false;
+                    break;
                 case SyntaxKind.SealedKeyword when allowSealed:
                     break;
                 default:
@@ -424,8 +431,8 @@ internal static class SyntacticModelReader
 
     /// <summary>
     /// A name ShardGen generates, or one whose meaning inside the class the fast reading takes for granted
-    /// (a member so named would change it).
+    /// (a member so named would change it), or <c>var</c>, which the generated code uses.
     /// </summary>
     private static bool IsReservedOrKnown(string name) =>
-        Array.IndexOf(ModelParser.ReservedNames, name) >= 0 || FastPathCheck.IsShardGenName(name);
+        GeneratedMembers.Contains(name) || FastPathCheck.IsShardGenName(name) || name == "var";
 }

@@ -10,4 +10,7 @@ namespace ShardGen.Generators.Tests.Helpers;
 public static class Catalog
 {
     public static IReadOnlyList<string> Ids => Descriptors.All.Select(d => d.Id).ToList();
+
+    /// <summary>Each descriptor's ID and help link.</summary>
+    public static IReadOnlyList<(string Id, string HelpLink)> HelpLinks => Descriptors.All.Select(d => (d.Id, d.HelpLinkUri)).ToList();
 }

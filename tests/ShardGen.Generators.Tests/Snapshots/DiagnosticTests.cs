@@ -24,7 +24,7 @@ public class DiagnosticTests
         Assert.True(diagnostic!.Location.IsInSource, "The diagnostic must point into the user's syntax tree.");
         Assert.Equal(locatedAt, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
         Assert.Equal("ShardGen", diagnostic.Descriptor.Category);
-        Assert.Equal($"https://shardgen.dev/diagnostics/{id}", diagnostic.Descriptor.HelpLinkUri);
+        Assert.Equal($"https://github.com/shardgen/shardgen/blob/main/docs/diagnostics.md#{id.ToLowerInvariant()}", diagnostic.Descriptor.HelpLinkUri);
         if (!expectSource) Assert.Empty(output.Sources);
         alsoCheck?.Invoke(output);
         return Snapshot.Verify(output.DiagnosticsText(), extension: "txt", testMethod: testMethod);
@@ -473,6 +473,220 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public Task SHARD003_LayerOnIndexer() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+
+            [RowParallel(4096, 1024)]
+            public partial Linear this[int i] { get; }
+        }
+        """, "SHARD003", "this");
+
+    [Fact]
+    public Task SHARD013_NestedInFileClass() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        file partial class Outer
+        {
+            [ShardedModel]
+            public partial class Mlp
+            {
+                [ColumnParallel(1024, 4096)]
+                public partial Linear Up { get; }
+            }
+        }
+        """, "SHARD013", "Mlp");
+
+    [Fact]
+    public Task SHARD020_PartialLayerWithoutModel() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+
+            [RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """, "SHARD020", "Up", alsoCheck: output =>
+        {
+            // One error per layer, and not also the SHARD004 warning.
+            Assert.Equal(2, output.AllDiagnostics.Count(d => d.Id == "SHARD020"));
+            Assert.DoesNotContain(output.AllDiagnostics, d => d.Id == "SHARD004");
+        });
+
+    [Fact]
+    public Task SHARD020_NotForAModelDeclaredInAnotherPart() => VerifyNoneOf("SHARD020",
+        ("Mlp.cs", """
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+        }
+        """),
+        ("Mlp.Down.cs", """
+        using ShardGen;
+        namespace Demo;
+
+        public partial class Mlp
+        {
+            [RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """));
+
+    [Theory]
+    [InlineData("Forward")]
+    [InlineData("Weights")]
+    [InlineData("Create")]
+    [InlineData("LayerSpecs")]
+    public void SHARD021_ModelNamedLikeMember(string name)
+    {
+        var output = GeneratorHarness.Run($$"""
+            using ShardGen;
+            namespace Demo;
+
+            [ShardedModel]
+            public partial class {{name}}
+            {
+                [ColumnParallel(1024, 4096)]
+                public partial Linear Up { get; }
+            }
+            """);
+        var diagnostic = Assert.Single(output.AllDiagnostics, d => d.Id == "SHARD021");
+        Assert.Equal(name, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Contains($"rename the class (for example to '{name}Model')", diagnostic.GetMessage());
+        Assert.Empty(output.Sources);
+    }
+
+    [Fact]
+    public Task SHARD021_ModelNamedForward() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Forward
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD021", "Forward");
+
+    [Fact]
+    public Task SHARD022_FieldTargetedLayerAttribute() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+
+            [field: RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """, "SHARD022", "RowParallel(4096, 1024)");
+
+    [Fact]
+    public Task SHARD023_ShadowedLayerAttribute() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        public sealed class ColumnParallelAttribute : System.Attribute
+        {
+            public ColumnParallelAttribute(int inFeatures, int outFeatures) { }
+        }
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+
+            [RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """, "SHARD023", "ColumnParallel(1024, 4096)");
+
+    [Fact]
+    public Task SHARD023_ShadowedByANestedTypeInAnotherFile() => VerifyFiles("SHARD023", "RowParallel(4096, 1024)",
+        ("Mlp.cs", """
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+
+            [RowParallel(4096, 1024)]
+            public partial Linear Down { get; }
+        }
+        """),
+        ("Mlp.Attributes.cs", """
+        namespace Demo;
+
+        public partial class Mlp
+        {
+            private sealed class RowParallelAttribute : System.Attribute
+            {
+                public RowParallelAttribute(int inFeatures, int outFeatures) { }
+            }
+        }
+        """));
+
+    private static Task VerifyFiles(string id, string locatedAt, params (string Path, string Source)[] sources)
+    {
+        var output = GeneratorHarness.Run(sources); // both readers, compared
+        var diagnostic = output.AllDiagnostics.FirstOrDefault(d => d.Id == id);
+        Assert.True(diagnostic is not null, $"Expected {id}, got:\n{output.DiagnosticsText()}");
+        Assert.Equal(locatedAt, diagnostic!.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Empty(output.Sources);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public Task SHARD023_ShadowedModelAttribute() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        public sealed class ShardedModelAttribute : System.Attribute { }
+
+        [ShardedModel]
+        public partial class Mlp
+        {
+            [ColumnParallel(1024, 4096)]
+            public partial Linear Up { get; }
+        }
+        """, "SHARD023", "ShardedModel", alsoCheck: output =>
+            // The class has an attribute named [ShardedModel]: telling them to add one would mislead.
+            Assert.DoesNotContain(output.AllDiagnostics, d => d.Id == "SHARD020"));
+
+    private static Task VerifyNoneOf(string id, params (string Path, string Source)[] sources)
+    {
+        var output = GeneratorHarness.Run(sources);
+        Assert.DoesNotContain(output.AllDiagnostics, d => d.Id == id);
+        Assert.NotEmpty(output.Sources);
+        output.AssertCompilesCleanly();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
     public void EveryDescriptorIsCoveredAndTracked()
     {
         // Each ID has a test above, and AnalyzerReleases.Unshipped.md lists exactly the catalog.
@@ -483,6 +697,26 @@ public class DiagnosticTests
         string releases = System.IO.File.ReadAllText(System.IO.Path.Combine(RepoRoot(), "generators", "ShardGen.Generators", "AnalyzerReleases.Unshipped.md"));
         var tracked = releases.Split('\n').Where(l => l.StartsWith("SHARD")).Select(l => l[..8]).ToList();
         Assert.Equal(catalog.OrderBy(x => x), tracked.OrderBy(x => x));
+    }
+
+    [Fact]
+    public void EveryHelpLinkHasItsSectionInDocsAndEverySectionItsDescriptor()
+    {
+        // docs/diagnostics.md: one "## SHARDxxx" heading (GitHub anchor "#shardxxx") per descriptor, each with a
+        // wrong and a right example; every link is the page plus its own anchor.
+        string doc = System.IO.File.ReadAllText(System.IO.Path.Combine(RepoRoot(), "docs", "diagnostics.md")).Replace("\r\n", "\n");
+        var sections = System.Text.RegularExpressions.Regex.Split(doc, @"^## ", System.Text.RegularExpressions.RegexOptions.Multiline).Skip(1)
+            .ToDictionary(section => section[..section.IndexOf('\n')].Trim(), section => section);
+        foreach (var (id, link) in Catalog.HelpLinks)
+        {
+            Assert.Equal("https://github.com/shardgen/shardgen/blob/main/docs/diagnostics.md#" + id.ToLowerInvariant(), link);
+            string anchor = link[(link.IndexOf('#') + 1)..];
+            var heading = sections.Keys.SingleOrDefault(h => h.ToLowerInvariant() == anchor);
+            Assert.True(heading is not null, $"docs/diagnostics.md has no section '## {id}' for the anchor #{anchor}.");
+            Assert.Contains("Wrong:\n\n```csharp", sections[heading!]);
+            Assert.Contains("Right:\n\n```csharp", sections[heading!]);
+        }
+        Assert.Equal(Catalog.Ids.OrderBy(x => x), sections.Keys.OrderBy(x => x));
     }
 
     private static string RepoRoot([CallerFilePath] string file = "") =>

@@ -15,6 +15,7 @@ using HierarchyInfo = gen::ShardGen.Generators.Models.HierarchyInfo;
 using LayerModel = gen::ShardGen.Generators.Models.LayerModel;
 using LayerSpec = gen::ShardGen.Planning.LayerSpec;
 using ModelEmitter = gen::ShardGen.Generators.Emitting.ModelEmitter;
+using GeneratedMembers = gen::ShardGen.Generators.Emitting.GeneratedMembers;
 using ModelSpec = gen::ShardGen.Generators.Models.ModelSpec;
 using ParallelStrategy = gen::ShardGen.Planning.ParallelStrategy;
 using TrackingNames = gen::ShardGen.Generators.TrackingNames;
@@ -72,6 +73,31 @@ public class EmitterTests
             public partial Linear Down { get; }
         }
         """;
+
+    [Fact]
+    public void GeneratedMembersListsExactlyWhatTheEmitterWrites()
+    {
+        // The readers reject user members and model names from GeneratedMembers (SHARD014, SHARD021): it must
+        // name every member the emitter writes besides the layers, for linear and block models alike.
+        foreach (var spec in new[] { Mlp(), Spec("", "Gpt", 0, true, Block("Block0", 64, 4, 2, 256)) })
+        {
+            var root = Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(ModelEmitter.Emit(spec)).GetRoot();
+            var model = root.DescendantNodes().OfType<Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax>().First();
+            var layers = spec.Layers.Select(l => l.Spec.Name).ToHashSet();
+            Assert.Equal(GeneratedMembers.Names.OrderBy(n => n), MemberNames(model).Where(n => !layers.Contains(n)).Distinct().OrderBy(n => n));
+            var weights = model.Members.OfType<Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax>().Single();
+            Assert.Equal(GeneratedMembers.WeightsNames.OrderBy(n => n), MemberNames(weights).Where(n => !layers.Contains(n)).OrderBy(n => n));
+        }
+
+        static IEnumerable<string> MemberNames(Microsoft.CodeAnalysis.CSharp.Syntax.TypeDeclarationSyntax type) => type.Members.SelectMany(m => m switch
+        {
+            Microsoft.CodeAnalysis.CSharp.Syntax.PropertyDeclarationSyntax p => new[] { p.Identifier.ValueText },
+            Microsoft.CodeAnalysis.CSharp.Syntax.MethodDeclarationSyntax me => new[] { me.Identifier.ValueText },
+            Microsoft.CodeAnalysis.CSharp.Syntax.BaseTypeDeclarationSyntax t => new[] { t.Identifier.ValueText },
+            Microsoft.CodeAnalysis.CSharp.Syntax.BaseFieldDeclarationSyntax f => f.Declaration.Variables.Select(v => v.Identifier.ValueText).ToArray(),
+            _ => System.Array.Empty<string>(), // constructors
+        });
+    }
 
     [Fact]
     public void HandBuiltModelEqualsTheParsedOneAndEmitsTheSameSource()
