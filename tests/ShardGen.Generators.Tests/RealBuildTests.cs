@@ -6,7 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
 using System.Threading.Tasks;
-using ShardGen.Generators.Tests.Helpers;
+using ShardGen.TestSupport;
 using ShardGenerator = gen::ShardGen.Generators.ShardGenerator;
 
 namespace ShardGen.Generators.Tests;
@@ -156,7 +156,8 @@ public class RealBuildTests
         File.WriteAllText(Path.Combine(directory, "Valid.cs"), ValidModel);
         foreach (var (name, source) in files) File.WriteAllText(Path.Combine(directory, name + ".cs"), source);
 
-        var (exitCode, output) = DotnetCli.Run(directory, TimeSpan.FromMinutes(4), "build", "-m:1", "-nodeReuse:false", "-clp:NoSummary");
+        var build = DotnetProcess.Run(directory, ["build", "-m:1", "-clp:NoSummary"], timeoutSeconds: 240);
+        var (exitCode, output) = (build.ExitCode, build.Output);
         var generated = Directory.GetFiles(Path.Combine(directory, "obj"), "*.g.cs", SearchOption.AllDirectories)
             .Where(f => f.Contains("ShardGen.Generators.ShardGenerator", StringComparison.Ordinal)).Select(Path.GetFileName).ToList();
         return new BuildResult(exitCode, output, Parse(output), generated!);

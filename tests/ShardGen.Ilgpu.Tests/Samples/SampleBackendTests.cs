@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
-using ShardGen.Packaging.Tests;
+using ShardGen.TestSupport;
 
 namespace ShardGen.Ilgpu.Tests.Samples;
 

@@ -1,3 +1,4 @@
+using Xunit;
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -5,7 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 
-namespace ShardGen.Packaging.Tests;
+namespace ShardGen.TestSupport;
 
 /// <summary>
 /// The outcome of one <c>dotnet</c> command: its exit code, its standard output and error interleaved
