@@ -24,7 +24,6 @@ public sealed class IlgpuDeviceMesh : DeviceMesh
     private readonly IlgpuDevice[] _devices;
     private readonly IlgpuCollectiveEngine _collectives;
     private readonly IlgpuTransfer[,] _transfers;
-    private bool _disposed;
 
     private IlgpuDeviceMesh(IlgpuBackend backend, Context context, IlgpuDevice[] devices, IlgpuTransfer[,] transfers)
     {
@@ -153,8 +152,7 @@ public sealed class IlgpuDeviceMesh : DeviceMesh
 
     public override void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (!MarkDisposed()) return;
         // Stop every queue first: a collective still queued on one device needs its peers to drain too.
         foreach (var d in _devices) d.BeginStop();
         foreach (var d in _devices) d.Dispose();
