@@ -141,7 +141,7 @@ internal static class DeviceKernels
     {
         switch (activation)
         {
-            case 1: return x > 0f ? x : 0f;                                                    // Relu
+            case 1: return x < 0f ? 0f : x;                                                    // Relu (NaN stays NaN)
             case 2: return (float)(0.5 * x * (1.0 + Erf(x * (double)SqrtHalf)));                 // Gelu (erf)
             case 3: return x * Sigmoid(TwoSqrtTwoOverPi * (x + GeluCubic * x * x * x));         // GeluTanh
             case 4: return x * Sigmoid(x);                                                      // Silu
