@@ -125,7 +125,7 @@ public sealed partial class IlgpuDevice : Device
         return result;
     }
 
-    private void WaitIdle() => _worker.WaitIdle(Name);
+    private void WaitIdle() => _worker.WaitIdle();
 
     private void ThrowPendingError()
     {

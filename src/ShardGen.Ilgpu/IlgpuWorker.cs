@@ -18,6 +18,7 @@ namespace ShardGen.Ilgpu;
 internal sealed class IlgpuWorker : IStoppableWorker
 {
     private readonly object _gate = new();
+    private readonly string _name; // the device's, for messages (the device's Name formats a new string)
     private readonly Queue<Action> _queue = new();
     private readonly HashSet<MemoryBuffer1D<float, Stride1D.Dense>> _memory = new();
     private readonly IlgpuContextLease _context;
@@ -33,6 +34,7 @@ internal sealed class IlgpuWorker : IStoppableWorker
 
     public IlgpuWorker(string name, IlgpuContextLease context)
     {
+        _name = name;
         _context = context;
         context.Acquire();
         // A static entry with this queue as its only state: the thread must not keep the device alive.
@@ -118,10 +120,10 @@ internal sealed class IlgpuWorker : IStoppableWorker
         }
     }
 
-    public void WaitIdle(string deviceName)
+    public void WaitIdle()
     {
         if (IsCurrentThread)
-            throw new InvalidOperationException($"Device {deviceName} cannot wait for its own queue from one of its kernels.");
+            throw new InvalidOperationException($"Device {_name} cannot wait for its own queue from one of its kernels.");
         lock (_gate)
         {
             while (_pending > 0) Monitor.Wait(_gate);

@@ -54,7 +54,7 @@ public sealed unsafe partial class CpuDevice : Device
         if (!_worker.TryEnqueue(command)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
     }
 
-    private void WaitIdle() => _worker.WaitIdle(Name);
+    private void WaitIdle() => _worker.WaitIdle();
 
     private void ThrowPendingError()
     {

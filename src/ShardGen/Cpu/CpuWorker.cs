@@ -15,6 +15,7 @@ internal sealed unsafe partial class CpuWorker : IStoppableWorker
 {
     private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 µs
     private readonly object _gate = new();
+    private readonly string _name; // the device's, for messages (the device's Name formats a new string)
     private readonly CommandRing _queue = new();
     private readonly KernelThreadTeam? _team;
     private readonly GemmWorkspace[] _workspaces;
@@ -26,6 +27,7 @@ internal sealed unsafe partial class CpuWorker : IStoppableWorker
 
     public CpuWorker(string name, int threads, bool spin)
     {
+        _name = name;
         _spin = spin;
         _workspaces = new GemmWorkspace[threads];
         for (int i = 0; i < threads; i++) _workspaces[i] = new GemmWorkspace();
@@ -111,10 +113,10 @@ internal sealed unsafe partial class CpuWorker : IStoppableWorker
     }
 
     /// <summary>Waits until the queue is empty (without reporting failures).</summary>
-    public void WaitIdle(string deviceName)
+    public void WaitIdle()
     {
         if (IsCurrentThread)
-            throw new InvalidOperationException($"Device {deviceName} cannot wait for its own queue from one of its kernels.");
+            throw new InvalidOperationException($"Device {_name} cannot wait for its own queue from one of its kernels.");
         lock (_gate)
         {
             while (_pending > 0) Monitor.Wait(_gate);
