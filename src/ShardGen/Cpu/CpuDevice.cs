@@ -92,6 +92,8 @@ public sealed unsafe partial class CpuDevice : Device
         float* dst = Pointer(destination);
         fixed (float* src = source)
             Elementwise.Copy(src, sourceStride, dst, destination.Stride, destination.Rows, destination.Cols);
+        // The raw pointer does not keep the buffer alive: a buffer dropped mid-copy must not be freed by its finalizer.
+        GC.KeepAlive(destination.Buffer);
     }
 
     public override void Download(MatrixView source, Span<float> destination, int destinationStride)
@@ -101,6 +103,7 @@ public sealed unsafe partial class CpuDevice : Device
         float* src = Pointer(source);
         fixed (float* dst = destination)
             Elementwise.Copy(src, source.Stride, dst, destinationStride, source.Rows, source.Cols);
+        GC.KeepAlive(source.Buffer);
     }
 
     public override void Gemm(MatrixView a, bool transposeA, MatrixView b, bool transposeB, MatrixView c,
