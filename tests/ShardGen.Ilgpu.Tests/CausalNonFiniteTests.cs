@@ -61,6 +61,26 @@ public sealed class CausalNonFiniteTests
         AssertClose(Run(qkv, shape), Attention(qkv, shape), 1e-5, $"{heads}/{kvHeads} heads, lengths [{string.Join(",", lengths)}], seed={seed}");
     }
 
+    [Fact]
+    public void In_a_causal_model_a_nan_in_token_7_leaves_tokens_before_it_and_the_other_sequence_exact()
+    {
+        int seed = System.Random.Shared.Next();
+        using var model = ShardGen.Tests.Models.TwoBlocks.Create(IlgpuMeshes.Cpu(2), ShardGen.Tests.Models.TwoBlocks.Weights.Random(seed));
+        var x = ShardGen.Tests.Reference.ReferenceMath.RandomMatrix(new System.Random(seed), 21, 64);
+        int[] lengths = [12, 9];
+        var clean = model.Forward(x, lengths);
+        var poisoned = (float[,])x.Clone();
+        for (int c = 0; c < 64; c++) poisoned[7, c] = float.NaN;
+        var y = model.Forward(poisoned, lengths);
+        for (int row = 0; row < 21; row++)
+        {
+            var before = Enumerable.Range(0, y.GetLength(1)).Select(c => clean[row, c]).ToArray();
+            var after = Enumerable.Range(0, y.GetLength(1)).Select(c => y[row, c]).ToArray();
+            if (row >= 7 && row < 12) Assert.True(after.All(float.IsNaN), $"seed={seed}: token {row} reads token 7 but is not NaN.");
+            else Assert.True(before.SequenceEqual(after), $"seed={seed}: token {row} does not read token 7 but changed.");
+        }
+    }
+
     private static float[] Run(double[] qkv, AttentionShape shape)
     {
         var d = Dev;
