@@ -116,8 +116,8 @@ public sealed partial class IlgpuDevice
         }
         catch (Exception e)
         {
-            lock (_gate) _error ??= e;
+            _worker.RecordError(e);
         }
-        lock (_gate) return _error == null;
+        return !_worker.HasError;
     }
 }

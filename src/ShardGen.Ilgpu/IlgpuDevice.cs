@@ -20,34 +20,26 @@ namespace ShardGen.Ilgpu;
 /// </summary>
 public sealed partial class IlgpuDevice : Device
 {
-    private readonly object _gate = new();
-    private readonly Queue<Action> _queue = new();
-    private readonly HashSet<IlgpuDeviceBuffer> _buffers = new();
-    private readonly Thread _worker;
+    private readonly IlgpuWorker _worker;
+    private readonly WorkerLifetime _lifetime;
     private readonly string _name;
-    private Accelerator? _accelerator;
-    private DeviceKernelSet? _kernels;
-    private MemoryBuffer1D<float, Stride1D.Dense>? _scratch;
-    private MemoryBuffer1D<float, Stride1D.Dense>? _receive;
-    private int _pending;
-    private Exception? _error;
-    private bool _stopping;
-    private bool _stopped;
+    private int _stopped;
 
-    internal IlgpuDevice(int rank, string name, Func<Accelerator> createAccelerator) : base(rank)
+    internal IlgpuDevice(int rank, string name, IlgpuContextLease context, Func<Accelerator> createAccelerator) : base(rank)
     {
         _name = name;
-        _worker = new Thread(WorkerLoop) { IsBackground = true, Name = $"{name} worker" };
-        _worker.Start();
+        _worker = new IlgpuWorker(name, context);
+        _lifetime = new WorkerLifetime(_worker);
         try
         {
+            var worker = _worker;
             Invoke(() =>
             {
-                _accelerator = createAccelerator();
-                _kernels = new DeviceKernelSet(_accelerator);
-                AcceleratorName = _accelerator.Name;
-                AcceleratorType = _accelerator.AcceleratorType;
-                MaxGroupSize = _accelerator.MaxNumThreadsPerGroup;
+                worker.Accelerator = createAccelerator();
+                worker.Kernels = new DeviceKernelSet(worker.Accelerator);
+                AcceleratorName = worker.Accelerator.Name;
+                AcceleratorType = worker.Accelerator.AcceleratorType;
+                MaxGroupSize = worker.Accelerator.MaxNumThreadsPerGroup;
                 return 0;
             });
         }
@@ -69,9 +61,15 @@ public sealed partial class IlgpuDevice : Device
     /// <summary>Largest group the accelerator runs; sets the default GEMM group (≤ 16×16) and the row kernels' group.</summary>
     public int MaxGroupSize { get; private set; }
 
-    internal bool IsWorkerThread => Thread.CurrentThread == _worker;
+    internal bool IsWorkerThread => _worker.IsCurrentThread;
 
-    internal Accelerator Accelerator => _accelerator ?? throw new InvalidOperationException($"{Name} has no accelerator.");
+    /// <summary>The worker's thread (tests check that it ends).</summary>
+    internal Thread WorkerThread => _worker.Thread;
+
+    /// <summary>Memory buffers of this device not yet freed, whoever holds them.</summary>
+    internal int HeldBuffers => _worker.HeldBuffers;
+
+    internal Accelerator Accelerator => _worker.Accelerator ?? throw new InvalidOperationException($"{Name} has no accelerator.");
 
     internal AcceleratorStream Stream => Accelerator.DefaultStream;
 
@@ -89,20 +87,14 @@ public sealed partial class IlgpuDevice : Device
         });
     }
 
-    internal DeviceKernelSet KernelSet => _kernels ?? throw new InvalidOperationException($"{Name} has no kernels.");
+    internal DeviceKernelSet KernelSet => _worker.Kernels ?? throw new InvalidOperationException($"{Name} has no kernels.");
 
     // ------------------------------------------------------------------ queue
 
     /// <summary>Appends work to the queue; it runs after everything enqueued before it.</summary>
     internal void Enqueue(Action work)
     {
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_stopping, this);
-            _queue.Enqueue(work);
-            _pending++;
-            Monitor.PulseAll(_gate);
-        }
+        if (!_worker.TryEnqueue(work)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
     }
 
     /// <summary>Runs <paramref name="work"/> on the worker after the queued work and waits for it; its exception is rethrown here.</summary>
@@ -133,94 +125,16 @@ public sealed partial class IlgpuDevice : Device
         return result;
     }
 
-    private void WorkerLoop()
-    {
-        try
-        {
-            while (true)
-            {
-                Action work;
-                lock (_gate)
-                {
-                    while (_queue.Count == 0 && !_stopping) Monitor.Wait(_gate);
-                    if (_queue.Count == 0) return;
-                    work = _queue.Dequeue();
-                }
-                try
-                {
-                    work();
-                }
-                catch (Exception e)
-                {
-                    lock (_gate) _error ??= e;
-                }
-                lock (_gate)
-                {
-                    if (--_pending == 0) Monitor.PulseAll(_gate);
-                }
-            }
-        }
-        finally
-        {
-            ReleaseAll();
-        }
-    }
-
-    /// <summary>Worker exit: frees every buffer, the scratch and the accelerator on the thread that owns them.</summary>
-    private void ReleaseAll()
-    {
-        IlgpuDeviceBuffer[] left;
-        lock (_gate)
-        {
-            left = new IlgpuDeviceBuffer[_buffers.Count];
-            _buffers.CopyTo(left);
-            _buffers.Clear();
-        }
-        try
-        {
-            _accelerator?.Synchronize();
-        }
-        catch (Exception)
-        {
-            // Shutting down: a failed kernel was reported (or will never be asked for).
-        }
-        foreach (var b in left) b.Free();
-        _scratch?.Dispose();
-        _receive?.Dispose();
-        _scratch = null;
-        _receive = null;
-        _accelerator?.Dispose();
-        _accelerator = null;
-    }
-
-    private void WaitIdle()
-    {
-        if (IsWorkerThread)
-            throw new InvalidOperationException($"Device {Name} cannot wait for its own queue from one of its kernels.");
-        lock (_gate)
-        {
-            while (_pending > 0) Monitor.Wait(_gate);
-        }
-    }
+    private void WaitIdle() => _worker.WaitIdle();
 
     private void ThrowPendingError()
     {
-        Exception? e;
-        lock (_gate)
-        {
-            e = _error;
-            _error = null;
-        }
-        if (e != null) throw new DeviceKernelException(Name, e);
+        if (_worker.TakeError() is { } e) throw new DeviceKernelException(Name, e);
     }
 
     public override void Synchronize()
     {
-        lock (_gate)
-        {
-            if (_stopping) return;
-        }
-        Enqueue(() => Stream.Synchronize());
+        if (!_worker.TryEnqueue(() => Stream.Synchronize())) return; // stopped: nothing left to wait for
         WaitIdle();
         ThrowPendingError();
     }
@@ -230,58 +144,26 @@ public sealed partial class IlgpuDevice : Device
     public override DeviceBuffer Allocate(int elements)
     {
         CheckAllocate(elements);
-        var memory = Invoke(() =>
+        var worker = _worker;
+        var memory = Invoke<MemoryBuffer1D<float, Stride1D.Dense>?>(() =>
         {
             var m = Accelerator.Allocate1D<float>(Math.Max(elements, 1));
             m.View.MemSetToZero(Stream);
             Stream.Synchronize();
-            return m;
-        });
-        var buffer = new IlgpuDeviceBuffer(this, memory, elements);
-        lock (_gate)
-        {
-            if (!_stopping)
-            {
-                _buffers.Add(buffer);
-                return buffer;
-            }
-        }
-        memory.Dispose();
-        throw new ObjectDisposedException(Name);
-    }
-
-    /// <summary>Called by <see cref="IlgpuDeviceBuffer.Dispose"/>: frees after the work already queued.</summary>
-    internal void ReleaseBuffer(IlgpuDeviceBuffer buffer)
-    {
-        lock (_gate)
-        {
-            if (_stopping) return; // the worker frees what is left when it exits
-            if (!IsWorkerThread)
-            {
-                _queue.Enqueue(() => FreeNow(buffer));
-                _pending++;
-                Monitor.PulseAll(_gate);
-                return;
-            }
-        }
-        FreeNow(buffer);
-    }
-
-    private void FreeNow(IlgpuDeviceBuffer buffer)
-    {
-        lock (_gate) _buffers.Remove(buffer);
-        // Kernels queued before the free may still be running on the stream.
-        Stream.Synchronize();
-        buffer.Free();
+            if (worker.TryHold(m)) return m;
+            m.Dispose();
+            return null;
+        }) ?? throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
+        return new IlgpuDeviceBuffer(this, memory, _worker, elements);
     }
 
     /// <summary>Device scratch of at least <paramref name="floats"/> (pack/unpack staging, attention scores). Worker only.</summary>
-    internal ArrayView<float> Scratch(long floats) => Grow(ref _scratch, floats);
+    internal ArrayView<float> Scratch(long floats) => Grow(ref _worker.ScratchBuffer, floats);
 
     /// <summary>The receive slots of the collectives (peers write into them). Grown only by this worker, before a collective's members meet.</summary>
-    internal ArrayView<float> ReceiveSlots(long floats) => Grow(ref _receive, floats);
+    internal ArrayView<float> ReceiveSlots(long floats) => Grow(ref _worker.ReceiveBuffer, floats);
 
-    internal ArrayView<float> ReceiveSlots() => _receive!.View;
+    internal ArrayView<float> ReceiveSlots() => _worker.ReceiveBuffer!.View;
 
     private ArrayView<float> Grow(ref MemoryBuffer1D<float, Stride1D.Dense>? buffer, long floats)
     {
@@ -350,23 +232,13 @@ public sealed partial class IlgpuDevice : Device
     // ------------------------------------------------------------------ lifetime
 
     /// <summary>Stops accepting work; the worker drains what is queued, frees everything, then exits.</summary>
-    internal void BeginStop()
-    {
-        lock (_gate)
-        {
-            _stopping = true;
-            Monitor.PulseAll(_gate);
-        }
-    }
+    internal void BeginStop() => _worker.BeginStop();
 
     public override void Dispose()
     {
         BeginStop();
-        lock (_gate)
-        {
-            if (_stopped) return;
-            _stopped = true;
-        }
-        if (!IsWorkerThread) _worker.Join();
+        if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
+        _lifetime.Disown();
+        if (!IsWorkerThread) _worker.Thread.Join();
     }
 }

@@ -8,19 +8,18 @@ namespace ShardGen.Ilgpu;
 
 /// <summary>
 /// Float32 memory of one <see cref="IlgpuDevice"/>: an ILGPU <c>MemoryBuffer1D</c> on the device's accelerator,
-/// zero-filled. Dispose is ordered after the work already queued on the device (like cudaFreeAsync).
+/// zero-filled. Dispose is ordered after the work already queued on the device (like cudaFreeAsync); a buffer dropped
+/// without Dispose is freed the same way once collected.
 /// </summary>
 public sealed class IlgpuDeviceBuffer : DeviceBuffer
 {
-    private MemoryBuffer1D<float, Stride1D.Dense>? _memory;
+    private readonly IlgpuMemoryOwner _owner;
     private int _disposed;
 
-    internal IlgpuDeviceBuffer(IlgpuDevice device, MemoryBuffer1D<float, Stride1D.Dense> memory, int length) : base(device, length)
+    internal IlgpuDeviceBuffer(IlgpuDevice device, MemoryBuffer1D<float, Stride1D.Dense> memory, IlgpuWorker worker, int length) : base(device, length)
     {
-        _memory = memory;
+        _owner = new IlgpuMemoryOwner(memory, worker, Account);
     }
-
-    internal IlgpuDevice Owner => (IlgpuDevice)Device;
 
     public override bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -29,7 +28,9 @@ public sealed class IlgpuDeviceBuffer : DeviceBuffer
     {
         get
         {
-            var m = Volatile.Read(ref _memory) ?? throw new ObjectDisposedException(nameof(IlgpuDeviceBuffer), $"A buffer of {Device.Name} was used after it was freed.");
+            var m = _owner.Memory;
+            if (IsDisposed || m.IsDisposed)
+                throw new ObjectDisposedException(nameof(IlgpuDeviceBuffer), $"A buffer of {Device.Name} was used after it was freed.");
             return m.View;
         }
     }
@@ -37,14 +38,26 @@ public sealed class IlgpuDeviceBuffer : DeviceBuffer
     public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        CountRelease();
-        Owner.ReleaseBuffer(this);
+        _owner.Release(disposing: true);
+    }
+}
+
+/// <summary>
+/// Finalizable owner of one <see cref="IlgpuDeviceBuffer"/>'s memory, kept small so a dropped buffer does not drag
+/// its device's graph through an extra collection. Freeing is queued on the device's worker, the thread that owns the
+/// accelerator, in order after the work already queued; the finalizer touches only the worker's queue and the
+/// account, which are never finalized (the ILGPU buffer itself stays reachable from the worker until freed).
+/// </summary>
+internal sealed class IlgpuMemoryOwner(MemoryBuffer1D<float, Stride1D.Dense> memory, IlgpuWorker worker, BufferAccount account)
+{
+    public MemoryBuffer1D<float, Stride1D.Dense> Memory => memory;
+
+    public void Release(bool disposing)
+    {
+        if (disposing) GC.SuppressFinalize(this);
+        account.Release();
+        worker.FreeAfterQueued(memory);
     }
 
-    /// <summary>Frees the accelerator memory now; called on the device's worker, in queue order.</summary>
-    internal void Free()
-    {
-        var m = Interlocked.Exchange(ref _memory, null);
-        m?.Dispose();
-    }
+    ~IlgpuMemoryOwner() => Release(disposing: false);
 }

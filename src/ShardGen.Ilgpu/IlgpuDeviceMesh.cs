@@ -20,16 +20,13 @@ namespace ShardGen.Ilgpu;
 /// </summary>
 public sealed class IlgpuDeviceMesh : DeviceMesh
 {
-    private readonly Context _context;
     private readonly IlgpuDevice[] _devices;
     private readonly IlgpuCollectiveEngine _collectives;
     private readonly IlgpuTransfer[,] _transfers;
-    private bool _disposed;
 
-    private IlgpuDeviceMesh(IlgpuBackend backend, Context context, IlgpuDevice[] devices, IlgpuTransfer[,] transfers)
+    private IlgpuDeviceMesh(IlgpuBackend backend, IlgpuDevice[] devices, IlgpuTransfer[,] transfers)
     {
         Backend = backend;
-        _context = context;
         _devices = devices;
         _transfers = transfers;
         World = new DeviceGroup("world", _devices);
@@ -58,6 +55,8 @@ public sealed class IlgpuDeviceMesh : DeviceMesh
             IlgpuBackend.OpenCL => Context.Create(b => b.OpenCL()),
             _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown ILGPU backend."),
         };
+        // Each device's worker holds the context and lets go when it exits; this method's own hold ends below.
+        var lease = new IlgpuContextLease(context);
         var created = new List<IlgpuDevice>();
         try
         {
@@ -68,19 +67,22 @@ public sealed class IlgpuDeviceMesh : DeviceMesh
             for (int i = 0; i < devices; i++)
             {
                 var device = physical[i % physical.Count];
-                created.Add(new IlgpuDevice(i, $"{prefix}:{i}", () => backend == IlgpuBackend.Cpu
+                created.Add(new IlgpuDevice(i, $"{prefix}:{i}", lease, () => backend == IlgpuBackend.Cpu
                     ? ((CPUDevice)device).CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel)
                     : device.CreateAccelerator(context)));
             }
             var transfers = ChooseTransfers(backend, created, stageEverything);
-            return new IlgpuDeviceMesh(backend, context, created.ToArray(), transfers);
+            return new IlgpuDeviceMesh(backend, created.ToArray(), transfers);
         }
         catch
         {
             foreach (var d in created) d.BeginStop();
             foreach (var d in created) d.Dispose();
-            context.Dispose();
             throw;
+        }
+        finally
+        {
+            lease.Release();
         }
     }
 
@@ -153,11 +155,9 @@ public sealed class IlgpuDeviceMesh : DeviceMesh
 
     public override void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (!MarkDisposed()) return;
         // Stop every queue first: a collective still queued on one device needs its peers to drain too.
         foreach (var d in _devices) d.BeginStop();
-        foreach (var d in _devices) d.Dispose();
-        _context.Dispose();
+        foreach (var d in _devices) d.Dispose(); // the last worker to exit disposes the context
     }
 }

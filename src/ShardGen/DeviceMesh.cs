@@ -24,6 +24,14 @@ public abstract class DeviceMesh : IDisposable
     /// <summary>Serializes forward passes on this mesh, so each pass's measured traffic is its own.</summary>
     internal object ExecutionGate { get; } = new();
 
+    private int _disposed;
+
+    /// <summary>True once <see cref="Dispose"/> has run: the devices are stopped and models on this mesh cannot run.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>For <see cref="Dispose"/> overrides: marks the mesh disposed; true only for the first call.</summary>
+    protected bool MarkDisposed() => Interlocked.Exchange(ref _disposed, 1) == 0;
+
     public abstract IReadOnlyList<Device> Devices { get; }
 
     public int Size => Devices.Count;

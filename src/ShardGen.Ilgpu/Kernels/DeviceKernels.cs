@@ -79,7 +79,7 @@ internal static class DeviceKernels
         var scratch = SharedMemory.Allocate<float>(MaxRowGroup);
         int row = Grid.IdxX, tid = Group.IdxX, g = Group.DimX;
         int n = p.Length;
-        int i = row % n; // query position inside the sequence
+        int i = p.FirstQuery + row % p.QueryRows; // query position inside the sequence
         int valid = p.Causal != 0 ? i + 1 : n;
         int at = p.Offset + row * n;
         float m = float.NegativeInfinity;
@@ -95,6 +95,22 @@ internal static class DeviceKernels
         float inverse = 1f / GroupSum(scratch, s, tid, g);
         for (int j = tid; j < n; j += g)
             scores[at + j] = j < valid ? scores[at + j] * inverse : 0f;
+    }
+
+    /// <summary>
+    /// Causal P·V of a strip's diagonal (see <see cref="CausalDiagonalParams"/>): each query sums only the keys at or
+    /// before it, so a NaN or ∞ in a later token never reaches it (P·V over masked keys would give 0·NaN = NaN).
+    /// </summary>
+    public static void CausalDiagonal(Index1D index, CausalDiagonalParams p, ArrayView<float> scores, ArrayView<float> qkv, ArrayView<float> output)
+    {
+        int c = index % p.HeadDim, rest = index / p.HeadDim;
+        int q = rest % p.QueryRows, h = rest / p.QueryRows;
+        int s = (h * p.QueryRows + q) * p.ScoreLd + p.FirstKey;
+        int v = p.VOffset + p.FirstKey * p.Ldq + h / p.Group * p.HeadDim + c;
+        int o = p.OOffset + q * p.Ldo + h * p.HeadDim + c;
+        float sum = p.Accumulate != 0 ? output[o] : 0f;
+        for (int j = 0; j <= q; j++) sum += scores[s + j] * qkv[v + j * p.Ldq];
+        output[o] = sum;
     }
 
     /// <summary>Tree sum over the group (g a power of two); every thread gets the total.</summary>
@@ -141,7 +157,7 @@ internal static class DeviceKernels
     {
         switch (activation)
         {
-            case 1: return x > 0f ? x : 0f;                                                    // Relu
+            case 1: return x < 0f ? 0f : x;                                                    // Relu (NaN stays NaN)
             case 2: return (float)(0.5 * x * (1.0 + Erf(x * (double)SqrtHalf)));                 // Gelu (erf)
             case 3: return x * Sigmoid(TwoSqrtTwoOverPi * (x + GeluCubic * x * x * x));         // GeluTanh
             case 4: return x * Sigmoid(x);                                                      // Silu

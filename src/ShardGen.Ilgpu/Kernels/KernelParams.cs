@@ -47,11 +47,24 @@ internal struct NormParams
 }
 
 /// <summary>
-/// One row per group of Heads·Length score rows (head-major, Length×Length per head, packed): scaled softmax
-/// over the first valid keys (i + 1 when causal, else Length); masked keys are set to 0.
+/// One row per group of Heads·QueryRows score rows (head-major, QueryRows×Length per head, packed): scaled softmax
+/// over the keys query i = FirstQuery + (row mod QueryRows) sees (i + 1 when causal, else Length); keys it does not
+/// see are set to 0 and never read.
 /// </summary>
 internal struct SoftmaxParams
 {
-    public int Offset, Length, Causal;
+    public int Offset, Length, Causal, QueryRows, FirstQuery;
     public float Scale;
+}
+
+/// <summary>
+/// The causal diagonal of a strip of QueryRows queries starting at key FirstKey: one thread per (head, query, column),
+/// O[q, c] (+)= Σ P[q, FirstKey + j]·V[FirstKey + j, c] for j ≤ q only. Scores as in <see cref="SoftmaxParams"/>
+/// (ScoreLd floats per row, QueryRows·ScoreLd per head); V of key t, head h at VOffset + t·Ldq + (h / Group)·HeadDim;
+/// the output row q of head h at OOffset + q·Ldo + h·HeadDim.
+/// </summary>
+internal struct CausalDiagonalParams
+{
+    public int QueryRows, FirstKey, HeadDim, Group, ScoreLd;
+    public int VOffset, Ldq, OOffset, Ldo, Accumulate;
 }

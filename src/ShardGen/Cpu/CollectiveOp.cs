@@ -63,7 +63,11 @@ internal abstract unsafe class CollectiveOp
         {
             // Every member has left the barrier once the count reaches zero: the op may be filled again.
             // A broken barrier stays broken, so a failed op is dropped instead.
-            if (Interlocked.Decrement(ref _running) == 0 && !_failed) _pool?.Return(this);
+            if (Interlocked.Decrement(ref _running) == 0 && !_failed)
+            {
+                ForgetViews(); // an idle op in the pool must not keep a dropped model's buffers alive
+                _pool?.Return(this);
+            }
         }
     }
 
@@ -73,6 +77,9 @@ internal abstract unsafe class CollectiveOp
     }
 
     protected abstract void Execute(int member);
+
+    /// <summary>Clears the views the engine filled in, once every member is done with them.</summary>
+    protected abstract void ForgetViews();
 
     /// <summary>Copies a view of the sender into a view on another device and counts the bytes.</summary>
     protected void Send(int sender, MatrixView source, MatrixView destination)
@@ -113,6 +120,12 @@ internal abstract unsafe class CollectiveOp
     /// <summary>destination += packed row-major scratch of the same shape.</summary>
     protected static void AddPacked(float* packed, MatrixView destination) =>
         Elementwise.Add(packed, destination.Cols, CpuDevice.Pointer(destination), destination.Stride, destination.Rows, destination.Cols);
+
+    protected static void ClearAll(MatrixView[] views, MatrixView[][] rows)
+    {
+        Array.Clear(views);
+        foreach (var row in rows) Array.Clear(row);
+    }
 
     protected static MatrixView[][] NewMatrix(int size)
     {

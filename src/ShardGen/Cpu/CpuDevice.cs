@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Threading;
 using ShardGen.Devices;
 using ShardGen.Kernels;
@@ -14,19 +13,9 @@ namespace ShardGen.Cpu;
 /// </summary>
 public sealed unsafe partial class CpuDevice : Device
 {
-    private readonly object _gate = new();
-    private readonly CommandRing _queue = new();
-    private readonly HashSet<CpuDeviceBuffer> _buffers = new();
-    private readonly Thread _worker;
-    private readonly KernelThreadTeam? _team;
-    private readonly GemmWorkspace[] _workspaces;
-    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 µs
-    private readonly bool _spin;
-    private int _queued; // _queue.Count, readable without the lock while the worker spins
-    private int _pending;
-    private Exception? _error;
-    private bool _stopping;
-    private bool _stopped;
+    private readonly CpuWorker _worker;
+    private readonly WorkerLifetime _lifetime;
+    private int _stopped;
 
     /// <param name="rank">Position in the mesh.</param>
     /// <param name="threads">Threads for this device's kernels.</param>
@@ -37,14 +26,10 @@ public sealed unsafe partial class CpuDevice : Device
     /// </param>
     internal CpuDevice(int rank, int threads, bool spinBeforeBlocking = false) : base(rank)
     {
-        _spin = spinBeforeBlocking;
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "A device needs at least one thread.");
         Threads = threads;
-        _workspaces = new GemmWorkspace[threads];
-        for (int i = 0; i < threads; i++) _workspaces[i] = new GemmWorkspace();
-        if (threads > 1) _team = new KernelThreadTeam(threads, Name);
-        _worker = new Thread(WorkerLoop) { IsBackground = true, Name = $"{Name} worker" };
-        _worker.Start();
+        _worker = new CpuWorker(Name, threads, spinBeforeBlocking);
+        _lifetime = new WorkerLifetime(_worker);
     }
 
     public override string Name => $"cpu:{Rank}";
@@ -53,9 +38,12 @@ public sealed unsafe partial class CpuDevice : Device
     public int Threads { get; }
 
     /// <summary>Receive buffer for the collectives this device takes part in.</summary>
-    internal CpuScratch Scratch { get; } = new();
+    internal CpuScratch Scratch => _worker.Scratch;
 
-    internal bool IsWorkerThread => Thread.CurrentThread == _worker;
+    internal bool IsWorkerThread => _worker.IsCurrentThread;
+
+    /// <summary>Every thread this device started: its worker and GEMM helpers (tests check that they end).</summary>
+    internal System.Threading.Thread[] StartedThreads => _worker.AllThreads;
 
     /// <summary>Appends arbitrary work to the queue (tests, tools); kernels use allocation-free commands.</summary>
     internal void Enqueue(Action work) => Enqueue(DeviceCommand.Action(work));
@@ -63,77 +51,14 @@ public sealed unsafe partial class CpuDevice : Device
     /// <summary>Appends a command to the queue; it runs after everything enqueued before it.</summary>
     internal void Enqueue(in DeviceCommand command)
     {
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_stopping, this);
-            Push(command);
-        }
+        if (!_worker.TryEnqueue(command)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
     }
 
-    // Caller holds _gate.
-    private void Push(in DeviceCommand command)
-    {
-        _queue.Push(command);
-        Volatile.Write(ref _queued, _queue.Count);
-        _pending++;
-        Monitor.PulseAll(_gate);
-    }
-
-    private void SpinForWork()
-    {
-        long until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
-        while (Volatile.Read(ref _queued) == 0 && !Volatile.Read(ref _stopping) && System.Diagnostics.Stopwatch.GetTimestamp() < until)
-            Thread.SpinWait(16);
-    }
-
-    private void WorkerLoop()
-    {
-        while (true)
-        {
-            if (_spin) SpinForWork();
-            DeviceCommand command;
-            lock (_gate)
-            {
-                while (_queue.Count == 0 && !_stopping) Monitor.Wait(_gate);
-                if (_queue.Count == 0) return;
-                _queue.Pop(out command);
-                Volatile.Write(ref _queued, _queue.Count);
-            }
-            try
-            {
-                Execute(command);
-            }
-            catch (Exception e)
-            {
-                lock (_gate) _error ??= e;
-            }
-            lock (_gate)
-            {
-                if (--_pending == 0) Monitor.PulseAll(_gate);
-            }
-        }
-    }
-
-    /// <summary>Waits until the queue is empty (without reporting failures).</summary>
-    private void WaitIdle()
-    {
-        if (IsWorkerThread)
-            throw new InvalidOperationException($"Device {Name} cannot wait for its own queue from one of its kernels.");
-        lock (_gate)
-        {
-            while (_pending > 0) Monitor.Wait(_gate);
-        }
-    }
+    private void WaitIdle() => _worker.WaitIdle();
 
     private void ThrowPendingError()
     {
-        Exception? e;
-        lock (_gate)
-        {
-            e = _error;
-            _error = null;
-        }
-        if (e != null) throw new DeviceKernelException(Name, e);
+        if (_worker.TakeError() is { } e) throw new DeviceKernelException(Name, e);
     }
 
     public override void Synchronize()
@@ -145,37 +70,18 @@ public sealed unsafe partial class CpuDevice : Device
     public override DeviceBuffer Allocate(int elements)
     {
         CheckAllocate(elements);
-        var buffer = new CpuDeviceBuffer(this, elements);
-        lock (_gate)
-        {
-            if (_stopping)
-            {
-                buffer.Free();
-                throw new ObjectDisposedException(Name);
-            }
-            _buffers.Add(buffer);
-        }
-        return buffer;
+        if (_worker.IsStopping) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
+        var block = new NativeBlock(elements);
+        if (!_worker.Memory.TryAdd(block)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
+        return new CpuDeviceBuffer(this, block, _worker.Memory, elements);
     }
 
     /// <summary>Called by <see cref="CpuDeviceBuffer.Dispose"/>: frees after the work already queued.</summary>
     internal void ReleaseBuffer(CpuDeviceBuffer buffer)
     {
-        lock (_gate)
-        {
-            if (!_stopping && !IsWorkerThread)
-            {
-                Push(DeviceCommand.Free(buffer));
-                return;
-            }
-        }
-        FreeNow(buffer);
-    }
-
-    private void FreeNow(CpuDeviceBuffer buffer)
-    {
-        lock (_gate) _buffers.Remove(buffer);
-        buffer.Free();
+        // On the worker itself (a kernel freeing a buffer) the queue before it has run: free now. After shutdown the
+        // worker freed everything already; Free is idempotent.
+        if (_worker.IsCurrentThread || !_worker.TryEnqueue(DeviceCommand.Free(buffer.Block))) _worker.Memory.Free(buffer.Block);
     }
 
     public override void Upload(ReadOnlySpan<float> source, int sourceStride, MatrixView destination)
@@ -186,6 +92,8 @@ public sealed unsafe partial class CpuDevice : Device
         float* dst = Pointer(destination);
         fixed (float* src = source)
             Elementwise.Copy(src, sourceStride, dst, destination.Stride, destination.Rows, destination.Cols);
+        // The raw pointer does not keep the buffer alive: a buffer dropped mid-copy must not be freed by its finalizer.
+        GC.KeepAlive(destination.Buffer);
     }
 
     public override void Download(MatrixView source, Span<float> destination, int destinationStride)
@@ -195,6 +103,7 @@ public sealed unsafe partial class CpuDevice : Device
         float* src = Pointer(source);
         fixed (float* dst = destination)
             Elementwise.Copy(src, source.Stride, dst, destinationStride, source.Rows, source.Cols);
+        GC.KeepAlive(source.Buffer);
     }
 
     public override void Gemm(MatrixView a, bool transposeA, MatrixView b, bool transposeB, MatrixView c,
@@ -223,35 +132,14 @@ public sealed unsafe partial class CpuDevice : Device
         Enqueue(DeviceCommand.Elementwise(CommandKind.Add, source, destination));
     }
 
-    /// <summary>Stops accepting work; the worker drains what is queued, then exits.</summary>
-    internal void BeginStop()
-    {
-        lock (_gate)
-        {
-            _stopping = true;
-            Monitor.PulseAll(_gate);
-        }
-    }
+    /// <summary>Stops accepting work; the worker drains what is queued, frees everything, then exits.</summary>
+    internal void BeginStop() => _worker.BeginStop();
 
     public override void Dispose()
     {
         BeginStop();
-        lock (_gate)
-        {
-            if (_stopped) return;
-            _stopped = true;
-        }
-        if (!IsWorkerThread) _worker.Join();
-        _team?.Dispose();
-        foreach (var w in _workspaces) w.Dispose();
-        Scratch.Dispose();
-        CpuDeviceBuffer[] left;
-        lock (_gate)
-        {
-            left = new CpuDeviceBuffer[_buffers.Count];
-            _buffers.CopyTo(left);
-            _buffers.Clear();
-        }
-        foreach (var buffer in left) buffer.Free();
+        if (System.Threading.Interlocked.Exchange(ref _stopped, 1) != 0) return;
+        _lifetime.Disown();
+        if (!IsWorkerThread) _worker.Thread.Join();
     }
 }

@@ -10,7 +10,6 @@ public sealed class CpuDeviceMesh : DeviceMesh
 {
     private readonly CpuDevice[] _devices;
     private readonly CpuCollectiveEngine _collectives;
-    private bool _disposed;
 
     private CpuDeviceMesh(int devices, int threadsPerDevice)
     {
@@ -39,8 +38,7 @@ public sealed class CpuDeviceMesh : DeviceMesh
 
     public override void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (!MarkDisposed()) return;
         // Stop every queue first: a collective still queued on one device needs its peers to drain too.
         foreach (var d in _devices) d.BeginStop();
         foreach (var d in _devices) d.Dispose();

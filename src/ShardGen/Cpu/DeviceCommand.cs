@@ -59,7 +59,7 @@ internal struct DeviceCommand
     public static DeviceCommand Collective(CollectiveOp op, int member) =>
         new() { Kind = CommandKind.Collective, Target = op, Member = member };
 
-    public static DeviceCommand Free(CpuDeviceBuffer buffer) => new() { Kind = CommandKind.Free, Target = buffer };
+    public static DeviceCommand Free(NativeBlock block) => new() { Kind = CommandKind.Free, Target = block };
 
     public static DeviceCommand Action(Action work) => new() { Kind = CommandKind.Action, Target = work };
 }

@@ -19,6 +19,8 @@ namespace ShardGen.Cpu;
 /// </summary>
 internal sealed unsafe class RingAllReduceOp : CollectiveOp
 {
+    protected override void ForgetViews() => Array.Clear(_buffers);
+
     private readonly MatrixView[] _buffers;
     private int _elements;
 
@@ -108,6 +110,8 @@ internal sealed unsafe class RingAllReduceOp : CollectiveOp
 /// <summary>Ring all-gather: at step s member j forwards shard j−s to member j+1; (g−1)·Σ|shard| floats.</summary>
 internal sealed class RingAllGatherOp : CollectiveOp
 {
+    protected override void ForgetViews() => ClearAll(_shards, _targets);
+
     private readonly MatrixView[] _shards;
     private readonly MatrixView[][] _targets;
 
@@ -146,6 +150,8 @@ internal sealed class RingAllGatherOp : CollectiveOp
 /// </summary>
 internal sealed class RingReduceScatterOp : CollectiveOp
 {
+    protected override void ForgetViews() => ClearAll(_results, _parts);
+
     private readonly MatrixView[][] _parts;
     private readonly MatrixView[] _results;
 
@@ -183,6 +189,8 @@ internal sealed class RingReduceScatterOp : CollectiveOp
 /// <summary>Broadcast: the root copies its buffer straight into every other member; (g−1)·N floats.</summary>
 internal sealed class BroadcastOp : CollectiveOp
 {
+    protected override void ForgetViews() => Array.Clear(_buffers);
+
     private readonly MatrixView[] _buffers;
     private int _root;
 
@@ -212,6 +220,8 @@ internal sealed class BroadcastOp : CollectiveOp
 /// </summary>
 internal sealed unsafe class TreeReduceOp : CollectiveOp
 {
+    protected override void ForgetViews() => Array.Clear(_buffers);
+
     private readonly MatrixView[] _buffers;
     private readonly IntPtr[] _receive;
     private int _root;

@@ -1,5 +1,4 @@
 using System;
-using System.Threading;
 
 namespace ShardGen.Devices;
 
@@ -11,31 +10,25 @@ namespace ShardGen.Devices;
 /// </summary>
 public abstract partial class Device : IDisposable
 {
-    private long _liveElements;
-    private int _liveBuffers;
-    private long _pooledElements;
-
     protected Device(int rank) => Rank = rank;
 
-    /// <summary>Bytes held by live (not yet disposed) buffers of this device: lets callers check that a refused operation allocated nothing.</summary>
-    public long AllocatedBytes => Interlocked.Read(ref _liveElements) * sizeof(float);
+    /// <summary>The figures below; buffers keep a reference so a finalizer can release into them.</summary>
+    internal DeviceMemoryCounters Counters { get; } = new();
 
-    /// <summary>Buffers allocated and not yet disposed.</summary>
-    public int LiveBuffers => Volatile.Read(ref _liveBuffers);
+    /// <summary>
+    /// Bytes held by live buffers of this device (not yet disposed, nor collected after being dropped): lets callers
+    /// check that a refused operation allocated nothing.
+    /// </summary>
+    public long AllocatedBytes => Counters.LiveElements * sizeof(float);
+
+    /// <summary>Buffers allocated and not yet disposed (or collected after being dropped).</summary>
+    public int LiveBuffers => Counters.LiveBuffers;
 
     /// <summary>
     /// Bytes of activation buffers kept by models' pools between forward passes (not in <see cref="AllocatedBytes"/>):
     /// memory cached for the next pass so a steady-state pass allocates nothing.
     /// </summary>
-    public long PooledBytes => Interlocked.Read(ref _pooledElements) * sizeof(float);
-
-    internal void CountBuffer(long elements, int sign)
-    {
-        Interlocked.Add(ref _liveElements, sign * elements);
-        Interlocked.Add(ref _liveBuffers, sign);
-    }
-
-    internal void CountPooled(long elements, int sign) => Interlocked.Add(ref _pooledElements, sign * elements);
+    public long PooledBytes => Counters.PooledElements * sizeof(float);
 
     /// <summary>Position of the device in its mesh, 0-based.</summary>
     public int Rank { get; }

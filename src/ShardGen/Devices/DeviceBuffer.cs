@@ -1,5 +1,4 @@
 using System;
-using System.Threading;
 
 namespace ShardGen.Devices;
 
@@ -10,32 +9,24 @@ namespace ShardGen.Devices;
 /// </summary>
 public abstract class DeviceBuffer : IDisposable
 {
-    private int _parked; // 1 while an activation pool keeps the buffer between passes
-
     protected DeviceBuffer(Device device, int length)
     {
         Device = device;
         Length = length;
-        device.CountBuffer(length, +1);
+        Account = new BufferAccount(device.Counters, length);
     }
 
-    /// <summary>Backends call this once, when the buffer is disposed, to keep <see cref="Device.AllocatedBytes"/> true.</summary>
-    protected void CountRelease()
-    {
-        if (Interlocked.Exchange(ref _parked, 0) == 1) Device.CountPooled(Length, -1);
-        else Device.CountBuffer(Length, -1);
-    }
+    /// <summary>This buffer's entry in its device's figures; a backend's finalizable memory owner releases it too.</summary>
+    internal BufferAccount Account { get; }
+
+    /// <summary>Backends call this when the buffer is disposed, to keep <see cref="Device.AllocatedBytes"/> true (later calls do nothing).</summary>
+    protected void CountRelease() => Account.Release();
 
     /// <summary>
     /// An activation pool keeps this buffer for the next pass: it moves from <see cref="Device.AllocatedBytes"/>
     /// to <see cref="Device.PooledBytes"/> (memory in use vs memory cached), and back when it is taken again.
     /// </summary>
-    internal void Park(bool parked)
-    {
-        if (Interlocked.Exchange(ref _parked, parked ? 1 : 0) == (parked ? 1 : 0)) return;
-        Device.CountBuffer(Length, parked ? -1 : +1);
-        Device.CountPooled(Length, parked ? +1 : -1);
-    }
+    internal void Park(bool parked) => Account.Park(parked);
 
     /// <summary>The device that owns this memory.</summary>
     public Device Device { get; }

@@ -45,7 +45,7 @@ internal static unsafe class Activations
         switch (activation)
         {
             case Activation.None: return x;
-            case Activation.Relu: return x > 0f ? x : 0f;
+            case Activation.Relu: return x < 0f ? 0f : x; // NaN stays NaN (as PyTorch): a poisoned value is never hidden
             case Activation.Gelu: return (float)(0.5 * x * (1 + Erf.Evaluate(x * (double)SqrtHalf)));
             case Activation.GeluTanh: return x * Sigmoid(TwoSqrtTwoOverPi * (x + GeluCubic * x * x * x));
             case Activation.Silu: return x * Sigmoid(x);
@@ -62,7 +62,7 @@ internal static unsafe class Activations
         switch (activation)
         {
             case Activation.None: return x;
-            case Activation.Relu: return Vector512.Max(x, Vector512<float>.Zero);
+            case Activation.Relu: return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), Vector512<float>.Zero, x);
             case Activation.Gelu:
             {
                 // erf in double lanes: float erf approximations stop at ~3e-7.
@@ -98,7 +98,7 @@ internal static unsafe class Activations
         switch (activation)
         {
             case Activation.None: return x;
-            case Activation.Relu: return Vector256.Max(x, Vector256<float>.Zero);
+            case Activation.Relu: return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), Vector256<float>.Zero, x);
             case Activation.Gelu:
             {
                 var (lo, hi) = Vector256.Widen(x);

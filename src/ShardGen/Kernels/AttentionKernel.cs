@@ -8,7 +8,8 @@ namespace ShardGen.Kernels;
 /// Scaled dot-product attention over a fused [tokens, q|k|v] matrix, by blocks of query rows: for each
 /// (sequence, query head, row block) S = Q·Kᵀ and O = softmax(S/√d)·V run on the packed GEMM, with only
 /// a BlockRows × keys score block live per thread (it stays in L2 and bounds the scratch to O(keys)).
-/// Causal blocks only score the keys up to their last row, which halves the work of a causal sequence.
+/// Causal blocks cover only the lower triangle of keys (see RunCausal), which halves the work of a causal sequence
+/// and means a query never reads a later token.
 /// </summary>
 internal static unsafe class AttentionKernel
 {
@@ -101,21 +102,71 @@ internal static unsafe class AttentionKernel
         int d = shape.HeadDim;
         int kvHead = item.Head / (shape.QueryHeads / shape.KvHeads);
         int m = item.Rows;
-        // Causal: row i of the block sees keys [0, row + i], so keys past the block's last row are never needed.
-        int keys = shape.Causal ? item.Row + m : item.Length;
         float* seq = qkv + (nint)item.Start * ldq;
-        float* q = seq + (nint)item.Row * ldq + item.Head * d;
-        float* k = seq + (shape.QueryHeads + kvHead) * d;
-        float* v = seq + (shape.QueryHeads + shape.KvHeads + kvHead) * d;
-        float* o = output + (nint)(item.Start + item.Row) * ldo + item.Head * d;
-        float* scores = ws.Scores(scoreFloats);
-
-        // S = Q·Kᵀ, [m, keys]; K is read transposed in place (rows of the fused matrix).
-        GemmKernel.Run(new GemmArgs(q, ldq, false, k, ldq, true, scores, keys, m, keys, d, false, null, Activation.None), ws);
+        var block = new Block(
+            seq + (nint)item.Row * ldq + item.Head * d,
+            seq + (shape.QueryHeads + kvHead) * d,
+            seq + (shape.QueryHeads + shape.KvHeads + kvHead) * d,
+            ldq,
+            output + (nint)(item.Start + item.Row) * ldo + item.Head * d,
+            ldo, d, ws, ws.Scores(scoreFloats),
+            // Causal: row i of the block sees keys [0, row + i], so keys past the block's last row are never needed.
+            shape.Causal ? item.Row + m : item.Length);
         float scale = 1f / MathF.Sqrt(d);
+        if (!shape.Causal)
+        {
+            // S = Q·Kᵀ [m, keys]; P = softmax(S/√d); O = P·V [m, d], written straight into this head's columns.
+            block.Scores(0, m, 0, item.Length);
+            for (int i = 0; i < m; i++) Softmax.ScaledRow(block.ScoreRow(i), item.Length, item.Length, scale);
+            block.Context(0, m, 0, item.Length, accumulate: false);
+            return;
+        }
+        RunCausal(block, item.Row, m, scale);
+    }
+
+    /// <summary>
+    /// Causal attention of rows [row, row + m) of a sequence, over the lower triangle of keys only, so a query never
+    /// reads a later token (a NaN or ∞ there cannot reach it, and no work is spent past it). In blocks: keys past the
+    /// block's last row are never touched; the rectangle of keys [0, row), which every row sees, runs on the GEMM; the
+    /// m×m diagonal block's scores come from the same score GEMM, but softmax and P·V read only each row's keys up to
+    /// itself, the diagonal's P·V summed in registers key by key.
+    /// </summary>
+    private static void RunCausal(in Block block, int row, int m, float scale)
+    {
+        block.Scores(0, m, 0, row + m);
+        for (int i = 0; i < m; i++) Softmax.ScaledRow(block.ScoreRow(i), row + i + 1, row + i + 1, scale);
+        if (row > 0) block.Context(0, m, 0, row, accumulate: false);
+        else block.ClearOutput(m);
         for (int i = 0; i < m; i++)
-            Softmax.ScaledRow(scores + (nint)i * keys, shape.Causal ? item.Row + i + 1 : keys, keys, scale);
-        // O = P·V, [m, d], written straight into this head's columns of the output.
-        GemmKernel.Run(new GemmArgs(scores, keys, false, v, ldq, false, o, ldo, m, d, keys, false, null, Activation.None), ws);
+            WeightedRowSum.AddTo(block.OutputRow(i), block.ScoreRow(i) + row, block.ValueRow(row), block.ValueStride, i + 1, block.HeadDim);
+    }
+
+    /// <summary>One item's pointers: its query rows, the sequence's key and value heads, its output rows and score block.</summary>
+    private readonly struct Block(float* q, float* k, float* v, int ldq, float* o, int ldo, int headDim, GemmWorkspace ws, float* scores, int lds)
+    {
+        public int HeadDim => headDim;
+
+        public int ValueStride => ldq;
+
+        public float* ScoreRow(int i) => scores + (nint)i * lds;
+
+        public float* OutputRow(int i) => o + (nint)i * ldo;
+
+        public float* ValueRow(int key) => v + (nint)key * ldq;
+
+        /// <summary>S[rows r0 … r0+m, keys k0 … k0+n) = Q·Kᵀ (K read transposed in place: rows of the fused matrix).</summary>
+        public void Scores(int r0, int m, int k0, int n) =>
+            GemmKernel.Run(new GemmArgs(q + (nint)r0 * ldq, ldq, false, k + (nint)k0 * ldq, ldq, true, ScoreRow(r0) + k0, lds,
+                m, n, headDim, false, null, Activation.None), ws);
+
+        /// <summary>O[rows r0 … r0+m) (+)= P[same rows, keys k0 … k0+n)·V[those keys].</summary>
+        public void Context(int r0, int m, int k0, int n, bool accumulate) =>
+            GemmKernel.Run(new GemmArgs(ScoreRow(r0) + k0, lds, false, ValueRow(k0), ldq, false, OutputRow(r0), ldo,
+                m, headDim, n, accumulate, null, Activation.None), ws);
+
+        public void ClearOutput(int m)
+        {
+            for (int i = 0; i < m; i++) new Span<float>(OutputRow(i), headDim).Clear();
+        }
     }
 }

@@ -43,6 +43,9 @@ internal sealed class KernelThreadTeam : IDisposable
 
     public int Threads { get; }
 
+    /// <summary>The helper threads (members 1 … Threads-1).</summary>
+    internal System.Collections.Generic.IReadOnlyList<Thread> Helpers => _helpers;
+
     /// <summary>This team's GEMM-strip job: one kernel runs on a team at a time, so one instance serves every GEMM.</summary>
     internal GemmKernel.StripJob GemmStrips { get; } = new();
 

@@ -93,7 +93,7 @@ public sealed class ShardedModelCore : IDisposable
     /// </summary>
     public ForwardPass BeginForward(float[,] x, int[]? sequenceLengths)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(x);
         Mesh.VerifyForwardInput(x, sequenceLengths);
         var first = Plan.Layers[0];
@@ -120,19 +120,36 @@ public sealed class ShardedModelCore : IDisposable
         }
     }
 
-    private void CheckSequenceLengths(int tokens, int[]? lengths)
+    /// <summary>
+    /// Names what the user holds: the model's own class (not this core) and, when the mesh went first, the mesh.
+    /// </summary>
+    private void ThrowIfDisposed()
     {
-        if (lengths is null) return;
+        string model = Plan.ModelName;
+        if (_disposed)
+            throw new ObjectDisposedException(model, $"This {model} was disposed and its device shards freed; create a new one with {model}.Create(mesh, weights).");
+        if (Mesh.IsDisposed)
+            throw new ObjectDisposedException(model,
+                $"The mesh this {model} was created on ({Mesh.GetType().Name} of {Mesh.Size} devices) was disposed; dispose the {model} before its mesh, " +
+                $"or create it again on a live mesh with {model}.Create(mesh, weights).");
+    }
+
+    // The parameter is named after the generated Forward's, so the exception names what the user passed.
+    private void CheckSequenceLengths(int tokens, int[]? sequenceLengths)
+    {
+        if (sequenceLengths is null) return;
         long sum = 0;
-        for (int s = 0; s < lengths.Length; s++)
+        for (int s = 0; s < sequenceLengths.Length; s++)
         {
-            if (lengths[s] < 1)
-                throw new ArgumentException($"{Plan.ModelName}.Forward: sequence {s} has length {lengths[s]}; every sequence needs at least one token.", nameof(lengths));
-            sum += lengths[s];
+            if (sequenceLengths[s] < 1)
+                throw new ArgumentException(
+                    $"{Plan.ModelName}.Forward: sequenceLengths[{s}] is {sequenceLengths[s]}; every sequence needs at least one token.", nameof(sequenceLengths));
+            sum += sequenceLengths[s];
         }
-        if (lengths.Length == 0 || sum != tokens)
+        if (sequenceLengths.Length == 0 || sum != tokens)
             throw new ArgumentException(
-                $"{Plan.ModelName}.Forward: the sequence lengths add up to {sum} but x has {tokens} tokens; they must be equal.", nameof(lengths));
+                $"{Plan.ModelName}.Forward: sequenceLengths add up to {sum} but x has {tokens} tokens; they must be equal (one length per packed sequence, in order).",
+                nameof(sequenceLengths));
     }
 
     /// <summary>The sequence starts of checked lengths: the last pass's array when they are the same (it is never written).</summary>

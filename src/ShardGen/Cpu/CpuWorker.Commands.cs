@@ -1,12 +1,13 @@
 using System;
 using ShardGen.Devices;
 using ShardGen.Kernels;
+using static ShardGen.Cpu.CpuDevice;
 
 namespace ShardGen.Cpu;
 
 // Runs one queued command on the worker. Arguments were checked when it was enqueued; views become
 // pointers only now, so a buffer freed too early fails here instead of touching freed memory.
-public sealed unsafe partial class CpuDevice
+internal sealed unsafe partial class CpuWorker
 {
     private void Execute(in DeviceCommand c)
     {
@@ -44,7 +45,7 @@ public sealed unsafe partial class CpuDevice
                 ((CollectiveOp)c.Target!).Run(c.Member);
                 break;
             case CommandKind.Free:
-                FreeNow((CpuDeviceBuffer)c.Target!);
+                Memory.Free((NativeBlock)c.Target!);
                 break;
             case CommandKind.Action:
                 ((Action)c.Target!)();
