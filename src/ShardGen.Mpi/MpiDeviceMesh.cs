@@ -30,7 +30,6 @@ public sealed class MpiDeviceMesh : DeviceMesh
     // per rank): reused, as SPMD code runs its passes from one thread.
     private readonly int[] _downloadCounts, _downloadDisplacements;
     private readonly long[] _inputChecks;
-    private bool _disposed;
 
     private MpiDeviceMesh(MpiCommunicator world, Func<int, Device> createLocalDevice)
     {
@@ -289,8 +288,7 @@ public sealed class MpiDeviceMesh : DeviceMesh
 
     public override void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (!MarkDisposed()) return;
         foreach (var d in _devices) d.Dispose();
         foreach (var c in _owned) c.Dispose();
         _owned.Clear();

@@ -179,6 +179,18 @@ public sealed class MpiFailureTests
     }
 
     [MpiFact]
+    public void ForwardAfterTheMeshIsDisposed_NamesTheModelAndTheMesh_OnEveryRank()
+    {
+        var run = MpiJob.Run(2, new[] { "disposed" });
+        _output.WriteLine(run.ToString());
+        Assert.True(run.ExitCode == 0 && !run.TimedOut, run.ToString());
+        var lines = run.Lines("DISPOSED").ToArray();
+        Assert.Equal(2, lines.Length);
+        Assert.All(lines, l => Assert.Contains("refused=True object=Mlp isDisposed=True", l));
+        Assert.All(lines, l => Assert.Contains("was disposed", l));
+    }
+
+    [MpiFact]
     public void OutputUnderMpirun_HasNoTerminalEscape()
     {
         // Open MPI gives each rank a pseudo-terminal as standard output; .NET's console would switch it to keypad mode.

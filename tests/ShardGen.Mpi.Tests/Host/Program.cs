@@ -50,6 +50,9 @@ return MpiRuntime.Run(() =>
             case "weights":
                 Weights(mesh);
                 break;
+            case "disposed":
+                Disposed();
+                break;
             case "slow":
                 Slow(mesh);
                 break;
@@ -168,6 +171,24 @@ static void Weights(MpiDeviceMesh mesh)
     using var model = created.Model;
     var x = Input(c);
     Output.Line($"AFTER-WEIGHTS rank={rank} vsReference={ReferenceMath.RelativeError(c.Forward(model, x), c.Reference(created.Weights, x)):E2}");
+}
+
+// A model whose mesh was disposed: every rank refuses Forward locally, naming the model and the mesh.
+static void Disposed()
+{
+    var second = MpiDeviceMesh.Create();
+    var c = Cases.All["mlp"];
+    var created = c.Create(second);
+    second.Dispose();
+    try
+    {
+        c.Forward(created.Model, Input(c));
+        Output.Line($"DISPOSED rank={second.LocalRank} refused=False");
+    }
+    catch (ObjectDisposedException e)
+    {
+        Output.Line($"DISPOSED rank={second.LocalRank} refused=True object={e.ObjectName} isDisposed={second.IsDisposed} {e.Message.ReplaceLineEndings(" ")}");
+    }
 }
 
 // Rank 1 computes for 3 s (under the timeout) before its Forward: the others wait for it, sleeping, and the job goes on.
