@@ -53,7 +53,9 @@ internal sealed class SampleBackend
         catch (Exception e) when (e is not ArgumentException)
         {
             // No driver, no device, a native library missing: ILGPU reports each differently, the user needs one line.
-            Fail($"--backend {Name} is not available on this machine: {e.Message.Split('\n')[0].Trim()}");
+            // The runtime's hint names its API (IlgpuBackend.Cpu); the sample's user needs the flag instead.
+            string reason = e.Message.Split('\n')[0].Trim().Replace("IlgpuBackend.Cpu runs anywhere.", "--backend ilgpu-cpu or cpu runs anywhere.");
+            Fail($"--backend {Name} is not available on this machine: {reason}");
             return null;
         }
     }
