@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Draws the plan pictures and renders them in a real headless browser, so a person (or a reviewer) can look at them:
 #   bash docs/render-diagrams.sh [OUT_DIR]       (default /tmp/shardgen-diagrams)
-# Writes MegatronMlp's and TransformerBlock's plans (samples, --diagram) and two test models' plans (a Summa2D
-# layer on a 2×2 and a 3×3 grid, from the PlanDiagram tests), then a PNG of each with Debian's chromium.
+# Writes MegatronMlp's and TransformerBlock's plans (samples, --diagram) and the PlanDiagram tests' plans (1D, blocks,
+# Summa2D on 2×2 and 3×3 grids; files test-*.svg), then a PNG of each with Debian's chromium.
 # Fails when a drawing is not well-formed XML or a screenshot is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Xml.Linq;
+using ShardGen.Collectives;
 using ShardGen.Planning;
 
 namespace ShardGen.Diagrams;
@@ -25,7 +26,8 @@ internal sealed class PlanDiagram
     private readonly double _stepWidth, _laneWidth, _lanesLeft;
     private readonly List<XElement> _rows = new();
     private readonly SortedSet<TensorLayout> _layoutsUsed = new();
-    private readonly SortedSet<Collectives.CollectiveKind> _kindsUsed = new();
+    private readonly SortedSet<CollectiveKind> _kindsUsed = new();
+    private double _legendRight;
 
     private PlanDiagram(ModelPlan plan)
     {
@@ -56,7 +58,7 @@ internal sealed class PlanDiagram
         for (int k = 0; k < _plan.Steps.Count; k++) y = Row(k, y);
         double lanesBottom = y;
         var legend = Legend(ref y);
-        double width = Math.Ceiling(Math.Max(LanesRight + Margin, WidestTitle(titleLines) + 2 * Margin));
+        double width = Math.Ceiling(Math.Max(Math.Max(LanesRight, _legendRight) + Margin, WidestTitle(titleLines) + 2 * Margin));
 
         var root = new XElement(Svg + "svg",
             new XAttribute("width", N(width)), new XAttribute("height", N(Math.Ceiling(y + Margin))),
@@ -77,7 +79,7 @@ internal sealed class PlanDiagram
         var p = _plan;
         string grid = _grid ? $" ({_q}×{_q} grid)" : "";
         string sp = p.SequenceParallel ? ", sequence parallel" : "";
-        var calls = Enum.GetValues<Collectives.CollectiveKind>().Select(k => (k, c: p.PredictedCalls(k))).Where(x => x.c > 0)
+        var calls = Enum.GetValues<CollectiveKind>().Select(k => (k, c: p.PredictedCalls(k))).Where(x => x.c > 0)
             .Select(x => I($"{x.c} {TrafficReport.KindText(x.k)}{(x.c == 1 ? "" : "s")}")).ToArray();
         string traffic = calls.Length == 0 ? "no collectives" : string.Join(", ", calls);
         return (new[]
@@ -155,14 +157,17 @@ internal sealed class PlanDiagram
             if (traffic.Groups == TrafficGroups.Summa)
             {
                 bool transposed = _plan.Layers[step.LayerIndex].Spec.WeightLayout == WeightLayout.OutIn;
-                y = GridRows(row, y, transposed ? "C panels reduced along each grid row" : "A panels broadcast along each grid row");
-                y = GridColumns(row, y, "B panels broadcast down each grid column");
+                y = transposed
+                    ? GridRows(row, y, "C panels reduced along each grid row", CollectiveKind.Reduce)
+                    : GridRows(row, y, "A panels broadcast along each grid row", CollectiveKind.Broadcast);
+                y = GridColumns(row, y, "B panels broadcast down each grid column", CollectiveKind.Broadcast);
                 left = Inset(row, left);
             }
             else if (traffic.Groups != TrafficGroups.Mesh)
             {
-                y = GridColumns(row, y, "inside each grid column");
-                if (traffic.Groups == TrafficGroups.GridColumnsThenRows) y = GridRows(row, y, "then inside each grid row");
+                var kind = traffic.Calls[0].Kind;
+                y = GridColumns(row, y, "inside each grid column", kind);
+                if (traffic.Groups == TrafficGroups.GridColumnsThenRows) y = GridRows(row, y, "then inside each grid row", kind);
             }
         }
         y = Shapes(row, k, y);
@@ -183,7 +188,7 @@ internal sealed class PlanDiagram
     }
 
     /// <summary>One line per grid row through its devices' lanes (ranks i, i+q, …), under a caption.</summary>
-    private double GridRows(XElement row, double y, string caption)
+    private double GridRows(XElement row, double y, string caption, CollectiveKind kind)
     {
         row.Add(Text(LaneLeft(0) + 8, y + 10, caption, SmallFont, null, null, "#374151", "grid-caption"));
         y += 16;
@@ -191,17 +196,17 @@ internal sealed class PlanDiagram
         {
             double ly = y + 5 + i * 14;
             var g = Group("grid-row", ("data-row", i));
-            g.Add(Line(LaneCenter(i), ly, LaneCenter(i + (_q - 1) * _q), ly, "#7c3aed", 2));
+            g.Add(Line(LaneCenter(i), ly, LaneCenter(i + (_q - 1) * _q), ly, KindStroke(kind), 2));
             for (int j = 0; j < _q; j++)
-                g.Add(Circle(LaneCenter(i + j * _q), ly, 4, "#7c3aed", new XAttribute("data-device", i + j * _q)));
-            g.Add(Text(LaneCenter(i) - 8, ly + 4, I($"row {i}"), SmallFont, null, "end", "#5b21b6"));
+                g.Add(Circle(LaneCenter(i + j * _q), ly, 4, KindStroke(kind), new XAttribute("data-device", i + j * _q)));
+            g.Add(Text(LaneCenter(i) - 8, ly + 4, I($"row {i}"), SmallFont, null, "end", KindStroke(kind)));
             row.Add(g);
         }
         return y + _q * 14 + 2;
     }
 
     /// <summary>A bracket over each grid column's lanes (ranks jq … jq+q−1 are adjacent), under a caption.</summary>
-    private double GridColumns(XElement row, double y, string caption)
+    private double GridColumns(XElement row, double y, string caption, CollectiveKind kind)
     {
         row.Add(Text(LaneLeft(0) + 8, y + 10, caption, SmallFont, null, null, "#374151", "grid-caption"));
         y += 16;
@@ -209,8 +214,8 @@ internal sealed class PlanDiagram
         {
             double left = LaneLeft(j * _q) + 8, right = LaneLeft(j * _q + _q - 1) + _laneWidth - 8;
             var g = Group("grid-column", ("data-column", j));
-            g.Add(Rect(left, y, right - left, 16, "#ede9fe", "#7c3aed", 8));
-            g.Add(Text((left + right) / 2, y + 12, I($"column {j}"), SmallFont, null, "middle", "#5b21b6"));
+            g.Add(Rect(left, y, right - left, 16, KindFill(kind), KindStroke(kind), 8));
+            g.Add(Text((left + right) / 2, y + 12, I($"column {j}"), SmallFont, null, "middle", "#111827"));
             row.Add(g);
         }
         return y + 16 + Gap;
@@ -221,7 +226,7 @@ internal sealed class PlanDiagram
     {
         var g = Group("summa-grid", ("data-q", _q));
         g.Add(Text(Margin + 22, y + 12, I($"{_q}×{_q} device grid"), SmallFont, null, null, "#374151"));
-        double x0 = Margin + 22 + 40, y0 = y + 20;
+        double x0 = Margin + 22 + 40, y0 = y + 32;
         for (int j = 0; j < _q; j++) g.Add(Text(x0 + j * CellSize + CellSize / 2, y0 - 2, I($"c{j}"), 10, null, "middle", "#6b7280"));
         for (int i = 0; i < _q; i++)
         {
@@ -270,15 +275,17 @@ internal sealed class PlanDiagram
         g.Add(Text(Margin, y + 12, "Legend", FontSize, "bold"));
         y += 20;
         var items = _layoutsUsed.Select(l => (Fill: LayoutFill(l), Stroke: "#9ca3af", Label: $"box: {LayoutText(l)}"))
-            .Concat(_kindsUsed.Select(k => (Fill: KindFill(k), Stroke: KindStroke(k), Label: $"band: {TrafficReport.KindText(k)}")));
-        double x = Margin, right = Math.Max(LanesRight, Margin + 600);
+            .Concat(_kindsUsed.Select(k => (Fill: KindFill(k), Stroke: KindStroke(k), Label: $"band: {TrafficReport.KindText(k)}"))).ToArray();
+        // Equal cells, as many to a line as the lanes' width allows: the legend lines up in columns.
+        double w = 22 + items.Max(i => TextWidth(i.Label, SmallFont)) + 16, x = Margin;
+        double right = Math.Max(LanesRight, Margin + 3 * w);
         foreach (var (fill, stroke, label) in items)
         {
-            double w = 22 + TextWidth(label, SmallFont) + 18;
             if (x + w > right && x > Margin) { x = Margin; y += 20; }
             g.Add(Rect(x, y, 16, 14, fill, stroke, 3));
             g.Add(Text(x + 22, y + 11, label, SmallFont));
             x += w;
+            _legendRight = Math.Max(_legendRight, x);
         }
         y += 22;
         foreach (var note in new[]
@@ -288,6 +295,7 @@ internal sealed class PlanDiagram
         })
         {
             g.Add(Text(Margin, y + 11, note, SmallFont, null, null, "#374151"));
+            _legendRight = Math.Max(_legendRight, Margin + TextWidth(note, SmallFont));
             y += 16;
         }
         return g;
@@ -303,7 +311,7 @@ internal sealed class PlanDiagram
     {
         if (k >= _plan.Steps.Count) return null;
         var s = _plan.Steps[k];
-        if (s.LayerIndex < 0 || _plan.Layers[s.LayerIndex] is not Linear l || s.From == s.To) return null;
+        if (s.LayerIndex < 0 || _plan.Layers[s.LayerIndex] is not Linear l || s.IsInPlace) return null; // a launch, not its epilogue
         return $"weight shard {ShardShapes.Text(l.WeightShardShape)} per device";
     }
 
@@ -324,26 +332,26 @@ internal sealed class PlanDiagram
         TensorLayout.Replicated => "#dbeafe",
         TensorLayout.ColumnSharded => "#dcfce7",
         TensorLayout.PartialSum => "#fee2e2",
-        TensorLayout.TokenSharded => "#fce7f3",
+        TensorLayout.TokenSharded => "#e9d5ff",
         TensorLayout.Heads => "#cffafe",
         _ => "#fef3c7",
     };
 
-    private static string KindStroke(Collectives.CollectiveKind k) => k switch
+    private static string KindStroke(CollectiveKind k) => k switch
     {
-        Collectives.CollectiveKind.AllReduce => "#dc2626",
-        Collectives.CollectiveKind.ReduceScatter => "#ea580c",
-        Collectives.CollectiveKind.AllGather => "#2563eb",
-        Collectives.CollectiveKind.Broadcast => "#7c3aed",
+        CollectiveKind.AllReduce => "#dc2626",
+        CollectiveKind.ReduceScatter => "#ea580c",
+        CollectiveKind.AllGather => "#2563eb",
+        CollectiveKind.Broadcast => "#7c3aed",
         _ => "#db2777",
     };
 
-    private static string KindFill(Collectives.CollectiveKind k) => k switch
+    private static string KindFill(CollectiveKind k) => k switch
     {
-        Collectives.CollectiveKind.AllReduce => "#fecaca",
-        Collectives.CollectiveKind.ReduceScatter => "#fed7aa",
-        Collectives.CollectiveKind.AllGather => "#bfdbfe",
-        Collectives.CollectiveKind.Broadcast => "#ddd6fe",
+        CollectiveKind.AllReduce => "#fecaca",
+        CollectiveKind.ReduceScatter => "#fed7aa",
+        CollectiveKind.AllGather => "#bfdbfe",
+        CollectiveKind.Broadcast => "#ddd6fe",
         _ => "#fbcfe8",
     };
 

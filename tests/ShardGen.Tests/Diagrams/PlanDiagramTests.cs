@@ -44,11 +44,13 @@ public class PlanDiagramTests
     [Theory, MemberData(nameof(Plans))]
     public void Drawing_is_well_formed_svg_with_one_lane_per_device(string model, int devices, int tokens)
     {
-        var svg = XDocument.Parse(PlanOf(model, devices, tokens).ToSvg()).Root!;
+        string text = PlanOf(model, devices, tokens).ToSvg();
+        var svg = XDocument.Parse(text).Root!;
         Assert.Equal(Svg + "svg", svg.Name);
         Assert.Equal(Enumerable.Range(0, devices), Groups(svg, "lane").Select(g => (int)g.Attribute("data-device")!));
         Assert.Equal(Enumerable.Range(0, devices).Select(r => $"device {r}"), Groups(svg, "lane-header").Select(g => g.Elements().First().Value));
         Assert.DoesNotContain(svg.Descendants(), e => e.Name.LocalName is "script" or "image" or "foreignObject" || e.Attribute("href") is not null);
+        WriteForRenderScript($"{model}-{devices}-{tokens}", text);
     }
 
     [Theory, MemberData(nameof(Plans))]
@@ -103,7 +105,7 @@ public class PlanDiagramTests
                 Assert.Equal($"[{rows}×{cols}]", g.Element(Svg + "text")!.Value);
             }
             var weight = row.Descendants(Svg + "text").SingleOrDefault(t => (string?)t.Attribute("class") == "weight");
-            if (step.LayerIndex >= 0 && plan.Layers[step.LayerIndex] is Linear linear && step.From != step.To)
+            if (step.Kind is PlanStepKind.ColumnParallel or PlanStepKind.RowParallel or PlanStepKind.Summa2D && plan.Layers[step.LayerIndex] is Linear linear)
                 Assert.Equal($"weight shard [{linear.WeightShardShape.Rows}×{linear.WeightShardShape.Cols}] per device", weight?.Value);
             else
                 Assert.Null(weight);
@@ -147,9 +149,7 @@ public class PlanDiagramTests
         Assert.Contains(transposed ? "C panels reduced along each grid row" : "A panels broadcast along each grid row", captions);
         Assert.Contains("B panels broadcast down each grid column", captions);
 
-        // For docs/render-diagrams.sh: the 2D drawings the samples do not make.
-        if (Environment.GetEnvironmentVariable("SHARDGEN_DIAGRAM_DIR") is { Length: > 0 } dir)
-            File.WriteAllText(Path.Combine(dir, $"{model.ToLowerInvariant()}-{devices}.svg"), text);
+        WriteForRenderScript($"{model}-{devices}-grid", text);
     }
 
     [Fact]
@@ -215,6 +215,13 @@ public class PlanDiagramTests
             TensorLayout.Blocks2D => (Split(t, q, rank % q), features / q),
             _ => throw new InvalidOperationException($"step {k} ends on {s.To}"),
         };
+    }
+
+    /// <summary>docs/render-diagrams.sh sets SHARDGEN_DIAGRAM_DIR to screenshot the drawings the samples do not make.</summary>
+    private static void WriteForRenderScript(string name, string svg)
+    {
+        if (Environment.GetEnvironmentVariable("SHARDGEN_DIAGRAM_DIR") is { Length: > 0 } dir)
+            File.WriteAllText(Path.Combine(dir, $"test-{name.ToLowerInvariant()}.svg"), svg);
     }
 
     private static IEnumerable<XElement> Groups(XElement root, string cls) =>
