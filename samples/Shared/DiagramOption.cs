@@ -27,7 +27,7 @@ internal static class DiagramOption
     {
         if (string.IsNullOrWhiteSpace(path))
         {
-            Console.Error.WriteLine("error: --diagram needs a file name, e.g. --diagram plan.svg");
+            Console.Error.WriteLine("--diagram needs a file name, e.g. --diagram plan.svg");
             return false;
         }
         string? temp = null;
@@ -45,7 +45,7 @@ internal static class DiagramOption
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             if (temp is not null) try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            Console.Error.WriteLine($"error: cannot write the plan diagram to '{path}': {e.Message} Pick a writable file path.");
+            Console.Error.WriteLine($"--diagram '{path}' cannot be written: {e.Message} Pick a writable file path.");
             return false;
         }
     }
