@@ -5,6 +5,8 @@ using System.Linq;
 using System.Xml.Linq;
 using ShardGen.Collectives;
 using ShardGen.Planning;
+using static ShardGen.Diagrams.DiagramPalette;
+using static ShardGen.Diagrams.SvgElements;
 
 namespace ShardGen.Diagrams;
 
@@ -16,8 +18,7 @@ namespace ShardGen.Diagrams;
 /// </summary>
 internal sealed class PlanDiagram
 {
-    private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
-    private const double Margin = 16, FontSize = 12, SmallFont = 11, BoxHeight = 22, BandHeight = 20, Gap = 6;
+    private const double Margin = 16, SmallFont = 11, BoxHeight = 22, BandHeight = 20, Gap = 6;
     private const double CellSize = 22; // a device in the SUMMA grid inset
 
     private readonly ModelPlan _plan;
@@ -301,7 +302,7 @@ internal sealed class PlanDiagram
         return g;
     }
 
-    // ---- Words and colours ------------------------------------------------------------------------------
+    // ---- Words ------------------------------------------------------------------------------------------
 
     /// <summary>The step's words as <c>model.Plan</c> prints them (one wording everywhere).</summary>
     private string Describe(PlanStep step) => PlanFormatter.Describe(_plan, step);
@@ -315,92 +316,9 @@ internal sealed class PlanDiagram
         return $"weight shard {ShardShapes.Text(l.WeightShardShape)} per device";
     }
 
-    private static string LayoutText(TensorLayout l) => l switch
-    {
-        TensorLayout.Host => "on the host",
-        TensorLayout.Replicated => "replicated",
-        TensorLayout.ColumnSharded => "feature (column) shards",
-        TensorLayout.PartialSum => "partial sums",
-        TensorLayout.TokenSharded => "token shards",
-        TensorLayout.Heads => "own heads' q|k|v",
-        _ => "2D blocks",
-    };
-
-    private static string LayoutFill(TensorLayout l) => l switch
-    {
-        TensorLayout.Host => "#e5e7eb",
-        TensorLayout.Replicated => "#dbeafe",
-        TensorLayout.ColumnSharded => "#dcfce7",
-        TensorLayout.PartialSum => "#fee2e2",
-        TensorLayout.TokenSharded => "#e9d5ff",
-        TensorLayout.Heads => "#cffafe",
-        _ => "#fef3c7",
-    };
-
-    private static string KindStroke(CollectiveKind k) => k switch
-    {
-        CollectiveKind.AllReduce => "#dc2626",
-        CollectiveKind.ReduceScatter => "#ea580c",
-        CollectiveKind.AllGather => "#2563eb",
-        CollectiveKind.Broadcast => "#7c3aed",
-        _ => "#db2777",
-    };
-
-    private static string KindFill(CollectiveKind k) => k switch
-    {
-        CollectiveKind.AllReduce => "#fecaca",
-        CollectiveKind.ReduceScatter => "#fed7aa",
-        CollectiveKind.AllGather => "#bfdbfe",
-        CollectiveKind.Broadcast => "#ddd6fe",
-        _ => "#fbcfe8",
-    };
-
-    // ---- Geometry and SVG elements ----------------------------------------------------------------------
+    // ---- Geometry ---------------------------------------------------------------------------------------
 
     private double LaneLeft(int rank) => _lanesLeft + rank * _laneWidth;
     private double LaneCenter(int rank) => LaneLeft(rank) + _laneWidth / 2;
     private double LanesRight => LaneLeft(_p);
-
-    /// <summary>A safe over-estimate of a text's width: DejaVu Sans digits are 0.64 em, most letters narrower.</summary>
-    private static double TextWidth(string text, double size, bool bold = false) => text.Length * size * (bold ? 0.7 : 0.64);
-
-    private static XElement Group(string cls, params (string Name, object Value)[] data)
-    {
-        var g = new XElement(Svg + "g", new XAttribute("class", cls));
-        foreach (var (name, value) in data) g.Add(new XAttribute(name, Convert.ToString(value, CultureInfo.InvariantCulture)!));
-        return g;
-    }
-
-    private static XElement Rect(double x, double y, double w, double h, string fill, string? stroke, double radius = 0)
-    {
-        var e = new XElement(Svg + "rect", new XAttribute("x", N(x)), new XAttribute("y", N(y)),
-            new XAttribute("width", N(w)), new XAttribute("height", N(h)), new XAttribute("fill", fill));
-        if (stroke is not null) e.Add(new XAttribute("stroke", stroke));
-        if (radius > 0) e.Add(new XAttribute("rx", N(radius)));
-        return e;
-    }
-
-    private static XElement Line(double x1, double y1, double x2, double y2, string stroke, double width) =>
-        new(Svg + "line", new XAttribute("x1", N(x1)), new XAttribute("y1", N(y1)), new XAttribute("x2", N(x2)),
-            new XAttribute("y2", N(y2)), new XAttribute("stroke", stroke), new XAttribute("stroke-width", N(width)));
-
-    private static XElement Circle(double cx, double cy, double r, string fill, XAttribute data) =>
-        new(Svg + "circle", new XAttribute("cx", N(cx)), new XAttribute("cy", N(cy)), new XAttribute("r", N(r)), new XAttribute("fill", fill), data);
-
-    private static XElement Text(double x, double y, string text, double size, string? weight = null, string? anchor = null,
-        string? fill = null, string? cls = null)
-    {
-        var e = new XElement(Svg + "text", new XAttribute("x", N(x)), new XAttribute("y", N(y)));
-        if (size != FontSize) e.Add(new XAttribute("font-size", N(size)));
-        if (weight is not null) e.Add(new XAttribute("font-weight", weight));
-        if (anchor is not null) e.Add(new XAttribute("text-anchor", anchor));
-        if (fill is not null) e.Add(new XAttribute("fill", fill));
-        if (cls is not null) e.Add(new XAttribute("class", cls));
-        e.Add(text);
-        return e;
-    }
-
-    private static string N(double v) => Math.Round(v, 1).ToString("0.#", CultureInfo.InvariantCulture);
-
-    private static string I(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
