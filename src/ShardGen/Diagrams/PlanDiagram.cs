@@ -65,12 +65,12 @@ internal sealed class PlanDiagram
             new XAttribute("width", N(width)), new XAttribute("height", N(Math.Ceiling(y + Margin))),
             new XAttribute("viewBox", $"0 0 {N(width)} {N(Math.Ceiling(y + Margin))}"),
             new XAttribute("font-family", "DejaVu Sans, Verdana, Arial, sans-serif"), new XAttribute("font-size", N(FontSize)),
-            new XElement(Svg + "title", titleLines[0]),
+            new XElement(Svg + "title", Printable(titleLines[0])),
             Rect(0, 0, width, Math.Ceiling(y + Margin), "#ffffff", null));
         foreach (var t in titleLines.Select((line, i) => Text(Margin, 24 + i * 20, line, i == 0 ? 16 : 13, i == 0 ? "bold" : null)))
             root.Add(t);
         root.Add(Lanes(lanesTop, lanesBottom), header, _rows, legend);
-        return root.ToString() + "\n";
+        return Write(root);
     }
 
     // ---- Title and headers ---------------------------------------------------------------------------

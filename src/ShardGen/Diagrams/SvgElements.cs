@@ -1,5 +1,8 @@
 using System;
 using System.Globalization;
+using System.Linq;
+using System.Text;
+using System.Xml;
 using System.Xml.Linq;
 
 namespace ShardGen.Diagrams;
@@ -51,8 +54,33 @@ internal static class SvgElements
         if (anchor is not null) e.Add(new XAttribute("text-anchor", anchor));
         if (fill is not null) e.Add(new XAttribute("fill", fill));
         if (cls is not null) e.Add(new XAttribute("class", cls));
-        e.Add(text);
+        e.Add(Printable(text));
         return e;
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> with characters XML cannot hold (control characters, lone surrogates) replaced by U+FFFD:
+    /// a model name is any string, and one stray byte must not make the drawing unreadable.
+    /// </summary>
+    public static string Printable(string text)
+    {
+        if (text.All(XmlConvert.IsXmlChar)) return text;
+        var sb = new StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (i + 1 < text.Length && XmlConvert.IsXmlSurrogatePair(text[i + 1], text[i])) { sb.Append(text, i++, 2); continue; }
+            sb.Append(XmlConvert.IsXmlChar(text[i]) ? text[i] : '\uFFFD');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The drawing as text: two-space indents and "\n" line ends on every OS.</summary>
+    public static string Write(XElement root)
+    {
+        var sb = new StringBuilder();
+        var settings = new XmlWriterSettings { Indent = true, IndentChars = "  ", NewLineChars = "\n", OmitXmlDeclaration = true };
+        using (var writer = XmlWriter.Create(sb, settings)) root.Save(writer);
+        return sb.Append('\n').ToString();
     }
 
     public static string N(double v) => Math.Round(v, 1).ToString("0.#", CultureInfo.InvariantCulture);

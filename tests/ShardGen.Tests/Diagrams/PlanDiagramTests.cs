@@ -183,6 +183,13 @@ public class PlanDiagramTests
         Assert.Contains(svg.Descendants(Svg + "text"), t => t.Value.Contains(layer));
     }
 
+    [Fact]
+    public void Characters_xml_cannot_hold_become_replacement_characters()
+    {
+        var svg = XDocument.Parse(ModelPlan.Create("Mlp\u0001\uD800v2", Mlp.LayerSpecs, 2).ToSvg()).Root!;
+        Assert.StartsWith("Plan of Mlp\uFFFD\uFFFDv2 on 2 devices", svg.Element(Svg + "title")!.Value);
+    }
+
     // ---- Independent reference ----------------------------------------------------------------------
 
     /// <summary>
