@@ -8,7 +8,8 @@ using ShardGen.Samples;
 using ShardGen.Tests.Reference;
 
 // Runs the annotated Megatron MLP sharded over devices and checks it against a double-precision reference.
-// Usage: dotnet run --project samples/MegatronMlp -c Release [-- --devices 4 --tokens 128 --backend cpu]
+// Usage: dotnet run --project samples/MegatronMlp -c Release [-- --devices 4 --tokens 128 --backend cpu --diagram plan.svg]
+// --diagram FILE.svg also writes the plan as a picture (devices as lanes, collectives as bands with their bytes).
 // --backend cpu|ilgpu-cpu|cuda|opencl picks the mesh (ilgpu-cpu is an emulator: defaults to 8 tokens, 1 timed run).
 // On MPI, one CPU device per rank, the same generated code (rank 0 prints the same report):
 //   mpirun -np 4 dotnet samples/MegatronMlp/bin/Release/net10.0/MegatronMlp.dll --mpi [--tokens 128]
@@ -35,6 +36,9 @@ static int Run(string[] args, bool mpi, SampleBackend backend)
 
     Console.WriteLine(model.Plan.WithTokens(tokens));
     Console.WriteLine();
+    // Under MPI rank 0 alone writes the picture, after the run, so a bad path cannot leave the other ranks waiting.
+    bool diagram = DiagramOption.Requested(args, out string? diagramPath);
+    if (diagram && !mpi && !DiagramOption.TryWrite(diagramPath, model.Plan.WithTokens(tokens))) return DiagramOption.Unwritable;
 
     model.Forward(x); // warm-up: JIT and first-touch of the activation buffers
     int runs = backend.IsEmulator ? 1 : 5; // the emulator takes seconds per forward
@@ -52,6 +56,7 @@ static int Run(string[] args, bool mpi, SampleBackend backend)
                       $"ring formula 2(P−1)/P·N = {2.0 * (devices - 1) / devices * n:N0}");
 
     if (mpiMesh is { IsRoot: false }) return 0; // the reference check runs once, on rank 0
+    if (diagram && mpi && !DiagramOption.TryWrite(diagramPath, model.Plan.WithTokens(tokens))) return DiagramOption.Unwritable;
 
     // The tests' double-precision reference: plain loops and its own erf, independent of the runtime's kernels.
     var hidden = ReferenceMath.Linear(ReferenceMath.ToDouble(x), weights.Up!.Weight, weights.Up.Bias, false, Activation.Gelu);

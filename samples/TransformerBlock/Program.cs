@@ -10,6 +10,7 @@ using TransformerBlockSample;
 // parallelism, and prints what each costs next to the textbook formula, and its error against a
 // double-precision reference.  Usage: dotnet run --project samples/TransformerBlock -c Release
 // [-- --backend cpu|ilgpu-cpu|cuda|opencl] (default cpu; ilgpu-cpu is ILGPU's emulator: slow).
+// --diagram FILE.svg also writes the sequence-parallel block's plan on 4 devices as a picture.
 var backend = SampleBackend.Parse(args, mpi: false);
 if (backend is null) return SampleBackend.Unavailable;
 int[] lengths = { 48, 16 };           // two sequences packed along the token dimension
@@ -17,6 +18,9 @@ int tokens = lengths.Sum(), hidden = 256;
 var rng = new Random(11);
 var x = ReferenceMath.RandomMatrix(rng, tokens, hidden);
 var weights = GptBlock.Weights.Random(seed: 3);
+if (DiagramOption.Requested(args, out string? diagramPath)
+    && !DiagramOption.TryWrite(diagramPath, GptBlockSequenceParallel.PlanFor(devices: 4, tokens)))
+    return DiagramOption.Unwritable;
 var reference = TransformerReference.Block(ReferenceMath.ToDouble(x), GptBlock.LayerSpecs[0], weights.Block!, TransformerReference.Starts(lengths));
 
 Console.WriteLine($"Transformer block on {backend.Name} devices: hidden {hidden}, 8 heads / 2 KV heads, MLP 1024; {tokens} tokens in sequences of {string.Join(" and ", lengths)}.");

@@ -86,6 +86,9 @@ public sealed class ModelPlan
     /// <summary>Collective calls of <paramref name="kind"/> one forward pass issues (SUMMA's panel broadcasts included).</summary>
     public int PredictedCalls(CollectiveKind kind) => Steps.Sum(s => CallsOf(s, kind));
 
+    /// <summary>Collective calls of <paramref name="kind"/> that <paramref name="step"/> issues (0 for local steps).</summary>
+    public int PredictedCalls(PlanStep step, CollectiveKind kind) => CallsOf(step, kind);
+
     /// <summary>Weight and bias bytes held by each device.</summary>
     public long WeightBytesPerDevice => Layers.Sum(l => l.BytesPerDevice);
 
@@ -130,4 +133,7 @@ public sealed class ModelPlan
     }
 
     public override string ToString() => PlanFormatter.Format(this);
+
+    /// <summary>The plan as a self-contained SVG drawing: one lane per device, steps with shard shapes, collectives as bands.</summary>
+    public string ToSvg() => Diagrams.PlanDiagram.Draw(this);
 }

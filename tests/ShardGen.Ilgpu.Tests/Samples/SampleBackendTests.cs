@@ -59,7 +59,7 @@ public sealed class SampleBackendTests
         Assert.Equal("", run.Error);
     }
 
-    private static void AssertOneLineError(DotnetResult run, string expectedStart)
+    internal static void AssertOneLineError(DotnetResult run, string expectedStart)
     {
         Assert.True(run.ExitCode == 2, "expected exit code 2\n" + run.Describe());
         var lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -67,7 +67,7 @@ public sealed class SampleBackendTests
         Assert.StartsWith(expectedStart, lines[0]);
     }
 
-    private static DotnetResult RunSample(string sample, params string[] arguments)
+    internal static DotnetResult RunSample(string sample, params string[] arguments)
     {
         // …/tests/ShardGen.Ilgpu.Tests/bin/<Configuration>/<framework>/ → …/samples/<sample>/bin/<Configuration>/<framework>/
         var dir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
