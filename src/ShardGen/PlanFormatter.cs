@@ -1,6 +1,7 @@
 using System.Linq;
 using System.Text;
 using ShardGen.Planning;
+using ShardGen.Planning.Steps;
 
 namespace ShardGen;
 
@@ -37,13 +38,13 @@ internal static class PlanFormatter
             sb.AppendLine($"  residual stream per device: {plan.ResidualStreamBytesPerDevice(t):N0} B ({(plan.SequenceParallel ? "its token block" : "all tokens")})");
         sb.AppendLine();
         sb.AppendLine($"  {"#",2} {"step",-44} {"layout",-30} {"bytes/device",14}");
-        int n = 1;
-        foreach (var s in plan.Steps)
+        for (int n = 1; n <= plan.Steps.Count; n++)
         {
+            var s = plan.Steps[n - 1];
             long total = plan.PredictedTotalBytes(s, t);
-            string bytes = s.IsCollective || s.Kind == PlanStepKind.Summa2D ? $"{(double)total / p:N0}" : "-";
+            string bytes = StepCatalog.Of(s.Kind).Communicates ? $"{(double)total / p:N0}" : "-";
             string layout = s.From == s.To ? Layout(s.From) : $"{Layout(s.From)} → {Layout(s.To)}";
-            sb.AppendLine($"  {n++,2} {Describe(plan, s),-44} {layout,-30} {bytes,14}");
+            sb.AppendLine($"  {n,2} {Describe(plan, n - 1),-44} {layout,-30} {bytes,14}");
         }
         sb.AppendLine();
         var calls = new[] { Collectives.CollectiveKind.AllReduce, Collectives.CollectiveKind.ReduceScatter, Collectives.CollectiveKind.AllGather,
@@ -55,52 +56,16 @@ internal static class PlanFormatter
         return sb.ToString();
     }
 
-    /// <summary>One line of words for a step, e.g. "all-reduce (ring) of Down's partial sums".</summary>
-    public static string Describe(ModelPlan plan, PlanStep s)
+    /// <summary>
+    /// One line of words for step <paramref name="index"/>, e.g. "all-reduce (ring)": the step type's title, the
+    /// same words that begin the generated Forward's comment on it.
+    /// </summary>
+    public static string Describe(ModelPlan plan, int index)
     {
-        string Layer() => plan.Layers[s.LayerIndex].Name;
-        return s.Kind switch
-        {
-            PlanStepKind.UploadReplicated => "upload X to every device",
-            PlanStepKind.UploadColumnShards => "upload X's column shards",
-            PlanStepKind.UploadBlocks => "upload X's 2D blocks",
-            PlanStepKind.ColumnParallel => $"{Layer()}: GEMM + bias + activation",
-            PlanStepKind.RowParallel => $"{Layer()}: GEMM → partial sums",
-            PlanStepKind.Summa2D => $"{Layer()}: SUMMA {(plan.Layers[s.LayerIndex].Spec.WeightLayout == WeightLayout.OutIn ? "A·Bᵀ" : "A·B")} + bias + activation",
-            PlanStepKind.UploadTokenShards => "upload X's token blocks",
-            PlanStepKind.AttentionNorm => $"{Layer()}: attention norm",
-            PlanStepKind.QkvProjection => $"{Layer()}: QKV of own heads",
-            PlanStepKind.Attention => $"{Layer()}: attention on own heads",
-            PlanStepKind.AttentionOutput => $"{Layer()}: output projection → partial",
-            PlanStepKind.AttentionResidual => $"{Layer()}: bias + residual",
-            PlanStepKind.MlpNorm => $"{Layer()}: MLP norm",
-            PlanStepKind.MlpUp => $"{Layer()}: MLP up + activation",
-            PlanStepKind.MlpDown => $"{Layer()}: MLP down → partial sums",
-            PlanStepKind.MlpResidual => $"{Layer()}: bias + residual",
-            PlanStepKind.AllGatherTokens => "all-gather tokens (ring)",
-            PlanStepKind.ReduceScatterTokens => "reduce-scatter tokens (ring)",
-            PlanStepKind.SliceTokens => "keep own token block (local)",
-            PlanStepKind.BiasActivation => $"{Layer()}: bias + activation after reduction",
-            PlanStepKind.AllReduce => "all-reduce (ring)",
-            PlanStepKind.ReduceScatter => "reduce-scatter (ring)",
-            PlanStepKind.AllGather => "all-gather (ring)",
-            PlanStepKind.ColumnShardsToBlocks => "all-gather in grid columns → blocks",
-            PlanStepKind.BlocksToColumnShards => "all-gather in grid columns → shards",
-            PlanStepKind.BlocksToReplicated => "all-gather in grid columns, then rows",
-            PlanStepKind.SliceColumns => "keep own column shard (local)",
-            PlanStepKind.SliceBlocks => "keep own 2D block (local)",
-            _ => "download to host",
-        };
+        var specs = plan.Layers.Select(l => l.Spec).ToArray();
+        var context = new StepContext(plan.Steps, index, specs, new PlanText(plan.Devices));
+        return StepCatalog.Of(plan.Steps[index].Kind).Title(context);
     }
 
-    private static string Layout(TensorLayout l) => l switch
-    {
-        TensorLayout.Host => "host",
-        TensorLayout.Replicated => "replicated",
-        TensorLayout.ColumnSharded => "column shards",
-        TensorLayout.PartialSum => "partial sums",
-        TensorLayout.TokenSharded => "token shards",
-        TensorLayout.Heads => "own heads' q|k|v",
-        _ => "2D blocks",
-    };
+    private static string Layout(TensorLayout l) => Placement.Of(l).ToString();
 }

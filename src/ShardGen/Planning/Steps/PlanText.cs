@@ -1,7 +1,7 @@
 using System.Globalization;
 using ShardGen.Planning;
 
-namespace ShardGen.Generators.Emitting;
+namespace ShardGen.Planning.Steps;
 
 /// <summary>
 /// Shapes and byte formulas in the words of the generated comments: symbolic (T tokens, F/P for 1D splits,
