@@ -17,7 +17,7 @@ internal sealed class AllGather : MeshCollectiveStep
     public override IEnumerable<string> Comment(StepContext c)
     {
         yield return $"All-gather of the column shards [T, {c.Text.OverP(c.F)}] → [T, {c.FText}] on every device: {c.Text.MeshGatherBytes(c.F)}.";
-        if (c.Consumer is not null && c.NextKind == PlanStepKind.SliceTokens)
+        if (c.Consumer is not null && c.Next is { IsTransition: true, Output: { Kind: PlacementKind.Shard, Axis: ShardAxis.Tokens } })
             yield return $"{c.ConsumerText} takes token blocks of the whole activation (sequence parallel): gathered first, then each device keeps its own tokens.";
         else if (c.Consumer is not null)
             yield return $"{c.ConsumerText} needs the whole activation on every device.";

@@ -51,7 +51,7 @@ internal sealed class StepContext
             for (int j = Index + 1; j < Steps.Count; j++)
             {
                 var s = Steps[j];
-                if ((StepCatalog.Of(s.Kind).IsLaunch || s.Kind == PlanStepKind.AttentionNorm) && s.LayerIndex >= 0 && s.LayerIndex < Layers.Count)
+                if (StepCatalog.Of(s.Kind).StartsLayer && s.LayerIndex >= 0 && s.LayerIndex < Layers.Count)
                     return Layers[s.LayerIndex];
             }
             return null;
@@ -64,8 +64,8 @@ internal sealed class StepContext
     /// <summary>True when the next step launches a layer.</summary>
     public bool NextIsLaunch => Index + 1 < Steps.Count && StepCatalog.Of(Steps[Index + 1].Kind).IsLaunch;
 
-    /// <summary>The kind of the next step, if any.</summary>
-    public PlanStepKind? NextKind => Index + 1 < Steps.Count ? Steps[Index + 1].Kind : null;
+    /// <summary>The type of the next step, if any.</summary>
+    public StepType? Next => Index + 1 < Steps.Count ? StepCatalog.Of(Steps[Index + 1].Kind) : null;
 
     /// <summary>The layer whose output this step moves: the layer of the last step before it that has one.</summary>
     public string ProducerName
@@ -79,8 +79,7 @@ internal sealed class StepContext
     }
 
     /// <summary>"X " when the step reads the model's input straight from the upload, else nothing.</summary>
-    public string InputName => Index > 0 && StepCatalog.Of(Steps[Index - 1].Kind).Call == StepCall.Upload
-        && Steps[Index - 1].Kind != PlanStepKind.UploadTokenShards ? "X " : "";
+    public string InputName => Index > 0 && StepCatalog.Of(Steps[Index - 1].Kind).Call == StepCall.Upload ? "X " : "";
 
     /// <summary>The variable holding a residual add's residual stream (the output of its <see cref="PlanStep.ResidualStep"/>).</summary>
     public string ResidualVariable => Step.ResidualStep >= 0 && Step.ResidualStep < Variables.Length ? Variables[Step.ResidualStep] : "";
@@ -95,10 +94,11 @@ internal sealed class StepContext
         {
             int k = Index;
             if (!StepCatalog.Of(Steps[k].Kind).IsCollective) return null;
-            if (k > 0 && Steps[k - 1].Kind is PlanStepKind.AttentionOutput or PlanStepKind.MlpDown)
-                return (Steps[k - 1].LayerIndex, Steps[k - 1].Kind == PlanStepKind.AttentionOutput ? 1 : 2);
-            if (k + 1 < Steps.Count && Steps[k + 1].Kind is PlanStepKind.QkvProjection or PlanStepKind.MlpUp)
-                return (Steps[k + 1].LayerIndex, Steps[k + 1].Kind == PlanStepKind.QkvProjection ? 1 : 2);
+            // After a block's row-parallel projection (its partial sums), or before its column-parallel one.
+            if (k > 0 && StepCatalog.Of(Steps[k - 1].Kind) is { BlockHalf: > 0, Output.Kind: PlacementKind.Partial } before)
+                return (Steps[k - 1].LayerIndex, before.BlockHalf);
+            if (k + 1 < Steps.Count && StepCatalog.Of(Steps[k + 1].Kind) is { BlockHalf: > 0, AcceptsAnyInput: false, Input.Kind: PlacementKind.Replicated } after)
+                return (Steps[k + 1].LayerIndex, after.BlockHalf);
             return null;
         }
     }

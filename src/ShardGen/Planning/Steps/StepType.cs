@@ -62,6 +62,12 @@ internal abstract class StepType
     /// <summary>True for layer launches (column-parallel, row-parallel, SUMMA).</summary>
     public virtual bool IsLaunch => false;
 
+    /// <summary>True for the first step of a layer: a launch, or a transformer block's attention norm.</summary>
+    public virtual bool StartsLayer => IsLaunch;
+
+    /// <summary>A transformer block's half the step belongs to: 1 attention, 2 MLP; 0 outside blocks.</summary>
+    public virtual int BlockHalf => 0;
+
     /// <summary>The conjugate step a backward pass runs for this one (issue 10 emits it).</summary>
     public abstract StepBackward Backward { get; }
 
