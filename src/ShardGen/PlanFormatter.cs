@@ -37,14 +37,22 @@ internal static class PlanFormatter
         if (plan.ResidualStreamBytesPerDevice(t) > 0)
             sb.AppendLine($"  residual stream per device: {plan.ResidualStreamBytesPerDevice(t):N0} B ({(plan.SequenceParallel ? "its token block" : "all tokens")})");
         sb.AppendLine();
-        sb.AppendLine($"  {"#",2} {"step",-44} {"layout",-30} {"bytes/device",14}");
-        for (int n = 1; n <= plan.Steps.Count; n++)
+        // The step lines are the generated Forward's comments (one description per step, in Planning/Steps), with this
+        // plan's device count; each ends with the placements it moves between and, for collectives, its bytes for T tokens.
+        sb.AppendLine($"  forward steps, in the words of the generated Forward; placements and bytes per device for T = {t}:");
+        var specs = plan.Layers.Select(l => l.Spec).ToArray();
+        var text = new PlanText(p);
+        var variables = StepContext.VariableNames(plan.Steps);
+        for (int k = 0; k < plan.Steps.Count; k++)
         {
-            var s = plan.Steps[n - 1];
-            long total = plan.PredictedTotalBytes(s, t);
-            string bytes = StepCatalog.Of(s.Kind).Communicates ? $"{(double)total / p:N0}" : "-";
+            var s = plan.Steps[k];
+            var type = StepCatalog.Of(s.Kind);
+            var lines = type.Describe(new StepContext(plan.Steps, k, specs, text, variables));
+            sb.AppendLine($"  {$"{k + 1}.",3} {lines[0]}");
+            for (int j = 1; j < lines.Count; j++) sb.AppendLine($"      {lines[j]}");
             string layout = s.From == s.To ? Layout(s.From) : $"{Layout(s.From)} → {Layout(s.To)}";
-            sb.AppendLine($"  {n,2} {Describe(plan, n - 1),-44} {layout,-30} {bytes,14}");
+            string bytes = type.Communicates ? $": {(double)plan.PredictedTotalBytes(s, t) / p:N0} B per device" : "";
+            sb.AppendLine($"      [{layout}{bytes}]");
         }
         sb.AppendLine();
         var calls = new[] { Collectives.CollectiveKind.AllReduce, Collectives.CollectiveKind.ReduceScatter, Collectives.CollectiveKind.AllGather,
@@ -54,17 +62,6 @@ internal static class PlanFormatter
         string callText = calls.Any() ? string.Join(", ", calls) : "no collectives";
         sb.Append($"  per forward: {callText}; {plan.PredictedBytesPerDevice(t):N0} B per device, {plan.PredictedTotalBytes(t):N0} B in total");
         return sb.ToString();
-    }
-
-    /// <summary>
-    /// One line of words for step <paramref name="index"/>, e.g. "all-reduce (ring)": the step type's title, the
-    /// same words that begin the generated Forward's comment on it.
-    /// </summary>
-    public static string Describe(ModelPlan plan, int index)
-    {
-        var specs = plan.Layers.Select(l => l.Spec).ToArray();
-        var context = new StepContext(plan.Steps, index, specs, new PlanText(plan.Devices));
-        return StepCatalog.Of(plan.Steps[index].Kind).Title(context);
     }
 
     private static string Layout(TensorLayout l) => Placement.Of(l).ToString();

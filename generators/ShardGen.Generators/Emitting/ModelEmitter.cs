@@ -248,7 +248,7 @@ internal static class ModelEmitter
             var l = layers[i];
             if (l.Block is { } block)
             {
-                foreach (var line in BlockSplitComment(l, block, text).SelectMany(c => Wrap(c, MaxCommentWidth + 6))) w.WriteLine($"// {line}");
+                foreach (var line in BlockSplitComment(l, block, text).SelectMany(c => PlanText.Wrap(c, PlanText.MaxCommentWidth + 6))) w.WriteLine($"// {line}");
                 w.WriteLine($"layers[{i}] = {Ns}Runtime.ShardedTransformerBlock.Split(mesh, plan.Block({PlanText.N(i)}), weights.{Identifier(l.Name)}!);");
                 continue;
             }
@@ -342,7 +342,7 @@ internal static class ModelEmitter
         {
             var step = steps[k];
             var type = StepCatalog.Of(step.Kind);
-            var lines = type.Comment(new StepContext(steps, k, layers, text, variables)).SelectMany(l => Wrap(l, MaxCommentWidth)).ToList();
+            var lines = type.Describe(new StepContext(steps, k, layers, text, variables));
             w.WriteLine($"// {PlanText.N(k + 1)}. {lines[0]}");
             for (int j = 1; j < lines.Count; j++) w.WriteLine($"//    {lines[j]}");
 
@@ -395,49 +395,6 @@ internal static class ModelEmitter
 
     // ---- Text helpers -------------------------------------------------------------------------------
 
-    /// <summary>Width of a Forward comment's text, after "// n. ".</summary>
-    private const int MaxCommentWidth = 112;
-
-    /// <summary>Where <see cref="Wrap"/> may break a comment, in order of preference.</summary>
-    private static readonly string[] ClauseBreaks = { ": ", "; ", ", " };
-
-    /// <summary>
-    /// Splits a long comment after a clause (": ", "; ", ", "), never inside a shape or a formula.
-    /// Lines without such a break stay long.
-    /// </summary>
-    private static IEnumerable<string> Wrap(string line, int width)
-    {
-        while (line.Length > width)
-        {
-            int best = -1;
-            foreach (var separator in ClauseBreaks)
-            {
-                for (int at = line.IndexOf(separator, System.StringComparison.Ordinal); at >= 0 && at + 1 <= width;
-                     at = line.IndexOf(separator, at + 1, System.StringComparison.Ordinal))
-                {
-                    if (at >= 30 && !InsideBrackets(line, at) && at > best) best = at;
-                }
-                if (best >= 0) break;
-            }
-            if (best < 0) break;
-            yield return line.Substring(0, best + 1);
-            line = line.Substring(best + 2);
-        }
-        yield return line;
-    }
-
-    private static bool InsideBrackets(string text, int at)
-    {
-        int depth = 0;
-        for (int i = 0; i < at; i++)
-        {
-            if (text[i] is '[' or '(') depth++;
-            else if (text[i] is ']' or ')') depth--;
-        }
-        return depth > 0;
-    }
-
-    /// <summary>An identifier as C# source: keywords get '@'.</summary>
     /// <summary>The name as an identifier: keywords, contextual ones too (<c>partial</c>, <c>record</c>), escaped with '@'.</summary>
     private static string Identifier(string name) =>
         SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None ? "@" + name : name;

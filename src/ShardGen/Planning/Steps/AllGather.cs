@@ -12,8 +12,6 @@ internal sealed class AllGather : MeshCollectiveStep
     protected override CollectiveOp Op => CollectiveOp.AllGather;
     public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter of the per-device gradients onto column shards");
 
-    public override string Title(StepContext c) => "all-gather (ring)";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         yield return $"All-gather of the column shards [T, {c.Text.OverP(c.F)}] → [T, {c.FText}] on every device: {c.Text.MeshGatherBytes(c.F)}.";

@@ -12,8 +12,6 @@ internal sealed class AllGatherTokens : MeshCollectiveStep
     protected override CollectiveOp Op => CollectiveOp.AllGather;
     public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter of the per-device gradients onto token blocks");
 
-    public override string Title(StepContext c) => "all-gather tokens (ring)";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         if (c.InBlock is { } inBlock)

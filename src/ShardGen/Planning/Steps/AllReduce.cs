@@ -17,8 +17,6 @@ internal sealed class AllReduce : MeshCollectiveStep
 
     public override int LatencySteps(StepSizes s) => 2 * (s.Devices - 1);
 
-    public override string Title(StepContext c) => "all-reduce (ring)";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         if (c.InBlock is { } inBlock)

@@ -19,8 +19,6 @@ internal sealed class Attention : BlockStep
     public override double Flops(StepSizes s) =>
         s.Layer is { Block: { } b } l ? 2.0 * 2 * s.Tokens * (double)s.Tokens * b.Heads * b.HeadDim(l.InFeatures) : 0;
 
-    public override string Title(StepContext c) => $"{c.LayerName}: attention on own heads";
-
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {
         int hidden = b.Layer.InFeatures;

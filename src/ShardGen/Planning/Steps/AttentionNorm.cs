@@ -14,8 +14,6 @@ internal sealed class AttentionNorm : BlockStep
     public override string Method => nameof(IForwardSteps<object, object, object, object>.AttentionNorm);
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token; dScale and dShift summed over tokens");
 
-    public override string Title(StepContext c) => $"{c.LayerName}: attention norm";
-
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {
         yield return $"{b.Name} (transformer block): attention norm ({PlanText.NormName(b.Spec)}) on {b.Stream}.";

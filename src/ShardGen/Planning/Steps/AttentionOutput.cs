@@ -15,8 +15,6 @@ internal sealed class AttentionOutput : BlockStep
     public override double Flops(StepSizes s) =>
         s.Layer is { Block: { } b } l ? 2.0 * s.Tokens * b.Heads * b.HeadDim(l.InFeatures) * l.OutFeatures : 0;
 
-    public override string Title(StepContext c) => $"{c.LayerName}: output projection → partial";
-
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {
         string local = c.Text.LocalHeadsWidth(b.Spec, b.Layer.InFeatures);

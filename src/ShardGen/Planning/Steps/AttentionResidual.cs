@@ -14,8 +14,6 @@ internal sealed class AttentionResidual : BlockStep
     public override StepCall Call => StepCall.BlockResidual;
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows to both the sum and the residual; dBias summed over tokens");
 
-    public override string Title(StepContext c) => $"{c.LayerName}: bias + residual";
-
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {
         yield return b.Layer.HasBias

@@ -13,8 +13,6 @@ internal sealed class BiasActivation : StepType
     public override StepCall Call => StepCall.LinearInPlace;
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "the activation's derivative, elementwise; dBias = the gradient summed over tokens");
 
-    public override string Title(StepContext c) => $"{c.LayerName}: bias + activation after reduction";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         var layer = c.Layer!;

@@ -16,8 +16,6 @@ internal sealed class BlocksToColumnShards : TransitionStep
     public override int Calls(CollectiveOp op, StepSizes s) => op == CollectiveOp.AllGather ? s.Q : 0;
     public override int LatencySteps(StepSizes s) => s.Devices == 1 ? 0 : s.Q - 1;
 
-    public override string Title(StepContext c) => "all-gather in grid columns → shards";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         var t = c.Text;

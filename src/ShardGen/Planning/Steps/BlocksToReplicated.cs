@@ -17,8 +17,6 @@ internal sealed class BlocksToReplicated : TransitionStep
     public override int Calls(CollectiveOp op, StepSizes s) => op == CollectiveOp.AllGather ? 2 * s.Q : 0;
     public override int LatencySteps(StepSizes s) => s.Devices == 1 ? 0 : 2 * (s.Q - 1);
 
-    public override string Title(StepContext c) => "all-gather in grid columns, then rows";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         var t = c.Text;

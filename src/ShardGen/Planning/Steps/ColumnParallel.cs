@@ -12,8 +12,6 @@ internal sealed class ColumnParallel : LaunchStep
     public override StepBackward Backward { get; } =
         new(BackwardOp.AllReduce, "dX = dY·Wᵀ per device, then all-reduce of dX (Megatron's f: identity forward, all-reduce backward); dW = Xᵀ·dY local");
 
-    public override string Title(StepContext c) => $"{c.LayerName}: GEMM + bias + activation";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         var layer = c.Layer!;

@@ -20,8 +20,6 @@ internal sealed class ColumnShardsToBlocks : TransitionStep
     public override int Calls(CollectiveOp op, StepSizes s) => op == CollectiveOp.AllGather ? s.Q : 0;
     public override int LatencySteps(StepSizes s) => s.Devices == 1 ? 0 : s.Q - 1;
 
-    public override string Title(StepContext c) => "all-gather in grid columns → blocks";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         var t = c.Text;

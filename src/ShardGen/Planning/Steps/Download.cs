@@ -13,8 +13,6 @@ internal sealed class Download : StepType
     public override StepCall Call => StepCall.Download;
     public override StepBackward Backward { get; } = new(BackwardOp.HostTransfer, "the output's gradient, uploaded in the placement the output had");
 
-    public override string Title(StepContext c) => "download to host";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         string f = c.FText;

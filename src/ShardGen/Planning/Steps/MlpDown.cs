@@ -15,8 +15,6 @@ internal sealed class MlpDown : BlockStep
     public override double Flops(StepSizes s) =>
         s.Layer is { Block: { } b } l ? 2.0 * s.Tokens * b.FfnHidden * l.OutFeatures : 0;
 
-    public override string Title(StepContext c) => $"{c.LayerName}: MLP down → partial sums";
-
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {
         yield return $"{b.Name} MLP down (row-parallel): [T, {b.FfnShard}] · W [{b.FfnShard}, {b.D}] → partial sums [T, {b.D}] per device.";

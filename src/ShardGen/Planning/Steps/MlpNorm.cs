@@ -13,8 +13,6 @@ internal sealed class MlpNorm : BlockStep
     public override string Method => nameof(IForwardSteps<object, object, object, object>.MlpNorm);
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token; dScale and dShift summed over tokens");
 
-    public override string Title(StepContext c) => $"{c.LayerName}: MLP norm";
-
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {
         yield return $"{b.Name}: MLP norm ({PlanText.NormName(b.Spec)}) on {b.Stream}.";

@@ -16,8 +16,6 @@ internal sealed class MlpUp : BlockStep
     public override double Flops(StepSizes s) =>
         s.Layer is { Block: { } b } l ? 2.0 * s.Tokens * l.InFeatures * b.FfnHidden : 0;
 
-    public override string Title(StepContext c) => $"{c.LayerName}: MLP up + activation";
-
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {
         bool bias = b.Layer.HasBias;

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Globalization;
 using ShardGen.Planning;
 
@@ -176,4 +177,48 @@ internal sealed class PlanText
         (false, Activation.None) => "no bias, no activation",
         (false, var a) => $"{ActivationName(a)} fused (no bias)",
     };
+
+    // ---- Line breaks ------------------------------------------------------------------------------
+
+    /// <summary>Width of a step's description line, after "// n. " in the generated Forward and "n. " in model.Plan.</summary>
+    public const int MaxCommentWidth = 112;
+
+    /// <summary>Where <see cref="Wrap"/> may break a comment, in order of preference.</summary>
+    private static readonly string[] ClauseBreaks = { ": ", "; ", ", " };
+
+    /// <summary>
+    /// Splits a long comment after a clause (": ", "; ", ", "), never inside a shape or a formula.
+    /// Lines without such a break stay long.
+    /// </summary>
+    public static IEnumerable<string> Wrap(string line, int width)
+    {
+        while (line.Length > width)
+        {
+            int best = -1;
+            foreach (var separator in ClauseBreaks)
+            {
+                for (int at = line.IndexOf(separator, System.StringComparison.Ordinal); at >= 0 && at + 1 <= width;
+                     at = line.IndexOf(separator, at + 1, System.StringComparison.Ordinal))
+                {
+                    if (at >= 30 && !InsideBrackets(line, at) && at > best) best = at;
+                }
+                if (best >= 0) break;
+            }
+            if (best < 0) break;
+            yield return line.Substring(0, best + 1);
+            line = line.Substring(best + 2);
+        }
+        yield return line;
+    }
+
+    private static bool InsideBrackets(string text, int at)
+    {
+        int depth = 0;
+        for (int i = 0; i < at; i++)
+        {
+            if (text[i] is '[' or '(') depth++;
+            else if (text[i] is ']' or ')') depth--;
+        }
+        return depth > 0;
+    }
 }

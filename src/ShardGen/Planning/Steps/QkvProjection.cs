@@ -16,8 +16,6 @@ internal sealed class QkvProjection : BlockStep
     public override double Flops(StepSizes s) =>
         s.Layer is { Block: { } b } l ? 2.0 * s.Tokens * l.InFeatures * b.QkvWidth(l.InFeatures) : 0;
 
-    public override string Title(StepContext c) => $"{c.LayerName}: QKV of own heads";
-
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {
         int hidden = b.Layer.InFeatures;

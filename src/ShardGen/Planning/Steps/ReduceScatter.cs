@@ -12,8 +12,6 @@ internal sealed class ReduceScatter : MeshCollectiveStep
     protected override CollectiveOp Op => CollectiveOp.ReduceScatter;
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's column shards");
 
-    public override string Title(StepContext c) => "reduce-scatter (ring)";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         yield return $"Reduce-scatter of the partial sums [T, {c.FText}] → column shards [T, {c.Text.OverP(c.F)}] per device: {c.Text.MeshGatherBytes(c.F)}.";

@@ -12,8 +12,6 @@ internal sealed class ReduceScatterTokens : MeshCollectiveStep
     protected override CollectiveOp Op => CollectiveOp.ReduceScatter;
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's token blocks");
 
-    public override string Title(StepContext c) => "reduce-scatter tokens (ring)";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         if (c.InBlock is { } inBlock)

@@ -12,8 +12,6 @@ internal sealed class RowParallel : LaunchStep
     public override StepBackward Backward { get; } =
         new(BackwardOp.TransposedProducts, "dX shard = dY·W shardᵀ and dW shard = X shardᵀ·dY, local: the all-reduce after it has the identity as backward");
 
-    public override string Title(StepContext c) => $"{c.LayerName}: GEMM → partial sums";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         var layer = c.Layer!;

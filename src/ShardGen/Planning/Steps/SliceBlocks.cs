@@ -11,8 +11,6 @@ internal sealed class SliceBlocks : TransitionStep
     public override string Method => nameof(IForwardSteps<object, object, object, object>.SliceBlocks);
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's blocks, in grid columns then rows");
 
-    public override string Title(StepContext c) => "keep own 2D block (local)";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         yield return $"Replicated [T, {c.FText}] → blocks [{c.Text.TokenBlock}, {c.Text.OverQ(c.F)}]: each device keeps its own block; nothing is sent.";

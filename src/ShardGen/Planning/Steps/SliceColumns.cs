@@ -11,8 +11,6 @@ internal sealed class SliceColumns : TransitionStep
     public override string Method => nameof(IForwardSteps<object, object, object, object>.SliceColumns);
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's column shards");
 
-    public override string Title(StepContext c) => "keep own column shard (local)";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         yield return $"Replicated [T, {c.FText}] → column shards [T, {c.Text.OverP(c.F)}]: each device keeps its own columns; nothing is sent.";

@@ -11,8 +11,6 @@ internal sealed class SliceTokens : TransitionStep
     public override string Method => nameof(IForwardSteps<object, object, object, object>.SliceTokens);
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's token blocks");
 
-    public override string Title(StepContext c) => "keep own token block (local)";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         yield return $"Replicated [T, {c.FText}] → token blocks [{c.Text.TokenShard}, {c.FText}]: each device keeps its own tokens (sequence parallel); nothing is sent.";

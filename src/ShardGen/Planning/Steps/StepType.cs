@@ -83,11 +83,19 @@ internal abstract class StepType
     /// <summary>FLOPs on the whole model (a multiply-add counts 2); 0 for steps that only move data.</summary>
     public virtual double Flops(StepSizes s) => 0;
 
-    /// <summary>The step in one line, as <c>model.Plan</c> prints it and the generated comment begins: "all-reduce (ring)".</summary>
-    public abstract string Title(StepContext c);
-
-    /// <summary>The generated Forward's comment on the step: what moves where, in which shapes, at what cost, and why.</summary>
+    /// <summary>The step in words: what moves where, in which shapes, at what cost, and why (one sentence a line, unwrapped).</summary>
     public abstract IEnumerable<string> Comment(StepContext c);
+
+    /// <summary>
+    /// The one description of the step, wrapped: the generated Forward's comment on it and <c>model.Plan</c>'s lines
+    /// for it are these lines.
+    /// </summary>
+    public List<string> Describe(StepContext c)
+    {
+        var lines = new List<string>();
+        foreach (var line in Comment(c)) lines.AddRange(PlanText.Wrap(line, PlanText.MaxCommentWidth));
+        return lines;
+    }
 
     /// <summary>For collectives: the line of the class remarks' "Collectives per forward pass" list; else null.</summary>
     public virtual string? Summary(StepContext c) => null;

@@ -38,8 +38,6 @@ internal sealed class Summa2D : LaunchStep
     /// <summary>q rounds of a row and a column broadcast.</summary>
     public override int LatencySteps(StepSizes s) => s.Devices == 1 ? 0 : 2 * s.Q;
 
-    public override string Title(StepContext c) => $"{c.LayerName}: SUMMA {(Transposed(c.Layer!) ? "A·Bᵀ" : "A·B")} + bias + activation";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         var layer = c.Layer!;

@@ -9,8 +9,6 @@ internal sealed class UploadBlocks : UploadStep
     public override Placement Output => Placement.Grid2D;
     public override string Method => nameof(IForwardSteps<object, object, object, object>.UploadBlocks);
 
-    public override string Title(StepContext c) => "upload X's 2D blocks";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         yield return $"Input X [T, {c.FText}] → blocks [{c.Text.TokenBlock}, {c.Text.OverQ(c.F)}] per device: device (i, j) of the {c.Text.Grid} grid gets token block i × feature block j.";

@@ -9,8 +9,6 @@ internal sealed class UploadColumnShards : UploadStep
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override string Method => nameof(IForwardSteps<object, object, object, object>.UploadColumnShards);
 
-    public override string Title(StepContext c) => "upload X's column shards";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         yield return $"Input X [T, {c.FText}] → column shards [T, {c.Text.OverP(c.F)}] per device: T·{c.Text.OverP(c.F)}·4 B host → device, per device.";

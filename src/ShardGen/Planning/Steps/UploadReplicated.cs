@@ -9,8 +9,6 @@ internal sealed class UploadReplicated : UploadStep
     public override Placement Output => Placement.Replicated;
     public override string Method => nameof(IForwardSteps<object, object, object, object>.UploadReplicated);
 
-    public override string Title(StepContext c) => "upload X to every device";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         yield return $"Input X [T, {c.FText}] → every device (replicated): T·{c.FText}·4 B host → device, per device.";

@@ -9,8 +9,6 @@ internal sealed class UploadTokenShards : UploadStep
     public override Placement Output => Placement.Shard(ShardAxis.Tokens);
     public override string Method => nameof(IForwardSteps<object, object, object, object>.UploadTokenShards);
 
-    public override string Title(StepContext c) => "upload X's token blocks";
-
     public override IEnumerable<string> Comment(StepContext c)
     {
         yield return $"Input X [T, {c.FText}] → token blocks [{c.Text.TokenShard}, {c.FText}] per device (sequence parallel): device r gets the r-th block of tokens; " +
