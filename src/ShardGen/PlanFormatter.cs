@@ -51,8 +51,8 @@ internal static class PlanFormatter
             sb.AppendLine($"  {$"{k + 1}.",3} {lines[0]}");
             for (int j = 1; j < lines.Count; j++) sb.AppendLine($"      {lines[j]}");
             string layout = s.From == s.To ? Layout(s.From) : $"{Layout(s.From)} → {Layout(s.To)}";
-            string bytes = type.Communicates ? $": {(double)plan.PredictedTotalBytes(s, t) / p:N0} B per device" : "";
-            sb.AppendLine($"      [{layout}{bytes}]");
+            string bytes = type.Communicates ? $"; {(double)plan.PredictedTotalBytes(s, t) / p:N0} B per device" : "";
+            sb.AppendLine($"      placements: {layout}{bytes}");
         }
         sb.AppendLine();
         var calls = new[] { Collectives.CollectiveKind.AllReduce, Collectives.CollectiveKind.ReduceScatter, Collectives.CollectiveKind.AllGather,
