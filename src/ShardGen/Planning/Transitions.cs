@@ -25,11 +25,6 @@ internal static class Transitions
     private static void Route(Placement from, Placement to, List<PlanStepKind> kinds)
     {
         if (from == to) return;
-        if (to.Kind == PlacementKind.Host && from.Kind != PlacementKind.Partial)
-        {
-            kinds.Add(PlanStepKind.Download);
-            return;
-        }
         if (Direct(from, to) is { } direct)
         {
             kinds.Add(direct.Kind);
@@ -55,12 +50,14 @@ internal static class Transitions
         Route(Placement.Replicated, to, kinds);
     }
 
-    /// <summary>The catalog's transition (or upload) from <paramref name="from"/> straight to <paramref name="to"/>, if any.</summary>
+    /// <summary>The catalog's transition (or upload, or download) from <paramref name="from"/> straight to <paramref name="to"/>, if any.</summary>
     private static StepType? Direct(Placement from, Placement to)
     {
         foreach (var type in StepCatalog.All)
         {
-            if ((type.IsTransition || type.Call == StepCall.Upload) && type.Input == from && type.Output == to) return type;
+            if (type.Output != to || !(type.IsTransition || type.Call is StepCall.Upload or StepCall.Download)) continue;
+            // Download reads any device placement but partial sums, which are reduced first.
+            if (type.AcceptsAnyInput ? from.OnDevices && from.Kind != PlacementKind.Partial : type.Input == from) return type;
         }
         return null;
     }
