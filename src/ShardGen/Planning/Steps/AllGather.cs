@@ -14,7 +14,7 @@ internal sealed class AllGather : MeshCollectiveStep
 
     public override IEnumerable<string> Comment(StepContext c)
     {
-        yield return $"All-gather of the column shards [T, {c.Text.OverP(c.F)}] → [T, {c.FText}] on every device: {c.Text.MeshGatherBytes(c.F)}.";
+        yield return $"All-gather of the column shards [T, {c.Text.OverP(c.F)}] → [T, {c.FText}] on every device: {c.Bytes("(P−1)/P")}.";
         if (c.Consumer is not null && c.Next is { IsTransition: true, Output: { Kind: PlacementKind.Shard, Axis: ShardAxis.Tokens } })
             yield return $"{c.ConsumerText} takes token blocks of the whole activation (sequence parallel): gathered first, then each device keeps its own tokens.";
         else if (c.Consumer is not null)
@@ -22,5 +22,5 @@ internal sealed class AllGather : MeshCollectiveStep
     }
 
     public override string? Summary(StepContext c) =>
-        $"all-gather of {c.ProducerName}'s column shards [T, {c.F}]: {c.Text.MeshGatherBytes(c.F)}.";
+        $"all-gather of {c.ProducerName}'s column shards [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
 }

@@ -18,18 +18,18 @@ internal sealed class AllGatherTokens : MeshCollectiveStep
         {
             string d = c.FText;
             yield return $"All-gather tokens #{PlanText.N(inBlock.Ordinal)} of 2 in {c.Block!.Name}: token blocks [{c.Text.TokenShard}, {d}] → [T, {d}] on every device: " +
-                $"{c.Text.MeshGatherBytes(c.F)}.";
+                $"{c.Bytes("(P−1)/P")}.";
             yield return inBlock.Ordinal == 1
                 ? "The QKV projection needs every token of the normalized stream."
                 : "The MLP up-projection needs every token of the normalized stream.";
             yield break;
         }
-        yield return $"All-gather tokens: token blocks [{c.Text.TokenShard}, {c.FText}] → [T, {c.FText}] on every device: {c.Text.MeshGatherBytes(c.F)}.";
+        yield return $"All-gather tokens: token blocks [{c.Text.TokenShard}, {c.FText}] → [T, {c.FText}] on every device: {c.Bytes("(P−1)/P")}.";
         if (c.Consumer is not null)
             yield return $"{c.ConsumerText} needs every token on every device.";
     }
 
     public override string? Summary(StepContext c) => c.InBlock is { } inBlock
-        ? $"all-gather tokens {BlockCollective.Of(c, inBlock)}, before {(inBlock.Ordinal == 1 ? "QKV" : "MLP up")} [T, {c.F}]: {c.Text.MeshGatherBytes(c.F)}."
-        : $"all-gather tokens of {c.ProducerName}'s token blocks [T, {c.F}]: {c.Text.MeshGatherBytes(c.F)}.";
+        ? $"all-gather tokens {BlockCollective.Of(c, inBlock)}, before {(inBlock.Ordinal == 1 ? "QKV" : "MLP up")} [T, {c.F}]: {c.Bytes("(P−1)/P")}."
+        : $"all-gather tokens of {c.ProducerName}'s token blocks [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
 }

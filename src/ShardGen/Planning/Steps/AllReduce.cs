@@ -21,15 +21,15 @@ internal sealed class AllReduce : MeshCollectiveStep
     {
         if (c.InBlock is { } inBlock)
         {
-            yield return $"All-reduce #{PlanText.N(inBlock.Ordinal)} of 2 in {c.Block!.Name}, of the partial sums [T, {c.FText}] (ring): {c.Text.AllReduceBytes(c.F)}.";
+            yield return $"All-reduce #{PlanText.N(inBlock.Ordinal)} of 2 in {c.Block!.Name}, of the partial sums [T, {c.FText}] (ring): {c.Bytes("2(P−1)/P")}.";
             yield break;
         }
-        yield return $"All-reduce (ring) of the partial sums [T, {c.FText}]: {c.Text.AllReduceBytes(c.F)}.";
+        yield return $"All-reduce (ring) of the partial sums [T, {c.FText}]: {c.Bytes("2(P−1)/P")}.";
         if (c.Consumer is not null)
             yield return $"All-reduce, not reduce-scatter: {c.ConsumerText} needs the whole activation on every device.";
     }
 
     public override string? Summary(StepContext c) => c.InBlock is { } inBlock
-        ? $"all-reduce {BlockCollective.Of(c, inBlock)}, of the {BlockCollective.Half(inBlock)} partial sums [T, {c.F}]: {c.Text.AllReduceBytes(c.F)}."
-        : $"all-reduce of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Text.AllReduceBytes(c.F)}.";
+        ? $"all-reduce {BlockCollective.Of(c, inBlock)}, of the {BlockCollective.Half(inBlock)} partial sums [T, {c.F}]: {c.Bytes("2(P−1)/P")}."
+        : $"all-reduce of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Bytes("2(P−1)/P")}.";
 }

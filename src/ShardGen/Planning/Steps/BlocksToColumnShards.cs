@@ -20,9 +20,9 @@ internal sealed class BlocksToColumnShards : TransitionStep
     {
         var t = c.Text;
         yield return $"Blocks [{t.TokenBlock}, {t.OverQ(c.F)}] → column shards [T, {t.OverP(c.F)}]: all-gather of the token blocks inside each grid column, each device keeps its columns.";
-        yield return $"{t.GridColumnGatherBytes(c.F)}{(c.Consumer is null ? "" : $"; {c.ConsumerText} needs column shards")}.";
+        yield return $"{c.Bytes("(q−1)/P", needsGrid: true)}{(c.Consumer is null ? "" : $"; {c.ConsumerText} needs column shards")}.";
     }
 
     public override string? Summary(StepContext c) =>
-        $"all-gathers in grid columns, {c.ProducerName}'s blocks to column shards [T, {c.F}]: {c.Text.GridColumnGatherBytes(c.F)}.";
+        $"all-gathers in grid columns, {c.ProducerName}'s blocks to column shards [T, {c.F}]: {c.Bytes("(q−1)/P", needsGrid: true)}.";
 }

@@ -21,9 +21,9 @@ internal sealed class BlocksToReplicated : TransitionStep
     {
         var t = c.Text;
         yield return $"Blocks [{t.TokenBlock}, {t.OverQ(c.F)}] → [T, {c.FText}] on every device: all-gather inside grid columns, then inside grid rows.";
-        yield return $"{t.MeshGatherBytes(c.F)}{(c.Consumer is null ? "" : $"; {c.ConsumerText} needs the whole activation on every device")}.";
+        yield return $"{c.Bytes("(P−1)/P")}{(c.Consumer is null ? "" : $"; {c.ConsumerText} needs the whole activation on every device")}.";
     }
 
     public override string? Summary(StepContext c) =>
-        $"all-gathers in grid columns and rows, {c.ProducerName}'s blocks to every device [T, {c.F}]: {c.Text.MeshGatherBytes(c.F)}.";
+        $"all-gathers in grid columns and rows, {c.ProducerName}'s blocks to every device [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
 }

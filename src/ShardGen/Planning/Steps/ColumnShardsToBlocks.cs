@@ -24,9 +24,9 @@ internal sealed class ColumnShardsToBlocks : TransitionStep
     {
         var t = c.Text;
         yield return $"Column shards [T, {t.OverP(c.F)}] → blocks [{t.TokenBlock}, {t.OverQ(c.F)}]: all-gather inside each grid column (its {(t.Fixed ? "" : "q ")}shards make up one feature block), each device keeps its token block.";
-        yield return $"{t.GridColumnGatherBytes(c.F)}{(c.Consumer is null ? "" : $"; {c.ConsumerText} works on {t.Grid} blocks")}.";
+        yield return $"{c.Bytes("(q−1)/P", needsGrid: true)}{(c.Consumer is null ? "" : $"; {c.ConsumerText} works on {t.Grid} blocks")}.";
     }
 
     public override string? Summary(StepContext c) =>
-        $"all-gathers in grid columns, {c.ProducerName}'s column shards to blocks [T, {c.F}]: {c.Text.GridColumnGatherBytes(c.F)}.";
+        $"all-gathers in grid columns, {c.ProducerName}'s column shards to blocks [T, {c.F}]: {c.Bytes("(q−1)/P", needsGrid: true)}.";
 }

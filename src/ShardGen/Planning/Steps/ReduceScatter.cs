@@ -14,7 +14,7 @@ internal sealed class ReduceScatter : MeshCollectiveStep
 
     public override IEnumerable<string> Comment(StepContext c)
     {
-        yield return $"Reduce-scatter of the partial sums [T, {c.FText}] → column shards [T, {c.Text.OverP(c.F)}] per device: {c.Text.MeshGatherBytes(c.F)}.";
+        yield return $"Reduce-scatter of the partial sums [T, {c.FText}] → column shards [T, {c.Text.OverP(c.F)}] per device: {c.Bytes("(P−1)/P")}.";
         if (c.Consumer is { Strategy: ParallelStrategy.RowParallel })
             yield return $"Reduce-scatter, not all-reduce: {c.ConsumerText} needs only its shard, at half the bytes.";
         else if (c.Consumer is { Strategy: ParallelStrategy.Summa2D })
@@ -22,5 +22,5 @@ internal sealed class ReduceScatter : MeshCollectiveStep
     }
 
     public override string? Summary(StepContext c) =>
-        $"reduce-scatter of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Text.MeshGatherBytes(c.F)}.";
+        $"reduce-scatter of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
 }

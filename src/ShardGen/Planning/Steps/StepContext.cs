@@ -106,6 +106,17 @@ internal sealed class StepContext
     /// <summary>The transformer block this step belongs to or sits inside, or null.</summary>
     public LayerSpec? Block => InBlock is { } b ? Layers[b.Layer] : Layer?.Block is not null ? Layer : null;
 
+    /// <summary>This step's bytes for <paramref name="tokens"/> tokens, all devices together (0 unless the device count is fixed).</summary>
+    private long TotalBytes(int tokens) => Text.Fixed
+        ? StepCatalog.Of(Step.Kind).TotalBytes(new StepSizes(Step, Layer, Text.Devices, tokens))
+        : 0;
+
+    /// <summary>The step's bytes per device in words: "<paramref name="symbolic"/> · T·F·4 B per device", evaluated when P is fixed.</summary>
+    public string Bytes(string symbolic, bool needsGrid = false) => Text.PerDevice(symbolic, TotalBytes(1), F, needsGrid);
+
+    /// <summary>A SUMMA launch's panel traffic in words, evaluated when the grid is fixed.</summary>
+    public string SummaBytes() => Text.SummaBytes(Layer!, TotalBytes(1) - TotalBytes(0), TotalBytes(0));
+
     /// <summary>
     /// The variable each step's output is held in: a0, a1, … in plan order for steps that produce a tensor;
     /// in-place steps (and the download) name the tensor they work on.

@@ -46,8 +46,8 @@ internal sealed class Summa2D : LaunchStep
         string wText = outIn ? $"Wᵀ blocks (W [{outQ}, {inQ}])" : $"W blocks [{inQ}, {outQ}]";
         yield return $"{layer.Name} (Summa2D, {(outIn ? "A·Bᵀ" : "A·B")} on the {c.Text.Grid} grid): {c.InputName}blocks [{c.Text.TokenBlock}, {inQ}] · {wText} → [{c.Text.TokenBlock}, {outQ}] per device; {PlanText.FusedEpilogue(layer)}.";
         yield return outIn
-            ? $"SUMMA broadcasts W panels along grid columns and reduces output panels along grid rows: {c.Text.SummaBytes(layer)}."
-            : $"SUMMA broadcasts input panels along grid rows and W panels along grid columns: {c.Text.SummaBytes(layer)}.";
+            ? $"SUMMA broadcasts W panels along grid columns and reduces output panels along grid rows: {c.SummaBytes()}."
+            : $"SUMMA broadcasts input panels along grid rows and W panels along grid columns: {c.SummaBytes()}.";
         if (c.NextIsLaunch && c.Consumer is { } consumer)
             yield return $"No collective: {consumer.Name} takes these blocks as they are.";
     }
@@ -55,6 +55,6 @@ internal sealed class Summa2D : LaunchStep
     public override string? Summary(StepContext c)
     {
         var layer = c.Layer!;
-        return $"SUMMA panel broadcasts{(Transposed(layer) ? " and reduces" : "")} inside {layer.Name}: {c.Text.SummaBytes(layer)}.";
+        return $"SUMMA panel broadcasts{(Transposed(layer) ? " and reduces" : "")} inside {layer.Name}: {c.SummaBytes()}.";
     }
 }
