@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ShardGen.Collectives;
 using ShardGen.Planning;
+using ShardGen.Planning.Steps;
 
 namespace ShardGen;
 
@@ -74,8 +75,7 @@ public sealed class ModelPlan
         tokens == Tokens ? this : Create(ModelName, Layers.Select(l => l.Spec).ToArray(), Devices, 0, tokens, SequenceParallel);
 
     /// <summary>Bytes <paramref name="step"/> sends between devices, all devices together.</summary>
-    public long PredictedTotalBytes(PlanStep step, int tokens) =>
-        PlanCost.TotalBytes(step, step.LayerIndex >= 0 ? Layers[step.LayerIndex].Spec : null, Devices, tokens);
+    public long PredictedTotalBytes(PlanStep step, int tokens) => StepCatalog.Of(step.Kind).TotalBytes(Sizes(step, tokens));
 
     /// <summary>Bytes one forward pass of <paramref name="tokens"/> tokens sends, all devices together.</summary>
     public long PredictedTotalBytes(int tokens) => Steps.Sum(s => PredictedTotalBytes(s, tokens));
@@ -92,31 +92,22 @@ public sealed class ModelPlan
     /// <summary>Weight and bias bytes held by each device.</summary>
     public long WeightBytesPerDevice => Layers.Sum(l => l.BytesPerDevice);
 
-    private int CallsOf(PlanStep step, CollectiveKind kind)
+    private int CallsOf(PlanStep step, CollectiveKind kind) =>
+        StepCatalog.Of(step.Kind).Calls(Op(kind), Sizes(step, Tokens));
+
+    /// <summary>The sizes <paramref name="step"/>'s figures depend on, for <paramref name="tokens"/> tokens.</summary>
+    internal StepSizes Sizes(PlanStep step, int tokens) =>
+        new(step, step.LayerIndex >= 0 ? Layers[step.LayerIndex].Spec : null, Devices, tokens);
+
+    /// <summary>The planner's name of a runtime collective (the generator cannot see <see cref="CollectiveKind"/>).</summary>
+    private static CollectiveOp Op(CollectiveKind kind) => kind switch
     {
-        int q = GridSide;
-        switch (step.Kind)
-        {
-            case PlanStepKind.AllReduce: return kind == CollectiveKind.AllReduce ? 1 : 0;
-            case PlanStepKind.ReduceScatter:
-            case PlanStepKind.ReduceScatterTokens: return kind == CollectiveKind.ReduceScatter ? 1 : 0;
-            case PlanStepKind.AllGather:
-            case PlanStepKind.AllGatherTokens: return kind == CollectiveKind.AllGather ? 1 : 0;
-            case PlanStepKind.ColumnShardsToBlocks:
-            case PlanStepKind.BlocksToColumnShards: return kind == CollectiveKind.AllGather ? q : 0;
-            case PlanStepKind.BlocksToReplicated: return kind == CollectiveKind.AllGather ? 2 * q : 0;
-            case PlanStepKind.Summa2D:
-                // A·B: q steps × (q row + q column broadcasts). A·Bᵀ: q steps × (q column broadcasts + q row reduces).
-                bool nt = Layers[step.LayerIndex].Spec.WeightLayout == WeightLayout.OutIn;
-                return kind switch
-                {
-                    CollectiveKind.Broadcast => nt ? q * q : 2 * q * q,
-                    CollectiveKind.Reduce => nt ? q * q : 0,
-                    _ => 0,
-                };
-            default: return 0;
-        }
-    }
+        CollectiveKind.AllReduce => CollectiveOp.AllReduce,
+        CollectiveKind.AllGather => CollectiveOp.AllGather,
+        CollectiveKind.ReduceScatter => CollectiveOp.ReduceScatter,
+        CollectiveKind.Broadcast => CollectiveOp.Broadcast,
+        _ => CollectiveOp.Reduce,
+    };
 
     /// <summary>
     /// Bytes of the residual stream each device holds at a transformer block's boundary for <paramref name="tokens"/>

@@ -1,6 +1,7 @@
 using System.Linq;
 using System.Text;
 using ShardGen.Planning;
+using ShardGen.Planning.Steps;
 
 namespace ShardGen;
 
@@ -36,14 +37,22 @@ internal static class PlanFormatter
         if (plan.ResidualStreamBytesPerDevice(t) > 0)
             sb.AppendLine($"  residual stream per device: {plan.ResidualStreamBytesPerDevice(t):N0} B ({(plan.SequenceParallel ? "its token block" : "all tokens")})");
         sb.AppendLine();
-        sb.AppendLine($"  {"#",2} {"step",-44} {"layout",-30} {"bytes/device",14}");
-        int n = 1;
-        foreach (var s in plan.Steps)
+        // The step lines are the generated Forward's comments (one description per step, in Planning/Steps), with this
+        // plan's device count; each ends with the placements it moves between and, for collectives, its bytes for T tokens.
+        sb.AppendLine($"  forward steps, in the words of the generated Forward; placements and bytes per device for T = {t}:");
+        var specs = plan.Layers.Select(l => l.Spec).ToArray();
+        var text = new PlanText(p);
+        var variables = StepContext.VariableNames(plan.Steps);
+        for (int k = 0; k < plan.Steps.Count; k++)
         {
-            long total = plan.PredictedTotalBytes(s, t);
-            string bytes = s.IsCollective || s.Kind == PlanStepKind.Summa2D ? $"{(double)total / p:N0}" : "-";
+            var s = plan.Steps[k];
+            var type = StepCatalog.Of(s.Kind);
+            var lines = type.Describe(new StepContext(plan.Steps, k, specs, text, variables));
+            sb.AppendLine($"  {$"{k + 1}.",3} {lines[0]}");
+            for (int j = 1; j < lines.Count; j++) sb.AppendLine($"      {lines[j]}");
             string layout = s.From == s.To ? Layout(s.From) : $"{Layout(s.From)} → {Layout(s.To)}";
-            sb.AppendLine($"  {n++,2} {Describe(plan, s),-44} {layout,-30} {bytes,14}");
+            string bytes = type.Communicates ? $"; {(double)plan.PredictedTotalBytes(s, t) / p:N0} B per device" : "";
+            sb.AppendLine($"      placements: {layout}{bytes}");
         }
         sb.AppendLine();
         var calls = new[] { Collectives.CollectiveKind.AllReduce, Collectives.CollectiveKind.ReduceScatter, Collectives.CollectiveKind.AllGather,
@@ -55,52 +64,5 @@ internal static class PlanFormatter
         return sb.ToString();
     }
 
-    /// <summary>One line of words for a step, e.g. "all-reduce (ring) of Down's partial sums".</summary>
-    public static string Describe(ModelPlan plan, PlanStep s)
-    {
-        string Layer() => plan.Layers[s.LayerIndex].Name;
-        return s.Kind switch
-        {
-            PlanStepKind.UploadReplicated => "upload X to every device",
-            PlanStepKind.UploadColumnShards => "upload X's column shards",
-            PlanStepKind.UploadBlocks => "upload X's 2D blocks",
-            PlanStepKind.ColumnParallel => $"{Layer()}: GEMM + bias + activation",
-            PlanStepKind.RowParallel => $"{Layer()}: GEMM → partial sums",
-            PlanStepKind.Summa2D => $"{Layer()}: SUMMA {(plan.Layers[s.LayerIndex].Spec.WeightLayout == WeightLayout.OutIn ? "A·Bᵀ" : "A·B")} + bias + activation",
-            PlanStepKind.UploadTokenShards => "upload X's token blocks",
-            PlanStepKind.AttentionNorm => $"{Layer()}: attention norm",
-            PlanStepKind.QkvProjection => $"{Layer()}: QKV of own heads",
-            PlanStepKind.Attention => $"{Layer()}: attention on own heads",
-            PlanStepKind.AttentionOutput => $"{Layer()}: output projection → partial",
-            PlanStepKind.AttentionResidual => $"{Layer()}: bias + residual",
-            PlanStepKind.MlpNorm => $"{Layer()}: MLP norm",
-            PlanStepKind.MlpUp => $"{Layer()}: MLP up + activation",
-            PlanStepKind.MlpDown => $"{Layer()}: MLP down → partial sums",
-            PlanStepKind.MlpResidual => $"{Layer()}: bias + residual",
-            PlanStepKind.AllGatherTokens => "all-gather tokens (ring)",
-            PlanStepKind.ReduceScatterTokens => "reduce-scatter tokens (ring)",
-            PlanStepKind.SliceTokens => "keep own token block (local)",
-            PlanStepKind.BiasActivation => $"{Layer()}: bias + activation after reduction",
-            PlanStepKind.AllReduce => "all-reduce (ring)",
-            PlanStepKind.ReduceScatter => "reduce-scatter (ring)",
-            PlanStepKind.AllGather => "all-gather (ring)",
-            PlanStepKind.ColumnShardsToBlocks => "all-gather in grid columns → blocks",
-            PlanStepKind.BlocksToColumnShards => "all-gather in grid columns → shards",
-            PlanStepKind.BlocksToReplicated => "all-gather in grid columns, then rows",
-            PlanStepKind.SliceColumns => "keep own column shard (local)",
-            PlanStepKind.SliceBlocks => "keep own 2D block (local)",
-            _ => "download to host",
-        };
-    }
-
-    private static string Layout(TensorLayout l) => l switch
-    {
-        TensorLayout.Host => "host",
-        TensorLayout.Replicated => "replicated",
-        TensorLayout.ColumnSharded => "column shards",
-        TensorLayout.PartialSum => "partial sums",
-        TensorLayout.TokenSharded => "token shards",
-        TensorLayout.Heads => "own heads' q|k|v",
-        _ => "2D blocks",
-    };
+    private static string Layout(TensorLayout l) => Placement.Of(l).ToString();
 }

@@ -3,6 +3,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis.CSharp;
 using ShardGen.Generators.Models;
 using ShardGen.Planning;
+using ShardGen.Planning.Steps;
 
 namespace ShardGen.Generators.Emitting;
 
@@ -73,11 +74,7 @@ internal static class ModelEmitter
         var collectives = new List<string>();
         for (int k = 0; k < steps.Count; k++)
         {
-            var step = steps[k];
-            if (step.Kind == PlanStepKind.Summa2D)
-                collectives.Add($"SUMMA panel broadcasts{(layers[step.LayerIndex].WeightLayout == WeightLayout.OutIn ? " and reduces" : "")} inside {layers[step.LayerIndex].Name}: {text.SummaBytes(layers[step.LayerIndex])}.");
-            else if (step.IsCollective)
-                collectives.Add(CollectiveSummary(k, layers, steps, text));
+            if (StepCatalog.Of(steps[k].Kind).Summary(new StepContext(steps, k, layers, text)) is { } line) collectives.Add(line);
         }
         if (collectives.Count == 0)
         {
@@ -121,57 +118,6 @@ internal static class ModelEmitter
             $"MLP {PlanText.N(block.FfnHidden)} with {PlanText.ActivationName(layer.Activation)}, {PlanText.NormName(block)}, {(block.Causal ? "causal" : "bidirectional")}" +
             $"{(layer.HasBias ? "" : ", no biases")}; per device {text.OverP(block.Heads, "query head")} with the matching KV heads, MLP columns {text.OverP(block.FfnHidden)}, " +
             $"norms{(layer.HasBias ? " and output biases" : "")} replicated; {collectives}.";
-    }
-
-    private static string CollectiveSummary(int k, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
-    {
-        var step = steps[k];
-        string producer = ProducerName(k, layers, steps);
-        int f = step.Features;
-        if (InBlock(steps, k) is { } inBlock)
-        {
-            string name = layers[inBlock.Layer].Name, of = $"#{PlanText.N(inBlock.Ordinal)} of 2 in {name}";
-            string half = inBlock.Ordinal == 1 ? "attention output" : "MLP down";
-            return step.Kind switch
-            {
-                PlanStepKind.AllReduce => $"all-reduce {of}, of the {half} partial sums [T, {f}]: {text.AllReduceBytes(f)}.",
-                PlanStepKind.ReduceScatterTokens => $"reduce-scatter over tokens {of}, of the {half} partial sums [T, {f}]: {text.MeshGatherBytes(f)}.",
-                _ => $"all-gather tokens {of}, before {(inBlock.Ordinal == 1 ? "QKV" : "MLP up")} [T, {f}]: {text.MeshGatherBytes(f)}.",
-            };
-        }
-        return step.Kind switch
-        {
-            PlanStepKind.AllGatherTokens => $"all-gather tokens of {producer}'s token blocks [T, {f}]: {text.MeshGatherBytes(f)}.",
-            PlanStepKind.ReduceScatterTokens => $"reduce-scatter over tokens of {producer}'s partial sums [T, {f}]: {text.MeshGatherBytes(f)}.",
-            PlanStepKind.AllReduce => $"all-reduce of {producer}'s partial sums [T, {f}]: {text.AllReduceBytes(f)}.",
-            PlanStepKind.ReduceScatter => $"reduce-scatter of {producer}'s partial sums [T, {f}]: {text.MeshGatherBytes(f)}.",
-            PlanStepKind.AllGather => $"all-gather of {producer}'s column shards [T, {f}]: {text.MeshGatherBytes(f)}.",
-            PlanStepKind.ColumnShardsToBlocks => $"all-gathers in grid columns, {producer}'s column shards to blocks [T, {f}]: {text.GridColumnGatherBytes(f)}.",
-            PlanStepKind.BlocksToColumnShards => $"all-gathers in grid columns, {producer}'s blocks to column shards [T, {f}]: {text.GridColumnGatherBytes(f)}.",
-            _ => $"all-gathers in grid columns and rows, {producer}'s blocks to every device [T, {f}]: {text.MeshGatherBytes(f)}.",
-        };
-    }
-
-    /// <summary>The layer whose output step <paramref name="at"/> moves: the layer of the last step before it that has one.</summary>
-    private static string ProducerName(int at, LayerSpec[] layers, IReadOnlyList<PlanStep> steps)
-    {
-        for (int k = at - 1; k >= 0; k--)
-            if (steps[k].LayerIndex >= 0 && steps[k].LayerIndex < layers.Length) return layers[steps[k].LayerIndex].Name;
-        return "the input";
-    }
-
-    /// <summary>
-    /// For a collective inside a transformer block (the reduction after a row-parallel projection, or the
-    /// token all-gather before a column-parallel one): the block and which of its two halves (1 attention, 2 MLP).
-    /// </summary>
-    private static (int Layer, int Ordinal)? InBlock(IReadOnlyList<PlanStep> steps, int k)
-    {
-        if (k < 0 || !steps[k].IsCollective) return null;
-        if (k > 0 && steps[k - 1].Kind is PlanStepKind.AttentionOutput or PlanStepKind.MlpDown)
-            return (steps[k - 1].LayerIndex, steps[k - 1].Kind == PlanStepKind.AttentionOutput ? 1 : 2);
-        if (k + 1 < steps.Count && steps[k + 1].Kind is PlanStepKind.QkvProjection or PlanStepKind.MlpUp)
-            return (steps[k + 1].LayerIndex, steps[k + 1].Kind == PlanStepKind.QkvProjection ? 1 : 2);
-        return null;
     }
 
     // ---- Members ------------------------------------------------------------------------------------
@@ -302,7 +248,7 @@ internal static class ModelEmitter
             var l = layers[i];
             if (l.Block is { } block)
             {
-                foreach (var line in BlockSplitComment(l, block, text).SelectMany(c => Wrap(c, MaxCommentWidth + 6))) w.WriteLine($"// {line}");
+                foreach (var line in BlockSplitComment(l, block, text).SelectMany(c => PlanText.Wrap(c, PlanText.MaxCommentWidth + 6))) w.WriteLine($"// {line}");
                 w.WriteLine($"layers[{i}] = {Ns}Runtime.ShardedTransformerBlock.Split(mesh, plan.Block({PlanText.N(i)}), weights.{Identifier(l.Name)}!);");
                 continue;
             }
@@ -370,7 +316,7 @@ internal static class ModelEmitter
     private static void WriteForward(SourceWriter w, ModelSpec model, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
     {
         string name = model.Name;
-        var variables = VariableNames(steps);
+        var variables = StepContext.VariableNames(steps);
         int inF = layers.Length > 0 ? layers[0].InFeatures : 0, outF = layers.Length > 0 ? layers[layers.Length - 1].OutFeatures : 0;
         bool sequences = model.HasBlocks;
         if (sequences)
@@ -395,49 +341,38 @@ internal static class ModelEmitter
         for (int k = 0; k < steps.Count; k++)
         {
             var step = steps[k];
-            var lines = StepComment(step, k, steps, layers, variables, text).SelectMany(l => Wrap(l, MaxCommentWidth)).ToList();
+            var type = StepCatalog.Of(step.Kind);
+            var lines = type.Describe(new StepContext(steps, k, layers, text, variables));
             w.WriteLine($"// {PlanText.N(k + 1)}. {lines[0]}");
             for (int j = 1; j < lines.Count; j++) w.WriteLine($"//    {lines[j]}");
 
-            string kind = step.Kind.ToString(), index = PlanText.N(step.LayerIndex);
-            switch (step.Kind)
+            string method = type.Method, index = PlanText.N(step.LayerIndex);
+            switch (type.Call)
             {
-                case PlanStepKind.UploadReplicated:
-                case PlanStepKind.UploadColumnShards:
-                case PlanStepKind.UploadBlocks:
-                case PlanStepKind.UploadTokenShards:
+                case StepCall.Upload:
                     current = variables[k];
-                    w.WriteLine($"var {current} = pass.{kind}();");
+                    w.WriteLine($"var {current} = pass.{method}();");
                     break;
-                case PlanStepKind.ColumnParallel:
-                case PlanStepKind.RowParallel:
-                case PlanStepKind.Summa2D:
-                    w.WriteLine($"var {variables[k]} = pass.{kind}({current}, _core.Linear({index}));");
+                case StepCall.LinearLaunch:
+                    w.WriteLine($"var {variables[k]} = pass.{method}({current}, _core.Linear({index}));");
                     current = variables[k];
                     break;
-                case PlanStepKind.BiasActivation:
-                    w.WriteLine($"pass.BiasActivation({current}, _core.Linear({index}));");
+                case StepCall.LinearInPlace:
+                    w.WriteLine($"pass.{method}({current}, _core.Linear({index}));");
                     break;
-                case PlanStepKind.AttentionNorm:
-                case PlanStepKind.QkvProjection:
-                case PlanStepKind.Attention:
-                case PlanStepKind.AttentionOutput:
-                case PlanStepKind.MlpNorm:
-                case PlanStepKind.MlpUp:
-                case PlanStepKind.MlpDown:
-                    w.WriteLine($"var {variables[k]} = pass.{kind}({current}, _core.Block({index}));");
+                case StepCall.BlockLaunch:
+                    w.WriteLine($"var {variables[k]} = pass.{method}({current}, _core.Block({index}));");
                     current = variables[k];
                     break;
-                case PlanStepKind.AttentionResidual:
-                case PlanStepKind.MlpResidual:
-                    w.WriteLine($"pass.{kind}({current}, {ResidualVariable(step, variables)}, _core.Block({index}));");
+                case StepCall.BlockResidual:
+                    w.WriteLine($"pass.{method}({current}, {variables[step.ResidualStep]}, _core.Block({index}));");
                     break;
-                case PlanStepKind.Download:
-                    w.WriteLine($"return pass.Download({current});");
+                case StepCall.Download:
+                    w.WriteLine($"return pass.{method}({current});");
                     returned = true;
                     break;
                 default:
-                    w.WriteLine($"var {variables[k]} = pass.{kind}({current});");
+                    w.WriteLine($"var {variables[k]} = pass.{method}({current});");
                     current = variables[k];
                     break;
             }
@@ -458,314 +393,8 @@ internal static class ModelEmitter
         }
     }
 
-    /// <summary>
-    /// The variable each step's output is held in: a0, a1, … in plan order for steps that produce a tensor;
-    /// in-place steps (and the download) name the tensor they work on.
-    /// </summary>
-    private static string[] VariableNames(IReadOnlyList<PlanStep> steps)
-    {
-        var names = new string[steps.Count];
-        int next = 0;
-        for (int k = 0; k < steps.Count; k++)
-        {
-            names[k] = steps[k].IsInPlace || steps[k].Kind == PlanStepKind.Download
-                ? (k > 0 ? names[k - 1] : "")
-                : $"a{PlanText.N(next++)}";
-        }
-        return names;
-    }
-
-    /// <summary>The variable holding a residual add's residual stream (the output of its <see cref="PlanStep.ResidualStep"/>).</summary>
-    private static string ResidualVariable(PlanStep step, string[] variables) =>
-        step.ResidualStep >= 0 && step.ResidualStep < variables.Length ? variables[step.ResidualStep] : "";
-
-    /// <summary>The comment of one Forward step: what moves where, in which shapes, at what cost, and why.</summary>
-    private static List<string> StepComment(PlanStep step, int k, IReadOnlyList<PlanStep> steps, LayerSpec[] layers, string[] variables, PlanText text)
-    {
-        int f = step.Features;
-        string F = PlanText.N(f);
-        var lines = new List<string>();
-        var layer = step.LayerIndex >= 0 && step.LayerIndex < layers.Length ? layers[step.LayerIndex] : null;
-        var consumer = NextLaunch(steps, k, layers);
-        string consumerText = consumer is null ? "" : $"{consumer.Name} ({consumer.StrategyText})";
-
-        if (layer?.Block is not null || InBlock(steps, k) is not null)
-        {
-            lines.AddRange(BlockStepComment(step, k, steps, layers, variables, text));
-            return lines;
-        }
-
-        switch (step.Kind)
-        {
-            case PlanStepKind.UploadReplicated:
-                lines.Add($"Input X [T, {F}] → every device (replicated): T·{F}·4 B host → device, per device.");
-                break;
-            case PlanStepKind.UploadColumnShards:
-                lines.Add($"Input X [T, {F}] → column shards [T, {text.OverP(f)}] per device: T·{text.OverP(f)}·4 B host → device, per device.");
-                if (consumer is not null)
-                    lines.Add($"Shards, not copies: {consumerText} reads only its own input columns.");
-                break;
-            case PlanStepKind.UploadBlocks:
-                lines.Add($"Input X [T, {F}] → blocks [{text.TokenBlock}, {text.OverQ(f)}] per device: device (i, j) of the {text.Grid} grid gets token block i × feature block j.");
-                break;
-            case PlanStepKind.UploadTokenShards:
-                lines.Add($"Input X [T, {F}] → token blocks [{text.TokenShard}, {F}] per device (sequence parallel): device r gets the r-th block of tokens; " +
-                    $"{text.TokenShard}·{F}·4 B host → device, per device.");
-                break;
-            case PlanStepKind.AllGatherTokens:
-                lines.Add($"All-gather tokens: token blocks [{text.TokenShard}, {F}] → [T, {F}] on every device: {text.MeshGatherBytes(f)}.");
-                if (consumer is not null)
-                    lines.Add($"{consumerText} needs every token on every device.");
-                break;
-            case PlanStepKind.ReduceScatterTokens:
-                lines.Add($"Reduce-scatter over tokens of the partial sums [T, {F}] → token blocks [{text.TokenShard}, {F}] per device: {text.MeshGatherBytes(f)}.");
-                if (consumer is not null)
-                    lines.Add($"Reduce-scatter, not all-reduce: {consumerText} keeps its residual stream sharded by tokens (sequence parallel), at half the bytes.");
-                break;
-            case PlanStepKind.SliceTokens:
-                lines.Add($"Replicated [T, {F}] → token blocks [{text.TokenShard}, {F}]: each device keeps its own tokens (sequence parallel); nothing is sent.");
-                break;
-            case PlanStepKind.ColumnParallel when layer is not null:
-            {
-                string wText = layer.WeightLayout == WeightLayout.OutIn
-                    ? $"Wᵀ (W [{text.OverP(layer.OutFeatures)}, {PlanText.N(layer.InFeatures)}])"
-                    : $"W [{PlanText.N(layer.InFeatures)}, {text.OverP(layer.OutFeatures)}]";
-                lines.Add($"{layer.Name} (column-parallel): {InputName(k, steps)}[T, {PlanText.N(layer.InFeatures)}] · {wText} → [T, {text.OverP(layer.OutFeatures)}] per device; {PlanText.FusedEpilogue(layer)}.");
-                if (k + 1 < steps.Count && IsLaunch(steps[k + 1].Kind) && consumer is not null)
-                    lines.Add($"No collective: {consumer.Name} takes these column shards as they are.");
-                break;
-            }
-            case PlanStepKind.RowParallel when layer is not null:
-            {
-                string wText = layer.WeightLayout == WeightLayout.OutIn
-                    ? $"Wᵀ (W [{PlanText.N(layer.OutFeatures)}, {text.OverP(layer.InFeatures)}])"
-                    : $"W [{text.OverP(layer.InFeatures)}, {PlanText.N(layer.OutFeatures)}]";
-                lines.Add($"{layer.Name} (row-parallel): {InputName(k, steps)}[T, {text.OverP(layer.InFeatures)}] · {wText} → partial sums [T, {PlanText.N(layer.OutFeatures)}] per device.");
-                break;
-            }
-            case PlanStepKind.Summa2D when layer is not null:
-            {
-                bool outIn = layer.WeightLayout == WeightLayout.OutIn;
-                string inQ = text.OverQ(layer.InFeatures), outQ = text.OverQ(layer.OutFeatures);
-                string wText = outIn ? $"Wᵀ blocks (W [{outQ}, {inQ}])" : $"W blocks [{inQ}, {outQ}]";
-                lines.Add($"{layer.Name} (Summa2D, {(outIn ? "A·Bᵀ" : "A·B")} on the {text.Grid} grid): {InputName(k, steps)}blocks [{text.TokenBlock}, {inQ}] · {wText} → [{text.TokenBlock}, {outQ}] per device; {PlanText.FusedEpilogue(layer)}.");
-                lines.Add(outIn
-                    ? $"SUMMA broadcasts W panels along grid columns and reduces output panels along grid rows: {text.SummaBytes(layer)}."
-                    : $"SUMMA broadcasts input panels along grid rows and W panels along grid columns: {text.SummaBytes(layer)}.");
-                if (k + 1 < steps.Count && IsLaunch(steps[k + 1].Kind) && consumer is not null)
-                    lines.Add($"No collective: {consumer.Name} takes these blocks as they are.");
-                break;
-            }
-            case PlanStepKind.BiasActivation when layer is not null:
-            {
-                string activation = layer.Activation == Activation.None ? "" : PlanText.ActivationName(layer.Activation);
-                if (!layer.HasBias)
-                    lines.Add($"{layer.Name}: {activation} on the reduced sums (never on the partial sums).");
-                else if (step.From == TensorLayout.ColumnSharded)
-                    lines.Add($"{layer.Name}: bias [{F}] added once, after the reduction: each device adds its slice [{text.OverP(f)}]{(activation.Length > 0 ? $"; then {activation}" : "")}.");
-                else
-                    lines.Add($"{layer.Name}: bias [{F}] added once, after the reduction{(activation.Length > 0 ? $"; then {activation}" : "")}.");
-                break;
-            }
-            case PlanStepKind.AllReduce:
-                lines.Add($"All-reduce (ring) of the partial sums [T, {F}]: {text.AllReduceBytes(f)}.");
-                if (consumer is not null)
-                    lines.Add($"All-reduce, not reduce-scatter: {consumerText} needs the whole activation on every device.");
-                break;
-            case PlanStepKind.ReduceScatter:
-                lines.Add($"Reduce-scatter of the partial sums [T, {F}] → column shards [T, {text.OverP(f)}] per device: {text.MeshGatherBytes(f)}.");
-                if (consumer is { Strategy: ParallelStrategy.RowParallel })
-                    lines.Add($"Reduce-scatter, not all-reduce: {consumerText} needs only its shard, at half the bytes.");
-                else if (consumer is { Strategy: ParallelStrategy.Summa2D })
-                    lines.Add($"Reduce-scatter, not all-reduce: {consumerText} needs only blocks, gathered from these shards next.");
-                break;
-            case PlanStepKind.AllGather:
-                lines.Add($"All-gather of the column shards [T, {text.OverP(f)}] → [T, {F}] on every device: {text.MeshGatherBytes(f)}.");
-                if (consumer is not null && k + 1 < steps.Count && steps[k + 1].Kind == PlanStepKind.SliceTokens)
-                    lines.Add($"{consumerText} takes token blocks of the whole activation (sequence parallel): gathered first, then each device keeps its own tokens.");
-                else if (consumer is not null)
-                    lines.Add($"{consumerText} needs the whole activation on every device.");
-                break;
-            case PlanStepKind.ColumnShardsToBlocks:
-                lines.Add($"Column shards [T, {text.OverP(f)}] → blocks [{text.TokenBlock}, {text.OverQ(f)}]: all-gather inside each grid column (its {(text.Fixed ? "" : "q ")}shards make up one feature block), each device keeps its token block.");
-                lines.Add($"{text.GridColumnGatherBytes(f)}{(consumer is null ? "" : $"; {consumerText} works on {text.Grid} blocks")}.");
-                break;
-            case PlanStepKind.BlocksToColumnShards:
-                lines.Add($"Blocks [{text.TokenBlock}, {text.OverQ(f)}] → column shards [T, {text.OverP(f)}]: all-gather of the token blocks inside each grid column, each device keeps its columns.");
-                lines.Add($"{text.GridColumnGatherBytes(f)}{(consumer is null ? "" : $"; {consumerText} needs column shards")}.");
-                break;
-            case PlanStepKind.BlocksToReplicated:
-                lines.Add($"Blocks [{text.TokenBlock}, {text.OverQ(f)}] → [T, {F}] on every device: all-gather inside grid columns, then inside grid rows.");
-                lines.Add($"{text.MeshGatherBytes(f)}{(consumer is null ? "" : $"; {consumerText} needs the whole activation on every device")}.");
-                break;
-            case PlanStepKind.SliceColumns:
-                lines.Add($"Replicated [T, {F}] → column shards [T, {text.OverP(f)}]: each device keeps its own columns; nothing is sent.");
-                break;
-            case PlanStepKind.SliceBlocks:
-                lines.Add($"Replicated [T, {F}] → blocks [{text.TokenBlock}, {text.OverQ(f)}]: each device keeps its own block; nothing is sent.");
-                break;
-            case PlanStepKind.Download:
-                lines.Add(step.From switch
-                {
-                    TensorLayout.Replicated => $"Output [T, {F}] → host, from device 0's replica.",
-                    TensorLayout.ColumnSharded => $"Output [T, {F}] → host: the host reads each device's column shard [T, {text.OverP(f)}]; no collective needed.",
-                    TensorLayout.Blocks2D => $"Output [T, {F}] → host: the host reads each device's block [{text.TokenBlock}, {text.OverQ(f)}]; no collective needed.",
-                    TensorLayout.TokenSharded => $"Output [T, {F}] → host: the host reads each device's token block [{text.TokenShard}, {F}]; no collective needed.",
-                    _ => $"Output [T, {F}] → host.",
-                });
-                break;
-            default:
-                lines.Add($"{step.Kind}.");
-                break;
-        }
-        return lines;
-    }
-
-    /// <summary>
-    /// The comment of a transformer block's step, or of a collective inside a block: the shapes on each device,
-    /// how heads and KV heads are split, and what each reduction or token gather costs.
-    /// </summary>
-    private static IEnumerable<string> BlockStepComment(PlanStep step, int k, IReadOnlyList<PlanStep> steps, LayerSpec[] layers,
-        string[] variables, PlanText text)
-    {
-        var inBlock = InBlock(steps, k);
-        int index = inBlock?.Layer ?? step.LayerIndex;
-        var layer = layers[index];
-        var b = layer.Block!;
-        int hidden = layer.InFeatures;
-        string name = layer.Name, d = PlanText.N(hidden), ffnShard = text.OverP(b.FfnHidden);
-        bool sharded = step.From == TensorLayout.TokenSharded || step.To == TensorLayout.TokenSharded;
-        string rows = sharded ? text.TokenShard : "T";
-        string stream = step.From == TensorLayout.TokenSharded
-            ? $"the residual stream's token block [{text.TokenShard}, {d}] per device"
-            : $"the residual stream [T, {d}], replicated: every device normalizes every token";
-        string? streamNote = step.From == TensorLayout.TokenSharded
-            ? $"Sequence parallel: each device normalizes only its own tokens, 1/{text.P} of the work and memory."
-            : null;
-        string bias = layer.HasBias ? "bias fused" : "no bias";
-        switch (step.Kind)
-        {
-            case PlanStepKind.AttentionNorm:
-                yield return $"{name} (transformer block): attention norm ({PlanText.NormName(b)}) on {stream}.";
-                if (streamNote is not null) yield return streamNote;
-                break;
-            case PlanStepKind.QkvProjection:
-                yield return $"{name} QKV, column-parallel by whole heads: [T, {d}] · W [{d}, {text.LocalQkvWidth(b, hidden)}] → " +
-                    $"q|k|v of this device's {text.OverP(b.Heads, "query head")} and the matching KV heads; {bias}.";
-                if (text.KvHeadsNote(b, hidden) is { } note) yield return note;
-                break;
-            case PlanStepKind.Attention:
-                yield return $"{name}: attention on this device's {text.OverP(b.Heads, "head")}, {(b.Causal ? "causal" : "bidirectional")}, within each sequence: " +
-                    $"softmax(q·kᵀ/√{PlanText.N(b.HeadDim(hidden))})·v → context [T, {text.LocalHeadsWidth(b, hidden)}] per device, the column shards of [T, {PlanText.N(step.Features)}].";
-                yield return "No collective: each head reads only its own q, k and v.";
-                break;
-            case PlanStepKind.AttentionOutput:
-                yield return $"{name} output projection (row-parallel): [T, {text.LocalHeadsWidth(b, hidden)}] · W [{text.LocalHeadsWidth(b, hidden)}, {d}] → partial sums [T, {d}] per device.";
-                break;
-            case PlanStepKind.AttentionResidual:
-                yield return layer.HasBias
-                    ? $"{name}: output bias [{d}] added once, after the reduction, + residual {ResidualVariable(step, variables)} (the block's input), in place on [{rows}, {d}]."
-                    : $"{name}: + residual {ResidualVariable(step, variables)} (the block's input), in place on [{rows}, {d}]; no bias.";
-                break;
-            case PlanStepKind.MlpNorm:
-                yield return $"{name}: MLP norm ({PlanText.NormName(b)}) on {stream}.";
-                if (streamNote is not null) yield return streamNote;
-                break;
-            case PlanStepKind.MlpUp:
-                yield return $"{name} MLP up (column-parallel): [T, {d}] · W [{d}, {ffnShard}] → [T, {ffnShard}] per device; " +
-                    $"{(layer.HasBias ? "bias + " : "")}{PlanText.ActivationName(layer.Activation)} fused{(layer.HasBias ? "" : " (no bias)")}.";
-                yield return "No collective: the MLP down-projection takes these column shards as they are.";
-                break;
-            case PlanStepKind.MlpDown:
-                yield return $"{name} MLP down (row-parallel): [T, {ffnShard}] · W [{ffnShard}, {d}] → partial sums [T, {d}] per device.";
-                break;
-            case PlanStepKind.MlpResidual:
-                yield return layer.HasBias
-                    ? $"{name}: down-projection bias [{d}] added once, after the reduction, + residual {ResidualVariable(step, variables)} (the attention half's output), in place on [{rows}, {d}]."
-                    : $"{name}: + residual {ResidualVariable(step, variables)} (the attention half's output), in place on [{rows}, {d}]; no bias.";
-                break;
-            case PlanStepKind.AllReduce:
-                yield return $"All-reduce #{PlanText.N(inBlock!.Value.Ordinal)} of 2 in {name}, of the partial sums [T, {d}] (ring): {text.AllReduceBytes(step.Features)}.";
-                break;
-            case PlanStepKind.ReduceScatterTokens:
-                yield return $"Reduce-scatter #{PlanText.N(inBlock!.Value.Ordinal)} of 2 in {name}, over tokens: partial sums [T, {d}] → token block [{text.TokenShard}, {d}] per device: " +
-                    $"{text.MeshGatherBytes(step.Features)}.";
-                yield return "Reduce-scatter, not all-reduce (sequence parallel): the residual stream stays sharded by tokens, at half the bytes.";
-                break;
-            case PlanStepKind.AllGatherTokens:
-                yield return $"All-gather tokens #{PlanText.N(inBlock!.Value.Ordinal)} of 2 in {name}: token blocks [{text.TokenShard}, {d}] → [T, {d}] on every device: " +
-                    $"{text.MeshGatherBytes(step.Features)}.";
-                yield return inBlock.Value.Ordinal == 1
-                    ? "The QKV projection needs every token of the normalized stream."
-                    : "The MLP up-projection needs every token of the normalized stream.";
-                break;
-            default:
-                yield return $"{name}: {step.Kind}.";
-                break;
-        }
-    }
-
-    /// <summary>"X " when the step reads the model's input straight from the upload, else nothing.</summary>
-    private static string InputName(int k, IReadOnlyList<PlanStep> steps) =>
-        k > 0 && steps[k - 1].Kind is PlanStepKind.UploadReplicated or PlanStepKind.UploadColumnShards or PlanStepKind.UploadBlocks ? "X " : "";
-
-    /// <summary>The next layer launched after step <paramref name="k"/>, or null at the end.</summary>
-    private static LayerSpec? NextLaunch(IReadOnlyList<PlanStep> steps, int k, LayerSpec[] layers)
-    {
-        for (int j = k + 1; j < steps.Count; j++)
-            if ((IsLaunch(steps[j].Kind) || steps[j].Kind == PlanStepKind.AttentionNorm) && steps[j].LayerIndex >= 0 && steps[j].LayerIndex < layers.Length)
-                return layers[steps[j].LayerIndex];
-        return null;
-    }
-
-    private static bool IsLaunch(PlanStepKind kind) =>
-        kind is PlanStepKind.ColumnParallel or PlanStepKind.RowParallel or PlanStepKind.Summa2D;
-
     // ---- Text helpers -------------------------------------------------------------------------------
 
-    /// <summary>Width of a Forward comment's text, after "// n. ".</summary>
-    private const int MaxCommentWidth = 112;
-
-    /// <summary>Where <see cref="Wrap"/> may break a comment, in order of preference.</summary>
-    private static readonly string[] ClauseBreaks = { ": ", "; ", ", " };
-
-    /// <summary>
-    /// Splits a long comment after a clause (": ", "; ", ", "), never inside a shape or a formula.
-    /// Lines without such a break stay long.
-    /// </summary>
-    private static IEnumerable<string> Wrap(string line, int width)
-    {
-        while (line.Length > width)
-        {
-            int best = -1;
-            foreach (var separator in ClauseBreaks)
-            {
-                for (int at = line.IndexOf(separator, System.StringComparison.Ordinal); at >= 0 && at + 1 <= width;
-                     at = line.IndexOf(separator, at + 1, System.StringComparison.Ordinal))
-                {
-                    if (at >= 30 && !InsideBrackets(line, at) && at > best) best = at;
-                }
-                if (best >= 0) break;
-            }
-            if (best < 0) break;
-            yield return line.Substring(0, best + 1);
-            line = line.Substring(best + 2);
-        }
-        yield return line;
-    }
-
-    private static bool InsideBrackets(string text, int at)
-    {
-        int depth = 0;
-        for (int i = 0; i < at; i++)
-        {
-            if (text[i] is '[' or '(') depth++;
-            else if (text[i] is ']' or ')') depth--;
-        }
-        return depth > 0;
-    }
-
-    /// <summary>An identifier as C# source: keywords get '@'.</summary>
     /// <summary>The name as an identifier: keywords, contextual ones too (<c>partial</c>, <c>record</c>), escaped with '@'.</summary>
     private static string Identifier(string name) =>
         SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None ? "@" + name : name;

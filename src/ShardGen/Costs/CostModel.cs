@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using ShardGen.Planning;
+using ShardGen.Planning.Steps;
 
 namespace ShardGen.Costs;
 
@@ -58,30 +59,7 @@ public static class CostModel
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(step);
-        if (step.LayerIndex < 0) return 0;
-        var spec = plan.Layers[step.LayerIndex].Spec;
-        double t = tokens;
-        switch (step.Kind)
-        {
-            case PlanStepKind.ColumnParallel:
-            case PlanStepKind.RowParallel:
-            case PlanStepKind.Summa2D:
-                return 2 * t * spec.InFeatures * spec.OutFeatures;
-            case PlanStepKind.QkvProjection when spec.Block is { } b:
-                return 2 * t * spec.InFeatures * b.QkvWidth(spec.InFeatures);
-            case PlanStepKind.Attention when spec.Block is { } b:
-                // Scores Q·Kᵀ and weights·V for every query head over all keys (causal masking halves the useful work;
-                // counted whole, as a dense kernel computes it).
-                return 2 * 2 * t * t * b.Heads * b.HeadDim(spec.InFeatures);
-            case PlanStepKind.AttentionOutput when spec.Block is { } b:
-                return 2 * t * b.Heads * b.HeadDim(spec.InFeatures) * spec.OutFeatures;
-            case PlanStepKind.MlpUp when spec.Block is { } b:
-                return 2 * t * spec.InFeatures * b.FfnHidden;
-            case PlanStepKind.MlpDown when spec.Block is { } b:
-                return 2 * t * b.FfnHidden * spec.OutFeatures;
-            default:
-                return 0;
-        }
+        return StepCatalog.Of(step.Kind).Flops(plan.Sizes(step, tokens));
     }
 
     /// <summary>
@@ -93,17 +71,6 @@ public static class CostModel
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(step);
-        int p = plan.Devices, q = plan.GridSide;
-        if (p == 1) return 0;
-        return step.Kind switch
-        {
-            PlanStepKind.AllReduce => 2 * (p - 1),
-            PlanStepKind.ReduceScatter or PlanStepKind.AllGather
-                or PlanStepKind.ReduceScatterTokens or PlanStepKind.AllGatherTokens => p - 1,
-            PlanStepKind.ColumnShardsToBlocks or PlanStepKind.BlocksToColumnShards => q - 1,
-            PlanStepKind.BlocksToReplicated => 2 * (q - 1),
-            PlanStepKind.Summa2D => 2 * q,
-            _ => 0,
-        };
+        return plan.Devices == 1 ? 0 : StepCatalog.Of(step.Kind).LatencySteps(plan.Sizes(step, plan.Tokens));
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using ShardGen.Planning.Steps;
 
 namespace ShardGen.Planning;
 
@@ -108,70 +109,28 @@ static class LayoutPlanner
         _ => PlanStepKind.Summa2D,
     };
 
+    /// <summary>
+    /// Appends the steps that move the activation from <paramref name="from"/> to <paramref name="to"/>
+    /// (<see cref="Transitions.Between"/>). A pending row-parallel epilogue (bias, activation) goes right after the
+    /// reduction of its partial sums: added once, never to a partial sum.
+    /// </summary>
     private static void Move(List<PlanStep> steps, IReadOnlyList<LayerSpec> layers, TensorLayout from,
         TensorLayout to, int features, ref int pendingEpilogue)
     {
-        void Add(PlanStepKind kind, TensorLayout a, TensorLayout b) => steps.Add(new PlanStep(kind, -1, features, a, b));
-
-        if (from == TensorLayout.PartialSum)
+        var layout = from;
+        foreach (var kind in Transitions.Between(Placement.Of(from), Placement.Of(to)))
         {
-            // Partial sums are reduced first: into shards when the consumer wants shards (half the bytes
-            // of an all-reduce), else whole on every device. The bias is added once, after the reduction.
-            var (kind, reduced) = to switch
+            var type = StepCatalog.Of(kind);
+            var next = type.Output.Layout;
+            steps.Add(new PlanStep(kind, -1, features, layout, next));
+            if (layout == TensorLayout.PartialSum)
             {
-                TensorLayout.ColumnSharded or TensorLayout.Blocks2D => (PlanStepKind.ReduceScatter, TensorLayout.ColumnSharded),
-                TensorLayout.TokenSharded => (PlanStepKind.ReduceScatterTokens, TensorLayout.TokenSharded),
-                _ => (PlanStepKind.AllReduce, TensorLayout.Replicated),
-            };
-            Add(kind, from, reduced);
-            var layer = layers[pendingEpilogue];
-            if (layer.HasBias || layer.Activation != Activation.None)
-                steps.Add(new PlanStep(PlanStepKind.BiasActivation, pendingEpilogue, features, reduced, reduced));
-            pendingEpilogue = -1;
-            from = reduced;
-        }
-        if (from == to) return;
-        if (to == TensorLayout.Host)
-        {
-            // Any device layout goes to the host directly: the host reads each piece once, no collective.
-            Add(PlanStepKind.Download, from, to);
-            return;
-        }
-        if (from == TensorLayout.Host)
-        {
-            Add(to switch
-            {
-                TensorLayout.Replicated => PlanStepKind.UploadReplicated,
-                TensorLayout.ColumnSharded => PlanStepKind.UploadColumnShards,
-                TensorLayout.TokenSharded => PlanStepKind.UploadTokenShards,
-                _ => PlanStepKind.UploadBlocks,
-            }, from, to);
-            return;
-        }
-
-        // Token shards meet the other layouts through the replicated tensor.
-        if (from == TensorLayout.TokenSharded)
-        {
-            Add(PlanStepKind.AllGatherTokens, from, TensorLayout.Replicated);
-            from = TensorLayout.Replicated;
-        }
-        else if (to == TensorLayout.TokenSharded)
-        {
-            if (from == TensorLayout.ColumnSharded) Add(PlanStepKind.AllGather, from, TensorLayout.Replicated);
-            if (from == TensorLayout.Blocks2D) Add(PlanStepKind.BlocksToReplicated, from, TensorLayout.Replicated);
-            Add(PlanStepKind.SliceTokens, TensorLayout.Replicated, to);
-            return;
-        }
-        if (from == to) return;
-
-        switch (from, to)
-        {
-            case (TensorLayout.Replicated, TensorLayout.ColumnSharded): Add(PlanStepKind.SliceColumns, from, to); break;
-            case (TensorLayout.Replicated, TensorLayout.Blocks2D): Add(PlanStepKind.SliceBlocks, from, to); break;
-            case (TensorLayout.ColumnSharded, TensorLayout.Replicated): Add(PlanStepKind.AllGather, from, to); break;
-            case (TensorLayout.ColumnSharded, TensorLayout.Blocks2D): Add(PlanStepKind.ColumnShardsToBlocks, from, to); break;
-            case (TensorLayout.Blocks2D, TensorLayout.Replicated): Add(PlanStepKind.BlocksToReplicated, from, to); break;
-            case (TensorLayout.Blocks2D, TensorLayout.ColumnSharded): Add(PlanStepKind.BlocksToColumnShards, from, to); break;
+                var layer = layers[pendingEpilogue];
+                if (layer.HasBias || layer.Activation != Activation.None)
+                    steps.Add(new PlanStep(PlanStepKind.BiasActivation, pendingEpilogue, features, next, next));
+                pendingEpilogue = -1;
+            }
+            layout = next;
         }
     }
 }

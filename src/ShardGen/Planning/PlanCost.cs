@@ -1,7 +1,7 @@
 namespace ShardGen.Planning;
 
 /// <summary>
-/// Bytes each step sends between devices, summed over all devices (divide by P for the per-device
+/// Bytes each step sends between devices (each step type's formula, in Planning/Steps), summed over all devices (divide by P for the per-device
 /// figure). Exact for float32, including uneven token blocks, so tests can compare them to measured bytes.
 /// </summary>
 #if SHARDGEN_RUNTIME
@@ -12,27 +12,8 @@ static class PlanCost
     public const int BytesPerElement = 4;
 
     /// <summary>Total bytes sent by <paramref name="step"/> on <paramref name="devices"/> devices for <paramref name="tokens"/> tokens.</summary>
-    public static long TotalBytes(PlanStep step, LayerSpec? layer, int devices, int tokens)
-    {
-        long p = devices, n = (long)tokens * step.Features;
-        long q = GridSide(devices);
-        switch (step.Kind)
-        {
-            case PlanStepKind.AllReduce: return RingAllReduce(p, n);
-            case PlanStepKind.ReduceScatter:
-            case PlanStepKind.AllGather:
-            case PlanStepKind.ReduceScatterTokens:
-            case PlanStepKind.AllGatherTokens: return (p - 1) * n * BytesPerElement;
-            // An all-gather inside each grid column: q groups gathering n/q each.
-            case PlanStepKind.ColumnShardsToBlocks:
-            case PlanStepKind.BlocksToColumnShards: return (q - 1) * n * BytesPerElement;
-            // All-gather in grid columns, then in grid rows: (q−1)·n + q·(q−1)·n = (P−1)·n.
-            case PlanStepKind.BlocksToReplicated: return (p - 1) * n * BytesPerElement;
-            case PlanStepKind.Summa2D when layer is not null:
-                return SummaTotalBytes(layer.WeightLayout == WeightLayout.OutIn, (int)q, tokens, layer.OutFeatures, layer.InFeatures);
-            default: return 0;
-        }
-    }
+    public static long TotalBytes(PlanStep step, LayerSpec? layer, int devices, int tokens) =>
+        Steps.StepCatalog.Of(step.Kind).TotalBytes(new Steps.StepSizes(step, layer, devices, tokens));
 
     /// <summary>Ring all-reduce of n floats over p devices: 2(p−1)·n floats in total, 2(p−1)/p·n per device.</summary>
     public static long RingAllReduce(long p, long n) => 2 * (p - 1) * n * BytesPerElement;

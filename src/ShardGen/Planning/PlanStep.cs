@@ -13,10 +13,8 @@ sealed record PlanStep(PlanStepKind Kind, int LayerIndex, int Features, TensorLa
     public int ResidualStep { get; init; } = -1;
 
     /// <summary>True for steps that update their input tensor instead of producing a new one.</summary>
-    public bool IsInPlace => Kind is PlanStepKind.BiasActivation or PlanStepKind.AttentionResidual or PlanStepKind.MlpResidual;
+    public bool IsInPlace => Steps.StepCatalog.Of(Kind).IsInPlace;
 
     /// <summary>True for steps that send data between devices.</summary>
-    public bool IsCollective => Kind is PlanStepKind.AllReduce or PlanStepKind.ReduceScatter or PlanStepKind.AllGather
-        or PlanStepKind.ColumnShardsToBlocks or PlanStepKind.BlocksToColumnShards or PlanStepKind.BlocksToReplicated
-        or PlanStepKind.AllGatherTokens or PlanStepKind.ReduceScatterTokens;
+    public bool IsCollective => Steps.StepCatalog.Of(Kind).IsCollective;
 }

@@ -7,14 +7,14 @@ using ShardGen.Planning;
 namespace ShardGen.Runtime;
 
 /// <summary>
-/// One forward pass of a generated model. Each method is one <see cref="PlanStepKind"/>: the generated
+/// One forward pass of a generated model. Each method is one <see cref="PlanStepKind"/> (<see cref="IForwardSteps{TTensor, TLinear, TBlock, THost}"/>): the generated
 /// Forward calls them in plan order. Layers state the layout they need; this class is the one place that
 /// knows how to get there (Megatron's copy-to / reduce-from / gather-from / scatter-to regions).
 /// Local re-layouts are views, never copies. Disposing waits for the devices and returns the activations to
 /// the model's pool. A model reuses its pass object, tensors and activations in its next pass, so a
 /// steady-state pass allocates nothing but the array <see cref="Download"/> returns.
 /// </summary>
-public sealed partial class ForwardPass : IDisposable
+public sealed partial class ForwardPass : IDisposable, IForwardSteps<ShardedTensor, ShardedLinear, ShardedTransformerBlock, float[,]>
 {
     private readonly ShardedModelCore _core;
     private readonly List<DeviceBuffer> _buffers = new();

@@ -81,7 +81,7 @@ public class LayoutPlannerTests
         var text = ModelPlan.Create("Mlp", new[] { Col("Up", 1024, 4096, Activation.Gelu), Row("Down", 4096, 1024) }, 4, tokens: 512).ToString();
         Assert.Contains("Plan of Mlp on 4 devices", text);
         Assert.Contains("[1024, 1024]", text);   // both shards on 4 devices
-        Assert.Contains("all-reduce (ring)", text);
+        Assert.Contains("All-reduce (ring) of the partial sums [T, 1024]", text); // the generated comment's words
         Assert.Contains("3,145,728", text);      // 2·3/4 · 512·1024·4 bytes per device
         Assert.Contains("1 all-reduce", text);
     }

@@ -1,12 +1,13 @@
+using System.Collections.Generic;
 using System.Globalization;
 using ShardGen.Planning;
 
-namespace ShardGen.Generators.Emitting;
+namespace ShardGen.Planning.Steps;
 
 /// <summary>
 /// Shapes and byte formulas in the words of the generated comments: symbolic (T tokens, F/P for 1D splits,
 /// F/q for blocks of the q×q grid) when the device count is unset, concrete numbers when it is fixed.
-/// The byte formulas are <see cref="PlanCost"/>'s, divided by P (per device).
+/// The byte figures are the step types' own (<see cref="StepType.TotalBytes"/>), divided by P (per device).
 /// </summary>
 internal sealed class PlanText
 {
@@ -21,6 +22,9 @@ internal sealed class PlanText
 
     /// <summary>True when [ShardedModel(Devices = …)] fixes the device count.</summary>
     public bool Fixed => _devices > 0;
+
+    /// <summary>The fixed device count, or 0.</summary>
+    public int Devices => _devices;
 
     private bool FixedGrid => _q > 0;
 
@@ -94,20 +98,26 @@ internal sealed class PlanText
     /// <summary>A float as C# would round-trip it, without suffix: "1E-05", "0.001".</summary>
     public static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    /// <summary>Ring all-reduce of [T, F]: 2(P−1)/P · T·F·4 B per device.</summary>
-    public string AllReduceBytes(int features) =>
-        PerDevice("2(P−1)/P", 2L * (_devices - 1), _devices, features);
+    /// <summary>
+    /// A collective's bytes per device for [T, <paramref name="features"/>]: "(P−1)/P · T·F·4 B per device", and with P
+    /// fixed its value, from <paramref name="totalBytesPerToken"/> (the step's bytes for one token, all devices together).
+    /// </summary>
+    public string PerDevice(string symbolic, long totalBytesPerToken, int features, bool needsGrid = false)
+    {
+        string formula = $"{symbolic} · T·{N(features)}·4 B";
+        if (!Fixed || (needsGrid && !FixedGrid)) return formula + " per device";
+        if (totalBytesPerToken == 0) return formula + " = 0 B per device";
+        long den = _devices, num = totalBytesPerToken / ((long)features * PlanCost.BytesPerElement);
+        string text = $"{formula} = {Fraction(num, den)} · T·{N(features)}·4 B";
+        if (totalBytesPerToken % den == 0) text += $" = {N(totalBytesPerToken / den)}·T B";
+        return text + " per device";
+    }
 
-    /// <summary>Reduce-scatter or all-gather over the whole mesh: (P−1)/P · T·F·4 B per device.</summary>
-    public string MeshGatherBytes(int features) =>
-        PerDevice("(P−1)/P", _devices - 1, _devices, features);
-
-    /// <summary>All-gathers inside the grid columns: (q−1)/P · T·F·4 B per device.</summary>
-    public string GridColumnGatherBytes(int features) =>
-        PerDevice("(q−1)/P", _q - 1, _devices, features, needsGrid: true);
-
-    /// <summary>SUMMA's panel traffic: (q−1)/P·(T·in + in·out)·4 B for A·B, (q−1)/P·(out·in + T·out)·4 B for A·Bᵀ.</summary>
-    public string SummaBytes(LayerSpec layer)
+    /// <summary>
+    /// SUMMA's panel traffic: (q−1)/P·(T·in + in·out)·4 B for A·B, (q−1)/P·(out·in + T·out)·4 B for A·Bᵀ; with the grid
+    /// fixed, its value a·T + b from the step's bytes (all devices) per token and for no tokens.
+    /// </summary>
+    public string SummaBytes(LayerSpec layer, long totalBytesPerToken, long totalBytesWithoutTokens)
     {
         bool transposed = layer.WeightLayout == WeightLayout.OutIn;
         int inF = layer.InFeatures, outF = layer.OutFeatures;
@@ -116,28 +126,14 @@ internal sealed class PlanText
         if (!FixedGrid) return formula + " per device";
 
         long num = _q - 1, den = _devices;
-        string coefficient = Fraction(num, den);
-        string text = $"{formula} = {coefficient} · ({terms})·4 B";
-        // Evaluated: a·T + b bytes, when both come out whole.
-        long perToken = (long)(transposed ? outF : inF) * PlanCost.BytesPerElement * num;
-        long constant = (long)inF * outF * PlanCost.BytesPerElement * num;
+        string text = $"{formula} = {Fraction(num, den)} · ({terms})·4 B";
         if (num == 0) return text + " = 0 B per device";
-        if (perToken % den == 0 && constant % den == 0)
+        // Evaluated: a·T + b bytes, when both come out whole.
+        if (totalBytesPerToken % den == 0 && totalBytesWithoutTokens % den == 0)
         {
-            string tokenTerm = $"{N(perToken / den)}·T", constantTerm = N(constant / den);
+            string tokenTerm = $"{N(totalBytesPerToken / den)}·T", constantTerm = N(totalBytesWithoutTokens / den);
             text += transposed ? $" = ({constantTerm} + {tokenTerm}) B" : $" = ({tokenTerm} + {constantTerm}) B";
         }
-        return text + " per device";
-    }
-
-    private string PerDevice(string symbolic, long num, long den, int features, bool needsGrid = false)
-    {
-        string formula = $"{symbolic} · T·{N(features)}·4 B";
-        if (!Fixed || (needsGrid && !FixedGrid)) return formula + " per device";
-        if (num == 0) return formula + " = 0 B per device";
-        string text = $"{formula} = {Fraction(num, den)} · T·{N(features)}·4 B";
-        long perToken = num * features * PlanCost.BytesPerElement;
-        if (perToken % den == 0) text += $" = {N(perToken / den)}·T B";
         return text + " per device";
     }
 
@@ -176,4 +172,48 @@ internal sealed class PlanText
         (false, Activation.None) => "no bias, no activation",
         (false, var a) => $"{ActivationName(a)} fused (no bias)",
     };
+
+    // ---- Line breaks ------------------------------------------------------------------------------
+
+    /// <summary>Width of a step's description line, after "// n. " in the generated Forward and "n. " in model.Plan.</summary>
+    public const int MaxCommentWidth = 112;
+
+    /// <summary>Where <see cref="Wrap"/> may break a comment, in order of preference.</summary>
+    private static readonly string[] ClauseBreaks = { ": ", "; ", ", " };
+
+    /// <summary>
+    /// Splits a long comment after a clause (": ", "; ", ", "), never inside a shape or a formula.
+    /// Lines without such a break stay long.
+    /// </summary>
+    public static IEnumerable<string> Wrap(string line, int width)
+    {
+        while (line.Length > width)
+        {
+            int best = -1;
+            foreach (var separator in ClauseBreaks)
+            {
+                for (int at = line.IndexOf(separator, System.StringComparison.Ordinal); at >= 0 && at + 1 <= width;
+                     at = line.IndexOf(separator, at + 1, System.StringComparison.Ordinal))
+                {
+                    if (at >= 30 && !InsideBrackets(line, at) && at > best) best = at;
+                }
+                if (best >= 0) break;
+            }
+            if (best < 0) break;
+            yield return line.Substring(0, best + 1);
+            line = line.Substring(best + 2);
+        }
+        yield return line;
+    }
+
+    private static bool InsideBrackets(string text, int at)
+    {
+        int depth = 0;
+        for (int i = 0; i < at; i++)
+        {
+            if (text[i] is '[' or '(') depth++;
+            else if (text[i] is ']' or ')') depth--;
+        }
+        return depth > 0;
+    }
 }

@@ -1,0 +1,29 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>Attention on each device's own heads, within each sequence; the context comes out as column shards.</summary>
+internal sealed class Attention : BlockStep
+{
+    public override PlanStepKind Kind => PlanStepKind.Attention;
+    public override Placement Input => Placement.Shard(ShardAxis.Heads);
+    public override Placement Output => Placement.Shard(ShardAxis.Features);
+    public override int BlockHalf => 1;
+    public override string Method => nameof(IForwardSteps<object, object, object, object>.Attention);
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "attention's backward on the same heads (dq, dk, dv), no communication");
+
+    /// <summary>
+    /// Scores Q·Kᵀ and weights·V for every query head over all keys (causal masking halves the useful work;
+    /// counted whole, as a dense kernel computes it).
+    /// </summary>
+    public override double Flops(StepSizes s) =>
+        s.Layer is { Block: { } b } l ? 2.0 * 2 * s.Tokens * (double)s.Tokens * b.Heads * b.HeadDim(l.InFeatures) : 0;
+
+    protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
+    {
+        int hidden = b.Layer.InFeatures;
+        yield return $"{b.Name}: attention on this device's {c.Text.OverP(b.Spec.Heads, "head")}, {(b.Spec.Causal ? "causal" : "bidirectional")}, within each sequence: " +
+            $"softmax(q·kᵀ/√{PlanText.N(b.Spec.HeadDim(hidden))})·v → context [T, {c.Text.LocalHeadsWidth(b.Spec, hidden)}] per device, the column shards of [T, {PlanText.N(c.Step.Features)}].";
+        yield return "No collective: each head reads only its own q, k and v.";
+    }
+}

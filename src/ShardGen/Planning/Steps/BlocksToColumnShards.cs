@@ -1,0 +1,28 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>2D blocks → column shards: an all-gather of the token blocks inside each grid column; each device keeps its columns.</summary>
+internal sealed class BlocksToColumnShards : TransitionStep
+{
+    public override PlanStepKind Kind => PlanStepKind.BlocksToColumnShards;
+    public override Placement Input => Placement.Grid2D;
+    public override Placement Output => Placement.Shard(ShardAxis.Features);
+    public override string Method => nameof(IForwardSteps<object, object, object, object>.BlocksToColumnShards);
+    public override bool IsCollective => true;
+    public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter inside each grid column back onto token blocks");
+
+    public override long TotalBytes(StepSizes s) => StepSizes.Bytes((s.Q - 1) * s.Elements);
+    public override int Calls(CollectiveOp op, StepSizes s) => op == CollectiveOp.AllGather ? s.Q : 0;
+    public override int LatencySteps(StepSizes s) => s.Devices == 1 ? 0 : s.Q - 1;
+
+    public override IEnumerable<string> Comment(StepContext c)
+    {
+        var t = c.Text;
+        yield return $"Blocks [{t.TokenBlock}, {t.OverQ(c.F)}] → column shards [T, {t.OverP(c.F)}]: all-gather of the token blocks inside each grid column, each device keeps its columns.";
+        yield return $"{c.Bytes("(q−1)/P", needsGrid: true)}{(c.Consumer is null ? "" : $"; {c.ConsumerText} needs column shards")}.";
+    }
+
+    public override string? Summary(StepContext c) =>
+        $"all-gathers in grid columns, {c.ProducerName}'s blocks to column shards [T, {c.F}]: {c.Bytes("(q−1)/P", needsGrid: true)}.";
+}

@@ -1,0 +1,29 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>2D blocks → the whole tensor on every device: all-gather inside grid columns, then inside grid rows.</summary>
+internal sealed class BlocksToReplicated : TransitionStep
+{
+    public override PlanStepKind Kind => PlanStepKind.BlocksToReplicated;
+    public override Placement Input => Placement.Grid2D;
+    public override Placement Output => Placement.Replicated;
+    public override string Method => nameof(IForwardSteps<object, object, object, object>.BlocksToReplicated);
+    public override bool IsCollective => true;
+    public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter inside grid rows, then inside grid columns, back onto blocks");
+
+    /// <summary>(q−1)·n in grid columns, then q·(q−1)·n in grid rows: (P−1)·n floats in total.</summary>
+    public override long TotalBytes(StepSizes s) => StepSizes.Bytes((s.Devices - 1) * s.Elements);
+    public override int Calls(CollectiveOp op, StepSizes s) => op == CollectiveOp.AllGather ? 2 * s.Q : 0;
+    public override int LatencySteps(StepSizes s) => s.Devices == 1 ? 0 : 2 * (s.Q - 1);
+
+    public override IEnumerable<string> Comment(StepContext c)
+    {
+        var t = c.Text;
+        yield return $"Blocks [{t.TokenBlock}, {t.OverQ(c.F)}] → [T, {c.FText}] on every device: all-gather inside grid columns, then inside grid rows.";
+        yield return $"{c.Bytes("(P−1)/P")}{(c.Consumer is null ? "" : $"; {c.ConsumerText} needs the whole activation on every device")}.";
+    }
+
+    public override string? Summary(StepContext c) =>
+        $"all-gathers in grid columns and rows, {c.ProducerName}'s blocks to every device [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
+}

@@ -1,0 +1,25 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>Replicated X · W column shard → Y column shard, bias and activation fused.</summary>
+internal sealed class ColumnParallel : LaunchStep
+{
+    public override PlanStepKind Kind => PlanStepKind.ColumnParallel;
+    public override Placement Input => Placement.Replicated;
+    public override Placement Output => Placement.Shard(ShardAxis.Features);
+    public override string Method => nameof(IForwardSteps<object, object, object, object>.ColumnParallel);
+    public override StepBackward Backward { get; } =
+        new(BackwardOp.AllReduce, "dX = dY·Wᵀ per device, then all-reduce of dX (Megatron's f: identity forward, all-reduce backward); dW = Xᵀ·dY local");
+
+    public override IEnumerable<string> Comment(StepContext c)
+    {
+        var layer = c.Layer!;
+        string wText = layer.WeightLayout == WeightLayout.OutIn
+            ? $"Wᵀ (W [{c.Text.OverP(layer.OutFeatures)}, {PlanText.N(layer.InFeatures)}])"
+            : $"W [{PlanText.N(layer.InFeatures)}, {c.Text.OverP(layer.OutFeatures)}]";
+        yield return $"{layer.Name} (column-parallel): {c.InputName}[T, {PlanText.N(layer.InFeatures)}] · {wText} → [T, {c.Text.OverP(layer.OutFeatures)}] per device; {PlanText.FusedEpilogue(layer)}.";
+        if (c.NextIsLaunch && c.Consumer is { } consumer)
+            yield return $"No collective: {consumer.Name} takes these column shards as they are.";
+    }
+}

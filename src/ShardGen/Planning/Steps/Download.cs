@@ -1,0 +1,28 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>Devices to host: the host reads each piece once, from any device placement; no collective.</summary>
+internal sealed class Download : StepType
+{
+    public override PlanStepKind Kind => PlanStepKind.Download;
+    public override Placement Input => Placement.Replicated;
+    public override bool AcceptsAnyInput => true;
+    public override Placement Output => Placement.Host;
+    public override string Method => nameof(IForwardSteps<object, object, object, object>.Download);
+    public override StepCall Call => StepCall.Download;
+    public override StepBackward Backward { get; } = new(BackwardOp.HostTransfer, "the output's gradient, uploaded in the placement the output had");
+
+    public override IEnumerable<string> Comment(StepContext c)
+    {
+        string f = c.FText;
+        yield return c.Step.From switch
+        {
+            TensorLayout.Replicated => $"Output [T, {f}] → host, from device 0's replica.",
+            TensorLayout.ColumnSharded => $"Output [T, {f}] → host: the host reads each device's column shard [T, {c.Text.OverP(c.F)}]; no collective needed.",
+            TensorLayout.Blocks2D => $"Output [T, {f}] → host: the host reads each device's block [{c.Text.TokenBlock}, {c.Text.OverQ(c.F)}]; no collective needed.",
+            TensorLayout.TokenSharded => $"Output [T, {f}] → host: the host reads each device's token block [{c.Text.TokenShard}, {f}]; no collective needed.",
+            _ => $"Output [T, {f}] → host.",
+        };
+    }
+}

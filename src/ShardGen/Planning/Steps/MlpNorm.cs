@@ -1,0 +1,21 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>A transformer block's MLP norm, on the residual stream wherever it lives (replicated or token shards).</summary>
+internal sealed class MlpNorm : BlockStep
+{
+    public override PlanStepKind Kind => PlanStepKind.MlpNorm;
+    public override Placement Input => Placement.Replicated;
+    public override bool AcceptsAnyInput => true;
+    public override Placement Output => Placement.Replicated;
+    public override int BlockHalf => 2;
+    public override string Method => nameof(IForwardSteps<object, object, object, object>.MlpNorm);
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token; dScale and dShift summed over tokens");
+
+    protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
+    {
+        yield return $"{b.Name}: MLP norm ({PlanText.NormName(b.Spec)}) on {b.Stream}.";
+        if (b.StreamNote is not null) yield return b.StreamNote;
+    }
+}

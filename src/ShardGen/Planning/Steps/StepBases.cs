@@ -1,0 +1,88 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>Host to devices: the model's input, placed as the first layer needs it. Nothing moves between devices.</summary>
+internal abstract class UploadStep : StepType
+{
+    public override Placement Input => Placement.Host;
+    public override StepCall Call => StepCall.Upload;
+    public override StepBackward Backward { get; } = new(BackwardOp.HostTransfer, "the input's gradient, downloaded (when it is wanted)");
+}
+
+/// <summary>A re-layout between layers: a collective, or a local slice that sends nothing.</summary>
+internal abstract class TransitionStep : StepType
+{
+    public override StepCall Call => StepCall.Transition;
+}
+
+/// <summary>A collective over the whole mesh on the activation [T, F].</summary>
+internal abstract class MeshCollectiveStep : TransitionStep
+{
+    public override bool IsCollective => true;
+
+    /// <summary>The one collective the step issues.</summary>
+    protected abstract CollectiveOp Op { get; }
+
+    public override int Calls(CollectiveOp op, StepSizes s) => op == Op ? 1 : 0;
+
+    /// <summary>Ring all-gather and reduce-scatter: (P−1)·n floats in total, P−1 message steps.</summary>
+    public override long TotalBytes(StepSizes s) => StepSizes.Bytes((s.Devices - 1) * s.Elements);
+
+    public override int LatencySteps(StepSizes s) => s.Devices - 1;
+}
+
+/// <summary>A linear layer's launch: the local GEMM of its strategy, epilogue fused where the output is whole.</summary>
+internal abstract class LaunchStep : StepType
+{
+    public override StepCall Call => StepCall.LinearLaunch;
+    public override bool IsLaunch => true;
+
+    public override double Flops(StepSizes s) => s.Layer is { } l ? 2.0 * s.Tokens * l.InFeatures * l.OutFeatures : 0;
+}
+
+/// <summary>A step of a transformer block; its comment speaks of the block's residual stream and heads.</summary>
+internal abstract class BlockStep : StepType
+{
+    public override StepCall Call => StepCall.BlockLaunch;
+
+    public override IEnumerable<string> Comment(StepContext c) => Comment(c, new BlockWords(c));
+
+    protected abstract IEnumerable<string> Comment(StepContext c, BlockWords b);
+}
+
+/// <summary>The words a transformer block's comments share: its name, widths and residual stream.</summary>
+internal sealed class BlockWords
+{
+    public BlockWords(StepContext c)
+    {
+        var layer = c.Block!;
+        Layer = layer;
+        Spec = layer.Block!;
+        Name = layer.Name;
+        D = PlanText.N(layer.InFeatures);
+        FfnShard = c.Text.OverP(Spec.FfnHidden);
+        var step = c.Step;
+        bool sharded = step.From == TensorLayout.TokenSharded || step.To == TensorLayout.TokenSharded;
+        Rows = sharded ? c.Text.TokenShard : "T";
+        Stream = step.From == TensorLayout.TokenSharded
+            ? $"the residual stream's token block [{c.Text.TokenShard}, {D}] per device"
+            : $"the residual stream [T, {D}], replicated: every device normalizes every token";
+        StreamNote = step.From == TensorLayout.TokenSharded
+            ? $"Sequence parallel: each device normalizes only its own tokens, 1/{c.Text.P} of the work and memory."
+            : null;
+        Bias = layer.HasBias ? "bias fused" : "no bias";
+    }
+
+    public LayerSpec Layer { get; }
+    public TransformerSpec Spec { get; }
+    public string Name { get; }
+    /// <summary>The hidden width as text.</summary>
+    public string D { get; }
+    public string FfnShard { get; }
+    /// <summary>Rows of the residual stream on a device: "T", or "T/P" when sharded by tokens.</summary>
+    public string Rows { get; }
+    public string Stream { get; }
+    public string? StreamNote { get; }
+    public string Bias { get; }
+}

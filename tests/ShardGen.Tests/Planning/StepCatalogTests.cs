@@ -1,0 +1,85 @@
+using System;
+using System.Linq;
+using ShardGen.Planning;
+using ShardGen.Planning.Steps;
+using ShardGen.Runtime;
+
+namespace ShardGen.Tests.Planning;
+
+public sealed class StepCatalogTests
+{
+    public static TheoryData<PlanStepKind> Kinds()
+    {
+        var data = new TheoryData<PlanStepKind>();
+        foreach (PlanStepKind kind in Enum.GetValues(typeof(PlanStepKind))) data.Add(kind);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void EveryKindHasOneTypeWhoseMethodForwardPassImplements(PlanStepKind kind)
+    {
+        var type = StepCatalog.Of(kind);
+        Assert.Equal(kind, type.Kind);
+        var map = typeof(ForwardPass).GetInterfaceMap(typeof(IForwardSteps<ShardedTensor, ShardedLinear, ShardedTransformerBlock, float[,]>));
+        var implemented = map.InterfaceMethods.Where(m => m.Name == type.Method).ToArray();
+        Assert.True(implemented.Length == 1, $"{kind}: IForwardSteps has {implemented.Length} methods named {type.Method}");
+        // The call shape the emitter writes matches the method's parameters.
+        int expectedParameters = type.Call switch
+        {
+            StepCall.Upload => 0,
+            StepCall.Transition or StepCall.Download => 1,
+            StepCall.BlockResidual => 3,
+            _ => 2,
+        };
+        Assert.Equal(expectedParameters, implemented[0].GetParameters().Length);
+        Assert.False(string.IsNullOrWhiteSpace(type.Backward.Text), $"{kind} has no backward in words");
+    }
+
+    /// <summary>Each derived route is a chain: it starts at the source, each step reads what the one before left, it ends at the target.</summary>
+    [Fact]
+    public void TransitionsChainFromSourceToTarget()
+    {
+        var sources = new[] { Placement.Host, Placement.Replicated, Placement.Shard(ShardAxis.Features), Placement.Shard(ShardAxis.Tokens), Placement.Partial, Placement.Grid2D };
+        var targets = new[] { Placement.Host, Placement.Replicated, Placement.Shard(ShardAxis.Features), Placement.Shard(ShardAxis.Tokens), Placement.Grid2D };
+        foreach (var from in sources)
+        foreach (var to in targets)
+        {
+            if (from.Kind == PlacementKind.Host && to.Kind == PlacementKind.Host) continue;
+            var route = Transitions.Between(from, to);
+            var at = from;
+            foreach (var kind in route)
+            {
+                var type = StepCatalog.Of(kind);
+                Assert.True(type.AcceptsAnyInput ? at.OnDevices : type.Input == at, $"{from} → {to}: {kind} reads {type.Input}, not {at}");
+                at = type.Output;
+            }
+            Assert.True(at == to, $"{from} → {to} ends at {at}: {string.Join(", ", route)}");
+            Assert.True(route.Count <= 2, $"{from} → {to} takes {route.Count} steps: {string.Join(", ", route)}");
+        }
+    }
+
+    /// <summary>The routes the hand-written planner took before placements, pair by pair (the reference).</summary>
+    [Theory]
+    [InlineData(TensorLayout.PartialSum, TensorLayout.Blocks2D, new[] { PlanStepKind.ReduceScatter, PlanStepKind.ColumnShardsToBlocks })]
+    [InlineData(TensorLayout.PartialSum, TensorLayout.Host, new[] { PlanStepKind.AllReduce, PlanStepKind.Download })]
+    [InlineData(TensorLayout.PartialSum, TensorLayout.TokenSharded, new[] { PlanStepKind.ReduceScatterTokens })]
+    [InlineData(TensorLayout.PartialSum, TensorLayout.ColumnSharded, new[] { PlanStepKind.ReduceScatter })]
+    [InlineData(TensorLayout.PartialSum, TensorLayout.Replicated, new[] { PlanStepKind.AllReduce })]
+    [InlineData(TensorLayout.TokenSharded, TensorLayout.ColumnSharded, new[] { PlanStepKind.AllGatherTokens, PlanStepKind.SliceColumns })]
+    [InlineData(TensorLayout.ColumnSharded, TensorLayout.TokenSharded, new[] { PlanStepKind.AllGather, PlanStepKind.SliceTokens })]
+    [InlineData(TensorLayout.Blocks2D, TensorLayout.TokenSharded, new[] { PlanStepKind.BlocksToReplicated, PlanStepKind.SliceTokens })]
+    [InlineData(TensorLayout.Blocks2D, TensorLayout.ColumnSharded, new[] { PlanStepKind.BlocksToColumnShards })]
+    [InlineData(TensorLayout.Replicated, TensorLayout.Blocks2D, new[] { PlanStepKind.SliceBlocks })]
+    [InlineData(TensorLayout.Host, TensorLayout.TokenSharded, new[] { PlanStepKind.UploadTokenShards })]
+    [InlineData(TensorLayout.Blocks2D, TensorLayout.Host, new[] { PlanStepKind.Download })]
+    public void TransitionsMatchThePairByPairPlanner(TensorLayout from, TensorLayout to, PlanStepKind[] expected) =>
+        Assert.Equal(expected, Transitions.Between(Placement.Of(from), Placement.Of(to)));
+
+    [Fact]
+    public void PlacementsRoundTripThroughLayouts()
+    {
+        foreach (TensorLayout layout in Enum.GetValues(typeof(TensorLayout)))
+            Assert.Equal(layout, Placement.Of(layout).Layout);
+    }
+}
