@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using ShardGen.Planning;
@@ -40,14 +41,12 @@ internal static class PlanFormatter
         // The step lines are the generated Forward's comments (one description per step, in Planning/Steps), with this
         // plan's device count; each ends with the placements it moves between and, for collectives, its bytes for T tokens.
         sb.AppendLine($"  forward steps, in the words of the generated Forward; placements and bytes per device for T = {t}:");
-        var specs = plan.Layers.Select(l => l.Spec).ToArray();
-        var text = new PlanText(p);
-        var variables = StepContext.VariableNames(plan.Steps);
+        var descriptions = Describe(plan);
         for (int k = 0; k < plan.Steps.Count; k++)
         {
             var s = plan.Steps[k];
             var type = StepCatalog.Of(s.Kind);
-            var lines = type.Describe(new StepContext(plan.Steps, k, specs, text, variables));
+            var lines = descriptions[k];
             sb.AppendLine($"  {$"{k + 1}.",3} {lines[0]}");
             for (int j = 1; j < lines.Count; j++) sb.AppendLine($"      {lines[j]}");
             string layout = s.From == s.To ? Layout(s.From) : $"{Layout(s.From)} → {Layout(s.To)}";
@@ -62,6 +61,15 @@ internal static class PlanFormatter
         string callText = calls.Any() ? string.Join(", ", calls) : "no collectives";
         sb.Append($"  per forward: {callText}; {plan.PredictedBytesPerDevice(t):N0} B per device, {plan.PredictedTotalBytes(t):N0} B in total");
         return sb.ToString();
+    }
+
+    /// <summary>Each step's description from the catalog (the generated Forward's comment), with this plan's device count.</summary>
+    public static IReadOnlyList<string>[] Describe(ModelPlan plan)
+    {
+        var specs = plan.Layers.Select(l => l.Spec).ToArray();
+        var text = new PlanText(plan.Devices);
+        var variables = StepContext.VariableNames(plan.Steps);
+        return plan.Steps.Select((s, k) => StepCatalog.Of(s.Kind).Describe(new StepContext(plan.Steps, k, specs, text, variables))).ToArray();
     }
 
     private static string Layout(TensorLayout l) => Placement.Of(l).ToString();

@@ -22,6 +22,7 @@ internal sealed class PlanDiagram
     private const double CellSize = 22; // a device in the SUMMA grid inset
 
     private readonly ModelPlan _plan;
+    private IReadOnlyList<string>[]? _descriptions; // the catalog's words per step, made once
     private readonly int _p, _q;
     private readonly bool _grid; // the plan has a Summa2D layer: lanes are labelled and grouped by grid position
     private readonly double _stepWidth, _laneWidth, _lanesLeft;
@@ -37,7 +38,7 @@ internal sealed class PlanDiagram
         _q = plan.GridSide;
         _grid = _q > 0 && plan.Layers.Any(l => l.Spec.Strategy == ParallelStrategy.Summa2D);
 
-        _stepWidth = Math.Max(240, plan.Steps.Select((_, k) => Math.Max(TextWidth($"{k + 1}  {Describe(plan.Steps[k])}", FontSize),
+        _stepWidth = Math.Max(240, plan.Steps.Select((_, k) => Math.Max(TextWidth($"{k + 1}  {Describe(k)}", FontSize),
             TextWidth(WeightLine(k) ?? "", SmallFont))).DefaultIfEmpty(0).Max() + 16);
         // A lane fits the widest shape box; the lanes together fit every band's label.
         double shapes = Enumerable.Range(0, plan.Steps.Count).SelectMany(k => Enumerable.Range(0, _p)
@@ -140,7 +141,7 @@ internal sealed class PlanDiagram
         var step = _plan.Steps[k];
         var row = Group("step", ("data-step", k));
         row.Add(Text(Margin, top + 15, I($"{k + 1}"), FontSize, "bold", null, "#6b7280"));
-        row.Add(Text(Margin + 22, top + 15, Describe(step), FontSize));
+        row.Add(Text(Margin + 22, top + 15, Describe(k), FontSize));
         double left = top + 20;
         if (WeightLine(k) is { } weights)
         {
@@ -304,8 +305,11 @@ internal sealed class PlanDiagram
 
     // ---- Words ------------------------------------------------------------------------------------------
 
-    /// <summary>The step's words as <c>model.Plan</c> prints them (one wording everywhere).</summary>
-    private string Describe(PlanStep step) => PlanFormatter.Describe(_plan, step);
+    /// <summary>
+    /// The first line of the step's words as <c>model.Plan</c> prints them (one wording everywhere); the punctuation that
+    /// led into the next line goes, as the drawing shows one line.
+    /// </summary>
+    private string Describe(int k) => (_descriptions ??= PlanFormatter.Describe(_plan))[k][0].TrimEnd(':', ',', ';', ' ');
 
     /// <summary>"weight shard [r×c] per device" under a linear layer's launch; null for other steps.</summary>
     private string? WeightLine(int k)
