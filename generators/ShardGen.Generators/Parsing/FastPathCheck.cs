@@ -31,10 +31,10 @@ internal static class FastPathCheck
     internal static readonly string[] UnboundNames = { "ShardedModel", "ColumnParallel", "RowParallel", "Summa2D" };
 
     /// <summary>
-    /// The global option that turns the fast path off (<c>build_property.ShardGenSyntacticFastPath = false</c>):
+    /// The global option that turns the fast path off (<c>build_property.ShardGenSyntacticReader = false</c>):
     /// every model is then parsed with the compiler's help. Tests use it to compare both paths.
     /// </summary>
-    public const string DisableOption = "build_property.ShardGenSyntacticFastPath";
+    public const string DisableOption = "build_property.ShardGenSyntacticReader";
 
     /// <summary>False when the project sets <see cref="DisableOption"/> to <c>false</c>; on by default.</summary>
     public static bool IsEnabled(AnalyzerConfigOptions globalOptions) =>
