@@ -9,11 +9,11 @@ namespace ShardGen.Generators.Tests;
 
 /// <summary>
 /// Random projects, fresh each run (the seed is in every failure message), generated with and without the
-/// syntactic fast path: the files and diagnostics must be identical, for a first run and after random edits
-/// through one driver. The projects mix plain models with every kind of input the fast path must hand to the
+/// syntactic reader: the files and diagnostics must be identical, for a first run and after random edits
+/// through one driver. The projects mix plain models with every kind of input the syntactic reader must hand to the
 /// semantic parser, valid and invalid layer chains, and every named argument.
 /// </summary>
-public class FastPathFuzzTests
+public class SyntacticReaderFuzzTests
 {
     private static readonly string[] Activations = { "None", "Relu", "Gelu", "Silu" };
     private static readonly int[] Widths = { 32, 64, 96, 128 };
@@ -27,7 +27,7 @@ public class FastPathFuzzTests
         {
             var files = Enumerable.Range(0, random.Next(1, 5)).Select(f => ($"F{f}.cs", RandomFile(random, f))).ToArray();
             var compilation = GeneratorHarness.CreateCompilation(files);
-            AssertSame(GeneratorHarness.RunFresh(compilation, fastPath: false), GeneratorHarness.RunFresh(compilation), seed, project, files);
+            AssertSame(GeneratorHarness.RunFresh(compilation, syntactic: false), GeneratorHarness.RunFresh(compilation), seed, project, files);
         }
     }
 
@@ -45,15 +45,15 @@ public class FastPathFuzzTests
             files[f] = (files[f].Item1, RandomFile(random, f));
             compilation = GeneratorHarness.EditFile(compilation, files[f].Item1, files[f].Item2);
             driver = driver.RunGenerators(compilation);
-            AssertSame(GeneratorHarness.RunFresh(compilation, fastPath: false), driver.GetRunResult().Results.Single(), seed, edit, files);
+            AssertSame(GeneratorHarness.RunFresh(compilation, syntactic: false), driver.GetRunResult().Results.Single(), seed, edit, files);
         }
     }
 
-    private static void AssertSame(GeneratorRunResult semantic, GeneratorRunResult fast, int seed, int round, (string, string)[] files)
+    private static void AssertSame(GeneratorRunResult semantic, GeneratorRunResult syntactic, int seed, int round, (string, string)[] files)
     {
         try
         {
-            FastPathAssert.SameResults(semantic, fast);
+            SyntacticAssert.SameResults(semantic, syntactic);
         }
         catch (Exception e)
         {
