@@ -226,6 +226,14 @@ internal static class AttributeTable
         return null;
     }
 
+    /// <summary>True for an attribute's name without the suffix: "ShardedModel", "ColumnParallel", ….</summary>
+    public static bool IsShortName(string name)
+    {
+        foreach (var attribute in All())
+            if (attribute.ShortName == name) return true;
+        return false;
+    }
+
     /// <summary>True for "ShardedModel" and "ShardedModelAttribute".</summary>
     public static bool IsModelName(string name) => name == ShardedModel.ShortName || name == ShardedModel.MetadataName;
 
