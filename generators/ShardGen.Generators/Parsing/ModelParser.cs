@@ -257,8 +257,7 @@ internal static class ModelParser
             SequenceParallelLocation = () =>
             {
                 var attributeSyntax = modelAttributeRef.GetSyntax(ct) as AttributeSyntax;
-                var argument = attributeSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "SequenceParallel");
-                return LocationInfo.From((SyntaxNode?)argument ?? attributeSyntax);
+                return LocationInfo.From((SyntaxNode?)SyntacticModelReader.NamedArgument(attributeSyntax, "SequenceParallel") ?? attributeSyntax);
             },
             Hierarchy = () => HierarchyInfo.From(type),
         };

@@ -67,7 +67,7 @@ internal static class SyntacticModelReader
         if (ReadArguments(AttributeTable.ShardedModel, modelAttribute.ArgumentList) is not { } modelValues) return null;
         int devices = modelValues.Get<int>("Devices");
         bool sequenceParallel = modelValues.Get<bool>("SequenceParallel");
-        var sequenceParallelArgument = modelAttribute.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "SequenceParallel");
+        var sequenceParallelArgument = NamedArgument(modelAttribute, "SequenceParallel");
 
         var layers = new List<LayerModel>();
         var layerAttributes = new List<AttributeSyntax>();
@@ -155,6 +155,10 @@ internal static class SyntacticModelReader
         if (description.ReadLayer(name, positional, named) is not ({ } spec, null)) return null;
         return new LayerModel(spec, ModelParser.ModifiersOf(property));
     }
+
+    /// <summary>The argument <c>name = …</c> of <paramref name="attribute"/>, for a diagnostic's location; null when absent.</summary>
+    internal static AttributeArgumentSyntax? NamedArgument(AttributeSyntax? attribute, string name) =>
+        attribute?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
 
     /// <summary>An attribute's arguments read from literals by <paramref name="description"/>; null when the parser must judge.</summary>
     private static ArgumentValues? ReadArguments(AttributeDescription description, AttributeArgumentListSyntax? list) =>
