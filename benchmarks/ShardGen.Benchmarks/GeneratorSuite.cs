@@ -2,11 +2,13 @@ extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Linq;
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace ShardGen.Benchmarks;
 
@@ -33,30 +35,50 @@ internal static class GeneratorSuite
         var edited = compilation.ReplaceSyntaxTree(trees[edit], editedTree);
 
         // Timed runs are configured like the compiler's (no step tracking); one tracked run counts the cache share.
-        GeneratorDriver NewDriver(bool track) => CSharpGeneratorDriver.Create(new[] { new gen::ShardGen.Generators.ShardGenerator().AsSourceGenerator() },
-            parseOptions: parse, driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: track));
+        // syntactic: false sets the MSBuild property that sends every model through the semantic parser.
+        GeneratorDriver NewDriver(bool track, bool syntactic = true) => CSharpGeneratorDriver.Create(new[] { new gen::ShardGen.Generators.ShardGenerator().AsSourceGenerator() },
+            parseOptions: parse, optionsProvider: syntactic ? null : SemanticOnly.Instance,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: track));
 
         // Warm-up until tiered JIT has optimised the generator and Roslyn's pipeline, as in the long-lived compiler
         // server (VBCSCompiler) and the IDE, where generators really run; first-run figures mostly time the JIT.
-        for (int i = 0; i < 8; i++) NewDriver(false).RunGenerators(compilation.Clone()).RunGenerators(edited.Clone());
+        for (int i = 0; i < 8; i++)
+            foreach (bool syntactic in new[] { true, false })
+                NewDriver(false, syntactic).RunGenerators(compilation.Clone()).RunGenerators(edited.Clone());
 
+        // Both readers side by side, interleaved round by round, so their ratio is taken under the same load.
         var full = new List<double>();
         var incremental = new List<double>();
         var fullGen = new List<double>();
         var incrementalGen = new List<double>();
+        var semFullGen = new List<double>();
+        var semIncrementalGen = new List<double>();
         for (int r = 0; r < 3 * o.Repetitions; r++)
         {
-            // A fresh compilation object each time so no semantic model is reused from the previous round.
-            var c0 = compilation.Clone();
-            var c1 = c0.ReplaceSyntaxTree(trees[edit], editedTree);
-            var clock = Stopwatch.StartNew();
-            var driver = NewDriver(false).RunGenerators(c0);
-            full.Add(clock.Elapsed.TotalMilliseconds);
-            fullGen.Add(driver.GetTimingInfo().ElapsedTime.TotalMilliseconds);
-            clock.Restart();
-            driver = driver.RunGenerators(c1);
-            incremental.Add(clock.Elapsed.TotalMilliseconds);
-            incrementalGen.Add(driver.GetTimingInfo().ElapsedTime.TotalMilliseconds);
+            foreach (bool syntactic in new[] { true, false })
+            {
+                // A fresh compilation object each time so no semantic model is reused from the previous round.
+                var c0 = compilation.Clone();
+                var c1 = c0.ReplaceSyntaxTree(trees[edit], editedTree);
+                var clock = Stopwatch.StartNew();
+                var driver = NewDriver(false, syntactic).RunGenerators(c0);
+                double wallFull = clock.Elapsed.TotalMilliseconds, genFull = driver.GetTimingInfo().ElapsedTime.TotalMilliseconds;
+                clock.Restart();
+                driver = driver.RunGenerators(c1);
+                double wallEdit = clock.Elapsed.TotalMilliseconds, genEdit = driver.GetTimingInfo().ElapsedTime.TotalMilliseconds;
+                if (syntactic)
+                {
+                    full.Add(wallFull);
+                    fullGen.Add(genFull);
+                    incremental.Add(wallEdit);
+                    incrementalGen.Add(genEdit);
+                }
+                else
+                {
+                    semFullGen.Add(genFull);
+                    semIncrementalGen.Add(genEdit);
+                }
+            }
         }
         var tracked = NewDriver(true).RunGenerators(compilation.Clone());
         var lastFull = tracked.GetRunResult();
@@ -64,6 +86,7 @@ internal static class GeneratorSuite
 
         double tFull = Measure.Median(full), tEdit = Measure.Median(incremental);
         double gFull = Measure.Median(fullGen), gEdit = Measure.Median(incrementalGen);
+        double sFull = Measure.Median(semFullGen), sEdit = Measure.Median(semIncrementalGen);
         var (cached, total, regenerated) = CacheShare(lastEdit);
         int files = lastFull.Results[0].GeneratedSources.Length;
         var diagnostics = lastFull.Diagnostics.Length + lastFull.Results[0].Diagnostics.Length;
@@ -73,10 +96,34 @@ internal static class GeneratorSuite
         table.Add("full (fresh driver)", tFull, gFull, "1.00", "< 300 ms", "-", files);
         table.Add("after editing one model", tEdit, gEdit, $"{gEdit / gFull:F3} of full", "< 0.10 of full",
             $"{cached:N0} / {total:N0} = {100.0 * cached / total:F1}%", regenerated);
+        table.Add("full, semantic parser only", "-", sFull, $"{sFull / gFull:F2}", "-", "-", "-");
+        table.Add("one edit, semantic parser only", "-", sEdit, $"{sEdit / sFull:F3} of its full", "< 0.10 of full", "-", "-");
         table.Notes.Add($"{files} files generated, {diagnostics} diagnostics. Cached = outputs of the generator's tracked steps reported " +
                         "Cached or Unchanged in the edit run; the edit changes one layer's activation in one model. " +
-                        "Timing = GeneratorDriver.GetTimingInfo(): the time Roslyn attributes to the generator, as the compiler's /reportAnalyzer does.");
+                        "Timing = GeneratorDriver.GetTimingInfo(): the time Roslyn attributes to the generator, as the compiler's /reportAnalyzer does. " +
+                        $"Semantic parser only = {SemanticOnly.Property}=false (every model bound by the compiler), timed in the same rounds.");
         table.Print();
+    }
+
+    /// <summary>The global option a project sets to turn the syntactic reader off, as MSBuild passes it.</summary>
+    private sealed class SemanticOnly : AnalyzerConfigOptionsProvider
+    {
+        public const string Property = "build_property.ShardGenSyntacticReader";
+        public static readonly SemanticOnly Instance = new();
+        private static readonly Values Global = new(Property, "false"), None = new("", "");
+
+        public override AnalyzerConfigOptions GlobalOptions => Global;
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => None;
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => None;
+
+        private sealed class Values(string key, string value) : AnalyzerConfigOptions
+        {
+            public override bool TryGetValue(string k, [NotNullWhen(true)] out string? v)
+            {
+                v = k == key ? value : null;
+                return v is not null;
+            }
+        }
     }
 
     private static (int Cached, int Total, int Regenerated) CacheShare(GeneratorDriverRunResult result)

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using ShardGen.Generators.Parsing;
 using ShardGen.Planning;
 
 namespace ShardGen.Generators;
@@ -8,11 +9,8 @@ internal static class KnownNames
 {
     public const string Namespace = "ShardGen";
 
-    public const string ShardedModelAttributeName = "ShardedModelAttribute";
-    public const string ColumnParallelAttributeName = "ColumnParallelAttribute";
-    public const string RowParallelAttributeName = "RowParallelAttribute";
-    public const string Summa2DAttributeName = "Summa2DAttribute";
-    public const string TransformerBlockAttributeName = "TransformerBlockAttribute";
+    /// <summary>The attributes' names are in <see cref="AttributeTable"/>.</summary>
+    public static string ShardedModelAttributeName => AttributeTable.ShardedModel.MetadataName;
 
     public const string Linear = Namespace + ".Linear";
     public const string TransformerBlock = Namespace + ".TransformerBlock";
@@ -29,25 +27,19 @@ internal static class KnownNames
 
     /// <summary>
     /// The strategy a layer attribute declares, or null for any other attribute. Matches by metadata name
-    /// (as <c>ForAttributeWithMetadataName</c> does) without building a string: one comparison of the type's
-    /// own name, and the namespace checked only for the four candidates.
+    /// (as <c>ForAttributeWithMetadataName</c> does) without building a string: comparisons of the type's
+    /// own name, and the namespace checked only for a match.
     /// </summary>
     public static ParallelStrategy? StrategyOf(AttributeData attribute) =>
         attribute.AttributeClass is { } type ? StrategyOf(type) : null;
 
-    /// <summary>The strategy of a layer attribute class of ShardGen's, or null for any other type.</summary>
+    /// <summary>The strategy of a layer attribute class of ShardGen's (one of <see cref="AttributeTable.Layers"/>), or null for any other type.</summary>
     public static ParallelStrategy? StrategyOf(INamedTypeSymbol type)
     {
-        ParallelStrategy strategy;
-        switch (type.MetadataName)
-        {
-            case ColumnParallelAttributeName: strategy = ParallelStrategy.ColumnParallel; break;
-            case RowParallelAttributeName: strategy = ParallelStrategy.RowParallel; break;
-            case Summa2DAttributeName: strategy = ParallelStrategy.Summa2D; break;
-            case TransformerBlockAttributeName: strategy = ParallelStrategy.TransformerBlock; break;
-            default: return null;
-        }
-        return IsShardGenType(type) ? strategy : null;
+        foreach (var layer in AttributeTable.Layers)
+            if (type.MetadataName == layer.MetadataName)
+                return IsShardGenType(type) ? layer.Strategy : null;
+        return null;
     }
 
     /// <summary>
@@ -59,17 +51,11 @@ internal static class KnownNames
     {
         if (type is null || type.TypeKind == TypeKind.Error || IsShardGenType(type)) return null;
         string name = type.Name.EndsWith("Attribute", System.StringComparison.Ordinal) ? type.Name.Substring(0, type.Name.Length - 9) : type.Name;
-        return name is "ShardedModel" or "ColumnParallel" or "RowParallel" or "Summa2D" or "TransformerBlock" ? name : null;
+        return AttributeTable.IsShortName(name) ? name : null;
     }
 
     /// <summary>The attribute's name as written without the suffix: "ColumnParallel", "TransformerBlock", ….</summary>
-    public static string ShortName(ParallelStrategy strategy) => strategy switch
-    {
-        ParallelStrategy.ColumnParallel => "ColumnParallel",
-        ParallelStrategy.RowParallel => "RowParallel",
-        ParallelStrategy.Summa2D => "Summa2D",
-        _ => "TransformerBlock",
-    };
+    public static string ShortName(ParallelStrategy strategy) => AttributeTable.Layer(strategy).ShortName;
 
     /// <summary>A resolved top-level type of the namespace <c>ShardGen</c> (not nested, not an error type).</summary>
     public static bool IsShardGenType(INamedTypeSymbol type) =>

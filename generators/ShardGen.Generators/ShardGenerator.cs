@@ -13,7 +13,7 @@ namespace ShardGen.Generators;
 /// Generates the sharded implementation of every <c>[ShardedModel]</c> partial class: its layer specs, weights,
 /// <c>Create</c> and a straight-line <c>Forward</c> (linear layers and transformer blocks). This class only wires
 /// the pipeline. Plain models are read from syntax (<see cref="SyntacticModelReader"/>), once per file change,
-/// after <see cref="FastPathCheck"/> has confirmed what their names mean; all others go through the semantic
+/// after <see cref="SyntacticCheck"/> has confirmed what their names mean; all others go through the semantic
 /// <see cref="ModelParser"/>. Both end in <see cref="ModelAssembler"/> and give identical results (the tests
 /// run every input both ways). <see cref="ModelEmitter"/> writes the source. Layer attributes outside a model (SHARD004)
 /// are reported by <see cref="OrphanLayerAnalyzer"/>, not here: a stage per layer attribute would re-bind every
@@ -53,29 +53,29 @@ public sealed class ShardGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.CompilationInputs);
         var allCandidates = candidates.Collect();
         var verifiedScopes = allCandidates
-            .Select(static (all, _) => FastPathCheck.ScopeKeys(all))
+            .Select(static (all, _) => SyntacticCheck.ScopeKeys(all))
             .Combine(sourceFacts.Select(static (facts, _) => facts.GlobalUsings))
             .Combine(compilationInputs)
             .Select(static (input, ct) => ScopeCheck.Run(input.Left.Left, input.Left.Right, input.Right, ct))
             .WithTrackingName(TrackingNames.ScopeCheck);
 
-        var fastPathEnabled = context.AnalyzerConfigOptionsProvider
-            .Select(static (options, _) => FastPathCheck.IsEnabled(options.GlobalOptions));
+        var syntacticEnabled = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => SyntacticCheck.IsEnabled(options.GlobalOptions));
 
         var verdict = allCandidates
             .Combine(sourceFacts)
             .Combine(verifiedScopes)
-            .Combine(fastPathEnabled)
-            .Select(static (input, _) => FastPathCheck.Run(input.Left.Left.Left, input.Left.Left.Right, input.Left.Right, input.Right))
-            .WithTrackingName(TrackingNames.FastPathCheck);
+            .Combine(syntacticEnabled)
+            .Select(static (input, _) => SyntacticCheck.Run(input.Left.Left.Left, input.Left.Left.Right, input.Left.Right, input.Right))
+            .WithTrackingName(TrackingNames.SyntacticCheck);
 
         var judged = candidates.Combine(verdict);
 
         // Models read from syntax where the check holds: unchanged files stay cached across compilations.
-        var fastParsed = judged
-            .Where(static pair => pair.Right.Holds(pair.Left.Fast))
-            .Select(static (pair, _) => pair.Left.Fast!.Result)
-            .WithTrackingName(TrackingNames.FastParseModel);
+        var syntacticParsed = judged
+            .Where(static pair => pair.Right.Holds(pair.Left.Syntactic))
+            .Select(static (pair, _) => pair.Left.Syntactic!.Result)
+            .WithTrackingName(TrackingNames.SyntacticParseModel);
 
         // Everything else is parsed with the compiler's help, as ForAttributeWithMetadataName would.
         var parsed = judged
@@ -85,7 +85,7 @@ public sealed class ShardGenerator : IIncrementalGenerator
             .Select(static (input, ct) => ModelParser.ParseAt(input.Left.FilePath, input.Left.Span, input.Right, ct))
             .WithTrackingName(TrackingNames.ParseModel);
 
-        RegisterOutputs(context, fastParsed);
+        RegisterOutputs(context, syntacticParsed);
         RegisterOutputs(context, parsed);
 
         // Partial layer properties in classes without [ShardedModel]: the compiler stops at CS9248 before any
@@ -102,9 +102,9 @@ public sealed class ShardGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.OrphanDiagnostics));
     }
 
-    private static bool NeedsSemanticParse(ModelCandidate candidate, FastPathVerdict verdict) => candidate.Kind switch
+    private static bool NeedsSemanticParse(ModelCandidate candidate, SyntacticVerdict verdict) => candidate.Kind switch
     {
-        CandidateKind.Model => !verdict.Holds(candidate.Fast),
+        CandidateKind.Model => !verdict.Holds(candidate.Syntactic),
         CandidateKind.MaybeAliased => true,
         _ => verdict.GlobalAliases,
     };

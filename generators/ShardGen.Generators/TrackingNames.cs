@@ -25,11 +25,11 @@ internal static class TrackingNames
     /// <summary>Classes with attributes, read from syntax (<see cref="Parsing.SyntacticModelReader"/>).</summary>
     public const string Candidates = nameof(Candidates);
 
-    /// <summary>The verdict on which syntactic readings hold (<see cref="Parsing.FastPathCheck"/>).</summary>
-    public const string FastPathCheck = nameof(FastPathCheck);
+    /// <summary>The verdict on which syntactic readings hold (<see cref="Parsing.SyntacticCheck"/>).</summary>
+    public const string SyntacticCheck = nameof(SyntacticCheck);
 
     /// <summary>Models whose syntactic reading holds, as model plus diagnostics.</summary>
-    public const string FastParseModel = nameof(FastParseModel);
+    public const string SyntacticParseModel = nameof(SyntacticParseModel);
 
     /// <summary>The other [ShardedModel] classes, parsed with the semantic model into a model plus diagnostics.</summary>
     public const string ParseModel = nameof(ParseModel);

@@ -183,7 +183,7 @@ public class CacheabilityTests
         var (first, second) = RunTwice(compilation, GeneratorHarness.EditFile(compilation, "Model.cs", Model.Replace("4096", "8192")));
 
         // Mlp is plain enough for the syntactic reader: its reading is redone, not the semantic parse.
-        Assert.Contains(Outputs(second, TrackingNames.FastParseModel), o => o.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains(Outputs(second, TrackingNames.SyntacticParseModel), o => o.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains(Outputs(second, TrackingNames.Models), o => o.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains(SourceOutputs(second).SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains("8192", second.GeneratedSources.Single(s => s.HintName == "Demo.Mlp.g.cs").SourceText.ToString());

@@ -14,7 +14,7 @@ namespace ShardGen.Generators.Tests;
 /// <summary>
 /// Seeded mutations of valid models: the models of the generated-source tests and the samples, with numbers
 /// changed, names swapped (often for names ShardGen generates or relies on), modifiers toggled, the class nested
-/// in other types or namespaces, and tokens deleted. Through the generator both ways (fast path on and off), no
+/// in other types or namespaces, and tokens deleted. Through the generator both ways (syntactic reader on and off), no
 /// mutant may make the generator throw, the two readers must agree, and the generated files must never contain an
 /// error: a mistake is the user's file's error or a SHARD diagnostic, never broken generated code.
 /// </summary>
@@ -60,22 +60,22 @@ public class MutationFuzzTests(Xunit.Abstractions.ITestOutputHelper log)
         var compilation = GeneratorHarness.CreateCompilation(("Model.cs", source));
         GeneratorRunResult? semantic = null;
         bool generated = false;
-        foreach (bool fastPath in new[] { false, true })
+        foreach (bool syntactic in new[] { false, true })
         {
-            var result = GeneratorHarness.CreateDriver(fastPath: fastPath)
+            var result = GeneratorHarness.CreateDriver(syntactic: syntactic)
                 .RunGeneratorsAndUpdateCompilation(compilation, out var output, out var driverDiagnostics).GetRunResult().Results.Single();
-            if (result.Exception is { } exception) throw new InvalidOperationException($"generator threw (fast path {fastPath}): {exception}");
+            if (result.Exception is { } exception) throw new InvalidOperationException($"generator threw (syntactic reader {syntactic}): {exception}");
             if (driverDiagnostics.FirstOrDefault(d => d.Id is "CS8784" or "CS8785" or "AD0001") is { } failed)
-                throw new InvalidOperationException($"generator failed (fast path {fastPath}): {failed}");
+                throw new InvalidOperationException($"generator failed (syntactic reader {syntactic}): {failed}");
             if (semantic is not { } first) semantic = result;
-            else FastPathAssert.SameResults(first, result);
+            else SyntacticAssert.SameResults(first, result);
 
             foreach (var tree in output.SyntaxTrees.Except(compilation.SyntaxTrees))
             {
                 generated = true;
                 var errors = output.GetSemanticModel(tree).GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
                 if (errors.Count > 0)
-                    throw new InvalidOperationException($"generated {Path.GetFileName(tree.FilePath)} has errors (fast path {fastPath}):\n  " +
+                    throw new InvalidOperationException($"generated {Path.GetFileName(tree.FilePath)} has errors (syntactic reader {syntactic}):\n  " +
                         string.Join("\n  ", errors.Select(e => e.ToString())));
             }
         }

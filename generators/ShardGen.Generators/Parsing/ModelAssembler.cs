@@ -14,9 +14,6 @@ namespace ShardGen.Generators.Parsing;
 /// </summary>
 internal static class ModelAssembler
 {
-    /// <summary>One layer as read, in forward order, with a way to find its attribute when a rule needs it.</summary>
-    public readonly record struct ReadLayer(LayerSpec Spec, string Modifiers, Func<LocationInfo?> AttributeLocation);
-
     /// <summary>What a reader knows about the class besides its layers; the delegates run only for diagnostics.</summary>
     public sealed class ModelFacts
     {
@@ -31,10 +28,12 @@ internal static class ModelAssembler
     }
 
     /// <summary>
-    /// Checks the layers and builds the result. <paramref name="diagnostics"/> holds what the reader already
-    /// reported; <paramref name="valid"/> is false when one of those was an error (then no model is emitted).
+    /// Checks the layers (in forward order) and builds the result. <paramref name="attributeLocation"/> finds layer i's
+    /// attribute when a rule needs it. <paramref name="diagnostics"/> holds what the reader already reported;
+    /// <paramref name="valid"/> is false when one of those was an error (then no model is emitted).
     /// </summary>
-    public static ModelParseResult Assemble(ModelFacts model, IReadOnlyList<ReadLayer> layers, List<DiagnosticInfo>? diagnostics, bool valid)
+    public static ModelParseResult Assemble(ModelFacts model, IReadOnlyList<LayerModel> layers, Func<int, LocationInfo?> attributeLocation,
+        List<DiagnosticInfo>? diagnostics, bool valid)
     {
         // SHARD019: sequence parallelism shards the residual stream of transformer blocks; without one it does nothing.
         if (model.SequenceParallel && !HasBlock(layers))
@@ -53,10 +52,10 @@ internal static class ModelAssembler
             var descriptor = DiagnosticDescriptors.Find(problem.Id);
             if (descriptor is null) continue;
             var location = problem.LayerIndex >= 0 && problem.LayerIndex < layers.Count
-                ? layers[problem.LayerIndex].AttributeLocation()
+                ? attributeLocation(problem.LayerIndex)
                 : model.IdentifierLocation();
             var additional = problem.OtherLayerIndex >= 0 && problem.OtherLayerIndex < layers.Count
-                && layers[problem.OtherLayerIndex].AttributeLocation() is { } other
+                && attributeLocation(problem.OtherLayerIndex) is { } other
                 ? new EquatableArray<LocationInfo>(new[] { other })
                 : EquatableArray<LocationInfo>.Empty;
             (diagnostics ??= new List<DiagnosticInfo>()).Add(
@@ -67,12 +66,12 @@ internal static class ModelAssembler
         var reported = diagnostics is null ? EquatableArray<DiagnosticInfo>.Empty : diagnostics.ToEquatableArray();
         if (!valid) return new ModelParseResult(null, reported);
         var layerModels = new LayerModel[layers.Count];
-        for (int i = 0; i < layerModels.Length; i++) layerModels[i] = new LayerModel(layers[i].Spec, layers[i].Modifiers);
+        for (int i = 0; i < layerModels.Length; i++) layerModels[i] = layers[i];
         return new ModelParseResult(
             new ModelSpec(model.Hierarchy(), model.Devices, new EquatableArray<LayerModel>(layerModels), model.SequenceParallel), reported);
     }
 
-    private static bool HasBlock(IReadOnlyList<ReadLayer> layers)
+    private static bool HasBlock(IReadOnlyList<LayerModel> layers)
     {
         foreach (var layer in layers)
             if (layer.Spec.Strategy == ParallelStrategy.TransformerBlock) return true;

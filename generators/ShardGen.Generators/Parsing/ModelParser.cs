@@ -102,27 +102,18 @@ internal static class ModelParser
         if (modelAttributeRef.GetSyntax(ct).ContainsDiagnostics) complete = false;
         if (complete && HeaderHasErrors(type, compilation, ct)) complete = false;
 
-        int devices = 0;
-        bool sequenceParallel = false;
         if (modelAttribute.AttributeConstructor is null) complete = false;
         foreach (var argument in modelAttribute.ConstructorArguments)
             if (argument.Kind == TypedConstantKind.Error) complete = false;
+        // Arguments it does not know are the compiler's errors; those it knows must be constants of their type.
+        var modelArguments = new List<KeyValuePair<string, object?>>();
         foreach (var named in modelAttribute.NamedArguments)
-        {
-            switch (named.Key)
-            {
-                case "Devices" when named.Value.Kind == TypedConstantKind.Primitive && named.Value.Value is int d:
-                    devices = d;
-                    break;
-                case "SequenceParallel" when named.Value.Kind == TypedConstantKind.Primitive && named.Value.Value is bool sp:
-                    sequenceParallel = sp;
-                    break;
-                case "Devices":
-                case "SequenceParallel":
-                    complete = false;
-                    break;
-            }
-        }
+            if (AttributeTable.ShardedModel.FindNamed(named.Key) is not null)
+                modelArguments.Add(new KeyValuePair<string, object?>(named.Key, named.Value.Kind == TypedConstantKind.Primitive ? named.Value.Value : null));
+        var modelValues = AttributeTable.ShardedModel.Read(Array.Empty<object?>(), modelArguments).Values;
+        if (modelValues is null) complete = false;
+        int devices = modelValues?.Get<int>("Devices") ?? 0;
+        bool sequenceParallel = modelValues?.Get<bool>("SequenceParallel") ?? false;
 
         // User members whose names the generated part uses.
         var members = type.GetMembers();
@@ -139,7 +130,7 @@ internal static class ModelParser
 
         var linearType = compilation.GetTypeByMetadataName(KnownNames.Linear);
         var blockType = compilation.GetTypeByMetadataName(KnownNames.TransformerBlock);
-        var layers = new List<((int Part, int Position) Key, LayerSpec Spec, string Modifiers, SyntaxReference? Attribute)>();
+        var layers = new List<((int Part, int Position) Key, LayerModel Layer, SyntaxReference? Attribute)>();
         // Names declared twice: the compiler's CS0102 in the user's file; a layer among them is not generated.
         var seenNames = new HashSet<string>(StringComparer.Ordinal);
         var repeatedNames = new HashSet<string>(StringComparer.Ordinal);
@@ -238,12 +229,12 @@ internal static class ModelParser
                     break;
                 case (_, { } undefined):
                     Report(DiagnosticDescriptors.UndefinedEnumValue, LocationInfo.From(attributeReference),
-                        property.Name, undefined.Property, undefined.Value, undefined.Enum);
+                        property.Name, undefined.Argument, undefined.Value, undefined.Enum);
                     valid = false;
                     complete = false; // the layer is unknown: checking the others' chaining would mislead
                     break;
                 case ({ } spec, null):
-                    layers.Add((SortKeyOf(type, declaration), spec, modifiers, attributeReference));
+                    layers.Add((SortKeyOf(type, declaration), new LayerModel(spec, modifiers), attributeReference));
                     break;
             }
         }
@@ -254,12 +245,8 @@ internal static class ModelParser
 
         // Layers run in declaration order: by the class declaration they are in, then by position.
         layers.Sort((a, b) => a.Key.CompareTo(b.Key));
-        var read = new ModelAssembler.ReadLayer[layers.Count];
-        for (int i = 0; i < read.Length; i++)
-        {
-            var reference = layers[i].Attribute;
-            read[i] = new ModelAssembler.ReadLayer(layers[i].Spec, layers[i].Modifiers, () => LocationInfo.From(reference));
-        }
+        var read = new LayerModel[layers.Count];
+        for (int i = 0; i < read.Length; i++) read[i] = layers[i].Layer;
         var facts = new ModelAssembler.ModelFacts
         {
             Name = type.Name,
@@ -270,12 +257,11 @@ internal static class ModelParser
             SequenceParallelLocation = () =>
             {
                 var attributeSyntax = modelAttributeRef.GetSyntax(ct) as AttributeSyntax;
-                var argument = attributeSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "SequenceParallel");
-                return LocationInfo.From((SyntaxNode?)argument ?? attributeSyntax);
+                return LocationInfo.From((SyntaxNode?)SyntacticModelReader.NamedArgument(attributeSyntax, "SequenceParallel") ?? attributeSyntax);
             },
             Hierarchy = () => HierarchyInfo.From(type),
         };
-        return ModelAssembler.Assemble(facts, read, diagnostics, valid);
+        return ModelAssembler.Assemble(facts, read, i => LocationInfo.From(layers[i].Attribute), diagnostics, valid);
     }
 
     internal static string DisplayName(INamedTypeSymbol type) => type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat);
@@ -461,17 +447,16 @@ internal static class ModelParser
     }
 
     /// <summary>
-    /// The layer an attribute declares, read by <see cref="LayerArguments"/> from its constant arguments;
+    /// The layer an attribute declares, read by its <see cref="AttributeTable"/> row from its constant arguments;
     /// (null, null) when they are missing or not constants (the compiler reports those).
     /// </summary>
-    private static (LayerSpec? Spec, LayerArguments.Undefined? Undefined) ReadLayer(
+    private static (LayerSpec? Spec, UndefinedEnumValue? Undefined) ReadLayer(
         AttributeData attribute, ParallelStrategy strategy, string name)
     {
-        if (attribute.AttributeConstructor is null
-            || attribute.ConstructorArguments.Length != 2
-            || attribute.ConstructorArguments[0].Value is not int first
-            || attribute.ConstructorArguments[1].Value is not int second)
-            return (null, null);
+        if (attribute.AttributeConstructor is null) return (null, null);
+        var positional = new object?[attribute.ConstructorArguments.Length];
+        for (int i = 0; i < positional.Length; i++)
+            positional[i] = attribute.ConstructorArguments[i].Kind == TypedConstantKind.Error ? null : attribute.ConstructorArguments[i].Value;
         var named = new KeyValuePair<string, object?>[attribute.NamedArguments.Length];
         for (int i = 0; i < named.Length; i++)
         {
@@ -479,7 +464,7 @@ internal static class ModelParser
             if (argument.Value.Kind == TypedConstantKind.Error) return (null, null);
             named[i] = new KeyValuePair<string, object?>(argument.Key, argument.Value.Value); // enums arrive as their int value
         }
-        return LayerArguments.Read(strategy, name, first, second, named);
+        return AttributeTable.Layer(strategy).ReadLayer(name, positional, named);
     }
 
     /// <summary>Declaration order, compared part first: which declaration of the class (in the compiler's order), then position.</summary>

@@ -23,12 +23,12 @@ internal static class OrphanLayerCheck
         ct.ThrowIfCancellationRequested();
         foreach (var list in type.AttributeLists)
             foreach (var attribute in list.Attributes)
-                if (SyntacticModelReader.IsModelAttributeName(SyntacticModelReader.RightmostName(attribute.Name))) return null;
+                if (AttributeTable.IsModelName(SyntacticModelReader.RightmostName(attribute.Name))) return null;
 
         bool aliased = SyntacticModelReader.HasAliasInScope(type); // an alias could name a layer attribute anything
         foreach (var list in property.AttributeLists)
             foreach (var attribute in list.Attributes)
-                if (aliased || SyntacticModelReader.StrategyOfName(SyntacticModelReader.RightmostName(attribute.Name)) is not null)
+                if (aliased || AttributeTable.LayerNamed(SyntacticModelReader.RightmostName(attribute.Name)) is not null)
                     return (property.SyntaxTree.FilePath, property.Span);
         return null;
     }

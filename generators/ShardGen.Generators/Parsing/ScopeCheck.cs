@@ -61,7 +61,7 @@ internal sealed class CompilationInputs : IEquatable<CompilationInputs>
 }
 
 /// <summary>
-/// Checks, for each distinct scope of the fast models (their usings and namespaces), that ShardGen's names bind to
+/// Checks, for each distinct scope of the models read from syntax (their usings and namespaces), that ShardGen's names bind to
 /// ShardGen's types there. It binds in a small probe compilation: the user's references and options, the global
 /// usings, and one file per scope, with no other source (no user type can get in the way, and no model is bound). Together with <see cref="SourceFacts.DeclaresShardGenName"/>
 /// (no source type or namespace named like ShardGen's) that is how the real compilation binds them, and the probe
@@ -129,7 +129,7 @@ internal static class ScopeCheck
 
     private static bool NamesBindAsExpected(SemanticModel model, int position, INamedTypeSymbol linear, INamedTypeSymbol block)
     {
-        foreach (var name in FastPathCheck.TypeNames)
+        foreach (var name in SyntacticCheck.TypeNames)
         {
             var bound = model.GetSpeculativeSymbolInfo(position, SyntaxFactory.IdentifierName(name), SpeculativeBindingOption.BindAsTypeOrNamespace);
             if (bound.Symbol is not INamedTypeSymbol type || !IsShardGenType(type, name)) return false;
@@ -137,7 +137,7 @@ internal static class ScopeCheck
             if (name == "Linear" && !SymbolEqualityComparer.Default.Equals(type, linear)) return false;
             if (name == "TransformerBlock" && !SymbolEqualityComparer.Default.Equals(type, block)) return false;
         }
-        foreach (var name in FastPathCheck.UnboundNames)
+        foreach (var name in SyntacticCheck.UnboundNames)
         {
             var bound = model.GetSpeculativeSymbolInfo(position, SyntaxFactory.IdentifierName(name), SpeculativeBindingOption.BindAsTypeOrNamespace);
             if (bound.Symbol is not null || !bound.CandidateSymbols.IsEmpty) return false;

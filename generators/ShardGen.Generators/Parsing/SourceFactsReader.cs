@@ -40,7 +40,7 @@ internal static class SourceFactsReader
                 case BaseNamespaceDeclarationSyntax declaration:
                     string name = DottedName(declaration.Name);
                     foreach (var part in name.Split('.'))
-                        shardGenName |= FastPathCheck.IsShardGenName(part);
+                        shardGenName |= SyntacticCheck.IsShardGenName(part);
                     Collect(declaration.Members, ns.Length == 0 ? name : ns + "." + name, types, ref shardGenName);
                     break;
                 case BaseTypeDeclarationSyntax type:
@@ -65,7 +65,7 @@ internal static class SourceFactsReader
     private static void Add(SyntaxToken identifier, string ns, List<string> types, ref bool shardGenName)
     {
         string name = identifier.ValueText;
-        shardGenName |= FastPathCheck.IsShardGenName(name);
+        shardGenName |= SyntacticCheck.IsShardGenName(name);
         types.Add(ns.Length == 0 ? name : ns + "." + name);
     }
 }

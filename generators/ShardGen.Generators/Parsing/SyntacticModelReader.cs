@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text;
 using System.Threading;
 using Microsoft.CodeAnalysis;
@@ -17,16 +18,12 @@ namespace ShardGen.Generators.Parsing;
 /// <para>
 /// Only the plain, valid form is read here: a top-level partial class with literal arguments, simple attribute
 /// and type names, one declaration, no aliases. Anything else (or anything that would need a diagnostic of the
-/// parser's own) returns no <see cref="FastModel"/>, and <see cref="ModelParser"/> reads the class with the
-/// compiler's help. What a fast reading assumes about names is checked per compilation by <see cref="FastPathCheck"/>.
+/// parser's own) returns no <see cref="SyntacticModel"/>, and <see cref="ModelParser"/> reads the class with the
+/// compiler's help. What a syntactic reading assumes about names is checked per compilation by <see cref="SyntacticCheck"/>.
 /// </para>
 /// </summary>
 internal static class SyntacticModelReader
 {
-    private static readonly string[] ActivationNames = Enum.GetNames(typeof(Activation));
-    private static readonly string[] NormKindNames = Enum.GetNames(typeof(NormKind));
-    private static readonly string[] WeightLayoutNames = Enum.GetNames(typeof(WeightLayout));
-
     public static ModelCandidate? Read(SyntaxNode node, CancellationToken ct)
     {
         if (node is not TypeDeclarationSyntax type || type.AttributeLists.Count == 0) return null;
@@ -40,7 +37,7 @@ internal static class SyntacticModelReader
             targeted |= list.Target is not null;
             foreach (var attribute in list.Attributes)
             {
-                if (!IsModelAttributeName(RightmostName(attribute.Name))) continue;
+                if (!AttributeTable.IsModelName(RightmostName(attribute.Name))) continue;
                 modelAttributes++;
                 modelAttribute ??= attribute;
             }
@@ -50,13 +47,13 @@ internal static class SyntacticModelReader
         if (modelAttribute is null)
             return new ModelCandidate(path, type.Span, HasAliasInScope(type) ? CandidateKind.MaybeAliased : CandidateKind.Other, null);
 
-        var fast = modelAttributes == 1 && !targeted && type is ClassDeclarationSyntax cls && ScopeOf(cls) is { Key: not null } scope
-            ? ReadFast(cls, modelAttribute, scope, ct)
+        var syntactic = modelAttributes == 1 && !targeted && type is ClassDeclarationSyntax cls && ScopeOf(cls) is { Key: not null } scope
+            ? ReadModel(cls, modelAttribute, scope, ct)
             : null;
-        return new ModelCandidate(path, type.Span, CandidateKind.Model, fast);
+        return new ModelCandidate(path, type.Span, CandidateKind.Model, syntactic);
     }
 
-    private static FastModel? ReadFast(ClassDeclarationSyntax cls, AttributeSyntax modelAttribute, Scope scope, CancellationToken ct)
+    private static SyntacticModel? ReadModel(ClassDeclarationSyntax cls, AttributeSyntax modelAttribute, Scope scope, CancellationToken ct)
     {
         if (cls.Parent is not (BaseNamespaceDeclarationSyntax or CompilationUnitSyntax)) return null; // nested: parser
         if (cls.ContainsDiagnostics || cls.ContainsDirectives) return null;
@@ -66,30 +63,14 @@ internal static class SyntacticModelReader
         if (!IsPlainName(cls.Identifier) || IsReservedOrKnown(cls.Identifier.ValueText)) return null; // SHARD021 etc.: the parser reports
         if (!IsSimpleName(modelAttribute.Name)) return null;
 
-        // [ShardedModel(Devices = n, SequenceParallel = b)]: named literals only.
-        int devices = 0;
-        bool sequenceParallel = false, seenDevices = false;
-        AttributeArgumentSyntax? sequenceParallelArgument = null;
-        if (modelAttribute.ArgumentList is { } modelArguments)
-        {
-            foreach (var argument in modelArguments.Arguments)
-            {
-                if (argument.NameEquals is null || argument.NameColon is not null) return null;
-                switch (argument.NameEquals.Name.Identifier.ValueText)
-                {
-                    case "Devices" when !seenDevices && TryInt(argument.Expression, out devices):
-                        seenDevices = true;
-                        break;
-                    case "SequenceParallel" when sequenceParallelArgument is null && TryBool(argument.Expression, out sequenceParallel):
-                        sequenceParallelArgument = argument;
-                        break;
-                    default:
-                        return null;
-                }
-            }
-        }
+        // [ShardedModel(Devices = n, SequenceParallel = b)]: literals only, as the table describes them.
+        if (ReadArguments(AttributeTable.ShardedModel, modelAttribute.ArgumentList) is not { } modelValues) return null;
+        int devices = modelValues.Get<int>("Devices");
+        bool sequenceParallel = modelValues.Get<bool>("SequenceParallel");
+        var sequenceParallelArgument = NamedArgument(modelAttribute, "SequenceParallel");
 
-        var layers = new List<ModelAssembler.ReadLayer>();
+        var layers = new List<LayerModel>();
+        var layerAttributes = new List<AttributeSyntax>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         var methodNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var member in cls.Members)
@@ -100,12 +81,13 @@ internal static class SyntacticModelReader
             {
                 case PropertyDeclarationSyntax property:
                     if (!AddName(property.Identifier, names, methodNames) || property.ExplicitInterfaceSpecifier is not null) return null;
-                    int count = LayerAttributeOf(property.AttributeLists, out var attribute, out var strategy);
+                    int count = LayerAttributeOf(property.AttributeLists, out var attribute, out var description);
                     if (count > 1) return null;
                     if (count == 1)
                     {
-                        if (ReadLayerProperty(property, attribute!, strategy) is not { } layer) return null;
+                        if (ReadLayerProperty(property, attribute!, description!) is not { } layer) return null;
                         layers.Add(layer);
+                        layerAttributes.Add(attribute!);
                     }
                     break;
                 case BaseFieldDeclarationSyntax field: // fields and field-like events
@@ -151,17 +133,16 @@ internal static class SyntacticModelReader
             SequenceParallelLocation = () => LocationInfo.From((SyntaxNode?)sequenceParallelArgument ?? modelAttribute),
             Hierarchy = () => hierarchy,
         };
-        var result = ModelAssembler.Assemble(facts, layers, diagnostics: null, valid: true);
-        return new FastModel(metadataName, scope.Key!, result);
+        var result = ModelAssembler.Assemble(facts, layers, i => LocationInfo.From(layerAttributes[i]), diagnostics: null, valid: true);
+        return new SyntacticModel(metadataName, scope.Key!, result);
     }
 
     /// <summary>A layer property in the one form the generator implements: <c>[access] partial Linear Name { get; }</c>.</summary>
-    private static ModelAssembler.ReadLayer? ReadLayerProperty(PropertyDeclarationSyntax property, AttributeSyntax attribute, ParallelStrategy strategy)
+    private static LayerModel? ReadLayerProperty(PropertyDeclarationSyntax property, AttributeSyntax attribute, AttributeDescription description)
     {
-        bool isBlock = strategy == ParallelStrategy.TransformerBlock;
         if (!HasOnlyModifiers(property.Modifiers, allowSealed: false)) return null;
         if (property.Type is not IdentifierNameSyntax { Identifier: var typeName } || !IsPlainName(typeName)
-            || typeName.ValueText != (isBlock ? "TransformerBlock" : "Linear")) return null;
+            || typeName.ValueText != description.PropertyType) return null;
         if (property.ExpressionBody is not null || property.Initializer is not null) return null;
         if (property.AccessorList is not { Accessors: { Count: 1 } accessors }) return null;
         var get = accessors[0];
@@ -169,60 +150,62 @@ internal static class SyntacticModelReader
             || get.Modifiers.Count > 0 || get.AttributeLists.Count > 0) return null;
         string name = property.Identifier.ValueText;
         if (Array.IndexOf(GeneratedMembers.WeightsNames, name) >= 0) return null;
-        if (!IsSimpleName(attribute.Name) || attribute.ArgumentList is not { } list) return null;
+        if (!IsSimpleName(attribute.Name) || attribute.ArgumentList is null) return null;
+        if (ReadLiterals(description, attribute.ArgumentList) is not var (positional, named)) return null;
+        if (description.ReadLayer(name, positional, named) is not ({ } spec, null)) return null;
+        return new LayerModel(spec, ModelParser.ModifiersOf(property));
+    }
 
-        // Two positional ints, then named literals: the only shapes the attribute constructors take.
-        var arguments = list.Arguments;
-        if (arguments.Count < 2) return null;
-        var named = new KeyValuePair<string, object?>[arguments.Count - 2];
-        int first = 0, second = 0;
-        for (int i = 0; i < arguments.Count; i++)
+    /// <summary>The argument <c>name = …</c> of <paramref name="attribute"/>, for a diagnostic's location; null when absent.</summary>
+    internal static AttributeArgumentSyntax? NamedArgument(AttributeSyntax? attribute, string name) =>
+        attribute?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
+
+    /// <summary>An attribute's arguments read from literals by <paramref name="description"/>; null when the parser must judge.</summary>
+    private static ArgumentValues? ReadArguments(AttributeDescription description, AttributeArgumentListSyntax? list) =>
+        ReadLiterals(description, list) is var (positional, named) ? description.Read(positional, named).Values : null;
+
+    /// <summary>
+    /// The constructor arguments, then the named ones, as the constants the compiler would bind them to; null for any
+    /// other shape (a named-colon argument, a repeated name, a non-literal, a value the table does not expect).
+    /// </summary>
+    private static (object?[] Positional, KeyValuePair<string, object?>[] Named)? ReadLiterals(AttributeDescription description, AttributeArgumentListSyntax? list)
+    {
+        var arguments = list is null ? default : list.Arguments;
+        int count = arguments.Count, constructor = description.Positional.Length;
+        if (count < constructor) return null;
+        var positional = new object?[constructor];
+        var named = new KeyValuePair<string, object?>[count - constructor];
+        for (int i = 0; i < count; i++)
         {
             var argument = arguments[i];
             if (argument.NameColon is not null) return null;
-            if (i < 2)
+            if (i < constructor)
             {
-                if (argument.NameEquals is not null || !TryInt(argument.Expression, out int value)) return null;
-                if (i == 0) first = value; else second = value;
+                if (argument.NameEquals is not null || Literal(description.Positional[i], argument.Expression) is not { } value) return null;
+                positional[i] = value;
                 continue;
             }
             if (argument.NameEquals is null) return null;
             string key = argument.NameEquals.Name.Identifier.ValueText;
-            for (int j = 0; j < i - 2; j++)
+            for (int j = 0; j < i - constructor; j++)
                 if (named[j].Key == key) return null; // a repeated argument: the compiler's error (CS0643)
-            if (NamedValue(key, argument.Expression, isBlock) is not { } constant) return null;
-            named[i - 2] = new KeyValuePair<string, object?>(key, constant);
+            if (description.FindNamed(key) is not { } expected || Literal(expected, argument.Expression) is not { } constant) return null;
+            named[i - constructor] = new KeyValuePair<string, object?>(key, constant);
         }
-        if (LayerArguments.Read(strategy, name, first, second, named) is not ({ } spec, null)) return null;
-        return new ModelAssembler.ReadLayer(spec, ModelParser.ModifiersOf(property), () => LocationInfo.From(attribute));
+        return (positional, named);
     }
 
-    /// <summary>The constant a named argument's literal stands for, typed as the compiler would bind it; null when unsure.</summary>
-    private static object? NamedValue(string key, ExpressionSyntax expression, bool isBlock)
+    /// <summary>The constant a literal stands for, typed as the compiler would bind it for <paramref name="argument"/>; null when unsure.</summary>
+    private static object? Literal(ArgumentDescription argument, ExpressionSyntax expression) => argument.Type switch
     {
-        switch (key)
-        {
-            case "Bias":
-            case "Causal" when isBlock:
-                return TryBool(expression, out bool b) ? b : null;
-            case "KvHeads" when isBlock:
-            case "FfnHidden" when isBlock:
-                return TryInt(expression, out int i) ? i : null;
-            case "NormEpsilon" when isBlock:
-                return TryFloat(expression, out float f) ? f : null;
-            case "Activation":
-                return EnumValue(expression, "Activation", ActivationNames, typeof(Activation));
-            case "Norm" when isBlock:
-                return EnumValue(expression, "NormKind", NormKindNames, typeof(NormKind));
-            case "WeightLayout" when !isBlock:
-                return EnumValue(expression, "WeightLayout", WeightLayoutNames, typeof(WeightLayout));
-            default:
-                return null;
-        }
-    }
+        ArgumentType.Int => TryInt(expression, out int i) ? i : null,
+        ArgumentType.Bool => TryBool(expression, out bool b) ? b : null,
+        ArgumentType.Float => TryFloat(expression, out float f) ? f : null,
+        _ => EnumValue(expression, argument),
+    };
 
     /// <summary><c>Enum.Member</c> with a member the enum defines, as its int value (as the compiler's constant).</summary>
-    private static object? EnumValue(ExpressionSyntax expression, string enumName, string[] memberNames, Type enumType)
+    private static object? EnumValue(ExpressionSyntax expression, ArgumentDescription argument)
     {
         if (expression is not MemberAccessExpressionSyntax
             {
@@ -230,9 +213,9 @@ internal static class SyntacticModelReader
                 Expression: IdentifierNameSyntax { Identifier: var typeName },
                 Name: IdentifierNameSyntax { Identifier: var memberName },
             }) return null;
-        if (!IsPlainName(typeName) || typeName.ValueText != enumName || !IsPlainName(memberName)) return null;
-        if (Array.IndexOf(memberNames, memberName.ValueText) < 0) return null;
-        return Convert.ToInt32(Enum.Parse(enumType, memberName.ValueText), System.Globalization.CultureInfo.InvariantCulture);
+        if (!IsPlainName(typeName) || typeName.ValueText != argument.EnumType!.Name || !IsPlainName(memberName)) return null;
+        if (Array.IndexOf(argument.EnumMembers, memberName.ValueText) < 0) return null;
+        return Convert.ToInt32(Enum.Parse(argument.EnumType, memberName.ValueText), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static bool TryInt(ExpressionSyntax expression, out int value)
@@ -271,7 +254,7 @@ internal static class SyntacticModelReader
 
     /// <summary>
     /// The class's scope as the binder sees it: its namespace, and a key naming every directive that shapes lookup
-    /// (null when the scope is beyond the fast path: aliases, <c>using static</c>, extern aliases, odd names).
+    /// (null when the scope is beyond the syntactic reader: aliases, <c>using static</c>, extern aliases, odd names).
     /// </summary>
     private readonly record struct Scope(string Namespace, string? Key);
 
@@ -344,18 +327,18 @@ internal static class SyntacticModelReader
     /// How many layer attributes a property has, by spelling (2 stands for "several", or one with a target
     /// such as <c>[field: …]</c>, both left to the parser), and the single one's syntax and strategy.
     /// </summary>
-    private static int LayerAttributeOf(SyntaxList<AttributeListSyntax> lists, out AttributeSyntax? found, out ParallelStrategy strategy)
+    private static int LayerAttributeOf(SyntaxList<AttributeListSyntax> lists, out AttributeSyntax? found, out AttributeDescription? description)
     {
         found = null;
-        strategy = default;
+        description = null;
         foreach (var list in lists)
         {
             foreach (var attribute in list.Attributes)
             {
-                if (StrategyOfName(RightmostName(attribute.Name)) is not { } s) continue;
+                if (AttributeTable.LayerNamed(RightmostName(attribute.Name)) is not { } d) continue;
                 if (found is not null || list.Target is not null) return 2;
                 found = attribute;
-                strategy = s;
+                description = d;
             }
         }
         return found is null ? 0 : 1;
@@ -365,20 +348,9 @@ internal static class SyntacticModelReader
     {
         foreach (var list in lists)
             foreach (var attribute in list.Attributes)
-                if (StrategyOfName(RightmostName(attribute.Name)) is not null) return true;
+                if (AttributeTable.LayerNamed(RightmostName(attribute.Name)) is not null) return true;
         return false;
     }
-
-    internal static ParallelStrategy? StrategyOfName(string name) => name switch
-    {
-        "ColumnParallel" or "ColumnParallelAttribute" => ParallelStrategy.ColumnParallel,
-        "RowParallel" or "RowParallelAttribute" => ParallelStrategy.RowParallel,
-        "Summa2D" or "Summa2DAttribute" => ParallelStrategy.Summa2D,
-        "TransformerBlock" or "TransformerBlockAttribute" => ParallelStrategy.TransformerBlock,
-        _ => null,
-    };
-
-    internal static bool IsModelAttributeName(string name) => name is "ShardedModel" or "ShardedModelAttribute";
 
     /// <summary>The last identifier of a name as written: <c>ColumnParallel</c> for <c>ShardGen.ColumnParallel</c>.</summary>
     internal static string RightmostName(NameSyntax name) => name switch
@@ -389,7 +361,7 @@ internal static class SyntacticModelReader
         _ => "",
     };
 
-    /// <summary>An attribute written as a bare identifier, which <see cref="FastPathCheck"/> verifies per scope.</summary>
+    /// <summary>An attribute written as a bare identifier, which <see cref="SyntacticCheck"/> verifies per scope.</summary>
     private static bool IsSimpleName(NameSyntax name) => name is IdentifierNameSyntax identifier && IsPlainName(identifier.Identifier);
 
     /// <summary>Written exactly as its value (no <c>@</c>, no unicode escapes), so names compare as text.</summary>
@@ -430,9 +402,9 @@ internal static class SyntacticModelReader
         && !methodNames.Contains(identifier.ValueText) && names.Add(identifier.ValueText);
 
     /// <summary>
-    /// A name ShardGen generates, or one whose meaning inside the class the fast reading takes for granted
+    /// A name ShardGen generates, or one whose meaning inside the class the syntactic reading takes for granted
     /// (a member so named would change it), or <c>var</c>, which the generated code uses.
     /// </summary>
     private static bool IsReservedOrKnown(string name) =>
-        GeneratedMembers.Contains(name) || FastPathCheck.IsShardGenName(name) || name == "var";
+        GeneratedMembers.Contains(name) || SyntacticCheck.IsShardGenName(name) || name == "var";
 }

@@ -11,7 +11,7 @@ using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
 using OrphanLayerAnalyzer = gen::ShardGen.Generators.Diagnostics.OrphanLayerAnalyzer;
 using ShardGenerator = gen::ShardGen.Generators.ShardGenerator;
-using FastPathCheck = gen::ShardGen.Generators.Parsing.FastPathCheck;
+using SyntacticCheck = gen::ShardGen.Generators.Parsing.SyntacticCheck;
 
 namespace ShardGen.Generators.Tests.Helpers;
 
@@ -48,19 +48,19 @@ public static class GeneratorHarness
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
     /// <summary>
-    /// A driver as the compiler makes one. <paramref name="fastPath"/> false sets the global option that turns the
-    /// syntactic fast path off, so every model goes through the semantic parser.
+    /// A driver as the compiler makes one. <paramref name="syntactic"/> false sets the global option that turns the
+    /// syntactic reader off, so every model goes through the semantic parser.
     /// </summary>
-    public static GeneratorDriver CreateDriver(bool trackSteps = false, bool fastPath = true) =>
+    public static GeneratorDriver CreateDriver(bool trackSteps = false, bool syntactic = true) =>
         CSharpGeneratorDriver.Create(
             new[] { new ShardGenerator().AsSourceGenerator() },
             parseOptions: ParseOptions,
-            optionsProvider: fastPath ? null : TestAnalyzerOptions.With(FastPathCheck.DisableOption, "false"),
+            optionsProvider: syntactic ? null : TestAnalyzerOptions.With(SyntacticCheck.DisableOption, "false"),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
 
     /// <summary>The generator's result from a fresh driver on <paramref name="compilation"/>, without the harness's checks.</summary>
-    public static GeneratorRunResult RunFresh(Compilation compilation, bool fastPath = true) =>
-        CreateDriver(fastPath: fastPath).RunGenerators(compilation).GetRunResult().Results.Single();
+    public static GeneratorRunResult RunFresh(Compilation compilation, bool syntactic = true) =>
+        CreateDriver(syntactic: syntactic).RunGenerators(compilation).GetRunResult().Results.Single();
 
     /// <summary>One file parsed as the tests' compilations parse theirs, to add to or swap into one.</summary>
     public static SyntaxTree ParseFile(string path, string source) => CSharpSyntaxTree.ParseText(source, ParseOptions, path);
@@ -73,21 +73,21 @@ public static class GeneratorHarness
     public static GeneratorOutput Run(string source, string path = "Model.cs") => Run((path, source));
 
     /// <summary>
-    /// Runs the generator as the compiler does, and again with the syntactic fast path off: both must produce
-    /// the same files and the same diagnostics, so every test input is also a test of the fast path.
+    /// Runs the generator as the compiler does, and again with the syntactic reader off: both must produce
+    /// the same files and the same diagnostics, so every test input is also a test of the syntactic reader.
     /// </summary>
     public static GeneratorOutput Run(params (string Path, string Source)[] sources)
     {
         var compilation = CreateCompilation(sources);
-        var output = RunOnce(compilation, fastPath: true);
-        var semanticOnly = RunOnce(compilation, fastPath: false);
-        FastPathAssert.SameResults(semanticOnly.Result, output.Result);
+        var output = RunOnce(compilation, syntactic: true);
+        var semanticOnly = RunOnce(compilation, syntactic: false);
+        SyntacticAssert.SameResults(semanticOnly.Result, output.Result);
         return output;
     }
 
-    private static GeneratorOutput RunOnce(CSharpCompilation compilation, bool fastPath)
+    private static GeneratorOutput RunOnce(CSharpCompilation compilation, bool syntactic)
     {
-        var driver = CreateDriver(fastPath: fastPath).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var driverDiagnostics);
+        var driver = CreateDriver(syntactic: syntactic).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var driverDiagnostics);
         var result = driver.GetRunResult();
         Assert.Null(result.Results.Single().Exception);
         Assert.DoesNotContain(driverDiagnostics, d => d.Id is "CS8784" or "CS8785"); // generator failed to initialize / threw

@@ -1,21 +1,24 @@
+extern alias gen;
+
 using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using Microsoft.CodeAnalysis;
 using ShardGen.Generators.Tests.Helpers;
+using gen::ShardGen.Generators.Parsing;
 
 namespace ShardGen.Generators.Tests;
 
 /// <summary>
 /// Random projects, fresh each run (the seed is in every failure message), generated with and without the
-/// syntactic fast path: the files and diagnostics must be identical, for a first run and after random edits
-/// through one driver. The projects mix plain models with every kind of input the fast path must hand to the
-/// semantic parser, valid and invalid layer chains, and every named argument.
+/// syntactic reader: the files and diagnostics must be identical, for a first run and after random edits
+/// through one driver. The projects mix plain models with every kind of input the syntactic reader must hand to the
+/// semantic parser, valid and invalid layer chains, and every named argument of <see cref="AttributeTable"/> (so an
+/// argument added to the table is fuzzed through both readers with no change here).
 /// </summary>
-public class FastPathFuzzTests
+public class SyntacticReaderFuzzTests
 {
-    private static readonly string[] Activations = { "None", "Relu", "Gelu", "Silu" };
     private static readonly int[] Widths = { 32, 64, 96, 128 };
 
     [Fact]
@@ -27,7 +30,7 @@ public class FastPathFuzzTests
         {
             var files = Enumerable.Range(0, random.Next(1, 5)).Select(f => ($"F{f}.cs", RandomFile(random, f))).ToArray();
             var compilation = GeneratorHarness.CreateCompilation(files);
-            AssertSame(GeneratorHarness.RunFresh(compilation, fastPath: false), GeneratorHarness.RunFresh(compilation), seed, project, files);
+            AssertSame(GeneratorHarness.RunFresh(compilation, syntactic: false), GeneratorHarness.RunFresh(compilation), seed, project, files);
         }
     }
 
@@ -45,15 +48,15 @@ public class FastPathFuzzTests
             files[f] = (files[f].Item1, RandomFile(random, f));
             compilation = GeneratorHarness.EditFile(compilation, files[f].Item1, files[f].Item2);
             driver = driver.RunGenerators(compilation);
-            AssertSame(GeneratorHarness.RunFresh(compilation, fastPath: false), driver.GetRunResult().Results.Single(), seed, edit, files);
+            AssertSame(GeneratorHarness.RunFresh(compilation, syntactic: false), driver.GetRunResult().Results.Single(), seed, edit, files);
         }
     }
 
-    private static void AssertSame(GeneratorRunResult semantic, GeneratorRunResult fast, int seed, int round, (string, string)[] files)
+    private static void AssertSame(GeneratorRunResult semantic, GeneratorRunResult syntactic, int seed, int round, (string, string)[] files)
     {
         try
         {
-            FastPathAssert.SameResults(semantic, fast);
+            SyntacticAssert.SameResults(semantic, syntactic);
         }
         catch (Exception e)
         {
@@ -107,14 +110,7 @@ public class FastPathFuzzTests
         {
             if (blocks)
             {
-                var named = new List<string>();
-                if (random.Next(2) == 0) named.Add($"KvHeads = {new[] { 1, 2, 4 }[random.Next(3)]}");
-                if (random.Next(3) == 0) named.Add($"Norm = NormKind.{(random.Next(2) == 0 ? "RmsNorm" : "LayerNorm")}");
-                if (random.Next(3) == 0) named.Add($"NormEpsilon = {(random.Next(4) == 0 ? "1" : "1e-6f")}");
-                if (random.Next(3) == 0) named.Add($"Causal = {(random.Next(2) == 0 ? "true" : "false")}");
-                if (random.Next(3) == 0) named.Add($"FfnHidden = {width * 2}");
-                if (random.Next(4) == 0) named.Add($"Activation = Activation.{Activations[random.Next(Activations.Length)]}");
-                Shuffle(named, random);
+                var named = RandomNamedArguments(AttributeTable.LayerNamed("TransformerBlock")!, random, width);
                 sb.AppendLine($"    [TransformerBlock({width}, 4{string.Concat(named.Select(n => ", " + n))})]");
                 sb.AppendLine($"    public partial TransformerBlock B{l} {{ get; }}");
                 continue;
@@ -122,12 +118,7 @@ public class FastPathFuzzTests
             string strategy = new[] { "ColumnParallel", "RowParallel", "Summa2D", "ColumnParallelAttribute" }[random.Next(4)];
             int next = Widths[random.Next(Widths.Length)];
             string inText = random.Next(12) == 0 ? "Width" : (random.Next(10) == 0 ? width + 1 : width).ToString();
-            var linearNamed = new List<string>();
-            if (random.Next(3) == 0) linearNamed.Add($"Activation = Activation.{Activations[random.Next(Activations.Length)]}");
-            if (random.Next(4) == 0) linearNamed.Add($"Bias = {(random.Next(2) == 0 ? "true" : "false")}");
-            if (random.Next(5) == 0) linearNamed.Add($"WeightLayout = WeightLayout.{(random.Next(2) == 0 ? "OutIn" : "InOut")}");
-            if (random.Next(12) == 0) linearNamed.Add("Activation = (Activation)9");
-            Shuffle(linearNamed, random);
+            var linearNamed = RandomNamedArguments(AttributeTable.LayerNamed("ColumnParallel")!, random, width);
             sb.AppendLine($"    [{strategy}({inText}, {next}{string.Concat(linearNamed.Select(n => ", " + n))})]");
             string type = random.Next(15) == 0 ? "Linear?" : "Linear";
             string partial = random.Next(15) == 0 ? "" : "partial ";
@@ -135,6 +126,31 @@ public class FastPathFuzzTests
             width = next;
         }
         sb.AppendLine("}");
+    }
+
+    /// <summary>
+    /// Each named argument of <paramref name="attribute"/> with probability 1/3, in random order, as a literal of its
+    /// type (now and then one the syntactic reader must leave to the parser: an int for a float, an undefined enum value).
+    /// </summary>
+    private static List<string> RandomNamedArguments(AttributeDescription attribute, Random random, int width)
+    {
+        var named = new List<string>();
+        foreach (var argument in attribute.Named)
+        {
+            if (random.Next(3) != 0) continue;
+            string value = argument.Type switch
+            {
+                ArgumentType.Int => new[] { 0, 1, 2, 4, 2 * width }[random.Next(5)].ToString(),
+                ArgumentType.Bool => random.Next(2) == 0 ? "true" : "false",
+                ArgumentType.Float => new[] { "1e-6f", "1e-5f", "1" }[random.Next(3)],
+                _ => random.Next(12) == 0
+                    ? $"({argument.EnumType!.Name})9"
+                    : $"{argument.EnumType!.Name}.{argument.EnumMembers[random.Next(argument.EnumMembers.Length)]}",
+            };
+            named.Add($"{argument.Name} = {value}");
+        }
+        Shuffle(named, random);
+        return named;
     }
 
     private static void Shuffle(List<string> items, Random random)

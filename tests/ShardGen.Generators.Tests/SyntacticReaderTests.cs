@@ -10,12 +10,12 @@ using TrackingNames = gen::ShardGen.Generators.TrackingNames;
 namespace ShardGen.Generators.Tests;
 
 /// <summary>
-/// The syntactic fast path: plain models are read from syntax and stay cached when other files change; any
+/// The syntactic reader: plain models are read from syntax and stay cached when other files change; any
 /// class whose names could mean something else, or that the reader cannot settle alone, goes to the semantic
-/// parser. Every case is also run with the fast path off: files and diagnostics must be identical
+/// parser. Every case is also run with the syntactic reader off: files and diagnostics must be identical
 /// (<see cref="GeneratorHarness.Run(string, string)"/> does that for every generator test).
 /// </summary>
-public class FastPathTests
+public class SyntacticReaderTests
 {
     private const string Plain = """
         using ShardGen;
@@ -45,11 +45,11 @@ public class FastPathTests
         """;
 
     /// <summary>How many models each parser produced, from a tracked run.</summary>
-    private static (int Fast, int Semantic) Routes(params (string Path, string Source)[] sources)
+    private static (int Syntactic, int Semantic) Routes(params (string Path, string Source)[] sources)
     {
         var compilation = GeneratorHarness.CreateCompilation(sources);
         var run = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(compilation).GetRunResult().Results.Single();
-        return (Count(run, TrackingNames.FastParseModel), Count(run, TrackingNames.ParseModel, nonEmptyOnly: true));
+        return (Count(run, TrackingNames.SyntacticParseModel), Count(run, TrackingNames.ParseModel, nonEmptyOnly: true));
     }
 
     private static int Count(GeneratorRunResult run, string step, bool nonEmptyOnly = false) =>
@@ -94,7 +94,7 @@ public class FastPathTests
     }
 
     [Fact]
-    public void RuleDiagnosticsComeFromTheFastPathToo()
+    public void RuleDiagnosticsComeFromTheSyntacticReaderToo()
     {
         // Layers that do not chain (SHARD007) and a device count that does not divide (SHARD008): the syntactic
         // reading reports them at the same places, with the same words, as the semantic parser.
@@ -136,9 +136,9 @@ public class FastPathTests
     public void UnsettledInputsGoToTheSemanticParser(string name, string model, string other)
     {
         var sources = other.Length == 0 ? new[] { ("Model.cs", model) } : new[] { ("Model.cs", model), ("Other.cs", other) };
-        GeneratorHarness.Run(sources); // same files and diagnostics as with the fast path off
-        var (fast, _) = Routes(sources);
-        Assert.True(fast == 0, $"{name}: read from syntax, but the syntax alone cannot settle it");
+        GeneratorHarness.Run(sources); // same files and diagnostics as with the syntactic reader off
+        var (syntactic, _) = Routes(sources);
+        Assert.True(syntactic == 0, $"{name}: read from syntax, but the syntax alone cannot settle it");
     }
 
     [Theory]
@@ -158,15 +158,15 @@ public class FastPathTests
         var model = Plain.Replace("using ShardGen;", "using ShardGen;\nusing Other;");
 
         var compilation = GeneratorHarness.CreateCompilation(("Model.cs", model)).AddReferences(reference);
-        var fast = GeneratorHarness.RunFresh(compilation);
-        FastPathAssert.SameResults(GeneratorHarness.RunFresh(compilation, fastPath: false), fast);
-        Assert.Equal(generates, fast.GeneratedSources.Length > 0);
+        var syntactic = GeneratorHarness.RunFresh(compilation);
+        SyntacticAssert.SameResults(GeneratorHarness.RunFresh(compilation, syntactic: false), syntactic);
+        Assert.Equal(generates, syntactic.GeneratedSources.Length > 0);
     }
 
     [Fact]
     public void AConflictingTypeMakesTheSemanticResult()
     {
-        // With the fast path unchecked this would emit a model over the user's own Linear. The semantic parser
+        // With the syntactic reader unchecked this would emit a model over the user's own Linear. The semantic parser
         // reports SHARD003 instead, and so must the generator.
         var output = GeneratorHarness.Run(("Model.cs", Plain), ("Other.cs", "namespace Demo; public class Linear { }"));
         Assert.Empty(output.Sources);
@@ -182,7 +182,7 @@ public class FastPathTests
         var edited = GeneratorHarness.EditFile(compilation, "M5.cs", sources[5].Item2.Replace("Activation.Gelu", "Activation.Relu"));
         var run = driver.RunGenerators(edited).GetRunResult().Results.Single();
 
-        var reasons = run.TrackedSteps[TrackingNames.FastParseModel].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
+        var reasons = run.TrackedSteps[TrackingNames.SyntacticParseModel].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
         Assert.Equal(12, reasons.Count);
         Assert.Equal(1, reasons.Count(r => r == IncrementalStepRunReason.Modified));
         Assert.Equal(11, reasons.Count(r => r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged));
@@ -191,7 +191,7 @@ public class FastPathTests
     }
 
     /// <summary>
-    /// A sequence of edits through one driver with the fast path, each compared to a fresh driver without it:
+    /// A sequence of edits through one driver with the syntactic reader, each compared to a fresh driver without it:
     /// the verdict must follow files that change what names mean, in both directions.
     /// </summary>
     [Fact]
@@ -214,7 +214,7 @@ public class FastPathTests
             compilation = edit(compilation);
             driver = driver.RunGenerators(compilation);
             var incremental = driver.GetRunResult().Results.Single();
-            FastPathAssert.SameResults(GeneratorHarness.RunFresh(compilation, fastPath: false), incremental);
+            SyntacticAssert.SameResults(GeneratorHarness.RunFresh(compilation, syntactic: false), incremental);
             Assert.True(expectOutput == incremental.GeneratedSources.Length > 0, $"after '{description}'");
         }
     }

@@ -3,16 +3,16 @@ using Microsoft.CodeAnalysis;
 
 namespace ShardGen.Generators.Tests.Helpers;
 
-/// <summary>Compares a run with the syntactic fast path against a run without it.</summary>
-public static class FastPathAssert
+/// <summary>Compares a run with the syntactic reader against a run without it.</summary>
+public static class SyntacticAssert
 {
     /// <summary>Same generated files (name and text) and same diagnostics (ID, place, message), in any order.</summary>
-    public static void SameResults(GeneratorRunResult semanticOnly, GeneratorRunResult withFastPath)
+    public static void SameResults(GeneratorRunResult semanticOnly, GeneratorRunResult withSyntactic)
     {
         Assert.Null(semanticOnly.Exception);
-        Assert.Null(withFastPath.Exception);
-        Assert.Equal(Files(semanticOnly), Files(withFastPath));
-        Assert.Equal(Diagnostics(semanticOnly), Diagnostics(withFastPath));
+        Assert.Null(withSyntactic.Exception);
+        Assert.Equal(Files(semanticOnly), Files(withSyntactic));
+        Assert.Equal(Diagnostics(semanticOnly), Diagnostics(withSyntactic));
     }
 
     private static string[] Files(GeneratorRunResult result) =>
