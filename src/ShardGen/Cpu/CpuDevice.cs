@@ -37,9 +37,6 @@ public sealed unsafe partial class CpuDevice : Device
     /// <summary>Threads this device's GEMMs are split over (its worker plus private helpers).</summary>
     public int Threads { get; }
 
-    /// <summary>Receive buffer for the collectives this device takes part in.</summary>
-    internal CpuScratch Scratch => _worker.Scratch;
-
     internal bool IsWorkerThread => _worker.IsCurrentThread;
 
     /// <summary>Every thread this device started: its worker and GEMM helpers (tests check that they end).</summary>
@@ -89,7 +86,7 @@ public sealed unsafe partial class CpuDevice : Device
         CheckUpload(source, sourceStride, destination);
         // Ordered after queued work that may still read the destination.
         WaitIdle();
-        float* dst = Pointer(destination);
+        float* dst = CpuDeviceBuffer.Pointer(destination);
         fixed (float* src = source)
             Elementwise.Copy(src, sourceStride, dst, destination.Stride, destination.Rows, destination.Cols);
         // The raw pointer does not keep the buffer alive: a buffer dropped mid-copy must not be freed by its finalizer.
@@ -100,7 +97,7 @@ public sealed unsafe partial class CpuDevice : Device
     {
         CheckDownload(source, destination, destinationStride);
         Synchronize();
-        float* src = Pointer(source);
+        float* src = CpuDeviceBuffer.Pointer(source);
         fixed (float* dst = destination)
             Elementwise.Copy(src, source.Stride, dst, destinationStride, source.Rows, source.Cols);
         GC.KeepAlive(source.Buffer);

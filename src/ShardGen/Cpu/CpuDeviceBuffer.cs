@@ -20,6 +20,9 @@ public sealed unsafe class CpuDeviceBuffer : DeviceBuffer
 
     internal CpuDevice Owner => (CpuDevice)Device;
 
+    /// <summary>Address of the view's first element (resolved when the work runs).</summary>
+    internal static float* Pointer(MatrixView view) => ((CpuDeviceBuffer)view.Buffer).Data + view.Offset;
+
     internal NativeBlock Block => _owner.Block;
 
     public override bool IsDisposed => System.Threading.Volatile.Read(ref _disposed) != 0;

@@ -1,7 +1,8 @@
 using System;
+using ShardGen.Collectives;
 using ShardGen.Devices;
 using ShardGen.Kernels;
-using static ShardGen.Cpu.CpuDevice;
+using static ShardGen.Cpu.CpuDeviceBuffer;
 
 namespace ShardGen.Cpu;
 
@@ -42,7 +43,7 @@ internal sealed unsafe partial class CpuWorker
                 AttentionKernel.Run(Pointer(c.A), c.A.Stride, Pointer(c.C), c.C.Stride, (AttentionPlan)c.Target!, _workspaces, _team);
                 break;
             case CommandKind.Collective:
-                ((CollectiveOp)c.Target!).Run(c.Member);
+                ((ScheduledCollective<CpuDevice>)c.Target!).Run(c.Member);
                 break;
             case CommandKind.Free:
                 Memory.Free((NativeBlock)c.Target!);

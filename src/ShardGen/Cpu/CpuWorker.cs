@@ -7,7 +7,7 @@ namespace ShardGen.Cpu;
 
 /// <summary>
 /// The worker of one <see cref="CpuDevice"/>: its FIFO of commands and everything the worker thread uses to run them
-/// (GEMM workspaces, thread team, collective scratch, memory registry). It never references the device, so a device
+/// (GEMM workspaces, thread team, memory registry). It never references the device, so a device
 /// (and its mesh) dropped without Dispose can be collected; its <see cref="WorkerLifetime"/> then stops this queue,
 /// and the thread frees what it owns on its way out.
 /// </summary>
@@ -42,8 +42,6 @@ internal sealed unsafe partial class CpuWorker : IStoppableWorker
     /// <summary>The worker thread and the team's helpers: every thread this device started.</summary>
     public Thread[] AllThreads => _team is null ? [Thread] : [Thread, .. _team.Helpers];
 
-    /// <summary>Receive buffer for the collectives the device takes part in.</summary>
-    public CpuScratch Scratch { get; } = new();
 
     /// <summary>The device's native blocks still allocated.</summary>
     public CpuMemoryRegistry Memory { get; } = new();
@@ -107,7 +105,6 @@ internal sealed unsafe partial class CpuWorker : IStoppableWorker
             // Everything this thread used is freed by it, after the last command ran.
             _team?.Dispose();
             foreach (var w in _workspaces) w.Dispose();
-            Scratch.Dispose();
             Memory.FreeAll();
         }
     }
