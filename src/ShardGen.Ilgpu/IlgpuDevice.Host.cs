@@ -78,7 +78,7 @@ public sealed partial class IlgpuDevice
                 return 0;
             });
             // A kernel's failure is reported before the destination is touched, as Synchronize would.
-            ThrowPendingError();
+            _worker.ThrowPendingError();
             for (int r = 0; r < rows; r++) packed.AsSpan(r * cols, cols).CopyTo(destination.Slice(r * destinationStride, cols));
         }
         finally

@@ -15,7 +15,6 @@ public sealed unsafe partial class CpuDevice : Device
 {
     private readonly CpuWorker _worker;
     private readonly WorkerLifetime _lifetime;
-    private int _stopped;
 
     /// <param name="rank">Position in the mesh.</param>
     /// <param name="threads">Threads for this device's kernels.</param>
@@ -46,22 +45,12 @@ public sealed unsafe partial class CpuDevice : Device
     internal void Enqueue(Action work) => Enqueue(DeviceCommand.Action(work));
 
     /// <summary>Appends a command to the queue; it runs after everything enqueued before it.</summary>
-    internal void Enqueue(in DeviceCommand command)
-    {
-        if (!_worker.TryEnqueue(command)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
-    }
-
-    private void WaitIdle() => _worker.WaitIdle();
-
-    private void ThrowPendingError()
-    {
-        if (_worker.TakeError() is { } e) throw new DeviceKernelException(Name, e);
-    }
+    internal void Enqueue(in DeviceCommand command) => _worker.Enqueue(command);
 
     public override void Synchronize()
     {
-        WaitIdle();
-        ThrowPendingError();
+        _worker.WaitIdle();
+        _worker.ThrowPendingError();
     }
 
     public override DeviceBuffer Allocate(int elements)
@@ -85,7 +74,7 @@ public sealed unsafe partial class CpuDevice : Device
     {
         CheckUpload(source, sourceStride, destination);
         // Ordered after queued work that may still read the destination.
-        WaitIdle();
+        _worker.WaitIdle();
         float* dst = CpuDeviceBuffer.Pointer(destination);
         fixed (float* src = source)
             Elementwise.Copy(src, sourceStride, dst, destination.Stride, destination.Rows, destination.Cols);
@@ -134,9 +123,6 @@ public sealed unsafe partial class CpuDevice : Device
 
     public override void Dispose()
     {
-        BeginStop();
-        if (System.Threading.Interlocked.Exchange(ref _stopped, 1) != 0) return;
-        _lifetime.Disown();
-        if (!IsWorkerThread) _worker.Thread.Join();
+        if (_worker.Stop()) _lifetime.Disown();
     }
 }

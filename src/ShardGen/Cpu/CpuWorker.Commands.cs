@@ -10,7 +10,7 @@ namespace ShardGen.Cpu;
 // pointers only now, so a buffer freed too early fails here instead of touching freed memory.
 internal sealed unsafe partial class CpuWorker
 {
-    private void Execute(in DeviceCommand c)
+    protected override void Execute(in DeviceCommand c)
     {
         switch (c.Kind)
         {
