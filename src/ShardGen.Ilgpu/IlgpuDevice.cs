@@ -170,7 +170,7 @@ public sealed partial class IlgpuDevice : Device
 
     internal static ArrayView<float> ViewOf(MatrixView m) => ((IlgpuDeviceBuffer)m.Buffer).View;
 
-    internal static Block2D Block(MatrixView m) => new(m.Offset, m.Stride, m.Cols);
+    internal static ViewLayout Layout(MatrixView m) => new(m.Offset, m.Stride, m.Cols);
 
     // ------------------------------------------------------------------ kernels
 
@@ -200,7 +200,7 @@ public sealed partial class IlgpuDevice : Device
         {
             var p = new BiasActivationParams
             {
-                C = Block(c), HasBias = bias.HasValue ? 1 : 0, BiasOffset = bias?.Offset ?? 0, Activation = (int)activation,
+                C = Layout(c), HasBias = bias.HasValue ? 1 : 0, BiasOffset = bias?.Offset ?? 0, Activation = (int)activation,
             };
             KernelSet.BiasActivation(Stream, p, ViewOf(c), bias is { } bb ? ViewOf(bb) : ViewOf(c), c.Rows);
         });
@@ -209,13 +209,13 @@ public sealed partial class IlgpuDevice : Device
     public override void Copy(MatrixView source, MatrixView destination)
     {
         CheckElementwise(source, destination, "Copy");
-        Enqueue(() => KernelSet.Copy(Stream, ViewOf(source), Block(source), ViewOf(destination), Block(destination), source.Rows));
+        Enqueue(() => KernelSet.Copy(Stream, ViewOf(source), Layout(source), ViewOf(destination), Layout(destination), source.Rows));
     }
 
     public override void Add(MatrixView source, MatrixView destination)
     {
         CheckElementwise(source, destination, "Add");
-        Enqueue(() => KernelSet.Add(Stream, ViewOf(source), Block(source), ViewOf(destination), Block(destination), source.Rows));
+        Enqueue(() => KernelSet.Add(Stream, ViewOf(source), Layout(source), ViewOf(destination), Layout(destination), source.Rows));
     }
 
     // ------------------------------------------------------------------ lifetime

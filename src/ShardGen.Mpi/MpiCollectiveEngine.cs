@@ -53,15 +53,13 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         var info = Resolve(group);
         int g = info.Size, me = info.Member;
         var shardViews = info.Views;
-        var targetViews = info.Blocks;
+        var targetViews = info.Chunks;
         FillPerMember(group, info.Members, shards, nameof(shards), shardViews);
         FillMatrix(group, info.Members, targets, nameof(targets), targetViews);
+        CheckChunks(group, "AllGather", shardViews, targetViews, "targets", nameof(targets));
+        long total = CountChunks(info, group, "AllGather", nameof(shards));
         var counts = info.Counts;
-        CheckBlocks(group, "AllGather", shardViews, targetViews, "targets", nameof(targets));
-        for (int i = 0; i < g; i++) counts[i] = shardViews[i].Elements;
         var displacements = info.Displacements;
-        long total = PrefixSum(counts, displacements);
-        if (total > int.MaxValue) throw new ArgumentException($"AllGather over {group.Name}: {total} floats exceed MPI's int counts.", nameof(shards));
         if (me < 0 || g == 1) _mesh.Guard.Skip(MpiStep.AllGather);
         if (me >= 0)
         {
@@ -73,8 +71,8 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             }
             else if (Consecutive(mine, out float* receive))
             {
-                // Targets tile one contiguous range (token blocks of a full activation): receive in place, and send
-                // nothing (MPI_IN_PLACE) when the shard already is its own target block.
+                // Targets tile one contiguous range (token ranges of a full activation): receive in place, and send
+                // nothing (MPI_IN_PLACE) when the shard already is its own target chunk.
                 float* send = shard == mine[me] ? null : Begin(shard, out _);
                 Step(info, MpiStep.AllGather, total);
                 info.Comm!.AllGatherV(send, counts[me], receive, counts, displacements);
@@ -96,16 +94,14 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
     {
         var info = Resolve(group);
         int g = info.Size, me = info.Member;
-        var partViews = info.Blocks;
+        var partViews = info.Chunks;
         var resultViews = info.Views;
         FillMatrix(group, info.Members, parts, nameof(parts), partViews);
         FillPerMember(group, info.Members, results, nameof(results), resultViews);
+        CheckChunks(group, "ReduceScatter", resultViews, partViews, "parts", nameof(parts));
+        long total = CountChunks(info, group, "ReduceScatter", nameof(parts));
         var counts = info.Counts;
-        CheckBlocks(group, "ReduceScatter", resultViews, partViews, "parts", nameof(parts));
-        for (int i = 0; i < g; i++) counts[i] = resultViews[i].Elements;
         var offsets = info.Displacements;
-        long total = PrefixSum(counts, offsets);
-        if (total > int.MaxValue) throw new ArgumentException($"ReduceScatter over {group.Name}: {total} floats exceed MPI's int counts.", nameof(parts));
         if (me < 0 || g == 1) _mesh.Guard.Skip(MpiStep.ReduceScatter);
         if (me >= 0)
         {
@@ -117,8 +113,8 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             }
             else
             {
-                // Send: the blocks in member order, straight from the device when they tile one range, else packed.
-                // Receive: into the result when it is contiguous device memory, else after the packed blocks.
+                // Send: the chunks in member order, straight from the device when they tile one range, else packed.
+                // Receive: into the result when it is contiguous device memory, else after the packed chunks.
                 bool sendDirect = Consecutive(mine, out float* send);
                 bool receiveDirect = IsDirect(result);
                 float* staging = sendDirect && receiveDirect ? null : Staging(total + counts[me]);
@@ -242,8 +238,8 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         /// <summary>One view per member: buffers, shards or results.</summary>
         public MatrixView[] Views { get; } = new MatrixView[members.Length];
 
-        /// <summary>[j][i]: member j's view of block i (targets or parts).</summary>
-        public MatrixView[][] Blocks { get; } = Square(members.Length);
+        /// <summary>[j][i]: member j's view of chunk i (targets or parts).</summary>
+        public MatrixView[][] Chunks { get; } = Square(members.Length);
 
         /// <summary>MPI's per-member counts and displacements (floats).</summary>
         public int[] Counts { get; } = new int[members.Length];
@@ -269,6 +265,18 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             displacements[i] = (int)total;
             total += counts[i];
         }
+        return total;
+    }
+
+    /// <summary>
+    /// AllGather and ReduceScatter: every member's own view (shard or result) is one chunk; their sizes go into Counts,
+    /// their offsets into Displacements. Returns the total, refused when it does not fit MPI's int counts.
+    /// </summary>
+    private static long CountChunks(GroupInfo info, DeviceGroup group, string op, string name)
+    {
+        for (int i = 0; i < info.Size; i++) info.Counts[i] = info.Views[i].Elements;
+        long total = PrefixSum(info.Counts, info.Displacements);
+        if (total > int.MaxValue) throw new ArgumentException($"{op} over {group.Name}: {total} floats exceed MPI's int counts.", name);
         return total;
     }
 

@@ -39,7 +39,7 @@ public abstract class ScheduledCollectiveEngine<TDevice> : CollectiveEngine wher
         var op = Rent(CollectiveKind.AllGather, group);
         FillPerMember(group, op.Members, shards, nameof(shards), op.MemberViews);
         FillMatrix(group, op.Members, targets, nameof(targets), op.ChunkViews);
-        CheckBlocks(group, "AllGather", op.MemberViews, op.ChunkViews, "targets", nameof(targets));
+        CheckChunks(group, "AllGather", op.MemberViews, op.ChunkViews, "targets", nameof(targets));
         Issue(op, group, root: 0);
     }
 
@@ -48,7 +48,7 @@ public abstract class ScheduledCollectiveEngine<TDevice> : CollectiveEngine wher
         var op = Rent(CollectiveKind.ReduceScatter, group);
         FillMatrix(group, op.Members, parts, nameof(parts), op.ChunkViews);
         FillPerMember(group, op.Members, results, nameof(results), op.MemberViews);
-        CheckBlocks(group, "ReduceScatter", op.MemberViews, op.ChunkViews, "parts", nameof(parts));
+        CheckChunks(group, "ReduceScatter", op.MemberViews, op.ChunkViews, "parts", nameof(parts));
         Issue(op, group, root: 0);
     }
 

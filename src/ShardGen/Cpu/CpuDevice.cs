@@ -57,9 +57,9 @@ public sealed unsafe partial class CpuDevice : Device
     {
         CheckAllocate(elements);
         if (_worker.IsStopping) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
-        var block = new NativeBlock(elements);
-        if (!_worker.Memory.TryAdd(block)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
-        return new CpuDeviceBuffer(this, block, _worker.Memory, elements);
+        var allocation = new NativeAllocation(elements);
+        if (!_worker.Memory.TryAdd(allocation)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
+        return new CpuDeviceBuffer(this, allocation, _worker.Memory, elements);
     }
 
     /// <summary>Called by <see cref="CpuDeviceBuffer.Dispose"/>: frees after the work already queued.</summary>
@@ -67,7 +67,7 @@ public sealed unsafe partial class CpuDevice : Device
     {
         // On the worker itself (a kernel freeing a buffer) the queue before it has run: free now. After shutdown the
         // worker freed everything already; Free is idempotent.
-        if (_worker.IsCurrentThread || !_worker.TryEnqueue(DeviceCommand.Free(buffer.Block))) _worker.Memory.Free(buffer.Block);
+        if (_worker.IsCurrentThread || !_worker.TryEnqueue(DeviceCommand.Free(buffer.Allocation))) _worker.Memory.Free(buffer.Allocation);
     }
 
     public override void Upload(ReadOnlySpan<float> source, int sourceStride, MatrixView destination)

@@ -46,7 +46,7 @@ internal sealed unsafe partial class CpuWorker
                 ((ScheduledCollective<CpuDevice>)c.Target!).Run(c.Member);
                 break;
             case CommandKind.Free:
-                Memory.Free((NativeBlock)c.Target!);
+                Memory.Free((NativeAllocation)c.Target!);
                 break;
             case CommandKind.Action:
                 ((Action)c.Target!)();

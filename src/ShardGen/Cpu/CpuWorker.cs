@@ -25,7 +25,7 @@ internal sealed unsafe partial class CpuWorker : QueuedWorker<DeviceCommand>
     /// <summary>The worker thread and the team's helpers: every thread this device started.</summary>
     public Thread[] AllThreads => _team is null ? [Thread] : [Thread, .. _team.Helpers];
 
-    /// <summary>The device's native blocks still allocated.</summary>
+    /// <summary>The device's native allocations still held.</summary>
     public CpuMemoryRegistry Memory { get; } = new();
 
     protected override void ReleaseAll()

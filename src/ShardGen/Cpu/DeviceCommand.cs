@@ -60,7 +60,7 @@ internal struct DeviceCommand
     public static DeviceCommand Collective(ScheduledCollective<CpuDevice> op, int member) =>
         new() { Kind = CommandKind.Collective, Target = op, Member = member };
 
-    public static DeviceCommand Free(NativeBlock block) => new() { Kind = CommandKind.Free, Target = block };
+    public static DeviceCommand Free(NativeAllocation allocation) => new() { Kind = CommandKind.Free, Target = allocation };
 
     public static DeviceCommand Action(Action work) => new() { Kind = CommandKind.Action, Target = work };
 }
