@@ -100,8 +100,8 @@ internal abstract class ScheduledCollective<TDevice> where TDevice : Device
     {
         var schedule = Schedule;
         int steps = schedule.Steps;
-        // Nothing may land in a peer that is still running earlier work: meet first, unless step 0 only reads peers
-        // after its own meeting.
+        // Nothing may touch a peer that is still running earlier work: meet first, unless step 0's sends leave the
+        // peers alone (the CPU's pulled adds), when step 0's own meeting comes before anything touches them.
         if (steps == 0 || SendWritesPeer(schedule.Op(0))) Barrier.SignalAndWait();
         if (Kind == CollectiveKind.AllGather) LocalCopy(member, MemberViews[member], ChunkViews[member][member]);
         bool sent = false; // this step's sends already went out, fused with the last receive

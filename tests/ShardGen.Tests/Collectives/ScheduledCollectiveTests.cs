@@ -54,6 +54,10 @@ public sealed class ScheduledCollectiveTests : IDisposable
                 long firstReceive = receives.Where(e => e.Transfer.Step == step).Min(e => e.Sequence);
                 Assert.True(lastSend < firstReceive, $"{kind} P={p} step {step}: a receive ran before the members met.");
             }
+            // A transport that reads the sender's memory: no sender may leave (and let its device reuse the memory)
+            // before every receive from it is done.
+            foreach (var r in receives.Where(_ => !sendWritesPeer))
+                Assert.True(op.Exits[r.Transfer.From] > r.Sequence, $"{kind} P={p}: member {r.Transfer.From} left while member {r.Transfer.To} still read its chunk {r.Transfer.Chunk}.");
             // Bytes: each member counted what the schedule says it sends, 6 floats a chunk unless all-reduce cuts them.
             var chunks = Enumerable.Range(0, schedule.Chunks).Select(c => kind == CollectiveKind.AllReduce ? BlockPartition.Length(6, p, c) : 6).ToArray();
             for (int m = 0; m < p; m++)
@@ -110,6 +114,7 @@ public sealed class ScheduledCollectiveTests : IDisposable
             try
             {
                 op.Run(m);
+                (op as RecordingCollective)?.Exit(m);
             }
             catch (Exception e)
             {
@@ -133,6 +138,11 @@ public sealed class ScheduledCollectiveTests : IDisposable
 
         public int FailingMember { get; init; } = -1;
 
+        /// <summary>When each member's part returned, in the log's order.</summary>
+        public long[] Exits { get; } = new long[size];
+
+        public void Exit(int member) => Exits[member] = Interlocked.Increment(ref _sequence);
+
         protected override bool SendWritesPeer(TransferOp op) => sendWritesPeer;
 
         protected override bool ReceiveReadsPeer(TransferOp op) => !sendWritesPeer;
@@ -143,8 +153,11 @@ public sealed class ScheduledCollectiveTests : IDisposable
             Log.Add(new Entry(Interlocked.Increment(ref _sequence), true, t));
         }
 
-        protected override void Receive(in Transfer t, MatrixView source, MatrixView destination, int slot) =>
+        protected override void Receive(in Transfer t, MatrixView source, MatrixView destination, int slot)
+        {
+            if (!sendWritesPeer) Thread.Sleep(1); // a slow read of the sender's memory: the sender must still be there
             Log.Add(new Entry(Interlocked.Increment(ref _sequence), false, t));
+        }
 
         protected override void LocalCopy(int member, MatrixView source, MatrixView destination)
         {
