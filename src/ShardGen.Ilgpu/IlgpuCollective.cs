@@ -23,11 +23,11 @@ internal sealed class IlgpuCollective(CollectiveKind kind, int size, CollectiveS
 
     protected override bool ReceiveReadsPeer(TransferOp op) => false;
 
-    protected override void Send(in Transfer t, MatrixView source, MatrixView destination, int slot) =>
-        Members[t.From].SendPacked(source, Members[t.To], slot, Mode(t.From, t.To));
+    protected override void Send(in Transfer t, int slot) =>
+        Members[t.From].SendPacked(Chunk(t.From, t.Chunk), Members[t.To], slot, Mode(t.From, t.To));
 
-    protected override void Receive(in Transfer t, MatrixView source, MatrixView destination, int slot) =>
-        Members[t.To].ReceivePacked(slot, destination, t.Op == TransferOp.Add, Mode(t.From, t.To));
+    protected override void Receive(in Transfer t, int slot) =>
+        Members[t.To].ReceivePacked(slot, Chunk(t.To, t.Chunk), t.Op == TransferOp.Add, Mode(t.From, t.To));
 
     protected override void LocalCopy(int member, MatrixView source, MatrixView destination) => Members[member].LocalCopy(source, destination);
 

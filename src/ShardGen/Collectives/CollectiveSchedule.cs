@@ -17,6 +17,7 @@ internal sealed class CollectiveSchedule
     private readonly Transfer[][][] _sends;    // [step][member]: what the member sends in that step
     private readonly Transfer[][][] _receives; // [step][member]: what it receives
     private readonly int[][] _timesSent;       // [member][chunk]: how often the member sends that chunk
+    private readonly TransferOp[] _ops;        // [step]
 
     public CollectiveSchedule(int size, int chunks, IReadOnlyList<Transfer> transfers)
     {
@@ -30,6 +31,8 @@ internal sealed class CollectiveSchedule
         _timesSent = new int[size][];
         for (int m = 0; m < size; m++) _timesSent[m] = new int[chunks];
         foreach (var t in transfers) _timesSent[t.From][t.Chunk]++;
+        _ops = new TransferOp[steps];
+        foreach (var t in transfers) _ops[t.Step] = t.Op;
     }
 
     /// <summary>The schedule for a call (cached; a ring ignores the root).</summary>
@@ -57,12 +60,7 @@ internal sealed class CollectiveSchedule
     public ReadOnlySpan<Transfer> ReceivesOf(int step, int member) => _receives[step][member];
 
     /// <summary>The op of every transfer in <paramref name="step"/>.</summary>
-    public TransferOp Op(int step)
-    {
-        foreach (var row in _sends[step])
-            if (row.Length > 0) return row[0].Op;
-        return TransferOp.Copy;
-    }
+    public TransferOp Op(int step) => _ops[step];
 
     /// <summary>
     /// Floats sent when chunk c holds <paramref name="chunkElements"/>[c] floats: by every member together, or by

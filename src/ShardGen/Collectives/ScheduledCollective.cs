@@ -17,6 +17,7 @@ internal abstract class ScheduledCollective<TDevice> where TDevice : Device
 {
     private readonly CollectiveStats _stats;
     private readonly int[] _chunkElements;
+    private readonly int[] _chunkStart; // AllReduce: where chunk c starts in each member's buffer
     private CollectivePool<TDevice>? _pool;
     private int _running;
     private volatile bool _failed;
@@ -31,6 +32,7 @@ internal abstract class ScheduledCollective<TDevice> where TDevice : Device
         ChunkViews = new MatrixView[size][];
         for (int j = 0; j < size; j++) ChunkViews[j] = new MatrixView[size];
         _chunkElements = new int[size];
+        _chunkStart = new int[size];
         Barrier = new CollectiveBarrier(size);
         Schedule = CollectiveSchedule.For(kind, size);
     }
@@ -64,7 +66,11 @@ internal abstract class ScheduledCollective<TDevice> where TDevice : Device
         if (Kind is CollectiveKind.Broadcast or CollectiveKind.Reduce) Schedule = CollectiveSchedule.For(Kind, Size, root);
         _elements = MemberViews[Kind is CollectiveKind.Broadcast or CollectiveKind.Reduce ? root : 0].Elements;
         long total = 0;
-        for (int c = 0; c < Schedule.Chunks; c++) total += _chunkElements[c] = ChunkElements(c);
+        for (int c = 0; c < Schedule.Chunks; c++)
+        {
+            total += _chunkElements[c] = ChunkElements(c);
+            if (Kind == CollectiveKind.AllReduce) _chunkStart[c] = BlockPartition.Start(_elements, Size, c);
+        }
         Elements = Kind is CollectiveKind.AllGather or CollectiveKind.ReduceScatter ? total : _elements;
         _pool = pool;
         _running = Size;
@@ -109,7 +115,7 @@ internal abstract class ScheduledCollective<TDevice> where TDevice : Device
         {
             foreach (var t in schedule.SendsOf(step, member))
             {
-                if (!sent) Send(t, Chunk(t.From, t.Chunk), Chunk(t.To, t.Chunk), step & 1);
+                if (!sent) Send(t, step & 1);
                 Count(t);
             }
             Barrier.SignalAndWait();
@@ -118,12 +124,12 @@ internal abstract class ScheduledCollective<TDevice> where TDevice : Device
             {
                 if (CanForwardWhileAdding(t, step, member, out var next))
                 {
-                    AddAndForward(Chunk(t.From, t.Chunk), Chunk(member, t.Chunk), Chunk(next.To, t.Chunk));
+                    AddAndForward(t, next);
                     sent = true;
                 }
                 else
                 {
-                    Receive(t, Chunk(t.From, t.Chunk), Chunk(member, t.Chunk), step & 1);
+                    Receive(t, step & 1);
                 }
             }
         }
@@ -147,16 +153,16 @@ internal abstract class ScheduledCollective<TDevice> where TDevice : Device
     }
 
     /// <summary>Chunk <paramref name="chunk"/> of member <paramref name="member"/>'s data.</summary>
-    private MatrixView Chunk(int member, int chunk)
+    protected MatrixView Chunk(int member, int chunk)
     {
         switch (Kind)
         {
             case CollectiveKind.AllReduce:
             {
                 // The buffer is contiguous: chunk c is a 1×length slice of it.
-                int start = BlockPartition.Start(_elements, Size, chunk), length = BlockPartition.Length(_elements, Size, chunk);
+                int length = _chunkElements[chunk];
                 var v = MemberViews[member];
-                return new MatrixView(v.Buffer, v.Offset + start, 1, length, length);
+                return new MatrixView(v.Buffer, v.Offset + _chunkStart[chunk], 1, length, length);
             }
             case CollectiveKind.AllGather or CollectiveKind.ReduceScatter:
                 return ChunkViews[member][chunk];
@@ -202,17 +208,20 @@ internal abstract class ScheduledCollective<TDevice> where TDevice : Device
     /// <summary>Whether <see cref="Receive"/> reads the sender's memory for this op (then the members meet after the last step).</summary>
     protected abstract bool ReceiveReadsPeer(TransferOp op);
 
-    /// <summary>The sender's half of a transfer, before the step's meeting; <paramref name="slot"/> alternates by step.</summary>
-    protected abstract void Send(in Transfer t, MatrixView source, MatrixView destination, int slot);
+    /// <summary>
+    /// The sender's half of a transfer, before the step's meeting (<see cref="Chunk"/> gives the views);
+    /// <paramref name="slot"/> alternates by step.
+    /// </summary>
+    protected abstract void Send(in Transfer t, int slot);
 
     /// <summary>The receiver's half of a transfer, after the step's meeting.</summary>
-    protected abstract void Receive(in Transfer t, MatrixView source, MatrixView destination, int slot);
+    protected abstract void Receive(in Transfer t, int slot);
 
     /// <summary>Whether the transport implements <see cref="AddAndForward"/>.</summary>
     protected virtual bool FusesAddAndForward => false;
 
-    /// <summary>destination += source, and the sum also stored into <paramref name="forwarded"/> (the next member's chunk), in one pass.</summary>
-    protected virtual void AddAndForward(MatrixView source, MatrixView destination, MatrixView forwarded) =>
+    /// <summary>Receives <paramref name="received"/> (an add) and sends its sum on as <paramref name="forwarded"/> (a copy of the same chunk), in one pass.</summary>
+    protected virtual void AddAndForward(in Transfer received, in Transfer forwarded) =>
         throw new NotSupportedException();
 
     /// <summary>destination = source on the member's own device (skipped when they are the same view).</summary>

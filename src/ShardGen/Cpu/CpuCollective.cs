@@ -18,15 +18,16 @@ internal sealed unsafe class CpuCollective(CollectiveKind kind, int size, Collec
 
     protected override bool ReceiveReadsPeer(TransferOp op) => op == TransferOp.Add;
 
-    protected override void Send(in Transfer t, MatrixView source, MatrixView destination, int slot)
+    protected override void Send(in Transfer t, int slot)
     {
-        if (t.Op == TransferOp.Copy) Copy(source, destination);
+        if (t.Op == TransferOp.Copy) Copy(Chunk(t.From, t.Chunk), Chunk(t.To, t.Chunk));
     }
 
-    protected override void Receive(in Transfer t, MatrixView source, MatrixView destination, int slot)
+    protected override void Receive(in Transfer t, int slot)
     {
-        if (t.Op == TransferOp.Add)
-            Elementwise.Add(CpuDeviceBuffer.Pointer(source), source.Stride, CpuDeviceBuffer.Pointer(destination), destination.Stride, destination.Rows, destination.Cols);
+        if (t.Op != TransferOp.Add) return;
+        MatrixView source = Chunk(t.From, t.Chunk), destination = Chunk(t.To, t.Chunk);
+        Elementwise.Add(CpuDeviceBuffer.Pointer(source), source.Stride, CpuDeviceBuffer.Pointer(destination), destination.Stride, destination.Rows, destination.Cols);
     }
 
     protected override void LocalCopy(int member, MatrixView source, MatrixView destination)
@@ -36,7 +37,10 @@ internal sealed unsafe class CpuCollective(CollectiveKind kind, int size, Collec
 
     protected override bool FusesAddAndForward => true;
 
-    protected override void AddAndForward(MatrixView source, MatrixView destination, MatrixView forwarded)
+    protected override void AddAndForward(in Transfer received, in Transfer forwarded) =>
+        AddAndCopy(Chunk(received.From, received.Chunk), Chunk(received.To, received.Chunk), Chunk(forwarded.To, forwarded.Chunk));
+
+    private static void AddAndCopy(MatrixView source, MatrixView destination, MatrixView forwarded)
     {
         float* s = CpuDeviceBuffer.Pointer(source), d = CpuDeviceBuffer.Pointer(destination), f = CpuDeviceBuffer.Pointer(forwarded);
         for (int r = 0; r < destination.Rows; r++)

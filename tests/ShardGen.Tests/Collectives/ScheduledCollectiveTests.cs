@@ -147,13 +147,13 @@ public sealed class ScheduledCollectiveTests : IDisposable
 
         protected override bool ReceiveReadsPeer(TransferOp op) => !sendWritesPeer;
 
-        protected override void Send(in Transfer t, MatrixView source, MatrixView destination, int slot)
+        protected override void Send(in Transfer t, int slot)
         {
             if (t.From == FailingMember) throw new InvalidOperationException($"member {t.From} failed");
             Log.Add(new Entry(Interlocked.Increment(ref _sequence), true, t));
         }
 
-        protected override void Receive(in Transfer t, MatrixView source, MatrixView destination, int slot)
+        protected override void Receive(in Transfer t, int slot)
         {
             if (!sendWritesPeer) Thread.Sleep(1); // a slow read of the sender's memory: the sender must still be there
             Log.Add(new Entry(Interlocked.Increment(ref _sequence), false, t));
