@@ -36,7 +36,7 @@ public sealed partial class IlgpuDevice
                 {
                     var staging = Scratch(n).SubView(0, n);
                     staging.CopyFromCPU(Stream, ref packed[0], n);
-                    KernelSet.Copy(Stream, staging, new Block2D(0, cols, cols), ViewOf(destination), Block(destination), rows);
+                    KernelSet.Copy(Stream, staging, new ViewLayout(0, cols, cols), ViewOf(destination), Layout(destination), rows);
                 }
                 Stream.Synchronize();
                 return 0;
@@ -71,14 +71,14 @@ public sealed partial class IlgpuDevice
                 else
                 {
                     var staging = Scratch(n).SubView(0, n);
-                    KernelSet.Copy(Stream, ViewOf(source), Block(source), staging, new Block2D(0, cols, cols), rows);
+                    KernelSet.Copy(Stream, ViewOf(source), Layout(source), staging, new ViewLayout(0, cols, cols), rows);
                     staging.CopyToCPU(Stream, ref packed[0], n);
                 }
                 Stream.Synchronize();
                 return 0;
             });
             // A kernel's failure is reported before the destination is touched, as Synchronize would.
-            ThrowPendingError();
+            _worker.ThrowPendingError();
             for (int r = 0; r < rows; r++) packed.AsSpan(r * cols, cols).CopyTo(destination.Slice(r * destinationStride, cols));
         }
         finally

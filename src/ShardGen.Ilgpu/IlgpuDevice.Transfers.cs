@@ -54,7 +54,7 @@ public sealed partial class IlgpuDevice
         else
         {
             packed = Scratch(n).SubView(0, n);
-            KernelSet.Copy(Stream, ViewOf(source), Block(source), packed, new Block2D(0, source.Cols, source.Cols), source.Rows);
+            KernelSet.Copy(Stream, ViewOf(source), Layout(source), packed, new ViewLayout(0, source.Cols, source.Cols), source.Rows);
         }
         if (mode == IlgpuTransfer.PeerToPeer)
         {
@@ -77,9 +77,9 @@ public sealed partial class IlgpuDevice
         var landing = ReceiveSlots().SubView(slot * _slotFloats, n);
         if (mode == IlgpuTransfer.StagedThroughHost)
             landing.CopyFromCPUUnsafeAsync(Stream, ref _hostSlots[slot]![0], n);
-        var packed = new Block2D(0, destination.Cols, destination.Cols);
-        if (add) KernelSet.Add(Stream, landing, packed, ViewOf(destination), Block(destination), destination.Rows);
-        else KernelSet.Copy(Stream, landing, packed, ViewOf(destination), Block(destination), destination.Rows);
+        var packed = new ViewLayout(0, destination.Cols, destination.Cols);
+        if (add) KernelSet.Add(Stream, landing, packed, ViewOf(destination), Layout(destination), destination.Rows);
+        else KernelSet.Copy(Stream, landing, packed, ViewOf(destination), Layout(destination), destination.Rows);
         // The slot may be written again two steps later, once the members have met again.
         Stream.Synchronize();
     }
@@ -88,7 +88,7 @@ public sealed partial class IlgpuDevice
     internal void LocalCopy(MatrixView source, MatrixView destination)
     {
         if (source == destination) return;
-        KernelSet.Copy(Stream, ViewOf(source), Block(source), ViewOf(destination), Block(destination), source.Rows);
+        KernelSet.Copy(Stream, ViewOf(source), Layout(source), ViewOf(destination), Layout(destination), source.Rows);
         Stream.Synchronize();
     }
 }

@@ -7,7 +7,7 @@ namespace ShardGen.Ilgpu;
 // Transformer-block kernels: normalization (one group per row) and attention (batched tiled GEMMs per sequence).
 public sealed partial class IlgpuDevice
 {
-    /// <summary>Score floats one attention launch may use; heads are processed in chunks that fit.</summary>
+    /// <summary>Score floats one attention launch may use; heads are processed in launches that fit.</summary>
     private const long ScoreBudget = 1L << 24;
 
     public override void Normalize(MatrixView x, MatrixView y, NormKind kind, MatrixView gamma, MatrixView? beta, float epsilon)
@@ -38,10 +38,10 @@ public sealed partial class IlgpuDevice
     internal const int CausalStripRows = 64;
 
     /// <summary>
-    /// Per sequence, per strip of queries (the whole sequence when not causal), per chunk of heads: S = Q·Kᵀ for every
-    /// head of the chunk in one batched GEMM launch (grid z = head; the key head of query head h is h / (QueryHeads /
+    /// Per sequence, per strip of queries (the whole sequence when not causal), per launch of heads: S = Q·Kᵀ for every
+    /// head of the launch in one batched GEMM launch (grid z = head; the key head of query head h is h / (QueryHeads /
     /// KvHeads)) over the keys the strip can see, the scaled softmax over each row's own keys, then O = P·V. Causal
-    /// strips are lower-triangular blocks: keys after the strip are never touched, P·V over the keys before the strip
+    /// strips are lower-triangular tiles: keys after the strip are never touched, P·V over the keys before the strip
     /// runs as one batched GEMM, and the strip's diagonal runs in a kernel that stops at each query's own key, so a
     /// token never reads a later one (about half the work of bidirectional attention, and a NaN there cannot leak back).
     /// </summary>
@@ -66,13 +66,13 @@ public sealed partial class IlgpuDevice
         bool causal = shape.Causal;
         int keys = causal ? first + rows : rows; // a bidirectional strip is the whole sequence (first = 0)
         long perHead = (long)rows * keys;
-        // Chunks are whole groups of query heads, so a chunk's key heads are consecutive.
-        int chunk = (int)Math.Clamp(ScoreBudget / Math.Max(1, perHead * group), 1, heads / group) * group;
+        // A launch takes whole groups of query heads, so its key heads are consecutive.
+        int headsPerLaunch = (int)Math.Clamp(ScoreBudget / Math.Max(1, perHead * group), 1, heads / group) * group;
         int seq = qkv.Offset + start * qkv.Stride;
         int outRows = output.Offset + (start + first) * output.Stride;
-        for (int h0 = 0; h0 < heads; h0 += chunk)
+        for (int h0 = 0; h0 < heads; h0 += headsPerLaunch)
         {
-            int nh = Math.Min(chunk, heads - h0);
+            int nh = Math.Min(headsPerLaunch, heads - h0);
             var scores = Scratch(nh * perHead);
             var qk = new GemmParams
             {

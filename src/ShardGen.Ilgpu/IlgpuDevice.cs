@@ -23,7 +23,6 @@ public sealed partial class IlgpuDevice : Device
     private readonly IlgpuWorker _worker;
     private readonly WorkerLifetime _lifetime;
     private readonly string _name;
-    private int _stopped;
 
     internal IlgpuDevice(int rank, string name, IlgpuContextLease context, Func<Accelerator> createAccelerator) : base(rank)
     {
@@ -92,10 +91,7 @@ public sealed partial class IlgpuDevice : Device
     // ------------------------------------------------------------------ queue
 
     /// <summary>Appends work to the queue; it runs after everything enqueued before it.</summary>
-    internal void Enqueue(Action work)
-    {
-        if (!_worker.TryEnqueue(work)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
-    }
+    internal void Enqueue(Action work) => _worker.Enqueue(work);
 
     /// <summary>Runs <paramref name="work"/> on the worker after the queued work and waits for it; its exception is rethrown here.</summary>
     private T Invoke<T>(Func<T> work)
@@ -125,18 +121,11 @@ public sealed partial class IlgpuDevice : Device
         return result;
     }
 
-    private void WaitIdle() => _worker.WaitIdle();
-
-    private void ThrowPendingError()
-    {
-        if (_worker.TakeError() is { } e) throw new DeviceKernelException(Name, e);
-    }
-
     public override void Synchronize()
     {
         if (!_worker.TryEnqueue(() => Stream.Synchronize())) return; // stopped: nothing left to wait for
-        WaitIdle();
-        ThrowPendingError();
+        _worker.WaitIdle();
+        _worker.ThrowPendingError();
     }
 
     // ------------------------------------------------------------------ memory
@@ -181,7 +170,7 @@ public sealed partial class IlgpuDevice : Device
 
     internal static ArrayView<float> ViewOf(MatrixView m) => ((IlgpuDeviceBuffer)m.Buffer).View;
 
-    internal static Block2D Block(MatrixView m) => new(m.Offset, m.Stride, m.Cols);
+    internal static ViewLayout Layout(MatrixView m) => new(m.Offset, m.Stride, m.Cols);
 
     // ------------------------------------------------------------------ kernels
 
@@ -211,7 +200,7 @@ public sealed partial class IlgpuDevice : Device
         {
             var p = new BiasActivationParams
             {
-                C = Block(c), HasBias = bias.HasValue ? 1 : 0, BiasOffset = bias?.Offset ?? 0, Activation = (int)activation,
+                C = Layout(c), HasBias = bias.HasValue ? 1 : 0, BiasOffset = bias?.Offset ?? 0, Activation = (int)activation,
             };
             KernelSet.BiasActivation(Stream, p, ViewOf(c), bias is { } bb ? ViewOf(bb) : ViewOf(c), c.Rows);
         });
@@ -220,13 +209,13 @@ public sealed partial class IlgpuDevice : Device
     public override void Copy(MatrixView source, MatrixView destination)
     {
         CheckElementwise(source, destination, "Copy");
-        Enqueue(() => KernelSet.Copy(Stream, ViewOf(source), Block(source), ViewOf(destination), Block(destination), source.Rows));
+        Enqueue(() => KernelSet.Copy(Stream, ViewOf(source), Layout(source), ViewOf(destination), Layout(destination), source.Rows));
     }
 
     public override void Add(MatrixView source, MatrixView destination)
     {
         CheckElementwise(source, destination, "Add");
-        Enqueue(() => KernelSet.Add(Stream, ViewOf(source), Block(source), ViewOf(destination), Block(destination), source.Rows));
+        Enqueue(() => KernelSet.Add(Stream, ViewOf(source), Layout(source), ViewOf(destination), Layout(destination), source.Rows));
     }
 
     // ------------------------------------------------------------------ lifetime
@@ -236,9 +225,6 @@ public sealed partial class IlgpuDevice : Device
 
     public override void Dispose()
     {
-        BeginStop();
-        if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
-        _lifetime.Disown();
-        if (!IsWorkerThread) _worker.Thread.Join();
+        if (_worker.Stop()) _lifetime.Disown();
     }
 }

@@ -13,7 +13,7 @@ namespace ShardGen.Mpi;
 /// members; the local member's views go to MPI on the group's communicator, the others are the placeholders of
 /// remote devices. A rank outside the group only records the call. The local device's queue is drained first,
 /// so a collective is ordered after the kernels enqueued before it, as on the in-process mesh.
-/// Bytes are counted with the in-process ring's per-member formulas, for the local device only: the per-forward
+/// Bytes are counted from the in-process backends' schedules, for the local device only: the per-forward
 /// <see cref="TrafficReport"/> adds up every rank's figures over MPI (see <see cref="MpiDeviceMesh"/>).
 /// </summary>
 public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
@@ -34,8 +34,6 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         bool communicates = me >= 0 && g > 1 && n > 0;
         if (me >= 0 && g > 1)
         {
-            // The in-process ring's bytes for member m: 2N − |chunk m+1| − |chunk m+2| floats.
-            Count(2L * n - BlockPartition.Length(n, g, (me + 1) % g) - BlockPartition.Length(n, g, (me + 2) % g));
             var local = views[me];
             if (n > 0)
             {
@@ -46,7 +44,8 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             }
         }
         if (!communicates) _mesh.Guard.Skip(MpiStep.AllReduce);
-        Record(CollectiveKind.AllReduce, group, n, 2L * (g - 1) * n);
+        for (int c = 0; c < g; c++) info.Counts[c] = BlockPartition.Length(n, g, c); // the ring's chunks
+        Account(CollectiveKind.AllReduce, group, info, 0, n, info.Counts);
     }
 
     public override void AllGather(DeviceGroup group, IReadOnlyList<MatrixView> shards, IReadOnlyList<IReadOnlyList<MatrixView>> targets)
@@ -54,19 +53,16 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         var info = Resolve(group);
         int g = info.Size, me = info.Member;
         var shardViews = info.Views;
-        var targetViews = info.Blocks;
+        var targetViews = info.Chunks;
         FillPerMember(group, info.Members, shards, nameof(shards), shardViews);
         FillMatrix(group, info.Members, targets, nameof(targets), targetViews);
+        CheckChunks(group, "AllGather", shardViews, targetViews, "targets", nameof(targets));
+        long total = CountChunks(info, group, "AllGather", nameof(shards));
         var counts = info.Counts;
-        CheckBlocks(group, "AllGather", shardViews, targetViews, "targets", nameof(targets));
-        for (int i = 0; i < g; i++) counts[i] = shardViews[i].Elements;
         var displacements = info.Displacements;
-        long total = PrefixSum(counts, displacements);
-        if (total > int.MaxValue) throw new ArgumentException($"AllGather over {group.Name}: {total} floats exceed MPI's int counts.", nameof(shards));
         if (me < 0 || g == 1) _mesh.Guard.Skip(MpiStep.AllGather);
         if (me >= 0)
         {
-            Count(total - counts[(me + 1) % g]);
             var mine = targetViews[me];
             var shard = shardViews[me];
             if (g == 1)
@@ -75,8 +71,8 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             }
             else if (Consecutive(mine, out float* receive))
             {
-                // Targets tile one contiguous range (token blocks of a full activation): receive in place, and send
-                // nothing (MPI_IN_PLACE) when the shard already is its own target block.
+                // Targets tile one contiguous range (token ranges of a full activation): receive in place, and send
+                // nothing (MPI_IN_PLACE) when the shard already is its own target chunk.
                 float* send = shard == mine[me] ? null : Begin(shard, out _);
                 Step(info, MpiStep.AllGather, total);
                 info.Comm!.AllGatherV(send, counts[me], receive, counts, displacements);
@@ -91,27 +87,24 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
                 for (int i = 0; i < g; i++) Unpack(packed + displacements[i], mine[i]);
             }
         }
-        Record(CollectiveKind.AllGather, group, total, (g - 1) * total);
+        Account(CollectiveKind.AllGather, group, info, 0, total, counts);
     }
 
     public override void ReduceScatter(DeviceGroup group, IReadOnlyList<IReadOnlyList<MatrixView>> parts, IReadOnlyList<MatrixView> results)
     {
         var info = Resolve(group);
         int g = info.Size, me = info.Member;
-        var partViews = info.Blocks;
+        var partViews = info.Chunks;
         var resultViews = info.Views;
         FillMatrix(group, info.Members, parts, nameof(parts), partViews);
         FillPerMember(group, info.Members, results, nameof(results), resultViews);
+        CheckChunks(group, "ReduceScatter", resultViews, partViews, "parts", nameof(parts));
+        long total = CountChunks(info, group, "ReduceScatter", nameof(parts));
         var counts = info.Counts;
-        CheckBlocks(group, "ReduceScatter", resultViews, partViews, "parts", nameof(parts));
-        for (int i = 0; i < g; i++) counts[i] = resultViews[i].Elements;
         var offsets = info.Displacements;
-        long total = PrefixSum(counts, offsets);
-        if (total > int.MaxValue) throw new ArgumentException($"ReduceScatter over {group.Name}: {total} floats exceed MPI's int counts.", nameof(parts));
         if (me < 0 || g == 1) _mesh.Guard.Skip(MpiStep.ReduceScatter);
         if (me >= 0)
         {
-            Count(total - counts[me]);
             var mine = partViews[me];
             var result = resultViews[me];
             if (g == 1)
@@ -120,8 +113,8 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             }
             else
             {
-                // Send: the blocks in member order, straight from the device when they tile one range, else packed.
-                // Receive: into the result when it is contiguous device memory, else after the packed blocks.
+                // Send: the chunks in member order, straight from the device when they tile one range, else packed.
+                // Receive: into the result when it is contiguous device memory, else after the packed chunks.
                 bool sendDirect = Consecutive(mine, out float* send);
                 bool receiveDirect = IsDirect(result);
                 float* staging = sendDirect && receiveDirect ? null : Staging(total + counts[me]);
@@ -130,13 +123,13 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
                     send = staging;
                     for (int i = 0; i < g; i++) Pack(mine[i], send + offsets[i]);
                 }
-                float* receive = receiveDirect ? CpuDevice.Pointer(result) : staging + (sendDirect ? 0 : total);
+                float* receive = receiveDirect ? CpuDeviceBuffer.Pointer(result) : staging + (sendDirect ? 0 : total);
                 Step(info, MpiStep.ReduceScatter, total);
                 info.Comm!.ReduceScatterSum(send, receive, counts);
                 if (!receiveDirect) Unpack(receive, result);
             }
         }
-        Record(CollectiveKind.ReduceScatter, group, total, (g - 1) * total);
+        Account(CollectiveKind.ReduceScatter, group, info, 0, total, counts);
     }
 
     public override void Broadcast(DeviceGroup group, int root, IReadOnlyList<MatrixView> buffers)
@@ -151,7 +144,6 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         if (me < 0 || g == 1 || n == 0) _mesh.Guard.Skip(MpiStep.Broadcast);
         if (me >= 0)
         {
-            if (me == root && n > 0) Count((long)(g - 1) * n);
             if (g > 1 && n > 0)
             {
                 // Staged, the root only packs (its buffer is what is sent) and the others only unpack (theirs is overwritten).
@@ -161,7 +153,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
                 if (me != root) End(views[me], p, staged);
             }
         }
-        Record(CollectiveKind.Broadcast, group, n, (long)(g - 1) * n);
+        Account(CollectiveKind.Broadcast, group, info, root, n, new ReadOnlySpan<int>(ref n));
     }
 
     public override void Reduce(DeviceGroup group, int root, IReadOnlyList<MatrixView> buffers)
@@ -176,7 +168,6 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         if (me < 0 || g == 1 || n == 0) _mesh.Guard.Skip(MpiStep.Reduce);
         if (me >= 0)
         {
-            if (me != root && n > 0) Count(n);
             if (g > 1 && n > 0)
             {
                 float* p = Begin(views[me], out bool staged);
@@ -185,7 +176,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
                 if (me == root) End(views[me], p, staged);
             }
         }
-        Record(CollectiveKind.Reduce, group, n, (long)(g - 1) * n);
+        Account(CollectiveKind.Reduce, group, info, root, n, new ReadOnlySpan<int>(ref n));
     }
 
     // ---- Groups and checks --------------------------------------------------------------------------
@@ -247,8 +238,8 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         /// <summary>One view per member: buffers, shards or results.</summary>
         public MatrixView[] Views { get; } = new MatrixView[members.Length];
 
-        /// <summary>[j][i]: member j's view of block i (targets or parts).</summary>
-        public MatrixView[][] Blocks { get; } = Square(members.Length);
+        /// <summary>[j][i]: member j's view of chunk i (targets or parts).</summary>
+        public MatrixView[][] Chunks { get; } = Square(members.Length);
 
         /// <summary>MPI's per-member counts and displacements (floats).</summary>
         public int[] Counts { get; } = new int[members.Length];
@@ -277,9 +268,31 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         return total;
     }
 
-    private void Count(long floats)
+    /// <summary>
+    /// AllGather and ReduceScatter: every member's own view (shard or result) is one chunk; their sizes go into Counts,
+    /// their offsets into Displacements. Returns the total, refused when it does not fit MPI's int counts.
+    /// </summary>
+    private static long CountChunks(GroupInfo info, DeviceGroup group, string op, string name)
     {
-        if (floats > 0) Stats.AddBytesSent(_mesh.LocalRank, floats * sizeof(float));
+        for (int i = 0; i < info.Size; i++) info.Counts[i] = info.Views[i].Elements;
+        long total = PrefixSum(info.Counts, info.Displacements);
+        if (total > int.MaxValue) throw new ArgumentException($"{op} over {group.Name}: {total} floats exceed MPI's int counts.", name);
+        return total;
+    }
+
+    /// <summary>
+    /// Counts the call as the in-process backends run it, from the same <see cref="CollectiveSchedule"/>: the local
+    /// member's bytes (chunk c holding <paramref name="chunkElements"/>[c] floats), and the call's record.
+    /// </summary>
+    private void Account(CollectiveKind kind, DeviceGroup group, GroupInfo info, int root, long elements, ReadOnlySpan<int> chunkElements)
+    {
+        var schedule = CollectiveSchedule.For(kind, info.Size, root);
+        if (info.Member >= 0)
+        {
+            long floats = schedule.ElementsSent(chunkElements, info.Member);
+            if (floats > 0) Stats.AddBytesSent(_mesh.LocalRank, floats * sizeof(float));
+        }
+        Record(kind, group, elements, schedule.ElementsSent(chunkElements));
     }
 
     // ---- Local memory ---------------------------------------------------------------------------------
@@ -304,7 +317,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             if (v.Offset != next) return false;
             next += v.Elements;
         }
-        start = CpuDevice.Pointer(first);
+        start = CpuDeviceBuffer.Pointer(first);
         return true;
     }
 
@@ -315,7 +328,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
     private float* Begin(MatrixView view, out bool staged, bool packContents = true)
     {
         staged = !IsDirect(view);
-        if (!staged) return CpuDevice.Pointer(view);
+        if (!staged) return CpuDeviceBuffer.Pointer(view);
         float* p = Staging(view.Elements);
         if (packContents) Pack(view, p);
         return p;
@@ -331,7 +344,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
     {
         if (view.Elements == 0) return;
         if (view.Device is CpuDevice)
-            Elementwise.Copy(CpuDevice.Pointer(view), view.Stride, destination, view.Cols, view.Rows, view.Cols);
+            Elementwise.Copy(CpuDeviceBuffer.Pointer(view), view.Stride, destination, view.Cols, view.Rows, view.Cols);
         else
             view.Device.Download(view, new Span<float>(destination, view.Elements), view.Cols);
     }
@@ -340,7 +353,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
     {
         if (view.Elements == 0) return;
         if (view.Device is CpuDevice)
-            Elementwise.Copy(source, view.Cols, CpuDevice.Pointer(view), view.Stride, view.Rows, view.Cols);
+            Elementwise.Copy(source, view.Cols, CpuDeviceBuffer.Pointer(view), view.Stride, view.Rows, view.Cols);
         else
             view.Device.Upload(new ReadOnlySpan<float>(source, view.Elements), view.Cols, view);
     }
@@ -350,7 +363,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
         if (source == destination || source.Elements == 0) return;
         if (source.Device is CpuDevice)
         {
-            Elementwise.Copy(CpuDevice.Pointer(source), source.Stride, CpuDevice.Pointer(destination), destination.Stride, source.Rows, source.Cols);
+            Elementwise.Copy(CpuDeviceBuffer.Pointer(source), source.Stride, CpuDeviceBuffer.Pointer(destination), destination.Stride, source.Rows, source.Cols);
         }
         else
         {

@@ -13,8 +13,8 @@ internal sealed class DeviceKernelSet
 {
     private readonly Accelerator _accelerator;
     private Action<AcceleratorStream, KernelConfig, GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _gemm;
-    private Action<AcceleratorStream, Index1D, Block2D, Block2D, ArrayView<float>, ArrayView<float>>? _copy;
-    private Action<AcceleratorStream, Index1D, Block2D, Block2D, ArrayView<float>, ArrayView<float>>? _add;
+    private Action<AcceleratorStream, Index1D, ViewLayout, ViewLayout, ArrayView<float>, ArrayView<float>>? _copy;
+    private Action<AcceleratorStream, Index1D, ViewLayout, ViewLayout, ArrayView<float>, ArrayView<float>>? _add;
     private Action<AcceleratorStream, Index1D, BiasActivationParams, ArrayView<float>, ArrayView<float>>? _biasActivation;
     private Action<AcceleratorStream, KernelConfig, NormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _normalize;
     private Action<AcceleratorStream, KernelConfig, SoftmaxParams, ArrayView<float>>? _softmax;
@@ -35,7 +35,7 @@ internal sealed class DeviceKernelSet
 
     /// <summary>
     /// GEMM group shape (threads along N, along M); each thread computes 8×8 of C. Default: the largest square power
-    /// of two ≤ 16 that fits in a group (16×16 on GPUs: 256 threads, a 128×128 block; 4×4 on the default CPU
+    /// of two ≤ 16 that fits in a group (16×16 on GPUs: 256 threads, a 128×128 tile; 4×4 on the default CPU
     /// accelerator). Settable so that the GPU check can compare shapes; powers of two from 2 to 16 only.
     /// </summary>
     public (int X, int Y) GemmGroup
@@ -58,28 +58,28 @@ internal sealed class DeviceKernelSet
     {
         if (p.M == 0 || p.N == 0 || batch == 0) return;
         var (gx, gy) = _gemmGroup;
-        int blockN = 8 * gx, blockM = 8 * gy;
-        p.ShiftN = BitOperations.Log2((uint)blockN);
-        p.ShiftM = BitOperations.Log2((uint)blockM);
+        int tileN = 8 * gx, tileM = 8 * gy;
+        p.ShiftN = BitOperations.Log2((uint)tileN);
+        p.ShiftM = BitOperations.Log2((uint)tileM);
         if (p.BBatchDivisor < 1) p.BBatchDivisor = 1;
         _gemm ??= _accelerator.LoadKernel<GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GemmKernel.Gemm);
-        var grid = new Index3D((p.N + blockN - 1) / blockN, (p.M + blockM - 1) / blockM, batch);
+        var grid = new Index3D((p.N + tileN - 1) / tileN, (p.M + tileM - 1) / tileM, batch);
         _gemm(stream, new KernelConfig(grid, new Index3D(gx, gy, 1)), p, a, b, c, bias);
     }
 
-    public void Copy(AcceleratorStream stream, ArrayView<float> source, Block2D s, ArrayView<float> destination, Block2D d, int rows)
+    public void Copy(AcceleratorStream stream, ArrayView<float> source, ViewLayout s, ArrayView<float> destination, ViewLayout d, int rows)
     {
         int n = rows * s.Cols;
         if (n == 0) return;
-        _copy ??= _accelerator.LoadAutoGroupedKernel<Index1D, Block2D, Block2D, ArrayView<float>, ArrayView<float>>(DeviceKernels.Copy);
+        _copy ??= _accelerator.LoadAutoGroupedKernel<Index1D, ViewLayout, ViewLayout, ArrayView<float>, ArrayView<float>>(DeviceKernels.Copy);
         _copy(stream, n, s, d, source, destination);
     }
 
-    public void Add(AcceleratorStream stream, ArrayView<float> source, Block2D s, ArrayView<float> destination, Block2D d, int rows)
+    public void Add(AcceleratorStream stream, ArrayView<float> source, ViewLayout s, ArrayView<float> destination, ViewLayout d, int rows)
     {
         int n = rows * s.Cols;
         if (n == 0) return;
-        _add ??= _accelerator.LoadAutoGroupedKernel<Index1D, Block2D, Block2D, ArrayView<float>, ArrayView<float>>(DeviceKernels.Add);
+        _add ??= _accelerator.LoadAutoGroupedKernel<Index1D, ViewLayout, ViewLayout, ArrayView<float>, ArrayView<float>>(DeviceKernels.Add);
         _add(stream, n, s, d, source, destination);
     }
 

@@ -16,15 +16,15 @@ internal static class DeviceKernels
 
     // ---------------------------------------------------------------- elementwise (auto-grouped, one thread per element)
 
-    /// <summary>destination = source, element i of a rows × cols block (row-major index).</summary>
-    public static void Copy(Index1D i, Block2D s, Block2D d, ArrayView<float> source, ArrayView<float> destination)
+    /// <summary>destination = source, element i of a rows × cols view (row-major index).</summary>
+    public static void Copy(Index1D i, ViewLayout s, ViewLayout d, ArrayView<float> source, ArrayView<float> destination)
     {
         int r = i / s.Cols, col = i - r * s.Cols;
         destination[d.Offset + r * d.Stride + col] = source[s.Offset + r * s.Stride + col];
     }
 
     /// <summary>destination += source.</summary>
-    public static void Add(Index1D i, Block2D s, Block2D d, ArrayView<float> source, ArrayView<float> destination)
+    public static void Add(Index1D i, ViewLayout s, ViewLayout d, ArrayView<float> source, ArrayView<float> destination)
     {
         int r = i / s.Cols, col = i - r * s.Cols;
         int at = d.Offset + r * d.Stride + col;

@@ -4,8 +4,8 @@ using ILGPU;
 namespace ShardGen.Ilgpu.Kernels;
 
 /// <summary>
-/// Register-blocked GEMM (the SGEMM design of the fast hand-written CUDA kernels): a gx×gy group computes a
-/// (8·gy)×(8·gx) block of C, each thread an 8×8 register tile, streaming K through shared memory
+/// Register-tiled GEMM (the SGEMM design of the fast hand-written CUDA kernels): a gx×gy group computes a
+/// (8·gy)×(8·gx) tile of C, each thread an 8×8 register tile, streaming K through shared memory
 /// <see cref="TileK"/> columns at a time. Per rank-1 step a thread reads 4 <c>Float4</c>s from shared memory
 /// for 64 multiply-adds, where one output per thread would read 2 floats per multiply-add.
 /// </summary>
@@ -14,24 +14,24 @@ internal static class GemmKernel
     /// <summary>K columns staged per step.</summary>
     public const int TileK = 8;
 
-    /// <summary>Largest side of a group's block of C (16 threads × 8): the shared tiles are sized for it.</summary>
-    public const int MaxBlockSide = 128;
+    /// <summary>Largest side of a group's tile of C (16 threads × 8): the shared tiles are sized for it.</summary>
+    public const int MaxTileSide = 128;
 
-    /// <summary>Largest group side: a thread computes 8 rows and 8 columns of the block.</summary>
-    public const int MaxGroupSide = MaxBlockSide / 8;
+    /// <summary>Largest group side: a thread computes 8 rows and 8 columns of the tile.</summary>
+    public const int MaxGroupSide = MaxTileSide / 8;
 
     /// <summary>
-    /// Floats between the k-rows of a staged tile: the block side plus 4, so that the 8 k-values of one row of A
+    /// Floats between the k-rows of a staged tile: the tile side plus 4, so that the 8 k-values of one row of A
     /// (stored by 8 neighbouring threads) fall in different banks; a multiple of 4 keeps every row 16-byte aligned.
     /// </summary>
-    private const int TileStride = MaxBlockSide + 4;
+    private const int TileStride = MaxTileSide + 4;
 
     /// <summary>Float4s per k-row of a staged tile.</summary>
     private const int Row4 = TileStride / 4;
 
     /// <summary>
     /// C[z] = act((accumulate ? C[z] : 0) + op(A[z])·op(B[z]) + bias) for z = Grid.IdxZ. Thread (tx, ty) owns
-    /// rows 4·ty + i and 4·gy + 4·ty + i and columns 4·tx + j and 4·gx + 4·tx + j of the block (i, j &lt; 4):
+    /// rows 4·ty + i and 4·gy + 4·ty + i and columns 4·tx + j and 4·gx + 4·tx + j of the tile (i, j &lt; 4):
     /// the split halves make every shared-memory read of a warp conflict-free. Grid: (⌈N/8gx⌉, ⌈M/8gy⌉, batch).
     /// </summary>
     public static void Gemm(GemmParams p, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
@@ -44,12 +44,12 @@ internal static class GemmKernel
 
         int gx = Group.DimX, gy = Group.DimY, tx = Group.IdxX, ty = Group.IdxY;
         int tid = ty * gx + tx, threads = gx * gy;
-        int blockM = gy * 8, blockN = gx * 8;
-        int row0 = Grid.IdxY * blockM, col0 = Grid.IdxX * blockN, z = Grid.IdxZ;
+        int tileM = gy * 8, tileN = gx * 8;
+        int row0 = Grid.IdxY * tileM, col0 = Grid.IdxX * tileN, z = Grid.IdxZ;
         int aBase = p.AOffset + z * p.ABatch;
         int bBase = p.BOffset + (z / p.BBatchDivisor) * p.BBatch;
 
-        // The thread's rows of op(A) (4·ty…, and half a block further) and columns of op(B), as Float4 views.
+        // The thread's rows of op(A) (4·ty…, and half a tile further) and columns of op(B), as Float4 views.
         var a0 = tileA4.SubView(ty);
         var a1 = tileA4.SubView(gy + ty);
         var b0 = tileB4.SubView(tx);
@@ -58,8 +58,8 @@ internal static class GemmKernel
         for (int k0 = 0; k0 < p.K; k0 += TileK)
         {
             // op(A)[r, k] is contiguous along k when A is not transposed; op(B)[k, j] when B is.
-            Stage(a, aBase, p.Lda, p.TransposeA == 0, row0, p.M, blockM, p.ShiftM, k0, p.K, tileA, tid, threads);
-            Stage(b, bBase, p.Ldb, p.TransposeB != 0, col0, p.N, blockN, p.ShiftN, k0, p.K, tileB, tid, threads);
+            Stage(a, aBase, p.Lda, p.TransposeA == 0, row0, p.M, tileM, p.ShiftM, k0, p.K, tileA, tid, threads);
+            Stage(b, bBase, p.Ldb, p.TransposeB != 0, col0, p.N, tileN, p.ShiftN, k0, p.K, tileB, tid, threads);
             Group.Barrier();
             // Unrolled by hand (ILGPU does not unroll). Each read is one of four per-thread views at a constant
             // offset, which ptxas folds into the shared load: 4 ld.shared.v4 and 64 FFMA per k, no loop arithmetic.
@@ -92,13 +92,13 @@ internal static class GemmKernel
         Accumulator8x8.Step(acc, new Float8(a0[at], a1[at]), new Float8(b0[at], b1[at]));
 
     /// <summary>
-    /// Copies a block-side × TileK slab of op(X) into tile[k·S + r], zero outside the matrix. Neighbouring threads
+    /// Copies a tile-side × TileK slab of op(X) into tile[k·S + r], zero outside the matrix. Neighbouring threads
     /// read neighbouring addresses of X: runs of TileK along k when X is contiguous along k, else runs along r.
     /// </summary>
     private static void Stage(ArrayView<float> x, int xBase, int ld, bool kContiguous, int outer0, int outerLimit,
-        int blockSide, int blockShift, int k0, int kLimit, ArrayView<float> tile, int tid, int threads)
+        int tileSide, int tileShift, int k0, int kLimit, ArrayView<float> tile, int tid, int threads)
     {
-        int count = TileK * blockSide;
+        int count = TileK * tileSide;
         for (int e = tid; e < count; e += threads)
         {
             int r, k;
@@ -109,8 +109,8 @@ internal static class GemmKernel
             }
             else
             {
-                k = e >> blockShift;
-                r = e - (k << blockShift);
+                k = e >> tileShift;
+                r = e - (k << tileShift);
             }
             int gr = outer0 + r, gk = k0 + k;
             float v = 0f;

@@ -15,15 +15,15 @@ internal struct GemmParams
     public int BOffset, Ldb, BBatch, BBatchDivisor, TransposeB;
     public int COffset, Ldc, CBatch;
     public int Accumulate, HasBias, BiasOffset, Activation;
-    public int ShiftM, ShiftN; // log2 of the group's block of C: 8·Group.DimY rows, 8·Group.DimX columns
+    public int ShiftM, ShiftN; // log2 of the group's tile of C: 8·Group.DimY rows, 8·Group.DimX columns
 }
 
-/// <summary>A rows × cols block at Offset with Stride floats between rows.</summary>
-internal struct Block2D
+/// <summary>Where a rows × cols view lies in its buffer: first element at Offset, Stride floats between rows.</summary>
+internal struct ViewLayout
 {
     public int Offset, Stride, Cols;
 
-    public Block2D(int offset, int stride, int cols)
+    public ViewLayout(int offset, int stride, int cols)
     {
         Offset = offset;
         Stride = stride;
@@ -31,10 +31,10 @@ internal struct Block2D
     }
 }
 
-/// <summary>Per-element bias + activation over a rows × cols block.</summary>
+/// <summary>Per-element bias + activation over a rows × cols view.</summary>
 internal struct BiasActivationParams
 {
-    public Block2D C;
+    public ViewLayout C;
     public int HasBias, BiasOffset, Activation;
 }
 

@@ -27,7 +27,7 @@ internal struct Float4
 }
 
 /// <summary>
-/// Eight values of one thread: positions 0–3 (<see cref="Lo"/>) and 4–7 (<see cref="Hi"/>) lie half a block tile
+/// Eight values of one thread: positions 0–3 (<see cref="Lo"/>) and 4–7 (<see cref="Hi"/>) lie half a group tile
 /// apart, so that a group's threads read consecutive <c>Float4</c>s of shared memory without bank conflicts.
 /// </summary>
 internal struct Float8
@@ -45,7 +45,7 @@ internal struct Float8
     public static Float8 Fma(Float8 c, float a, Float8 b) => new(Float4.Fma(c.Lo, a, b.Lo), Float4.Fma(c.Hi, a, b.Hi));
 }
 
-/// <summary>A thread's 8×8 block of C: row i of the block is <c>R{i}</c>, with rows laid out like the lanes of <see cref="Float8"/>.</summary>
+/// <summary>A thread's 8×8 tile of C: row i of the tile is <c>R{i}</c>, with rows laid out like the lanes of <see cref="Float8"/>.</summary>
 internal struct Accumulator8x8
 {
     public Float8 R0, R1, R2, R3, R4, R5, R6, R7;

@@ -45,15 +45,7 @@ public abstract partial class CollectiveEngine
         }
     }
 
-    /// <summary>One view per member, each checked against its member device.</summary>
-    protected static MatrixView[] PerMember(DeviceGroup group, Device[] members, IReadOnlyList<MatrixView> views, string name)
-    {
-        var result = new MatrixView[members.Length];
-        FillPerMember(group, members, views, name, result);
-        return result;
-    }
-
-    /// <summary><see cref="PerMember"/> into <paramref name="result"/>.</summary>
+    /// <summary>One view per member into <paramref name="result"/>, each checked against its member device.</summary>
     protected static void FillPerMember(DeviceGroup group, Device[] members, IReadOnlyList<MatrixView> views, string name, MatrixView[] result)
     {
         ArgumentNullException.ThrowIfNull(views, name);
@@ -68,16 +60,7 @@ public abstract partial class CollectiveEngine
         }
     }
 
-    /// <summary>views[j][i]: member j's view for block i, each checked against member j.</summary>
-    protected static MatrixView[][] Matrix(DeviceGroup group, Device[] members, IReadOnlyList<IReadOnlyList<MatrixView>> views, string name)
-    {
-        var result = new MatrixView[members.Length][];
-        for (int j = 0; j < members.Length; j++) result[j] = new MatrixView[members.Length];
-        FillMatrix(group, members, views, name, result);
-        return result;
-    }
-
-    /// <summary><see cref="Matrix"/> into <paramref name="result"/> (rows already of the group's size).</summary>
+    /// <summary>views[j][i], member j's view of chunk i, into <paramref name="result"/> (rows already of the group's size), each checked against member j.</summary>
     protected static void FillMatrix(DeviceGroup group, Device[] members, IReadOnlyList<IReadOnlyList<MatrixView>> views, string name, MatrixView[][] result)
     {
         ArgumentNullException.ThrowIfNull(views, name);
@@ -115,17 +98,17 @@ public abstract partial class CollectiveEngine
     }
 
     /// <summary>
-    /// AllGather and ReduceScatter: member j's block i (<paramref name="blocks"/>[j][i]) has the shape of member i's
+    /// AllGather and ReduceScatter: member j's chunk i (<paramref name="chunks"/>[j][i]) has the shape of member i's
     /// own view (its shard, or its result). Returns the elements of all members' own views together.
     /// </summary>
-    protected static long CheckBlocks(DeviceGroup group, string op, MatrixView[] own, MatrixView[][] blocks, string what, string name)
+    protected static long CheckChunks(DeviceGroup group, string op, MatrixView[] own, MatrixView[][] chunks, string what, string name)
     {
         long total = 0;
         for (int i = 0; i < own.Length; i++)
         {
             total += own[i].Elements;
             for (int j = 0; j < own.Length; j++)
-                CheckSameShape(own[i], blocks[j][i], group, op, what, j, i, name);
+                CheckSameShape(own[i], chunks[j][i], group, op, what, j, i, name);
         }
         return total;
     }

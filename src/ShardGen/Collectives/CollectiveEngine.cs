@@ -32,8 +32,8 @@ public abstract partial class CollectiveEngine
 
     /// <summary>
     /// Ring reduce-scatter: results[i] (on member i) = Σ_j parts[j][i], parts[j][i] being member j's
-    /// contribution to block i. Blocks may differ in shape across i. Parts may be overwritten.
-    /// Sends (g−1)·Σ|block| floats in total.
+    /// contribution to chunk i. Chunks may differ in shape across i. Parts may be overwritten.
+    /// Sends (g−1)·Σ|chunk| floats in total.
     /// </summary>
     public abstract void ReduceScatter(DeviceGroup group, IReadOnlyList<IReadOnlyList<MatrixView>> parts,
         IReadOnlyList<MatrixView> results);

@@ -15,7 +15,6 @@ public sealed unsafe partial class CpuDevice : Device
 {
     private readonly CpuWorker _worker;
     private readonly WorkerLifetime _lifetime;
-    private int _stopped;
 
     /// <param name="rank">Position in the mesh.</param>
     /// <param name="threads">Threads for this device's kernels.</param>
@@ -37,9 +36,6 @@ public sealed unsafe partial class CpuDevice : Device
     /// <summary>Threads this device's GEMMs are split over (its worker plus private helpers).</summary>
     public int Threads { get; }
 
-    /// <summary>Receive buffer for the collectives this device takes part in.</summary>
-    internal CpuScratch Scratch => _worker.Scratch;
-
     internal bool IsWorkerThread => _worker.IsCurrentThread;
 
     /// <summary>Every thread this device started: its worker and GEMM helpers (tests check that they end).</summary>
@@ -49,31 +45,21 @@ public sealed unsafe partial class CpuDevice : Device
     internal void Enqueue(Action work) => Enqueue(DeviceCommand.Action(work));
 
     /// <summary>Appends a command to the queue; it runs after everything enqueued before it.</summary>
-    internal void Enqueue(in DeviceCommand command)
-    {
-        if (!_worker.TryEnqueue(command)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
-    }
-
-    private void WaitIdle() => _worker.WaitIdle();
-
-    private void ThrowPendingError()
-    {
-        if (_worker.TakeError() is { } e) throw new DeviceKernelException(Name, e);
-    }
+    internal void Enqueue(in DeviceCommand command) => _worker.Enqueue(command);
 
     public override void Synchronize()
     {
-        WaitIdle();
-        ThrowPendingError();
+        _worker.WaitIdle();
+        _worker.ThrowPendingError();
     }
 
     public override DeviceBuffer Allocate(int elements)
     {
         CheckAllocate(elements);
         if (_worker.IsStopping) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
-        var block = new NativeBlock(elements);
-        if (!_worker.Memory.TryAdd(block)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
-        return new CpuDeviceBuffer(this, block, _worker.Memory, elements);
+        var allocation = new NativeAllocation(elements);
+        if (!_worker.Memory.TryAdd(allocation)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
+        return new CpuDeviceBuffer(this, allocation, _worker.Memory, elements);
     }
 
     /// <summary>Called by <see cref="CpuDeviceBuffer.Dispose"/>: frees after the work already queued.</summary>
@@ -81,15 +67,15 @@ public sealed unsafe partial class CpuDevice : Device
     {
         // On the worker itself (a kernel freeing a buffer) the queue before it has run: free now. After shutdown the
         // worker freed everything already; Free is idempotent.
-        if (_worker.IsCurrentThread || !_worker.TryEnqueue(DeviceCommand.Free(buffer.Block))) _worker.Memory.Free(buffer.Block);
+        if (_worker.IsCurrentThread || !_worker.TryEnqueue(DeviceCommand.Free(buffer.Allocation))) _worker.Memory.Free(buffer.Allocation);
     }
 
     public override void Upload(ReadOnlySpan<float> source, int sourceStride, MatrixView destination)
     {
         CheckUpload(source, sourceStride, destination);
         // Ordered after queued work that may still read the destination.
-        WaitIdle();
-        float* dst = Pointer(destination);
+        _worker.WaitIdle();
+        float* dst = CpuDeviceBuffer.Pointer(destination);
         fixed (float* src = source)
             Elementwise.Copy(src, sourceStride, dst, destination.Stride, destination.Rows, destination.Cols);
         // The raw pointer does not keep the buffer alive: a buffer dropped mid-copy must not be freed by its finalizer.
@@ -100,7 +86,7 @@ public sealed unsafe partial class CpuDevice : Device
     {
         CheckDownload(source, destination, destinationStride);
         Synchronize();
-        float* src = Pointer(source);
+        float* src = CpuDeviceBuffer.Pointer(source);
         fixed (float* dst = destination)
             Elementwise.Copy(src, source.Stride, dst, destinationStride, source.Rows, source.Cols);
         GC.KeepAlive(source.Buffer);
@@ -137,9 +123,6 @@ public sealed unsafe partial class CpuDevice : Device
 
     public override void Dispose()
     {
-        BeginStop();
-        if (System.Threading.Interlocked.Exchange(ref _stopped, 1) != 0) return;
-        _lifetime.Disown();
-        if (!IsWorkerThread) _worker.Thread.Join();
+        if (_worker.Stop()) _lifetime.Disown();
     }
 }

@@ -13,14 +13,17 @@ public sealed unsafe class CpuDeviceBuffer : DeviceBuffer
     private readonly CpuMemoryOwner _owner;
     private int _disposed;
 
-    internal CpuDeviceBuffer(CpuDevice device, NativeBlock block, CpuMemoryRegistry registry, int length) : base(device, length)
+    internal CpuDeviceBuffer(CpuDevice device, NativeAllocation allocation, CpuMemoryRegistry registry, int length) : base(device, length)
     {
-        _owner = new CpuMemoryOwner(block, registry, Account);
+        _owner = new CpuMemoryOwner(allocation, registry, Account);
     }
 
     internal CpuDevice Owner => (CpuDevice)Device;
 
-    internal NativeBlock Block => _owner.Block;
+    /// <summary>Address of the view's first element (resolved when the work runs).</summary>
+    internal static float* Pointer(MatrixView view) => ((CpuDeviceBuffer)view.Buffer).Data + view.Offset;
+
+    internal NativeAllocation Allocation => _owner.Allocation;
 
     public override bool IsDisposed => System.Threading.Volatile.Read(ref _disposed) != 0;
 
@@ -29,7 +32,7 @@ public sealed unsafe class CpuDeviceBuffer : DeviceBuffer
     {
         get
         {
-            float* p = _owner.Block.Data;
+            float* p = _owner.Allocation.Data;
             if (p == null) throw new ObjectDisposedException(nameof(CpuDeviceBuffer), $"A buffer of {Device.Name} was used after it was freed.");
             return p;
         }

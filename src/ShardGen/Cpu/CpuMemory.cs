@@ -7,14 +7,14 @@ using ShardGen.Devices;
 namespace ShardGen.Cpu;
 
 /// <summary>
-/// One block of 64-byte aligned, zero-filled native memory (cache-line and zmm aligned, never moved by the GC).
+/// One allocation of 64-byte aligned, zero-filled native memory (cache-line and zmm aligned, never moved by the GC).
 /// Not finalizable: the registry and the owner below free it, each at most once.
 /// </summary>
-internal sealed unsafe class NativeBlock
+internal sealed unsafe class NativeAllocation
 {
     private nint _data;
 
-    public NativeBlock(int floats)
+    public NativeAllocation(int floats)
     {
         // Never a zero-byte request: AlignedAlloc(0) may return null.
         nuint bytes = (nuint)Math.Max(floats, 16) * sizeof(float);
@@ -34,51 +34,51 @@ internal sealed unsafe class NativeBlock
 }
 
 /// <summary>
-/// The blocks of one CPU device still allocated, so a stopping device frees what live models still hold. Holds the
-/// blocks, never the buffers, so a dropped buffer stays collectable. Thread-safe: the worker, user threads and the
+/// The allocations of one CPU device not yet freed, so a stopping device frees what live models still hold. Holds the
+/// allocations, never the buffers, so a dropped buffer stays collectable. Thread-safe: the worker, user threads and the
 /// finalizer thread all free into it.
 /// </summary>
 internal sealed class CpuMemoryRegistry
 {
-    private readonly HashSet<NativeBlock> _blocks = new();
+    private readonly HashSet<NativeAllocation> _allocations = new();
     private bool _closed;
 
-    /// <summary>Records a new block; false (and the block freed) once the device has stopped.</summary>
-    public bool TryAdd(NativeBlock block)
+    /// <summary>Records a new allocation; false (and the allocation freed) once the device has stopped.</summary>
+    public bool TryAdd(NativeAllocation allocation)
     {
-        lock (_blocks)
+        lock (_allocations)
         {
-            if (!_closed) return _blocks.Add(block);
+            if (!_closed) return _allocations.Add(allocation);
         }
-        block.Free();
+        allocation.Free();
         return false;
     }
 
-    public void Free(NativeBlock block)
+    public void Free(NativeAllocation allocation)
     {
-        lock (_blocks) _blocks.Remove(block);
-        block.Free();
+        lock (_allocations) _allocations.Remove(allocation);
+        allocation.Free();
     }
 
-    /// <summary>Device shutdown: frees every block left and refuses new ones.</summary>
+    /// <summary>Device shutdown: frees every allocation left and refuses new ones.</summary>
     public void FreeAll()
     {
-        NativeBlock[] left;
-        lock (_blocks)
+        NativeAllocation[] left;
+        lock (_allocations)
         {
             _closed = true;
-            left = new NativeBlock[_blocks.Count];
-            _blocks.CopyTo(left);
-            _blocks.Clear();
+            left = new NativeAllocation[_allocations.Count];
+            _allocations.CopyTo(left);
+            _allocations.Clear();
         }
-        foreach (var block in left) block.Free();
+        foreach (var allocation in left) allocation.Free();
     }
 }
 
 /// <summary>
-/// Finalizable owner of one <see cref="CpuDeviceBuffer"/>'s block, kept small so a dropped buffer does not drag its
+/// Finalizable owner of one <see cref="CpuDeviceBuffer"/>'s allocation, kept small so a dropped buffer does not drag its
 /// device's graph through an extra collection. If the buffer is dropped without Dispose, the finalizer frees the
-/// block at once: nothing queued can still use it (a queued command holds its buffer, and so this owner, alive), and
+/// allocation at once: nothing queued can still use it (a queued command holds its buffer, and so this owner, alive), and
 /// it touches only the registry and the account, which are never finalized.
 /// </summary>
 internal sealed class CpuMemoryOwner
@@ -86,21 +86,21 @@ internal sealed class CpuMemoryOwner
     private readonly CpuMemoryRegistry _registry;
     private readonly BufferAccount _account;
 
-    public CpuMemoryOwner(NativeBlock block, CpuMemoryRegistry registry, BufferAccount account)
+    public CpuMemoryOwner(NativeAllocation allocation, CpuMemoryRegistry registry, BufferAccount account)
     {
-        Block = block;
+        Allocation = allocation;
         _registry = registry;
         _account = account;
     }
 
-    public NativeBlock Block { get; }
+    public NativeAllocation Allocation { get; }
 
-    /// <summary>Dispose took over: the block is freed in queue order by the device.</summary>
+    /// <summary>Dispose took over: the allocation is freed in queue order by the device.</summary>
     public void Disown() => GC.SuppressFinalize(this);
 
     ~CpuMemoryOwner()
     {
-        _registry.Free(Block);
+        _registry.Free(Allocation);
         _account.Release();
     }
 }

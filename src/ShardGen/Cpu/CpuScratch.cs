@@ -4,8 +4,8 @@ using System.Runtime.InteropServices;
 namespace ShardGen.Cpu;
 
 /// <summary>
-/// A device's receive buffer for collectives, grown on demand and reused, so ring steps never allocate.
-/// Only the owning device's worker grows it, at the start of a collective, before the members meet.
+/// A growable native staging buffer, reused so that steady calls never allocate (the MPI mesh stages strided views in it).
+/// Not thread-safe: one owner grows it.
 /// </summary>
 internal sealed unsafe class CpuScratch : IDisposable
 {

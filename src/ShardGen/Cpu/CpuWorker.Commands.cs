@@ -1,7 +1,8 @@
 using System;
+using ShardGen.Collectives;
 using ShardGen.Devices;
 using ShardGen.Kernels;
-using static ShardGen.Cpu.CpuDevice;
+using static ShardGen.Cpu.CpuDeviceBuffer;
 
 namespace ShardGen.Cpu;
 
@@ -9,7 +10,7 @@ namespace ShardGen.Cpu;
 // pointers only now, so a buffer freed too early fails here instead of touching freed memory.
 internal sealed unsafe partial class CpuWorker
 {
-    private void Execute(in DeviceCommand c)
+    protected override void Execute(in DeviceCommand c)
     {
         switch (c.Kind)
         {
@@ -42,10 +43,10 @@ internal sealed unsafe partial class CpuWorker
                 AttentionKernel.Run(Pointer(c.A), c.A.Stride, Pointer(c.C), c.C.Stride, (AttentionPlan)c.Target!, _workspaces, _team);
                 break;
             case CommandKind.Collective:
-                ((CollectiveOp)c.Target!).Run(c.Member);
+                ((ScheduledCollective<CpuDevice>)c.Target!).Run(c.Member);
                 break;
             case CommandKind.Free:
-                Memory.Free((NativeBlock)c.Target!);
+                Memory.Free((NativeAllocation)c.Target!);
                 break;
             case CommandKind.Action:
                 ((Action)c.Target!)();

@@ -1,4 +1,5 @@
 using System;
+using ShardGen.Collectives;
 using ShardGen.Devices;
 using ShardGen.Kernels;
 
@@ -56,10 +57,10 @@ internal struct DeviceCommand
     public static DeviceCommand Attention(MatrixView qkv, MatrixView output, AttentionPlan plan) =>
         new() { Kind = CommandKind.Attention, A = qkv, C = output, Target = plan };
 
-    public static DeviceCommand Collective(CollectiveOp op, int member) =>
+    public static DeviceCommand Collective(ScheduledCollective<CpuDevice> op, int member) =>
         new() { Kind = CommandKind.Collective, Target = op, Member = member };
 
-    public static DeviceCommand Free(NativeBlock block) => new() { Kind = CommandKind.Free, Target = block };
+    public static DeviceCommand Free(NativeAllocation allocation) => new() { Kind = CommandKind.Free, Target = allocation };
 
     public static DeviceCommand Action(Action work) => new() { Kind = CommandKind.Action, Target = work };
 }

@@ -2,13 +2,13 @@ using System;
 using System.Diagnostics;
 using System.Threading;
 
-namespace ShardGen.Cpu;
+namespace ShardGen.Collectives;
 
 /// <summary>
 /// Reusable barrier for the members of one collective call. Unlike <see cref="Barrier"/> it can be broken:
 /// if one member fails, the others stop waiting and fail too instead of hanging their devices forever.
 /// Arrival is lock-free; a waiter spins briefly (when the members fit on the cores) before it blocks, so a
-/// ring step costs about a cache-line transfer, not a futex wake-up. The ILGPU backend's ops meet on it too.
+/// ring step costs about a cache-line transfer, not a futex wake-up. Every in-process backend's collectives meet on it.
 /// </summary>
 internal sealed class CollectiveBarrier
 {
