@@ -10,29 +10,29 @@ namespace ShardGen.Runtime;
 public sealed partial class ForwardPass
 {
     /// <summary>Partial sums → the full sum on every device (ring all-reduce, in place).</summary>
-    public ShardedTensor AllReduce(ShardedTensor partial)
+    public ShardedTensor<Replicated> AllReduce(ShardedTensor<PartialSums> partial)
     {
         Expect(partial, TensorLayout.PartialSum);
         Mesh.Collectives.AllReduce(Mesh.World, partial.Shards);
         var y = Next(TensorLayout.Replicated, partial.Features);
         partial.ShardArray.CopyTo(y.ShardArray, 0);
-        return y;
+        return new(y);
     }
 
     /// <summary>Partial sums → device r holds the sum of column shard r only (ring reduce-scatter).</summary>
-    public ShardedTensor ReduceScatter(ShardedTensor partial)
+    public ShardedTensor<ColumnShards> ReduceScatter(ShardedTensor<PartialSums> partial)
     {
         Expect(partial, TensorLayout.PartialSum);
         int w = partial.Features / P;
-        var parts = Blocks(partial, byTokens: false, w);
+        var parts = Blocks(partial.Tensor, byTokens: false, w);
         // Each result is written whole: a copy of the own part, then the others added.
         var result = NextAllocated(TensorLayout.ColumnSharded, partial.Features, w);
         Mesh.Collectives.ReduceScatter(Mesh.World, parts, result.Shards);
-        return result;
+        return new(result);
     }
 
     /// <summary>Column shards → the whole tensor on every device (ring all-gather).</summary>
-    public ShardedTensor AllGather(ShardedTensor shards)
+    public ShardedTensor<Replicated> AllGather(ShardedTensor<ColumnShards> shards)
     {
         Expect(shards, TensorLayout.ColumnSharded);
         int f = shards.Features, w = f / P;
@@ -40,7 +40,7 @@ public sealed partial class ForwardPass
         var full = NextAllocated(TensorLayout.Replicated, f, f);
         var targets = Blocks(full, byTokens: false, w);
         Mesh.Collectives.AllGather(Mesh.World, shards.Shards, targets);
-        return full;
+        return new(full);
     }
 
     /// <summary>
@@ -48,43 +48,43 @@ public sealed partial class ForwardPass
     /// block j: an all-gather inside each grid column gives every member block j for all tokens, and each
     /// keeps its token block as a view.
     /// </summary>
-    public ShardedTensor ColumnShardsToBlocks(ShardedTensor shards)
+    public ShardedTensor<Blocks2D> ColumnShardsToBlocks(ShardedTensor<ColumnShards> shards)
     {
         Expect(shards, TensorLayout.ColumnSharded);
         var grid = Mesh.Grid;
         int f = shards.Features, w = f / P, bw = f / grid.Q;
-        var gathered = GatherInGridColumns(grid, bw, shards, byTokens: false, w);
+        var gathered = GatherInGridColumns(grid, bw, shards.Tensor, byTokens: false, w);
         var y = Next(TensorLayout.Blocks2D, f);
         for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
             y.ShardArray[rank] = gathered[rank].RowsOf(t0, tn);
         }
-        return y;
+        return new(y);
     }
 
     /// <summary>
     /// 2D blocks → column shards: an all-gather of token blocks inside each grid column gives every member
     /// feature block j for all tokens; device (i, j) = rank j·q+i keeps its shard, sub-block i, as a view.
     /// </summary>
-    public ShardedTensor BlocksToColumnShards(ShardedTensor blocks)
+    public ShardedTensor<ColumnShards> BlocksToColumnShards(ShardedTensor<Blocks2D> blocks)
     {
         Expect(blocks, TensorLayout.Blocks2D);
         var grid = Mesh.Grid;
         int f = blocks.Features, w = f / P;
-        var gathered = GatherInGridColumns(grid, f / grid.Q, blocks, byTokens: true, 0);
+        var gathered = GatherInGridColumns(grid, f / grid.Q, blocks.Tensor, byTokens: true, 0);
         var y = Next(TensorLayout.ColumnSharded, f);
         for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = gathered[rank].Columns(grid.GridRowOf(rank) * w, w);
-        return y;
+        return new(y);
     }
 
     /// <summary>2D blocks → whole on every device: all-gather token blocks in grid columns, then feature blocks in grid rows.</summary>
-    public ShardedTensor BlocksToReplicated(ShardedTensor blocks)
+    public ShardedTensor<Replicated> BlocksToReplicated(ShardedTensor<Blocks2D> blocks)
     {
         Expect(blocks, TensorLayout.Blocks2D);
         var grid = Mesh.Grid;
         int f = blocks.Features, q = grid.Q, bw = f / q;
-        var columnBlocks = GatherInGridColumns(grid, bw, blocks, byTokens: true, 0);
+        var columnBlocks = GatherInGridColumns(grid, bw, blocks.Tensor, byTokens: true, 0);
         // The q feature blocks of width F/q tile each target.
         var full = NextAllocated(TensorLayout.Replicated, f, f);
         for (int i = 0; i < q; i++)
@@ -99,21 +99,21 @@ public sealed partial class ForwardPass
             }
             Mesh.Collectives.AllGather(grid.RowGroups[i], pieces, targets);
         }
-        return full;
+        return new(full);
     }
 
     /// <summary>Replicated → column shards: each device keeps its columns as a view; nothing is sent.</summary>
-    public ShardedTensor SliceColumns(ShardedTensor full)
+    public ShardedTensor<ColumnShards> SliceColumns(ShardedTensor<Replicated> full)
     {
         Expect(full, TensorLayout.Replicated);
         int w = full.Features / P;
         var y = Next(TensorLayout.ColumnSharded, full.Features);
         for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = full.ShardArray[rank].Columns(rank * w, w);
-        return y;
+        return new(y);
     }
 
     /// <summary>Replicated → 2D blocks: each device keeps its block as a view; nothing is sent.</summary>
-    public ShardedTensor SliceBlocks(ShardedTensor full)
+    public ShardedTensor<Blocks2D> SliceBlocks(ShardedTensor<Replicated> full)
     {
         Expect(full, TensorLayout.Replicated);
         var grid = Mesh.Grid;
@@ -124,7 +124,7 @@ public sealed partial class ForwardPass
             var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
             y.ShardArray[rank] = full.ShardArray[rank].Slice(t0, grid.GridColumnOf(rank) * bw, tn, bw);
         }
-        return y;
+        return new(y);
     }
 
     /// <summary>
@@ -179,6 +179,8 @@ public sealed partial class ForwardPass
             else row[k] = source.Columns(k * w, w);
         }
     }
+
+    private static void Expect<TPlacement>(ShardedTensor<TPlacement> x, TensorLayout layout) => Expect(x.Tensor, layout);
 
     private static void Expect(ShardedTensor x, TensorLayout layout)
     {

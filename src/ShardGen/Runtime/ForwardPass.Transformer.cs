@@ -8,18 +8,28 @@ namespace ShardGen.Runtime;
 // parallelism; the tensor-parallel region between a norm and the next reduction always sees all tokens.
 public sealed partial class ForwardPass
 {
-    /// <summary>The block's first norm, on the residual stream as it is laid out (whole, or own tokens).</summary>
-    public ShardedTensor AttentionNorm(ShardedTensor x, ShardedTransformerBlock block) => Normalize(x, block, block.AttentionNorm);
+    /// <summary>The block's first norm, on the whole residual stream.</summary>
+    public ShardedTensor<Replicated> AttentionNorm(ShardedTensor<Replicated> x, ShardedTransformerBlock block) =>
+        new(Normalize(x.Tensor, block, block.AttentionNorm));
 
-    /// <summary>The block's second norm.</summary>
-    public ShardedTensor MlpNorm(ShardedTensor x, ShardedTransformerBlock block) => Normalize(x, block, block.MlpNorm);
+    /// <summary>The block's first norm, on each device's own tokens (sequence parallelism).</summary>
+    public ShardedTensor<TokenShards> AttentionNorm(ShardedTensor<TokenShards> x, ShardedTransformerBlock block) =>
+        new(Normalize(x.Tensor, block, block.AttentionNorm));
+
+    /// <summary>The block's second norm, on the whole residual stream.</summary>
+    public ShardedTensor<Replicated> MlpNorm(ShardedTensor<Replicated> x, ShardedTransformerBlock block) =>
+        new(Normalize(x.Tensor, block, block.MlpNorm));
+
+    /// <summary>The block's second norm, on each device's own tokens.</summary>
+    public ShardedTensor<TokenShards> MlpNorm(ShardedTensor<TokenShards> x, ShardedTransformerBlock block) =>
+        new(Normalize(x.Tensor, block, block.MlpNorm));
 
     /// <summary>Column-parallel by heads: [T, hidden] → each device's fused q|k|v of its own heads, bias included.</summary>
-    public ShardedTensor QkvProjection(ShardedTensor x, ShardedTransformerBlock block) =>
-        ColumnProjection(x, block, block.Qkv, TensorLayout.Heads, block.Info.QkvWidth, block.Info.LocalQkvWidth, Activation.None);
+    public ShardedTensor<HeadShards> QkvProjection(ShardedTensor<Replicated> x, ShardedTransformerBlock block) =>
+        new(ColumnProjection(x.Tensor, block, block.Qkv, TensorLayout.Heads, block.Info.QkvWidth, block.Info.LocalQkvWidth, Activation.None));
 
     /// <summary>Scaled dot-product attention of each device's heads, within each sequence: context columns of its heads.</summary>
-    public ShardedTensor Attention(ShardedTensor qkv, ShardedTransformerBlock block)
+    public ShardedTensor<ColumnShards> Attention(ShardedTensor<HeadShards> qkv, ShardedTransformerBlock block)
     {
         if (qkv.Layout != TensorLayout.Heads)
             throw new InvalidOperationException($"Block '{block.Info.Name}': attention needs the q|k|v projections, got {qkv}.");
@@ -32,31 +42,39 @@ public sealed partial class ForwardPass
             var shard = y.ShardArray[rank] = Allocate(rank, Tokens, shape.OutputWidth);
             Devices[rank].Attention(qkv.ShardArray[rank], shard, shape);
         }
-        return y;
+        return new(y);
     }
 
     /// <summary>Row-parallel output projection: each device's heads → partial sums of [T, hidden].</summary>
-    public ShardedTensor AttentionOutput(ShardedTensor context, ShardedTransformerBlock block) =>
-        PartialProjection(context, block, block.Out);
+    public ShardedTensor<PartialSums> AttentionOutput(ShardedTensor<ColumnShards> context, ShardedTransformerBlock block) =>
+        new(PartialProjection(context.Tensor, block, block.Out));
 
     /// <summary>Column-parallel MLP up-projection with its activation fused: [T, hidden] → own [T, ffn/P].</summary>
-    public ShardedTensor MlpUp(ShardedTensor x, ShardedTransformerBlock block) =>
-        ColumnProjection(x, block, block.Up, TensorLayout.ColumnSharded, block.Info.FfnHidden, block.Info.LocalFfn, block.Info.Activation);
+    public ShardedTensor<ColumnShards> MlpUp(ShardedTensor<Replicated> x, ShardedTransformerBlock block) =>
+        new(ColumnProjection(x.Tensor, block, block.Up, TensorLayout.ColumnSharded, block.Info.FfnHidden, block.Info.LocalFfn, block.Info.Activation));
 
     /// <summary>Row-parallel MLP down-projection → partial sums of [T, hidden].</summary>
-    public ShardedTensor MlpDown(ShardedTensor hidden, ShardedTransformerBlock block) =>
-        PartialProjection(hidden, block, block.Down);
+    public ShardedTensor<PartialSums> MlpDown(ShardedTensor<ColumnShards> hidden, ShardedTransformerBlock block) =>
+        new(PartialProjection(hidden.Tensor, block, block.Down));
 
-    /// <summary>After the attention reduction: y += output bias (once) + the block's input.</summary>
-    public void AttentionResidual(ShardedTensor y, ShardedTensor residual, ShardedTransformerBlock block) =>
-        AddResidual(y, residual, block, block.Out);
+    /// <summary>After the attention all-reduce: y += output bias (once) + the block's input.</summary>
+    public void AttentionResidual(ShardedTensor<Replicated> y, ShardedTensor<Replicated> residual, ShardedTransformerBlock block) =>
+        AddResidual(y.Tensor, residual.Tensor, block, block.Out);
 
-    /// <summary>After the MLP reduction: y += down-projection bias (once) + the attention half's output.</summary>
-    public void MlpResidual(ShardedTensor y, ShardedTensor residual, ShardedTransformerBlock block) =>
-        AddResidual(y, residual, block, block.Down);
+    /// <summary>After the attention reduce-scatter onto tokens: y += output bias (once) + the block's input.</summary>
+    public void AttentionResidual(ShardedTensor<TokenShards> y, ShardedTensor<TokenShards> residual, ShardedTransformerBlock block) =>
+        AddResidual(y.Tensor, residual.Tensor, block, block.Out);
+
+    /// <summary>After the MLP all-reduce: y += down-projection bias (once) + the attention half's output.</summary>
+    public void MlpResidual(ShardedTensor<Replicated> y, ShardedTensor<Replicated> residual, ShardedTransformerBlock block) =>
+        AddResidual(y.Tensor, residual.Tensor, block, block.Down);
+
+    /// <summary>After the MLP reduce-scatter onto tokens: y += down-projection bias (once) + the attention half's output.</summary>
+    public void MlpResidual(ShardedTensor<TokenShards> y, ShardedTensor<TokenShards> residual, ShardedTransformerBlock block) =>
+        AddResidual(y.Tensor, residual.Tensor, block, block.Down);
 
     /// <summary>Token shards → all tokens on every device (ring all-gather over the token dimension).</summary>
-    public ShardedTensor AllGatherTokens(ShardedTensor shards)
+    public ShardedTensor<Replicated> AllGatherTokens(ShardedTensor<TokenShards> shards)
     {
         Expect(shards, TensorLayout.TokenSharded);
         int f = shards.Features;
@@ -64,23 +82,23 @@ public sealed partial class ForwardPass
         var full = NextAllocated(TensorLayout.Replicated, f, f);
         var targets = Blocks(full, byTokens: true, 0);
         Mesh.Collectives.AllGather(Mesh.World, shards.Shards, targets);
-        return full;
+        return new(full);
     }
 
     /// <summary>Partial sums → device r holds the sum of token block r only (ring reduce-scatter over tokens).</summary>
-    public ShardedTensor ReduceScatterTokens(ShardedTensor partial)
+    public ShardedTensor<TokenShards> ReduceScatterTokens(ShardedTensor<PartialSums> partial)
     {
         Expect(partial, TensorLayout.PartialSum);
         int f = partial.Features;
-        var parts = Blocks(partial, byTokens: true, 0);
+        var parts = Blocks(partial.Tensor, byTokens: true, 0);
         // Each result is written whole: a copy of the own part, then the others added.
         var result = NextAllocated(TensorLayout.TokenSharded, f, f);
         Mesh.Collectives.ReduceScatter(Mesh.World, parts, result.Shards);
-        return result;
+        return new(result);
     }
 
     /// <summary>Replicated → token shards: each device keeps its token block as a view; nothing is sent.</summary>
-    public ShardedTensor SliceTokens(ShardedTensor full)
+    public ShardedTensor<TokenShards> SliceTokens(ShardedTensor<Replicated> full)
     {
         Expect(full, TensorLayout.Replicated);
         var y = Next(TensorLayout.TokenSharded, full.Features);
@@ -89,7 +107,7 @@ public sealed partial class ForwardPass
             var (t0, tn) = TokenShard(rank);
             y.ShardArray[rank] = full.ShardArray[rank].RowsOf(t0, tn);
         }
-        return y;
+        return new(y);
     }
 
     private ShardedTensor Normalize(ShardedTensor x, ShardedTransformerBlock block, ShardedTransformerBlock.NormShard[] norm)

@@ -7,14 +7,16 @@ using ShardGen.Planning;
 namespace ShardGen.Runtime;
 
 /// <summary>
-/// One forward pass of a generated model. Each method is one <see cref="PlanStepKind"/> (<see cref="IForwardSteps{TTensor, TLinear, TBlock, THost}"/>): the generated
+/// One forward pass of a generated model. Each method is one <see cref="PlanStepKind"/> (<see cref="IForwardSteps{TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, THost}"/>): the generated
 /// Forward calls them in plan order. Layers state the layout they need; this class is the one place that
 /// knows how to get there (Megatron's copy-to / reduce-from / gather-from / scatter-to regions).
 /// Local re-layouts are views, never copies. Disposing waits for the devices and returns the activations to
 /// the model's pool. A model reuses its pass object, tensors and activations in its next pass, so a
-/// steady-state pass allocates nothing but the array <see cref="Download"/> returns.
+/// steady-state pass allocates nothing but the array Download returns.
 /// </summary>
-public sealed partial class ForwardPass : IDisposable, IForwardSteps<ShardedTensor, ShardedLinear, ShardedTransformerBlock, float[,]>
+public sealed partial class ForwardPass : IDisposable,
+    IForwardSteps<ShardedTensor<Replicated>, ShardedTensor<ColumnShards>, ShardedTensor<TokenShards>, ShardedTensor<HeadShards>,
+        ShardedTensor<PartialSums>, ShardedTensor<Blocks2D>, ShardedLinear, ShardedTransformerBlock, float[,]>
 {
     private readonly ShardedModelCore _core;
     private readonly List<DeviceBuffer> _buffers = new();
@@ -55,25 +57,25 @@ public sealed partial class ForwardPass : IDisposable, IForwardSteps<ShardedTens
     // ---- Host to devices --------------------------------------------------------------------------
 
     /// <summary>The whole input to every device.</summary>
-    public ShardedTensor UploadReplicated()
+    public ShardedTensor<Replicated> UploadReplicated()
     {
         int f = _input.GetLength(1);
         var y = Next(TensorLayout.Replicated, f);
         for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = Upload(rank, 0, 0, Tokens, f);
-        return y;
+        return new(y);
     }
 
     /// <summary>Device r gets input columns [r·F/P, (r+1)·F/P).</summary>
-    public ShardedTensor UploadColumnShards()
+    public ShardedTensor<ColumnShards> UploadColumnShards()
     {
         int f = _input.GetLength(1), w = f / P;
         var y = Next(TensorLayout.ColumnSharded, f);
         for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = Upload(rank, 0, rank * w, Tokens, w);
-        return y;
+        return new(y);
     }
 
     /// <summary>Device (i, j) gets token block i × feature block j.</summary>
-    public ShardedTensor UploadBlocks()
+    public ShardedTensor<Blocks2D> UploadBlocks()
     {
         int f = _input.GetLength(1);
         var grid = Mesh.Grid;
@@ -84,11 +86,11 @@ public sealed partial class ForwardPass : IDisposable, IForwardSteps<ShardedTens
             var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
             y.ShardArray[rank] = Upload(rank, t0, grid.GridColumnOf(rank) * w, tn, w);
         }
-        return y;
+        return new(y);
     }
 
     /// <summary>Device r gets token block r (sequence parallelism).</summary>
-    public ShardedTensor UploadTokenShards()
+    public ShardedTensor<TokenShards> UploadTokenShards()
     {
         int f = _input.GetLength(1);
         var y = Next(TensorLayout.TokenSharded, f);
@@ -97,13 +99,13 @@ public sealed partial class ForwardPass : IDisposable, IForwardSteps<ShardedTens
             var (t0, tn) = TokenShard(rank);
             y.ShardArray[rank] = Upload(rank, t0, 0, tn, f);
         }
-        return y;
+        return new(y);
     }
 
     // ---- Layer launches ---------------------------------------------------------------------------
 
     /// <summary>Replicated X · W column shard → Y column shard, bias and activation fused.</summary>
-    public ShardedTensor ColumnParallel(ShardedTensor x, ShardedLinear layer)
+    public ShardedTensor<ColumnShards> ColumnParallel(ShardedTensor<Replicated> x, ShardedLinear layer)
     {
         Expect(x, TensorLayout.Replicated, layer);
         var y = Next(TensorLayout.ColumnSharded, layer.Info.OutFeatures);
@@ -114,11 +116,11 @@ public sealed partial class ForwardPass : IDisposable, IForwardSteps<ShardedTens
             Devices[rank].Gemm(x.ShardArray[rank], false, layer.Weights[rank], layer.TransposedWeight, shard, accumulate: false,
                 layer.Biases[rank], layer.Info.Activation);
         }
-        return y;
+        return new(y);
     }
 
     /// <summary>X column shard · W row shard → partial sums of the whole Y; bias and activation wait for the reduction.</summary>
-    public ShardedTensor RowParallel(ShardedTensor x, ShardedLinear layer)
+    public ShardedTensor<PartialSums> RowParallel(ShardedTensor<ColumnShards> x, ShardedLinear layer)
     {
         Expect(x, TensorLayout.ColumnSharded, layer);
         var y = Next(TensorLayout.PartialSum, layer.Info.OutFeatures);
@@ -127,11 +129,11 @@ public sealed partial class ForwardPass : IDisposable, IForwardSteps<ShardedTens
             var shard = y.ShardArray[rank] = Allocate(rank, Tokens, layer.Info.OutFeatures);
             Devices[rank].Gemm(x.ShardArray[rank], false, layer.Weights[rank], layer.TransposedWeight, shard, accumulate: false);
         }
-        return y;
+        return new(y);
     }
 
     /// <summary>SUMMA on the q×q grid (A·B, or A·Bᵀ for [out, in] weights), then bias and activation per block.</summary>
-    public ShardedTensor Summa2D(ShardedTensor x, ShardedLinear layer)
+    public ShardedTensor<Blocks2D> Summa2D(ShardedTensor<Blocks2D> x, ShardedLinear layer)
     {
         Expect(x, TensorLayout.Blocks2D, layer);
         var grid = Mesh.Grid;
@@ -143,11 +145,19 @@ public sealed partial class ForwardPass : IDisposable, IForwardSteps<ShardedTens
         if (layer.Info.HasBias || layer.Info.Activation != Activation.None)
             for (int rank = 0; rank < P; rank++)
                 Devices[rank].BiasActivation(y.ShardArray[rank], layer.Biases[rank], layer.Info.Activation);
-        return y;
+        return new(y);
     }
 
-    /// <summary>A row-parallel layer's bias (added once) and activation, after its partial sums were reduced.</summary>
-    public void BiasActivation(ShardedTensor y, ShardedLinear layer)
+    /// <summary>A row-parallel layer's bias (added once) and activation, after its partial sums were all-reduced.</summary>
+    public void BiasActivation(ShardedTensor<Replicated> y, ShardedLinear layer) => AddBiasActivation(y.Tensor, layer);
+
+    /// <summary>A row-parallel layer's bias and activation after a reduce-scatter onto column shards.</summary>
+    public void BiasActivation(ShardedTensor<ColumnShards> y, ShardedLinear layer) => AddBiasActivation(y.Tensor, layer);
+
+    /// <summary>A row-parallel layer's bias and activation after a reduce-scatter onto token shards.</summary>
+    public void BiasActivation(ShardedTensor<TokenShards> y, ShardedLinear layer) => AddBiasActivation(y.Tensor, layer);
+
+    private void AddBiasActivation(ShardedTensor y, ShardedLinear layer)
     {
         if (y.Layout is not (TensorLayout.Replicated or TensorLayout.ColumnSharded or TensorLayout.TokenSharded))
             throw new InvalidOperationException($"Layer '{layer.Info.Name}': bias after reduction needs reduced activations, not {y.Layout}.");
@@ -164,8 +174,19 @@ public sealed partial class ForwardPass : IDisposable, IForwardSteps<ShardedTens
 
     // ---- Devices to host --------------------------------------------------------------------------
 
-    /// <summary>Copies the result to a new host array: from device 0 if replicated, else piece by piece.</summary>
-    public float[,] Download(ShardedTensor y)
+    /// <summary>Copies the result to a new host array from device 0.</summary>
+    public float[,] Download(ShardedTensor<Replicated> y) => DownloadToHost(y.Tensor);
+
+    /// <summary>Copies the result to a new host array, column shard by column shard.</summary>
+    public float[,] Download(ShardedTensor<ColumnShards> y) => DownloadToHost(y.Tensor);
+
+    /// <summary>Copies the result to a new host array, token shard by token shard.</summary>
+    public float[,] Download(ShardedTensor<TokenShards> y) => DownloadToHost(y.Tensor);
+
+    /// <summary>Copies the result to a new host array, 2D block by 2D block.</summary>
+    public float[,] Download(ShardedTensor<Blocks2D> y) => DownloadToHost(y.Tensor);
+
+    private float[,] DownloadToHost(ShardedTensor y)
     {
         int f = y.Features;
         var pieces = _pieces;
@@ -279,6 +300,8 @@ public sealed partial class ForwardPass : IDisposable, IForwardSteps<ShardedTens
         if (rows > 0) Devices[rank].Upload(HostMatrix.From(_input, row, col), _input.GetLength(1), view);
         return view;
     }
+
+    private static void Expect<TPlacement>(ShardedTensor<TPlacement> x, TensorLayout layout, ShardedLinear layer) => Expect(x.Tensor, layout, layer);
 
     private static void Expect(ShardedTensor x, TensorLayout layout, ShardedLinear layer)
     {

@@ -21,9 +21,13 @@ public sealed class StepCatalogTests
     {
         var type = StepCatalog.Of(kind);
         Assert.Equal(kind, type.Kind);
-        var map = typeof(ForwardPass).GetInterfaceMap(typeof(IForwardSteps<ShardedTensor, ShardedLinear, ShardedTransformerBlock, float[,]>));
+        var map = typeof(ForwardPass).GetInterfaceMap(typeof(IForwardSteps<ShardedTensor<Replicated>, ShardedTensor<ColumnShards>,
+            ShardedTensor<TokenShards>, ShardedTensor<HeadShards>, ShardedTensor<PartialSums>, ShardedTensor<Blocks2D>,
+            ShardedLinear, ShardedTransformerBlock, float[,]>));
+        // One method, or one overload per placement the step reads; the emitter's call fits them all alike.
         var implemented = map.InterfaceMethods.Where(m => m.Name == type.Method).ToArray();
-        Assert.True(implemented.Length == 1, $"{kind}: IForwardSteps has {implemented.Length} methods named {type.Method}");
+        Assert.True(implemented.Length >= 1, $"{kind}: IForwardSteps has no method named {type.Method}");
+        Assert.All(implemented, m => Assert.Equal(implemented[0].GetParameters().Length, m.GetParameters().Length));
         // The call shape the emitter writes matches the method's parameters.
         int expectedParameters = type.Call switch
         {
@@ -35,6 +39,47 @@ public sealed class StepCatalogTests
         Assert.Equal(expectedParameters, implemented[0].GetParameters().Length);
         Assert.False(string.IsNullOrWhiteSpace(type.Backward.Text), $"{kind} has no backward in words");
     }
+
+    /// <summary>
+    /// The typed ForwardPass signatures agree with the catalog: a step's parameter is the C# type of the placement it
+    /// reads and its result the type of the placement it writes, so the compiler checks what the catalog states.
+    /// Steps that read several placements keep the placement they read (norms) or update it in place.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void EveryStepsCSharpTypesAreItsPlacements(PlanStepKind kind)
+    {
+        var type = StepCatalog.Of(kind);
+        var overloads = typeof(ForwardPass).GetMethods().Where(m => m.Name == type.Method).ToArray();
+        Assert.NotEmpty(overloads);
+        if (!type.AcceptsAnyInput) Assert.Single(overloads);
+        foreach (var method in overloads)
+        {
+            var parameters = method.GetParameters();
+            var read = type.Call == StepCall.Upload ? null : parameters[0].ParameterType;
+            if (read is not null && !type.AcceptsAnyInput) Assert.Equal(TypeOf(type.Input), read);
+            // Partial sums are never read but by a reduction.
+            if (type.AcceptsAnyInput) Assert.NotEqual(typeof(ShardedTensor<PartialSums>), read);
+            if (type.Call == StepCall.BlockResidual) Assert.Equal(read, parameters[1].ParameterType);
+            if (type.IsInPlace) Assert.Equal(typeof(void), method.ReturnType);
+            else if (type.AcceptsAnyInput && type.Output.OnDevices) Assert.Equal(read, method.ReturnType);
+            else Assert.Equal(TypeOf(type.Output), method.ReturnType);
+        }
+    }
+
+    private static Type TypeOf(Placement placement) => placement.Kind switch
+    {
+        PlacementKind.Host => typeof(float[,]),
+        PlacementKind.Replicated => typeof(ShardedTensor<Replicated>),
+        PlacementKind.Partial => typeof(ShardedTensor<PartialSums>),
+        PlacementKind.Grid2D => typeof(ShardedTensor<Blocks2D>),
+        _ => placement.Axis switch
+        {
+            ShardAxis.Features => typeof(ShardedTensor<ColumnShards>),
+            ShardAxis.Tokens => typeof(ShardedTensor<TokenShards>),
+            _ => typeof(ShardedTensor<HeadShards>),
+        },
+    };
 
     /// <summary>Each derived route is a chain: it starts at the source, each step reads what the one before left, it ends at the target.</summary>
     [Fact]

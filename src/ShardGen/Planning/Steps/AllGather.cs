@@ -8,7 +8,7 @@ internal sealed class AllGather : MeshCollectiveStep
     public override PlanStepKind Kind => PlanStepKind.AllGather;
     public override Placement Input => Placement.Shard(ShardAxis.Features);
     public override Placement Output => Placement.Replicated;
-    public override string Method => nameof(IForwardSteps<object, object, object, object>.AllGather);
+    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.AllGather);
     protected override CollectiveOp Op => CollectiveOp.AllGather;
     public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter of the per-device gradients onto column shards");
 

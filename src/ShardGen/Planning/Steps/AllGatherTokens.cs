@@ -8,7 +8,7 @@ internal sealed class AllGatherTokens : MeshCollectiveStep
     public override PlanStepKind Kind => PlanStepKind.AllGatherTokens;
     public override Placement Input => Placement.Shard(ShardAxis.Tokens);
     public override Placement Output => Placement.Replicated;
-    public override string Method => nameof(IForwardSteps<object, object, object, object>.AllGatherTokens);
+    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.AllGatherTokens);
     protected override CollectiveOp Op => CollectiveOp.AllGather;
     public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter of the per-device gradients onto token blocks");
 

@@ -10,7 +10,7 @@ internal sealed class AttentionResidual : BlockStep
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;
     public override int BlockHalf => 1;
-    public override string Method => nameof(IForwardSteps<object, object, object, object>.AttentionResidual);
+    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.AttentionResidual);
     public override StepCall Call => StepCall.BlockResidual;
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows to both the sum and the residual; dBias summed over tokens");
 

@@ -10,7 +10,7 @@ internal sealed class MlpResidual : BlockStep
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;
     public override int BlockHalf => 2;
-    public override string Method => nameof(IForwardSteps<object, object, object, object>.MlpResidual);
+    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.MlpResidual);
     public override StepCall Call => StepCall.BlockResidual;
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows to both the sum and the residual; dBias summed over tokens");
 

@@ -8,7 +8,7 @@ internal sealed class ReduceScatter : MeshCollectiveStep
     public override PlanStepKind Kind => PlanStepKind.ReduceScatter;
     public override Placement Input => Placement.Partial;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
-    public override string Method => nameof(IForwardSteps<object, object, object, object>.ReduceScatter);
+    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.ReduceScatter);
     protected override CollectiveOp Op => CollectiveOp.ReduceScatter;
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's column shards");
 

@@ -8,7 +8,7 @@ internal sealed class ReduceScatterTokens : MeshCollectiveStep
     public override PlanStepKind Kind => PlanStepKind.ReduceScatterTokens;
     public override Placement Input => Placement.Partial;
     public override Placement Output => Placement.Shard(ShardAxis.Tokens);
-    public override string Method => nameof(IForwardSteps<object, object, object, object>.ReduceScatterTokens);
+    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.ReduceScatterTokens);
     protected override CollectiveOp Op => CollectiveOp.ReduceScatter;
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's token blocks");
 

@@ -8,7 +8,7 @@ internal sealed class SliceBlocks : TransitionStep
     public override PlanStepKind Kind => PlanStepKind.SliceBlocks;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Grid2D;
-    public override string Method => nameof(IForwardSteps<object, object, object, object>.SliceBlocks);
+    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.SliceBlocks);
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's blocks, in grid columns then rows");
 
     public override IEnumerable<string> Comment(StepContext c)

@@ -8,7 +8,7 @@ internal sealed class SliceColumns : TransitionStep
     public override PlanStepKind Kind => PlanStepKind.SliceColumns;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
-    public override string Method => nameof(IForwardSteps<object, object, object, object>.SliceColumns);
+    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.SliceColumns);
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's column shards");
 
     public override IEnumerable<string> Comment(StepContext c)

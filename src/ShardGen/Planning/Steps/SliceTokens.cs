@@ -8,7 +8,7 @@ internal sealed class SliceTokens : TransitionStep
     public override PlanStepKind Kind => PlanStepKind.SliceTokens;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Shard(ShardAxis.Tokens);
-    public override string Method => nameof(IForwardSteps<object, object, object, object>.SliceTokens);
+    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.SliceTokens);
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's token blocks");
 
     public override IEnumerable<string> Comment(StepContext c)

@@ -41,7 +41,7 @@ internal abstract class StepType
     /// <summary>True when the step reads whatever device placement it is given (Download).</summary>
     public virtual bool AcceptsAnyInput => false;
 
-    /// <summary>The ForwardPass method, named with <c>nameof</c> on <see cref="IForwardSteps{TTensor, TLinear, TBlock, THost}"/>.</summary>
+    /// <summary>The ForwardPass method, named with <c>nameof</c> on <see cref="IForwardSteps{TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, THost}"/>.</summary>
     public abstract string Method { get; }
 
     /// <summary>How the generated Forward calls <see cref="Method"/>.</summary>
