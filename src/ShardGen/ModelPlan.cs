@@ -75,7 +75,7 @@ public sealed class ModelPlan
         tokens == Tokens ? this : Create(ModelName, Layers.Select(l => l.Spec).ToArray(), Devices, 0, tokens, SequenceParallel);
 
     /// <summary>Bytes <paramref name="step"/> sends between devices, all devices together.</summary>
-    public long PredictedTotalBytes(PlanStep step, int tokens) => StepCatalog.Of(step.Kind).TotalBytes(Sizes(step, tokens));
+    public long PredictedTotalBytes(PlanStep step, int tokens) => StepCatalog.Of(step).TotalBytes(Sizes(step, tokens));
 
     /// <summary>Bytes one forward pass of <paramref name="tokens"/> tokens sends, all devices together.</summary>
     public long PredictedTotalBytes(int tokens) => Steps.Sum(s => PredictedTotalBytes(s, tokens));
@@ -93,7 +93,7 @@ public sealed class ModelPlan
     public long WeightBytesPerDevice => Layers.Sum(l => l.BytesPerDevice);
 
     private int CallsOf(PlanStep step, CollectiveKind kind) =>
-        StepCatalog.Of(step.Kind).Calls(Op(kind), Sizes(step, Tokens));
+        StepCatalog.Of(step).Calls(Op(kind), Sizes(step, Tokens));
 
     /// <summary>The sizes <paramref name="step"/>'s figures depend on, for <paramref name="tokens"/> tokens.</summary>
     internal StepSizes Sizes(PlanStep step, int tokens) =>

@@ -45,7 +45,7 @@ internal static class PlanFormatter
         for (int k = 0; k < plan.Steps.Count; k++)
         {
             var s = plan.Steps[k];
-            var type = StepCatalog.Of(s.Kind);
+            var type = StepCatalog.Of(s);
             var lines = descriptions[k];
             sb.AppendLine($"  {$"{k + 1}.",3} {lines[0]}");
             for (int j = 1; j < lines.Count; j++) sb.AppendLine($"      {lines[j]}");
@@ -69,7 +69,7 @@ internal static class PlanFormatter
         var specs = plan.Layers.Select(l => l.Spec).ToArray();
         var text = new PlanText(plan.Devices);
         var variables = StepContext.VariableNames(plan.Steps);
-        return plan.Steps.Select((s, k) => StepCatalog.Of(s.Kind).Describe(new StepContext(plan.Steps, k, specs, text, variables))).ToArray();
+        return plan.Steps.Select((s, k) => StepCatalog.Of(s).Describe(new StepContext(plan.Steps, k, specs, text, variables))).ToArray();
     }
 
     private static string Layout(TensorLayout l) => Placement.Of(l).ToString();

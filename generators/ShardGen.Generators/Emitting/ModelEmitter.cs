@@ -74,7 +74,7 @@ internal static class ModelEmitter
         var collectives = new List<string>();
         for (int k = 0; k < steps.Count; k++)
         {
-            if (StepCatalog.Of(steps[k].Kind).Summary(new StepContext(steps, k, layers, text)) is { } line) collectives.Add(line);
+            if (StepCatalog.Of(steps[k]).Summary(new StepContext(steps, k, layers, text)) is { } line) collectives.Add(line);
         }
         if (collectives.Count == 0)
         {
@@ -341,7 +341,7 @@ internal static class ModelEmitter
         for (int k = 0; k < steps.Count; k++)
         {
             var step = steps[k];
-            var type = StepCatalog.Of(step.Kind);
+            var type = StepCatalog.Of(step);
             var lines = type.Describe(new StepContext(steps, k, layers, text, variables));
             w.WriteLine($"// {PlanText.N(k + 1)}. {lines[0]}");
             for (int j = 1; j < lines.Count; j++) w.WriteLine($"//    {lines[j]}");

@@ -51,10 +51,10 @@ interface IForwardSteps<TReplicated, TColumnShards, TTokenShards, THeadShards, T
     TReplicated AllReduce(TPartialSums partial);
     TColumnShards ReduceScatter(TPartialSums partial);
     TReplicated AllGather(TColumnShards shards);
+    TReplicated AllGather(TTokenShards shards);
     TBlocks ColumnShardsToBlocks(TColumnShards shards);
     TColumnShards BlocksToColumnShards(TBlocks blocks);
     TReplicated BlocksToReplicated(TBlocks blocks);
-    TReplicated AllGatherTokens(TTokenShards shards);
     TTokenShards ReduceScatterTokens(TPartialSums partial);
     TColumnShards SliceColumns(TReplicated full);
     TBlocks SliceBlocks(TReplicated full);

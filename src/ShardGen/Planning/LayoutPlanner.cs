@@ -99,7 +99,7 @@ static class LayoutPlanner
     private static void GatherTokens(List<PlanStep> steps, TensorLayout stream, int features)
     {
         if (stream == TensorLayout.TokenSharded)
-            steps.Add(new PlanStep(PlanStepKind.AllGatherTokens, -1, features, TensorLayout.TokenSharded, TensorLayout.Replicated));
+            steps.Add(new PlanStep(PlanStepKind.AllGather, -1, features, TensorLayout.TokenSharded, TensorLayout.Replicated));
     }
 
     private static PlanStepKind LaunchKind(ParallelStrategy strategy) => strategy switch
@@ -118,11 +118,10 @@ static class LayoutPlanner
         TensorLayout to, int features, ref int pendingEpilogue)
     {
         var layout = from;
-        foreach (var kind in Transitions.Between(Placement.Of(from), Placement.Of(to)))
+        foreach (var type in Transitions.Between(Placement.Of(from), Placement.Of(to)))
         {
-            var type = StepCatalog.Of(kind);
             var next = type.Output.Layout;
-            steps.Add(new PlanStep(kind, -1, features, layout, next));
+            steps.Add(new PlanStep(type.Kind, -1, features, layout, next));
             if (layout == TensorLayout.PartialSum)
             {
                 var layer = layers[pendingEpilogue];

@@ -13,8 +13,8 @@ sealed record PlanStep(PlanStepKind Kind, int LayerIndex, int Features, TensorLa
     public int ResidualStep { get; init; } = -1;
 
     /// <summary>True for steps that update their input tensor instead of producing a new one.</summary>
-    public bool IsInPlace => Steps.StepCatalog.Of(Kind).IsInPlace;
+    public bool IsInPlace => Steps.StepCatalog.Of(this).IsInPlace;
 
     /// <summary>True for steps that send data between devices.</summary>
-    public bool IsCollective => Steps.StepCatalog.Of(Kind).IsCollective;
+    public bool IsCollective => Steps.StepCatalog.Of(this).IsCollective;
 }

@@ -32,7 +32,7 @@ enum PlanStepKind
     MlpDown,
     MlpResidual,
 
-    // Collectives over the whole mesh.
+    // Collectives over the whole mesh. AllGather gathers along the axis its input is sharded on (features or tokens).
     AllReduce,
     ReduceScatter,
     AllGather,
@@ -42,8 +42,7 @@ enum PlanStepKind
     BlocksToColumnShards,
     BlocksToReplicated,
 
-    // Sequence parallelism: the token dimension is gathered before and scattered after the tensor-parallel region.
-    AllGatherTokens,
+    // Sequence parallelism: the token dimension is scattered after the tensor-parallel region (and gathered before it by AllGather).
     ReduceScatterTokens,
 
     // Local re-layouts: each device keeps the piece it needs; nothing is sent.

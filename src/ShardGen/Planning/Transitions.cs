@@ -12,22 +12,22 @@ namespace ShardGen.Planning;
 internal static class Transitions
 {
     /// <summary>
-    /// The kinds of the steps from <paramref name="from"/> to <paramref name="to"/>, in order. When
+    /// The catalog types of the steps from <paramref name="from"/> to <paramref name="to"/>, in order. When
     /// <paramref name="from"/> holds partial sums, the first step is the reduction (bias and activation go after it).
     /// </summary>
-    public static List<PlanStepKind> Between(Placement from, Placement to)
+    public static List<StepType> Between(Placement from, Placement to)
     {
-        var kinds = new List<PlanStepKind>();
-        Route(from, to, kinds);
-        return kinds;
+        var types = new List<StepType>();
+        Route(from, to, types);
+        return types;
     }
 
-    private static void Route(Placement from, Placement to, List<PlanStepKind> kinds)
+    private static void Route(Placement from, Placement to, List<StepType> types)
     {
         if (from == to) return;
         if (Direct(from, to) is { } direct)
         {
-            kinds.Add(direct.Kind);
+            types.Add(direct);
             return;
         }
         if (from.Kind == PlacementKind.Partial)
@@ -39,15 +39,15 @@ internal static class Transitions
                 PlacementKind.Grid2D => Placement.Shard(ShardAxis.Features),
                 _ => Placement.Replicated,
             };
-            kinds.Add(Direct(from, reduced)!.Kind);
-            Route(reduced, to, kinds);
+            types.Add(Direct(from, reduced)!);
+            Route(reduced, to, types);
             return;
         }
         // No direct step: gather to the whole tensor, then slice.
         if (from.Kind == PlacementKind.Replicated || to.Kind == PlacementKind.Replicated)
             throw new System.InvalidOperationException($"No step moves {from} to {to}: add a transition step to Planning/Steps.");
-        Route(from, Placement.Replicated, kinds);
-        Route(Placement.Replicated, to, kinds);
+        Route(from, Placement.Replicated, types);
+        Route(Placement.Replicated, to, types);
     }
 
     /// <summary>The catalog's transition (or upload, or download) from <paramref name="from"/> straight to <paramref name="to"/>, if any.</summary>

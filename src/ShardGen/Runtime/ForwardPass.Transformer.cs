@@ -74,7 +74,7 @@ public sealed partial class ForwardPass
         AddResidual(y.Tensor, residual.Tensor, block, block.Down);
 
     /// <summary>Token shards → all tokens on every device (ring all-gather over the token dimension).</summary>
-    public ShardedTensor<Replicated> AllGatherTokens(ShardedTensor<TokenShards> shards)
+    public ShardedTensor<Replicated> AllGather(ShardedTensor<TokenShards> shards)
     {
         Expect(shards, TensorLayout.TokenSharded);
         int f = shards.Features;

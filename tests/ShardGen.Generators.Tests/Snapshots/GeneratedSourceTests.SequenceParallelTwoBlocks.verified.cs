@@ -122,7 +122,7 @@ namespace Demo
             // 3. All-gather tokens #1 of 2 in Block0: token blocks [T/P, 512] → [T, 512] on every device:
             //    (P−1)/P · T·512·4 B per device.
             //    The QKV projection needs every token of the normalized stream.
-            var a2 = pass.AllGatherTokens(a1);
+            var a2 = pass.AllGather(a1);
             // 4. Block0 QKV, column-parallel by whole heads:
             //    [T, 512] · W [512, (8/P + 2·8/P)·64] → q|k|v of this device's 8/P query heads and the matching KV heads;
             //    bias fused.
@@ -147,7 +147,7 @@ namespace Demo
             // 10. All-gather tokens #2 of 2 in Block0: token blocks [T/P, 512] → [T, 512] on every device:
             //    (P−1)/P · T·512·4 B per device.
             //    The MLP up-projection needs every token of the normalized stream.
-            var a8 = pass.AllGatherTokens(a7);
+            var a8 = pass.AllGather(a7);
             // 11. Block0 MLP up (column-parallel): [T, 512] · W [512, 2048/P] → [T, 2048/P] per device; bias + GELU fused.
             //    No collective: the MLP down-projection takes these column shards as they are.
             var a9 = pass.MlpUp(a8, _core.Block(0));
@@ -167,7 +167,7 @@ namespace Demo
             // 16. All-gather tokens #1 of 2 in Block1: token blocks [T/P, 512] → [T, 512] on every device:
             //    (P−1)/P · T·512·4 B per device.
             //    The QKV projection needs every token of the normalized stream.
-            var a13 = pass.AllGatherTokens(a12);
+            var a13 = pass.AllGather(a12);
             // 17. Block1 QKV, column-parallel by whole heads:
             //    [T, 512] · W [512, (8/P + 2·8/P)·64] → q|k|v of this device's 8/P query heads and the matching KV heads;
             //    bias fused.
@@ -192,7 +192,7 @@ namespace Demo
             // 23. All-gather tokens #2 of 2 in Block1: token blocks [T/P, 512] → [T, 512] on every device:
             //    (P−1)/P · T·512·4 B per device.
             //    The MLP up-projection needs every token of the normalized stream.
-            var a19 = pass.AllGatherTokens(a18);
+            var a19 = pass.AllGather(a18);
             // 24. Block1 MLP up (column-parallel): [T, 512] · W [512, 2048/P] → [T, 2048/P] per device; bias + GELU fused.
             //    No collective: the MLP down-projection takes these column shards as they are.
             var a20 = pass.MlpUp(a19, _core.Block(1));

@@ -136,7 +136,7 @@ namespace Demo
             // 6. All-gather tokens #1 of 2 in Block0: token blocks [T/4, 512] → [T, 512] on every device:
             //    (P−1)/P · T·512·4 B = 3/4 · T·512·4 B = 1536·T B per device.
             //    The QKV projection needs every token of the normalized stream.
-            var a5 = pass.AllGatherTokens(a4);
+            var a5 = pass.AllGather(a4);
             // 7. Block0 QKV, column-parallel by whole heads:
             //    [T, 512] · W [512, (2 + 2·1)·64 = 256] → q|k|v of this device's 2 query heads and the matching KV heads;
             //    bias fused.
@@ -163,7 +163,7 @@ namespace Demo
             // 13. All-gather tokens #2 of 2 in Block0: token blocks [T/4, 512] → [T, 512] on every device:
             //    (P−1)/P · T·512·4 B = 3/4 · T·512·4 B = 1536·T B per device.
             //    The MLP up-projection needs every token of the normalized stream.
-            var a11 = pass.AllGatherTokens(a10);
+            var a11 = pass.AllGather(a10);
             // 14. Block0 MLP up (column-parallel): [T, 512] · W [512, 512] → [T, 512] per device; bias + GELU fused.
             //    No collective: the MLP down-projection takes these column shards as they are.
             var a12 = pass.MlpUp(a11, _core.Block(1));
@@ -180,7 +180,7 @@ namespace Demo
             // 18. All-gather tokens: token blocks [T/4, 512] → [T, 512] on every device:
             //    (P−1)/P · T·512·4 B = 3/4 · T·512·4 B = 1536·T B per device.
             //    Head (column-parallel) needs every token on every device.
-            var a15 = pass.AllGatherTokens(a14);
+            var a15 = pass.AllGather(a14);
             // 19. Head (column-parallel): [T, 512] · W [512, 256] → [T, 256] per device; no bias, no activation.
             var a16 = pass.ColumnParallel(a15, _core.Linear(2));
             // 20. Output [T, 1024] → host: the host reads each device's column shard [T, 256]; no collective needed.

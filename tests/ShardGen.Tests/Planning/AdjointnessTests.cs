@@ -23,24 +23,25 @@ public sealed class AdjointnessTests
 {
     private const int Tokens = 6, Features = 8;
 
-    public static TheoryData<PlanStepKind, int> Transitions()
+    public static TheoryData<PlanStepKind, TensorLayout, int> Transitions()
     {
-        var data = new TheoryData<PlanStepKind, int>();
+        var data = new TheoryData<PlanStepKind, TensorLayout, int>();
         foreach (var kind in new[]
                  {
                      PlanStepKind.AllReduce, PlanStepKind.ReduceScatter, PlanStepKind.AllGather, PlanStepKind.ReduceScatterTokens,
-                     PlanStepKind.AllGatherTokens, PlanStepKind.SliceColumns, PlanStepKind.SliceTokens,
+                     PlanStepKind.SliceColumns, PlanStepKind.SliceTokens,
                  })
+        foreach (var type in StepCatalog.Variants(kind)) // AllGather: along features and along tokens
         foreach (int p in new[] { 2, 4 })
-            data.Add(kind, p);
+            data.Add(kind, type.Input.Layout, p);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Transitions))]
-    public void BackwardOfEachTransitionIsItsAdjoint(PlanStepKind kind, int p)
+    public void BackwardOfEachTransitionIsItsAdjoint(PlanStepKind kind, TensorLayout input, int p)
     {
-        var type = StepCatalog.Of(kind);
+        var type = StepCatalog.Of(kind, Placement.Of(input));
         using var mesh = CpuDeviceMesh.Create(p);
         var rng = new Random(p * 100 + (int)kind);
 
@@ -54,7 +55,7 @@ public sealed class AdjointnessTests
 
         double left = Inner(y, dy, countOnce: type.Output.Kind == PlacementKind.Replicated && outputGradientReplicated);
         double right = Inner(x, dx, countOnce: type.Input.Kind == PlacementKind.Replicated);
-        AssertAdjoint(left, right, $"{kind} on {p} devices, backward {type.Backward.Op}");
+        AssertAdjoint(left, right, $"{kind} from {input} on {p} devices, backward {type.Backward.Op}");
     }
 
     /// <summary>

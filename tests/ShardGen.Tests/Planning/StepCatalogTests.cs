@@ -19,8 +19,14 @@ public sealed class StepCatalogTests
     [MemberData(nameof(Kinds))]
     public void EveryKindHasOneTypeWhoseMethodForwardPassImplements(PlanStepKind kind)
     {
-        var type = StepCatalog.Of(kind);
-        Assert.Equal(kind, type.Kind);
+        var variants = StepCatalog.Variants(kind);
+        Assert.NotEmpty(variants);
+        var type = variants[0];
+        // An axis-parameterised kind (AllGather) is one method too: its types differ only in the placement they read.
+        Assert.All(variants, v => Assert.Equal(kind, v.Kind));
+        Assert.All(variants, v => Assert.Equal(type.Method, v.Method));
+        Assert.All(variants, v => Assert.Equal(type.Call, v.Call));
+        Assert.Equal(variants.Count, variants.Select(v => v.Input).Distinct().Count());
         var map = typeof(ForwardPass).GetInterfaceMap(typeof(IForwardSteps<ShardedTensor<Replicated>, ShardedTensor<ColumnShards>,
             ShardedTensor<TokenShards>, ShardedTensor<HeadShards>, ShardedTensor<PartialSums>, ShardedTensor<Blocks2D>,
             ShardedLinear, ShardedTransformerBlock, float[,]>));
@@ -37,34 +43,45 @@ public sealed class StepCatalogTests
             _ => 2,
         };
         Assert.Equal(expectedParameters, implemented[0].GetParameters().Length);
-        Assert.False(string.IsNullOrWhiteSpace(type.Backward.Text), $"{kind} has no backward in words");
+        Assert.All(variants, v => Assert.False(string.IsNullOrWhiteSpace(v.Backward.Text), $"{kind} from {v.Input} has no backward in words"));
     }
 
     /// <summary>
     /// The typed ForwardPass signatures agree with the catalog: a step's parameter is the C# type of the placement it
     /// reads and its result the type of the placement it writes, so the compiler checks what the catalog states.
-    /// Steps that read several placements keep the placement they read (norms) or update it in place.
+    /// Steps that read several placements keep the placement they read (norms) or update it in place; an
+    /// axis-parameterised kind has one overload per catalog type, each typed by that type's placements.
     /// </summary>
     [Theory]
     [MemberData(nameof(Kinds))]
     public void EveryStepsCSharpTypesAreItsPlacements(PlanStepKind kind)
     {
-        var type = StepCatalog.Of(kind);
-        var overloads = typeof(ForwardPass).GetMethods().Where(m => m.Name == type.Method).ToArray();
+        var variants = StepCatalog.Variants(kind);
+        var overloads = typeof(ForwardPass).GetMethods().Where(m => m.Name == variants[0].Method).ToArray();
         Assert.NotEmpty(overloads);
-        if (!type.AcceptsAnyInput) Assert.Single(overloads);
-        foreach (var method in overloads)
+        foreach (var type in variants)
         {
-            var parameters = method.GetParameters();
-            var read = type.Call == StepCall.Upload ? null : parameters[0].ParameterType;
-            if (read is not null && !type.AcceptsAnyInput) Assert.Equal(TypeOf(type.Input), read);
-            // Partial sums are never read but by a reduction.
-            if (type.AcceptsAnyInput) Assert.NotEqual(typeof(ShardedTensor<PartialSums>), read);
-            if (type.Call == StepCall.BlockResidual) Assert.Equal(read, parameters[1].ParameterType);
-            if (type.IsInPlace) Assert.Equal(typeof(void), method.ReturnType);
-            else if (type.AcceptsAnyInput && type.Output.OnDevices) Assert.Equal(read, method.ReturnType);
-            else Assert.Equal(TypeOf(type.Output), method.ReturnType);
+            var typed = overloads;
+            if (!type.AcceptsAnyInput)
+            {
+                if (type.Call != StepCall.Upload)
+                    typed = overloads.Where(m => m.GetParameters()[0].ParameterType == TypeOf(type.Input)).ToArray();
+                Assert.True(typed.Length == 1, $"{kind} from {type.Input}: {typed.Length} ForwardPass overloads read {TypeOf(type.Input).Name}");
+            }
+            foreach (var method in typed)
+            {
+                var parameters = method.GetParameters();
+                var read = type.Call == StepCall.Upload ? null : parameters[0].ParameterType;
+                // Partial sums are never read but by a reduction.
+                if (type.AcceptsAnyInput) Assert.NotEqual(typeof(ShardedTensor<PartialSums>), read);
+                if (type.Call == StepCall.BlockResidual) Assert.Equal(read, parameters[1].ParameterType);
+                if (type.IsInPlace) Assert.Equal(typeof(void), method.ReturnType);
+                else if (type.AcceptsAnyInput && type.Output.OnDevices) Assert.Equal(read, method.ReturnType);
+                else Assert.Equal(TypeOf(type.Output), method.ReturnType);
+            }
         }
+        // No overload that no catalog type reads (each non-any-input kind has exactly one per type).
+        if (!variants[0].AcceptsAnyInput) Assert.Equal(variants.Count, overloads.Length);
     }
 
     private static Type TypeOf(Placement placement) => placement.Kind switch
@@ -93,14 +110,14 @@ public sealed class StepCatalogTests
             if (from.Kind == PlacementKind.Host && to.Kind == PlacementKind.Host) continue;
             var route = Transitions.Between(from, to);
             var at = from;
-            foreach (var kind in route)
+            foreach (var type in route)
             {
-                var type = StepCatalog.Of(kind);
-                Assert.True(type.AcceptsAnyInput ? at.OnDevices : type.Input == at, $"{from} → {to}: {kind} reads {type.Input}, not {at}");
+                Assert.True(type.AcceptsAnyInput ? at.OnDevices : type.Input == at, $"{from} → {to}: {type.Kind} reads {type.Input}, not {at}");
                 at = type.Output;
             }
-            Assert.True(at == to, $"{from} → {to} ends at {at}: {string.Join(", ", route)}");
-            Assert.True(route.Count <= 2, $"{from} → {to} takes {route.Count} steps: {string.Join(", ", route)}");
+            string steps = string.Join(", ", route.Select(t => t.Kind));
+            Assert.True(at == to, $"{from} → {to} ends at {at}: {steps}");
+            Assert.True(route.Count <= 2, $"{from} → {to} takes {route.Count} steps: {steps}");
         }
     }
 
@@ -111,7 +128,7 @@ public sealed class StepCatalogTests
     [InlineData(TensorLayout.PartialSum, TensorLayout.TokenSharded, new[] { PlanStepKind.ReduceScatterTokens })]
     [InlineData(TensorLayout.PartialSum, TensorLayout.ColumnSharded, new[] { PlanStepKind.ReduceScatter })]
     [InlineData(TensorLayout.PartialSum, TensorLayout.Replicated, new[] { PlanStepKind.AllReduce })]
-    [InlineData(TensorLayout.TokenSharded, TensorLayout.ColumnSharded, new[] { PlanStepKind.AllGatherTokens, PlanStepKind.SliceColumns })]
+    [InlineData(TensorLayout.TokenSharded, TensorLayout.ColumnSharded, new[] { PlanStepKind.AllGather, PlanStepKind.SliceColumns })]
     [InlineData(TensorLayout.ColumnSharded, TensorLayout.TokenSharded, new[] { PlanStepKind.AllGather, PlanStepKind.SliceTokens })]
     [InlineData(TensorLayout.Blocks2D, TensorLayout.TokenSharded, new[] { PlanStepKind.BlocksToReplicated, PlanStepKind.SliceTokens })]
     [InlineData(TensorLayout.Blocks2D, TensorLayout.ColumnSharded, new[] { PlanStepKind.BlocksToColumnShards })]
@@ -119,7 +136,7 @@ public sealed class StepCatalogTests
     [InlineData(TensorLayout.Host, TensorLayout.TokenSharded, new[] { PlanStepKind.UploadTokenShards })]
     [InlineData(TensorLayout.Blocks2D, TensorLayout.Host, new[] { PlanStepKind.Download })]
     public void TransitionsMatchThePairByPairPlanner(TensorLayout from, TensorLayout to, PlanStepKind[] expected) =>
-        Assert.Equal(expected, Transitions.Between(Placement.Of(from), Placement.Of(to)));
+        Assert.Equal(expected, Transitions.Between(Placement.Of(from), Placement.Of(to)).Select(t => t.Kind));
 
     [Fact]
     public void PlacementsRoundTripThroughLayouts()

@@ -2,17 +2,29 @@ using System.Collections.Generic;
 
 namespace ShardGen.Planning.Steps;
 
-/// <summary>Column shards → the whole tensor on every device (ring all-gather).</summary>
-internal sealed class AllGather : MeshCollectiveStep
+/// <summary>
+/// Shards along <see cref="Axis"/> → the whole tensor on every device (ring all-gather along that axis). One step kind
+/// for every axis: the catalog holds one instance per axis a tensor is sharded on between layers, and a plan step's
+/// input layout picks it (<see cref="StepCatalog.Of(PlanStep)"/>).
+/// </summary>
+internal sealed class AllGather(ShardAxis axis) : MeshCollectiveStep
 {
+    /// <summary>The axis the input is sharded along: features (column shards) or tokens (sequence parallelism).</summary>
+    public ShardAxis Axis { get; } = axis;
+
     public override PlanStepKind Kind => PlanStepKind.AllGather;
-    public override Placement Input => Placement.Shard(ShardAxis.Features);
+    public override Placement Input => Placement.Shard(Axis);
     public override Placement Output => Placement.Replicated;
     public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.AllGather);
     protected override CollectiveOp Op => CollectiveOp.AllGather;
-    public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter of the per-device gradients onto column shards");
 
-    public override IEnumerable<string> Comment(StepContext c)
+    public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, axis == ShardAxis.Tokens
+        ? "reduce-scatter of the per-device gradients onto token blocks"
+        : "reduce-scatter of the per-device gradients onto column shards");
+
+    public override IEnumerable<string> Comment(StepContext c) => Axis == ShardAxis.Tokens ? TokensComment(c) : ColumnsComment(c);
+
+    private static IEnumerable<string> ColumnsComment(StepContext c)
     {
         yield return $"All-gather of the column shards [T, {c.Text.OverP(c.F)}] → [T, {c.FText}] on every device: {c.Bytes("(P−1)/P")}.";
         if (c.Consumer is not null && c.Next is { IsTransition: true, Output: { Kind: PlacementKind.Shard, Axis: ShardAxis.Tokens } })
@@ -21,6 +33,26 @@ internal sealed class AllGather : MeshCollectiveStep
             yield return $"{c.ConsumerText} needs the whole activation on every device.";
     }
 
-    public override string? Summary(StepContext c) =>
-        $"all-gather of {c.ProducerName}'s column shards [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
+    private static IEnumerable<string> TokensComment(StepContext c)
+    {
+        if (c.InBlock is { } inBlock)
+        {
+            string d = c.FText;
+            yield return $"All-gather tokens #{PlanText.N(inBlock.Ordinal)} of 2 in {c.Block!.Name}: token blocks [{c.Text.TokenShard}, {d}] → [T, {d}] on every device: " +
+                $"{c.Bytes("(P−1)/P")}.";
+            yield return inBlock.Ordinal == 1
+                ? "The QKV projection needs every token of the normalized stream."
+                : "The MLP up-projection needs every token of the normalized stream.";
+            yield break;
+        }
+        yield return $"All-gather tokens: token blocks [{c.Text.TokenShard}, {c.FText}] → [T, {c.FText}] on every device: {c.Bytes("(P−1)/P")}.";
+        if (c.Consumer is not null)
+            yield return $"{c.ConsumerText} needs every token on every device.";
+    }
+
+    public override string? Summary(StepContext c) => Axis == ShardAxis.Tokens
+        ? c.InBlock is { } inBlock
+            ? $"all-gather tokens {BlockCollective.Of(c, inBlock)}, before {(inBlock.Ordinal == 1 ? "QKV" : "MLP up")} [T, {c.F}]: {c.Bytes("(P−1)/P")}."
+            : $"all-gather tokens of {c.ProducerName}'s token blocks [T, {c.F}]: {c.Bytes("(P−1)/P")}."
+        : $"all-gather of {c.ProducerName}'s column shards [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
 }

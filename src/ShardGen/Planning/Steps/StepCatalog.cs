@@ -5,44 +5,75 @@ namespace ShardGen.Planning.Steps;
 
 /// <summary>
 /// Every step kind's <see cref="StepType"/>, the one place that maps a <see cref="PlanStepKind"/> to what it means.
-/// A new kind is one file in this folder plus one line in <see cref="All"/> (and its ForwardPass method).
+/// A new kind is one file in this folder plus one line in <see cref="All"/> (and its ForwardPass method). A kind
+/// parameterised by a shard axis (<see cref="AllGather"/>) has one instance per axis, told apart by the placement it
+/// reads.
 /// </summary>
 internal static class StepCatalog
 {
-    /// <summary>Every step type, in <see cref="PlanStepKind"/> order.</summary>
-    public static IReadOnlyList<StepType> All { get; } = Index(new StepType[]
+    /// <summary>Every step type (one per kind, one per axis for an axis-parameterised kind), in <see cref="PlanStepKind"/> order.</summary>
+    public static IReadOnlyList<StepType> All { get; } = new StepType[]
     {
         new UploadReplicated(), new UploadColumnShards(), new UploadBlocks(), new UploadTokenShards(),
         new ColumnParallel(), new RowParallel(), new Summa2D(), new BiasActivation(),
         new AttentionNorm(), new QkvProjection(), new Attention(), new AttentionOutput(), new AttentionResidual(),
         new MlpNorm(), new MlpUp(), new MlpDown(), new MlpResidual(),
-        new AllReduce(), new ReduceScatter(), new AllGather(),
+        new AllReduce(), new ReduceScatter(), new AllGather(ShardAxis.Features), new AllGather(ShardAxis.Tokens),
         new ColumnShardsToBlocks(), new BlocksToColumnShards(), new BlocksToReplicated(),
-        new AllGatherTokens(), new ReduceScatterTokens(),
+        new ReduceScatterTokens(),
         new SliceColumns(), new SliceBlocks(), new SliceTokens(),
         new Download(),
-    });
+    };
 
-    /// <summary>The type of <paramref name="kind"/>.</summary>
-    public static StepType Of(PlanStepKind kind) => All[(int)kind];
+    private static readonly StepType[][] ByKind = Index(All);
 
-    /// <summary>Orders the types by kind and checks that every kind has exactly one, so a lookup is an array index.</summary>
-    private static StepType[] Index(StepType[] types)
+    /// <summary>The types of <paramref name="kind"/>: one, or one per axis for an axis-parameterised kind.</summary>
+    public static IReadOnlyList<StepType> Variants(PlanStepKind kind) => ByKind[(int)kind];
+
+    /// <summary>The type of <paramref name="step"/>: its kind's, for the placement the step reads.</summary>
+    public static StepType Of(PlanStep step) => Of(step.Kind, Placement.Of(step.From));
+
+    /// <summary>The type of <paramref name="kind"/> reading <paramref name="input"/> (the kind's only type when it has one).</summary>
+    public static StepType Of(PlanStepKind kind, Placement input)
+    {
+        var variants = ByKind[(int)kind];
+        if (variants.Length == 1) return variants[0];
+        foreach (var type in variants)
+        {
+            if (type.Input == input) return type;
+        }
+        throw new InvalidOperationException($"Step kind {kind} has no catalog type reading {input}.");
+    }
+
+    /// <summary>The type of a kind with one type; an axis-parameterised kind needs the placement it reads (<see cref="Of(PlanStepKind, Placement)"/>).</summary>
+    public static StepType Of(PlanStepKind kind) => ByKind[(int)kind] is { Length: 1 } one
+        ? one[0]
+        : throw new InvalidOperationException($"Step kind {kind} has one catalog type per axis: name the placement it reads.");
+
+    /// <summary>
+    /// Groups the types by kind and checks that every kind has at least one, and that the types of one kind read
+    /// different placements, so a lookup is an array index (plus a compare for an axis-parameterised kind).
+    /// </summary>
+    private static StepType[][] Index(IReadOnlyList<StepType> types)
     {
         var kinds = (PlanStepKind[])Enum.GetValues(typeof(PlanStepKind));
-        var byKind = new StepType[kinds.Length];
+        var byKind = new List<StepType>[kinds.Length];
         foreach (var type in types)
         {
-            int k = (int)type.Kind;
-            if (byKind[k] is not null)
-                throw new InvalidOperationException($"Step kind {type.Kind} has two catalog types: {byKind[k].GetType().Name} and {type.GetType().Name}.");
-            byKind[k] = type;
+            var same = byKind[(int)type.Kind] ??= new List<StepType>();
+            foreach (var other in same)
+            {
+                if (other.Input == type.Input)
+                    throw new InvalidOperationException($"Step kind {type.Kind} has two catalog types reading {type.Input}: {other.GetType().Name} and {type.GetType().Name}.");
+            }
+            same.Add(type);
         }
+        var result = new StepType[kinds.Length][];
         for (int k = 0; k < byKind.Length; k++)
         {
-            if (byKind[k] is null)
-                throw new InvalidOperationException($"Step kind {(PlanStepKind)k} has no catalog type: add one in Planning/Steps and list it in StepCatalog.All.");
+            result[k] = byKind[k]?.ToArray()
+                ?? throw new InvalidOperationException($"Step kind {(PlanStepKind)k} has no catalog type: add one in Planning/Steps and list it in StepCatalog.All.");
         }
-        return byKind;
+        return result;
     }
 }

@@ -51,7 +51,7 @@ internal sealed class StepContext
             for (int j = Index + 1; j < Steps.Count; j++)
             {
                 var s = Steps[j];
-                if (StepCatalog.Of(s.Kind).StartsLayer && s.LayerIndex >= 0 && s.LayerIndex < Layers.Count)
+                if (StepCatalog.Of(s).StartsLayer && s.LayerIndex >= 0 && s.LayerIndex < Layers.Count)
                     return Layers[s.LayerIndex];
             }
             return null;
@@ -62,10 +62,10 @@ internal sealed class StepContext
     public string ConsumerText => Consumer is { } c ? $"{c.Name} ({c.StrategyText})" : "";
 
     /// <summary>True when the next step launches a layer.</summary>
-    public bool NextIsLaunch => Index + 1 < Steps.Count && StepCatalog.Of(Steps[Index + 1].Kind).IsLaunch;
+    public bool NextIsLaunch => Index + 1 < Steps.Count && StepCatalog.Of(Steps[Index + 1]).IsLaunch;
 
     /// <summary>The type of the next step, if any.</summary>
-    public StepType? Next => Index + 1 < Steps.Count ? StepCatalog.Of(Steps[Index + 1].Kind) : null;
+    public StepType? Next => Index + 1 < Steps.Count ? StepCatalog.Of(Steps[Index + 1]) : null;
 
     /// <summary>The layer whose output this step moves: the layer of the last step before it that has one.</summary>
     public string ProducerName
@@ -79,7 +79,7 @@ internal sealed class StepContext
     }
 
     /// <summary>"X " when the step reads the model's input straight from the upload, else nothing.</summary>
-    public string InputName => Index > 0 && StepCatalog.Of(Steps[Index - 1].Kind).Call == StepCall.Upload ? "X " : "";
+    public string InputName => Index > 0 && StepCatalog.Of(Steps[Index - 1]).Call == StepCall.Upload ? "X " : "";
 
     /// <summary>The variable holding a residual add's residual stream (the output of its <see cref="PlanStep.ResidualStep"/>).</summary>
     public string ResidualVariable => Step.ResidualStep >= 0 && Step.ResidualStep < Variables.Length ? Variables[Step.ResidualStep] : "";
@@ -93,11 +93,11 @@ internal sealed class StepContext
         get
         {
             int k = Index;
-            if (!StepCatalog.Of(Steps[k].Kind).IsCollective) return null;
+            if (!StepCatalog.Of(Steps[k]).IsCollective) return null;
             // After a block's row-parallel projection (its partial sums), or before its column-parallel one.
-            if (k > 0 && StepCatalog.Of(Steps[k - 1].Kind) is { BlockHalf: > 0, Output.Kind: PlacementKind.Partial } before)
+            if (k > 0 && StepCatalog.Of(Steps[k - 1]) is { BlockHalf: > 0, Output.Kind: PlacementKind.Partial } before)
                 return (Steps[k - 1].LayerIndex, before.BlockHalf);
-            if (k + 1 < Steps.Count && StepCatalog.Of(Steps[k + 1].Kind) is { BlockHalf: > 0, AcceptsAnyInput: false, Input.Kind: PlacementKind.Replicated } after)
+            if (k + 1 < Steps.Count && StepCatalog.Of(Steps[k + 1]) is { BlockHalf: > 0, AcceptsAnyInput: false, Input.Kind: PlacementKind.Replicated } after)
                 return (Steps[k + 1].LayerIndex, after.BlockHalf);
             return null;
         }
@@ -108,7 +108,7 @@ internal sealed class StepContext
 
     /// <summary>This step's bytes for <paramref name="tokens"/> tokens, all devices together (0 unless the device count is fixed).</summary>
     private long TotalBytes(int tokens) => Text.Fixed
-        ? StepCatalog.Of(Step.Kind).TotalBytes(new StepSizes(Step, Layer, Text.Devices, tokens))
+        ? StepCatalog.Of(Step).TotalBytes(new StepSizes(Step, Layer, Text.Devices, tokens))
         : 0;
 
     /// <summary>The step's bytes per device in words: "<paramref name="symbolic"/> · T·F·4 B per device", evaluated when P is fixed.</summary>
@@ -127,7 +127,7 @@ internal sealed class StepContext
         int next = 0;
         for (int k = 0; k < steps.Count; k++)
         {
-            var call = StepCatalog.Of(steps[k].Kind).Call;
+            var call = StepCatalog.Of(steps[k]).Call;
             names[k] = call is StepCall.LinearInPlace or StepCall.BlockResidual or StepCall.Download
                 ? (k > 0 ? names[k - 1] : "")
                 : $"a{PlanText.N(next++)}";
