@@ -1,12 +1,15 @@
 namespace ShardGen.Planning;
 
 /// <summary>
-/// The methods a generated Forward calls, one name per <see cref="PlanStepKind"/>. The runtime's ForwardPass implements it;
+/// The methods a generated Forward calls, one name per <see cref="PlanStepKind"/>, except where an axis-parameterised
+/// kind's types read the same placement and write different ones (reduce-scatter onto features or tokens, slices):
+/// C# cannot overload on the result, so those have one name per target. The runtime's ForwardPass implements it;
 /// the step catalog names each method with <c>nameof</c> on this interface, so a step whose method is missing or
 /// renamed fails to compile in the generator and the runtime alike, never in a user's build.
 /// Each activation's placement is its own type parameter, so the runtime gives every placement its own C# type and a
 /// generated Forward that skips a transition (partial sums into a column-parallel launch, column shards into a
-/// replicated consumer) does not compile. A step that reads several placements has one overload per placement.
+/// replicated consumer) does not compile. A step that reads several placements has one overload per placement
+/// (AllGather along features or tokens, Download, a block's norms).
 /// </summary>
 /// <typeparam name="TReplicated">An activation every device holds whole.</typeparam>
 /// <typeparam name="TColumnShards">An activation split along its features (Megatron's column-parallel output).</typeparam>

@@ -69,7 +69,7 @@ static class LayoutPlanner
     {
         var block = layer.Block!;
         int d = layer.InFeatures, attentionWidth = block.Heads * block.HeadDim(d);
-        var reduced = stream == TensorLayout.TokenSharded ? PlanStepKind.ReduceScatterTokens : PlanStepKind.AllReduce;
+        var reduced = stream == TensorLayout.TokenSharded ? PlanStepKind.ReduceScatter : PlanStepKind.AllReduce;
 
         int residual = Producer(steps, steps.Count - 1); // the step that produced the block's input
         steps.Add(new PlanStep(PlanStepKind.AttentionNorm, index, d, stream, stream));

@@ -32,7 +32,8 @@ enum PlanStepKind
     MlpDown,
     MlpResidual,
 
-    // Collectives over the whole mesh. AllGather gathers along the axis its input is sharded on (features or tokens).
+    // Collectives over the whole mesh. ReduceScatter scatters onto an axis (features, or tokens after a sequence-parallel
+    // region); AllGather gathers along the axis its input is sharded on (features, or tokens before such a region).
     AllReduce,
     ReduceScatter,
     AllGather,
@@ -42,13 +43,8 @@ enum PlanStepKind
     BlocksToColumnShards,
     BlocksToReplicated,
 
-    // Sequence parallelism: the token dimension is scattered after the tensor-parallel region (and gathered before it by AllGather).
-    ReduceScatterTokens,
-
-    // Local re-layouts: each device keeps the piece it needs; nothing is sent.
-    SliceColumns,
-    SliceBlocks,
-    SliceTokens,
+    // Local re-layout onto shards along an axis or 2D blocks: each device keeps the piece it needs; nothing is sent.
+    Slice,
 
     // Devices to host.
     Download,

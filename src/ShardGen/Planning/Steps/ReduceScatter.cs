@@ -2,17 +2,31 @@ using System.Collections.Generic;
 
 namespace ShardGen.Planning.Steps;
 
-/// <summary>Partial sums → device r holds the sum of column shard r only (ring reduce-scatter).</summary>
-internal sealed class ReduceScatter : MeshCollectiveStep
+/// <summary>
+/// Partial sums → device r holds the sum of its shard r along <see cref="Axis"/> only (ring reduce-scatter onto that
+/// axis). One step kind for every axis: the catalog holds one instance per axis, and a plan step's output layout picks
+/// it. The ForwardPass method is named per axis, since both read partial sums and C# cannot overload on the result.
+/// </summary>
+internal sealed class ReduceScatter(ShardAxis axis) : MeshCollectiveStep
 {
+    /// <summary>The axis the sums are scattered onto: features (column shards) or tokens (sequence parallelism).</summary>
+    public ShardAxis Axis { get; } = axis;
+
     public override PlanStepKind Kind => PlanStepKind.ReduceScatter;
     public override Placement Input => Placement.Partial;
-    public override Placement Output => Placement.Shard(ShardAxis.Features);
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.ReduceScatter);
+    public override Placement Output => Placement.Shard(Axis);
+    public override string Method => Axis == ShardAxis.Tokens
+        ? nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.ReduceScatterTokens)
+        : nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.ReduceScatter);
     protected override CollectiveOp Op => CollectiveOp.ReduceScatter;
-    public override StepBackward Backward { get; } = new(BackwardOp.AllGather, "all-gather of the gradient's column shards");
 
-    public override IEnumerable<string> Comment(StepContext c)
+    public override StepBackward Backward { get; } = new(BackwardOp.AllGather, axis == ShardAxis.Tokens
+        ? "all-gather of the gradient's token blocks"
+        : "all-gather of the gradient's column shards");
+
+    public override IEnumerable<string> Comment(StepContext c) => Axis == ShardAxis.Tokens ? TokensComment(c) : ColumnsComment(c);
+
+    private static IEnumerable<string> ColumnsComment(StepContext c)
     {
         yield return $"Reduce-scatter of the partial sums [T, {c.FText}] → column shards [T, {c.Text.OverP(c.F)}] per device: {c.Bytes("(P−1)/P")}.";
         if (c.Consumer is { Strategy: ParallelStrategy.RowParallel })
@@ -21,6 +35,24 @@ internal sealed class ReduceScatter : MeshCollectiveStep
             yield return $"Reduce-scatter, not all-reduce: {c.ConsumerText} needs only blocks, gathered from these shards next.";
     }
 
-    public override string? Summary(StepContext c) =>
-        $"reduce-scatter of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
+    private static IEnumerable<string> TokensComment(StepContext c)
+    {
+        if (c.InBlock is { } inBlock)
+        {
+            string d = c.FText;
+            yield return $"Reduce-scatter #{PlanText.N(inBlock.Ordinal)} of 2 in {c.Block!.Name}, over tokens: partial sums [T, {d}] → token block [{c.Text.TokenShard}, {d}] per device: " +
+                $"{c.Bytes("(P−1)/P")}.";
+            yield return "Reduce-scatter, not all-reduce (sequence parallel): the residual stream stays sharded by tokens, at half the bytes.";
+            yield break;
+        }
+        yield return $"Reduce-scatter over tokens of the partial sums [T, {c.FText}] → token blocks [{c.Text.TokenShard}, {c.FText}] per device: {c.Bytes("(P−1)/P")}.";
+        if (c.Consumer is not null)
+            yield return $"Reduce-scatter, not all-reduce: {c.ConsumerText} keeps its residual stream sharded by tokens (sequence parallel), at half the bytes.";
+    }
+
+    public override string? Summary(StepContext c) => Axis == ShardAxis.Tokens
+        ? c.InBlock is { } inBlock
+            ? $"reduce-scatter over tokens {BlockCollective.Of(c, inBlock)}, of the {BlockCollective.Half(inBlock)} partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}."
+            : $"reduce-scatter over tokens of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}."
+        : $"reduce-scatter of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
 }

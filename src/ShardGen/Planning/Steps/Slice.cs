@@ -1,0 +1,40 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>
+/// Replicated → <see cref="Target"/> (shards along an axis, or the grid's 2D blocks): each device keeps its own piece
+/// as a view; nothing is sent. One step kind for every target: the catalog holds one instance per target, and a plan
+/// step's output layout picks it. The ForwardPass method is named per target, since all read the replicated tensor and
+/// C# cannot overload on the result.
+/// </summary>
+internal sealed class Slice(Placement target) : TransitionStep
+{
+    /// <summary>The placement each device's piece has: column shards, token shards or 2D blocks.</summary>
+    public Placement Target { get; } = target;
+
+    public override PlanStepKind Kind => PlanStepKind.Slice;
+    public override Placement Input => Placement.Replicated;
+    public override Placement Output => Target;
+
+    public override string Method => Target.Kind == PlacementKind.Grid2D
+        ? nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.SliceBlocks)
+        : Target.Axis == ShardAxis.Tokens
+            ? nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.SliceTokens)
+            : nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.SliceColumns);
+
+    public override StepBackward Backward { get; } = new(BackwardOp.AllGather, target.Kind == PlacementKind.Grid2D
+        ? "all-gather of the gradient's blocks, in grid columns then rows"
+        : target.Axis == ShardAxis.Tokens
+            ? "all-gather of the gradient's token blocks"
+            : "all-gather of the gradient's column shards");
+
+    public override IEnumerable<string> Comment(StepContext c)
+    {
+        yield return Target.Kind == PlacementKind.Grid2D
+            ? $"Replicated [T, {c.FText}] → blocks [{c.Text.TokenBlock}, {c.Text.OverQ(c.F)}]: each device keeps its own block; nothing is sent."
+            : Target.Axis == ShardAxis.Tokens
+                ? $"Replicated [T, {c.FText}] → token blocks [{c.Text.TokenShard}, {c.FText}]: each device keeps its own tokens (sequence parallel); nothing is sent."
+                : $"Replicated [T, {c.FText}] → column shards [T, {c.Text.OverP(c.F)}]: each device keeps its own columns; nothing is sent.";
+    }
+}
