@@ -44,7 +44,7 @@ public sealed unsafe class MpiCollectiveEngine : CollectiveEngine
             }
         }
         if (!communicates) _mesh.Guard.Skip(MpiStep.AllReduce);
-        for (int c = 0; c < g; c++) info.Counts[c] = BlockPartition.Length(n, g, c); // the ring's chunks
+        for (int c = 0; c < g; c++) info.Counts[c] = EvenRanges.Length(n, g, c); // the ring's chunks
         Account(CollectiveKind.AllReduce, group, info, 0, n, info.Counts);
     }
 

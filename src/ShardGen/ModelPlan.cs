@@ -119,7 +119,7 @@ public sealed class ModelPlan
     {
         var block = Layers.OfType<TransformerBlock>().FirstOrDefault();
         if (block is null) return 0;
-        long rows = SequenceParallel ? BlockPartition.Length(tokens, Devices, 0) : tokens;
+        long rows = SequenceParallel ? EvenRanges.Length(tokens, Devices, 0) : tokens;
         return rows * block.Hidden * PlanCost.BytesPerElement;
     }
 

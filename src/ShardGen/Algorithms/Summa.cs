@@ -6,7 +6,7 @@ using ShardGen.Planning;
 namespace ShardGen.Algorithms;
 
 /// <summary>
-/// SUMMA on a q×q <see cref="DeviceGrid"/>: every matrix is cut into q×q blocks (BlockPartition on each
+/// SUMMA on a q×q <see cref="DeviceGrid"/>: every matrix is cut into q×q blocks (EvenRanges on each
 /// dimension, so sizes need not divide by q and blocks may be empty), block (r, c) living on
 /// <c>grid.RankOf(r, c)</c>. Lists are indexed by rank. Runs with the backend's Device and
 /// CollectiveEngine only, so it works on any backend.

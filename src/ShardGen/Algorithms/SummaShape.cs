@@ -5,7 +5,7 @@ using ShardGen.Planning;
 
 namespace ShardGen.Algorithms;
 
-/// <summary>The global M, N, K of a SUMMA call, read from the blocks and checked against BlockPartition.</summary>
+/// <summary>The global M, N, K of a SUMMA call, read from the blocks and checked against EvenRanges.</summary>
 internal readonly struct SummaShape
 {
     private readonly int _q;
@@ -22,9 +22,9 @@ internal readonly struct SummaShape
     public int Cols { get; }
     public int Depth { get; }
 
-    public int M(int block) => BlockPartition.Length(Rows, _q, block);
-    public int N(int block) => BlockPartition.Length(Cols, _q, block);
-    public int K(int block) => BlockPartition.Length(Depth, _q, block);
+    public int M(int block) => EvenRanges.Length(Rows, _q, block);
+    public int N(int block) => EvenRanges.Length(Cols, _q, block);
+    public int K(int block) => EvenRanges.Length(Depth, _q, block);
 
     public static SummaShape Infer(DeviceGrid grid, SummaVariant variant, IReadOnlyList<MatrixView> a,
         IReadOnlyList<MatrixView> b, IReadOnlyList<MatrixView> c)
@@ -78,6 +78,6 @@ internal readonly struct SummaShape
         if (view.Buffer is null || !ReferenceEquals(view.Device, device))
             throw new ArgumentException($"SUMMA {v}: block {name} of rank {rank} must live on {device.Name}.", name.ToLowerInvariant());
         if (view.Rows != rows || view.Cols != cols)
-            throw new ArgumentException($"SUMMA {v}: block {name} of rank {rank} is {view.Rows}×{view.Cols}, but the BlockPartition of the global shape gives {rows}×{cols}.", name.ToLowerInvariant());
+            throw new ArgumentException($"SUMMA {v}: block {name} of rank {rank} is {view.Rows}×{view.Cols}, but the EvenRanges of the global shape gives {rows}×{cols}.", name.ToLowerInvariant());
     }
 }

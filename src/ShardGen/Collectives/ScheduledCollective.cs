@@ -69,7 +69,7 @@ internal abstract class ScheduledCollective<TDevice> where TDevice : Device
         for (int c = 0; c < Schedule.Chunks; c++)
         {
             total += _chunkElements[c] = ChunkElements(c);
-            if (Kind == CollectiveKind.AllReduce) _chunkStart[c] = BlockPartition.Start(_elements, Size, c);
+            if (Kind == CollectiveKind.AllReduce) _chunkStart[c] = EvenRanges.Start(_elements, Size, c);
         }
         Elements = Kind is CollectiveKind.AllGather or CollectiveKind.ReduceScatter ? total : _elements;
         _pool = pool;
@@ -173,7 +173,7 @@ internal abstract class ScheduledCollective<TDevice> where TDevice : Device
 
     private int ChunkElements(int chunk) => Kind switch
     {
-        CollectiveKind.AllReduce => BlockPartition.Length(_elements, Size, chunk),
+        CollectiveKind.AllReduce => EvenRanges.Length(_elements, Size, chunk),
         CollectiveKind.AllGather or CollectiveKind.ReduceScatter => MemberViews[chunk].Elements,
         _ => _elements,
     };

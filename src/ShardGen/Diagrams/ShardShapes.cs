@@ -18,8 +18,8 @@ internal static class ShardShapes
         return s.To switch
         {
             TensorLayout.ColumnSharded => (t, width / p),
-            TensorLayout.TokenSharded => (BlockPartition.Length(t, p, rank), width),
-            TensorLayout.Blocks2D => (BlockPartition.Length(t, q, rank % q), width / q), // grid row rank % q
+            TensorLayout.TokenSharded => (EvenRanges.Length(t, p, rank), width),
+            TensorLayout.Blocks2D => (EvenRanges.Length(t, q, rank % q), width / q), // grid row rank % q
             TensorLayout.Heads => (t, plan.Block(s.LayerIndex).LocalQkvWidth),
             _ => (t, width), // host, replicated, partial sums: the whole tensor
         };

@@ -82,8 +82,8 @@ internal static unsafe class GemmKernel
             int tile = _splitN ? TileCols : TileRows;
             int total = _splitN ? _g.N : _g.M;
             // Whole tiles per strip so only the last strip has a ragged edge.
-            int start = Math.Min(total, Planning.BlockPartition.Start(_tiles, _parts, member) * tile);
-            int end = Math.Min(total, start + Planning.BlockPartition.Length(_tiles, _parts, member) * tile);
+            int start = Math.Min(total, Planning.EvenRanges.Start(_tiles, _parts, member) * tile);
+            int end = Math.Min(total, start + Planning.EvenRanges.Length(_tiles, _parts, member) * tile);
             if (end <= start) return;
             var sub = _splitN ? _g.ColumnSlice(start, end - start) : _g.RowSlice(start, end - start);
             GemmKernel.Run(sub, _workspaces[member]);

@@ -249,7 +249,7 @@ public sealed partial class ForwardPass : IDisposable,
     private (int Start, int Length) TokenShard(int rank) => TokenBlock(rank, P);
 
     private (int Start, int Length) TokenBlock(int gridRow, int q) =>
-        (BlockPartition.Start(Tokens, q, gridRow), BlockPartition.Length(Tokens, q, gridRow));
+        (EvenRanges.Start(Tokens, q, gridRow), EvenRanges.Length(Tokens, q, gridRow));
 
     /// <summary>This step's output tensor (reused from the previous pass); the caller fills every shard.</summary>
     private ShardedTensor Next(TensorLayout layout, int features) => _scratch.Tensor().Reset(layout, Tokens, features);

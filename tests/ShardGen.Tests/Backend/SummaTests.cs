@@ -20,12 +20,12 @@ public sealed class SummaTests
         return data;
     }
 
-    /// <summary>Block (r, c) of a stored [rows, cols] matrix, cut by BlockPartition on both dimensions.</summary>
+    /// <summary>Block (r, c) of a stored [rows, cols] matrix, cut by EvenRanges on both dimensions.</summary>
     private static double[] Block(double[] x, int rows, int cols, int q, int r, int c, out int br, out int bc)
     {
-        int r0 = BlockPartition.Start(rows, q, r), c0 = BlockPartition.Start(cols, q, c);
-        br = BlockPartition.Length(rows, q, r);
-        bc = BlockPartition.Length(cols, q, c);
+        int r0 = EvenRanges.Start(rows, q, r), c0 = EvenRanges.Start(cols, q, c);
+        br = EvenRanges.Length(rows, q, r);
+        bc = EvenRanges.Length(cols, q, c);
         var block = new double[br * bc];
         for (int i = 0; i < br; i++)
         for (int j = 0; j < bc; j++)

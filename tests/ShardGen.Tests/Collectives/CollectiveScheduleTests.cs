@@ -49,7 +49,7 @@ public sealed class CollectiveScheduleTests
         {
             var schedule = RingSchedule.AllReduce(p);
             var input = RandomBuffers(random, p, n);
-            var chunks = Enumerable.Range(0, p).Select(c => (Start: BlockPartition.Start(n, p, c), Length: BlockPartition.Length(n, p, c))).ToArray();
+            var chunks = Enumerable.Range(0, p).Select(c => (Start: EvenRanges.Start(n, p, c), Length: EvenRanges.Length(n, p, c))).ToArray();
             var state = input.Select(b => chunks.Select(c => b.AsSpan(c.Start, c.Length).ToArray()).ToArray()).ToArray();
             Simulate(schedule, state);
             for (int i = 0; i < n; i++)
@@ -105,7 +105,7 @@ public sealed class CollectiveScheduleTests
         var schedule = RingSchedule.AllReduce(p);
         foreach (int n in new[] { 0, 1, 7, 8 * 105, 1000 })
         {
-            var chunks = Enumerable.Range(0, p).Select(c => BlockPartition.Length(n, p, c)).ToArray();
+            var chunks = Enumerable.Range(0, p).Select(c => EvenRanges.Length(n, p, c)).ToArray();
             Assert.Equal(2L * (p - 1) * n, schedule.ElementsSent(chunks));
             // Per member: every chunk but m+1 in the reduce phase, every chunk but m+2 in the gather phase.
             for (int m = 0; m < p && p > 1; m++)

@@ -59,7 +59,7 @@ public sealed class ScheduledCollectiveTests : IDisposable
             foreach (var r in receives.Where(_ => !sendWritesPeer))
                 Assert.True(op.Exits[r.Transfer.From] > r.Sequence, $"{kind} P={p}: member {r.Transfer.From} left while member {r.Transfer.To} still read its chunk {r.Transfer.Chunk}.");
             // Bytes: each member counted what the schedule says it sends, 6 floats a chunk unless all-reduce cuts them.
-            var chunks = Enumerable.Range(0, schedule.Chunks).Select(c => kind == CollectiveKind.AllReduce ? BlockPartition.Length(6, p, c) : 6).ToArray();
+            var chunks = Enumerable.Range(0, schedule.Chunks).Select(c => kind == CollectiveKind.AllReduce ? EvenRanges.Length(6, p, c) : 6).ToArray();
             for (int m = 0; m < p; m++)
                 Assert.Equal(schedule.ElementsSent(chunks, m) * sizeof(float), stats.BytesSent(op.Members[m].Rank));
             Assert.Equal(schedule.ElementsSent(chunks), op.ElementsSent);

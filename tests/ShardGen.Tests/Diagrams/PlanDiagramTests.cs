@@ -195,7 +195,7 @@ public class PlanDiagramTests
     /// <summary>
     /// [rows, cols] device <paramref name="rank"/> holds after step <paramref name="k"/>, from the step kind and the layer
     /// declarations (the drawing reads layouts and the next step's width instead). Tokens split as
-    /// <see cref="BlockPartition"/> documents: the first T mod parts blocks one longer.
+    /// <see cref="EvenRanges"/> documents: the first T mod parts blocks one longer.
     /// </summary>
     private static (int Rows, int Cols) ExpectedShape(ModelPlan plan, int k, int rank)
     {

@@ -239,14 +239,14 @@ public sealed class AdjointnessTests
     private static MatrixView[] Blocks(Random rng, DeviceGrid grid, int rows, int cols) =>
         Enumerable.Range(0, grid.Mesh.Size).Select(rank =>
         {
-            int br = BlockPartition.Length(rows, grid.Q, grid.GridRowOf(rank)), bc = BlockPartition.Length(cols, grid.Q, grid.GridColumnOf(rank));
+            int br = EvenRanges.Length(rows, grid.Q, grid.GridRowOf(rank)), bc = EvenRanges.Length(cols, grid.Q, grid.GridColumnOf(rank));
             return Upload(grid.Mesh.Devices[rank], RoundToFloat(Backend.Reference.Random(rng, br * bc)), br, bc);
         }).ToArray();
 
     private static MatrixView[] Multiply(DeviceGrid grid, SummaVariant variant, MatrixView[] a, MatrixView[] b, int rows, int cols)
     {
         var c = Enumerable.Range(0, grid.Mesh.Size).Select(rank => Alloc(grid.Mesh.Devices[rank],
-            BlockPartition.Length(rows, grid.Q, grid.GridRowOf(rank)), BlockPartition.Length(cols, grid.Q, grid.GridColumnOf(rank)))).ToArray();
+            EvenRanges.Length(rows, grid.Q, grid.GridRowOf(rank)), EvenRanges.Length(cols, grid.Q, grid.GridColumnOf(rank)))).ToArray();
         Summa.Multiply(grid, variant, a, b, c);
         return c;
     }

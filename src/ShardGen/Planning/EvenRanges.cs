@@ -1,14 +1,15 @@
 namespace ShardGen.Planning;
 
 /// <summary>
-/// Splits <c>total</c> items into <c>parts</c> contiguous blocks as evenly as possible: the first
-/// <c>total % parts</c> blocks get one extra item. Used for tokens, which need not divide by the grid size
-/// (a block may be empty when there are fewer tokens than grid rows).
+/// Splits <c>total</c> items into <c>parts</c> contiguous ranges as evenly as possible: the first
+/// <c>total % parts</c> ranges get one extra item. One rule for every split that need not divide: token ranges
+/// (sequence parallelism, SUMMA's grid rows; a range may be empty when there are fewer tokens than parts) and the
+/// ring collectives' chunks.
 /// </summary>
 #if SHARDGEN_RUNTIME
 public
 #endif
-static class BlockPartition
+static class EvenRanges
 {
     public static int Start(int total, int parts, int index)
     {
