@@ -16,7 +16,7 @@ internal sealed class AllGather(ShardAxis axis) : MeshCollectiveStep
     public override PlanStepKind Kind => PlanStepKind.AllGather;
     public override Placement Input => Placement.Shard(Axis);
     public override Placement Output => Placement.Replicated;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.AllGather);
+    public override string Method => nameof(IStepMethods.AllGather);
     protected override CollectiveOp Op => CollectiveOp.AllGather;
 
     public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, axis == ShardAxis.Tokens

@@ -8,7 +8,7 @@ internal sealed class AllReduce : MeshCollectiveStep
     public override PlanStepKind Kind => PlanStepKind.AllReduce;
     public override Placement Input => Placement.Partial;
     public override Placement Output => Placement.Replicated;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.AllReduce);
+    public override string Method => nameof(IStepMethods.AllReduce);
     protected override CollectiveOp Op => CollectiveOp.AllReduce;
     public override StepBackward Backward { get; } = new(BackwardOp.Identity, "identity: every device keeps the whole gradient (Megatron's g)");
 

@@ -9,7 +9,7 @@ internal sealed class Attention : BlockStep
     public override Placement Input => Placement.Shard(ShardAxis.Heads);
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override int BlockHalf => 1;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.Attention);
+    public override string Method => nameof(IStepMethods.Attention);
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "attention's backward on the same heads (dq, dk, dv), no communication");
 
     /// <summary>

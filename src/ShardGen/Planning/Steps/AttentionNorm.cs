@@ -11,7 +11,7 @@ internal sealed class AttentionNorm : BlockStep
     public override Placement Output => Placement.Replicated;
     public override int BlockHalf => 1;
     public override bool StartsLayer => true;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.AttentionNorm);
+    public override string Method => nameof(IStepMethods.AttentionNorm);
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token; dScale and dShift summed over tokens");
 
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)

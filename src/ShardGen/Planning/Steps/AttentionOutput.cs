@@ -9,7 +9,7 @@ internal sealed class AttentionOutput : BlockStep
     public override Placement Input => Placement.Shard(ShardAxis.Features);
     public override Placement Output => Placement.Partial;
     public override int BlockHalf => 1;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.AttentionOutput);
+    public override string Method => nameof(IStepMethods.AttentionOutput);
     public override StepBackward Backward { get; } = new(BackwardOp.TransposedProducts, "dContext shard = dY·W shardᵀ and dW shard = context shardᵀ·dY, local");
 
     public override double Flops(StepSizes s) =>

@@ -8,7 +8,7 @@ internal sealed class BiasActivation : StepType
     public override PlanStepKind Kind => PlanStepKind.BiasActivation;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Replicated;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.BiasActivation);
+    public override string Method => nameof(IStepMethods.BiasActivation);
     public override bool AcceptsAnyInput => true; // whichever placement the reduction left
     public override StepCall Call => StepCall.LinearInPlace;
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "the activation's derivative, elementwise; dBias = the gradient summed over tokens");

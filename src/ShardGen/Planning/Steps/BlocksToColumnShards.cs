@@ -8,7 +8,7 @@ internal sealed class BlocksToColumnShards : TransitionStep
     public override PlanStepKind Kind => PlanStepKind.BlocksToColumnShards;
     public override Placement Input => Placement.Grid2D;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.BlocksToColumnShards);
+    public override string Method => nameof(IStepMethods.BlocksToColumnShards);
     public override bool IsCollective => true;
     public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter inside each grid column back onto token blocks");
 

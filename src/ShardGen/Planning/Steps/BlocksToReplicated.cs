@@ -8,7 +8,7 @@ internal sealed class BlocksToReplicated : TransitionStep
     public override PlanStepKind Kind => PlanStepKind.BlocksToReplicated;
     public override Placement Input => Placement.Grid2D;
     public override Placement Output => Placement.Replicated;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.BlocksToReplicated);
+    public override string Method => nameof(IStepMethods.BlocksToReplicated);
     public override bool IsCollective => true;
     public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter inside grid rows, then inside grid columns, back onto blocks");
 

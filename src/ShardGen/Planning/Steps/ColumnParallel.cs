@@ -8,7 +8,7 @@ internal sealed class ColumnParallel : LaunchStep
     public override PlanStepKind Kind => PlanStepKind.ColumnParallel;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.ColumnParallel);
+    public override string Method => nameof(IStepMethods.ColumnParallel);
     public override StepBackward Backward { get; } =
         new(BackwardOp.AllReduce, "dX = dY·Wᵀ per device, then all-reduce of dX (Megatron's f: identity forward, all-reduce backward); dW = Xᵀ·dY local");
 

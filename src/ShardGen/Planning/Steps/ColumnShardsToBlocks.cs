@@ -11,7 +11,7 @@ internal sealed class ColumnShardsToBlocks : TransitionStep
     public override PlanStepKind Kind => PlanStepKind.ColumnShardsToBlocks;
     public override Placement Input => Placement.Shard(ShardAxis.Features);
     public override Placement Output => Placement.Grid2D;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.ColumnShardsToBlocks);
+    public override string Method => nameof(IStepMethods.ColumnShardsToBlocks);
     public override bool IsCollective => true;
     public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter inside each grid column back onto column shards");
 

@@ -9,7 +9,7 @@ internal sealed class Download : StepType
     public override Placement Input => Placement.Replicated;
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Host;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.Download);
+    public override string Method => nameof(IStepMethods.Download);
     public override StepCall Call => StepCall.Download;
     public override StepBackward Backward { get; } = new(BackwardOp.HostTransfer, "the output's gradient, uploaded in the placement the output had");
 

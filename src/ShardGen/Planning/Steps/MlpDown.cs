@@ -9,7 +9,7 @@ internal sealed class MlpDown : BlockStep
     public override Placement Input => Placement.Shard(ShardAxis.Features);
     public override Placement Output => Placement.Partial;
     public override int BlockHalf => 2;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.MlpDown);
+    public override string Method => nameof(IStepMethods.MlpDown);
     public override StepBackward Backward { get; } = new(BackwardOp.TransposedProducts, "dH shard = dY·W shardᵀ and dW shard = H shardᵀ·dY, local");
 
     public override double Flops(StepSizes s) =>

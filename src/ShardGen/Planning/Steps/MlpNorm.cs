@@ -10,7 +10,7 @@ internal sealed class MlpNorm : BlockStep
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;
     public override int BlockHalf => 2;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.MlpNorm);
+    public override string Method => nameof(IStepMethods.MlpNorm);
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token; dScale and dShift summed over tokens");
 
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)

@@ -9,7 +9,7 @@ internal sealed class MlpUp : BlockStep
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override int BlockHalf => 2;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.MlpUp);
+    public override string Method => nameof(IStepMethods.MlpUp);
     public override StepBackward Backward { get; } =
         new(BackwardOp.AllReduce, "dX = dH·Wᵀ per device, then all-reduce of dX (Megatron's f); dW local");
 

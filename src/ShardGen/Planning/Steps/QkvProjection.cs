@@ -9,7 +9,7 @@ internal sealed class QkvProjection : BlockStep
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Shard(ShardAxis.Heads);
     public override int BlockHalf => 1;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.QkvProjection);
+    public override string Method => nameof(IStepMethods.QkvProjection);
     public override StepBackward Backward { get; } =
         new(BackwardOp.AllReduce, "dX = d(q|k|v)·Wᵀ per device, then all-reduce of dX (Megatron's f); dW local");
 

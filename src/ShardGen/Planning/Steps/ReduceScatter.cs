@@ -16,8 +16,8 @@ internal sealed class ReduceScatter(ShardAxis axis) : MeshCollectiveStep
     public override Placement Input => Placement.Partial;
     public override Placement Output => Placement.Shard(Axis);
     public override string Method => Axis == ShardAxis.Tokens
-        ? nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.ReduceScatterTokens)
-        : nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.ReduceScatter);
+        ? nameof(IStepMethods.ReduceScatterTokens)
+        : nameof(IStepMethods.ReduceScatter);
     protected override CollectiveOp Op => CollectiveOp.ReduceScatter;
 
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, axis == ShardAxis.Tokens

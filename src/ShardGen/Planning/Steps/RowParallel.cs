@@ -8,7 +8,7 @@ internal sealed class RowParallel : LaunchStep
     public override PlanStepKind Kind => PlanStepKind.RowParallel;
     public override Placement Input => Placement.Shard(ShardAxis.Features);
     public override Placement Output => Placement.Partial;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.RowParallel);
+    public override string Method => nameof(IStepMethods.RowParallel);
     public override StepBackward Backward { get; } =
         new(BackwardOp.TransposedProducts, "dX shard = dY·W shardᵀ and dW shard = X shardᵀ·dY, local: the all-reduce after it has the identity as backward");
 

@@ -18,10 +18,10 @@ internal sealed class Slice(Placement target) : TransitionStep
     public override Placement Output => Target;
 
     public override string Method => Target.Kind == PlacementKind.Grid2D
-        ? nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.SliceBlocks)
+        ? nameof(IStepMethods.SliceBlocks)
         : Target.Axis == ShardAxis.Tokens
-            ? nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.SliceTokens)
-            : nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.SliceColumns);
+            ? nameof(IStepMethods.SliceTokens)
+            : nameof(IStepMethods.SliceColumns);
 
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, target.Kind == PlacementKind.Grid2D
         ? "all-gather of the gradient's blocks, in grid columns then rows"

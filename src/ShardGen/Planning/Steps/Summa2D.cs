@@ -11,7 +11,7 @@ internal sealed class Summa2D : LaunchStep
     public override PlanStepKind Kind => PlanStepKind.Summa2D;
     public override Placement Input => Placement.Grid2D;
     public override Placement Output => Placement.Grid2D;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.Summa2D);
+    public override string Method => nameof(IStepMethods.Summa2D);
     public override bool Communicates => true;
     public override StepBackward Backward { get; } =
         new(BackwardOp.TransposedProducts, "SUMMA A·Bᵀ for dX = dY·Wᵀ and SUMMA Aᵀ·B for dW = Xᵀ·dY on the same grid (broadcasts ↔ reduces)");

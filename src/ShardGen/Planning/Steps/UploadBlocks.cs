@@ -7,7 +7,7 @@ internal sealed class UploadBlocks : UploadStep
 {
     public override PlanStepKind Kind => PlanStepKind.UploadBlocks;
     public override Placement Output => Placement.Grid2D;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.UploadBlocks);
+    public override string Method => nameof(IStepMethods.UploadBlocks);
 
     public override IEnumerable<string> Comment(StepContext c)
     {

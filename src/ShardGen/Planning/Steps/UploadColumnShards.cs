@@ -7,7 +7,7 @@ internal sealed class UploadColumnShards : UploadStep
 {
     public override PlanStepKind Kind => PlanStepKind.UploadColumnShards;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.UploadColumnShards);
+    public override string Method => nameof(IStepMethods.UploadColumnShards);
 
     public override IEnumerable<string> Comment(StepContext c)
     {

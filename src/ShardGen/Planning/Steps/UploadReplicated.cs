@@ -7,7 +7,7 @@ internal sealed class UploadReplicated : UploadStep
 {
     public override PlanStepKind Kind => PlanStepKind.UploadReplicated;
     public override Placement Output => Placement.Replicated;
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.UploadReplicated);
+    public override string Method => nameof(IStepMethods.UploadReplicated);
 
     public override IEnumerable<string> Comment(StepContext c)
     {

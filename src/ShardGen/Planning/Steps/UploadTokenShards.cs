@@ -7,7 +7,7 @@ internal sealed class UploadTokenShards : UploadStep
 {
     public override PlanStepKind Kind => PlanStepKind.UploadTokenShards;
     public override Placement Output => Placement.Shard(ShardAxis.Tokens);
-    public override string Method => nameof(IForwardSteps<object, object, object, object, object, object, object, object, object>.UploadTokenShards);
+    public override string Method => nameof(IStepMethods.UploadTokenShards);
 
     public override IEnumerable<string> Comment(StepContext c)
     {

@@ -1,0 +1,27 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>
+/// A block half's end: its row-parallel projection's bias (once, after the reduction) plus the residual, in place on
+/// the stream. The two halves differ only in which bias and which residual they name.
+/// </summary>
+internal abstract class BlockResidualStep : BlockStep
+{
+    public override Placement Input => Placement.Replicated;
+    public override bool AcceptsAnyInput => true;
+    public override Placement Output => Placement.Replicated;
+    public override StepCall Call => StepCall.BlockResidual;
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows to both the sum and the residual; dBias summed over tokens");
+
+    /// <summary>The bias's name in the words ("output bias"); the residual's ("the block's input").</summary>
+    protected abstract string BiasName { get; }
+    protected abstract string ResidualName { get; }
+
+    protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
+    {
+        yield return b.Layer.HasBias
+            ? $"{b.Name}: {BiasName} [{b.D}] added once, after the reduction, + residual {c.ResidualVariable} ({ResidualName}), in place on [{b.Rows}, {b.D}]."
+            : $"{b.Name}: + residual {c.ResidualVariable} ({ResidualName}), in place on [{b.Rows}, {b.D}]; no bias.";
+    }
+}
