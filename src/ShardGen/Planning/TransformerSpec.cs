@@ -10,6 +10,24 @@ public
 #endif
 sealed record TransformerSpec(int Heads, int KvHeads, int FfnHidden, NormKind Norm, bool Causal, float Epsilon)
 {
+    // Sizes of 0 (Heads, KvHeads, FfnHidden, Epsilon, Layers, RopeTheta) are "read from config.json at load"; only a
+    // TransformerStack leaves them open, and the runtime fills them in before planning.
+
+    /// <summary>Blocks in a <see cref="ParallelStrategy.TransformerStack"/> (0: from config.json); 1 for a single block.</summary>
+    public int Layers { get; init; } = 1;
+
+    /// <summary>Plain or gated (SwiGLU) MLP.</summary>
+    public MlpKind Mlp { get; init; } = MlpKind.Plain;
+
+    /// <summary>Rotary position embeddings on q and k (Hugging Face LLaMA's rotate_half convention).</summary>
+    public bool Rotary { get; init; }
+
+    /// <summary>RoPE base θ: frequencies θ^(−2i/headDim) (0: from config.json, rope_theta, default 10000).</summary>
+    public float RopeTheta { get; init; }
+
+    /// <summary>Biases on the q, k and v projections only (Qwen2), when the layer has no other biases.</summary>
+    public bool QkvBias { get; init; }
+
     /// <summary>Width of one head for a block of <paramref name="hidden"/> features.</summary>
     public int HeadDim(int hidden) => Heads > 0 ? hidden / Heads : 0;
 
