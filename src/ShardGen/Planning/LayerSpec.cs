@@ -22,6 +22,9 @@ sealed record LayerSpec(
     /// <summary>A <see cref="ParallelStrategy.FinalNorm"/>'s ε (0: from config.json).</summary>
     public float NormEpsilon { get; init; }
 
+    /// <summary>An <see cref="ParallelStrategy.LmHead"/> that reuses the token embedding's table (config.json's tie_word_embeddings).</summary>
+    public bool Tied { get; init; }
+
     /// <summary>
     /// True when a size of this layer is left to config.json (written as 0 in the attribute): the runtime resolves
     /// it before planning, and the compile-time rules skip what they cannot know yet.
