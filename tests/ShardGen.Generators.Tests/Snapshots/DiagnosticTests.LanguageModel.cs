@@ -374,4 +374,28 @@ public partial class DiagnosticTests
             [LmHead] public partial Linear Head { get; }
         }
         """, "SHARD027", "TransformerStack(Norm = NormKind.LayerNorm, Mlp = MlpKind.Plain, Activation = Activation.GeluTanh, Rotary = false, RopeTheta = 10000f)", expectSource: true);
+
+    [Fact]
+    public Task SHARD004_FinalNormOutsideModel() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        public class Plain
+        {
+            [FinalNorm(NormKind.RmsNorm)]
+            public Norm? FinalNorm { get; }
+        }
+        """, "SHARD004", "FinalNorm(NormKind.RmsNorm)");
+
+    [Fact]
+    public Task SHARD020_PartialStackWithoutModel() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        public partial class Llama
+        {
+            [TransformerStack]
+            public partial TransformerStack Layers { get; }
+        }
+        """, "SHARD020", "Layers");
 }
