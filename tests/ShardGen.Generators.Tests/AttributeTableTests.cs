@@ -48,7 +48,9 @@ public class AttributeTableTests
 
         // An instance built with arbitrary constructor values holds the runtime's defaults.
         var random = new Random(shortName.Length);
-        var instance = Activator.CreateInstance(type, description.Positional.Select(_ => (object)random.Next(1, 1000)).ToArray())!;
+        var parameters = type.GetConstructors().Single().GetParameters();
+        var instance = Activator.CreateInstance(type, parameters
+            .Select(p => p.ParameterType.IsEnum ? Enum.GetValues(p.ParameterType).GetValue(0)! : random.Next(1, 1000)).ToArray())!;
         foreach (var property in settable)
         {
             var argument = description.FindNamed(property.Name)!;
@@ -75,7 +77,7 @@ public class AttributeTableTests
         foreach (var name in AttributeTable.UnboundNames)
             Assert.Null(Runtime.GetType("ShardGen." + name));
         // Every enum an argument is written with must be checked to bind: Activation, NormKind, WeightLayout.
-        foreach (var argument in AttributeTable.Layers.SelectMany(a => a.Named).Where(a => a.Type == ArgumentType.Enum))
+        foreach (var argument in AttributeTable.Layers.SelectMany(a => a.Positional.Concat(a.Named)).Where(a => a.Type == ArgumentType.Enum))
             Assert.Contains(argument.EnumType!.Name, AttributeTable.TypeNames);
     }
 

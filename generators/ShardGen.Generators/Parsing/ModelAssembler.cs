@@ -74,7 +74,7 @@ internal static class ModelAssembler
     private static bool HasBlock(IReadOnlyList<LayerModel> layers)
     {
         foreach (var layer in layers)
-            if (layer.Spec.Strategy == ParallelStrategy.TransformerBlock) return true;
+            if (layer.Spec.Strategy is ParallelStrategy.TransformerBlock or ParallelStrategy.TransformerStack) return true;
         return false;
     }
 }

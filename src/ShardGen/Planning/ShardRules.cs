@@ -28,13 +28,31 @@ static class ShardRules
         for (int i = 0; i < layers.Count; i++)
         {
             var l = layers[i];
+            if (LanguageModelRules.IsLanguageModelKind(l.Strategy))
+            {
+                if (LanguageModelRules.SizeProblem(l) is { } sizeProblem)
+                    problems.Add(new ShardProblem(ShardProblemIds.NonPositiveFeatures, i, -1, sizeProblem));
+                continue;
+            }
             if (l.InFeatures <= 0 || l.OutFeatures <= 0)
                 problems.Add(new ShardProblem(ShardProblemIds.NonPositiveFeatures, i, -1,
                     $"Layer '{l.Name}' declares inFeatures = {l.InFeatures} and outFeatures = {l.OutFeatures}; both must be positive."));
         }
         for (int i = 0; i < layers.Count; i++)
-            if (layers[i].Strategy == ParallelStrategy.TransformerBlock && BlockShapeProblem(layers[i]) is { } message)
-                problems.Add(new ShardProblem(ShardProblemIds.InvalidBlockShape, i, -1, message));
+        {
+            var shape = layers[i].Strategy switch
+            {
+                ParallelStrategy.TransformerBlock => BlockShapeProblem(layers[i]),
+                ParallelStrategy.TransformerStack => LanguageModelRules.StackShapeProblem(layers[i]),
+                _ => null,
+            };
+            if (shape is not null) problems.Add(new ShardProblem(ShardProblemIds.InvalidBlockShape, i, -1, shape));
+        }
+        if (LanguageModelRules.HasLanguageModelLayer(layers))
+        {
+            problems.AddRange(LanguageModelRules.CheckWidths(layers));
+            return problems;
+        }
         for (int i = 1; i < layers.Count; i++)
         {
             LayerSpec prev = layers[i - 1], cur = layers[i];
