@@ -12,9 +12,6 @@ internal static class KnownNames
     /// <summary>The attributes' names are in <see cref="AttributeTable"/>.</summary>
     public static string ShardedModelAttributeName => AttributeTable.ShardedModel.MetadataName;
 
-    public const string Linear = Namespace + ".Linear";
-    public const string TransformerBlock = Namespace + ".TransformerBlock";
-
     /// <summary>The first <c>[ShardedModel]</c> on <paramref name="type"/>, or null when it is not a model.</summary>
     public static AttributeData? ShardedModelAttributeOf(INamedTypeSymbol type)
     {

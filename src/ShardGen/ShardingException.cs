@@ -9,7 +9,7 @@ namespace ShardGen;
 /// A model, weight or input that cannot be sharded as declared. Thrown before any device state changes,
 /// so the mesh and any existing model stay usable. The message names the layer, the numbers and the fix.
 /// </summary>
-public sealed class ShardingException : Exception
+public class ShardingException : Exception
 {
     public ShardingException(string message) : base(message) => Problems = Array.Empty<ShardProblem>();
 

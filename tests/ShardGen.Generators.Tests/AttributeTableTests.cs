@@ -48,7 +48,9 @@ public class AttributeTableTests
 
         // An instance built with arbitrary constructor values holds the runtime's defaults.
         var random = new Random(shortName.Length);
-        var instance = Activator.CreateInstance(type, description.Positional.Select(_ => (object)random.Next(1, 1000)).ToArray())!;
+        var parameters = type.GetConstructors().Single().GetParameters();
+        var instance = Activator.CreateInstance(type, parameters
+            .Select(p => p.ParameterType.IsEnum ? Enum.GetValues(p.ParameterType).GetValue(0)! : random.Next(1, 1000)).ToArray())!;
         foreach (var property in settable)
         {
             var argument = description.FindNamed(property.Name)!;
@@ -75,7 +77,7 @@ public class AttributeTableTests
         foreach (var name in AttributeTable.UnboundNames)
             Assert.Null(Runtime.GetType("ShardGen." + name));
         // Every enum an argument is written with must be checked to bind: Activation, NormKind, WeightLayout.
-        foreach (var argument in AttributeTable.Layers.SelectMany(a => a.Named).Where(a => a.Type == ArgumentType.Enum))
+        foreach (var argument in AttributeTable.Layers.SelectMany(a => a.Positional.Concat(a.Named)).Where(a => a.Type == ArgumentType.Enum))
             Assert.Contains(argument.EnumType!.Name, AttributeTable.TypeNames);
     }
 
@@ -90,6 +92,20 @@ public class AttributeTableTests
         var (values, undefined) = block.Read(new object?[] { 64, 4 }, new[] { Named("Norm", 99) });
         Assert.Null(values);
         Assert.Equal(("Norm", "99", "NormKind"), (undefined!.Value.Argument, undefined.Value.Value, undefined.Value.Enum));
+    }
+
+    [Fact]
+    public void APositionalEnumIsConvertedOrReportedLikeANamedOne()
+    {
+        var finalNorm = AttributeTable.LayerNamed("FinalNorm")!;
+        var none = Array.Empty<System.Collections.Generic.KeyValuePair<string, object?>>();
+        var (values, undefined) = finalNorm.Read(new object?[] { 1 }, none);
+        Assert.Null(undefined);
+        Assert.Equal(gen::ShardGen.NormKind.RmsNorm, values!.Get<gen::ShardGen.NormKind>("Kind"));
+        (values, undefined) = finalNorm.Read(new object?[] { 7 }, none);
+        Assert.Null(values);
+        Assert.Equal(("Kind", "7", "NormKind"), (undefined!.Value.Argument, undefined.Value.Value, undefined.Value.Enum));
+        Assert.Null(finalNorm.Read(new object?[] { true }, none).Values); // not an enum constant: the compiler's error
     }
 
     private static System.Collections.Generic.KeyValuePair<string, object?> Named(string key, object? value) => new(key, value);

@@ -116,24 +116,27 @@ internal sealed class AttributeDescription
         for (int i = 0; i < Positional.Length; i++)
         {
             if (!Positional[i].Accepts(positional[i])) return (null, null);
-            values[i] = positional[i];
+            if (Convert(Positional[i], positional[i], out values[i]) is { } undefined) return (null, undefined);
         }
         for (int i = 0; i < Named.Length; i++) values[Positional.Length + i] = Named[i].Default;
         foreach (var argument in named)
         {
             int index = Array.FindIndex(Named, d => d.Name == argument.Key);
             if (index < 0 || !Named[index].Accepts(argument.Value)) return (null, null);
-            var description = Named[index];
-            object? value = argument.Value;
-            if (description.EnumType is { } enumType)
-            {
-                if (!System.Enum.IsDefined(enumType, value!))
-                    return (null, new UndefinedEnumValue(description.Name, ((int)value!).ToString(CultureInfo.InvariantCulture), enumType.Name));
-                value = System.Enum.ToObject(enumType, value!);
-            }
-            values[Positional.Length + index] = value;
+            if (Convert(Named[index], argument.Value, out values[Positional.Length + index]) is { } undefined) return (null, undefined);
         }
         return (new ArgumentValues(this, values), null);
+    }
+
+    /// <summary>An accepted constant as the layer reads it (an enum's int as the enum); the problem when the enum lacks it.</summary>
+    private static UndefinedEnumValue? Convert(ArgumentDescription description, object? constant, out object? value)
+    {
+        value = constant;
+        if (description.EnumType is not { } enumType) return null;
+        if (!System.Enum.IsDefined(enumType, constant!))
+            return new UndefinedEnumValue(description.Name, ((int)constant!).ToString(CultureInfo.InvariantCulture), enumType.Name);
+        value = System.Enum.ToObject(enumType, constant!);
+        return null;
     }
 
     /// <summary>The layer <paramref name="name"/> declares, from its attribute's values (<see cref="Read"/>).</summary>

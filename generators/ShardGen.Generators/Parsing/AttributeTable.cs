@@ -65,6 +65,79 @@ internal static class AttributeTable
             };
         });
 
+    // The language-model layers: every size of 0 stays 0, "read from config.json at load" (LayerSpec.IsOpen), so
+    // the LayerSpecs hold exactly what was written and the runtime fills in the rest.
+
+    /// <summary>[VocabParallelEmbedding]: In = vocab, Out = hidden.</summary>
+    private static readonly AttributeDescription VocabEmbedding = new("VocabParallelEmbedding", ParallelStrategy.VocabEmbedding, "Embedding",
+        positional: Array.Empty<ArgumentDescription>(),
+        named: new ArgumentDescription[] { new("Vocab", ArgumentType.Int, 0), new("Hidden", ArgumentType.Int, 0) },
+        build: (name, v) => Table(name, ParallelStrategy.VocabEmbedding, v.Get<int>("Vocab"), v.Get<int>("Hidden")));
+
+    /// <summary>[PositionEmbedding]: In = positions, Out = hidden.</summary>
+    private static readonly AttributeDescription PositionEmbedding = new("PositionEmbedding", ParallelStrategy.PositionEmbedding, "Embedding",
+        positional: Array.Empty<ArgumentDescription>(),
+        named: new ArgumentDescription[] { new("Positions", ArgumentType.Int, 0), new("Hidden", ArgumentType.Int, 0) },
+        build: (name, v) => Table(name, ParallelStrategy.PositionEmbedding, v.Get<int>("Positions"), v.Get<int>("Hidden")));
+
+    /// <summary>[TransformerStack]: In = Out = hidden; the per-block shape in <see cref="LayerSpec.Block"/>.</summary>
+    private static readonly AttributeDescription Stack = new("TransformerStack", ParallelStrategy.TransformerStack, "TransformerStack",
+        positional: Array.Empty<ArgumentDescription>(),
+        named: new ArgumentDescription[]
+        {
+            new("Layers", ArgumentType.Int, 0),
+            new("Hidden", ArgumentType.Int, 0),
+            new("Heads", ArgumentType.Int, 0),
+            new("KvHeads", ArgumentType.Int, 0),
+            new("FfnHidden", ArgumentType.Int, 0),
+            new("Norm", ArgumentType.Enum, NormKind.RmsNorm, typeof(NormKind)),
+            new("NormEpsilon", ArgumentType.Float, 0f),
+            new("Causal", ArgumentType.Bool, true),
+            new("Activation", ArgumentType.Enum, Activation.Silu, typeof(Activation)),
+            new("Mlp", ArgumentType.Enum, MlpKind.Gated, typeof(MlpKind)),
+            new("Rotary", ArgumentType.Bool, true),
+            new("RopeTheta", ArgumentType.Float, 0f),
+            new("Bias", ArgumentType.Bool, false),
+        },
+        build: (name, v) =>
+        {
+            int hidden = v.Get<int>("Hidden");
+            return new LayerSpec(name, ParallelStrategy.TransformerStack, hidden, hidden, v.Get<bool>("Bias"), v.Get<Activation>("Activation"), WeightLayout.InOut)
+            {
+                Block = new TransformerSpec(v.Get<int>("Heads"), v.Get<int>("KvHeads"), v.Get<int>("FfnHidden"), v.Get<NormKind>("Norm"),
+                    v.Get<bool>("Causal"), v.Get<float>("NormEpsilon"))
+                {
+                    Layers = v.Get<int>("Layers"),
+                    Mlp = v.Get<MlpKind>("Mlp"),
+                    Rotary = v.Get<bool>("Rotary"),
+                    RopeTheta = v.Get<float>("RopeTheta"),
+                },
+            };
+        });
+
+    /// <summary>[FinalNorm(kind)]: In = Out = hidden; the kind and ε in <see cref="LayerSpec.Norm"/>, <see cref="LayerSpec.NormEpsilon"/>.</summary>
+    private static readonly AttributeDescription FinalNorm = new("FinalNorm", ParallelStrategy.FinalNorm, "Norm",
+        positional: new ArgumentDescription[] { new("Kind", ArgumentType.Enum, enumType: typeof(NormKind)) },
+        named: new ArgumentDescription[] { new("Hidden", ArgumentType.Int, 0), new("Epsilon", ArgumentType.Float, 0f) },
+        build: (name, v) =>
+        {
+            int hidden = v.Get<int>("Hidden");
+            return new LayerSpec(name, ParallelStrategy.FinalNorm, hidden, hidden, false, Activation.None, WeightLayout.InOut)
+            {
+                Norm = v.Get<NormKind>("Kind"),
+                NormEpsilon = v.Get<float>("Epsilon"),
+            };
+        });
+
+    /// <summary>[LmHead]: In = hidden, Out = vocab.</summary>
+    private static readonly AttributeDescription LmHead = new("LmHead", ParallelStrategy.LmHead, "Linear",
+        positional: Array.Empty<ArgumentDescription>(),
+        named: new ArgumentDescription[] { new("Vocab", ArgumentType.Int, 0), new("Hidden", ArgumentType.Int, 0) },
+        build: (name, v) => Table(name, ParallelStrategy.LmHead, v.Get<int>("Hidden"), v.Get<int>("Vocab")));
+
+    private static LayerSpec Table(string name, ParallelStrategy strategy, int inFeatures, int outFeatures) =>
+        new(name, strategy, inFeatures, outFeatures, false, Activation.None, WeightLayout.InOut);
+
     /// <summary>The layer attributes.</summary>
     public static readonly AttributeDescription[] Layers =
     {
@@ -72,7 +145,32 @@ internal static class AttributeTable
         Linear("RowParallel", ParallelStrategy.RowParallel),
         Linear("Summa2D", ParallelStrategy.Summa2D),
         Block,
+        VocabEmbedding,
+        PositionEmbedding,
+        Stack,
+        FinalNorm,
+        LmHead,
     };
+
+    /// <summary>What a layer property type declares, for messages: "a linear layer" for "Linear".</summary>
+    public static string LayerNoun(string propertyType) => propertyType switch
+    {
+        "Linear" => "a linear layer",
+        "TransformerBlock" => "a transformer block",
+        "TransformerStack" => "a transformer stack",
+        "Embedding" => "an embedding",
+        "Norm" => "a norm",
+        _ => "a " + propertyType,
+    };
+
+    /// <summary>The attributes whose property has type <paramref name="propertyType"/>, for messages: "[ColumnParallel], [RowParallel] or [Summa2D]".</summary>
+    public static string DeclaringText(string propertyType)
+    {
+        var names = new List<string>();
+        foreach (var attribute in Layers)
+            if (attribute.PropertyType == propertyType) names.Add("[" + attribute.ShortName + "]");
+        return names.Count == 1 ? names[0] : string.Join(", ", names.GetRange(0, names.Count - 1)) + " or " + names[names.Count - 1];
+    }
 
     /// <summary>The layer attribute declaring <paramref name="strategy"/>.</summary>
     public static AttributeDescription Layer(ParallelStrategy strategy) => Array.Find(Layers, a => a.Strategy == strategy)!;
@@ -125,8 +223,10 @@ internal static class AttributeTable
         foreach (var attribute in All()) Add(attribute.MetadataName);
         foreach (var attribute in All()) Add(attribute.PropertyType);
         foreach (var attribute in All())
-            foreach (var argument in attribute.Named)
-                Add(argument.EnumType?.Name);
+        {
+            foreach (var argument in attribute.Positional) Add(argument.EnumType?.Name);
+            foreach (var argument in attribute.Named) Add(argument.EnumType?.Name);
+        }
         return names.ToArray();
     }
 

@@ -128,8 +128,7 @@ internal static class ModelParser
             }
         }
 
-        var linearType = compilation.GetTypeByMetadataName(KnownNames.Linear);
-        var blockType = compilation.GetTypeByMetadataName(KnownNames.TransformerBlock);
+        var layerTypes = new LayerTypes(compilation);
         var layers = new List<((int Part, int Position) Key, LayerModel Layer, SyntaxReference? Attribute)>();
         // Names declared twice: the compiler's CS0102 in the user's file; a layer among them is not generated.
         var seenNames = new HashSet<string>(StringComparer.Ordinal);
@@ -165,7 +164,7 @@ internal static class ModelParser
                 var indexer = definition.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(ct) as IndexerDeclarationSyntax;
                 string name = "this[" + string.Join(", ", property.Parameters.Select(p => p.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat))) + "]";
                 Report(DiagnosticDescriptors.InvalidLayerProperty, indexer is null ? LocationInfo.From(property.Locations.FirstOrDefault()) : LocationInfo.From(indexer.ThisKeyword),
-                    name, "is an indexer", Expected(indexer is null ? "" : ModifiersOf(indexer), attributes[0].Strategy == ParallelStrategy.TransformerBlock, "Name"));
+                    name, "is an indexer", Expected(indexer is null ? "" : ModifiersOf(indexer), attributes[0].Strategy, "Name"));
                 valid = false;
                 continue;
             }
@@ -177,7 +176,7 @@ internal static class ModelParser
                 continue;
             }
             var attributeReference = attributes[0].Data.ApplicationSyntaxReference;
-            bool isBlock = attributes[0].Strategy == ParallelStrategy.TransformerBlock;
+            var strategy = attributes[0].Strategy;
             string modifiers = ModifiersOf(declaration);
             if (repeatedNames.Contains(property.Name)) complete = false;
 
@@ -188,23 +187,23 @@ internal static class ModelParser
                 valid = false;
             }
 
-            // The property's shape: a get-only, instance, non-ref property of type ShardGen.Linear
-            // (ShardGen.TransformerBlock for [TransformerBlock]).
-            if (property.Type.TypeKind == TypeKind.Error || linearType is null || blockType is null)
+            // The property's shape: a get-only, instance, non-ref property of the type its attribute declares
+            // (ShardGen.Linear for [ColumnParallel], ShardGen.TransformerBlock for [TransformerBlock], …).
+            if (property.Type.TypeKind == TypeKind.Error || !layerTypes.AllResolved(attributes))
             {
                 complete = false;
             }
-            else if ((ShapeProblem(property, attributes, linearType, blockType) ?? ModifierProblem(declaration)) is { } problem)
+            else if ((ShapeProblem(property, attributes, layerTypes) ?? ModifierProblem(declaration)) is { } problem)
             {
                 Report(DiagnosticDescriptors.InvalidLayerProperty, LocationInfo.From(declaration.Identifier),
-                    property.Name, problem, Expected(modifiers, isBlock, declaration.Identifier.Text));
+                    property.Name, problem, Expected(modifiers, strategy, declaration.Identifier.Text));
                 valid = false;
             }
 
             if (!definition.IsPartialDefinition)
             {
                 Report(DiagnosticDescriptors.LayerNotPartial, LocationInfo.From(declaration.Identifier),
-                    property.Name, Expected(modifiers, isBlock, declaration.Identifier.Text));
+                    property.Name, Expected(modifiers, strategy, declaration.Identifier.Text));
                 valid = false;
             }
             else if (definition.PartialImplementationPart is { } implementation)
@@ -289,9 +288,9 @@ internal static class ModelParser
     }
 
     /// <summary>The declaration a layer should have, for messages: "public partial Linear Up { get; }".</summary>
-    private static string Expected(string modifiers, bool isBlock, string name) =>
+    private static string Expected(string modifiers, ParallelStrategy strategy, string name) =>
         (modifiers.Length > 0 ? modifiers + " " : "") +
-        $"partial {(isBlock ? "TransformerBlock" : "Linear")} {name} {{ get; }}";
+        $"partial {AttributeTable.Layer(strategy).PropertyType} {name} {{ get; }}";
 
     /// <summary>
     /// SHARD023 for a class whose <c>[ShardedModel]</c> binds to a user type of that name: ShardGen sees no model,
@@ -421,22 +420,20 @@ internal static class ModelParser
     /// (any of them when there are several: SHARD005 already reports that).
     /// </summary>
     private static string? ShapeProblem(IPropertySymbol property, List<(AttributeData Data, ParallelStrategy Strategy)> attributes,
-        INamedTypeSymbol linearType, INamedTypeSymbol blockType)
+        LayerTypes layerTypes)
     {
-        bool isBlock = attributes[0].Strategy == ParallelStrategy.TransformerBlock;
         bool typeFits = false;
         foreach (var (_, strategy) in attributes)
-            typeFits |= SymbolEqualityComparer.Default.Equals(property.Type,
-                strategy == ParallelStrategy.TransformerBlock ? blockType : linearType);
+            typeFits |= SymbolEqualityComparer.Default.Equals(property.Type, layerTypes.Of(strategy));
         if (!typeFits)
         {
+            var first = AttributeTable.Layer(attributes[0].Strategy);
             string actual = property.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
-            string hint = SymbolEqualityComparer.Default.Equals(property.Type, blockType)
-                ? $"; [{KnownNames.ShortName(attributes[0].Strategy)}] declares a linear layer, [TransformerBlock] a transformer block"
-                : SymbolEqualityComparer.Default.Equals(property.Type, linearType)
-                    ? "; [TransformerBlock] declares a transformer block, [ColumnParallel], [RowParallel] or [Summa2D] a linear layer"
-                    : "";
-            return $"has type '{actual}', not {(isBlock ? KnownNames.TransformerBlock : KnownNames.Linear)}{hint}";
+            // Another of ShardGen's layer types: say which attributes declare it.
+            string hint = layerTypes.PropertyTypeOf(property.Type) is { } other
+                ? $"; [{first.ShortName}] declares {AttributeTable.LayerNoun(first.PropertyType!)}, {AttributeTable.DeclaringText(other)} {AttributeTable.LayerNoun(other)}"
+                : "";
+            return $"has type '{actual}', not {KnownNames.Namespace}.{first.PropertyType}{hint}";
         }
         if (property.IsStatic) return "is static";
         if (property.IsIndexer) return "is an indexer";
@@ -465,6 +462,40 @@ internal static class ModelParser
             named[i] = new KeyValuePair<string, object?>(argument.Key, argument.Value.Value); // enums arrive as their int value
         }
         return AttributeTable.Layer(strategy).ReadLayer(name, positional, named);
+    }
+
+    /// <summary>ShardGen's layer property types in one compilation, resolved once per parse.</summary>
+    private sealed class LayerTypes
+    {
+        private readonly Compilation _compilation;
+        private readonly Dictionary<string, INamedTypeSymbol?> _types = new(StringComparer.Ordinal);
+
+        public LayerTypes(Compilation compilation) => _compilation = compilation;
+
+        /// <summary>The type a property with the attribute of <paramref name="strategy"/> must have; null when it does not resolve.</summary>
+        public INamedTypeSymbol? Of(ParallelStrategy strategy) => Named(AttributeTable.Layer(strategy).PropertyType!);
+
+        public bool AllResolved(List<(AttributeData Data, ParallelStrategy Strategy)> attributes)
+        {
+            foreach (var (_, strategy) in attributes)
+                if (Of(strategy) is null) return false;
+            return true;
+        }
+
+        /// <summary>"Linear" when <paramref name="type"/> is one of ShardGen's layer property types, else null.</summary>
+        public string? PropertyTypeOf(ITypeSymbol type)
+        {
+            foreach (var attribute in AttributeTable.Layers)
+                if (SymbolEqualityComparer.Default.Equals(type, Named(attribute.PropertyType!))) return attribute.PropertyType;
+            return null;
+        }
+
+        private INamedTypeSymbol? Named(string propertyType)
+        {
+            if (!_types.TryGetValue(propertyType, out var type))
+                _types[propertyType] = type = _compilation.GetTypeByMetadataName(KnownNames.Namespace + "." + propertyType);
+            return type;
+        }
     }
 
     /// <summary>Declaration order, compared part first: which declaration of the class (in the compiler's order), then position.</summary>

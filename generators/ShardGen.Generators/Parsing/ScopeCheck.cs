@@ -90,15 +90,20 @@ internal static class ScopeCheck
         }
         var compilation = inputs.CreateProbe(trees, options);
 
-        var linear = compilation.GetTypeByMetadataName(KnownNames.Linear);
-        var block = compilation.GetTypeByMetadataName(KnownNames.TransformerBlock);
+        // The parser compares layer property types with the compilation's ShardGen.{name} exactly: so must we.
+        var expected = new INamedTypeSymbol[SyntacticCheck.TypeNames.Length];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (compilation.GetTypeByMetadataName(KnownNames.Namespace + "." + SyntacticCheck.TypeNames[i]) is not { } type)
+                return EquatableArray<string>.Empty; // the parser says what is missing
+            expected[i] = type;
+        }
         var verified = new List<string>();
-        if (linear is null || block is null) return EquatableArray<string>.Empty; // the parser says what is missing
         for (int i = 0; i < probes.Length; i++)
         {
             ct.ThrowIfCancellationRequested();
             var model = compilation.GetSemanticModel(probes[i].Tree);
-            if (NamesBindAsExpected(model, probes[i].Position, linear, block)) verified.Add(scopeKeys[i]);
+            if (NamesBindAsExpected(model, probes[i].Position, expected)) verified.Add(scopeKeys[i]);
         }
         return verified.ToEquatableArray(); // scopeKeys is sorted, so this is too
     }
@@ -127,15 +132,15 @@ internal static class ScopeCheck
         return (sb.ToString(), position);
     }
 
-    private static bool NamesBindAsExpected(SemanticModel model, int position, INamedTypeSymbol linear, INamedTypeSymbol block)
+    /// <param name="expected">The compilation's <c>ShardGen.{name}</c> for each of <see cref="SyntacticCheck.TypeNames"/>.</param>
+    private static bool NamesBindAsExpected(SemanticModel model, int position, INamedTypeSymbol[] expected)
     {
-        foreach (var name in SyntacticCheck.TypeNames)
+        for (int i = 0; i < expected.Length; i++)
         {
+            string name = SyntacticCheck.TypeNames[i];
             var bound = model.GetSpeculativeSymbolInfo(position, SyntaxFactory.IdentifierName(name), SpeculativeBindingOption.BindAsTypeOrNamespace);
-            if (bound.Symbol is not INamedTypeSymbol type || !IsShardGenType(type, name)) return false;
-            // The parser compares layer property types with these two exactly: so must we.
-            if (name == "Linear" && !SymbolEqualityComparer.Default.Equals(type, linear)) return false;
-            if (name == "TransformerBlock" && !SymbolEqualityComparer.Default.Equals(type, block)) return false;
+            if (bound.Symbol is not INamedTypeSymbol type || !IsShardGenType(type, name)
+                || !SymbolEqualityComparer.Default.Equals(type, expected[i])) return false;
         }
         foreach (var name in SyntacticCheck.UnboundNames)
         {

@@ -80,7 +80,7 @@ internal static class SyntacticModelReader
             switch (member)
             {
                 case PropertyDeclarationSyntax property:
-                    if (!AddName(property.Identifier, names, methodNames) || property.ExplicitInterfaceSpecifier is not null) return null;
+                    if (!AddName(property.Identifier, names, methodNames, isType: false) || property.ExplicitInterfaceSpecifier is not null) return null;
                     int count = LayerAttributeOf(property.AttributeLists, out var attribute, out var description);
                     if (count > 1) return null;
                     if (count == 1)
@@ -93,23 +93,23 @@ internal static class SyntacticModelReader
                 case BaseFieldDeclarationSyntax field: // fields and field-like events
                     if (HasLayerAttribute(field.AttributeLists)) return null;
                     foreach (var variable in field.Declaration.Variables)
-                        if (!AddName(variable.Identifier, names, methodNames)) return null;
+                        if (!AddName(variable.Identifier, names, methodNames, isType: false)) return null;
                     break;
                 case MethodDeclarationSyntax method:
                     if (HasLayerAttribute(method.AttributeLists) || method.ExplicitInterfaceSpecifier is not null
-                        || !IsPlainName(method.Identifier) || IsReservedOrKnown(method.Identifier.ValueText)
+                        || !IsPlainName(method.Identifier) || IsReservedOrKnown(method.Identifier.ValueText, isType: false)
                         || names.Contains(method.Identifier.ValueText)) return null;
                     methodNames.Add(method.Identifier.ValueText); // overloads share a name
                     break;
                 case EventDeclarationSyntax @event:
                     if (HasLayerAttribute(@event.AttributeLists) || @event.ExplicitInterfaceSpecifier is not null
-                        || !AddName(@event.Identifier, names, methodNames)) return null;
+                        || !AddName(@event.Identifier, names, methodNames, isType: false)) return null;
                     break;
                 case BaseTypeDeclarationSyntax nested:
-                    if (!AddName(nested.Identifier, names, methodNames)) return null;
+                    if (!AddName(nested.Identifier, names, methodNames, isType: true)) return null;
                     break;
                 case DelegateDeclarationSyntax @delegate:
-                    if (!AddName(@delegate.Identifier, names, methodNames)) return null;
+                    if (!AddName(@delegate.Identifier, names, methodNames, isType: true)) return null;
                     break;
                 case ConstructorDeclarationSyntax or DestructorDeclarationSyntax or OperatorDeclarationSyntax
                     or ConversionOperatorDeclarationSyntax or IndexerDeclarationSyntax:
@@ -150,7 +150,7 @@ internal static class SyntacticModelReader
             || get.Modifiers.Count > 0 || get.AttributeLists.Count > 0) return null;
         string name = property.Identifier.ValueText;
         if (Array.IndexOf(GeneratedMembers.WeightsNames, name) >= 0) return null;
-        if (!IsSimpleName(attribute.Name) || attribute.ArgumentList is null) return null;
+        if (!IsSimpleName(attribute.Name)) return null; // [LmHead] has no argument list; ReadLiterals counts the rest
         if (ReadLiterals(description, attribute.ArgumentList) is not var (positional, named)) return null;
         if (description.ReadLayer(name, positional, named) is not ({ } spec, null)) return null;
         return new LayerModel(spec, ModelParser.ModifiersOf(property));
@@ -397,14 +397,18 @@ internal static class SyntacticModelReader
     }
 
     /// <summary>Records a member's name; false when it is odd, reserved, one of ShardGen's names, or taken.</summary>
-    private static bool AddName(SyntaxToken identifier, HashSet<string> names, HashSet<string> methodNames) =>
-        IsPlainName(identifier) && !IsReservedOrKnown(identifier.ValueText)
+    private static bool AddName(SyntaxToken identifier, HashSet<string> names, HashSet<string> methodNames, bool isType) =>
+        IsPlainName(identifier) && !IsReservedOrKnown(identifier.ValueText, isType)
         && !methodNames.Contains(identifier.ValueText) && names.Add(identifier.ValueText);
 
     /// <summary>
     /// A name ShardGen generates, or one whose meaning inside the class the syntactic reading takes for granted
-    /// (a member so named would change it), or <c>var</c>, which the generated code uses.
+    /// (a member so named would change it), or <c>var</c>, which the generated code uses. An attribute's short name
+    /// (<c>FinalNorm</c>) is looked up among types only, so a property, field, event or method may have it (the
+    /// LLaMA class's <c>FinalNorm</c> property); a nested type may not.
     /// </summary>
-    private static bool IsReservedOrKnown(string name) =>
-        GeneratedMembers.Contains(name) || SyntacticCheck.IsShardGenName(name) || name == "var";
+    private static bool IsReservedOrKnown(string name, bool isType = true) =>
+        GeneratedMembers.Contains(name) || name == "var" || name == KnownNames.Namespace
+        || Array.IndexOf(SyntacticCheck.TypeNames, name) >= 0
+        || isType && Array.IndexOf(SyntacticCheck.UnboundNames, name) >= 0;
 }

@@ -28,13 +28,31 @@ static class ShardRules
         for (int i = 0; i < layers.Count; i++)
         {
             var l = layers[i];
+            if (LanguageModelRules.IsLanguageModelKind(l.Strategy))
+            {
+                if (LanguageModelRules.SizeProblem(l) is { } sizeProblem)
+                    problems.Add(new ShardProblem(ShardProblemIds.NonPositiveFeatures, i, -1, sizeProblem));
+                continue;
+            }
             if (l.InFeatures <= 0 || l.OutFeatures <= 0)
                 problems.Add(new ShardProblem(ShardProblemIds.NonPositiveFeatures, i, -1,
                     $"Layer '{l.Name}' declares inFeatures = {l.InFeatures} and outFeatures = {l.OutFeatures}; both must be positive."));
         }
         for (int i = 0; i < layers.Count; i++)
-            if (layers[i].Strategy == ParallelStrategy.TransformerBlock && BlockShapeProblem(layers[i]) is { } message)
-                problems.Add(new ShardProblem(ShardProblemIds.InvalidBlockShape, i, -1, message));
+        {
+            var shape = layers[i].Strategy switch
+            {
+                ParallelStrategy.TransformerBlock => BlockShapeProblem(layers[i]),
+                ParallelStrategy.TransformerStack => LanguageModelRules.StackShapeProblem(layers[i]),
+                _ => null,
+            };
+            if (shape is not null) problems.Add(new ShardProblem(ShardProblemIds.InvalidBlockShape, i, -1, shape));
+        }
+        if (LanguageModelRules.HasLanguageModelLayer(layers))
+        {
+            problems.AddRange(LanguageModelRules.CheckWidths(layers));
+            return problems;
+        }
         for (int i = 1; i < layers.Count; i++)
         {
             LayerSpec prev = layers[i - 1], cur = layers[i];
@@ -72,11 +90,11 @@ static class ShardRules
             {
                 if (block.Heads % devices != 0)
                     problems.Add(new ShardProblem(ShardProblemIds.HeadsNotDivisibleByDevices, i, -1,
-                        $"Block '{l.Name}' splits its {block.Heads} attention heads over {devices} devices, which does not divide evenly. " +
+                        $"{BlockWord(l)} '{l.Name}' splits its {block.Heads} attention heads over {devices} devices, which does not divide evenly. " +
                         $"Device counts that work for '{model}': {Works()}."));
                 else if (!KvHeadsFit(block, devices))
                     problems.Add(new ShardProblem(ShardProblemIds.HeadsNotDivisibleByDevices, i, -1,
-                        $"Block '{l.Name}' has {block.KvHeads} key/value heads on {devices} devices: each device's query heads must share whole key/value heads, " +
+                        $"{BlockWord(l)} '{l.Name}' has {block.KvHeads} key/value heads on {devices} devices: each device's query heads must share whole key/value heads, " +
                         $"so the device count must divide {block.KvHeads} or be a multiple of it. Device counts that work for '{model}': {Works()}."));
             }
             if (l.Strategy != ParallelStrategy.Summa2D) continue;
@@ -135,6 +153,9 @@ static class ShardRules
         }
         return true;
     }
+
+    /// <summary>"Block" or "Stack", as messages name a layer with attention heads.</summary>
+    private static string BlockWord(LayerSpec l) => l.Strategy == ParallelStrategy.TransformerStack ? "Stack" : "Block";
 
     /// <summary>A device's query heads [r·H/P, (r+1)·H/P) must map onto whole key/value heads.</summary>
     private static bool KvHeadsFit(TransformerSpec block, int devices) =>

@@ -1,0 +1,166 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
+
+namespace ShardGen.Samples;
+
+/// <summary>
+/// The tokenizer of a Hugging Face checkpoint folder (<c>tokenizer.json</c> with a BPE model), built on
+/// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/> from the file's vocab and merges. Two styles:
+/// GPT-2's byte-level BPE (a <c>ByteLevel</c> pre-tokenizer: GPT-2's split regex, bytes mapped to printable
+/// characters) and LLaMA's SentencePiece-style BPE (spaces written as ▁ with one prepended, no split, <c>&lt;0xXX&gt;</c>
+/// byte tokens decoded; encoding has no byte fallback: a character missing from the vocab is the unknown token).
+/// The post-processor's special tokens around a single sequence (LLaMA's <c>&lt;s&gt;</c>) are added when encoding.
+/// </summary>
+public sealed class CheckpointTokenizer
+{
+    /// <summary>GPT-2's pre-tokenizer split (contractions, letters, digits, other, spaces), as in tokenizer.json's ByteLevel.</summary>
+    private const string Gpt2Split = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
+    private const char SentencePieceSpace = '▁';
+
+    private readonly BpeTokenizer _bpe;
+    private readonly bool _sentencePiece;
+    private readonly int[] _prefix, _suffix;
+    private readonly Dictionary<int, string> _tokens;
+
+    private CheckpointTokenizer(BpeTokenizer bpe, bool sentencePiece, int[] prefix, int[] suffix)
+    {
+        _bpe = bpe;
+        _sentencePiece = sentencePiece;
+        _prefix = prefix;
+        _suffix = suffix;
+        _tokens = bpe.Vocabulary.ToDictionary(kv => kv.Value, kv => kv.Key);
+        foreach (var (token, id) in bpe.SpecialTokens ?? new Dictionary<string, int>()) _tokens[id] = token;
+    }
+
+    /// <summary>"GPT-2 byte-level BPE" or "SentencePiece BPE", for the sample's report.</summary>
+    public string Kind => _sentencePiece ? "SentencePiece BPE" : "GPT-2 byte-level BPE";
+
+    /// <summary>The tokenizer of <paramref name="checkpointDirectory"/>, or null when it has no tokenizer.json.</summary>
+    /// <exception cref="InvalidDataException">tokenizer.json is not a BPE tokenizer this class can build, naming why.</exception>
+    public static CheckpointTokenizer? Load(string checkpointDirectory)
+    {
+        string path = Path.Combine(checkpointDirectory, "tokenizer.json");
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return FromJson(document.RootElement, path);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path} is not JSON: {e.Message}", e);
+        }
+    }
+
+    private static CheckpointTokenizer FromJson(JsonElement root, string path)
+    {
+        if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{path} has no \"model\" object.");
+        string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+        if (type != "BPE")
+            throw new InvalidDataException($"{path} has a \"{type}\" model: only BPE tokenizers (GPT-2, LLaMA) are supported.");
+        if (!model.TryGetProperty("vocab", out var vocabJson) || vocabJson.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{path}: model.vocab is missing or not an object of token → id.");
+
+        var vocab = vocabJson.EnumerateObject().Select(p => new KeyValuePair<string, int>(p.Name, p.Value.GetInt32())).ToList();
+        var merges = model.TryGetProperty("merges", out var mergesJson) ? mergesJson.EnumerateArray().Select(Merge).ToList() : [];
+        var special = new Dictionary<string, int>();
+        if (root.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
+            foreach (var token in added.EnumerateArray())
+                if (token.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True)
+                    special[token.GetProperty("content").GetString()!] = token.GetProperty("id").GetInt32();
+
+        bool byteLevel = HasType(root, "pre_tokenizer", "ByteLevel") || HasType(root, "decoder", "ByteLevel");
+        string? unknown = model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
+        var options = new BpeOptions(vocab)
+        {
+            Merges = merges,
+            SpecialTokens = special.Count > 0 ? special : null,
+            UnknownToken = unknown,
+            ByteLevel = byteLevel,
+            // Byte-level: GPT-2's split. SentencePiece: the whole text is one piece (spaces are ▁, merges cross words).
+            PreTokenizer = new RegexPreTokenizer(new Regex(byteLevel ? Gpt2Split : "(?s).+", RegexOptions.Compiled), special.Count > 0 ? special : null),
+            Normalizer = byteLevel ? null : new SentencePieceSpaces(),
+        };
+        var (prefix, suffix) = SingleSequenceTemplate(root, special, vocab);
+        return new CheckpointTokenizer(BpeTokenizer.Create(options), !byteLevel, prefix, suffix);
+    }
+
+    /// <summary>The token ids of <paramref name="text"/>, with the special tokens the checkpoint's template adds.</summary>
+    public int[] Encode(string text) => [.. _prefix, .. _bpe.EncodeToIds(text), .. _suffix];
+
+    /// <summary>The text of <paramref name="ids"/>; special tokens (e.g. &lt;s&gt;) are left out.</summary>
+    public string Decode(IEnumerable<int> ids)
+    {
+        var special = _bpe.SpecialTokens?.Values.ToHashSet() ?? [];
+        var kept = ids.Where(id => !special.Contains(id)).ToList();
+        if (!_sentencePiece) return _bpe.Decode(kept);
+
+        // SentencePiece: ▁ is a space (the prepended one dropped), <0xXX> tokens are raw UTF-8 bytes.
+        var bytes = new List<byte>();
+        foreach (int id in kept)
+        {
+            if (!_tokens.TryGetValue(id, out var token)) continue;
+            if (token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token.EndsWith('>') &&
+                byte.TryParse(token.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out byte b))
+                bytes.Add(b);
+            else
+                bytes.AddRange(Encoding.UTF8.GetBytes(token.Replace(SentencePieceSpace, ' ')));
+        }
+        string text = Encoding.UTF8.GetString(bytes.ToArray());
+        return text.StartsWith(' ') ? text[1..] : text;
+    }
+
+    /// <summary>A merge as "a b" (older files) or ["a", "b"] (newer files).</summary>
+    private static string Merge(JsonElement merge) =>
+        merge.ValueKind == JsonValueKind.Array ? $"{merge[0].GetString()} {merge[1].GetString()}" : merge.GetString()!;
+
+    /// <summary>Whether root[property] is of <paramref name="type"/>, or a Sequence holding one.</summary>
+    private static bool HasType(JsonElement root, string property, string type)
+    {
+        if (!root.TryGetProperty(property, out var element) || element.ValueKind != JsonValueKind.Object) return false;
+        string own = element.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+        if (own == type) return true;
+        foreach (string list in new[] { "pretokenizers", "decoders", "normalizers" })
+            if (element.TryGetProperty(list, out var items) && items.ValueKind == JsonValueKind.Array &&
+                items.EnumerateArray().Any(i => i.TryGetProperty("type", out var it) && it.GetString() == type))
+                return true;
+        return false;
+    }
+
+    /// <summary>The ids a TemplateProcessing post-processor puts before and after a single sequence ($A).</summary>
+    private static (int[] Prefix, int[] Suffix) SingleSequenceTemplate(JsonElement root, Dictionary<string, int> special, List<KeyValuePair<string, int>> vocab)
+    {
+        if (!root.TryGetProperty("post_processor", out var post) || post.ValueKind != JsonValueKind.Object ||
+            !post.TryGetProperty("type", out var type) || type.GetString() != "TemplateProcessing" ||
+            !post.TryGetProperty("single", out var single))
+            return ([], []);
+        var prefix = new List<int>();
+        var suffix = new List<int>();
+        bool seenSequence = false;
+        foreach (var piece in single.EnumerateArray())
+        {
+            if (piece.TryGetProperty("Sequence", out _)) { seenSequence = true; continue; }
+            if (!piece.TryGetProperty("SpecialToken", out var token)) continue;
+            string name = token.GetProperty("id").GetString()!;
+            int id = special.TryGetValue(name, out int s) ? s : vocab.First(kv => kv.Key == name).Value;
+            (seenSequence ? suffix : prefix).Add(id);
+        }
+        return (prefix.ToArray(), suffix.ToArray());
+    }
+
+    /// <summary>SentencePiece's whitespace: one ▁ prepended, every space written as ▁.</summary>
+    private sealed class SentencePieceSpaces : Normalizer
+    {
+        public override string Normalize(string original) => SentencePieceSpace + original.Replace(' ', SentencePieceSpace);
+        public override string Normalize(ReadOnlySpan<char> original) => Normalize(original.ToString());
+    }
+}
