@@ -94,6 +94,20 @@ public class AttributeTableTests
         Assert.Equal(("Norm", "99", "NormKind"), (undefined!.Value.Argument, undefined.Value.Value, undefined.Value.Enum));
     }
 
+    [Fact]
+    public void APositionalEnumIsConvertedOrReportedLikeANamedOne()
+    {
+        var finalNorm = AttributeTable.LayerNamed("FinalNorm")!;
+        var none = Array.Empty<System.Collections.Generic.KeyValuePair<string, object?>>();
+        var (values, undefined) = finalNorm.Read(new object?[] { 1 }, none);
+        Assert.Null(undefined);
+        Assert.Equal(gen::ShardGen.NormKind.RmsNorm, values!.Get<gen::ShardGen.NormKind>("Kind"));
+        (values, undefined) = finalNorm.Read(new object?[] { 7 }, none);
+        Assert.Null(values);
+        Assert.Equal(("Kind", "7", "NormKind"), (undefined!.Value.Argument, undefined.Value.Value, undefined.Value.Enum));
+        Assert.Null(finalNorm.Read(new object?[] { true }, none).Values); // not an enum constant: the compiler's error
+    }
+
     private static System.Collections.Generic.KeyValuePair<string, object?> Named(string key, object? value) => new(key, value);
 
     private static string TypeName(Type type) => type.IsEnum ? "enum " + type.Name : type.Name;

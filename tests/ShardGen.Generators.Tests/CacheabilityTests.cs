@@ -38,6 +38,15 @@ public class CacheabilityTests
         }
 
         [ShardedModel]
+        public partial class Llama
+        {
+            [VocabParallelEmbedding] public partial Embedding Embed { get; }
+            [TransformerStack(Heads = 4, KvHeads = 2)] public partial TransformerStack Layers { get; }
+            [FinalNorm(NormKind.RmsNorm)] public partial Norm FinalNorm { get; }
+            [LmHead] public partial Linear Head { get; }
+        }
+
+        [ShardedModel]
         public partial class Broken
         {
             [ColumnParallel(8, 16)]
@@ -57,6 +66,10 @@ public class CacheabilityTests
             [RowParallel(4, 4)] public Linear? B { get; }
             [Summa2D(4, 4)] public Linear? C { get; }
             [TransformerBlock(8, 2)] public TransformerBlock? D { get; }
+            [VocabParallelEmbedding] public Embedding? F { get; }
+            [TransformerStack] public TransformerStack? G { get; }
+            [FinalNorm(NormKind.LayerNorm)] public Norm? H { get; }
+            [LmHead] public Linear? I { get; }
         }
 
         public partial class PartialPlain

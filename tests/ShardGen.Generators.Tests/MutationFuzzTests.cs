@@ -115,6 +115,7 @@ public class MutationFuzzTests(Xunit.Abstractions.ITestOutputHelper log)
         "Forward", "Create", "Plan", "PlanFor", "Mesh", "LastForward", "LayerSpecs", "Dispose", "Weights", "DeclaredDevices",
         "SequenceParallel", "Random", "_core", "Linear", "TransformerBlock", "ColumnParallel", "RowParallel", "Summa2D",
         "ShardedModel", "ShardedModelAttribute", "ColumnParallelAttribute", "Activation", "NormKind", "ShardGen", "System",
+        "Embedding", "TransformerStack", "Norm", "MlpKind", "VocabParallelEmbedding", "PositionEmbedding", "FinalNorm", "LmHead",
         "@class", "@partial", "Up", "Down", "Mlp", "Block0", "X", "global", "var", "value", "devices", "weights", "mesh", "plan",
     };
 

@@ -76,6 +76,27 @@ public class RealBuildTests
                 [field: RowParallel(128, 64)] public partial Linear Down { get; }
             }
             """, "SHARD022"),
+        ["LanguageModelHeadNotLast"] = ("Main", """
+            using ShardGen;
+            namespace LanguageModelHeadNotLast;
+            [ShardedModel] public partial class Llama
+            {
+                [VocabParallelEmbedding] public partial Embedding Embed { get; }
+                [TransformerStack] public partial TransformerStack Layers { get; }
+                [LmHead] public partial Linear Head { get; }
+                [FinalNorm(NormKind.RmsNorm)] public partial Norm FinalNorm { get; }
+            }
+            """, "SHARD024"),
+        ["LanguageModelWithoutHead"] = ("Main", """
+            using ShardGen;
+            namespace LanguageModelWithoutHead;
+            [ShardedModel] public partial class Gpt2
+            {
+                [VocabParallelEmbedding] public partial Embedding Embed { get; }
+                [PositionEmbedding] public partial Embedding Positions { get; }
+                [TransformerStack(Norm = NormKind.LayerNorm, Mlp = MlpKind.Plain, Rotary = false)] public partial TransformerStack Layers { get; }
+            }
+            """, "SHARD025"),
         ["ShadowedLayerAttribute"] = ("Shadowed", """
             using ShardGen;
             namespace ShadowedLayerAttribute;

@@ -93,7 +93,8 @@ public class SyntacticReaderFuzzTests
 
     private static void AppendModel(StringBuilder sb, Random random, string name)
     {
-        bool blocks = random.Next(3) == 0;
+        int kind = random.Next(4);
+        bool blocks = kind == 0, languageModel = kind == 1;
         var args = new List<string>();
         if (random.Next(2) == 0) args.Add($"Devices = {new[] { 0, 1, 2, 3, 4, -1 }[random.Next(6)]}");
         if (random.Next(4) == 0) args.Add($"SequenceParallel = {(random.Next(2) == 0 ? "true" : "false")}");
@@ -105,6 +106,12 @@ public class SyntacticReaderFuzzTests
         if (random.Next(8) == 0) sb.AppendLine("    private const int Width = 64;");
         if (random.Next(10) == 0) sb.AppendLine("    public void Forward() { }"); // reserved name
         int width = Widths[random.Next(Widths.Length)];
+        if (languageModel)
+        {
+            AppendLanguageModelLayers(sb, random, width);
+            sb.AppendLine("}");
+            return;
+        }
         int layers = random.Next(0, 5);
         for (int l = 0; l < layers; l++)
         {
@@ -129,6 +136,41 @@ public class SyntacticReaderFuzzTests
     }
 
     /// <summary>
+    /// The layers of a language model in their order, now and then one left out, two swapped or one repeated, each with
+    /// random named arguments (sizes 0, open, among them) and a final norm's kind written every way.
+    /// </summary>
+    private static void AppendLanguageModelLayers(StringBuilder sb, Random random, int width)
+    {
+        var layers = new List<(string Attribute, string Type, string Name)>
+        {
+            ("VocabParallelEmbedding", "Embedding", "Embed"), ("PositionEmbedding", "Embedding", "Positions"),
+            ("TransformerStack", "TransformerStack", "Layers"), ("FinalNorm", "Norm", "FinalNorm"), ("LmHead", "Linear", "Head"),
+        };
+        layers.RemoveAll(_ => random.Next(6) == 0);
+        if (layers.Count > 1 && random.Next(6) == 0)
+        {
+            int i = random.Next(layers.Count - 1);
+            (layers[i], layers[i + 1]) = (layers[i + 1], layers[i]);
+        }
+        if (layers.Count > 0 && random.Next(8) == 0)
+        {
+            var repeated = layers[random.Next(layers.Count)];
+            layers.Add((repeated.Attribute, repeated.Type, repeated.Name + "2"));
+        }
+        if (random.Next(8) == 0) layers.Insert(random.Next(layers.Count + 1), ("ColumnParallel", "Linear", "Extra"));
+        foreach (var (attribute, type, name) in layers)
+        {
+            var arguments = new List<string>();
+            if (attribute == "ColumnParallel") arguments.Add($"{width}, {width}");
+            if (attribute == "FinalNorm")
+                arguments.Add(random.Next(8) == 0 ? "(NormKind)5" : random.Next(2) == 0 ? "NormKind.RmsNorm" : "NormKind.LayerNorm");
+            arguments.AddRange(RandomNamedArguments(AttributeTable.LayerNamed(attribute)!, random, width));
+            sb.AppendLine(arguments.Count == 0 && random.Next(2) == 0 ? $"    [{attribute}]" : $"    [{attribute}({string.Join(", ", arguments)})]");
+            sb.AppendLine($"    public partial {type} {name} {{ get; }}");
+        }
+    }
+
+    /// <summary>
     /// Each named argument of <paramref name="attribute"/> with probability 1/3, in random order, as a literal of its
     /// type (now and then one the syntactic reader must leave to the parser: an int for a float, an undefined enum value).
     /// </summary>
@@ -140,7 +182,7 @@ public class SyntacticReaderFuzzTests
             if (random.Next(3) != 0) continue;
             string value = argument.Type switch
             {
-                ArgumentType.Int => new[] { 0, 1, 2, 4, 2 * width }[random.Next(5)].ToString(),
+                ArgumentType.Int => new[] { 0, 1, 2, 4, 2 * width, -1 }[random.Next(6)].ToString(),
                 ArgumentType.Bool => random.Next(2) == 0 ? "true" : "false",
                 ArgumentType.Float => new[] { "1e-6f", "1e-5f", "1" }[random.Next(3)],
                 _ => random.Next(12) == 0

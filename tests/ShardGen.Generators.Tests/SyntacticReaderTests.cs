@@ -94,6 +94,30 @@ public class SyntacticReaderTests
     }
 
     [Fact]
+    public void LanguageModelsOfTheReadmeAreReadFromSyntax()
+    {
+        // [VocabParallelEmbedding] has no argument list, [FinalNorm(NormKind.RmsNorm)] a positional enum, and the
+        // LLaMA class a property named like an attribute (FinalNorm): none of these needs the compiler.
+        Assert.Equal((2, 0), Routes(("Llama.cs", LanguageModelParsingTests.Llama), ("Gpt2.cs", LanguageModelParsingTests.Gpt2)));
+        Assert.Equal((1, 0), Routes(("Pinned.cs", LanguageModelParsingTests.Pinned)));
+    }
+
+    [Fact]
+    public void LanguageModelDiagnosticsComeFromTheSyntacticReaderToo()
+    {
+        // SHARD024 (order) and SHARD007 (a width set twice, differently, across an open one): same places, same words.
+        var source = LanguageModelParsingTests.Llama
+            .Replace("[VocabParallelEmbedding]", "[VocabParallelEmbedding(Hidden = 64)]")
+            .Replace("[FinalNorm(NormKind.RmsNorm)]", "[FinalNorm(NormKind.RmsNorm, Hidden = 96)]");
+        Assert.Contains(GeneratorHarness.Run(source).Diagnostics, d => d.Id == "SHARD007");
+        Assert.Equal((1, 0), Routes(("Model.cs", source)));
+        var reordered = LanguageModelParsingTests.Gpt2.Replace("[VocabParallelEmbedding] public partial Embedding Embed { get; }\n", "")
+            .Replace("[LmHead]", "[VocabParallelEmbedding] public partial Embedding Embed { get; }\n    [LmHead]");
+        Assert.Contains(GeneratorHarness.Run(reordered).Diagnostics, d => d.Id == "SHARD024");
+        Assert.Equal((1, 0), Routes(("Model.cs", reordered)));
+    }
+
+    [Fact]
     public void RuleDiagnosticsComeFromTheSyntacticReaderToo()
     {
         // Layers that do not chain (SHARD007) and a device count that does not divide (SHARD008): the syntactic
@@ -129,6 +153,9 @@ public class SyntacticReaderTests
         { "a generic model", Plain.Replace("partial class Mlp", "partial class Mlp<T>"), "" },
         { "an integer where a float goes", IntEpsilonBlock, "" },
         { "no ShardGen reference", Plain.Replace("using ShardGen;", ""), "" },
+        { "a nested type named like an attribute", LanguageModelParsingTests.Llama.Replace("public partial class Llama\n{", "public partial class Llama\n{\n    private sealed class LmHead { }"), "" },
+        { "a named-colon enum argument", LanguageModelParsingTests.Llama.Replace("FinalNorm(NormKind.RmsNorm)", "FinalNorm(kind: NormKind.RmsNorm)"), "" },
+        { "a cast enum value", LanguageModelParsingTests.Llama.Replace("FinalNorm(NormKind.RmsNorm)", "FinalNorm((NormKind)1)"), "" },
     };
 
     [Theory]

@@ -31,6 +31,10 @@ internal static class DiagnosticIds
     public const string ModelNamedLikeMember = "SHARD021";
     public const string LayerAttributeTargeted = "SHARD022";
     public const string ShadowedAttribute = "SHARD023";
+    public const string LanguageModelOrder = "SHARD024";
+    public const string IncompleteLanguageModel = "SHARD025";
+    public const string ActivationLayerInLanguageModel = "SHARD026";
+    public const string RopeThetaWithoutRotary = "SHARD027";
 }
 
 /// <summary>The descriptors, one per ID, all in category "ShardGen" with a help link.</summary>
@@ -135,6 +139,22 @@ internal static class DiagnosticDescriptors
         "ShardGen attribute shadowed by another type",
         "[{0}] on '{1}' resolves to '{2}', not to {3}, so ShardGen ignores it; write [ShardGen.{0}] or rename '{2}'");
 
+    public static readonly DiagnosticDescriptor LanguageModelOrder = Create(DiagnosticIds.LanguageModelOrder,
+        "Language-model layers out of order", "{0}");
+
+    public static readonly DiagnosticDescriptor IncompleteLanguageModel = Create(DiagnosticIds.IncompleteLanguageModel,
+        "Language model without a token embedding or an LM head", "{0}");
+
+    public static readonly DiagnosticDescriptor ActivationLayerInLanguageModel = Create(DiagnosticIds.ActivationLayerInLanguageModel,
+        "Layer of an activation model in a language model",
+        "Layer '{0}' ([{1}]) cannot be part of the language model '{2}': its Forward takes float[,] activations, a language model's takes token ids; " +
+        "declare the blocks with [TransformerStack], or move '{0}' to a model of its own");
+
+    public static readonly DiagnosticDescriptor RopeThetaWithoutRotary = Create(DiagnosticIds.RopeThetaWithoutRotary,
+        "RopeTheta without rotary position embeddings",
+        "Stack '{0}' sets RopeTheta = {1} but Rotary = false, so nothing uses it; remove RopeTheta or set Rotary = true",
+        DiagnosticSeverity.Warning);
+
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = new()
     {
         [ModelNotPartial.Id] = ModelNotPartial,
@@ -160,6 +180,10 @@ internal static class DiagnosticDescriptors
         [ModelNamedLikeMember.Id] = ModelNamedLikeMember,
         [LayerAttributeTargeted.Id] = LayerAttributeTargeted,
         [ShadowedAttribute.Id] = ShadowedAttribute,
+        [LanguageModelOrder.Id] = LanguageModelOrder,
+        [IncompleteLanguageModel.Id] = IncompleteLanguageModel,
+        [ActivationLayerInLanguageModel.Id] = ActivationLayerInLanguageModel,
+        [RopeThetaWithoutRotary.Id] = RopeThetaWithoutRotary,
     };
 
     /// <summary>Every descriptor, in ID order.</summary>

@@ -8,7 +8,8 @@ namespace ShardGen.Generators.Parsing;
 
 /// <summary>
 /// The last part of reading a model, shared by the semantic <see cref="ModelParser"/> and the syntactic
-/// <see cref="SyntacticModelReader"/> so the two cannot drift: SHARD019, the layer rules of
+/// <see cref="SyntacticModelReader"/> so the two cannot drift: SHARD019, a language model's shape
+/// (<see cref="LanguageModelCheck"/>, SHARD024–027), the layer rules of
 /// <see cref="ShardRules"/> (SHARD006–012, 017, 018) and the final <see cref="ModelSpec"/>.
 /// Locations are asked for only when there is a diagnostic to place.
 /// </summary>
@@ -44,6 +45,10 @@ internal static class ModelAssembler
 
         var specs = new LayerSpec[layers.Count];
         for (int i = 0; i < specs.Length; i++) specs[i] = layers[i].Spec;
+
+        // A language model's shape first: with its layers out of order or missing, the size rules would only add noise.
+        if (LanguageModelCheck.Run(model.Name, layers, attributeLocation, d => (diagnostics ??= new List<DiagnosticInfo>()).Add(d)))
+            return new ModelParseResult(null, diagnostics!.ToEquatableArray());
 
         var problems = ShardRules.CheckStructure(model.Name, specs);
         if (problems.Count == 0 && model.Devices != 0) problems = ShardRules.CheckDevices(model.Name, specs, model.Devices);

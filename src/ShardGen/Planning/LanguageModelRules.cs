@@ -38,7 +38,7 @@ static class LanguageModelRules
         if (outName is not null && l.OutFeatures < 0) negative.Add($"{outName} = {l.OutFeatures}");
         if (l.Strategy == ParallelStrategy.FinalNorm && !(l.NormEpsilon >= 0)) negative.Add($"Epsilon = {Text(l.NormEpsilon)}");
         return negative.Count == 0 ? null
-            : $"Layer '{l.Name}' declares {string.Join(" and ", negative)}; sizes must be positive (or 0, read from config.json).";
+            : $"Layer '{l.Name}' declares {string.Join(" and ", negative)}; {(negative.Count == 1 ? "it" : "both")} must be positive (or 0, read from config.json).";
     }
 
     /// <summary>SHARD017 for a transformer stack's per-block shape, on the sizes that are set; null when none is wrong.</summary>
@@ -46,9 +46,11 @@ static class LanguageModelRules
     {
         var b = l.Block!;
         int hidden = l.InFeatures;
-        if (b.Layers < 0 || b.Heads < 0 || b.KvHeads < 0 || b.FfnHidden < 0)
-            return $"Stack '{l.Name}' declares Layers = {b.Layers}, Heads = {b.Heads}, KvHeads = {b.KvHeads} and FfnHidden = {b.FfnHidden}; " +
-                   "all must be positive (or 0, read from config.json).";
+        var negative = new List<string>();
+        foreach (var (name, value) in new[] { ("Layers", b.Layers), ("Heads", b.Heads), ("KvHeads", b.KvHeads), ("FfnHidden", b.FfnHidden) })
+            if (value < 0) negative.Add($"{name} = {value}");
+        if (negative.Count > 0)
+            return $"Stack '{l.Name}' declares {string.Join(", ", negative)}; Layers, Heads, KvHeads and FfnHidden must be positive (or 0, read from config.json).";
         if (hidden > 0 && b.Heads > 0 && hidden % b.Heads != 0)
             return $"Stack '{l.Name}' has hidden size {hidden}, which does not split into {b.Heads} heads of equal width; choose heads dividing {hidden}.";
         if (b.Heads > 0 && b.KvHeads > 0 && b.Heads % b.KvHeads != 0)

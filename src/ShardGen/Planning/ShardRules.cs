@@ -90,11 +90,11 @@ static class ShardRules
             {
                 if (block.Heads % devices != 0)
                     problems.Add(new ShardProblem(ShardProblemIds.HeadsNotDivisibleByDevices, i, -1,
-                        $"Block '{l.Name}' splits its {block.Heads} attention heads over {devices} devices, which does not divide evenly. " +
+                        $"{BlockWord(l)} '{l.Name}' splits its {block.Heads} attention heads over {devices} devices, which does not divide evenly. " +
                         $"Device counts that work for '{model}': {Works()}."));
                 else if (!KvHeadsFit(block, devices))
                     problems.Add(new ShardProblem(ShardProblemIds.HeadsNotDivisibleByDevices, i, -1,
-                        $"Block '{l.Name}' has {block.KvHeads} key/value heads on {devices} devices: each device's query heads must share whole key/value heads, " +
+                        $"{BlockWord(l)} '{l.Name}' has {block.KvHeads} key/value heads on {devices} devices: each device's query heads must share whole key/value heads, " +
                         $"so the device count must divide {block.KvHeads} or be a multiple of it. Device counts that work for '{model}': {Works()}."));
             }
             if (l.Strategy != ParallelStrategy.Summa2D) continue;
@@ -153,6 +153,9 @@ static class ShardRules
         }
         return true;
     }
+
+    /// <summary>"Block" or "Stack", as messages name a layer with attention heads.</summary>
+    private static string BlockWord(LayerSpec l) => l.Strategy == ParallelStrategy.TransformerStack ? "Stack" : "Block";
 
     /// <summary>A device's query heads [r·H/P, (r+1)·H/P) must map onto whole key/value heads.</summary>
     private static bool KvHeadsFit(TransformerSpec block, int devices) =>

@@ -12,7 +12,7 @@ namespace ShardGen.Generators.Tests.Snapshots;
 /// (ID, severity, file(line,col), message) as a snapshot. Diagnostics come from the generator and from the
 /// analyzers (SHARD004, <c>OrphanLayerAnalyzer</c>), run on the generated compilation as the compiler does.
 /// </summary>
-public class DiagnosticTests
+public partial class DiagnosticTests
 {
     /// <param name="alsoCheck">Further assertions on the same run, for what the snapshot does not show.</param>
     private static Task Verify(string source, string id, string locatedAt, bool expectSource = false,
