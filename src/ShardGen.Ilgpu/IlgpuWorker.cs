@@ -24,6 +24,10 @@ internal sealed class IlgpuWorker : QueuedWorker<Action>
     internal DeviceKernelSet? Kernels;
     internal MemoryBuffer1D<float, Stride1D.Dense>? ScratchBuffer;
     internal MemoryBuffer1D<float, Stride1D.Dense>? ReceiveBuffer;
+    /// <summary>Token ids and positions of the language-model kernels, uploaded per call.</summary>
+    internal MemoryBuffer1D<int, Stride1D.Dense>? IndexBuffer;
+    /// <summary>Rotary angle tables by (head dimension, θ): cos rows then sin rows, and the positions they cover.</summary>
+    internal readonly Dictionary<(int HeadDim, float Theta), (MemoryBuffer1D<float, Stride1D.Dense> Table, int Positions)> RotaryTables = new();
 
     public IlgpuWorker(string name, IlgpuContextLease context) : base(name, spin: false)
     {
@@ -90,6 +94,10 @@ internal sealed class IlgpuWorker : QueuedWorker<Action>
         ScratchBuffer?.Dispose();
         ReceiveBuffer?.Dispose();
         ScratchBuffer = null;
+        IndexBuffer?.Dispose();
+        IndexBuffer = null;
+        foreach (var (table, _) in RotaryTables.Values) table.Dispose();
+        RotaryTables.Clear();
         ReceiveBuffer = null;
         Kernels = null;
         Accelerator?.Dispose();

@@ -44,6 +44,15 @@ public sealed class RemoteDevice : Device
 
     public override void Attention(MatrixView qkv, MatrixView output, AttentionShape shape) => CheckView(output);
 
+    public override void Gather(int[] ids, int firstRow, MatrixView table, MatrixView output) => CheckView(output);
+
+    public override void Rotary(MatrixView x, int heads, int headDim, int[] positions, float theta) => CheckView(x);
+
+    public override void GatedActivation(MatrixView gateUp, MatrixView output, Activation activation) => CheckView(output);
+
+    public override void Attention(MatrixView qkv, MatrixView output, AttentionShape shape, MatrixView keyCache,
+        MatrixView valueCache, int cachedTokens) => CheckView(output);
+
     public override void Synchronize()
     {
     }

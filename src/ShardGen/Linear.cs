@@ -15,6 +15,8 @@ public sealed class Linear : PlannedLayer
         {
             ParallelStrategy.ColumnParallel => (spec.InFeatures, spec.OutFeatures / p),
             ParallelStrategy.RowParallel => (spec.InFeatures / p, spec.OutFeatures),
+            // The vocabulary need not divide: device 0 holds the largest range (EvenRanges).
+            ParallelStrategy.LmHead => (spec.InFeatures, EvenRanges.Length(spec.OutFeatures, p, 0)),
             _ => (spec.InFeatures / q, spec.OutFeatures / q),
         };
         ShardInFeatures = inPart;
@@ -42,8 +44,21 @@ public sealed class Linear : PlannedLayer
     /// <summary>Bias elements on each device (0 without a bias).</summary>
     public int BiasShardLength { get; }
 
-    /// <summary>Weight and bias bytes on each device.</summary>
-    public override long BytesPerDevice => ((long)ShardInFeatures * ShardOutFeatures + BiasShardLength) * PlanCost.BytesPerElement;
+    /// <summary>The first output feature device <paramref name="rank"/> computes: an even split, or the LM head's vocabulary range.</summary>
+    public int FirstOutFeature(int rank) => Strategy == ParallelStrategy.LmHead
+        ? EvenRanges.Start(OutFeatures, Devices, rank)
+        : rank * ShardOutFeatures;
+
+    /// <summary>Output features device <paramref name="rank"/> computes (the LM head's ranges may differ by one).</summary>
+    public int OutFeaturesOf(int rank) => Strategy == ParallelStrategy.LmHead
+        ? EvenRanges.Length(OutFeatures, Devices, rank)
+        : ShardOutFeatures;
+
+    /// <summary>True for an LM head that reuses the token embedding's rows (no weight of its own).</summary>
+    public bool Tied => Spec.Tied;
+
+    /// <summary>Weight and bias bytes on each device (the largest shard; a tied head's weight is the embedding's).</summary>
+    public override long BytesPerDevice => ((Tied ? 0 : (long)ShardInFeatures * ShardOutFeatures) + BiasShardLength) * PlanCost.BytesPerElement;
 
     public override string ToString() =>
         $"{Name}: {Spec.StrategyText} {Spec.WeightShapeText} → shard [{WeightShardShape.Rows}, {WeightShardShape.Cols}] on each of {Devices} devices";

@@ -20,9 +20,14 @@ public sealed class ModelPlan
         Devices = devices;
         Tokens = tokens;
         SequenceParallel = sequenceParallel;
-        Layers = specs.Select((s, i) => s.Strategy == ParallelStrategy.TransformerBlock
-            ? (PlannedLayer)new TransformerBlock(s, i, devices)
-            : new Linear(s, i, devices)).ToArray();
+        Layers = specs.Select((s, i) => s.Strategy switch
+        {
+            ParallelStrategy.TransformerBlock => (PlannedLayer)new TransformerBlock(s, i, devices),
+            ParallelStrategy.TransformerStack => new TransformerStack(s, i, devices),
+            ParallelStrategy.VocabEmbedding or ParallelStrategy.PositionEmbedding => new Embedding(s, i, devices),
+            ParallelStrategy.FinalNorm => new Norm(s, i, devices),
+            _ => new Linear(s, i, devices),
+        }).ToArray();
         Steps = LayoutPlanner.Plan(specs, sequenceParallel);
     }
 
@@ -68,14 +73,35 @@ public sealed class ModelPlan
     public TransformerBlock Block(int index) => Layers[index] as TransformerBlock
         ?? throw new InvalidOperationException($"Layer {index} of '{ModelName}' ('{Layers[index].Name}') is not a transformer block.");
 
+    /// <summary>Layer <paramref name="index"/>, which must be an embedding (token or position).</summary>
+    public Embedding Embedding(int index) => Layers[index] as Embedding
+        ?? throw new InvalidOperationException($"Layer {index} of '{ModelName}' ('{Layers[index].Name}') is not an embedding.");
+
+    /// <summary>Layer <paramref name="index"/>, which must be a transformer stack.</summary>
+    public TransformerStack Stack(int index) => Layers[index] as TransformerStack
+        ?? throw new InvalidOperationException($"Layer {index} of '{ModelName}' ('{Layers[index].Name}') is not a transformer stack.");
+
+    /// <summary>Layer <paramref name="index"/>, which must be a standalone norm.</summary>
+    public Norm Norm(int index) => Layers[index] as Norm
+        ?? throw new InvalidOperationException($"Layer {index} of '{ModelName}' ('{Layers[index].Name}') is not a norm.");
+
+    /// <summary>The token embedding's vocabulary; 0 for a model without one.</summary>
+    public int Vocab => Layers.OfType<Embedding>().FirstOrDefault(e => e.IsVocabParallel)?.TableRows ?? 0;
+
     public IReadOnlyList<PlanStep> Steps { get; }
+
+    /// <summary>
+    /// How often <paramref name="step"/> runs in one forward pass: a stack's block count for the steps inside its loop,
+    /// else 1. The byte, call and FLOP figures of a step are its runs together.
+    /// </summary>
+    public int Repeats(PlanStep step) => step.InStack ? Stack(step.Stack).Count : 1;
 
     /// <summary>The same plan, with byte figures for <paramref name="tokens"/> tokens.</summary>
     public ModelPlan WithTokens(int tokens) =>
         tokens == Tokens ? this : Create(ModelName, Layers.Select(l => l.Spec).ToArray(), Devices, 0, tokens, SequenceParallel);
 
     /// <summary>Bytes <paramref name="step"/> sends between devices, all devices together.</summary>
-    public long PredictedTotalBytes(PlanStep step, int tokens) => StepCatalog.Of(step).TotalBytes(Sizes(step, tokens));
+    public long PredictedTotalBytes(PlanStep step, int tokens) => Repeats(step) * StepCatalog.Of(step).TotalBytes(Sizes(step, tokens));
 
     /// <summary>Bytes one forward pass of <paramref name="tokens"/> tokens sends, all devices together.</summary>
     public long PredictedTotalBytes(int tokens) => Steps.Sum(s => PredictedTotalBytes(s, tokens));
@@ -93,7 +119,7 @@ public sealed class ModelPlan
     public long WeightBytesPerDevice => Layers.Sum(l => l.BytesPerDevice);
 
     private int CallsOf(PlanStep step, CollectiveKind kind) =>
-        StepCatalog.Of(step).Calls(Op(kind), Sizes(step, Tokens));
+        Repeats(step) * StepCatalog.Of(step).Calls(Op(kind), Sizes(step, Tokens));
 
     /// <summary>The sizes <paramref name="step"/>'s figures depend on, for <paramref name="tokens"/> tokens.</summary>
     internal StepSizes Sizes(PlanStep step, int tokens) =>
@@ -117,7 +143,7 @@ public sealed class ModelPlan
     /// </summary>
     public long ResidualStreamBytesPerDevice(int tokens)
     {
-        var block = Layers.OfType<TransformerBlock>().FirstOrDefault();
+        var block = Layers.OfType<TransformerBlock>().FirstOrDefault() ?? Layers.OfType<TransformerStack>().FirstOrDefault()?.Block;
         if (block is null) return 0;
         long rows = SequenceParallel ? EvenRanges.Length(tokens, Devices, 0) : tokens;
         return rows * block.Hidden * PlanCost.BytesPerElement;

@@ -33,6 +33,10 @@ internal static class PlanFormatter
                 sb.AppendLine($"  {b.Name,-12} {"transformer block",-18} {heads,-24} {local,-22} {b.Shape.Norm,-12} {b.Activation}");
                 sb.AppendLine($"  {"",-12} {"",-18} {$"MLP {b.Hidden}→{b.FfnHidden}",-24} {$"MLP {b.Hidden}→{b.LocalFfn}",-22} {(b.Shape.Causal ? "causal" : "bidirectional")}");
             }
+            else
+            {
+                sb.AppendLine($"  {layer}");
+            }
         }
         sb.AppendLine($"  weights per device: {plan.WeightBytesPerDevice:N0} B");
         if (plan.ResidualStreamBytesPerDevice(t) > 0)
@@ -50,8 +54,10 @@ internal static class PlanFormatter
             sb.AppendLine($"  {$"{k + 1}.",3} {lines[0]}");
             for (int j = 1; j < lines.Count; j++) sb.AppendLine($"      {lines[j]}");
             string layout = s.From == s.To ? Layout(s.From) : $"{Layout(s.From)} → {Layout(s.To)}";
-            string bytes = type.Communicates ? $"; {(double)plan.PredictedTotalBytes(s, t) / p:N0} B per device" : "";
-            sb.AppendLine($"      placements: {layout}{bytes}");
+            int repeats = plan.Repeats(s);
+            string loop = s.InStack ? $"; once per block ({repeats}×)" : "";
+            string bytes = type.Communicates ? $"; {(double)plan.PredictedTotalBytes(s, t) / p:N0} B per device{(repeats > 1 ? " in all" : "")}" : "";
+            sb.AppendLine($"      placements: {layout}{loop}{bytes}");
         }
         sb.AppendLine();
         var calls = new[] { Collectives.CollectiveKind.AllReduce, Collectives.CollectiveKind.ReduceScatter, Collectives.CollectiveKind.AllGather,

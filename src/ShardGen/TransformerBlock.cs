@@ -25,6 +25,15 @@ public sealed class TransformerBlock : PlannedLayer
     public bool HasBias => Spec.HasBias;
     public Activation Activation => Spec.Activation;
 
+    /// <summary>A gated MLP (SwiGLU): each device's up-projection holds its gate columns, then the same up columns.</summary>
+    public bool Gated => Shape.Mlp == MlpKind.Gated;
+
+    /// <summary>Whether the fused q|k|v projection has a bias: with every bias, or alone (Qwen2).</summary>
+    public bool HasQkvBias => HasBias || Shape.QkvBias;
+
+    /// <summary>Width of a device's MLP up-projection output: its columns, twice for a gated MLP (gate | up).</summary>
+    public int LocalUpWidth => LocalFfn * (Gated ? 2 : 1);
+
     /// <summary>Query heads on each device.</summary>
     public int LocalHeads => Heads / Devices;
 
@@ -44,9 +53,9 @@ public sealed class TransformerBlock : PlannedLayer
     {
         get
         {
-            long d = Hidden, a = LocalHeads * HeadDim;
-            long weights = d * LocalQkvWidth + a * d + d * LocalFfn + LocalFfn * d;
-            long biases = HasBias ? LocalQkvWidth + d + LocalFfn + d : 0;
+            long d = Hidden, a = LocalHeads * HeadDim, up = LocalFfn * (Gated ? 2 : 1);
+            long weights = d * LocalQkvWidth + a * d + d * up + LocalFfn * d;
+            long biases = HasBias ? LocalQkvWidth + d + up + d : Shape.QkvBias ? LocalQkvWidth : 0;
             long norms = 2 * d * (Shape.Norm == NormKind.LayerNorm ? 2 : 1);
             return (weights + biases + norms) * PlanCost.BytesPerElement;
         }

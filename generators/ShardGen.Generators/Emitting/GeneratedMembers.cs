@@ -12,6 +12,8 @@ internal static class GeneratedMembers
     {
         "DeclaredDevices", "SequenceParallel", "LayerSpecs", "PlanFor", "_core", "Plan", "Mesh", "LastForward",
         "Weights", "Create", "Forward", "Dispose",
+        // Language models (a model with a token embedding) besides: Load from a checkpoint, the ILanguageModel members.
+        "Load", "Vocab", "CreateCache",
     };
 
     /// <summary>Members of the generated nested <c>Weights</c> class besides one property per layer.</summary>

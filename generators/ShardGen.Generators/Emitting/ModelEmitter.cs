@@ -41,7 +41,7 @@ internal static class ModelEmitter
 
         WriteRemarks(w, model, layers, steps, text);
         w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"{GeneratorName}\", \"{GeneratorVersion}\")]");
-        w.OpenBlock($"partial class {Identifier(model.Name)} : global::ShardGen.IShardedModel");
+        w.OpenBlock($"partial class {Identifier(model.Name)} : global::ShardGen.{(LanguageModelEmitter.Is(layers) ? "ILanguageModel" : "IShardedModel")}");
         WriteMembers(w, model, layers, steps, text);
         w.CloseBlock();
 
@@ -62,9 +62,9 @@ internal static class ModelEmitter
             : $"/// <para>Plan on P devices{(anyGrid ? ", P = q² (Summa2D layers on the q×q grid)" : "")}; P is the mesh's size, checked by PlanFor and Create:</para>");
         w.WriteLine("/// <list type=\"bullet\">");
         foreach (var layer in layers)
-            w.WriteLine($"/// <item><description>{Xml(layer.Block is { } block ? BlockSummary(layer, block, model.SequenceParallel, text) : LayerSummary(layer, text))}</description></item>");
+            w.WriteLine($"/// <item><description>{Xml(LanguageModelEmitter.Summary(layer, model.SequenceParallel, text) ?? (layer.Block is { } block ? BlockSummary(layer, block, model.SequenceParallel, text) : LayerSummary(layer, text)))}</description></item>");
         w.WriteLine("/// </list>");
-        if (model.SequenceParallel && model.HasBlocks)
+        if (model.SequenceParallel && layers.Any(l => l.Block is not null))
         {
             int hidden = layers.First(l => l.Block is not null).InFeatures;
             w.WriteLine($"/// <para>Sequence parallel: between the blocks' tensor-parallel regions the residual stream stays sharded by tokens, " +
@@ -109,7 +109,7 @@ internal static class ModelEmitter
     /// "Block0: transformer block, hidden 512, 8 heads × 64 (…), MLP 2048 with GELU, LayerNorm, causal; per device …;
     /// 2 all-reduces per forward."
     /// </summary>
-    private static string BlockSummary(LayerSpec layer, TransformerSpec block, bool sequenceParallel, PlanText text)
+    internal static string BlockSummary(LayerSpec layer, TransformerSpec block, bool sequenceParallel, PlanText text)
     {
         int d = layer.InFeatures;
         string kv = block.KvHeads == block.Heads ? "" : block.KvHeads == 1 ? " (1 KV head: multi-query)" : $" ({PlanText.N(block.KvHeads)} KV heads: grouped-query)";
@@ -139,8 +139,8 @@ internal static class ModelEmitter
                 $"{(l.HasBias ? "true" : "false")}, {Ns}Activation.{l.Activation}, {Ns}WeightLayout.{l.WeightLayout})" +
                 (l.Block is { } b
                     ? $" {{ Block = new({PlanText.N(b.Heads)}, {PlanText.N(b.KvHeads)}, {PlanText.N(b.FfnHidden)}, {Ns}NormKind.{b.Norm}, " +
-                      $"{(b.Causal ? "true" : "false")}, {FloatLiteral(b.Epsilon)}) }},"
-                    : ","));
+                      $"{(b.Causal ? "true" : "false")}, {FloatLiteral(b.Epsilon)}){StackInit(l, b)} }},"
+                    : LayerInit(l) + ","));
         w.CloseBlock(";");
         w.WriteLine();
 
@@ -159,9 +159,15 @@ internal static class ModelEmitter
         {
             var layer = model.Layers[i];
             string modifiers = layer.Modifiers.Length > 0 ? layer.Modifiers + " " : "";
-            w.WriteLine(layer.Spec.Block is null
-                ? $"{modifiers}partial {Ns}Linear {Identifier(layer.Spec.Name)} => _core.Plan.Linear({PlanText.N(i)});"
-                : $"{modifiers}partial {Ns}TransformerBlock {Identifier(layer.Spec.Name)} => _core.Plan.Block({PlanText.N(i)});");
+            var (planned, accessor) = layer.Spec.Strategy switch
+            {
+                ParallelStrategy.TransformerBlock => ("TransformerBlock", "Block"),
+                ParallelStrategy.TransformerStack => ("TransformerStack", "Stack"),
+                ParallelStrategy.VocabEmbedding or ParallelStrategy.PositionEmbedding => ("Embedding", "Embedding"),
+                ParallelStrategy.FinalNorm => ("Norm", "Norm"),
+                _ => ("Linear", "Linear"),
+            };
+            w.WriteLine($"{modifiers}partial {Ns}{planned} {Identifier(layer.Spec.Name)} => _core.Plan.{accessor}({PlanText.N(i)});");
         }
         w.WriteLine();
 
@@ -175,12 +181,19 @@ internal static class ModelEmitter
         w.WriteLine($"public {Ns}TrafficReport? LastForward => _core.LastForward;");
         w.WriteLine();
 
-        WriteWeights(w, layers);
-        w.WriteLine();
-        WriteCreate(w, name, type, nameLiteral, layers, text);
-        w.WriteLine();
-        WriteForward(w, model, layers, steps, text);
-        w.WriteLine();
+        if (LanguageModelEmitter.Is(layers))
+        {
+            LanguageModelEmitter.WriteMembers(w, model, layers, steps, text);
+        }
+        else
+        {
+            WriteWeights(w, layers);
+            w.WriteLine();
+            WriteCreate(w, name, type, nameLiteral, layers, text);
+            w.WriteLine();
+            WriteForward(w, model, layers, steps, text);
+            w.WriteLine();
+        }
 
         w.WriteLine("/// <summary>Frees every device shard of this model.</summary>");
         w.WriteLine("public void Dispose() => _core.Dispose();");
@@ -393,20 +406,33 @@ internal static class ModelEmitter
         }
     }
 
+    /// <summary>A stack's init properties beyond a single block's: " { Layers = 32, Mlp = …, Rotary = …, … }" inside Block's initializer.</summary>
+    private static string StackInit(LayerSpec l, TransformerSpec b) => l.Strategy != ParallelStrategy.TransformerStack ? "" :
+        $" {{ Layers = {PlanText.N(b.Layers)}, Mlp = {Ns}MlpKind.{b.Mlp}, Rotary = {(b.Rotary ? "true" : "false")}, RopeTheta = {FloatLiteral(b.RopeTheta)}, " +
+        $"QkvBias = {(b.QkvBias ? "true" : "false")} }}";
+
+    /// <summary>A final norm's kind and ε, a tied head's flag: " { Norm = …, NormEpsilon = … }", or nothing.</summary>
+    private static string LayerInit(LayerSpec l) => l.Strategy switch
+    {
+        ParallelStrategy.FinalNorm => $" {{ Norm = {Ns}NormKind.{l.Norm}, NormEpsilon = {FloatLiteral(l.NormEpsilon)} }}",
+        ParallelStrategy.LmHead when l.Tied => " { Tied = true }",
+        _ => "",
+    };
+
     // ---- Text helpers -------------------------------------------------------------------------------
 
     /// <summary>The name as an identifier: keywords, contextual ones too (<c>partial</c>, <c>record</c>), escaped with '@'.</summary>
-    private static string Identifier(string name) =>
+    internal static string Identifier(string name) =>
         SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
-    private static string Literal(string value) => SymbolDisplay.FormatLiteral(value, quote: true);
+    internal static string Literal(string value) => SymbolDisplay.FormatLiteral(value, quote: true);
 
     /// <summary>A float as C# source, culture-invariant and round-trippable: "1E-05f"; infinities by name.</summary>
-    private static string FloatLiteral(float value) =>
+    internal static string FloatLiteral(float value) =>
         float.IsPositiveInfinity(value) ? "float.PositiveInfinity"
         : float.IsNegativeInfinity(value) ? "float.NegativeInfinity"
         : float.IsNaN(value) ? "float.NaN"
         : PlanText.Float(value) + "f";
 
-    private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+    internal static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 }

@@ -9,7 +9,7 @@ namespace ShardGen.Ilgpu.Kernels;
 /// The kernels of one accelerator, compiled on first use (ILGPU compiles per accelerator), with launch helpers
 /// that pick the grid. Used only on the owning device's worker thread.
 /// </summary>
-internal sealed class DeviceKernelSet
+internal sealed partial class DeviceKernelSet
 {
     private readonly Accelerator _accelerator;
     private Action<AcceleratorStream, KernelConfig, GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _gemm;

@@ -68,3 +68,27 @@ internal struct CausalDiagonalParams
     public int QueryRows, FirstKey, HeadDim, Group, ScoreLd;
     public int VOffset, Ldq, OOffset, Ldo, Accumulate;
 }
+
+/// <summary>Row lookup: output row t = table row ids[t] − FirstRow when inside the TableRows rows, else zeros.</summary>
+internal struct GatherParams
+{
+    public ViewLayout Table, Output;
+    public int TableRows, FirstRow;
+}
+
+/// <summary>
+/// Rotary turn of Heads heads (HeadDim wide) of each row of X, one thread per (row, head, pair). The angle table holds
+/// cos of position p, pair i at p·HeadDim/2 + i, and sin at SinOffset past it; row t's position is positions[t].
+/// </summary>
+internal struct RotaryParams
+{
+    public ViewLayout X;
+    public int Heads, HeadDim, SinOffset;
+}
+
+/// <summary>output[r, j] = act(gateUp[r, j])·gateUp[r, N + j], N = Output.Cols.</summary>
+internal struct GatedParams
+{
+    public ViewLayout GateUp, Output;
+    public int Activation;
+}

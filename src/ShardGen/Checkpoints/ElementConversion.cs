@@ -12,6 +12,22 @@ internal static unsafe class ElementConversion
     // Transposed reads go through an L1-sized tile: TileRows source rows × TileCols source columns.
     private const int TileRows = 16, TileCols = 256;
 
+    /// <summary>Converts source.Length / element size elements (tests; the reader passes mapped pointers).</summary>
+    public static void ToFloat(SafetensorsDType type, ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        if (source.Length < (long)destination.Length * SafetensorsDTypes.Size(type)) throw new ArgumentException("Source too short.", nameof(source));
+        fixed (byte* s = source) ToFloat(type, s, destination);
+    }
+
+    /// <summary>destination[c, r] = source[r, c] over a dense source (tests).</summary>
+    public static void ToFloatTransposed(SafetensorsDType type, ReadOnlySpan<byte> source, int sourceRows, int sourceCols, Span<float> destination)
+    {
+        int size = SafetensorsDTypes.Size(type);
+        if (source.Length < (long)sourceRows * sourceCols * size || destination.Length < (long)sourceRows * sourceCols)
+            throw new ArgumentException("Source or destination too short.", nameof(source));
+        fixed (byte* s = source) ToFloatTransposed(type, s, (long)sourceCols * size, sourceRows, sourceCols, destination);
+    }
+
     public static void ToFloat(SafetensorsDType type, byte* source, Span<float> destination)
     {
         fixed (float* d = destination)

@@ -42,6 +42,30 @@ internal sealed unsafe partial class CpuWorker
             case CommandKind.Attention:
                 AttentionKernel.Run(Pointer(c.A), c.A.Stride, Pointer(c.C), c.C.Stride, (AttentionPlan)c.Target!, _workspaces, _team);
                 break;
+            case CommandKind.CachedAttention:
+                RunCachedAttention(c);
+                break;
+            case CommandKind.Gather:
+                RowGather.Run((int[])c.Target!, c.Member, Pointer(c.A), c.A.Stride, c.A.Rows, Pointer(c.C), c.C.Stride, c.C.Cols);
+                break;
+            case CommandKind.Rotary:
+            {
+                var job = (RotaryJob)c.Target!;
+                float* x = Pointer(c.C);
+                for (int t = 0; t < job.Positions.Length; t++) Rotary.Row(x + (nint)t * c.C.Stride, job.Heads, job.Positions[t], job.Table);
+                break;
+            }
+            case CommandKind.GatedActivation:
+            {
+                float* g = Pointer(c.A), o = Pointer(c.C);
+                int n = c.C.Cols;
+                for (int r = 0; r < c.C.Rows; r++)
+                {
+                    float* row = g + (nint)r * c.A.Stride;
+                    Activations.GatedRow(row, row + n, o + (nint)r * c.C.Stride, n, c.Activation);
+                }
+                break;
+            }
             case CommandKind.Collective:
                 ((ScheduledCollective<CpuDevice>)c.Target!).Run(c.Member);
                 break;
@@ -54,6 +78,22 @@ internal sealed unsafe partial class CpuWorker
             default:
                 throw new InvalidOperationException($"Unknown device command {c.Kind}.");
         }
+    }
+
+    private void RunCachedAttention(in DeviceCommand c)
+    {
+        var plan = (AttentionPlan)c.Target!;
+        MatrixView keys = c.B, values = c.Bias!.Value;
+        var problem = new CachedAttentionKernel.Problem(Pointer(c.A), c.A.Stride, Pointer(c.C), c.C.Stride,
+            Pointer(keys), keys.Stride, Pointer(values), values.Stride, plan.Shape, c.A.Rows, c.Member);
+        if (c.Member > 0)
+        {
+            CachedAttentionKernel.Run(problem, _workspaces, _team);
+            return;
+        }
+        // Nothing cached: the chunk is plain causal attention over its own rows, on the blocked kernel.
+        CachedAttentionKernel.Append(problem);
+        AttentionKernel.Run(Pointer(c.A), c.A.Stride, Pointer(c.C), c.C.Stride, plan, _workspaces, _team);
     }
 
     private static void RunNormalize(in DeviceCommand c)

@@ -13,6 +13,10 @@ internal enum CommandKind : byte
     Add,
     Normalize,
     Attention,
+    CachedAttention,
+    Gather,
+    Rotary,
+    GatedActivation,
     Collective,
     Free,
     Action,
@@ -56,6 +60,20 @@ internal struct DeviceCommand
 
     public static DeviceCommand Attention(MatrixView qkv, MatrixView output, AttentionPlan plan) =>
         new() { Kind = CommandKind.Attention, A = qkv, C = output, Target = plan };
+
+    /// <summary>qkv in A, output in C, key cache in B, value cache in Bias, cached tokens in Member.</summary>
+    public static DeviceCommand CachedAttention(MatrixView qkv, MatrixView output, AttentionPlan plan, MatrixView keyCache, MatrixView valueCache, int cachedTokens) =>
+        new() { Kind = CommandKind.CachedAttention, A = qkv, C = output, Target = plan, B = keyCache, Bias = valueCache, Member = cachedTokens };
+
+    /// <summary>Table in A, output in C, the ids (a private copy) in Target, the table's first row in Member.</summary>
+    public static DeviceCommand Gather(int[] ids, int firstRow, MatrixView table, MatrixView output) =>
+        new() { Kind = CommandKind.Gather, A = table, C = output, Target = ids, Member = firstRow };
+
+    /// <summary>x in C, the job (positions copy, angle table, heads) in Target.</summary>
+    public static DeviceCommand Rotary(MatrixView x, RotaryJob job) => new() { Kind = CommandKind.Rotary, C = x, Target = job };
+
+    public static DeviceCommand GatedActivation(MatrixView gateUp, MatrixView output, Activation activation) =>
+        new() { Kind = CommandKind.GatedActivation, A = gateUp, C = output, Activation = activation };
 
     public static DeviceCommand Collective(ScheduledCollective<CpuDevice> op, int member) =>
         new() { Kind = CommandKind.Collective, Target = op, Member = member };

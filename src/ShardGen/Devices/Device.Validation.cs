@@ -190,7 +190,7 @@ public abstract partial class Device
             throw new ArgumentException($"Normalize on {Name}: {name} must be 1×{x.Cols} to match x ({x.Rows}×{x.Cols}), but is {p.Rows}×{p.Cols}.", name);
     }
 
-    /// <summary>The rules of <see cref="Attention"/>'s arguments, for every backend.</summary>
+    /// <summary>The rules of <see cref="Attention(MatrixView, MatrixView, AttentionShape)"/>'s arguments, for every backend.</summary>
     protected internal void CheckAttention(MatrixView qkv, MatrixView output, AttentionShape shape)
     {
         ArgumentNullException.ThrowIfNull(shape);

@@ -89,6 +89,40 @@ public abstract partial class Device : IDisposable
     /// </summary>
     public abstract void Attention(MatrixView qkv, MatrixView output, AttentionShape shape);
 
+    /// <summary>
+    /// Enqueues a row lookup (a vocab-parallel embedding shard): <c>output[t, :] = table[ids[t] − firstRow, :]</c> when
+    /// that row lies inside <paramref name="table"/>, else zeros (another device holds the row; an all-reduce sums the
+    /// shards). <paramref name="output"/> is [ids.Length, table.Cols]. The ids are copied at enqueue, so the caller may
+    /// reuse its array at once; a negative id is an error.
+    /// </summary>
+    public abstract void Gather(int[] ids, int firstRow, MatrixView table, MatrixView output);
+
+    /// <summary>
+    /// Enqueues rotary position embedding, in place on columns [0, heads·headDim) of <paramref name="x"/> (pass the
+    /// q or the k column range of a fused q|k|v matrix), with the Hugging Face <c>rotate_half</c> convention: per head,
+    /// for i &lt; d/2, f = θ^(−2i/d), a = positions[t]·f, (x₁, x₂) = (x[i], x[i + d/2]) become
+    /// (x₁·cos a − x₂·sin a, x₂·cos a + x₁·sin a). <paramref name="positions"/> holds one position per row of x; it is
+    /// copied at enqueue.
+    /// </summary>
+    public abstract void Rotary(MatrixView x, int heads, int headDim, int[] positions, float theta);
+
+    /// <summary>
+    /// Enqueues a gated activation (SwiGLU with <see cref="Activation.Silu"/>): <paramref name="gateUp"/> is
+    /// [T, 2n] = [gate | up], <paramref name="output"/> [T, n] = act(gate) ⊙ up. The views must not overlap.
+    /// </summary>
+    public abstract void GatedActivation(MatrixView gateUp, MatrixView output, Activation activation);
+
+    /// <summary>
+    /// Enqueues causal attention of new tokens against a KV cache. The T = <c>shape.Tokens</c> rows of
+    /// <paramref name="qkv"/> (laid out as for <see cref="Attention(MatrixView, MatrixView, AttentionShape)"/>) are
+    /// one sequence continuing the <paramref name="cachedTokens"/> tokens already in the caches: their key and value
+    /// heads are appended to <paramref name="keyCache"/> and <paramref name="valueCache"/> (each [maxTokens,
+    /// KvHeads·HeadDim]) at rows [cachedTokens, cachedTokens + T), then new token t's queries attend over cache rows
+    /// [0, cachedTokens + t]. The shape must be causal with one sequence.
+    /// </summary>
+    public abstract void Attention(MatrixView qkv, MatrixView output, AttentionShape shape,
+        MatrixView keyCache, MatrixView valueCache, int cachedTokens);
+
     /// <summary>Waits until every queued kernel has finished; rethrows the first kernel failure.</summary>
     public abstract void Synchronize();
 

@@ -40,6 +40,23 @@ internal static unsafe class Activations
             row[j] = Apply(bias != null ? row[j] + bias[j] : row[j], activation);
     }
 
+    /// <summary><c>output[j] = act(gate[j])·up[j]</c> for j &lt; n (SwiGLU's gate with Silu).</summary>
+    public static void GatedRow(float* gate, float* up, float* output, int n, Activation activation)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j + 16 <= n; j += 16)
+                Vector512.Store(Apply(Vector512.Load(gate + j), activation) * Vector512.Load(up + j), output + j);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + 8 <= n; j += 8)
+                Vector256.Store(Apply(Vector256.Load(gate + j), activation) * Vector256.Load(up + j), output + j);
+        }
+        for (; j < n; j++) output[j] = Apply(gate[j], activation) * up[j];
+    }
+
     public static float Apply(float x, Activation activation)
     {
         switch (activation)

@@ -21,6 +21,11 @@ internal static unsafe class GemmKernel
     /// <summary>Runs the GEMM on the calling thread.</summary>
     public static void Run(in GemmArgs g, GemmWorkspace workspace)
     {
+        if (SkinnyGemm.Applies(g))
+        {
+            SkinnyGemm.Run(g);
+            return;
+        }
         if (MicroKernel512Rows.IsSupported) Avx512(g, workspace);
         else if (MicroKernel256.IsSupported) Blocked<MicroKernel256>(g, workspace);
         else Blocked<MicroKernelScalar>(g, workspace);
@@ -32,6 +37,12 @@ internal static unsafe class GemmKernel
     /// </summary>
     public static void Run(GemmArgs g, GemmWorkspace[] workspaces, KernelThreadTeam? team)
     {
+        if (SkinnyGemm.Applies(g))
+        {
+            // A few rows (decoding): the time is reading B, so stream it once, columns split over the team.
+            SkinnyGemm.Run(g, team);
+            return;
+        }
         int threads = team?.Threads ?? 1;
         // Below ~1 MFLOP the fork/join costs more than it saves.
         if (threads == 1 || (long)g.M * g.N * Math.Max(g.K, 1) < (1L << 19))

@@ -52,6 +52,12 @@ internal sealed class KernelThreadTeam : IDisposable
     /// <summary>This team's attention job, reused like <see cref="GemmStrips"/>.</summary>
     internal AttentionKernel.TeamJob Attention { get; } = new();
 
+    /// <summary>This team's few-rows GEMM job (decoding's projections).</summary>
+    internal SkinnyGemm.TeamJob SkinnyGemm { get; } = new();
+
+    /// <summary>This team's KV-cache attention job.</summary>
+    internal CachedAttentionKernel.TeamJob CachedAttention { get; } = new();
+
     /// <summary>
     /// Runs <paramref name="job"/>.Run(member) for every member 0..Threads-1 and waits for all of them. The job's
     /// fields, set before this call, reach the helpers through the lock that hands the job over.

@@ -19,16 +19,25 @@ namespace ShardGen.Planning;
 /// <typeparam name="TBlocks">2D blocks of the q×q grid.</typeparam>
 /// <typeparam name="TLinear">A sharded linear layer.</typeparam>
 /// <typeparam name="TBlock">A sharded transformer block.</typeparam>
+/// <typeparam name="TEmbedding">A sharded embedding table (token or position).</typeparam>
+/// <typeparam name="TNorm">A standalone norm (the final norm).</typeparam>
 /// <typeparam name="THost">The host matrix Download returns.</typeparam>
 #if SHARDGEN_RUNTIME
 public
 #endif
-interface IForwardSteps<TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, THost>
+interface IForwardSteps<TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, TEmbedding, TNorm, THost>
 {
     TReplicated UploadReplicated();
     TColumnShards UploadColumnShards();
     TBlocks UploadBlocks();
     TTokenShards UploadTokenShards();
+
+    TPartialSums TokenEmbedding(TEmbedding embedding);
+    void PositionEmbedding(TReplicated x, TEmbedding positions);
+    void PositionEmbedding(TTokenShards x, TEmbedding positions);
+    TReplicated FinalNorm(TReplicated x, TNorm norm);
+    TTokenShards FinalNorm(TTokenShards x, TNorm norm);
+    TColumnShards LmHead(TReplicated x, TLinear head);
 
     TColumnShards ColumnParallel(TReplicated x, TLinear layer);
     TPartialSums RowParallel(TColumnShards x, TLinear layer);

@@ -39,6 +39,11 @@ sealed record LayerSpec(
         ParallelStrategy.ColumnParallel => "column-parallel",
         ParallelStrategy.RowParallel => "row-parallel",
         ParallelStrategy.TransformerBlock => "transformer block",
+        ParallelStrategy.VocabEmbedding => "vocab-parallel embedding",
+        ParallelStrategy.PositionEmbedding => "position embedding",
+        ParallelStrategy.TransformerStack => "transformer stack",
+        ParallelStrategy.FinalNorm => "final norm",
+        ParallelStrategy.LmHead => "LM head",
         _ => "Summa2D",
     };
 

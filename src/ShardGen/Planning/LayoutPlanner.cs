@@ -19,16 +19,27 @@ static class LayoutPlanner
     {
         ParallelStrategy.ColumnParallel => TensorLayout.Replicated,
         ParallelStrategy.RowParallel => TensorLayout.ColumnSharded,
-        ParallelStrategy.TransformerBlock => sequenceParallel ? TensorLayout.TokenSharded : TensorLayout.Replicated,
+        ParallelStrategy.TransformerBlock or ParallelStrategy.TransformerStack or ParallelStrategy.PositionEmbedding or ParallelStrategy.FinalNorm
+            => Stream(sequenceParallel),
+        ParallelStrategy.VocabEmbedding => TensorLayout.Host,
+        ParallelStrategy.LmHead => TensorLayout.Replicated,
         _ => TensorLayout.Blocks2D,
     };
+
+    /// <summary>The residual stream's layout: replicated, or token shards with sequence parallelism.</summary>
+    private static TensorLayout Stream(bool sequenceParallel) => sequenceParallel ? TensorLayout.TokenSharded : TensorLayout.Replicated;
 
     /// <summary>The layout a layer leaves its output in.</summary>
     public static TensorLayout OutputLayout(ParallelStrategy strategy, bool sequenceParallel = false) => strategy switch
     {
         ParallelStrategy.ColumnParallel => TensorLayout.ColumnSharded,
         ParallelStrategy.RowParallel => TensorLayout.PartialSum,
-        ParallelStrategy.TransformerBlock => sequenceParallel ? TensorLayout.TokenSharded : TensorLayout.Replicated,
+        ParallelStrategy.TransformerBlock or ParallelStrategy.TransformerStack or ParallelStrategy.PositionEmbedding or ParallelStrategy.FinalNorm
+            => Stream(sequenceParallel),
+        // Each device's lookups in its own vocabulary rows: partial sums of the embedded tokens, reduced next.
+        ParallelStrategy.VocabEmbedding => TensorLayout.PartialSum,
+        // Column shards over the vocabulary (uneven when it does not divide), gathered by the host.
+        ParallelStrategy.LmHead => TensorLayout.ColumnSharded,
         _ => TensorLayout.Blocks2D,
     };
 
@@ -50,12 +61,32 @@ static class LayoutPlanner
         {
             var layer = layers[i];
             var input = InputLayout(layer.Strategy, sequenceParallel);
-            Move(steps, layers, layout, input, features, ref pendingEpilogue);
-            if (layer.Strategy == ParallelStrategy.TransformerBlock)
-                AddBlock(steps, i, layer, input);
-            else
-                steps.Add(new PlanStep(LaunchKind(layer.Strategy), i, layer.InFeatures, input, OutputLayout(layer.Strategy)));
-            layout = OutputLayout(layer.Strategy, sequenceParallel);
+            var output = OutputLayout(layer.Strategy, sequenceParallel);
+            // The token embedding reads the ids the pass holds on the host: nothing is uploaded before it.
+            if (layer.Strategy != ParallelStrategy.VocabEmbedding) Move(steps, layers, layout, input, features, ref pendingEpilogue);
+            switch (layer.Strategy)
+            {
+                case ParallelStrategy.TransformerBlock:
+                    AddBlock(steps, i, layer, input, -1);
+                    break;
+                case ParallelStrategy.TransformerStack:
+                    // One block's steps, run once per block of the stack (the generated Forward's loop).
+                    AddBlock(steps, i, layer, input, i);
+                    break;
+                case ParallelStrategy.VocabEmbedding:
+                    steps.Add(new PlanStep(PlanStepKind.TokenEmbedding, i, layer.OutFeatures, TensorLayout.Host, output));
+                    break;
+                case ParallelStrategy.PositionEmbedding:
+                    steps.Add(new PlanStep(PlanStepKind.PositionEmbedding, i, layer.OutFeatures, input, output));
+                    break;
+                case ParallelStrategy.FinalNorm:
+                    steps.Add(new PlanStep(PlanStepKind.FinalNorm, i, layer.InFeatures, input, output));
+                    break;
+                default:
+                    steps.Add(new PlanStep(LaunchKind(layer.Strategy), i, layer.InFeatures, input, output));
+                    break;
+            }
+            layout = output;
             features = layer.OutFeatures;
             if (layer.Strategy == ParallelStrategy.RowParallel) pendingEpilogue = i;
         }
@@ -65,8 +96,10 @@ static class LayoutPlanner
 
     // Megatron's layer: norm → QKV (column-parallel by heads) → attention on local heads → output projection
     // (row-parallel) → one reduction → bias + residual; then the same shape for the MLP. Two reductions in all.
-    private static void AddBlock(List<PlanStep> steps, int index, LayerSpec layer, TensorLayout stream)
+    // In a stack (stack = its layer index) every step is marked as inside the stack's loop over its blocks.
+    private static void AddBlock(List<PlanStep> steps, int index, LayerSpec layer, TensorLayout stream, int stack)
     {
+        int first = steps.Count;
         var block = layer.Block!;
         int d = layer.InFeatures, attentionWidth = block.Heads * block.HeadDim(d);
         var reduced = stream == TensorLayout.TokenSharded ? PlanStepKind.ReduceScatter : PlanStepKind.AllReduce;
@@ -87,6 +120,8 @@ static class LayoutPlanner
         steps.Add(new PlanStep(PlanStepKind.MlpDown, index, block.FfnHidden, TensorLayout.ColumnSharded, TensorLayout.PartialSum));
         steps.Add(new PlanStep(reduced, -1, d, TensorLayout.PartialSum, stream));
         steps.Add(new PlanStep(PlanStepKind.MlpResidual, index, d, stream, stream) { ResidualStep = residual });
+        if (stack < 0) return;
+        for (int k = first; k < steps.Count; k++) steps[k] = steps[k] with { Stack = stack };
     }
 
     /// <summary>The step whose output tensor step <paramref name="k"/> leaves behind (in-place steps pass theirs through).</summary>
@@ -106,6 +141,7 @@ static class LayoutPlanner
     {
         ParallelStrategy.ColumnParallel => PlanStepKind.ColumnParallel,
         ParallelStrategy.RowParallel => PlanStepKind.RowParallel,
+        ParallelStrategy.LmHead => PlanStepKind.LmHead,
         _ => PlanStepKind.Summa2D,
     };
 
@@ -122,7 +158,7 @@ static class LayoutPlanner
         {
             var next = type.Output.Layout;
             steps.Add(new PlanStep(type.Kind, -1, features, layout, next));
-            if (layout == TensorLayout.PartialSum)
+            if (layout == TensorLayout.PartialSum && pendingEpilogue >= 0)
             {
                 var layer = layers[pendingEpilogue];
                 if (layer.HasBias || layer.Activation != Activation.None)

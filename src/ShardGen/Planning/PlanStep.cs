@@ -12,6 +12,15 @@ sealed record PlanStep(PlanStepKind Kind, int LayerIndex, int Features, TensorLa
     /// <summary>For residual adds: the index of the step whose output is the residual stream; else −1.</summary>
     public int ResidualStep { get; init; } = -1;
 
+    /// <summary>
+    /// For a step of a transformer stack's block: the stack's layer index. The step is written once inside the stack's
+    /// loop and runs once per block (its bytes and FLOPs count Layers times); −1 outside a stack.
+    /// </summary>
+    public int Stack { get; init; } = -1;
+
+    /// <summary>True when the step runs inside a transformer stack's loop over its blocks.</summary>
+    public bool InStack => Stack >= 0;
+
     /// <summary>True for steps that update their input tensor instead of producing a new one.</summary>
     public bool IsInPlace => Steps.StepCatalog.Of(this).IsInPlace;
 

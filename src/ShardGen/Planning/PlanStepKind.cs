@@ -12,6 +12,13 @@ enum PlanStepKind
     UploadBlocks,
     UploadTokenShards,
 
+    // A language model's layers around its transformer stack: the vocab-parallel token lookup (partial sums, reduced
+    // next), learned positions added to the stream, the final norm and the LM head (column-parallel over the vocabulary).
+    TokenEmbedding,
+    PositionEmbedding,
+    FinalNorm,
+    LmHead,
+
     // Layer launches (local GEMMs; Summa2D also broadcasts panels inside its grid).
     ColumnParallel,
     RowParallel,

@@ -37,10 +37,18 @@ public sealed partial class ForwardPass
         var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts);
         // Every (sequence, head, row) of the context is written: the sequences tile the tokens.
         var y = Next(TensorLayout.ColumnSharded, info.Heads * info.HeadDim);
+        int rotated = (info.LocalHeads + info.LocalKvHeads) * info.HeadDim;
         for (int rank = 0; rank < P; rank++)
         {
             var shard = y.ShardArray[rank] = Allocate(rank, Tokens, shape.OutputWidth);
-            Devices[rank].Attention(qkv.ShardArray[rank], shard, shape);
+            var device = Devices[rank];
+            // q and k heads sit side by side at the start of q|k|v: one rotation over both.
+            if (info.Shape.Rotary)
+                device.Rotary(qkv.ShardArray[rank].Columns(0, rotated), info.LocalHeads + info.LocalKvHeads, info.HeadDim, Positions, info.Shape.RopeTheta);
+            if (Cache is { } cache)
+                device.Attention(qkv.ShardArray[rank], shard, shape, cache.Keys(rank, block.Index), cache.Values(rank, block.Index), cache.Length);
+            else
+                device.Attention(qkv.ShardArray[rank], shard, shape);
         }
         return new(y);
     }
@@ -50,8 +58,21 @@ public sealed partial class ForwardPass
         new(PartialProjection(context.Tensor, block, block.Out));
 
     /// <summary>Column-parallel MLP up-projection with its activation fused: [T, hidden] → own [T, ffn/P].</summary>
-    public ShardedTensor<ColumnShards> MlpUp(ShardedTensor<Replicated> x, ShardedTransformerBlock block) =>
-        new(ColumnProjection(x.Tensor, block, block.Up, TensorLayout.ColumnSharded, block.Info.FfnHidden, block.Info.LocalFfn, block.Info.Activation));
+    public ShardedTensor<ColumnShards> MlpUp(ShardedTensor<Replicated> x, ShardedTransformerBlock block)
+    {
+        var info = block.Info;
+        if (!info.Gated)
+            return new(ColumnProjection(x.Tensor, block, block.Up, TensorLayout.ColumnSharded, info.FfnHidden, info.LocalFfn, info.Activation));
+        // Gated: one GEMM to this device's [gate | up] columns, then act(gate) ⊙ up.
+        var gateUp = ColumnProjection(x.Tensor, block, block.Up, TensorLayout.ColumnSharded, 2 * info.FfnHidden, info.LocalUpWidth, Activation.None);
+        var y = Next(TensorLayout.ColumnSharded, info.FfnHidden);
+        for (int rank = 0; rank < P; rank++)
+        {
+            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, info.LocalFfn);
+            Devices[rank].GatedActivation(gateUp.ShardArray[rank], shard, info.Activation);
+        }
+        return new(y);
+    }
 
     /// <summary>Row-parallel MLP down-projection → partial sums of [T, hidden].</summary>
     public ShardedTensor<PartialSums> MlpDown(ShardedTensor<ColumnShards> hidden, ShardedTransformerBlock block) =>

@@ -7,7 +7,7 @@ using ShardGen.Planning;
 namespace ShardGen.Runtime;
 
 /// <summary>
-/// One forward pass of a generated model. Each method is one <see cref="PlanStepKind"/> (<see cref="IForwardSteps{TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, THost}"/>): the generated
+/// One forward pass of a generated model. Each method is one <see cref="PlanStepKind"/> (<see cref="IForwardSteps{TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, TEmbedding, TNorm, THost}"/>): the generated
 /// Forward calls them in plan order. Layers state the layout they need; this class is the one place that
 /// knows how to get there (Megatron's copy-to / reduce-from / gather-from / scatter-to regions).
 /// Local re-layouts are views, never copies. Disposing waits for the devices and returns the activations to
@@ -16,7 +16,7 @@ namespace ShardGen.Runtime;
 /// </summary>
 public sealed partial class ForwardPass : IDisposable,
     IForwardSteps<ShardedTensor<Replicated>, ShardedTensor<ColumnShards>, ShardedTensor<TokenShards>, ShardedTensor<HeadShards>,
-        ShardedTensor<PartialSums>, ShardedTensor<Blocks2D>, ShardedLinear, ShardedTransformerBlock, float[,]>
+        ShardedTensor<PartialSums>, ShardedTensor<Blocks2D>, ShardedLinear, ShardedTransformerBlock, ShardedEmbedding, ShardedNorm, float[,]>
 {
     private readonly ShardedModelCore _core;
     private readonly List<DeviceBuffer> _buffers = new();
@@ -39,7 +39,23 @@ public sealed partial class ForwardPass : IDisposable,
     {
         _input = input;
         Tokens = input.GetLength(0);
+        Start(sequenceStarts, null);
+    }
+
+    /// <summary>Makes this (possibly reused) pass run a language model on <paramref name="tokenIds"/> (checked by the core).</summary>
+    internal void Begin(int[] tokenIds, int[] sequenceStarts, ShardedKvCache? cache)
+    {
+        _input = null!;
+        TokenIds = tokenIds;
+        Tokens = tokenIds.Length;
+        Start(sequenceStarts, cache);
+    }
+
+    private void Start(int[] sequenceStarts, ShardedKvCache? cache)
+    {
         SequenceStarts = sequenceStarts;
+        Cache = cache;
+        _positionsReady = false;
         _downloaded = false;
         _active = true;
         _scratch.Rewind();
@@ -196,7 +212,8 @@ public sealed partial class ForwardPass : IDisposable,
                 for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.ShardArray[rank], 0);
                 break;
             case TensorLayout.ColumnSharded:
-                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.ShardArray[rank], rank * (f / P));
+                // EvenRanges: rank·F/P when F divides, the LM head's uneven vocabulary ranges when it does not.
+                for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.ShardArray[rank], EvenRanges.Start(f, P, rank));
                 break;
             case TensorLayout.TokenSharded:
                 for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.ShardArray[rank], TokenShard(rank).Start * f);
@@ -215,6 +232,8 @@ public sealed partial class ForwardPass : IDisposable,
         var result = new float[Tokens, f];
         Mesh.DownloadToHost(pieces, y.Layout == TensorLayout.Replicated, HostMatrix.Span(result), f);
         _downloaded = true;
+        // The tokens' keys and values are in the cache once the pass has come through.
+        Cache?.Advance(Tokens);
         return result;
     }
 

@@ -32,7 +32,40 @@ public sealed class ShardedLinear : IShardedLayer
     public MatrixView?[] Biases { get; }
 
     /// <summary>True for [out, in] weights: the GEMM reads the shard transposed.</summary>
-    public bool TransposedWeight => Info.WeightLayout == WeightLayout.OutIn;
+    public bool TransposedWeight => _tiedTo is not null || Info.WeightLayout == WeightLayout.OutIn;
+
+    // A tied LM head's weights are the token embedding's shards, read transposed; the embedding owns them.
+    private ShardedEmbedding? _tiedTo;
+
+    /// <summary>
+    /// The LM head, column-parallel over the vocabulary: device r gets output columns [FirstOutFeature(r), +OutFeaturesOf(r))
+    /// of W [hidden, vocab] (uneven ranges, the embedding's rows), read from <paramref name="source"/>; a tied head
+    /// reuses <paramref name="tied"/>'s rows [rows, hidden] through a transposed GEMM, with no second copy.
+    /// </summary>
+    public static ShardedLinear LoadHead(DeviceMesh mesh, Linear layer, IWeightSource source, ShardedEmbedding? tied)
+    {
+        ArgumentNullException.ThrowIfNull(mesh);
+        ArgumentNullException.ThrowIfNull(layer);
+        var sharded = new ShardedLinear(layer, mesh.Size) { _tiedTo = layer.Tied ? tied ?? throw new ArgumentNullException(nameof(tied)) : null };
+        try
+        {
+            for (int rank = 0; rank < mesh.Size; rank++)
+            {
+                var device = mesh.Devices[rank];
+                int c0 = layer.FirstOutFeature(rank), n = layer.OutFeaturesOf(rank);
+                sharded.Weights[rank] = sharded._tiedTo is { } embedding
+                    ? embedding.Tables[rank]
+                    : WeightReader.Upload(sharded._memory, device, source, new WeightKey(layer.Index, -1, WeightRole.Head), 0, c0, layer.InFeatures, n);
+                sharded.Biases[rank] = WeightReader.Vector(sharded._memory, device, source, new WeightKey(layer.Index, -1, WeightRole.HeadBias), layer.HasBias, c0, n);
+            }
+            return sharded;
+        }
+        catch
+        {
+            sharded.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Column-parallel: device r gets output columns [r·o, (r+1)·o) of W and of the bias, o = out/P.</summary>
     public static ShardedLinear SplitColumns(DeviceMesh mesh, Linear layer, LinearWeights weights) =>

@@ -45,6 +45,15 @@ public sealed class ShardedModelCore : IDisposable
     /// <summary>The shards of layer <paramref name="index"/>, a transformer block.</summary>
     public ShardedTransformerBlock Block(int index) => (ShardedTransformerBlock)_layers[index];
 
+    /// <summary>The shards of layer <paramref name="index"/>, an embedding table.</summary>
+    public ShardedEmbedding Embedding(int index) => (ShardedEmbedding)_layers[index];
+
+    /// <summary>The blocks of layer <paramref name="index"/>, a transformer stack.</summary>
+    public ShardedStack Stack(int index) => (ShardedStack)_layers[index];
+
+    /// <summary>Layer <paramref name="index"/>, a standalone norm.</summary>
+    public ShardedNorm Norm(int index) => (ShardedNorm)_layers[index];
+
     /// <summary>
     /// Collectives measured during the last forward pass; null before the first. In-process meshes refill the same
     /// report (and its lists) after every pass, so it is overwritten by the next Forward: copy what you keep.
@@ -121,6 +130,89 @@ public sealed class ShardedModelCore : IDisposable
     }
 
     /// <summary>
+    /// Starts a language model's pass on <paramref name="tokenIds"/>: packed sequences (<paramref name="sequenceLengths"/>,
+    /// null: one), or one sequence continuing <paramref name="cache"/>. Every id, length and the cache are checked first.
+    /// </summary>
+    public ForwardPass BeginForward(int[] tokenIds, int[]? sequenceLengths, KvCache? cache)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(tokenIds);
+        int vocab = Plan.Vocab, tokens = tokenIds.Length;
+        if (tokens < 1)
+            throw new ArgumentException($"{Plan.ModelName}.Forward: tokenIds is empty; pass at least one token id.", nameof(tokenIds));
+        for (int t = 0; t < tokens; t++)
+            if ((uint)tokenIds[t] >= (uint)vocab)
+                throw new ArgumentException(
+                    $"{Plan.ModelName}.Forward: tokenIds[{t}] is {tokenIds[t]}, outside the vocabulary of {vocab} tokens; ids must be in [0, {vocab}).",
+                    nameof(tokenIds));
+        CheckSequenceLengths(tokens, sequenceLengths);
+        var sharded = CheckCache(cache, tokens, sequenceLengths);
+        CheckPositions(tokens, sequenceLengths, sharded?.Length ?? 0);
+        Mesh.VerifyForwardInput(IdsAsInput(tokenIds), sequenceLengths);
+        Monitor.Enter(Mesh.ExecutionGate);
+        try
+        {
+            var pass = _idlePass ?? new ForwardPass(this);
+            _idlePass = null;
+            pass.Begin(tokenIds, SequenceStarts(tokens, sequenceLengths), sharded);
+            _recordsBefore = Mesh.Stats.RecordPosition;
+            Mesh.Stats.CopyBytesSent(_bytesBefore);
+            return pass;
+        }
+        catch
+        {
+            Monitor.Exit(Mesh.ExecutionGate);
+            throw;
+        }
+    }
+
+    /// <summary>A cache for one sequence of up to <paramref name="maxTokens"/> tokens of this model.</summary>
+    public KvCache CreateCache(int maxTokens)
+    {
+        ThrowIfDisposed();
+        var stack = _layers.OfType<ShardedStack>().FirstOrDefault()
+            ?? throw new InvalidOperationException($"Model '{Plan.ModelName}' has no transformer stack to cache.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
+        return new ShardedKvCache(this, stack.Info, maxTokens);
+    }
+
+    private ShardedKvCache? CheckCache(KvCache? cache, int tokens, int[]? sequenceLengths)
+    {
+        if (cache is null) return null;
+        if (cache is not ShardedKvCache sharded || !ReferenceEquals(sharded.Owner, this))
+            throw new ArgumentException($"{Plan.ModelName}.Forward: the cache was not made by this model; create one with CreateCache.", nameof(cache));
+        if (sharded.IsDisposed)
+            throw new ObjectDisposedException(nameof(KvCache), $"{Plan.ModelName}.Forward: the cache was disposed; create a new one with CreateCache.");
+        if (sequenceLengths is { Length: > 1 })
+            throw new ArgumentException($"{Plan.ModelName}.Forward: a KV cache holds one sequence, but {sequenceLengths.Length} packed sequences were given.", nameof(sequenceLengths));
+        if (sharded.Length + tokens > sharded.MaxTokens)
+            throw new ArgumentException(
+                $"{Plan.ModelName}.Forward: the cache holds {sharded.Length} of at most {sharded.MaxTokens} tokens, so {tokens} more do not fit; " +
+                "create a larger cache with CreateCache(maxTokens).", nameof(cache));
+        return sharded;
+    }
+
+    // Learned position embeddings end at their table's rows.
+    private void CheckPositions(int tokens, int[]? sequenceLengths, int offset)
+    {
+        var positions = Plan.Layers.OfType<Embedding>().FirstOrDefault(e => !e.IsVocabParallel);
+        if (positions is null) return;
+        int longest = sequenceLengths is null ? tokens : sequenceLengths.Max();
+        if (offset + longest > positions.TableRows)
+            throw new ArgumentException(
+                $"{Plan.ModelName}.Forward: a sequence reaches position {offset + longest - 1}, but '{positions.Name}' has {positions.TableRows} positions; " +
+                $"keep each sequence (with what the cache holds) to at most {positions.TableRows} tokens.", nameof(sequenceLengths));
+    }
+
+    /// <summary>The ids as the mesh's input check reads them (an MPI mesh compares them across ranks).</summary>
+    private static float[,] IdsAsInput(int[] ids)
+    {
+        var x = new float[ids.Length, 1];
+        for (int t = 0; t < ids.Length; t++) x[t, 0] = ids[t];
+        return x;
+    }
+
+    /// <summary>
     /// Names what the user holds: the model's own class (not this core) and, when the mesh went first, the mesh.
     /// </summary>
     private void ThrowIfDisposed()
@@ -186,6 +278,7 @@ public sealed class ShardedModelCore : IDisposable
         if (_disposed) return;
         _disposed = true;
         Arena.Dispose();
-        foreach (var layer in _layers) layer?.Dispose();
+        // The head goes before the embedding whose rows a tied head reads.
+        for (int i = _layers.Length - 1; i >= 0; i--) _layers[i]?.Dispose();
     }
 }

@@ -50,11 +50,21 @@ public sealed class ShardedTransformerBlock : IShardedLayer
         if (block.Devices != mesh.Size)
             throw new ShardingException($"Block '{block.Name}' was planned for {block.Devices} devices but the mesh has {mesh.Size}.");
         if (TransformerBlockWeights.Check(block.Spec, weights) is { } problem) throw new ShardingException(problem);
+        return Load(mesh, block, new BlockWeightSource(block, weights), -1);
+    }
 
-        var sharded = new ShardedTransformerBlock(block, mesh.Size);
+    /// <summary>
+    /// Uploads each device's shards of block <paramref name="index"/> of a stack (−1: a single block) from
+    /// <paramref name="source"/>, each device reading only its own slices (checked against the plan by the caller).
+    /// </summary>
+    public static ShardedTransformerBlock Load(DeviceMesh mesh, TransformerBlock block, IWeightSource source, int index)
+    {
+        ArgumentNullException.ThrowIfNull(mesh);
+        ArgumentNullException.ThrowIfNull(source);
+        var sharded = new ShardedTransformerBlock(block, mesh.Size) { Index = Math.Max(index, 0) };
         try
         {
-            for (int rank = 0; rank < mesh.Size; rank++) sharded.Upload(mesh.Devices[rank], rank, weights);
+            for (int rank = 0; rank < mesh.Size; rank++) sharded.Upload(mesh.Devices[rank], rank, source, index);
             return sharded;
         }
         catch
@@ -64,40 +74,67 @@ public sealed class ShardedTransformerBlock : IShardedLayer
         }
     }
 
-    private void Upload(Device device, int rank, TransformerBlockWeights w)
+    /// <summary>The block's position in its stack (0 for a single block): which KV cache rows it owns.</summary>
+    public int Index { get; private init; }
+
+    private void Upload(Device device, int rank, IWeightSource source, int index)
     {
         var b = Info;
         int d = b.Hidden, dh = b.HeadDim;
         int q0 = rank * b.LocalHeads, kv0 = b.Shape.FirstKvHead(rank, b.Devices);
         int qCols = b.LocalHeads * dh, kvCols = b.LocalKvHeads * dh;
-        int kSection = b.Heads * dh, vSection = kSection + b.KvHeads * dh;
+        bool shift = b.Shape.Norm == NormKind.LayerNorm, bias = b.HasBias;
+        WeightKey Key(WeightRole role) => new(b.Index, index, role);
+        MatrixView Matrix(WeightRole role, int row0, int col0, int rows, int cols) =>
+            WeightReader.Upload(_memory, device, source, Key(role), row0, col0, rows, cols);
+        MatrixView? Vector(WeightRole role, bool present, int col0, int cols) =>
+            WeightReader.Vector(_memory, device, source, Key(role), present, col0, cols);
 
-        AttentionNorm[rank] = UploadNorm(device, w.AttentionNormScale, w.AttentionNormShift);
-        MlpNorm[rank] = UploadNorm(device, w.MlpNormScale, w.MlpNormShift);
+        AttentionNorm[rank] = new NormShard(Matrix(WeightRole.AttentionNormScale, 0, 0, 1, d), Vector(WeightRole.AttentionNormShift, shift, 0, d));
+        MlpNorm[rank] = new NormShard(Matrix(WeightRole.MlpNormScale, 0, 0, 1, d), Vector(WeightRole.MlpNormShift, shift, 0, d));
 
-        // Fused q|k|v: this device's query heads, then its key heads, then its value heads.
+        // Fused q|k|v: this device's query heads, then its key heads, then its value heads (whole heads; a KV head
+        // replicated on the devices whose query heads read it).
         var qkv = _memory.Allocate(device, d, b.LocalQkvWidth);
-        var pieces = new (int Source, int Width)[] { (q0 * dh, qCols), (kSection + kv0 * dh, kvCols), (vSection + kv0 * dh, kvCols) };
-        MatrixView? qkvBias = w.Qkv.Bias is null ? null : _memory.Allocate(device, 1, b.LocalQkvWidth);
-        int at = 0;
-        foreach (var (source, width) in pieces)
+        MatrixView? qkvBias = b.HasQkvBias ? _memory.Allocate(device, 1, b.LocalQkvWidth) : null;
+        var pieces = new (WeightRole Weight, WeightRole Bias, int Source, int Width)[]
         {
-            device.Upload(HostMatrix.From(w.Qkv.Weight, 0, source), w.Qkv.Weight.GetLength(1), qkv.Columns(at, width));
-            if (qkvBias is { } bias) device.Upload(w.Qkv.Bias.AsSpan(source, width), width, bias.Columns(at, width));
+            (WeightRole.Query, WeightRole.QueryBias, q0 * dh, qCols),
+            (WeightRole.Key, WeightRole.KeyBias, kv0 * dh, kvCols),
+            (WeightRole.Value, WeightRole.ValueBias, kv0 * dh, kvCols),
+        };
+        int at = 0;
+        foreach (var (weight, biasRole, start, width) in pieces)
+        {
+            WeightReader.Read(source, Key(weight), 0, start, qkv.Columns(at, width));
+            if (qkvBias is { } qb) WeightReader.Read(source, Key(biasRole), 0, start, qb.Columns(at, width));
             at += width;
         }
         Qkv[rank] = new LinearShard(qkv, qkvBias);
 
         // Output and down projections: the rows that match this device's heads / MLP columns; biases whole.
-        Out[rank] = new LinearShard(_memory.Upload(device, w.Out.Weight, q0 * dh, 0, qCols, d), _memory.Upload(device, w.Out.Bias));
-        int f0 = rank * b.LocalFfn;
-        Up[rank] = new LinearShard(_memory.Upload(device, w.Up.Weight, 0, f0, d, b.LocalFfn),
-            _memory.Upload(device, w.Up.Bias, f0, b.LocalFfn));
-        Down[rank] = new LinearShard(_memory.Upload(device, w.Down.Weight, f0, 0, b.LocalFfn, d), _memory.Upload(device, w.Down.Bias));
+        Out[rank] = new LinearShard(Matrix(WeightRole.AttentionOutput, q0 * dh, 0, qCols, d), Vector(WeightRole.AttentionOutputBias, bias, 0, d));
+        int f0 = rank * b.LocalFfn, lf = b.LocalFfn;
+        if (b.Gated)
+        {
+            // One GEMM for both: this device's gate columns, then the same up columns ([gate_r | up_r]).
+            var up = _memory.Allocate(device, d, 2 * lf);
+            WeightReader.Read(source, Key(WeightRole.MlpGate), 0, f0, up.Columns(0, lf));
+            WeightReader.Read(source, Key(WeightRole.MlpUp), 0, f0, up.Columns(lf, lf));
+            MatrixView? upBias = bias ? _memory.Allocate(device, 1, 2 * lf) : null;
+            if (upBias is { } ub)
+            {
+                WeightReader.Read(source, Key(WeightRole.MlpGateBias), 0, f0, ub.Columns(0, lf));
+                WeightReader.Read(source, Key(WeightRole.MlpUpBias), 0, f0, ub.Columns(lf, lf));
+            }
+            Up[rank] = new LinearShard(up, upBias);
+        }
+        else
+        {
+            Up[rank] = new LinearShard(Matrix(WeightRole.MlpUp, 0, f0, d, lf), Vector(WeightRole.MlpUpBias, bias, f0, lf));
+        }
+        Down[rank] = new LinearShard(Matrix(WeightRole.MlpDown, f0, 0, lf, d), Vector(WeightRole.MlpDownBias, bias, 0, d));
     }
-
-    private NormShard UploadNorm(Device device, float[] scale, float[]? shift) =>
-        new(_memory.Upload(device, scale)!.Value, _memory.Upload(device, shift));
 
     public void Dispose() => _memory.Dispose();
 }

@@ -72,6 +72,47 @@ internal static class Reference
         Flatten(TransformerReference.Attention(ToMatrix(qkv, shape.Tokens, shape.FusedWidth),
             shape.QueryHeads, shape.KvHeads, shape.HeadDim, shape.Causal, shape.SequenceStarts));
 
+    /// <summary>
+    /// HF rotate_half in double. With <paramref name="floatAngles"/> the inverse frequency and the angle are rounded to
+    /// float32 as HF's float32 model forms them (the convention the checkpoints' logits assume); else exact angles.
+    /// </summary>
+    public static double[] Rotary(double[] x, int rows, int cols, int heads, int headDim, int[] positions, float theta, bool floatAngles)
+    {
+        var y = new double[rows * cols];
+        Array.Copy(x, y, rows * cols);
+        int half = headDim / 2;
+        for (int t = 0; t < rows; t++)
+        for (int h = 0; h < heads; h++)
+        for (int i = 0; i < half; i++)
+        {
+            double angle;
+            if (floatAngles)
+            {
+                float f = 1f / (float)Math.Pow(theta, (float)(2 * i) / headDim);
+                angle = (float)(positions[t] * f);
+            }
+            else angle = positions[t] * Math.Pow(theta, -2.0 * i / headDim);
+            int at = t * cols + h * headDim + i;
+            double x1 = x[at], x2 = x[at + half];
+            y[at] = x1 * Math.Cos(angle) - x2 * Math.Sin(angle);
+            y[at + half] = x2 * Math.Cos(angle) + x1 * Math.Sin(angle);
+        }
+        return y;
+    }
+
+    /// <summary>Row lookup of a shard holding rows [firstRow, firstRow + tableRows): zeros for ids outside it.</summary>
+    public static double[] Gather(double[] table, int tableRows, int cols, int[] ids, int firstRow)
+    {
+        var y = new double[ids.Length * cols];
+        for (int t = 0; t < ids.Length; t++)
+        {
+            long row = (long)ids[t] - firstRow;
+            if (row < 0 || row >= tableRows) continue;
+            for (int c = 0; c < cols; c++) y[t * cols + c] = (float)table[row * cols + c];
+        }
+        return y;
+    }
+
     private static double[,] ToMatrix(double[] x, int rows, int cols)
     {
         var m = new double[rows, cols];

@@ -36,7 +36,7 @@ public sealed class StepCatalogTests
         }
         var map = typeof(ForwardPass).GetInterfaceMap(typeof(IForwardSteps<ShardedTensor<Replicated>, ShardedTensor<ColumnShards>,
             ShardedTensor<TokenShards>, ShardedTensor<HeadShards>, ShardedTensor<PartialSums>, ShardedTensor<Blocks2D>,
-            ShardedLinear, ShardedTransformerBlock, float[,]>));
+            ShardedLinear, ShardedTransformerBlock, ShardedEmbedding, ShardedNorm, float[,]>));
         // One method, or one overload per placement the step reads; the emitter's call fits them all alike.
         var implemented = map.InterfaceMethods.Where(m => m.Name == type.Method).ToArray();
         Assert.True(implemented.Length >= 1, $"{kind}: IForwardSteps has no method named {type.Method}");
@@ -45,7 +45,7 @@ public sealed class StepCatalogTests
         int expectedParameters = type.Call switch
         {
             StepCall.Upload => 0,
-            StepCall.Transition or StepCall.Download => 1,
+            StepCall.Transition or StepCall.Download or StepCall.EmbeddingLookup => 1,
             StepCall.BlockResidual => 3,
             _ => 2,
         };
@@ -71,7 +71,7 @@ public sealed class StepCatalogTests
             var typed = overloads;
             if (!type.AcceptsAnyInput)
             {
-                if (type.Call != StepCall.Upload)
+                if (type.Call is not (StepCall.Upload or StepCall.EmbeddingLookup))
                     typed = overloads.Where(m => m.GetParameters()[0].ParameterType == TypeOf(type.Input)).ToArray();
                 Assert.True(typed.Length == 1, $"{kind} from {type.Input}: {typed.Length} ForwardPass.{type.Method} overloads read {TypeOf(type.Input).Name}");
                 // No overload that no catalog type reads.
@@ -80,7 +80,7 @@ public sealed class StepCatalogTests
             foreach (var method in typed)
             {
                 var parameters = method.GetParameters();
-                var read = type.Call == StepCall.Upload ? null : parameters[0].ParameterType;
+                var read = type.Call is StepCall.Upload or StepCall.EmbeddingLookup ? null : parameters[0].ParameterType;
                 // Partial sums are never read but by a reduction.
                 if (type.AcceptsAnyInput) Assert.NotEqual(typeof(ShardedTensor<PartialSums>), read);
                 if (type.Call == StepCall.BlockResidual) Assert.Equal(read, parameters[1].ParameterType);

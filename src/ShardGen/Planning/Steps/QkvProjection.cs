@@ -20,7 +20,7 @@ internal sealed class QkvProjection : BlockStep
     {
         int hidden = b.Layer.InFeatures;
         yield return $"{b.Name} QKV, column-parallel by whole heads: [T, {b.D}] · W [{b.D}, {c.Text.LocalQkvWidth(b.Spec, hidden)}] → " +
-            $"q|k|v of this device's {c.Text.OverP(b.Spec.Heads, "query head")} and the matching KV heads; {b.Bias}.";
+            $"q|k|v of this device's {c.Text.OverP(b.Spec.Heads, "query head")} and the matching KV heads; {b.QkvBias}.";
         if (c.Text.KvHeadsNote(b.Spec, hidden) is { } note) yield return note;
     }
 }

@@ -59,7 +59,8 @@ internal sealed class BlockWords
         var layer = c.Block!;
         Layer = layer;
         Spec = layer.Block!;
-        Name = layer.Name;
+        // In a stack's loop the step runs on block i of the stack: the generated loop's variable.
+        Name = c.Step.InStack ? $"{layer.Name}[i]" : layer.Name;
         D = PlanText.N(layer.InFeatures);
         FfnShard = c.Text.OverP(Spec.FfnHidden);
         var step = c.Step;
@@ -72,6 +73,7 @@ internal sealed class BlockWords
             ? $"Sequence parallel: each device normalizes only its own tokens, 1/{c.Text.P} of the work and memory."
             : null;
         Bias = layer.HasBias ? "bias fused" : "no bias";
+        QkvBias = layer.HasBias || Spec.QkvBias ? "bias fused" : "no bias";
     }
 
     public LayerSpec Layer { get; }
@@ -85,4 +87,6 @@ internal sealed class BlockWords
     public string Stream { get; }
     public string? StreamNote { get; }
     public string Bias { get; }
+    /// <summary>The q|k|v projection's bias words: it has one with every bias, or alone (Qwen2's q/k/v biases).</summary>
+    public string QkvBias { get; }
 }

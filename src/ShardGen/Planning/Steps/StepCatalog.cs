@@ -15,6 +15,7 @@ internal static class StepCatalog
     public static IReadOnlyList<StepType> All { get; } = new StepType[]
     {
         new UploadReplicated(), new UploadColumnShards(), new UploadBlocks(), new UploadTokenShards(),
+        new TokenEmbedding(), new PositionEmbedding(), new FinalNorm(), new LmHead(),
         new ColumnParallel(), new RowParallel(), new Summa2D(), new BiasActivation(),
         new AttentionNorm(), new QkvProjection(), new Attention(), new AttentionOutput(), new AttentionResidual(),
         new MlpNorm(), new MlpUp(), new MlpDown(), new MlpResidual(),

@@ -127,11 +127,20 @@ internal sealed class StepContext
         int next = 0;
         for (int k = 0; k < steps.Count; k++)
         {
-            var call = StepCatalog.Of(steps[k]).Call;
-            names[k] = call is StepCall.LinearInPlace or StepCall.BlockResidual or StepCall.Download
-                ? (k > 0 ? names[k - 1] : "")
+            if (steps[k].InStack && (k == 0 || !steps[k - 1].InStack))
+            {
+                // The residual stream entering a stack's loop is the loop's variable: each block reads it and leaves its
+                // output in it for the next block.
+                int producer = LayoutPlanner.Producer(steps, k - 1);
+                for (int j = producer; j < k; j++) names[j] = StreamVariable;
+            }
+            names[k] = StepCatalog.Of(steps[k]).IsInPlace || StepCatalog.Of(steps[k]).Call == StepCall.Download
+                ? (k > 0 ? (steps[k - 1].InStack && !steps[k].InStack ? StreamVariable : names[k - 1]) : "")
                 : $"a{PlanText.N(next++)}";
         }
         return names;
     }
+
+    /// <summary>The generated Forward's variable for the residual stream around a stack's loop.</summary>
+    public const string StreamVariable = "stream";
 }

@@ -19,6 +19,12 @@ internal enum StepCall
     BlockResidual,
     /// <summary><c>return pass.M(x);</c></summary>
     Download,
+    /// <summary><c>var a = pass.M(_core.Embedding(i));</c>: reads the pass's token ids.</summary>
+    EmbeddingLookup,
+    /// <summary><c>pass.M(x, _core.Embedding(i));</c>: updates x in place.</summary>
+    EmbeddingInPlace,
+    /// <summary><c>var a = pass.M(x, _core.Norm(i));</c></summary>
+    NormLaunch,
 }
 
 /// <summary>
@@ -41,7 +47,7 @@ internal abstract class StepType
     /// <summary>True when the step reads whatever device placement it is given (Download).</summary>
     public virtual bool AcceptsAnyInput => false;
 
-    /// <summary>The ForwardPass method, named with <c>nameof</c> on <see cref="IForwardSteps{TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, THost}"/>.</summary>
+    /// <summary>The ForwardPass method, named with <c>nameof</c> on <see cref="IForwardSteps{TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, TEmbedding, TNorm, THost}"/>.</summary>
     public abstract string Method { get; }
 
     /// <summary>How the generated Forward calls <see cref="Method"/>.</summary>
@@ -51,7 +57,7 @@ internal abstract class StepType
     public bool IsTransition => Call == StepCall.Transition;
 
     /// <summary>True for steps that update their input tensor instead of producing a new one.</summary>
-    public bool IsInPlace => Call is StepCall.LinearInPlace or StepCall.BlockResidual;
+    public bool IsInPlace => Call is StepCall.LinearInPlace or StepCall.BlockResidual or StepCall.EmbeddingInPlace;
 
     /// <summary>True for steps that send data between devices between layers (not SUMMA's traffic inside a layer).</summary>
     public virtual bool IsCollective => false;

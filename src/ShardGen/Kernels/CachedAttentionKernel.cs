@@ -1,0 +1,153 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Threading;
+using ShardGen.Devices;
+
+namespace ShardGen.Kernels;
+
+/// <summary>
+/// Attention of T new tokens of one sequence against a KV cache. Their key and value heads are appended to the caches
+/// first; then, per (key/value head, new token), the group of query heads that share the kv head read each cache row
+/// once: scores q·k for every query of the group, the scaled softmax, then o += p·v row by row. Decode (T = 1) is
+/// memory-bound over the cache, and this order reads K and V from memory once per kv head. A first chunk (nothing
+/// cached) is plain causal attention over the fused input and runs on the blocked <see cref="AttentionKernel"/>.
+/// </summary>
+internal static unsafe class CachedAttentionKernel
+{
+    /// <summary>Where the pieces are: fused input, output, caches (row strides in floats) and the problem.</summary>
+    internal readonly struct Problem(float* qkv, int ldq, float* output, int ldo, float* keys, int ldk, float* values, int ldv,
+        AttentionShape shape, int tokens, int cached)
+    {
+        public readonly float* Qkv = qkv, Output = output, Keys = keys, Values = values;
+        public readonly int Ldq = ldq, Ldo = ldo, Ldk = ldk, Ldv = ldv, Tokens = tokens, Cached = cached;
+        public readonly AttentionShape Shape = shape;
+
+        public int Items => Shape.KvHeads * Tokens;
+
+        /// <summary>Scratch per thread: the group's scores over the longest row, then its output accumulators.</summary>
+        public int ScratchFloats => Shape.QueryHeads / Shape.KvHeads * (Cached + Tokens + Shape.HeadDim);
+    }
+
+    /// <summary>Appends the new keys and values, then runs every (kv head, token) item, over the team when there is one.</summary>
+    public static void Run(in Problem p, GemmWorkspace[] workspaces, KernelThreadTeam? team)
+    {
+        Append(p);
+        int threads = team?.Threads ?? 1;
+        if (threads == 1 || p.Items == 1)
+        {
+            for (int i = 0; i < p.Items; i++) RunItem(p, i, workspaces[0]);
+            return;
+        }
+        var job = team!.CachedAttention;
+        job.Set(p, workspaces);
+        team.Run(job);
+    }
+
+    /// <summary>Copies the new tokens' key and value heads into cache rows [Cached, Cached + Tokens).</summary>
+    public static void Append(in Problem p)
+    {
+        var s = p.Shape;
+        int width = s.KvHeads * s.HeadDim;
+        for (int t = 0; t < p.Tokens; t++)
+        {
+            float* row = p.Qkv + (nint)t * p.Ldq + s.QueryHeads * s.HeadDim;
+            Elementwise.CopyRow(row, p.Keys + (nint)(p.Cached + t) * p.Ldk, width);
+            Elementwise.CopyRow(row + width, p.Values + (nint)(p.Cached + t) * p.Ldv, width);
+        }
+    }
+
+    /// <summary>Items handed out dynamically to a team's members; set before each team run.</summary>
+    internal sealed class TeamJob : ITeamJob
+    {
+        private Problem _problem;
+        private GemmWorkspace[] _workspaces = [];
+        private int _next;
+
+        public void Set(in Problem problem, GemmWorkspace[] workspaces)
+        {
+            _problem = problem;
+            _workspaces = workspaces;
+            _next = -1;
+        }
+
+        public void Run(int member)
+        {
+            for (int i = Interlocked.Increment(ref _next); i < _problem.Items; i = Interlocked.Increment(ref _next))
+                RunItem(_problem, i, _workspaces[member]);
+        }
+    }
+
+    /// <summary>Item i: kv head i mod KvHeads, new token i / KvHeads (later tokens, with more keys, come last).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunItem(in Problem p, int item, GemmWorkspace ws)
+    {
+        var s = p.Shape;
+        int d = s.HeadDim, group = s.QueryHeads / s.KvHeads;
+        int kvHead = item % s.KvHeads, token = item / s.KvHeads;
+        int keys = p.Cached + token + 1;
+        float* scores = ws.Scores(p.ScratchFloats);
+        float* sums = scores + (nint)group * keys;
+        float* q = p.Qkv + (nint)token * p.Ldq + kvHead * group * d;
+        float* k = p.Keys + kvHead * d;
+        float* v = p.Values + kvHead * d;
+        float scale = 1f / MathF.Sqrt(d);
+
+        // Scores: each key row once, against every query of the group (the row stays in L1 across the group).
+        for (int j = 0; j < keys; j++)
+        {
+            float* kj = k + (nint)j * p.Ldk;
+            for (int g = 0; g < group; g++) scores[(nint)g * keys + j] = Dot(q + g * d, kj, d);
+        }
+        for (int g = 0; g < group; g++) Softmax.ScaledRow(scores + (nint)g * keys, keys, keys, scale);
+
+        // Context: each value row once, added into every query's sum (group × d floats, in L1).
+        new Span<float>(sums, group * d).Clear();
+        for (int j = 0; j < keys; j++)
+        {
+            float* vj = v + (nint)j * p.Ldv;
+            for (int g = 0; g < group; g++) AddScaled(sums + g * d, scores[(nint)g * keys + j], vj, d);
+        }
+        for (int g = 0; g < group; g++)
+            Elementwise.CopyRow(sums + g * d, p.Output + (nint)token * p.Ldo + (kvHead * group + g) * d, d);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot(float* x, float* y, int n)
+    {
+        int i = 0;
+        float sum = 0f;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var acc = Vector512<float>.Zero;
+            for (; i + 16 <= n; i += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), Vector512.Load(y + i), acc);
+            sum = Vector512.Sum(acc);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), Vector256.Load(y + i), acc);
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(x[i], y[i], sum);
+        return sum;
+    }
+
+    /// <summary>o += p·v over n floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaled(float* o, float p, float* v, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var pv = Vector512.Create(p);
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.FusedMultiplyAdd(pv, Vector512.Load(v + i), Vector512.Load(o + i)), o + i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var pv = Vector256.Create(p);
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(pv, Vector256.Load(v + i), Vector256.Load(o + i)), o + i);
+        }
+        for (; i < n; i++) o[i] = MathF.FusedMultiplyAdd(p, v[i], o[i]);
+    }
+}

@@ -1,0 +1,26 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>The standalone norm after a transformer stack, on the residual stream wherever it lives; its scale replicated.</summary>
+internal sealed class FinalNorm : StepType
+{
+    public override PlanStepKind Kind => PlanStepKind.FinalNorm;
+    public override Placement Input => Placement.Replicated;
+    public override bool AcceptsAnyInput => true;
+    public override Placement Output => Placement.Replicated;
+    public override string Method => nameof(IStepMethods.FinalNorm);
+    public override StepCall Call => StepCall.NormLaunch;
+    public override bool StartsLayer => true;
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token; dScale and dShift summed over tokens");
+
+    public override IEnumerable<string> Comment(StepContext c)
+    {
+        var layer = c.Layer!;
+        string d = PlanText.N(layer.InFeatures);
+        string kind = $"{(layer.Norm == NormKind.RmsNorm ? "RMSNorm" : "LayerNorm")}, ε = {PlanText.Float(layer.NormEpsilon)}";
+        yield return c.Step.From == TensorLayout.TokenSharded
+            ? $"{layer.Name} (final norm: {kind}) on each device's own tokens [{c.Text.TokenShard}, {d}] (sequence parallel); no collective."
+            : $"{layer.Name} (final norm: {kind}) on the residual stream [T, {d}], replicated: every device normalizes every token; no collective.";
+    }
+}

@@ -1,0 +1,34 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>
+/// The LM head, column-parallel over the vocabulary: device r computes the logits of its own vocabulary range, the
+/// same rows its embedding shard holds (uneven when the vocabulary does not divide); the host gathers them.
+/// </summary>
+internal sealed class LmHead : LaunchStep
+{
+    public override PlanStepKind Kind => PlanStepKind.LmHead;
+    public override Placement Input => Placement.Replicated;
+    public override Placement Output => Placement.Shard(ShardAxis.Features);
+    public override string Method => nameof(IStepMethods.LmHead);
+    public override StepBackward Backward { get; } =
+        new(BackwardOp.AllReduce, "dX = dLogits shard·W shardᵀ per device, then all-reduce of dX (Megatron's f); dW local");
+
+    public override IEnumerable<string> Comment(StepContext c)
+    {
+        var layer = c.Layer!;
+        string d = PlanText.N(layer.InFeatures), vocab = PlanText.N(layer.OutFeatures);
+        string shard = c.Text.Fixed
+            ? layer.OutFeatures % c.Text.Devices == 0
+                ? PlanText.N(layer.OutFeatures / c.Text.Devices)
+                : $"{PlanText.N(EvenRanges.Length(layer.OutFeatures, c.Text.Devices, 0))} or {PlanText.N(EvenRanges.Length(layer.OutFeatures, c.Text.Devices, c.Text.Devices - 1))}"
+            : $"⌈{vocab}/P⌉ or ⌊{vocab}/P⌋";
+        string weight = layer.Tied
+            ? $"the embedding's own rows [{shard}, {d}], transposed (tied: no second copy)"
+            : $"W [{d}, {shard}]";
+        yield return $"{layer.Name} (LM head, column-parallel over the vocabulary): [T, {d}] · {weight} → logits [T, {shard}] per device, " +
+            $"its own vocabulary range; {(layer.HasBias ? "bias fused" : "no bias")}.";
+        yield return "No collective: the host reads each device's logits shard.";
+    }
+}

@@ -1,0 +1,25 @@
+using System.Collections.Generic;
+
+namespace ShardGen.Planning.Steps;
+
+/// <summary>Learned position embeddings (GPT-2's wpe), replicated: each token's row added in place to the residual stream.</summary>
+internal sealed class PositionEmbedding : StepType
+{
+    public override PlanStepKind Kind => PlanStepKind.PositionEmbedding;
+    public override Placement Input => Placement.Replicated;
+    public override bool AcceptsAnyInput => true;
+    public override Placement Output => Placement.Replicated;
+    public override string Method => nameof(IStepMethods.PositionEmbedding);
+    public override StepCall Call => StepCall.EmbeddingInPlace;
+    public override bool StartsLayer => true;
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows on unchanged; each position's table row gathers the gradient of its tokens");
+
+    public override IEnumerable<string> Comment(StepContext c)
+    {
+        var layer = c.Layer!;
+        string d = PlanText.N(layer.OutFeatures);
+        string rows = c.Step.From == TensorLayout.TokenSharded ? $"[{c.Text.TokenShard}, {d}], each device's own tokens" : $"[T, {d}] on every device";
+        yield return $"{layer.Name} (position embedding, table [{PlanText.N(layer.InFeatures)}, {d}] replicated): + the row of each token's position, in place on {rows}.";
+        yield return "Positions restart at 0 in each packed sequence and continue from the cache's length with a KV cache; no collective.";
+    }
+}
