@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using ShardGen.Generation;
 using ShardGen.Tests.Reference;
 
 namespace ShardGen.Tests.Checkpoints;
@@ -66,5 +67,24 @@ public sealed class TorchLogitsTests : IDisposable
             for (int v = 0; v < 1003; v++)
                 worst = Math.Max(worst, Math.Abs(actual[t, v] - expected[t, v]));
         Assert.True(worst <= 1e-4 * scale, $"largest difference {worst:E2} against largest logit {scale:F3}");
+    }
+
+    [TorchTheory]
+    [InlineData("qwen2", 2)]
+    [InlineData("gpt2", 3)]
+    public void Greedy_decoding_with_the_cache_gives_the_reference_ids(string modelType, int devices)
+    {
+        bool gpt2 = modelType == "gpt2";
+        string dir = TorchReference.Make(Path.Combine(_root, "ckpt"), "--model-type", modelType, "--vocab", "1003", "--hidden", "48", "--heads", "12",
+            "--kv-heads", gpt2 ? "12" : "2", "--ffn", "96", "--layers", "2", "--positions", "40", "--seed", "77");
+        int[] prompt = [5, 900, 17, 33];
+        int[] expected = TorchReference.Generate(dir, prompt, 10);   // full recompute per token, float64
+
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        var options = new GenerationOptions { MaxNewTokens = 10 };
+        GenerationResult result;
+        if (gpt2) { using var model = OpenGpt2.Load(mesh, dir); result = TextGenerator.Generate(model, prompt, options); }
+        else { using var model = OpenLlama.Load(mesh, dir); result = TextGenerator.Generate(model, prompt, options); }
+        Assert.Equal(expected, result.NewIds);
     }
 }
