@@ -4,14 +4,15 @@ using System.IO;
 using System.Linq;
 using ShardGen.Checkpoints;
 using ShardGen.Planning;
+using ShardGen.Runtime;
 
 namespace ShardGen.Benchmarks;
 
 /// <summary>
 /// Suite `load`: reading a LLaMA-shaped safetensors checkpoint (vocab 32000, hidden 2048, 16 heads, 4 KV heads,
 /// FFN 5632, 8 layers: 492 M parameters, 1.97 GB in F32) into float32 [in, out] weights through
-/// <see cref="CheckpointWeights"/> (transposing every [out, in] projection), against reading the file once with
-/// FileStream; page cache warm, destinations allocated once. Also the same read as 2 devices' slices (Megatron
+/// <see cref="CheckpointWeights"/> (transposing every [out, in] projection) and loading it onto CPU meshes, against
+/// reading the file once with FileStream; page cache warm. Also the reads of 2 devices' slices (Megatron
 /// column/row/vocabulary ranges, one after the other) and a BF16 file (half the bytes, converted while reading).
 /// </summary>
 internal static class LoadSuite
@@ -22,7 +23,7 @@ internal static class LoadSuite
             ? new RandomCheckpointSpec(ModelFamily.Llama, 4000, 512, 8, 2, 1408, 2)
             : new RandomCheckpointSpec(ModelFamily.Llama, 32000, 2048, 16, 4, 5632, 8);
         var table = new Table($"load: LLaMA-shaped checkpoint (vocab {shape.Vocab}, hidden {shape.Hidden}, {shape.Heads} heads, {shape.KvHeads} KV heads, FFN {shape.FfnHidden}, {shape.Layers} layers), page cache warm",
-            "file", "GB", "read once s", "GB/s", "load 1 device s", "load / read", "load 2 devices' slices s", "slices / read");
+            "file", "GB", "read once s", "GB/s", "reader s", "reader / read", "2 devices' slices s", "slices / read", "Load 1 device s", "Load / read", "Load 2 devices s", "Load 2 / read");
         foreach (var dtype in new[] { SafetensorsDType.F32, SafetensorsDType.BF16 })
         {
             string dir = Checkpoint(shape with { DType = dtype });
@@ -33,21 +34,25 @@ internal static class LoadSuite
             var layers = ConfigResolver.Resolve(Declared(), checkpoint.Config);
             var weights = new CheckpointWeights(checkpoint, layers);
             var keys = Keys(weights, layers[weights.Layers.Stack].Block!.Layers).ToList();
-            var whole = keys.Select(k => new float[Elements(weights.Shape(k)!.Value)]).ToArray();
-            var slices = keys.Select(k => Enumerable.Range(0, 2).Select(d => new float[Slice(k.Role, weights.Shape(k)!.Value, 2, d).Elements]).ToArray()).ToArray();
-            foreach (var w in whole) Array.Fill(w, 1f);   // touched once: no first-touch page faults in the timings
-            foreach (var s in slices.SelectMany(x => x)) Array.Fill(s, 1f);
+            var block = new float[BlockFloats];
+            using var one = DeviceMesh.CreateCpu(1);
+            using var two = DeviceMesh.CreateCpu(2);
 
             var seconds = Measure.SideBySide(o.Repetitions, 0,
                 () => ReadOnce(file, buffer),
-                () => { for (int i = 0; i < keys.Count; i++) ReadWhole(weights, keys[i], whole[i]); },
-                () => { for (int i = 0; i < keys.Count; i++) for (int d = 0; d < 2; d++) ReadSlice(weights, keys[i], 2, d, slices[i][d]); });
-            table.Add(dtype.ToString(), bytes / 1e9, seconds[0], bytes / 1e9 / seconds[0], seconds[1], seconds[1] / seconds[0], seconds[2], seconds[2] / seconds[0]);
+                () => { foreach (var key in keys) ReadBlocks(weights, key, Whole(weights.Shape(key)!.Value), block); },
+                () => { foreach (var key in keys) for (int d = 0; d < 2; d++) ReadBlocks(weights, key, Slice(key.Role, weights.Shape(key)!.Value, 2, d), block); },
+                () => LanguageModelLoader.Load(one, "Llama", Declared(), 0, false, dir).Dispose(),
+                () => LanguageModelLoader.Load(two, "Llama", Declared(), 0, false, dir).Dispose());
+            table.Add(dtype.ToString(), bytes / 1e9, seconds[0], bytes / 1e9 / seconds[0], seconds[1], seconds[1] / seconds[0], seconds[2], seconds[2] / seconds[0],
+                seconds[3], seconds[3] / seconds[0], seconds[4], seconds[4] / seconds[0]);
         }
-        table.Notes.Add("read once = FileStream.Read of the whole file into one 4 MiB buffer. load = CheckpointWeights.Read of every logical weight " +
-                        "(float32, [in, out]: q/k/v/o/gate/up/down and lm_head transposed from [out, in]) into preallocated arrays, one thread. " +
-                        "2 devices' slices: each weight read as two devices' column, row or vocabulary ranges (norms replicated), one after the other. " +
-                        "Target (issue 13): F32 load ≤ 1.5 × read once. Checkpoints are written once to the temp folder and reused.");
+        table.Notes.Add("read once = FileStream.Read of the whole file into one 4 MiB buffer. reader = CheckpointWeights.Read of every logical weight " +
+                        "(float32, [in, out]: q/k/v/o/gate/up/down and lm_head transposed from [out, in]) in blocks of 4 MiB into one buffer, as the runtime's " +
+                        "WeightReader does before each upload; 2 devices' slices: the same as two devices' column, row or vocabulary ranges (norms replicated), " +
+                        "one after the other. Load = LanguageModelLoader.Load on a CPU mesh (open, resolve, plan, check, allocate, read and upload every slice), " +
+                        "as the generated Llama.Load. One thread reads. Target (issue 13): F32 Load ≤ 1.5 × read once. Checkpoints are written once to the " +
+                        "temp folder and reused.");
         table.Print();
     }
 
@@ -78,7 +83,9 @@ internal static class LoadSuite
         return candidates.Where(k => weights.Shape(k) is not null);
     }
 
-    private static long Elements((int Rows, int Cols) s) => (long)s.Rows * s.Cols;
+    private const int BlockFloats = 1 << 20;
+
+    private static (int Row0, int Rows, int Col0, int Cols, long Elements) Whole((int Rows, int Cols) s) => (0, s.Rows, 0, s.Cols, (long)s.Rows * s.Cols);
 
     // Megatron's split of each weight: column-parallel outputs, row-parallel inputs, vocabulary rows; norms replicated.
     private static (int Row0, int Rows, int Col0, int Cols, long Elements) Slice(WeightRole role, (int Rows, int Cols) s, int devices, int d)
@@ -103,15 +110,14 @@ internal static class LoadSuite
         while (stream.Read(buffer, 0, buffer.Length) > 0) { }
     }
 
-    private static void ReadWhole(CheckpointWeights weights, WeightKey key, float[] destination)
+    // Rows of the slice in blocks of at most 4 MiB, into one reused buffer (the runtime's WeightReader).
+    private static void ReadBlocks(CheckpointWeights weights, WeightKey key, (int Row0, int Rows, int Col0, int Cols, long Elements) s, float[] block)
     {
-        var (rows, cols) = weights.Shape(key)!.Value;
-        weights.Read(key, 0, rows, 0, cols, destination);
-    }
-
-    private static void ReadSlice(CheckpointWeights weights, WeightKey key, int devices, int d, float[] destination)
-    {
-        var s = Slice(key.Role, weights.Shape(key)!.Value, devices, d);
-        weights.Read(key, s.Row0, s.Rows, s.Col0, s.Cols, destination);
+        int rowsPerBlock = Math.Max(1, Math.Min(s.Rows, BlockFloats / s.Cols));
+        for (int r = 0; r < s.Rows; r += rowsPerBlock)
+        {
+            int rows = Math.Min(rowsPerBlock, s.Rows - r);
+            weights.Read(key, s.Row0 + r, rows, s.Col0, s.Cols, block.AsSpan(0, rows * s.Cols));
+        }
     }
 }

@@ -8,16 +8,13 @@ namespace ShardGen.Checkpoints;
 /// <summary>
 /// Safetensors elements to float32, vectorized: BF16 is the top half of a float32 (a 16-bit shift); F16 is rebased
 /// with one multiply by 2^112 (exact for normals and subnormals) plus the exponent of infinities and NaNs.
-/// Transposed reads go through 8×8 register transposes, 16 source rows at a time, so each destination cache line is
-/// written whole, once.
+/// Transposed reads convert and transpose 8×8 blocks in registers, 16 source rows at a time, so each destination
+/// cache line is written whole, once.
 /// </summary>
 internal static unsafe class ElementConversion
 {
-    // Transposed reads: BlockRows source rows at a time; 16-bit types are converted TileCols columns at a time into
-    // an L1-resident float tile first.
+    // Transposed reads: blocks of BlockRows source rows, in column tiles of TileCols.
     private const int BlockRows = 16, TileCols = 64;
-    // Tile rows a little over 1 KiB apart: rows a power of two apart share L1 sets.
-    private const int TileStride = TileCols + 16;
 
     /// <summary>Converts source.Length / element size elements (tests; the reader passes mapped pointers).</summary>
     public static void ToFloat(SafetensorsDType type, ReadOnlySpan<byte> source, Span<float> destination)
@@ -55,66 +52,67 @@ internal static unsafe class ElementConversion
     /// destination[c, r] = source[r, c] for a source of <paramref name="sourceRows"/> × <paramref name="sourceCols"/>
     /// elements with a row stride of <paramref name="sourceStride"/> bytes; destination is sourceCols × sourceRows.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToFloatTransposed(SafetensorsDType type, byte* source, long sourceStride, int sourceRows, int sourceCols, Span<float> destination)
     {
         if (destination.Length < (long)sourceRows * sourceCols) throw new ArgumentException("Destination too short.", nameof(destination));
-        int size = SafetensorsDTypes.Size(type);
-        float* tile = stackalloc float[BlockRows * TileStride];
         fixed (float* d = destination)
         {
-            // Column tiles outer, row blocks inner: a tile's destination rows (TileCols pages at most) stay in the TLB
-            // while the source streams past, BlockRows rows at a time.
-            for (int c0 = 0; c0 < sourceCols; c0 += TileCols)
+            switch (type)
             {
-                int cols = Math.Min(TileCols, sourceCols - c0);
-                for (int r0 = 0; r0 < sourceRows; r0 += BlockRows)
-                {
-                    int rows = Math.Min(BlockRows, sourceRows - r0);
-                    byte* block = source + r0 * sourceStride + (long)c0 * size;
-                    float* target = d + (long)c0 * sourceRows + r0;
-                    if (type == SafetensorsDType.F32)
-                    {
-                        Transpose((float*)block, sourceStride / 4, rows, cols, target, sourceRows);   // straight from the mapped file
-                        continue;
-                    }
-                    for (int i = 0; i < rows; i++) ToFloat(type, block + i * sourceStride, tile + i * TileStride, cols);
-                    Transpose(tile, TileStride, rows, cols, target, sourceRows);
-                }
+                case SafetensorsDType.F32: Transposed<F32Rows>(source, sourceStride, sourceRows, sourceCols, d); break;
+                case SafetensorsDType.BF16: Transposed<BFloat16Rows>(source, sourceStride, sourceRows, sourceCols, d); break;
+                case SafetensorsDType.F16: Transposed<HalfRows>(source, sourceStride, sourceRows, sourceCols, d); break;
+                default: throw new ArgumentOutOfRangeException(nameof(type));
             }
         }
     }
 
-    // destination[c * destinationStride + r] = source[r * sourceStride + c] for r < rows (≤ 16), c < cols; 16 rows
-    // go through two 8 × 8 register transposes side by side, so each destination cache line is written whole at once.
+    // Column tiles outer, blocks of 16 rows inner: a tile's destination rows (TileCols pages at most) stay in the TLB
+    // while the source streams past. Each 8 × 8 block is loaded, converted and transposed in registers; 16 rows go as
+    // two blocks side by side, so each destination cache line is written whole at once.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose(float* source, long sourceStride, int rows, int cols, float* destination, long destinationStride)
+    private static void Transposed<T>(byte* source, long stride, int sourceRows, int sourceCols, float* destination) where T : struct, IRows
     {
-        int c = 0;
-        if (Avx.IsSupported && rows == 16)
-            for (; c <= cols - 8; c += 8)
-            {
-                Transpose8x8(source + c, sourceStride, destination + c * destinationStride, destinationStride);
-                Transpose8x8(source + 8 * sourceStride + c, sourceStride, destination + c * destinationStride + 8, destinationStride);
-            }
-        for (; c < cols; c++)
+        long ds = sourceRows;
+        for (int c0 = 0; c0 < sourceCols; c0 += TileCols)
         {
-            float* column = destination + c * destinationStride;
-            for (int r = 0; r < rows; r++) column[r] = source[r * sourceStride + c];
+            int c1 = Math.Min(sourceCols, c0 + TileCols);
+            int r0 = 0;
+            if (Avx2.IsSupported)
+                for (; r0 <= sourceRows - BlockRows; r0 += BlockRows)
+                {
+                    byte* s = source + r0 * stride;
+                    int c = c0;
+                    for (; c <= c1 - 8; c += 8)
+                    {
+                        float* d = destination + c * ds + r0;
+                        Transpose8x8<T>(s + (long)c * T.Size, stride, d, ds);
+                        Transpose8x8<T>(s + 8 * stride + (long)c * T.Size, stride, d + 8, ds);
+                    }
+                    Scalar<T>(s, stride, BlockRows, c, c1, destination + r0, ds);
+                }
+            Scalar<T>(source + r0 * stride, stride, sourceRows - r0, c0, c1, destination + r0, ds);
         }
+    }
+
+    private static void Scalar<T>(byte* source, long stride, int rows, int c0, int c1, float* destination, long ds) where T : struct, IRows
+    {
+        for (int c = c0; c < c1; c++)
+            for (int r = 0; r < rows; r++)
+                destination[c * ds + r] = T.Element(source + r * stride + (long)c * T.Size);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* s, long ss, float* d, long ds)
+    private static void Transpose8x8<T>(byte* s, long stride, float* d, long ds) where T : struct, IRows
     {
-        var r0 = Avx.LoadVector256(s);
-        var r1 = Avx.LoadVector256(s + ss);
-        var r2 = Avx.LoadVector256(s + 2 * ss);
-        var r3 = Avx.LoadVector256(s + 3 * ss);
-        var r4 = Avx.LoadVector256(s + 4 * ss);
-        var r5 = Avx.LoadVector256(s + 5 * ss);
-        var r6 = Avx.LoadVector256(s + 6 * ss);
-        var r7 = Avx.LoadVector256(s + 7 * ss);
+        var r0 = T.Load(s);
+        var r1 = T.Load(s + stride);
+        var r2 = T.Load(s + 2 * stride);
+        var r3 = T.Load(s + 3 * stride);
+        var r4 = T.Load(s + 4 * stride);
+        var r5 = T.Load(s + 5 * stride);
+        var r6 = T.Load(s + 6 * stride);
+        var r7 = T.Load(s + 7 * stride);
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);
@@ -139,6 +137,35 @@ internal static unsafe class ElementConversion
         Avx.Store(d + 5 * ds, Avx.Permute2x128(u1, u5, 0x31));
         Avx.Store(d + 6 * ds, Avx.Permute2x128(u2, u6, 0x31));
         Avx.Store(d + 7 * ds, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
+    /// <summary>Eight elements of one dtype as float32 (AVX2), or one element.</summary>
+    private interface IRows
+    {
+        static abstract int Size { get; }
+        static abstract Vector256<float> Load(byte* p);
+        static abstract float Element(byte* p);
+    }
+
+    private struct F32Rows : IRows
+    {
+        public static int Size => 4;
+        public static Vector256<float> Load(byte* p) => Avx.LoadVector256((float*)p);
+        public static float Element(byte* p) => *(float*)p;
+    }
+
+    private struct BFloat16Rows : IRows
+    {
+        public static int Size => 2;
+        public static Vector256<float> Load(byte* p) => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)p), 16).AsSingle();
+        public static float Element(byte* p) => BitConverter.UInt32BitsToSingle((uint)*(ushort*)p << 16);
+    }
+
+    private struct HalfRows : IRows
+    {
+        public static int Size => 2;
+        public static Vector256<float> Load(byte* p) => HalfToSingle(Avx2.ConvertToVector256Int32((ushort*)p).AsUInt32());
+        public static float Element(byte* p) => (float)BitConverter.UInt16BitsToHalf(*(ushort*)p);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
