@@ -15,9 +15,13 @@ public sealed partial class PtxCompilationTests(ITestOutputHelper output)
 {
     private static readonly Lazy<string> GemmPtx = new(() => PtxCompiler.Compile(Kernel(typeof(GemmKernel), nameof(GemmKernel.Gemm))));
 
-    /// <summary>The kernels of <see cref="DeviceKernels"/>: its void methods (Activate and Erf are device functions they call).</summary>
-    private static readonly string[] KernelNames = typeof(DeviceKernels).GetMethods(BindingFlags.Public | BindingFlags.Static)
-        .Where(m => m.ReturnType == typeof(void)).Select(m => m.Name).ToArray();
+    /// <summary>
+    /// The kernels of <see cref="DeviceKernels"/> and <see cref="DecoderKernels"/> as "Class.Method": their void methods
+    /// (Activate and Erf are device functions they call).
+    /// </summary>
+    private static readonly string[] KernelNames = new[] { typeof(DeviceKernels), typeof(DecoderKernels) }
+        .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.ReturnType == typeof(void)).Select(m => $"{t.Name}.{m.Name}"))
+        .ToArray();
 
     public static TheoryData<string> KernelCases() => new(KernelNames);
 
@@ -25,7 +29,7 @@ public sealed partial class PtxCompilationTests(ITestOutputHelper output)
     [MemberData(nameof(KernelCases))]
     public void Every_kernel_compiles_to_ptx(string name)
     {
-        string ptx = PtxCompiler.Compile(Kernel(typeof(DeviceKernels), name));
+        string ptx = PtxCompiler.Compile(Kernel(name));
         Assert.Matches(TargetLine(), ptx);
         Assert.Single(EntryPoints().Matches(ptx));
     }
@@ -100,7 +104,7 @@ public sealed partial class PtxCompilationTests(ITestOutputHelper output)
     {
         foreach (var name in KernelNames)
         {
-            string report = PtxCompiler.Assemble(PtxCompiler.Compile(Kernel(typeof(DeviceKernels), name)));
+            string report = PtxCompiler.Assemble(PtxCompiler.Compile(Kernel(name)));
             output.WriteLine($"{name}: {report.Trim()}");
             Assert.Matches(@"Used \d+ registers", report);
         }
@@ -108,6 +112,14 @@ public sealed partial class PtxCompilationTests(ITestOutputHelper output)
 
     private static MethodInfo Kernel(Type type, string name) =>
         type.GetMethods(BindingFlags.Public | BindingFlags.Static).Single(m => m.Name == name);
+
+    /// <summary>A kernel named "Class.Method" (a class of the backend's kernels).</summary>
+    private static MethodInfo Kernel(string qualified)
+    {
+        string[] parts = qualified.Split('.');
+        var type = typeof(DeviceKernels).Assembly.GetType($"{typeof(DeviceKernels).Namespace}.{parts[0]}", throwOnError: true)!;
+        return Kernel(type, parts[1]);
+    }
 
     // ILGPU writes the PTX for its highest known target (sm_80 for an sm_90 capability); the driver, like ptxas
     // below, compiles that PTX for the H100/H200.
