@@ -181,3 +181,22 @@ public sealed class LanguageModelTests
         Assert.Contains("once per block (2×)", plan.ToString());
     }
 }
+
+/// <summary>A language model's plan prints, draws and costs like any other: the catalog's words, the stack's steps once per block.</summary>
+public sealed class LanguageModelPlanTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void PlanPrintsDrawsAndCosts(int devices)
+    {
+        var plan = TinyGpt2.PlanFor(devices, tokens: 16);
+        string text = plan.ToString();
+        Assert.Contains("vocab-parallel embedding [1003, 48]", text);
+        Assert.Contains("Layers[i]", text);
+        Assert.Contains("logits of its own vocabulary range", text);
+        Assert.Contains("<svg", plan.ToSvg());
+        var cost = ShardGen.Costs.CostModel.PredictForward(plan, 16, ShardGen.Costs.DeviceProfile.H100Class, ShardGen.Costs.LinkProfile.NvLinkClass);
+        Assert.True(cost.TotalFlops > 2.0 * 16 * 48 * 1003, "the head's GEMM alone");
+    }
+}
