@@ -50,6 +50,7 @@ static class ShardRules
         }
         if (LanguageModelRules.HasLanguageModelLayer(layers))
         {
+            problems.AddRange(LanguageModelOrder.Check(layers));
             problems.AddRange(LanguageModelRules.CheckWidths(layers));
             return problems;
         }
