@@ -64,6 +64,19 @@ public sealed class LanguageModelTests
         AssertMatches(model.Forward(ids, new[] { 3, 5, 2 }), LanguageModelReference.Logits(TinyGpt2.LayerSpecs, weights, ids, new[] { 0, 3, 8, 10 }), $"TinyGpt2 on {devices}");
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Gpt2SequenceParallelMatchesReference(int devices)
+    {
+        var weights = LanguageModelReference.RandomWeights(TinyGpt2SequenceParallel.PlanFor(1), seed: 50 + devices);
+        var ids = RandomIds(new Random(60 + devices), 11);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = TinyGpt2SequenceParallel.Create(mesh, weights);
+        AssertMatches(model.Forward(ids, new[] { 5, 6 }), LanguageModelReference.Logits(TinyGpt2SequenceParallel.LayerSpecs, weights, ids, new[] { 0, 5, 11 }),
+            $"GPT-2 sequence parallel on {devices}");
+    }
+
     /// <summary>A tied head reads the embedding's own shards (no weight of its own) and Qwen2's q/k/v biases are added.</summary>
     [Theory]
     [InlineData(1)]
