@@ -184,6 +184,28 @@ public sealed class LanguageModelTests
         Assert.Contains("1, 2, 4", e.Message);
     }
 
+    /// <summary>
+    /// A block's device-local temporaries go back to the pool at its end: four more blocks add only their reductions'
+    /// buffers (two partial sums and two reduced streams of [T, hidden]), not their q|k|v, context and MLP activations.
+    /// </summary>
+    [Fact]
+    public void ActivationsDoNotGrowWithTheStacksDepthBeyondItsReductions()
+    {
+        const int tokens = 32;
+        long Activations(Func<DeviceMesh, ILanguageModel> create)
+        {
+            using var mesh = DeviceMesh.CreateCpu(1);
+            using var model = create(mesh);
+            long weights = mesh.Devices[0].AllocatedBytes;
+            model.Forward(RandomIds(new Random(1), tokens), null);
+            return mesh.Devices[0].PooledBytes + mesh.Devices[0].AllocatedBytes - weights;
+        }
+        long two = Activations(m => TinyLlama.Create(m, LanguageModelReference.RandomWeights(TinyLlama.PlanFor(1), 1)));
+        long six = Activations(m => TinyLlamaSixBlocks.Create(m, LanguageModelReference.RandomWeights(TinyLlamaSixBlocks.PlanFor(1), 1)));
+        long perBlock = (six - two) / 4, reductions = 4L * tokens * 48 * sizeof(float);
+        Assert.True(perBlock <= reductions, $"each extra block keeps {perBlock} B of activations; its reductions alone are {reductions} B");
+    }
+
     [Fact]
     public void PlanCountsEachStackStepOncePerBlock()
     {

@@ -75,3 +75,15 @@ public partial class TinyGpt2SequenceParallel
     [FinalNorm(NormKind.LayerNorm, Hidden = 48, Epsilon = 1e-5f)] public partial Norm FinalNorm { get; }
     [LmHead(Vocab = 1003, Hidden = 48)] public partial Linear Head { get; }
 }
+
+/// <summary>TinyLlama with six blocks: a pass's activation memory against the two-block model's.</summary>
+[ShardedModel]
+public partial class TinyLlamaSixBlocks
+{
+    [VocabParallelEmbedding(Vocab = 1003, Hidden = 48)] public partial Embedding Embed { get; }
+    [TransformerStack(Layers = 6, Hidden = 48, Heads = 12, KvHeads = 2, FfnHidden = 96, NormEpsilon = 1e-5f, RopeTheta = 10000f,
+        Norm = NormKind.RmsNorm, Mlp = MlpKind.Gated, Activation = Activation.Silu, Rotary = true)]
+    public partial TransformerStack Layers { get; }
+    [FinalNorm(NormKind.RmsNorm, Hidden = 48, Epsilon = 1e-5f)] public partial Norm FinalNorm { get; }
+    [LmHead(Vocab = 1003, Hidden = 48)] public partial Linear Head { get; }
+}
