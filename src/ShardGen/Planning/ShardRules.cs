@@ -50,7 +50,6 @@ static class ShardRules
         }
         if (LanguageModelRules.HasLanguageModelLayer(layers))
         {
-            problems.AddRange(LanguageModelOrder.Check(layers));
             problems.AddRange(LanguageModelRules.CheckWidths(layers));
             return problems;
         }

@@ -235,27 +235,3 @@ public sealed class LanguageModelPlanTests
         Assert.True(cost.TotalFlops > 2.0 * 16 * 48 * 1003, "the head's GEMM alone");
     }
 }
-
-/// <summary>The order of a language model's layers is a SHARD007 error naming the layer and where it goes.</summary>
-public sealed class LanguageModelOrderTests
-{
-    private static LayerSpec[] Swap(int a, int b)
-    {
-        var layers = TinyGpt2.LayerSpecs.ToArray();
-        (layers[a], layers[b]) = (layers[b], layers[a]);
-        return layers;
-    }
-
-    [Theory]
-    [InlineData(0, 1, "'Embed' ([VocabParallelEmbedding])", "must come first")]
-    [InlineData(1, 2, "'Positions' ([PositionEmbedding])", "right after")]
-    [InlineData(3, 4, "'Head' ([LmHead])", "must come last")]
-    public void OutOfOrderLayersAreShard007(int a, int b, string layer, string rule)
-    {
-        var problems = ShardRules.CheckStructure("TinyGpt2", Swap(a, b));
-        Assert.Contains(problems, p => p.Id == "SHARD007" && p.Message.Contains(layer) && p.Message.Contains(rule));
-    }
-
-    [Fact]
-    public void TheDeclaredOrderPasses() => Assert.Empty(ShardRules.Check("TinyGpt2", TinyGpt2.LayerSpecs, 3));
-}
