@@ -130,6 +130,32 @@ public sealed class LanguageModelTests
         Assert.Throws<ArgumentException>(() => model.Forward(RandomIds(rng, 5), cache)); // 12 + 5 > 16
     }
 
+    /// <summary>Threads sharing one cache: each token is appended once, none beyond its capacity (the check runs under the mesh's gate).</summary>
+    [Fact]
+    public void ConcurrentDecodesOnOneCacheNeverOverflowIt()
+    {
+        using var mesh = DeviceMesh.CreateCpu(2);
+        using var model = TinyLlama.Create(mesh, LanguageModelReference.RandomWeights(TinyLlama.PlanFor(1), 4));
+        ILanguageModel lm = model;
+        using var cache = lm.CreateCache(40);
+        int appended = 0, refused = 0;
+        System.Threading.Tasks.Parallel.For(0, 60, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            try
+            {
+                lm.Forward(new[] { i % 1003 }, cache);
+                System.Threading.Interlocked.Increment(ref appended);
+            }
+            catch (ArgumentException)
+            {
+                System.Threading.Interlocked.Increment(ref refused);
+            }
+        });
+        Assert.Equal(40, appended);
+        Assert.Equal(20, refused);
+        Assert.Equal(40, cache.Length);
+    }
+
     private static void AssertClose(float[,] expected, int expectedRow, float[,] actual, int actualRow, int rows)
     {
         double maxDiff = 0, maxValue = 0;
