@@ -130,6 +130,22 @@ public sealed class LanguageModelTests
         Assert.Throws<ArgumentException>(() => model.Forward(RandomIds(rng, 5), cache)); // 12 + 5 > 16
     }
 
+    /// <summary>Sequence parallel decoding: one new token leaves every device but the first without rows of its own.</summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void SequenceParallelCacheDecodeEqualsFullRecompute(int devices)
+    {
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        ILanguageModel model = TinyLlamaSequenceParallel.Create(mesh, LanguageModelReference.RandomWeights(TinyLlamaSequenceParallel.PlanFor(1), 43));
+        using var owned = model;
+        var ids = RandomIds(new Random(5), 9);
+        using var cache = model.CreateCache(12);
+        model.Forward(ids.Take(6).ToArray(), cache);
+        for (int n = 6; n < ids.Length; n++)
+            AssertClose(model.Forward(ids.Take(n + 1).ToArray(), null), n, model.Forward(new[] { ids[n] }, cache), 0, 1);
+    }
+
     /// <summary>Threads sharing one cache: each token is appended once, none beyond its capacity (the check runs under the mesh's gate).</summary>
     [Fact]
     public void ConcurrentDecodesOnOneCacheNeverOverflowIt()
