@@ -73,6 +73,9 @@ public sealed class ModelPlan
     public TransformerBlock Block(int index) => Layers[index] as TransformerBlock
         ?? throw new InvalidOperationException($"Layer {index} of '{ModelName}' ('{Layers[index].Name}') is not a transformer block.");
 
+    /// <summary>The block of layer <paramref name="index"/>: a transformer block, or one block of a stack.</summary>
+    internal TransformerBlock BlockShape(int index) => Layers[index] is TransformerStack stack ? stack.Block : Block(index);
+
     /// <summary>Layer <paramref name="index"/>, which must be an embedding (token or position).</summary>
     public Embedding Embedding(int index) => Layers[index] as Embedding
         ?? throw new InvalidOperationException($"Layer {index} of '{ModelName}' ('{Layers[index].Name}') is not an embedding.");

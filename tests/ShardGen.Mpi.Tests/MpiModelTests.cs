@@ -130,6 +130,31 @@ public sealed class MpiModelTests
         Assert.Contains("reduce-scatters", Case(4, "transformer-sp")[0].Report);
     }
 
+    /// <summary>
+    /// A generated language model on 2 and 4 ranks: logits match the double-precision reference, cache decoding matches
+    /// recomputation, and each rank reads about 1/P of the weights from the source (its own slices; norms and, on 4
+    /// ranks, the replicated KV heads aside).
+    /// </summary>
+    [MpiFact]
+    public void LanguageModel_On2And4Ranks_ReadsOnlyItsOwnSlices()
+    {
+        foreach (int ranks in new[] { 2, 4 })
+        {
+            var run = MpiJob.Run(ranks, new[] { "lm" });
+            Assert.True(run.ExitCode == 0, run.ToString());
+            var lines = run.Lines("LM ").ToArray();
+            Assert.Equal(ranks, lines.Length);
+            foreach (var line in lines)
+            {
+                _output.WriteLine(line);
+                double Field(string key) => double.Parse(Regex.Match(line, $@"\b{key}=(\S+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                Assert.True(Field("vsReference") < 2e-5, line);
+                Assert.True(Field("cacheVsRecompute") < 1e-5, line);
+                Assert.True(Field("read") < Field("whole") * (1.0 / ranks + 0.05), line);
+            }
+        }
+    }
+
     [MpiFact]
     public void TransformerBlockWithoutSequenceParallelism_On2And4Ranks()
     {

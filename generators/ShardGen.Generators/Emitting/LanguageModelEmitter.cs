@@ -97,6 +97,8 @@ internal static class LanguageModelEmitter
         w.WriteLine("/// <param name=\"cache\">A cache from CreateCache, or null.</param>");
         w.OpenBlock($"public float[,] Forward(int[] tokenIds, int[]? sequenceLengths, {Ns}KvCache? cache)");
         w.WriteLine("using var pass = _core.BeginForward(tokenIds, sequenceLengths, cache);");
+        if (layers.Any(l => l.IsOpen))
+            w.WriteLine("// Sizes left to config.json read 0 in these comments; model.Plan prints every step with the loaded sizes.");
         WriteBody(w, layers, steps, text);
         w.CloseBlock();
         w.WriteLine();

@@ -17,10 +17,10 @@ internal static class ShardShapes
         int width = step + 1 < plan.Steps.Count ? plan.Steps[step + 1].Features : s.Features;
         return s.To switch
         {
-            TensorLayout.ColumnSharded => (t, width / p),
+            TensorLayout.ColumnSharded => (t, EvenRanges.Length(width, p, rank)), // the LM head's vocabulary ranges may be uneven
             TensorLayout.TokenSharded => (EvenRanges.Length(t, p, rank), width),
             TensorLayout.Blocks2D => (EvenRanges.Length(t, q, rank % q), width / q), // grid row rank % q
-            TensorLayout.Heads => (t, plan.Block(s.LayerIndex).LocalQkvWidth),
+            TensorLayout.Heads => (t, plan.BlockShape(s.LayerIndex).LocalQkvWidth),
             _ => (t, width), // host, replicated, partial sums: the whole tensor
         };
     }

@@ -15,7 +15,8 @@ internal sealed class DeviceAllocations : IDisposable
     public MatrixView Allocate(Device device, int rows, int cols)
     {
         var buffer = device.Allocate(rows * cols);
-        _buffers.Add(buffer);
+        // A model's devices may upload their shards in parallel (DeviceUploads).
+        lock (_buffers) _buffers.Add(buffer);
         return buffer.AsMatrix(rows, cols);
     }
 

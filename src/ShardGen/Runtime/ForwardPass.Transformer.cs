@@ -40,7 +40,7 @@ public sealed partial class ForwardPass
         int rotated = (info.LocalHeads + info.LocalKvHeads) * info.HeadDim;
         for (int rank = 0; rank < P; rank++)
         {
-            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, shape.OutputWidth);
+            var shard = y.ShardArray[rank] = AllocateLocal(rank, Tokens, shape.OutputWidth);
             var device = Devices[rank];
             // q and k heads sit side by side at the start of q|k|v: one rotation over both.
             if (info.Shape.Rotary)
@@ -68,7 +68,7 @@ public sealed partial class ForwardPass
         var y = Next(TensorLayout.ColumnSharded, info.FfnHidden);
         for (int rank = 0; rank < P; rank++)
         {
-            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, info.LocalFfn);
+            var shard = y.ShardArray[rank] = AllocateLocal(rank, Tokens, info.LocalFfn);
             Devices[rank].GatedActivation(gateUp.ShardArray[rank], shard, info.Activation);
         }
         return new(y);
@@ -87,12 +87,18 @@ public sealed partial class ForwardPass
         AddResidual(y.Tensor, residual.Tensor, block, block.Out);
 
     /// <summary>After the MLP all-reduce: y += down-projection bias (once) + the attention half's output.</summary>
-    public void MlpResidual(ShardedTensor<Replicated> y, ShardedTensor<Replicated> residual, ShardedTransformerBlock block) =>
+    public void MlpResidual(ShardedTensor<Replicated> y, ShardedTensor<Replicated> residual, ShardedTransformerBlock block)
+    {
         AddResidual(y.Tensor, residual.Tensor, block, block.Down);
+        ReleaseLocal();
+    }
 
     /// <summary>After the MLP reduce-scatter onto tokens: y += down-projection bias (once) + the attention half's output.</summary>
-    public void MlpResidual(ShardedTensor<TokenShards> y, ShardedTensor<TokenShards> residual, ShardedTransformerBlock block) =>
+    public void MlpResidual(ShardedTensor<TokenShards> y, ShardedTensor<TokenShards> residual, ShardedTransformerBlock block)
+    {
         AddResidual(y.Tensor, residual.Tensor, block, block.Down);
+        ReleaseLocal();
+    }
 
     /// <summary>Token shards → all tokens on every device (ring all-gather over the token dimension).</summary>
     public ShardedTensor<Replicated> AllGather(ShardedTensor<TokenShards> shards)
@@ -141,7 +147,8 @@ public sealed partial class ForwardPass
         {
             // Every row is normalized into y: overwritten whole.
             var src = x.ShardArray[rank];
-            var shard = y.ShardArray[rank] = Allocate(rank, src.Rows, src.Cols);
+            // Replicated, the norm feeds only this device's projection; token shards are all-gathered by the others.
+            var shard = y.ShardArray[rank] = x.Layout == TensorLayout.Replicated ? AllocateLocal(rank, src.Rows, src.Cols) : Allocate(rank, src.Rows, src.Cols);
             if (src.Rows > 0) Devices[rank].Normalize(src, shard, shape.Norm, norm[rank].Scale, norm[rank].Shift, shape.Epsilon);
         }
         return y;
@@ -155,7 +162,7 @@ public sealed partial class ForwardPass
         var y = Next(layout, features);
         for (int rank = 0; rank < P; rank++)
         {
-            var shard = y.ShardArray[rank] = Allocate(rank, Tokens, localFeatures);
+            var shard = y.ShardArray[rank] = AllocateLocal(rank, Tokens, localFeatures);
             var w = weights[rank];
             Devices[rank].Gemm(x.ShardArray[rank], false, w.Weight, false, shard, accumulate: false, w.Bias, activation);
         }

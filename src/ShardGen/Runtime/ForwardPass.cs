@@ -20,6 +20,10 @@ public sealed partial class ForwardPass : IDisposable,
 {
     private readonly ShardedModelCore _core;
     private readonly List<DeviceBuffer> _buffers = new();
+    // A block's temporaries that only their own device's kernels touch (q|k|v, context, MLP hidden, replicated norm
+    // outputs): back to the pool at the block's end, so the next block reuses them and a stack's activations do not
+    // grow with its depth. Device queues run in order, so a later kernel reusing one runs after the last read of it.
+    private readonly List<DeviceBuffer> _local = new();
     private readonly PassScratch _scratch;
     private readonly HostPiece[] _pieces;
     private SummaWorkspace? _summa;
@@ -256,6 +260,10 @@ public sealed partial class ForwardPass : IDisposable,
                 if (finished) arena.Return(b);
                 else b.Dispose();
             _buffers.Clear();
+            foreach (var b in _local)
+                if (finished) arena.Return(b);
+                else b.Dispose();
+            _local.Clear();
             arena.EndPass();
             _active = false;
             _core.EndForward(this, _downloaded);
@@ -297,6 +305,21 @@ public sealed partial class ForwardPass : IDisposable,
     /// overwrites the whole view.
     /// </summary>
     private MatrixView Allocate(int rank, int rows, int cols) => Rent(rank, rows * cols).AsMatrix(rows, cols);
+
+    /// <summary>A rows × cols temporary that only device <paramref name="rank"/>'s own kernels read, returned at the block's end.</summary>
+    private MatrixView AllocateLocal(int rank, int rows, int cols)
+    {
+        var buffer = _core.Arena.Rent(Devices[rank], rows * cols);
+        _local.Add(buffer);
+        return buffer.AsMatrix(rows, cols);
+    }
+
+    /// <summary>Returns the block's local temporaries to the pool for the next block.</summary>
+    private void ReleaseLocal()
+    {
+        foreach (var b in _local) _core.Arena.Return(b);
+        _local.Clear();
+    }
 
     /// <summary>A buffer from the pool, returned when the pass ends.</summary>
     private DeviceBuffer Rent(int rank, int length)

@@ -34,8 +34,8 @@ public sealed class ShardedEmbedding : IShardedLayer
         try
         {
             var key = new WeightKey(info.Index, -1, RoleOf(info));
-            for (int rank = 0; rank < mesh.Size; rank++)
-                sharded.Tables[rank] = WeightReader.Upload(sharded._memory, mesh.Devices[rank], source, key, info.FirstRow(rank), 0, info.Rows(rank), info.Hidden);
+            DeviceUploads.ForEach(mesh, rank =>
+                sharded.Tables[rank] = WeightReader.Upload(sharded._memory, mesh.Devices[rank], source, key, info.FirstRow(rank), 0, info.Rows(rank), info.Hidden));
             return sharded;
         }
         catch

@@ -49,7 +49,7 @@ public sealed class ShardedLinear : IShardedLayer
         var sharded = new ShardedLinear(layer, mesh.Size) { _tiedTo = layer.Tied ? tied ?? throw new ArgumentNullException(nameof(tied)) : null };
         try
         {
-            for (int rank = 0; rank < mesh.Size; rank++)
+            DeviceUploads.ForEach(mesh, rank =>
             {
                 var device = mesh.Devices[rank];
                 int c0 = layer.FirstOutFeature(rank), n = layer.OutFeaturesOf(rank);
@@ -57,7 +57,7 @@ public sealed class ShardedLinear : IShardedLayer
                     ? embedding.Tables[rank]
                     : WeightReader.Upload(sharded._memory, device, source, new WeightKey(layer.Index, -1, WeightRole.Head), 0, c0, layer.InFeatures, n);
                 sharded.Biases[rank] = WeightReader.Vector(sharded._memory, device, source, new WeightKey(layer.Index, -1, WeightRole.HeadBias), layer.HasBias, c0, n);
-            }
+            });
             return sharded;
         }
         catch

@@ -146,12 +146,13 @@ public sealed class ShardedModelCore : IDisposable
                     $"{Plan.ModelName}.Forward: tokenIds[{t}] is {tokenIds[t]}, outside the vocabulary of {vocab} tokens; ids must be in [0, {vocab}).",
                     nameof(tokenIds));
         CheckSequenceLengths(tokens, sequenceLengths);
-        var sharded = CheckCache(cache, tokens, sequenceLengths);
-        CheckPositions(tokens, sequenceLengths, sharded?.Length ?? 0);
         Mesh.VerifyForwardInput(IdsAsInput(tokenIds), sequenceLengths);
         Monitor.Enter(Mesh.ExecutionGate);
         try
         {
+            // Under the gate: another thread's pass on the same cache has moved its length on by now.
+            var sharded = CheckCache(cache, tokens, sequenceLengths);
+            CheckPositions(tokens, sequenceLengths, sharded?.Length ?? 0);
             var pass = _idlePass ?? new ForwardPass(this);
             _idlePass = null;
             pass.Begin(tokenIds, SequenceStarts(tokens, sequenceLengths), sharded);

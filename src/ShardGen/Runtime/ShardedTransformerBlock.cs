@@ -64,7 +64,7 @@ public sealed class ShardedTransformerBlock : IShardedLayer
         var sharded = new ShardedTransformerBlock(block, mesh.Size) { Index = Math.Max(index, 0) };
         try
         {
-            for (int rank = 0; rank < mesh.Size; rank++) sharded.Upload(mesh.Devices[rank], rank, source, index);
+            DeviceUploads.ForEach(mesh, rank => sharded.Upload(mesh.Devices[rank], rank, source, index));
             return sharded;
         }
         catch

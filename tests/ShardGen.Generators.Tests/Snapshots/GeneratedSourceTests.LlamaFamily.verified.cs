@@ -100,6 +100,7 @@ namespace Demo
         public float[,] Forward(int[] tokenIds, int[]? sequenceLengths, global::ShardGen.KvCache? cache)
         {
             using var pass = _core.BeginForward(tokenIds, sequenceLengths, cache);
+            // Sizes left to config.json read 0 in these comments; model.Plan prints every step with the loaded sizes.
             // 1. Embed (vocab-parallel embedding):
             //    the T token ids → each device looks up the ids in its own rows [⌈0/P⌉ or ⌊0/P⌋, 0] of the table [0, 0] and writes zeros for the others → partial sums [T, 0] per device.
             //    No collective yet: exactly one device holds each id's row, so the reduction next sums one row and zeros.

@@ -50,6 +50,9 @@ return MpiRuntime.Run(() =>
             case "weights":
                 Weights(mesh);
                 break;
+            case "lm":
+                LanguageModel(mesh);
+                break;
             case "disposed":
                 Disposed();
                 break;
@@ -319,6 +322,38 @@ static void Throw(MpiDeviceMesh mesh)
     Output.Line($"THROW rank={mesh.LocalRank} finished (should have been aborted)");
 }
 
+// A language model on MPI ranks: logits against the double-precision reference, cache decode against recomputation,
+// and the floats each rank read from the weight source (shard on load: its own slices only).
+static void LanguageModel(MpiDeviceMesh mesh)
+{
+    int rank = mesh.LocalRank;
+    var weights = ShardGen.Tests.LanguageModel.LanguageModelReference.RandomWeights(ShardGen.Tests.LanguageModel.TinyLlama.PlanFor(1), 3);
+    var counting = new CountingWeights(weights);
+    using var model = ShardGen.Tests.LanguageModel.TinyLlama.Create(mesh, counting);
+    long whole = ShardGen.Runtime.LanguageModelWeights.Expected(model.Plan).Sum(t => (long)t.Rows * t.Cols);
+    var ids = Enumerable.Range(0, 11).Select(i => (i * 389 + 17) % 1003).ToArray();
+    var logits = model.Forward(ids, new[] { 7, 4 });
+    double vsReference = ReferenceMath.RelativeError(logits,
+        ShardGen.Tests.LanguageModel.LanguageModelReference.Logits(ShardGen.Tests.LanguageModel.TinyLlama.LayerSpecs, weights, ids, new[] { 0, 7, 11 }));
+    ILanguageModel lm = model;
+    using var cache = lm.CreateCache(16);
+    lm.Forward(ids.Take(5).ToArray(), cache);
+    double worst = 0;
+    for (int n = 5; n < 8; n++)
+    {
+        var step = lm.Forward(new[] { ids[n] }, cache);
+        var full = lm.Forward(ids.Take(n + 1).ToArray(), null);
+        double diff = 0, max = 0;
+        for (int v = 0; v < step.GetLength(1); v++)
+        {
+            diff = Math.Max(diff, Math.Abs(step[0, v] - full[n, v]));
+            max = Math.Max(max, Math.Abs(full[n, v]));
+        }
+        worst = Math.Max(worst, diff / max);
+    }
+    Output.Line($"LM rank={rank} ranks={mesh.Size} vsReference={vsReference:E2} cacheVsRecompute={worst:E2} read={counting.Floats} whole={whole}");
+}
+
 /// <summary>Lines to standard output and, with --out, to this rank's file.</summary>
 internal static class Output
 {
@@ -391,4 +426,17 @@ internal static class Cases
     private static Case Transformer(string name, TransformerCase t, int tokens, int[]? lengths) =>
         new(name, t.Specs, tokens, false, mesh => t.Create(mesh, Seed), (model, x) => t.Forward(model, x, lengths),
             (weights, x) => t.Reference(weights, x, lengths));
+}
+
+/// <summary>An IWeightSource that counts the floats read from it.</summary>
+sealed class CountingWeights(IWeightSource inner) : IWeightSource
+{
+    public long Floats { get; private set; }
+    public (int Rows, int Cols)? Shape(WeightKey key) => inner.Shape(key);
+    public string Name(WeightKey key) => inner.Name(key);
+    public void Read(WeightKey key, int row0, int rows, int col0, int cols, Span<float> destination)
+    {
+        Floats += (long)rows * cols;
+        inner.Read(key, row0, rows, col0, cols, destination);
+    }
 }

@@ -29,16 +29,19 @@ public sealed class CheckpointLogitsTests : IDisposable
     private static int[] Ids(int seed, int count) { var rng = new Random(seed); return Enumerable.Range(0, count).Select(_ => rng.Next(1003)).ToArray(); }
 
     [TorchTheory]
-    [InlineData("llama", "F32", 1, 1)]
-    [InlineData("llama", "F32", 1, 2)]
-    [InlineData("llama", "BF16", 3, 4)]
-    [InlineData("mistral", "BF16", 1, 2)]
-    [InlineData("qwen2", "F32", 2, 4)]
-    [InlineData("qwen2", "BF16", 1, 1)]
-    public void LlamaFamilyMatchesPyTorch(string modelType, string dtype, int shards, int devices)
+    [InlineData("llama", "F32", 1, 1, 4, 2)]
+    [InlineData("llama", "F32", 1, 2, 4, 2)]
+    [InlineData("llama", "F32", 2, 3, 6, 3)]
+    [InlineData("llama", "BF16", 3, 4, 4, 2)]
+    [InlineData("llama", "BF16", 1, 3, 6, 3)]
+    [InlineData("mistral", "BF16", 1, 2, 4, 2)]
+    [InlineData("qwen2", "F32", 2, 4, 4, 2)]
+    [InlineData("qwen2", "BF16", 1, 1, 4, 2)]
+    [InlineData("qwen2", "F32", 1, 3, 6, 3)]
+    public void LlamaFamilyMatchesPyTorch(string modelType, string dtype, int shards, int devices, int heads, int kvHeads)
     {
-        string dir = Make($"{modelType}-{dtype}-{shards}", "--model-type", modelType, "--dtype", dtype, "--shards", shards.ToString(),
-            "--heads", "4", "--kv-heads", "2", "--hidden", "64", "--seed", devices.ToString());
+        string dir = Make($"{modelType}-{dtype}-{shards}-{heads}", "--model-type", modelType, "--dtype", dtype, "--shards", shards.ToString(),
+            "--heads", heads.ToString(), "--kv-heads", kvHeads.ToString(), "--hidden", "48", "--seed", devices.ToString());
         using var mesh = DeviceMesh.CreateCpu(devices);
         using var model = Llama.Load(mesh, dir);
         Assert.Equal(1003, model.Vocab);

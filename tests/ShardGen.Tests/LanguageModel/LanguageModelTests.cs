@@ -64,6 +64,19 @@ public sealed class LanguageModelTests
         AssertMatches(model.Forward(ids, new[] { 3, 5, 2 }), LanguageModelReference.Logits(TinyGpt2.LayerSpecs, weights, ids, new[] { 0, 3, 8, 10 }), $"TinyGpt2 on {devices}");
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Gpt2SequenceParallelMatchesReference(int devices)
+    {
+        var weights = LanguageModelReference.RandomWeights(TinyGpt2SequenceParallel.PlanFor(1), seed: 50 + devices);
+        var ids = RandomIds(new Random(60 + devices), 11);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = TinyGpt2SequenceParallel.Create(mesh, weights);
+        AssertMatches(model.Forward(ids, new[] { 5, 6 }), LanguageModelReference.Logits(TinyGpt2SequenceParallel.LayerSpecs, weights, ids, new[] { 0, 5, 11 }),
+            $"GPT-2 sequence parallel on {devices}");
+    }
+
     /// <summary>A tied head reads the embedding's own shards (no weight of its own) and Qwen2's q/k/v biases are added.</summary>
     [Theory]
     [InlineData(1)]
@@ -115,6 +128,48 @@ public sealed class LanguageModelTests
             AssertClose(recomputed, n, step, 0, 1);
         }
         Assert.Throws<ArgumentException>(() => model.Forward(RandomIds(rng, 5), cache)); // 12 + 5 > 16
+    }
+
+    /// <summary>Sequence parallel decoding: one new token leaves every device but the first without rows of its own.</summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void SequenceParallelCacheDecodeEqualsFullRecompute(int devices)
+    {
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        ILanguageModel model = TinyLlamaSequenceParallel.Create(mesh, LanguageModelReference.RandomWeights(TinyLlamaSequenceParallel.PlanFor(1), 43));
+        using var owned = model;
+        var ids = RandomIds(new Random(5), 9);
+        using var cache = model.CreateCache(12);
+        model.Forward(ids.Take(6).ToArray(), cache);
+        for (int n = 6; n < ids.Length; n++)
+            AssertClose(model.Forward(ids.Take(n + 1).ToArray(), null), n, model.Forward(new[] { ids[n] }, cache), 0, 1);
+    }
+
+    /// <summary>Threads sharing one cache: each token is appended once, none beyond its capacity (the check runs under the mesh's gate).</summary>
+    [Fact]
+    public void ConcurrentDecodesOnOneCacheNeverOverflowIt()
+    {
+        using var mesh = DeviceMesh.CreateCpu(2);
+        using var model = TinyLlama.Create(mesh, LanguageModelReference.RandomWeights(TinyLlama.PlanFor(1), 4));
+        ILanguageModel lm = model;
+        using var cache = lm.CreateCache(40);
+        int appended = 0, refused = 0;
+        System.Threading.Tasks.Parallel.For(0, 60, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            try
+            {
+                lm.Forward(new[] { i % 1003 }, cache);
+                System.Threading.Interlocked.Increment(ref appended);
+            }
+            catch (ArgumentException)
+            {
+                System.Threading.Interlocked.Increment(ref refused);
+            }
+        });
+        Assert.Equal(40, appended);
+        Assert.Equal(20, refused);
+        Assert.Equal(40, cache.Length);
     }
 
     private static void AssertClose(float[,] expected, int expectedRow, float[,] actual, int actualRow, int rows)
@@ -171,6 +226,28 @@ public sealed class LanguageModelTests
         Assert.Contains("1, 2, 4", e.Message);
     }
 
+    /// <summary>
+    /// A block's device-local temporaries go back to the pool at its end: four more blocks add only their reductions'
+    /// buffers (two partial sums and two reduced streams of [T, hidden]), not their q|k|v, context and MLP activations.
+    /// </summary>
+    [Fact]
+    public void ActivationsDoNotGrowWithTheStacksDepthBeyondItsReductions()
+    {
+        const int tokens = 32;
+        long Activations(Func<DeviceMesh, ILanguageModel> create)
+        {
+            using var mesh = DeviceMesh.CreateCpu(1);
+            using var model = create(mesh);
+            long weights = mesh.Devices[0].AllocatedBytes;
+            model.Forward(RandomIds(new Random(1), tokens), null);
+            return mesh.Devices[0].PooledBytes + mesh.Devices[0].AllocatedBytes - weights;
+        }
+        long two = Activations(m => TinyLlama.Create(m, LanguageModelReference.RandomWeights(TinyLlama.PlanFor(1), 1)));
+        long six = Activations(m => TinyLlamaSixBlocks.Create(m, LanguageModelReference.RandomWeights(TinyLlamaSixBlocks.PlanFor(1), 1)));
+        long perBlock = (six - two) / 4, reductions = 4L * tokens * 48 * sizeof(float);
+        Assert.True(perBlock <= reductions, $"each extra block keeps {perBlock} B of activations; its reductions alone are {reductions} B");
+    }
+
     [Fact]
     public void PlanCountsEachStackStepOncePerBlock()
     {
@@ -179,5 +256,24 @@ public sealed class LanguageModelTests
         Assert.Equal(1 + 2 * 2, plan.PredictedCalls(ShardGen.Collectives.CollectiveKind.AllReduce));
         Assert.Equal(5 * 2L * 3 * 10 * 48 * 4, plan.PredictedTotalBytes(10));
         Assert.Contains("once per block (2×)", plan.ToString());
+    }
+}
+
+/// <summary>A language model's plan prints, draws and costs like any other: the catalog's words, the stack's steps once per block.</summary>
+public sealed class LanguageModelPlanTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void PlanPrintsDrawsAndCosts(int devices)
+    {
+        var plan = TinyGpt2.PlanFor(devices, tokens: 16);
+        string text = plan.ToString();
+        Assert.Contains("vocab-parallel embedding [1003, 48]", text);
+        Assert.Contains("Layers[i]", text);
+        Assert.Contains("logits of its own vocabulary range", text);
+        Assert.Contains("<svg", plan.ToSvg());
+        var cost = ShardGen.Costs.CostModel.PredictForward(plan, 16, ShardGen.Costs.DeviceProfile.H100Class, ShardGen.Costs.LinkProfile.NvLinkClass);
+        Assert.True(cost.TotalFlops > 2.0 * 16 * 48 * 1003, "the head's GEMM alone");
     }
 }

@@ -62,3 +62,28 @@ public partial class Gpt2
     [FinalNorm(NormKind.LayerNorm)] public partial Norm FinalNorm { get; }
     [LmHead] public partial Linear Head { get; }
 }
+
+/// <summary>GPT-2 with its residual stream sharded by tokens: positions are added to each device's own tokens.</summary>
+[ShardedModel(SequenceParallel = true)]
+public partial class TinyGpt2SequenceParallel
+{
+    [VocabParallelEmbedding(Vocab = 1003, Hidden = 48)] public partial Embedding Embed { get; }
+    [PositionEmbedding(Positions = 64, Hidden = 48)] public partial Embedding Positions { get; }
+    [TransformerStack(Layers = 2, Hidden = 48, Heads = 12, KvHeads = 12, FfnHidden = 192, NormEpsilon = 1e-5f,
+        Norm = NormKind.LayerNorm, Mlp = MlpKind.Plain, Activation = Activation.GeluTanh, Rotary = false, Bias = true)]
+    public partial TransformerStack Layers { get; }
+    [FinalNorm(NormKind.LayerNorm, Hidden = 48, Epsilon = 1e-5f)] public partial Norm FinalNorm { get; }
+    [LmHead(Vocab = 1003, Hidden = 48)] public partial Linear Head { get; }
+}
+
+/// <summary>TinyLlama with six blocks: a pass's activation memory against the two-block model's.</summary>
+[ShardedModel]
+public partial class TinyLlamaSixBlocks
+{
+    [VocabParallelEmbedding(Vocab = 1003, Hidden = 48)] public partial Embedding Embed { get; }
+    [TransformerStack(Layers = 6, Hidden = 48, Heads = 12, KvHeads = 2, FfnHidden = 96, NormEpsilon = 1e-5f, RopeTheta = 10000f,
+        Norm = NormKind.RmsNorm, Mlp = MlpKind.Gated, Activation = Activation.Silu, Rotary = true)]
+    public partial TransformerStack Layers { get; }
+    [FinalNorm(NormKind.RmsNorm, Hidden = 48, Epsilon = 1e-5f)] public partial Norm FinalNorm { get; }
+    [LmHead(Vocab = 1003, Hidden = 48)] public partial Linear Head { get; }
+}

@@ -76,7 +76,8 @@ internal sealed class PlanText
     public string? KvHeadsNote(TransformerSpec block, int hidden)
     {
         int kv = block.KvHeads, group = block.GroupSize;
-        if (kv == block.Heads) return null;
+        // Equal heads, or a count left to config.json (0): nothing to say about sharing.
+        if (kv == block.Heads || kv == 0 || block.Heads == 0) return null;
         if (Fixed)
         {
             int heads = block.Heads / _devices, localKv = block.LocalKvHeads(_devices);
