@@ -76,7 +76,7 @@ internal sealed class PlanText
     public string? KvHeadsNote(TransformerSpec block, int hidden)
     {
         int kv = block.KvHeads, group = block.GroupSize;
-        if (kv == block.Heads) return null;
+        if (kv == 0 || kv == block.Heads) return null; // 0: a stack's KV heads come from config.json at load
         if (Fixed)
         {
             int heads = block.Heads / _devices, localKv = block.LocalKvHeads(_devices);
