@@ -115,6 +115,27 @@ public class LanguageModelParsingTests
         Assert.All(Read(Pinned, syntactic: true), l => Assert.False(l.IsOpen, l.Name));
     }
 
+    [Fact]
+    public void SomeSizesPinnedSomeOpenOnAFixedDeviceCountGeneratesCleanly()
+    {
+        // Heads written, KV heads left to config.json, on 2 devices: the plan's words must not need the open size.
+        var output = GeneratorHarness.Run(Llama
+            .Replace("[ShardedModel]", "[ShardedModel(Devices = 2)]")
+            .Replace("Rotary = true)]", "Rotary = true, Hidden = 64, Heads = 4)]"));
+        Assert.Empty(output.AllDiagnostics);
+        output.AssertCompilesCleanly();
+    }
+
+    [Fact]
+    public void AnArgumentTheCompilerCannotBindGeneratesNothing()
+    {
+        // KvHeads = 1e-6f is the compiler's CS0266, and Roslyn leaves the argument out of the attribute's data: the
+        // model must not be generated as if KvHeads were left open.
+        var output = GeneratorHarness.Run(Llama.Replace("Rotary = true)]", "Rotary = true, Heads = 4, KvHeads = 1e-6f)]"));
+        Assert.Empty(output.Sources);
+        Assert.Empty(output.AllDiagnostics);
+    }
+
     /// <summary>Both readers give exactly <paramref name="expected"/>, in declaration order, with no diagnostic.</summary>
     private static void AssertLayers(string source, params LayerSpec[] expected)
     {

@@ -99,7 +99,7 @@ internal static class ModelParser
             if (string.IsNullOrEmpty(t.Name)) complete = false;
         for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
             if (string.IsNullOrEmpty(ns.Name)) complete = false; // "namespace ;"
-        if (modelAttributeRef.GetSyntax(ct).ContainsDiagnostics) complete = false;
+        if (modelAttributeRef.GetSyntax(ct).ContainsDiagnostics || HasBindingErrors(AttributeTable.ShardedModel, modelAttributeRef, compilation, ct)) complete = false;
         if (complete && HeaderHasErrors(type, compilation, ct)) complete = false;
 
         if (modelAttribute.AttributeConstructor is null) complete = false;
@@ -170,7 +170,8 @@ internal static class ModelParser
             }
             var declaration = definition.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(ct) as PropertyDeclarationSyntax;
             if (declaration is null || declaration.Identifier.IsMissing || declaration.ContainsDiagnostics
-                || AnyAttributeSyntaxHasDiagnostics(attributes, ct))
+                || AnyAttributeSyntaxHasDiagnostics(attributes, ct)
+                || HasBindingErrors(AttributeTable.Layer(attributes[0].Strategy), attributes[0].Data.ApplicationSyntaxReference, compilation, ct))
             {
                 complete = false;
                 continue;
@@ -269,6 +270,28 @@ internal static class ModelParser
     {
         foreach (var (data, _) in attributes)
             if (data.ApplicationSyntaxReference?.GetSyntax(ct).ContainsDiagnostics != false) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// True when the compiler reports an error inside an attribute's arguments. Some leave a constant behind as if all
+    /// were well (<c>KvHeads = 1e-6f</c>, CS0266, binds as KvHeads = 0, "read from config.json"): the model waits for the fix.
+    /// Arguments written as literals of their type (almost all) cannot have such an error, so only the others are bound.
+    /// </summary>
+    private static bool HasBindingErrors(AttributeDescription description, SyntaxReference? attribute, Compilation compilation, CancellationToken ct)
+    {
+        if (attribute?.GetSyntax(ct) is not AttributeSyntax { ArgumentList: { Arguments.Count: > 0 } list }) return false;
+        bool plain = true;
+        for (int i = 0; i < list.Arguments.Count && plain; i++)
+        {
+            var argument = list.Arguments[i];
+            var expected = argument.NameEquals is { } name ? description.FindNamed(name.Name.Identifier.ValueText)
+                : argument.NameColon is null && i < description.Positional.Length ? description.Positional[i] : null;
+            plain = expected is not null && SyntacticModelReader.Literal(expected, argument.Expression) is not null;
+        }
+        if (plain) return false;
+        foreach (var diagnostic in compilation.GetSemanticModel(attribute.SyntaxTree).GetDeclarationDiagnostics(list.Span, ct))
+            if (diagnostic.Severity == DiagnosticSeverity.Error) return true;
         return false;
     }
 

@@ -196,7 +196,7 @@ internal static class SyntacticModelReader
     }
 
     /// <summary>The constant a literal stands for, typed as the compiler would bind it for <paramref name="argument"/>; null when unsure.</summary>
-    private static object? Literal(ArgumentDescription argument, ExpressionSyntax expression) => argument.Type switch
+    internal static object? Literal(ArgumentDescription argument, ExpressionSyntax expression) => argument.Type switch
     {
         ArgumentType.Int => TryInt(expression, out int i) ? i : null,
         ArgumentType.Bool => TryBool(expression, out bool b) ? b : null,

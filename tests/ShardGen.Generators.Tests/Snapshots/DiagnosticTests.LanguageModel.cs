@@ -398,4 +398,19 @@ public partial class DiagnosticTests
             public partial TransformerStack Layers { get; }
         }
         """, "SHARD020", "Layers");
+
+    [Fact]
+    public Task SHARD008_StackFfnNotDivisibleByDevices() => Verify("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 4)]
+        public partial class Llama
+        {
+            [VocabParallelEmbedding] public partial Embedding Embed { get; }
+            [TransformerStack(Heads = 32, KvHeads = 8, FfnHidden = 11010)] public partial TransformerStack Layers { get; }
+            [FinalNorm(NormKind.RmsNorm)] public partial Norm FinalNorm { get; }
+            [LmHead] public partial Linear Head { get; }
+        }
+        """, "SHARD008", "TransformerStack(Heads = 32, KvHeads = 8, FfnHidden = 11010)");
 }
