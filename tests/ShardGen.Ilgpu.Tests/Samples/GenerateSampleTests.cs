@@ -47,6 +47,17 @@ public sealed class GenerateSampleTests : IDisposable
     }
 
     [Fact]
+    public void IlgpuEmulator_GivesTheCpuBackendsIds()
+    {
+        // The emulator takes seconds per token: a short prompt and 3 new tokens.
+        string[] flags = ["--prompt-ids", "1,2,3", "--max-new-tokens", "3", "--devices", "2"];
+        int[] cpu = Generated(Run(flags).ShouldSucceed());
+        var emulated = Run([.. flags, "--backend", "ilgpu-cpu"]).ShouldSucceed();
+        Assert.Equal(cpu, Generated(emulated));
+        Assert.Contains("loaded on 2 ilgpu-cpu devices", emulated.Output);
+    }
+
+    [Fact]
     public void SeededSampling_IsTheSameOnEveryRunAndDeviceCount_AndDependsOnTheSeed()
     {
         string[] flags = ["--prompt-ids", "3,1,4,1,5", "--max-new-tokens", "20", "--temperature", "0.9", "--top-k", "40", "--top-p", "0.95"];
