@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 using ShardGen.Benchmarks;
 
 // dotnet run --project benchmarks/ShardGen.Benchmarks -c Release -- <suite> [--quick]
-// Suites: gemm, mlp, collectives, generator, memory, comm-study, cost-model, decode-gemv, decode, all. Each prints one table of ratios.
+// Suites: gemm, mlp, collectives, generator, memory, comm-study, cost-model, decode-gemv, load, decode, all. Each prints one table of ratios.
 var suites = new Dictionary<string, Action<Options>>
 {
     ["gemm"] = GemmSuite.Run,
@@ -16,6 +16,7 @@ var suites = new Dictionary<string, Action<Options>>
     ["comm-study"] = CommStudySuite.Run,
     ["cost-model"] = CostModelSuite.Run,
     ["decode-gemv"] = DecodeGemvSuite.Run,
+    ["load"] = LoadSuite.Run,
     ["decode"] = DecodeSuite.Run,
 };
 var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();

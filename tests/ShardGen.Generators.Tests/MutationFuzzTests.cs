@@ -12,7 +12,7 @@ using ShardGen.Generators.Tests.Helpers;
 namespace ShardGen.Generators.Tests;
 
 /// <summary>
-/// Seeded mutations of valid models: the models of the generated-source tests and the samples, with numbers
+/// Seeded mutations of valid models: the models of the generated-source tests, the language-model classes and the samples, with numbers
 /// changed, names swapped (often for names ShardGen generates or relies on), modifiers toggled, the class nested
 /// in other types or namespaces, and tokens deleted. Through the generator both ways (syntactic reader on and off), no
 /// mutant may make the generator throw, the two readers must agree, and the generated files must never contain an
@@ -89,10 +89,11 @@ public class MutationFuzzTests(Xunit.Abstractions.ITestOutputHelper log)
     {
         string root = RepoRoot();
         var corpus = new List<(string, string)>();
-        string tests = Path.Combine(root, "tests", "ShardGen.Generators.Tests", "Snapshots", "GeneratedSourceTests.cs");
-        foreach (var token in CSharpSyntaxTree.ParseText(File.ReadAllText(tests)).GetRoot().DescendantTokens())
-            if (token.IsKind(SyntaxKind.MultiLineRawStringLiteralToken) && token.ValueText.Contains("[ShardedModel", StringComparison.Ordinal))
-                corpus.Add(($"GeneratedSourceTests line {token.GetLocation().GetLineSpan().StartLinePosition.Line + 1}", token.ValueText));
+        // The generated-source tests, and the language-model classes of the README (LLaMA, GPT-2, one pinned).
+        foreach (string tests in new[] { Path.Combine("Snapshots", "GeneratedSourceTests.cs"), "LanguageModelParsingTests.cs" })
+            foreach (var token in CSharpSyntaxTree.ParseText(File.ReadAllText(Path.Combine(root, "tests", "ShardGen.Generators.Tests", tests))).GetRoot().DescendantTokens())
+                if (token.IsKind(SyntaxKind.MultiLineRawStringLiteralToken) && token.ValueText.Contains("[ShardedModel", StringComparison.Ordinal))
+                    corpus.Add(($"{Path.GetFileNameWithoutExtension(tests)} line {token.GetLocation().GetLineSpan().StartLinePosition.Line + 1}", token.ValueText));
         foreach (var file in Directory.GetFiles(Path.Combine(root, "samples"), "*.cs", SearchOption.AllDirectories))
         {
             if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)) continue;

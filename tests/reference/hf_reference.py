@@ -53,8 +53,8 @@ def read_safetensors(path):
 
 
 def write_safetensors(path, tensors, dtype):
-    """tensors: list of (name, float tensor); dtype F32, F16 or BF16 (torch's round-to-nearest-even)."""
-    torch_dtype = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}[dtype]
+    """tensors: list of (name, float tensor); dtype F32, F64, F16 or BF16 (torch's round-to-nearest-even)."""
+    torch_dtype = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16}[dtype]
     header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name, t in tensors:
         if t.dtype == torch.bool:
@@ -63,7 +63,7 @@ def write_safetensors(path, tensors, dtype):
             blob, tdtype = t.to(torch.float32).numpy().tobytes(), "F32"
         else:
             c = t.to(torch_dtype).contiguous()
-            blob = c.view(torch.int16).numpy().tobytes() if dtype != "F32" else c.numpy().tobytes()
+            blob = c.view(torch.int16).numpy().tobytes() if dtype in ("F16", "BF16") else c.numpy().tobytes()
             tdtype = dtype
         header[name] = {"dtype": tdtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)

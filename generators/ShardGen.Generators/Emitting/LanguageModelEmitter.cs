@@ -115,7 +115,7 @@ internal static class LanguageModelEmitter
             {
                 var stack = layers[step.Stack];
                 int count = stack.Block!.Layers;
-                w.WriteLine($"// {stack.Name}: the steps of one block, run for each of its {(count > 0 ? PlanText.N(count) : "blocks (config.json's count)")} in order; " +
+                w.WriteLine($"// {stack.Name}: the steps of one block, run for each of its {(count > 0 ? PlanText.N(count) + " blocks" : "blocks (config.json's count)")} in order; " +
                     "each block reads the residual stream and leaves its output there.");
                 w.WriteLine($"var stack = _core.Stack({PlanText.N(step.Stack)});");
                 w.OpenBlock("for (int i = 0; i < stack.Count; i++)");

@@ -74,7 +74,8 @@ internal static class ModelEmitter
         var collectives = new List<string>();
         for (int k = 0; k < steps.Count; k++)
         {
-            if (StepCatalog.Of(steps[k]).Summary(new StepContext(steps, k, layers, text)) is { } line) collectives.Add(line);
+            if (StepCatalog.Of(steps[k]).Summary(new StepContext(steps, k, layers, text)) is { } line)
+                collectives.Add(steps[k].InStack ? $"{line.TrimEnd('.')}; once per block of {layers[steps[k].Stack].Name}." : line);
         }
         if (collectives.Count == 0)
         {

@@ -55,6 +55,15 @@ public class EmitterTests
         return string.Join(" ", parts);
     }
 
+    private static ModelSpec LanguageModel() => Spec("Demo", "Lm", 0,
+        new LayerSpec("Embed", ParallelStrategy.VocabEmbedding, 1003, 64, false, Activation.None, WeightLayout.InOut),
+        new LayerSpec("Layers", ParallelStrategy.TransformerStack, 64, 64, false, Activation.Silu, WeightLayout.InOut)
+        {
+            Block = new TransformerSpec(4, 2, 128, NormKind.RmsNorm, true, 1e-5f) { Layers = 2, Mlp = gen::ShardGen.MlpKind.Gated, Rotary = true, RopeTheta = 10000f },
+        },
+        new LayerSpec("FinalNorm", ParallelStrategy.FinalNorm, 64, 64, false, Activation.None, WeightLayout.InOut) { Norm = NormKind.RmsNorm, NormEpsilon = 1e-5f },
+        new LayerSpec("Head", ParallelStrategy.LmHead, 64, 1003, false, Activation.None, WeightLayout.InOut));
+
     private static ModelSpec Mlp() => Spec("Demo", "Mlp", 0,
         new LayerSpec("Up", ParallelStrategy.ColumnParallel, 1024, 4096, true, Activation.Gelu, WeightLayout.InOut),
         new LayerSpec("Down", ParallelStrategy.RowParallel, 4096, 1024, true, Activation.None, WeightLayout.InOut));
@@ -78,16 +87,21 @@ public class EmitterTests
     public void GeneratedMembersListsExactlyWhatTheEmitterWrites()
     {
         // The readers reject user members and model names from GeneratedMembers (SHARD014, SHARD021): it must
-        // name every member the emitter writes besides the layers, for linear and block models alike.
-        foreach (var spec in new[] { Mlp(), Spec("", "Gpt", 0, true, Block("Block0", 64, 4, 2, 256)) })
+        // name every member the emitter writes besides the layers, for linear, block and language models alike (a
+        // language model has Load, Vocab and CreateCache instead of Weights): together, exactly the list.
+        var written = new HashSet<string>();
+        foreach (var spec in new[] { Mlp(), Spec("", "Gpt", 0, true, Block("Block0", 64, 4, 2, 256)), LanguageModel() })
         {
             var root = Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(ModelEmitter.Emit(spec)).GetRoot();
             var model = root.DescendantNodes().OfType<Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax>().First();
             var layers = spec.Layers.Select(l => l.Spec.Name).ToHashSet();
-            Assert.Equal(GeneratedMembers.Names.OrderBy(n => n), MemberNames(model).Where(n => !layers.Contains(n)).Distinct().OrderBy(n => n));
-            var weights = model.Members.OfType<Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax>().Single();
-            Assert.Equal(GeneratedMembers.WeightsNames.OrderBy(n => n), MemberNames(weights).Where(n => !layers.Contains(n)).OrderBy(n => n));
+            var members = MemberNames(model).Where(n => !layers.Contains(n)).ToList();
+            Assert.All(members, n => Assert.Contains(n, GeneratedMembers.Names));
+            written.UnionWith(members);
+            foreach (var weights in model.Members.OfType<Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax>())
+                Assert.Equal(GeneratedMembers.WeightsNames.OrderBy(n => n), MemberNames(weights).Where(n => !layers.Contains(n)).OrderBy(n => n));
         }
+        Assert.Equal(GeneratedMembers.Names.OrderBy(n => n), written.OrderBy(n => n));
 
         static IEnumerable<string> MemberNames(Microsoft.CodeAnalysis.CSharp.Syntax.TypeDeclarationSyntax type) => type.Members.SelectMany(m => m switch
         {

@@ -292,4 +292,29 @@ public class GeneratedSourceTests
             public partial Linear Head { get; }
         }
         """);
+
+    /// <summary>The README's LLaMA-family class: every size open (config.json at load), the stack as a loop over its blocks.</summary>
+    [Fact]
+    public Task LlamaFamily() => VerifyModel(LanguageModelParsingTests.Llama);
+
+    /// <summary>The README's GPT-2-family class: learned positions added in place, LayerNorm, biases, plain MLP.</summary>
+    [Fact]
+    public Task Gpt2Family() => VerifyModel(LanguageModelParsingTests.Gpt2);
+
+    /// <summary>Every size pinned on 2 devices, sequence parallel: concrete shard shapes and bytes, uneven vocabulary ranges.</summary>
+    [Fact]
+    public Task PinnedLlamaSequenceParallelOnTwoDevices() => VerifyModel("""
+        using ShardGen;
+        namespace Demo;
+
+        [ShardedModel(Devices = 2, SequenceParallel = true)]
+        public partial class TinyLlama
+        {
+            [VocabParallelEmbedding(Vocab = 1003, Hidden = 64)] public partial Embedding Embed { get; }
+            [TransformerStack(Layers = 2, Hidden = 64, Heads = 4, KvHeads = 1, FfnHidden = 176, NormEpsilon = 1e-6f, RopeTheta = 500000f)]
+            public partial TransformerStack Layers { get; }
+            [FinalNorm(NormKind.RmsNorm, Hidden = 64, Epsilon = 1e-6f)] public partial Norm FinalNorm { get; }
+            [LmHead(Vocab = 1003, Hidden = 64)] public partial Linear Head { get; }
+        }
+        """);
 }

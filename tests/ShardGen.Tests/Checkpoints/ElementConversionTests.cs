@@ -38,6 +38,8 @@ public sealed class ElementConversionTests
     [InlineData(SafetensorsDType.F32, 37, 530)]
     [InlineData(SafetensorsDType.BF16, 17, 259)]
     [InlineData(SafetensorsDType.F16, 300, 3)]
+    [InlineData(SafetensorsDType.F32, 64, 2048)]
+    [InlineData(SafetensorsDType.BF16, 48, 600)]
     public void Transposed_reads_equal_the_naive_transpose(SafetensorsDType type, int rows, int cols)
     {
         var random = new Random(rows * 1000 + cols);

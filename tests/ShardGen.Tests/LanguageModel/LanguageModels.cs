@@ -39,3 +39,26 @@ public partial class TinyGpt2
     [FinalNorm(NormKind.LayerNorm, Hidden = 48, Epsilon = 1e-5f)] public partial Norm FinalNorm { get; }
     [LmHead(Vocab = 1003, Hidden = 48)] public partial Linear Head { get; }
 }
+
+/// <summary>The README's LLaMA-family class (LLaMA, Mistral, Qwen2): every size from config.json at load.</summary>
+[ShardedModel]
+public partial class Llama
+{
+    [VocabParallelEmbedding] public partial Embedding Embed { get; }
+    [TransformerStack(Norm = NormKind.RmsNorm, Mlp = MlpKind.Gated, Activation = Activation.Silu, Rotary = true)]
+    public partial TransformerStack Layers { get; }
+    [FinalNorm(NormKind.RmsNorm)] public partial Norm FinalNorm { get; }
+    [LmHead] public partial Linear Head { get; }
+}
+
+/// <summary>The README's GPT-2-family class.</summary>
+[ShardedModel]
+public partial class Gpt2
+{
+    [VocabParallelEmbedding] public partial Embedding Embed { get; }
+    [PositionEmbedding] public partial Embedding Positions { get; }
+    [TransformerStack(Norm = NormKind.LayerNorm, Mlp = MlpKind.Plain, Activation = Activation.GeluTanh, Rotary = false, Bias = true)]
+    public partial TransformerStack Layers { get; }
+    [FinalNorm(NormKind.LayerNorm)] public partial Norm FinalNorm { get; }
+    [LmHead] public partial Linear Head { get; }
+}

@@ -28,7 +28,7 @@ internal sealed class Attention : BlockStep
             yield return $"Rotary positions first (rotate_half, θ = {PlanText.Float(b.Spec.RopeTheta)}), in place on this device's q and k heads; " +
                 "positions restart at 0 in each packed sequence.";
         if (c.Step.InStack)
-            yield return "With a KV cache (one sequence): the new tokens' k and v are appended to this device's cache of its KV heads, " +
+            yield return "With a KV cache (one sequence), the new tokens' k and v are appended to this device's cache of its KV heads " +
                 "and the queries attend over the cached tokens and themselves.";
         yield return "No collective: each head reads only its own q, k and v.";
     }
