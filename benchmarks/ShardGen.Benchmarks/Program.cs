@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 using ShardGen.Benchmarks;
 
 // dotnet run --project benchmarks/ShardGen.Benchmarks -c Release -- <suite> [--quick]
-// Suites: gemm, mlp, collectives, generator, memory, comm-study, cost-model, decode-gemv, load, all. Each prints one table of ratios.
+// Suites: gemm, mlp, collectives, generator, memory, comm-study, cost-model, decode-gemv, load, decode, all. Each prints one table of ratios.
 var suites = new Dictionary<string, Action<Options>>
 {
     ["gemm"] = GemmSuite.Run,
@@ -17,6 +17,7 @@ var suites = new Dictionary<string, Action<Options>>
     ["cost-model"] = CostModelSuite.Run,
     ["decode-gemv"] = DecodeGemvSuite.Run,
     ["load"] = LoadSuite.Run,
+    ["decode"] = DecodeSuite.Run,
 };
 var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
 if (names.Count == 0 || names.Any(n => n != "all" && !suites.ContainsKey(n)))

@@ -105,16 +105,16 @@ public static class MpiJob
     }
 
     /// <summary>samples/MegatronMlp's program, built in the same configuration as these tests.</summary>
-    public static string SampleDll
+    public static string SampleDll => Sample("MegatronMlp");
+
+    /// <summary>samples/<paramref name="name"/>'s program, built in the same configuration as these tests.</summary>
+    public static string Sample(string name)
     {
-        get
-        {
-            // …/tests/ShardGen.Mpi.Tests/bin/<Configuration>/net10.0/ → …/samples/MegatronMlp/bin/<Configuration>/net10.0/
-            var dir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            string framework = dir.Name, configuration = dir.Parent!.Name;
-            var root = dir.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-            return Path.Combine(root, "samples", "MegatronMlp", "bin", configuration, framework, "MegatronMlp.dll");
-        }
+        // …/tests/ShardGen.Mpi.Tests/bin/<Configuration>/net10.0/ → …/samples/<name>/bin/<Configuration>/net10.0/
+        var dir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        string framework = dir.Name, configuration = dir.Parent!.Name;
+        var root = dir.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        return Path.Combine(root, "samples", name, "bin", configuration, framework, name + ".dll");
     }
 
     private static string? FindOnPath(string name)
