@@ -5,8 +5,9 @@ using ShardGen.Kernels;
 
 namespace ShardGen.Ilgpu;
 
-// Training kernels on ILGPU. The elementwise ones (activation, gated and rotary backward, SGD, AdamW, scaling) run on
-// the device; the others are not written yet: they check their arguments like the CPU backend (same words), then
+// Training kernels on ILGPU. The elementwise ones (activation, gated and rotary backward, SGD, AdamW, scaling), the
+// summing ones (bias gradient, embedding scatter, sum of squares) and the cross-entropy pieces run on the device;
+// NormalizeBackward and AttentionBackward are not written yet: they check their arguments like the CPU backend (same words), then
 // refuse with a clear message instead of computing something wrong (train on the CPU backend meanwhile).
 public sealed partial class IlgpuDevice
 {
@@ -26,7 +27,7 @@ public sealed partial class IlgpuDevice
     public override void BiasGradient(MatrixView dy, MatrixView dBias)
     {
         CheckBiasGradient(dy, dBias);
-        throw NotYet(nameof(BiasGradient));
+        Enqueue(() => KernelSet.BiasGradient(Stream, new ReductionParams { A = Layout(dy), B = Layout(dBias), Rows = dy.Rows }, ViewOf(dy), ViewOf(dBias)));
     }
 
     public override void ActivationBackward(MatrixView z, MatrixView dy, MatrixView dz, Activation activation)
@@ -73,26 +74,36 @@ public sealed partial class IlgpuDevice
     public override void ScatterAddRows(int[] ids, int firstRow, MatrixView dOutput, MatrixView dTable)
     {
         CheckScatterAddRows(ids, firstRow, dOutput, dTable);
-        throw NotYet(nameof(ScatterAddRows));
+        ids = (int[])ids.Clone();
+        Enqueue(() => KernelSet.ScatterAdd(Stream, new ReductionParams { A = Layout(dOutput), B = Layout(dTable), Rows = ids.Length, First = firstRow, Count = dTable.Rows },
+            Indices(ids), ViewOf(dOutput), ViewOf(dTable)));
     }
 
     public override void LogitStatistics(MatrixView logits, int[] targets, int firstColumn, MatrixView rowMax, MatrixView targetLogit)
     {
         CheckLogitStatistics(logits, targets, firstColumn, rowMax, targetLogit);
-        throw NotYet(nameof(LogitStatistics));
+        targets = (int[])targets.Clone();
+        Enqueue(() => KernelSet.LogitStatistics(Stream, new ReductionParams { A = Layout(logits), B = Layout(targetLogit), M = Layout(rowMax), Rows = logits.Rows, First = firstColumn, Count = 1 },
+            Indices(targets), ViewOf(logits), ViewOf(rowMax), ViewOf(targetLogit)));
     }
 
     public override void LogitSumExp(MatrixView logits, MatrixView rowMax, MatrixView sumExp)
     {
         CheckLogitSumExp(logits, rowMax, sumExp);
-        throw NotYet(nameof(LogitSumExp));
+        Enqueue(() => KernelSet.LogitSumExp(Stream, new ReductionParams { A = Layout(logits), B = Layout(sumExp), M = Layout(rowMax), Rows = logits.Rows, Count = rowMax.Cols },
+            ViewOf(logits), ViewOf(rowMax), ViewOf(sumExp)));
     }
 
     public override void CrossEntropyGradient(MatrixView logits, int[] targets, int firstColumn, MatrixView rowMax,
         MatrixView sumExp, float scale, MatrixView dLogits)
     {
         CheckCrossEntropyGradient(logits, targets, firstColumn, rowMax, sumExp, scale, dLogits);
-        throw NotYet(nameof(CrossEntropyGradient));
+        targets = (int[])targets.Clone();
+        Enqueue(() => KernelSet.CrossEntropyGradient(Stream, new ReductionParams
+            {
+                A = Layout(logits), B = Layout(sumExp), C = Layout(dLogits), M = Layout(rowMax), Rows = logits.Rows, First = firstColumn,
+                Count = rowMax.Cols, Scale = scale,
+            }, Indices(targets), ViewOf(logits), ViewOf(rowMax), ViewOf(sumExp), ViewOf(dLogits)));
     }
 
     public override void SgdStep(MatrixView w, MatrixView g, float learningRate)
@@ -117,7 +128,7 @@ public sealed partial class IlgpuDevice
     public override void SumOfSquares(MatrixView g, MatrixView result)
     {
         CheckSumOfSquares(g, result);
-        throw NotYet(nameof(SumOfSquares));
+        Enqueue(() => KernelSet.SumOfSquares(Stream, new ReductionParams { A = Layout(g), B = Layout(result), Rows = g.Rows }, ViewOf(g), ViewOf(result)));
     }
 
     public override void Scale(MatrixView g, float factor)

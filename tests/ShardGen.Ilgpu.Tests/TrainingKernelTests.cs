@@ -107,10 +107,90 @@ public sealed class TrainingKernelTests
     {
         var d = Dev;
         var x = Alloc(d, 2, 4);
-        Assert.Throws<ArgumentException>(() => d.BiasGradient(x, Alloc(d, 1, 3)));
-        var e = Assert.Throws<NotSupportedException>(() => d.BiasGradient(x, Alloc(d, 1, 4)));
+        Assert.Throws<ArgumentException>(() => d.NormalizeBackward(x, x, NormKind.RmsNorm, Alloc(d, 1, 3), 1e-5f, Alloc(d, 2, 4), Alloc(d, 1, 4), null));
+        var e = Assert.Throws<NotSupportedException>(() => d.NormalizeBackward(x, x, NormKind.RmsNorm, Alloc(d, 1, 4), 1e-5f, Alloc(d, 2, 4), Alloc(d, 1, 4), null));
         Assert.Contains("CPU backend", e.Message);
-        Assert.Throws<NotSupportedException>(() => d.ScatterAddRows([0, 1], 0, x, Alloc(d, 3, 4)));
+        var shape = new AttentionShape(1, 1, 2, true, [0, 2]);
+        Assert.Throws<NotSupportedException>(() => d.AttentionBackward(Alloc(d, 2, 6), Alloc(d, 2, 2), Alloc(d, 2, 6), shape));
         d.Synchronize();
+    }
+
+    [Fact]
+    public void Summing_kernels_match_the_double_references()
+    {
+        var d = Dev;
+        var rng = new System.Random(System.Random.Shared.Next());
+        int rows = 5, cols = 7;
+        var dy = RoundToFloat(Random(rng, rows * cols));
+        var start = RoundToFloat(Random(rng, cols));
+        var db = Upload(d, start, 1, cols);
+        d.BiasGradient(Upload(d, dy, rows, cols, stride: cols + 1), db);
+        AssertClose(Download(db), Enumerable.Range(0, cols).Select(c => start[c] + Enumerable.Range(0, rows).Sum(r => dy[r * cols + c])).ToArray(), 1e-6, "dBias");
+
+        int[] ids = [4, 2, 4, 9, 3, 4];
+        var dOut = RoundToFloat(Random(rng, ids.Length * cols));
+        var table = Alloc(d, 3, cols, stride: cols + 2);
+        d.ScatterAddRows(ids, 2, Upload(d, dOut, ids.Length, cols), table);
+        var expected = new double[3 * cols];
+        for (int t = 0; t < ids.Length; t++)
+            if (ids[t] - 2 is >= 0 and < 3)
+                for (int c = 0; c < cols; c++) expected[(ids[t] - 2) * cols + c] += dOut[t * cols + c];
+        AssertClose(Download(table), expected, 1e-6, "dTable");
+
+        var result = Upload(d, [1.0], 1, 1);
+        d.SumOfSquares(Upload(d, dy, rows, cols), result);
+        Assert.True(Math.Abs(Download(result)[0] - (1 + dy.Sum(v => v * v))) < 1e-5);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Cross_entropy_pieces_over_uneven_shards_equal_the_unsharded_loss(int shards)
+    {
+        var d = Dev;
+        var rng = new System.Random(System.Random.Shared.Next());
+        int rows = 3, vocab = 103;
+        var logits = RoundToFloat(Random(rng, rows * vocab).Select(v => 40 * v).ToArray());
+        var targets = Enumerable.Range(0, rows).Select(_ => rng.Next(vocab)).ToArray();
+        var (loss, grad) = CrossEntropy(logits, rows, vocab, targets);
+        var first = new int[shards + 1];
+        for (int s = 0; s < shards; s++) first[s + 1] = first[s] + vocab / shards + (s < vocab % shards ? 1 : 0);
+        var views = new MatrixView[shards];
+        var maxima = new double[rows * shards];
+        var target = new double[rows];
+        for (int s = 0; s < shards; s++)
+        {
+            int cols = first[s + 1] - first[s];
+            var part = new double[rows * cols];
+            for (int t = 0; t < rows; t++) Array.Copy(logits, t * vocab + first[s], part, t * cols, cols);
+            views[s] = Upload(d, part, rows, cols);
+            var mv = Alloc(d, rows, 1);
+            var tv = Alloc(d, rows, 1);
+            d.LogitStatistics(views[s], targets, first[s], mv, tv);
+            var m = Download(mv);
+            var l = Download(tv);
+            for (int t = 0; t < rows; t++) { maxima[t * shards + s] = m[t]; target[t] += l[t]; }
+        }
+        var maxView = Upload(d, maxima, rows, shards);
+        var sums = new double[rows];
+        for (int s = 0; s < shards; s++)
+        {
+            var se = Alloc(d, rows, 1);
+            d.LogitSumExp(views[s], maxView, se);
+            var got = Download(se);
+            for (int t = 0; t < rows; t++) sums[t] += got[t];
+        }
+        double mean = Enumerable.Range(0, rows).Sum(t => Math.Log(sums[t]) + Enumerable.Range(0, shards).Max(s => maxima[t * shards + s]) - target[t]) / rows;
+        Assert.True(Math.Abs(mean - loss) <= 1e-5 * Math.Abs(loss), $"{mean} vs {loss}");
+        var sumView = Upload(d, sums, rows, 1);
+        var dLogits = new float[rows * vocab];
+        for (int s = 0; s < shards; s++)
+        {
+            int cols = first[s + 1] - first[s];
+            d.CrossEntropyGradient(views[s], targets, first[s], maxView, sumView, 1f / rows, views[s]); // in place
+            var got = Download(views[s]);
+            for (int t = 0; t < rows; t++) Array.Copy(got, t * cols, dLogits, t * vocab + first[s], cols);
+        }
+        AssertClose(dLogits, grad, 1e-5, "dLogits");
     }
 }
