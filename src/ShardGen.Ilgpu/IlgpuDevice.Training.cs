@@ -7,7 +7,7 @@ namespace ShardGen.Ilgpu;
 
 // Training kernels on ILGPU. The elementwise ones (activation, gated and rotary backward, SGD, AdamW, scaling), the
 // summing ones (bias gradient, embedding scatter, sum of squares) and the cross-entropy pieces run on the device;
-// NormalizeBackward and AttentionBackward are not written yet: they check their arguments like the CPU backend (same words), then
+// NormalizeBackward too; AttentionBackward is not written yet: they check their arguments like the CPU backend (same words), then
 // refuse with a clear message instead of computing something wrong (train on the CPU backend meanwhile).
 public sealed partial class IlgpuDevice
 {
@@ -21,7 +21,16 @@ public sealed partial class IlgpuDevice
         MatrixView dx, MatrixView dGamma, MatrixView? dBeta)
     {
         CheckNormalizeBackward(x, dy, kind, gamma, epsilon, dx, dGamma, dBeta);
-        throw NotYet(nameof(NormalizeBackward));
+        Enqueue(() =>
+        {
+            var p = new NormBackwardParams
+            {
+                X = Layout(x), Dy = Layout(dy), Dx = Layout(dx), Gamma = Layout(gamma), DGamma = Layout(dGamma), DBeta = dBeta is { } b ? Layout(b) : Layout(dGamma),
+                Rows = x.Rows, Layer = kind == NormKind.LayerNorm ? 1 : 0, HasBeta = dBeta.HasValue ? 1 : 0, Epsilon = epsilon,
+            };
+            KernelSet.NormalizeBackward(Stream, p, ViewOf(x), ViewOf(dy), ViewOf(gamma), Scratch(2L * Math.Max(1, x.Rows)), ViewOf(dx),
+                ViewOf(dGamma), dBeta is { } bb ? ViewOf(bb) : ViewOf(dGamma));
+        });
     }
 
     public override void BiasGradient(MatrixView dy, MatrixView dBias)
