@@ -5,17 +5,12 @@ using ShardGen.Kernels;
 
 namespace ShardGen.Ilgpu;
 
-// Training kernels on ILGPU. The elementwise ones (activation, gated and rotary backward, SGD, AdamW, scaling), the
-// summing ones (bias gradient, embedding scatter, sum of squares) and the cross-entropy pieces run on the device;
-// NormalizeBackward too; AttentionBackward is not written yet: they check their arguments like the CPU backend (same words), then
-// refuse with a clear message instead of computing something wrong (train on the CPU backend meanwhile).
+// Training kernels on ILGPU: elementwise ones one thread per element, sums one thread per row or column (in order, no
+// atomics), attention backward in three launches (see the kernels' files). Same checks and words as the CPU backend.
 public sealed partial class IlgpuDevice
 {
     private void RunOptimizer(OptimizerParams p, MatrixView w, MatrixView g, MatrixView m, MatrixView v) =>
         Enqueue(() => KernelSet.Optimizer(Stream, p, w.Rows, ViewOf(w), ViewOf(g), ViewOf(m), ViewOf(v)));
-
-    private NotSupportedException NotYet(string kernel) =>
-        new($"{kernel} on {Name}: the training kernels are not on the ILGPU backend yet; train with the CPU backend (--backend cpu).");
 
     public override void NormalizeBackward(MatrixView x, MatrixView dy, NormKind kind, MatrixView gamma, float epsilon,
         MatrixView dx, MatrixView dGamma, MatrixView? dBeta)
@@ -77,7 +72,24 @@ public sealed partial class IlgpuDevice
     public override void AttentionBackward(MatrixView qkv, MatrixView dOutput, MatrixView dQkv, AttentionShape shape)
     {
         CheckAttentionBackward(qkv, dOutput, dQkv, shape);
-        throw NotYet(nameof(AttentionBackward));
+        // Each token's sequence [start, end), for the kernels to read.
+        var bounds = new int[2 * shape.Tokens];
+        for (int s = 0; s + 1 < shape.SequenceStarts.Length; s++)
+            for (int t = shape.SequenceStarts[s]; t < shape.SequenceStarts[s + 1]; t++)
+            {
+                bounds[2 * t] = shape.SequenceStarts[s];
+                bounds[2 * t + 1] = shape.SequenceStarts[s + 1];
+            }
+        Enqueue(() =>
+        {
+            var p = new AttentionBackwardParams
+            {
+                Qkv = Layout(qkv), DOut = Layout(dOutput), DQkv = Layout(dQkv), Heads = shape.QueryHeads, KvHeads = shape.KvHeads,
+                HeadDim = shape.HeadDim, Group = shape.QueryHeads / shape.KvHeads, Causal = shape.Causal ? 1 : 0, Scale = 1f / MathF.Sqrt(shape.HeadDim),
+            };
+            KernelSet.AttentionBackward(Stream, p, shape.Tokens, Indices(bounds), ViewOf(qkv), ViewOf(dOutput),
+                Scratch(3L * shape.Tokens * shape.QueryHeads), ViewOf(dQkv));
+        });
     }
 
     public override void ScatterAddRows(int[] ids, int firstRow, MatrixView dOutput, MatrixView dTable)
