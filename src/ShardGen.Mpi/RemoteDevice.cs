@@ -53,6 +53,37 @@ public sealed class RemoteDevice : Device
     public override void Attention(MatrixView qkv, MatrixView output, AttentionShape shape, MatrixView keyCache,
         MatrixView valueCache, int cachedTokens) => CheckView(output);
 
+    public override void NormalizeBackward(MatrixView x, MatrixView dy, NormKind kind, MatrixView gamma, float epsilon,
+        MatrixView dx, MatrixView dGamma, MatrixView? dBeta) => CheckView(dx);
+
+    public override void BiasGradient(MatrixView dy, MatrixView dBias) => CheckView(dBias);
+
+    public override void ActivationBackward(MatrixView z, MatrixView dy, MatrixView dz, Activation activation) => CheckView(dz);
+
+    public override void GatedActivationBackward(MatrixView gateUp, MatrixView dOutput, MatrixView dGateUp, Activation activation) => CheckView(dGateUp);
+
+    public override void RotaryBackward(MatrixView dx, int heads, int headDim, int[] positions, float theta) => CheckView(dx);
+
+    public override void AttentionBackward(MatrixView qkv, MatrixView dOutput, MatrixView dQkv, AttentionShape shape) => CheckView(dQkv);
+
+    public override void ScatterAddRows(int[] ids, int firstRow, MatrixView dOutput, MatrixView dTable) => CheckView(dTable);
+
+    public override void LogitStatistics(MatrixView logits, int[] targets, int firstColumn, MatrixView rowMax, MatrixView targetLogit) => CheckView(rowMax);
+
+    public override void LogitSumExp(MatrixView logits, MatrixView rowMax, MatrixView sumExp) => CheckView(sumExp);
+
+    public override void CrossEntropyGradient(MatrixView logits, int[] targets, int firstColumn, MatrixView rowMax,
+        MatrixView sumExp, float scale, MatrixView dLogits) => CheckView(dLogits);
+
+    public override void SgdStep(MatrixView w, MatrixView g, float learningRate) => CheckView(w);
+
+    public override void AdamWStep(MatrixView w, MatrixView g, MatrixView m, MatrixView v, float learningRate,
+        float beta1, float beta2, float epsilon, float weightDecay, int step) => CheckView(w);
+
+    public override void SumOfSquares(MatrixView g, MatrixView result) => CheckView(result);
+
+    public override void Scale(MatrixView g, float factor) => CheckView(g);
+
     public override void Synchronize()
     {
     }

@@ -1,0 +1,63 @@
+using System;
+
+namespace ShardGen.Kernels;
+
+/// <summary>
+/// The per-device pieces of a vocab-parallel cross-entropy (Megatron's _VocabParallelCrossEntropy, without gathering
+/// the logits): the shard's row maxima and target logits, the shard's Σ exp(l − m) given the global max m, and the
+/// gradient scale·(softmax − onehot) on the shard. Sums in double; exponentials in float like the logits.
+/// </summary>
+internal static unsafe class CrossEntropyBackward
+{
+    /// <summary>Row t: the shard's max, and the target's logit when column targets[t] − firstColumn is in the shard (else 0).</summary>
+    public static void Statistics(float* logits, nint ldl, int rows, int cols, int[] targets, int firstColumn,
+        float* rowMax, nint ldm, float* targetLogit, nint ldt)
+    {
+        for (int t = 0; t < rows; t++)
+        {
+            float* l = logits + t * ldl;
+            float max = float.NegativeInfinity;
+            for (int c = 0; c < cols; c++)
+                if (l[c] > max || float.IsNaN(l[c])) max = l[c]; // a NaN logit must reach the loss, not vanish in a max
+            rowMax[t * ldm] = max;
+            long column = (long)targets[t] - firstColumn;
+            targetLogit[t * ldt] = column >= 0 && column < cols ? l[column] : 0f;
+        }
+    }
+
+    /// <summary>The global max of row t: the largest of the k maxima in rowMax's row (one per shard, or one already reduced).</summary>
+    public static float GlobalMax(float* rowMax, nint ldm, int k, int t)
+    {
+        float* m = rowMax + t * ldm;
+        float max = m[0];
+        for (int i = 1; i < k; i++)
+            if (m[i] > max || float.IsNaN(m[i])) max = m[i];
+        return max;
+    }
+
+    public static void SumExp(float* logits, nint ldl, int rows, int cols, float* rowMax, nint ldm, int k, float* sumExp, nint lds)
+    {
+        for (int t = 0; t < rows; t++)
+        {
+            float* l = logits + t * ldl;
+            float max = GlobalMax(rowMax, ldm, k, t);
+            double sum = 0;
+            for (int c = 0; c < cols; c++) sum += MathF.Exp(l[c] - max);
+            sumExp[t * lds] = (float)sum;
+        }
+    }
+
+    public static void Gradient(float* logits, nint ldl, int rows, int cols, int[] targets, int firstColumn,
+        float* rowMax, nint ldm, int k, float* sumExp, nint lds, float scale, float* dLogits, nint ldd)
+    {
+        for (int t = 0; t < rows; t++)
+        {
+            float* l = logits + t * ldl, dl = dLogits + t * ldd;
+            float max = GlobalMax(rowMax, ldm, k, t);
+            float factor = (float)(scale / (double)sumExp[t * lds]);
+            for (int c = 0; c < cols; c++) dl[c] = MathF.Exp(l[c] - max) * factor;
+            long column = (long)targets[t] - firstColumn;
+            if (column >= 0 && column < cols) dl[column] -= scale;
+        }
+    }
+}
