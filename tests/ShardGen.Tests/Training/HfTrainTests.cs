@@ -53,11 +53,12 @@ public sealed class HfTrainTests
     }
 
     [TorchTheory]
-    [InlineData("llama", "sgd", 5)]
-    [InlineData("gpt2", "sgd", 6)]
-    [InlineData("qwen2", "adamw", 7)]
-    [InlineData("gpt2", "adamw", 8)]
-    public void FirstStep_IsTheOptimizersRule_OnEveryParameter(string family, string optimizer, int seed)
+    [InlineData("llama", "sgd", 5, 0.0)]
+    [InlineData("gpt2", "sgd", 6, 0.0)]
+    [InlineData("qwen2", "adamw", 7, 0.0)]
+    [InlineData("gpt2", "adamw", 8, 0.0)]
+    [InlineData("llama", "sgd", 10, 0.05)]
+    public void FirstStep_IsTheOptimizersRule_OnEveryParameter(string family, string optimizer, int seed, double clip)
     {
         string dir = TrainReference.TemporaryFolder();
         try
@@ -67,12 +68,17 @@ public sealed class HfTrainTests
             string[] batch = ["--data", data, "--batch", "2", "--seq", "7"];
             TrainReference.Run(["grads", checkpoint, .. batch, "--out", Path.Combine(dir, "g")]);
             TrainReference.Run(["train", checkpoint, .. batch, "--steps", "1", "--lr", lr.ToString(CultureInfo.InvariantCulture),
-                "--optimizer", optimizer, "--weights-npy", "--out", Path.Combine(dir, "t")]);
+                "--optimizer", optimizer, "--weights-npy", "--out", Path.Combine(dir, "t"),
+                .. clip > 0 ? ["--clip", clip.ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>()]);
             var before = TrainReference.ReadFolder(TorchReference.Dump(checkpoint, Path.Combine(dir, "w0")));
             var grads = TrainReference.ReadFolder(Path.Combine(dir, "g", "grads"));
             var after = TrainReference.ReadFolder(Path.Combine(dir, "t", "weights"));
 
             Assert.Equal(grads.Keys.OrderBy(k => k), after.Keys.OrderBy(k => k));
+            // torch's clip_grad_norm_: one global L2 norm over every parameter, each counted once; g·C/(‖g‖ + 1e-6) when larger.
+            double norm = Math.Sqrt(grads.Values.Sum(g => g.Sum(x => x * x)));
+            double scale = clip > 0 ? Math.Min(1, clip / (norm + 1e-6)) : 1;
+            Assert.True(clip == 0 || scale < 0.5, $"the clip {clip} should bite: ‖g‖ = {norm}");
             Assert.DoesNotContain("lm_head.weight", after.Keys.Where(_ => family == "gpt2"));   // tied: one parameter
             Assert.DoesNotContain(after.Keys, k => k.EndsWith(".attn.bias", StringComparison.Ordinal) || k.EndsWith("masked_bias", StringComparison.Ordinal));
             int moved = 0;
@@ -82,7 +88,7 @@ public sealed class HfTrainTests
                 for (int i = 0; i < w1.Length; i++)
                 {
                     // AdamW's first step: decay, then m̂ = g and v̂ = g², so the step is lr·g/(|g| + ε).
-                    double expected = optimizer == "sgd" ? w0[i] - lr * g[i] : w0[i] * (1 - lr * 0.01) - lr * g[i] / (Math.Abs(g[i]) + 1e-8);
+                    double expected = optimizer == "sgd" ? w0[i] - lr * scale * g[i] : w0[i] * (1 - lr * 0.01) - lr * g[i] / (Math.Abs(g[i]) + 1e-8);
                     Assert.True(Math.Abs(w1[i] - expected) <= 1e-12 * (1 + Math.Abs(expected)), $"{name}[{i}]: {w1[i]:R} vs {expected:R} (w0 {w0[i]:R}, g {g[i]:R})");
                 }
                 if (g.Any(x => x != 0)) moved++;
