@@ -66,7 +66,7 @@ internal static class TorchReference
         return output;
     }
 
-    private static (int ExitCode, string Output, string Error) Start(string[] arguments, int timeoutSeconds)
+    internal static (int ExitCode, string Output, string Error) Start(string[] arguments, int timeoutSeconds)
     {
         var info = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in arguments) info.ArgumentList.Add(a);
