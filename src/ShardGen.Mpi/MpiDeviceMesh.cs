@@ -137,7 +137,7 @@ public sealed class MpiDeviceMesh : DeviceMesh
         return comm;
     }
 
-    /// <summary>Longs each rank contributes to <see cref="VerifyForwardInput"/>: rows, columns, content hash, lengths hash.</summary>
+    /// <summary>Longs each rank contributes to <see cref="VerifyForwardInput(float[,], int[])"/>: rows, columns, content hash, lengths hash.</summary>
     private const int InputCheckLength = MpiStepGuard.PayloadLength;
 
     /// <summary>
@@ -145,6 +145,17 @@ public sealed class MpiDeviceMesh : DeviceMesh
     /// gathered from every rank (in the header exchange of the forward's first step) and compared, so a rank that differs is named
     /// on every rank, before anything runs.
     /// </summary>
+    protected internal override void VerifyForwardInput(int[] tokenIds, int[]? sequenceLengths) =>
+        VerifyForwardInput(IdsAsInput(tokenIds), sequenceLengths);
+
+    /// <summary>The ids as a [tokens, 1] input, so token ids are checked by the same checksum as activations.</summary>
+    private static float[,] IdsAsInput(int[] ids)
+    {
+        var x = new float[ids.Length, 1];
+        for (int t = 0; t < ids.Length; t++) x[t, 0] = ids[t];
+        return x;
+    }
+
     protected internal override void VerifyForwardInput(float[,] x, int[]? sequenceLengths)
     {
         Span<long> mine = stackalloc long[InputCheckLength];

@@ -69,6 +69,14 @@ public abstract class DeviceMesh : IDisposable
     }
 
     /// <summary>
+    /// <see cref="VerifyForwardInput(float[,], int[])"/> for a language model's token ids. The in-process meshes accept
+    /// them as they are (nothing is copied); a mesh over processes checks them like any input.
+    /// </summary>
+    protected internal virtual void VerifyForwardInput(int[] tokenIds, int[]? sequenceLengths)
+    {
+    }
+
+    /// <summary>
     /// Called by a generated <c>Create</c> after its weights passed the shape checks and before anything is uploaded:
     /// a mesh spread over processes checks here that every process holds the same full weights (each uploads only its
     /// own shards of them). The in-process meshes have one copy, so there is nothing to compare.

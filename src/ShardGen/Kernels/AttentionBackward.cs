@@ -40,7 +40,7 @@ internal static unsafe class AttentionBackward
                     double max = double.NegativeInfinity;
                     for (int j = 0; j < keys; j++)
                     {
-                        p[j] = scale * (double)Dot(q, qkv + (start + j) * ldq + kOff + kv * d, d);
+                        p[j] = scale * (double)RowMath.Dot(q, qkv + (start + j) * ldq + kOff + kv * d, d);
                         max = Math.Max(max, p[j]);
                     }
                     double sum = 0;
@@ -50,7 +50,7 @@ internal static unsafe class AttentionBackward
                     for (int j = 0; j < keys; j++)
                     {
                         p[j] *= inv;
-                        dp[j] = Dot(dO, qkv + (start + j) * ldq + vOff + kv * d, d);
+                        dp[j] = RowMath.Dot(dO, qkv + (start + j) * ldq + vOff + kv * d, d);
                         centre += p[j] * dp[j];
                     }
                     Array.Clear(dq);
@@ -61,40 +61,12 @@ internal static unsafe class AttentionBackward
                         float* row = dQkv + (start + j) * ldd;
                         double ds = p[j] * (dp[j] - centre) * scale;
                         for (int c = 0; c < d; c++) dq[c] += ds * kj[c];
-                        AddScaled(row + kOff + kv * d, (float)ds, q, d);
-                        AddScaled(row + vOff + kv * d, (float)p[j], dO, d);
+                        RowMath.AddScaled(row + kOff + kv * d, (float)ds, q, d);
+                        RowMath.AddScaled(row + vOff + kv * d, (float)p[j], dO, d);
                     }
                     for (int c = 0; c < d; c++) qGrad[c] = (float)dq[c];
                 }
             }
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot(float* x, float* y, int n)
-    {
-        int i = 0;
-        float sum = 0f;
-        if (Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            var acc = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), Vector256.Load(y + i), acc);
-            sum = Vector256.Sum(acc);
-        }
-        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(x[i], y[i], sum);
-        return sum;
-    }
-
-    /// <summary>o += a·x over n floats.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddScaled(float* o, float a, float* x, int n)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var av = Vector256.Create(a);
-            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(av, Vector256.Load(x + i), Vector256.Load(o + i)), o + i);
-        }
-        for (; i < n; i++) o[i] = MathF.FusedMultiplyAdd(a, x[i], o[i]);
     }
 }

@@ -97,7 +97,7 @@ internal static unsafe class CachedAttentionKernel
         for (int j = 0; j < keys; j++)
         {
             float* kj = k + (nint)j * p.Ldk;
-            for (int g = 0; g < group; g++) scores[(nint)g * keys + j] = Dot(q + g * d, kj, d);
+            for (int g = 0; g < group; g++) scores[(nint)g * keys + j] = RowMath.Dot(q + g * d, kj, d);
         }
         for (int g = 0; g < group; g++) Softmax.ScaledRow(scores + (nint)g * keys, keys, keys, scale);
 
@@ -106,48 +106,9 @@ internal static unsafe class CachedAttentionKernel
         for (int j = 0; j < keys; j++)
         {
             float* vj = v + (nint)j * p.Ldv;
-            for (int g = 0; g < group; g++) AddScaled(sums + g * d, scores[(nint)g * keys + j], vj, d);
+            for (int g = 0; g < group; g++) RowMath.AddScaled(sums + g * d, scores[(nint)g * keys + j], vj, d);
         }
         for (int g = 0; g < group; g++)
             Elementwise.CopyRow(sums + g * d, p.Output + (nint)token * p.Ldo + (kvHead * group + g) * d, d);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot(float* x, float* y, int n)
-    {
-        int i = 0;
-        float sum = 0f;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            var acc = Vector512<float>.Zero;
-            for (; i + 16 <= n; i += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), Vector512.Load(y + i), acc);
-            sum = Vector512.Sum(acc);
-        }
-        else if (Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            var acc = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), Vector256.Load(y + i), acc);
-            sum = Vector256.Sum(acc);
-        }
-        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(x[i], y[i], sum);
-        return sum;
-    }
-
-    /// <summary>o += p·v over n floats.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddScaled(float* o, float p, float* v, int n)
-    {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var pv = Vector512.Create(p);
-            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.FusedMultiplyAdd(pv, Vector512.Load(v + i), Vector512.Load(o + i)), o + i);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var pv = Vector256.Create(p);
-            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(pv, Vector256.Load(v + i), Vector256.Load(o + i)), o + i);
-        }
-        for (; i < n; i++) o[i] = MathF.FusedMultiplyAdd(p, v[i], o[i]);
     }
 }

@@ -9,6 +9,7 @@ namespace ShardGen.Runtime;
 public sealed partial class ForwardPass
 {
     private int[] _positions = Array.Empty<int>();
+    private int[][] _tokenShardPositions = Array.Empty<int[]>(); // sequence parallel: each device's own tokens' positions
     private bool _positionsReady;
 
     /// <summary>The token ids of a language model's pass.</summary>
@@ -65,16 +66,22 @@ public sealed partial class ForwardPass
         {
             var stream = x.ShardArray[rank];
             if (stream.Rows == 0) continue;
-            var ids = all;
-            if (x.Layout == TensorLayout.TokenSharded)
-            {
-                var (t0, tn) = TokenShard(rank);
-                ids = all.AsSpan(t0, tn).ToArray();
-            }
+            var ids = x.Layout == TensorLayout.TokenSharded ? TokenShardPositions(rank) : all;
             var rows = Allocate(rank, stream.Rows, d);
             Devices[rank].Gather(ids, 0, positions.Tables[rank], rows);
             Devices[rank].Add(rows, stream);
         }
+    }
+
+    /// <summary>Positions of device <paramref name="rank"/>'s own tokens, in an array kept for the next pass (Gather copies it).</summary>
+    private int[] TokenShardPositions(int rank)
+    {
+        if (_tokenShardPositions.Length != P) _tokenShardPositions = new int[P][];
+        var (t0, tn) = TokenShard(rank);
+        var own = _tokenShardPositions[rank];
+        if (own is null || own.Length != tn) own = _tokenShardPositions[rank] = new int[tn];
+        Positions.AsSpan(t0, tn).CopyTo(own);
+        return own;
     }
 
     /// <summary>The final norm on the whole residual stream.</summary>

@@ -146,7 +146,7 @@ public sealed class ShardedModelCore : IDisposable
                     $"{Plan.ModelName}.Forward: tokenIds[{t}] is {tokenIds[t]}, outside the vocabulary of {vocab} tokens; ids must be in [0, {vocab}).",
                     nameof(tokenIds));
         CheckSequenceLengths(tokens, sequenceLengths);
-        Mesh.VerifyForwardInput(IdsAsInput(tokenIds), sequenceLengths);
+        Mesh.VerifyForwardInput(tokenIds, sequenceLengths);
         Monitor.Enter(Mesh.ExecutionGate);
         try
         {
@@ -203,14 +203,6 @@ public sealed class ShardedModelCore : IDisposable
             throw new ArgumentException(
                 $"{Plan.ModelName}.Forward: a sequence reaches position {offset + longest - 1}, but '{positions.Name}' has {positions.TableRows} positions; " +
                 $"keep each sequence (with what the cache holds) to at most {positions.TableRows} tokens.", nameof(sequenceLengths));
-    }
-
-    /// <summary>The ids as the mesh's input check reads them (an MPI mesh compares them across ranks).</summary>
-    private static float[,] IdsAsInput(int[] ids)
-    {
-        var x = new float[ids.Length, 1];
-        for (int t = 0; t < ids.Length; t++) x[t, 0] = ids[t];
-        return x;
     }
 
     /// <summary>

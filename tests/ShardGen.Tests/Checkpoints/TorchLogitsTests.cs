@@ -1,32 +1,10 @@
 using System;
 using System.IO;
 using ShardGen.Generation;
+using ShardGen.Tests.LanguageModel;
 using ShardGen.Tests.Reference;
 
 namespace ShardGen.Tests.Checkpoints;
-
-/// <summary>LLaMA family with every size open: all read from config.json at Load.</summary>
-[ShardedModel]
-public partial class OpenLlama
-{
-    [VocabParallelEmbedding] public partial Embedding Embed { get; }
-    [TransformerStack(Norm = NormKind.RmsNorm, Mlp = MlpKind.Gated, Activation = Activation.Silu, Rotary = true)]
-    public partial TransformerStack Layers { get; }
-    [FinalNorm(NormKind.RmsNorm)] public partial Norm FinalNorm { get; }
-    [LmHead] public partial Linear Head { get; }
-}
-
-/// <summary>GPT-2 with every size open.</summary>
-[ShardedModel]
-public partial class OpenGpt2
-{
-    [VocabParallelEmbedding] public partial Embedding Embed { get; }
-    [PositionEmbedding] public partial Embedding Positions { get; }
-    [TransformerStack(Norm = NormKind.LayerNorm, Mlp = MlpKind.Plain, Activation = Activation.GeluTanh, Rotary = false, Bias = true)]
-    public partial TransformerStack Layers { get; }
-    [FinalNorm(NormKind.LayerNorm)] public partial Norm FinalNorm { get; }
-    [LmHead] public partial Linear Head { get; }
-}
 
 /// <summary>
 /// Checkpoints written by the PyTorch reference, loaded by the generated Load (sizes from config.json, sharded on
@@ -57,8 +35,8 @@ public sealed class TorchLogitsTests : IDisposable
 
         using var mesh = DeviceMesh.CreateCpu(devices);
         float[,] actual;
-        if (gpt2) { using var model = OpenGpt2.Load(mesh, dir); actual = model.Forward(ids, lengths); }
-        else { using var model = OpenLlama.Load(mesh, dir); actual = model.Forward(ids, lengths); }
+        if (gpt2) { using var model = Gpt2.Load(mesh, dir); actual = model.Forward(ids, lengths); }
+        else { using var model = Llama.Load(mesh, dir); actual = model.Forward(ids, lengths); }
 
         Assert.Equal((expected.GetLength(0), expected.GetLength(1)), (actual.GetLength(0), actual.GetLength(1)));
         double scale = 0, worst = 0;
@@ -83,8 +61,8 @@ public sealed class TorchLogitsTests : IDisposable
         using var mesh = DeviceMesh.CreateCpu(devices);
         var options = new GenerationOptions { MaxNewTokens = 10 };
         GenerationResult result;
-        if (gpt2) { using var model = OpenGpt2.Load(mesh, dir); result = TextGenerator.Generate(model, prompt, options); }
-        else { using var model = OpenLlama.Load(mesh, dir); result = TextGenerator.Generate(model, prompt, options); }
+        if (gpt2) { using var model = Gpt2.Load(mesh, dir); result = TextGenerator.Generate(model, prompt, options); }
+        else { using var model = Llama.Load(mesh, dir); result = TextGenerator.Generate(model, prompt, options); }
         Assert.Equal(expected, result.NewIds);
     }
 }
