@@ -16,6 +16,8 @@ namespace ShardGen.Runtime;
 /// </summary>
 public sealed partial class ForwardPass : IDisposable,
     IForwardSteps<ShardedTensor<Replicated>, ShardedTensor<ColumnShards>, ShardedTensor<TokenShards>, ShardedTensor<HeadShards>,
+        ShardedTensor<PartialSums>, ShardedTensor<Blocks2D>, ShardedLinear, ShardedTransformerBlock, ShardedEmbedding, ShardedNorm, float[,]>,
+    IBackwardSteps<ShardedTensor<Replicated>, ShardedTensor<ColumnShards>, ShardedTensor<TokenShards>, ShardedTensor<HeadShards>,
         ShardedTensor<PartialSums>, ShardedTensor<Blocks2D>, ShardedLinear, ShardedTransformerBlock, ShardedEmbedding, ShardedNorm, float[,]>
 {
     private readonly ShardedModelCore _core;

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ShardGen.Checkpoints;
 using ShardGen.Planning;
+using ShardGen.Training;
 
 namespace ShardGen.Runtime;
 
@@ -104,6 +105,23 @@ public static class LanguageModelLoader
     /// <summary>Uploads every layer's shards (already checked), freeing what was uploaded when one fails.</summary>
     private static ShardedModelCore Upload(DeviceMesh mesh, ModelPlan plan, IWeightSource weights)
     {
+        var recorder = new SliceRecorder(weights);
+        var layers = UploadLayers(mesh, plan, recorder);
+        return new ShardedModelCore(mesh, plan, layers) { Slices = recorder.Slices };
+    }
+
+    /// <summary>
+    /// Zeros shaped and sharded exactly like the model's layers (same plan, same loader), with their slices: a model's
+    /// gradients. Slice i of the result lines up with slice i of the model's <see cref="ShardedModelCore.Slices"/>.
+    /// </summary>
+    internal static (IShardedLayer[] Layers, IReadOnlyList<ParameterSlice> Slices) UploadZeros(DeviceMesh mesh, ModelPlan plan)
+    {
+        var recorder = new SliceRecorder(ZeroWeights.Instance);
+        return (UploadLayers(mesh, plan, recorder), recorder.Slices);
+    }
+
+    private static IShardedLayer[] UploadLayers(DeviceMesh mesh, ModelPlan plan, IWeightSource weights)
+    {
         var layers = new IShardedLayer[plan.Layers.Count];
         try
         {
@@ -121,7 +139,7 @@ public static class LanguageModelLoader
                 };
                 if (layers[i] is ShardedEmbedding { Info.IsVocabParallel: true } e2) tokens = e2;
             }
-            return new ShardedModelCore(mesh, plan, layers);
+            return layers;
         }
         catch
         {

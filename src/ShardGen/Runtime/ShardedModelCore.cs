@@ -10,7 +10,7 @@ namespace ShardGen.Runtime;
 /// The state behind a generated model: its mesh, plan and resident layer shards. Generated code holds
 /// one and calls it; users meet it through the generated members.
 /// </summary>
-public sealed class ShardedModelCore : IDisposable
+public sealed partial class ShardedModelCore : IDisposable
 {
     private readonly IShardedLayer[] _layers;
     private readonly long[] _bytesBefore;
@@ -271,6 +271,7 @@ public sealed class ShardedModelCore : IDisposable
         if (_disposed) return;
         _disposed = true;
         Arena.Dispose();
+        _training?.Dispose();
         // The head goes before the embedding whose rows a tied head reads.
         for (int i = _layers.Length - 1; i >= 0; i--) _layers[i]?.Dispose();
     }

@@ -18,6 +18,7 @@ internal static class WeightReader
     {
         var device = view.Device;
         if (!device.IsLocal || view.Rows == 0 || view.Cols == 0) return;
+        (source as SliceRecorder)?.Record(key, row0, col0, view);
         int cols = view.Cols, rowsPerBlock = Math.Max(1, Math.Min(view.Rows, BlockFloats / cols));
         var host = new float[rowsPerBlock * cols];
         for (int r = 0; r < view.Rows; r += rowsPerBlock)
