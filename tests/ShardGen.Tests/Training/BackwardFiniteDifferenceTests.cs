@@ -9,7 +9,7 @@ using ShardGen.Training;
 namespace ShardGen.Tests.Training;
 
 /// <summary>
-/// The runtime's gradients (the contract's call sequence) against central finite differences of the mean
+/// The generated ForwardBackward's gradients against central finite differences of the mean
 /// cross-entropy computed in double by <see cref="LanguageModelReference"/> (no runtime code) from the same host
 /// weights: a few random elements of every parameter, on meshes whose vocabulary ranges are uneven, with packed
 /// sequences, and under sequence parallelism with uneven token shards. Needs no PyTorch.
@@ -31,9 +31,9 @@ public sealed class BackwardFiniteDifferenceTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void GradientsMatchFiniteDifferencesOfTheDoubleLoss(string model, int devices, bool sequenceParallel, int[] lengths)
+    public void GradientsMatchFiniteDifferencesOfTheDoubleLoss(string variant, int devices, bool sequenceParallel, int[] lengths)
     {
-        var layers = Layers(model);
+        var layers = Layers(variant);
         var plan = ModelPlan.Create("Fd", layers, 1);
         var weights = LanguageModelReference.RandomWeights(plan, seed: devices + lengths.Length);
         var rng = new Random(devices * 7 + lengths[0]);
@@ -44,13 +44,13 @@ public sealed class BackwardFiniteDifferenceTests
         for (int s = 0; s < lengths.Length; s++) starts[s + 1] = starts[s] + lengths[s];
 
         using var mesh = DeviceMesh.CreateCpu(devices);
-        using var core = LanguageModelLoader.Create(mesh, "Fd", layers, 0, sequenceParallel, weights);
-        double loss = BackwardDriver.ForwardBackward(core, ids, targets, lengths) / tokens;
+        using var model = TrainableModels.Create(mesh, variant.StartsWith("TinyGpt2", StringComparison.Ordinal), sequenceParallel, weights, layers);
+        double loss = model.ForwardBackward(ids, targets, lengths) / tokens;
         double expectedLoss = MeanLoss(layers, weights, ids, targets, starts);
         Assert.True(Math.Abs(loss - expectedLoss) <= 1e-5 * expectedLoss, $"loss {loss:R} vs double {expectedLoss:R}");
 
-        var gradients = Logical(core.Training);
-        foreach (var tensor in LanguageModelWeights.Expected(core.Plan))
+        var gradients = Logical(model.Training);
+        foreach (var tensor in LanguageModelWeights.Expected(model.Training.Core.Plan))
         {
             var w = weights.Get(tensor.Key)!;
             var g = gradients[tensor.Key];
@@ -73,7 +73,7 @@ public sealed class BackwardFiniteDifferenceTests
             double norm = Math.Sqrt(expected.Sum(e => e * e));
             // A gradient that is zero in exact arithmetic (GPT-2's key bias) is held to the scale of a typical one.
             Assert.True(diff <= Tolerance * Math.Max(norm, 1e-3),
-                $"{model} on {devices}{(sequenceParallel ? " (sequence parallel)" : "")}: {tensor.Key} gradient {string.Join(", ", actual.Select(v => v.ToString("G6")))} vs finite differences {string.Join(", ", expected.Select(v => v.ToString("G6")))}");
+                $"{variant} on {devices}{(sequenceParallel ? " (sequence parallel)" : "")}: {tensor.Key} gradient {string.Join(", ", actual.Select(v => v.ToString("G6")))} vs finite differences {string.Join(", ", expected.Select(v => v.ToString("G6")))}");
         }
     }
 
