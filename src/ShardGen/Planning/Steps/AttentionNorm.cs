@@ -12,7 +12,8 @@ internal sealed class AttentionNorm : BlockStep
     public override int BlockHalf => 1;
     public override bool StartsLayer => true;
     public override string Method => nameof(IStepMethods.AttentionNorm);
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token; dScale and dShift summed over tokens");
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token, added into the residual stream's gradient; dScale and dShift summed over tokens",
+        nameof(IBackwardStepMethods.AttentionNormBackward), BackwardCall.AddsToInputGradient);
 
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {

@@ -12,7 +12,13 @@ internal abstract class BlockResidualStep : BlockStep
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;
     public override StepCall Call => StepCall.BlockResidual;
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows to both the sum and the residual; dBias summed over tokens");
+    public override StepBackward Backward => _backward ??= new(BackwardOp.Local,
+        "the gradient flows on to both the sum and the residual unchanged; dBias summed over tokens", BackwardMethod, BackwardCall.Parameters);
+
+    private StepBackward? _backward;
+
+    /// <summary>The backward's method: the bias gradient of the half's row-parallel projection.</summary>
+    protected abstract string BackwardMethod { get; }
 
     /// <summary>The bias's name in the words ("output bias"); the residual's ("the block's input").</summary>
     protected abstract string BiasName { get; }

@@ -11,7 +11,9 @@ internal sealed class Download : StepType
     public override Placement Output => Placement.Host;
     public override string Method => nameof(IStepMethods.Download);
     public override StepCall Call => StepCall.Download;
-    public override StepBackward Backward { get; } = new(BackwardOp.HostTransfer, "the output's gradient, uploaded in the placement the output had");
+    public override StepBackward Backward { get; } = new(BackwardOp.HostTransfer,
+        "the loss instead of the download: vocab-parallel cross-entropy of the logit shards against the targets, dLogits = scale·(softmax − onehot)",
+        nameof(IBackwardStepMethods.CrossEntropy), BackwardCall.Loss);
 
     public override IEnumerable<string> Comment(StepContext c)
     {

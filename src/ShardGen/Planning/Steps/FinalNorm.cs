@@ -12,7 +12,8 @@ internal sealed class FinalNorm : StepType
     public override string Method => nameof(IStepMethods.FinalNorm);
     public override StepCall Call => StepCall.NormLaunch;
     public override bool StartsLayer => true;
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token; dScale and dShift summed over tokens");
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token; dScale and dShift summed over tokens",
+        nameof(IBackwardStepMethods.FinalNormBackward), BackwardCall.Gradient);
 
     public override IEnumerable<string> Comment(StepContext c)
     {

@@ -11,7 +11,8 @@ internal sealed class MlpNorm : BlockStep
     public override Placement Output => Placement.Replicated;
     public override int BlockHalf => 2;
     public override string Method => nameof(IStepMethods.MlpNorm);
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token; dScale and dShift summed over tokens");
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token, added into the residual stream's gradient; dScale and dShift summed over tokens",
+        nameof(IBackwardStepMethods.MlpNormBackward), BackwardCall.AddsToInputGradient);
 
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {

@@ -12,7 +12,8 @@ internal sealed class PositionEmbedding : StepType
     public override string Method => nameof(IStepMethods.PositionEmbedding);
     public override StepCall Call => StepCall.EmbeddingInPlace;
     public override bool StartsLayer => true;
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows on unchanged; each position's table row gathers the gradient of its tokens");
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows on unchanged; each position's table row gathers the gradient of its tokens",
+        nameof(IBackwardStepMethods.PositionEmbeddingBackward), BackwardCall.Parameters);
 
     public override IEnumerable<string> Comment(StepContext c)
     {

@@ -80,6 +80,9 @@ internal abstract class StepType
     /// <summary>Bytes the step sends, all devices together (divide by P for the per-device figure). Exact for float32.</summary>
     public virtual long TotalBytes(StepSizes s) => 0;
 
+    /// <summary>A collective's bytes per device as a fraction of the activation's, in symbols: "(P−1)/P"; "" for the others.</summary>
+    public virtual string BytesFormula => "";
+
     /// <summary>Collective calls of <paramref name="op"/> the step issues.</summary>
     public virtual int Calls(CollectiveOp op, StepSizes s) => 0;
 
