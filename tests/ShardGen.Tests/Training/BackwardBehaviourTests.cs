@@ -15,7 +15,7 @@ public sealed class BackwardBehaviourTests
 {
     private static (ITrainableLanguageModel Model, int[] Ids, int[] Targets) Make(DeviceMesh mesh, string variant, int tokens, int seed)
     {
-        var layers = BackwardFiniteDifferenceTests.Layers(variant);
+        var layers = TrainableModels.Layers(variant);
         var weights = LanguageModelReference.RandomWeights(ModelPlan.Create("B", layers, 1), seed);
         var model = TrainableModels.Create(mesh, variant.StartsWith("TinyGpt2", StringComparison.Ordinal), false, weights, layers);
         var rng = new Random(seed);
@@ -23,7 +23,7 @@ public sealed class BackwardBehaviourTests
     }
 
     private static double[] Flat(ITrainableLanguageModel model) =>
-        BackwardFiniteDifferenceTests.Logical(model.Training).OrderBy(p => p.Key.ToString()).SelectMany(p => p.Value.Cast<double>()).ToArray();
+        TrainableModels.Logical(model.Training).OrderBy(p => p.Key.ToString()).SelectMany(p => p.Value.Cast<double>()).ToArray();
 
     [Theory]
     [InlineData("TinyGpt2", 2)]

@@ -37,7 +37,7 @@ public sealed class BackwardStepTests
 
         public Harness(string variant, int seed, bool sequenceParallel = false)
         {
-            var layers = BackwardFiniteDifferenceTests.Layers(variant);
+            var layers = TrainableModels.Layers(variant);
             Weights = LanguageModelReference.RandomWeights(ModelPlan.Create("S", layers, 1), seed);
             Model = TrainableModels.Create(Mesh, variant.StartsWith("TinyGpt2", StringComparison.Ordinal), sequenceParallel, Weights, layers);
             Core = Model.Training.Core;
