@@ -29,6 +29,7 @@ internal static class TrainSuite
         string tokenFile = Path.Combine(directory, $"train-tokens-{steps}.npy");
         WriteNpy(tokenFile, tokens);
 
+        if (Environment.GetEnvironmentVariable("SHARDGEN_TRAIN_PROFILE") == "1") ProfileGemms(o);
         var torch = TorchTrain(directory, tokenFile, steps);
         var one = Train(1, directory, tokens, steps);
         var two = Train(2, directory, tokens, steps);
@@ -77,8 +78,46 @@ internal static class TrainSuite
             losses[s] = step.Step(inputs, targets, LearningRate);
             ms[s] = clock.Elapsed.TotalMilliseconds;
         }
+        if (Environment.GetEnvironmentVariable("SHARDGEN_TRAIN_PROFILE") == "1")
+        {
+            step.Profile = new();
+            var (inputs, targets) = Batches(tokens, 0);
+            step.Step(inputs, targets, LearningRate);
+            Console.WriteLine($"train: {devices} device(s), one step kernel group by kernel group (ms): " +
+                              string.Join(", ", step.Profile.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value * 1e3:F1}")));
+        }
         Console.WriteLine($"train: {devices} device(s): ms per step {string.Join(' ', ms.Select(m => m.ToString("F0", CultureInfo.InvariantCulture)))}");
         return new Result(Measure.Median(ms.Skip(Warmup)), losses, step.Device0Bytes);
+    }
+
+    /// <summary>GFLOP/s of the MLP's forward and backward GEMMs alone, 1 device × 1 thread (where the step's time goes).</summary>
+    private static void ProfileGemms(Options o)
+    {
+        int t = Batch * Seq;
+        var shapes = new (string Name, int M, int N, int K, bool TA, bool TB)[]
+        {
+            ("gate|up x·W", t, 2 * Ffn, Hidden, false, false), ("down x·W", t, Hidden, Ffn, false, false),
+            ("down dY·Wᵀ", t, Ffn, Hidden, false, true), ("down Xᵀ·dY", Ffn, Hidden, t, true, false),
+            ("gate|up dY·Wᵀ", t, Hidden, 2 * Ffn, false, true), ("gate|up Xᵀ·dY", Hidden, 2 * Ffn, t, true, false),
+            ("head x·Wᵀ", t, Vocab, Hidden, false, true), ("head dY·W", t, Hidden, Vocab, false, false), ("head dYᵀ·X", Vocab, Hidden, t, true, false),
+        };
+        using var mesh = DeviceMesh.CreateCpu(1, threadsPerDevice: 1);
+        var device = mesh.Devices[0];
+        foreach (var (name, m, n, k, ta, tb) in shapes)
+        {
+            using var a = device.Allocate(m * k);
+            using var b = device.Allocate(k * n);
+            using var c = device.Allocate(m * n);
+            var va = ta ? a.AsMatrix(k, m) : a.AsMatrix(m, k);
+            var vb = tb ? b.AsMatrix(n, k) : b.AsMatrix(k, n);
+            var vc = c.AsMatrix(m, n);
+            double seconds = Measure.SideBySide(o.Repetitions, o.MinSeconds, () =>
+            {
+                device.Gemm(va, ta, vb, tb, vc, accumulate: ta);
+                device.Synchronize();
+            })[0];
+            Console.WriteLine($"train: GEMM {name} {m}×{n}×{k}: {seconds * 1e3:F2} ms, {2.0 * m * n * k / seconds / 1e9:F0} GFLOP/s");
+        }
     }
 
     /// <summary>Step s's inputs and targets: rows s·B … s·B+B−1 of the [steps·B, L+1] token table.</summary>
