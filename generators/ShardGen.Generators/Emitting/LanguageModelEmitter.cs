@@ -102,6 +102,8 @@ internal static class LanguageModelEmitter
         WriteBody(w, layers, steps, text);
         w.CloseBlock();
         w.WriteLine();
+
+        TrainingEmitter.WriteMembers(w, model, layers, steps, text);
     }
 
     private static void WriteBody(SourceWriter w, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
@@ -128,43 +130,14 @@ internal static class LanguageModelEmitter
             w.WriteLine($"// {PlanText.N(k + 1)}. {lines[0]}");
             for (int j = 1; j < lines.Count; j++) w.WriteLine($"//    {lines[j]}");
 
-            string method = type.Method, index = PlanText.N(step.LayerIndex);
-            string blockArgument = step.InStack ? "block" : $"_core.Block({index})";
-            string v = variables[k];
-            switch (type.Call)
+            if (type.Call == StepCall.Download)
             {
-                case StepCall.EmbeddingLookup:
-                    w.WriteLine($"var {v} = pass.{method}(_core.Embedding({index}));");
-                    current = v;
-                    break;
-                case StepCall.EmbeddingInPlace:
-                    w.WriteLine($"pass.{method}({current}, _core.Embedding({index}));");
-                    break;
-                case StepCall.NormLaunch:
-                    w.WriteLine($"var {v} = pass.{method}({current}, _core.Norm({index}));");
-                    current = v;
-                    break;
-                case StepCall.LinearLaunch:
-                    w.WriteLine($"var {v} = pass.{method}({current}, _core.Linear({index}));");
-                    current = v;
-                    break;
-                case StepCall.LinearInPlace:
-                    w.WriteLine($"pass.{method}({current}, _core.Linear({index}));");
-                    break;
-                case StepCall.BlockLaunch:
-                    w.WriteLine($"var {v} = pass.{method}({current}, {blockArgument});");
-                    current = v;
-                    break;
-                case StepCall.BlockResidual:
-                    w.WriteLine($"pass.{method}({current}, {variables[step.ResidualStep]}, {blockArgument});");
-                    break;
-                case StepCall.Download:
-                    w.WriteLine($"return pass.{method}({current});");
-                    break;
-                default:
-                    w.WriteLine($"var {v} = pass.{method}({current});");
-                    current = v;
-                    break;
+                w.WriteLine($"return pass.{type.Method}({current});");
+            }
+            else
+            {
+                w.WriteLine(Statement(step, type, variables[k], current, variables));
+                if (!type.IsInPlace) current = variables[k];
             }
             if (inLoop && (k + 1 == steps.Count || !steps[k + 1].InStack))
             {
@@ -174,5 +147,37 @@ internal static class LanguageModelEmitter
                 inLoop = false;
             }
         }
+    }
+
+    /// <summary>
+    /// The forward statement of <paramref name="step"/> reading <paramref name="current"/> (every call but the download's):
+    /// <c>var a3 = pass.QkvProjection(a2, block);</c>.
+    /// </summary>
+    public static string Statement(PlanStep step, StepType type, string v, string current, string[] variables)
+    {
+        string method = type.Method;
+        string layer = LayerArgument(step, type);
+        return type.Call switch
+        {
+            StepCall.EmbeddingLookup => $"var {v} = pass.{method}({layer});",
+            StepCall.EmbeddingInPlace or StepCall.LinearInPlace => $"pass.{method}({current}, {layer});",
+            StepCall.NormLaunch or StepCall.LinearLaunch or StepCall.BlockLaunch => $"var {v} = pass.{method}({current}, {layer});",
+            StepCall.BlockResidual => $"pass.{method}({current}, {variables[step.ResidualStep]}, {layer});",
+            _ => $"var {v} = pass.{method}({current});",
+        };
+    }
+
+    /// <summary>The layer argument of a step's ForwardPass call (and of its backward): <c>_core.Linear(3)</c>, <c>block</c>; "" for transitions.</summary>
+    public static string LayerArgument(PlanStep step, StepType type)
+    {
+        string index = PlanText.N(step.LayerIndex);
+        return type.Call switch
+        {
+            StepCall.EmbeddingLookup or StepCall.EmbeddingInPlace => $"_core.Embedding({index})",
+            StepCall.NormLaunch => $"_core.Norm({index})",
+            StepCall.LinearLaunch or StepCall.LinearInPlace => $"_core.Linear({index})",
+            StepCall.BlockLaunch or StepCall.BlockResidual => step.InStack ? "block" : $"_core.Block({index})",
+            _ => "",
+        };
     }
 }

@@ -41,7 +41,7 @@ internal static class ModelEmitter
 
         WriteRemarks(w, model, layers, steps, text);
         w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"{GeneratorName}\", \"{GeneratorVersion}\")]");
-        w.OpenBlock($"partial class {Identifier(model.Name)} : global::ShardGen.{(LanguageModelEmitter.Is(layers) ? "ILanguageModel" : "IShardedModel")}");
+        w.OpenBlock($"partial class {Identifier(model.Name)} : global::ShardGen.{(LanguageModelEmitter.Is(layers) ? "ITrainableLanguageModel" : "IShardedModel")}");
         WriteMembers(w, model, layers, steps, text);
         w.CloseBlock();
 
@@ -198,6 +198,7 @@ internal static class ModelEmitter
 
         w.WriteLine("/// <summary>Frees every device shard of this model.</summary>");
         w.WriteLine("public void Dispose() => _core.Dispose();");
+        if (LanguageModelEmitter.Is(layers)) TrainingEmitter.WriteTypes(w, layers, steps);
     }
 
     private static void WriteWeights(SourceWriter w, LayerSpec[] layers)

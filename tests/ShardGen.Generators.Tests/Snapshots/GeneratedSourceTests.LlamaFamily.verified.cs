@@ -20,7 +20,7 @@ namespace Demo
     /// </list>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ShardGen.Generators", "{version}")]
-    partial class Llama : global::ShardGen.ILanguageModel
+    partial class Llama : global::ShardGen.ITrainableLanguageModel
     {
         private const int DeclaredDevices = 0; // Devices unset: Create accepts any mesh the layers divide evenly
         private const bool SequenceParallel = false;
@@ -160,7 +160,115 @@ namespace Demo
             return pass.Download(a12);
         }
 
+        /// <summary>The model's parameters and their gradient shards (made on first use, zeroed); ForwardBackward adds into the gradients.</summary>
+        public global::ShardGen.Training.ModelTraining Training => _core.Training;
+
+        /// <summary>One training pass of Llama: the forward keeping what each backward reads, the vocab-parallel cross-entropy against
+        /// <paramref name="targetIds"/>, then every step's backward in reverse plan order; the gradients of <c>gradientScale · Σ_t loss_t</c>
+        /// are added to Training's gradient shards, each sharded like its weight. Returns Σ_t loss_t (natural log, summed in double).</summary>
+        /// <param name="inputIds">Ids in [0, Vocab), packed sequences one after another.</param>
+        /// <param name="targetIds">One target id per input id, in [0, Vocab).</param>
+        /// <param name="sequenceLengths">The length of each packed sequence; null: one sequence.</param>
+        /// <param name="gradientScale">d(Σ loss)/d(loss_t); 0: 1/tokens, the gradient of the mean loss.</param>
+        public double ForwardBackward(int[] inputIds, int[] targetIds, int[]? sequenceLengths = null, float gradientScale = 0f)
+        {
+            using var pass = _core.BeginTraining(inputIds, targetIds, sequenceLengths, gradientScale);
+            // Forward: Forward's steps (their words are there), keeping the activations the backward reads.
+            var a0 = pass.TokenEmbedding(_core.Embedding(0)); // 1.
+            var stream = pass.AllReduce(a0); // 2.
+            var stack = _core.Stack(1);
+            var kept = new BlockActivations[stack.Count];
+            for (int i = 0; i < stack.Count; i++)
+            {
+                var block = stack[i];
+                var a2 = pass.AttentionNorm(stream, block); // 3.
+                var a3 = pass.QkvProjection(a2, block); // 4.
+                var a4 = pass.Attention(a3, block); // 5.
+                var a5 = pass.AttentionOutput(a4, block); // 6.
+                var a6 = pass.AllReduce(a5); // 7.
+                pass.AttentionResidual(a6, stream, block); // 8.
+                var a7 = pass.MlpNorm(a6, block); // 9.
+                var a8 = pass.MlpUp(a7, block); // 10.
+                var a9 = pass.MlpDown(a8, block); // 11.
+                var a10 = pass.AllReduce(a9); // 12.
+                pass.MlpResidual(a10, a6, block); // 13.
+                kept[i] = new(stream, a2, a3, a4, a6, a7, a8);
+                stream = a10;
+            }
+            var a11 = pass.FinalNorm(stream, _core.Norm(2)); // 14.
+            var a12 = pass.LmHead(a11, _core.Linear(3)); // 15.
+
+            // Backward: the loss, then each step's backward from the last step to the first (the blocks from the last to the first).
+            // Backward of step 16: the loss instead of the download:
+            // vocab-parallel cross-entropy of the logit shards against the targets, dLogits = scale·(softmax − onehot).
+            // Logits never gathered: the row maxima travel side by side (all-gather [T, P]: (P−1)·T·4 B per device),
+            // then one all-reduce of Σ exp and the target logit [T, 2]: 2(P−1)/P · T·2·4 B per device.
+            var g12 = pass.CrossEntropy(a12);
+            // Backward of step 15 (Head): dX = dLogits shard·W shardᵀ per device (partial sums of dX),
+            // dW shard = Xᵀ·dLogits shard, local.
+            // Then all-reduce of dX [T, 0] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·0·4 B per device.
+            var g11 = pass.AllReduce(pass.LmHeadBackward(g12, a11, _core.Linear(3)));
+            // Backward of step 14 (FinalNorm): the norm's derivative per token; dScale and dShift summed over tokens.
+            var dStream = pass.FinalNormBackward(g11, stream, _core.Norm(2));
+            // Layers: each block's backward, from the last block to the first.
+            for (int i = stack.Count - 1; i >= 0; i--)
+            {
+                var block = stack[i];
+                var (blockInput, a2, a3, a4, a6, a7, a8) = kept[i];
+                // Backward of step 13 (Layers[i]):
+                // the gradient flows on to both the sum and the residual unchanged; dBias summed over tokens.
+                pass.MlpResidualBackward(dStream, block);
+                // Backward of step 12: conjugate of the all-reduce:
+                // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+                // Backward of step 11 (Layers[i]): dH shard = dY·W shardᵀ and dW shard = H shardᵀ·dY, local.
+                var g8 = pass.MlpDownBackward(dStream, a8, block);
+                // Backward of step 10 (Layers[i]):
+                // the activation's derivative, then dX = dH·Wᵀ per device (partial sums of dX) and dW shard = Xᵀ·dH, local.
+                // Then all-reduce of dX [T, 0] (Megatron's f: identity forward, all-reduce backward):
+                // 2(P−1)/P · T·0·4 B per device.
+                var g7 = pass.AllReduce(pass.MlpUpBackward(g8, a7, block));
+                // Backward of step 9 (Layers[i]):
+                // the norm's derivative per token, added into the residual stream's gradient;
+                // dScale and dShift summed over tokens.
+                pass.MlpNormBackward(g7, a6, dStream, block);
+                // Backward of step 8 (Layers[i]):
+                // the gradient flows on to both the sum and the residual unchanged; dBias summed over tokens.
+                pass.AttentionResidualBackward(dStream, block);
+                // Backward of step 7: conjugate of the all-reduce:
+                // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+                // Backward of step 6 (Layers[i]): dContext shard = dY·W shardᵀ and dW shard = context shardᵀ·dY, local.
+                var g4 = pass.AttentionOutputBackward(dStream, a4, block);
+                // Backward of step 5 (Layers[i]):
+                // attention's backward on the same heads (dq, dk, dv; the rotary backward on dq and dk), no communication.
+                var g3 = pass.AttentionBackward(g4, a3, block);
+                // Backward of step 4 (Layers[i]): dX = d(q|k|v)·Wᵀ per device (partial sums of dX), dW shard = Xᵀ·d(q|k|v), local.
+                // Then all-reduce of dX [T, 0] (Megatron's f: identity forward, all-reduce backward):
+                // 2(P−1)/P · T·0·4 B per device.
+                var g2 = pass.AllReduce(pass.QkvProjectionBackward(g3, a2, block));
+                // Backward of step 3 (Layers[i]):
+                // the norm's derivative per token, added into the residual stream's gradient;
+                // dScale and dShift summed over tokens.
+                pass.AttentionNormBackward(g2, blockInput, dStream, block);
+            }
+            // Backward of step 2: conjugate of the all-reduce:
+            // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+            // Backward of step 1 (Embed): each device adds the gradient rows of its own ids into its own table rows (scatter-add).
+            pass.TokenEmbeddingBackward(dStream, _core.Embedding(0));
+            return pass.Loss();
+        }
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
+
+        /// <summary>What one block of Layers keeps from the forward for its backward (the forward's variables, by name).</summary>
+        private readonly record struct BlockActivations(
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.Replicated> Stream,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.Replicated> A2,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.HeadShards> A3,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.ColumnShards> A4,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.Replicated> A6,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.Replicated> A7,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.ColumnShards> A8);
     }
 }

@@ -123,6 +123,40 @@ public sealed class AdjointnessTests
         AssertAdjoint(forward, Inner(Downloaded(mesh, b), Downloaded(mesh, db), countOnce: false), $"A·B vs Aᵀ·B, {m}×{k}×{n}");
     }
 
+    /// <summary>
+    /// The slice onto 2D blocks (SUMMA's input): device (i, j) keeps token block i × feature block j of a replicated value.
+    /// Its catalog backward is an all-gather of the blocks into the whole gradient on every device (one replicated value).
+    /// </summary>
+    [Theory]
+    [InlineData(4)]
+    [InlineData(9)]
+    public void AllGatherOfBlocksIsTheAdjointOfTheSliceOntoBlocks(int p)
+    {
+        var type = StepCatalog.Of(PlanStepKind.Slice, Placement.Replicated, Placement.Grid2D);
+        Assert.Equal(BackwardOp.AllGather, type.Backward.Op);
+        using var mesh = CpuDeviceMesh.Create(p);
+        var grid = mesh.Grid;
+        int q = grid.Q, tokens = 3 * q, features = 2 * q, bt = tokens / q, bf = features / q;
+        var rng = new Random(31 * p);
+        var x = RoundToFloat(Backend.Reference.Random(rng, tokens * features));
+        var dy = Enumerable.Range(0, p).Select(_ => RoundToFloat(Backend.Reference.Random(rng, bt * bf))).ToArray();
+
+        // Forward: each device slices its block out of its own copy of x.
+        var xs = mesh.Devices.Select(d => Upload(d, x, tokens, features)).ToArray();
+        var y = Downloaded(mesh, xs.Select((v, r) => v.RowsOf(grid.GridRowOf(r) * bt, bt).Columns(grid.GridColumnOf(r) * bf, bf)).ToArray());
+
+        // Backward (the catalog's all-gather): every device assembles the whole gradient from the P blocks.
+        var blocks = mesh.Devices.Select((d, r) => Upload(d, dy[r], bt, bf)).ToArray();
+        var full = mesh.Devices.Select(d => Alloc(d, tokens, features)).ToArray();
+        var targets = full.Select(f => (IReadOnlyList<MatrixView>)Enumerable.Range(0, p)
+            .Select(r => f.RowsOf(grid.GridRowOf(r) * bt, bt).Columns(grid.GridColumnOf(r) * bf, bf)).ToArray()).ToArray();
+        mesh.Collectives.AllGather(mesh.World, blocks, targets);
+        var dx = Downloaded(mesh, full);
+
+        Assert.All(dx, piece => Assert.Equal(dx[0], piece)); // one replicated gradient
+        AssertAdjoint(Inner(y, dy, countOnce: false), Dot(x, dx[0]), $"slice onto {q}×{q} blocks vs block all-gather");
+    }
+
     // ---- Forward from the placements, backward from the catalog ----------------------------------------------
 
     private static double[][] Forward(CpuDeviceMesh mesh, Placement from, Placement to, double[][] x)

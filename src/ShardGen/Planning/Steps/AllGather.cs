@@ -19,9 +19,13 @@ internal sealed class AllGather(ShardAxis axis) : MeshCollectiveStep
     public override string Method => nameof(IStepMethods.AllGather);
     protected override CollectiveOp Op => CollectiveOp.AllGather;
 
-    public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, axis == ShardAxis.Tokens
-        ? "reduce-scatter of the per-device gradients onto token blocks"
-        : "reduce-scatter of the per-device gradients onto column shards");
+    public override StepBackward Backward { get; } = axis == ShardAxis.Tokens
+        ? new(BackwardOp.ReduceScatter, "conjugate of the all-gather over tokens: reduce-scatter of the per-device gradients onto token blocks",
+            nameof(IStepMethods.ReduceScatterTokens), BackwardCall.Conjugate)
+        { ConjugateOf = (PlanStepKind.ReduceScatter, Placement.Partial, Placement.Shard(axis)), TakesPartialSums = true }
+        : new(BackwardOp.ReduceScatter, "conjugate of the all-gather: reduce-scatter of the per-device gradients onto column shards",
+            nameof(IStepMethods.ReduceScatter), BackwardCall.Conjugate)
+        { ConjugateOf = (PlanStepKind.ReduceScatter, Placement.Partial, Placement.Shard(axis)), TakesPartialSums = true };
 
     public override IEnumerable<string> Comment(StepContext c) => Axis == ShardAxis.Tokens ? TokensComment(c) : ColumnsComment(c);
 

@@ -10,7 +10,8 @@ internal sealed class Attention : BlockStep
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override int BlockHalf => 1;
     public override string Method => nameof(IStepMethods.Attention);
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "attention's backward on the same heads (dq, dk, dv), no communication");
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "attention's backward on the same heads (dq, dk, dv; the rotary backward on dq and dk), no communication",
+        nameof(IBackwardStepMethods.AttentionBackward), BackwardCall.Gradient);
 
     /// <summary>
     /// Scores Q·Kᵀ and weights·V for every query head over all keys (causal masking halves the useful work;

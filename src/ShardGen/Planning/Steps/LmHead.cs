@@ -13,7 +13,8 @@ internal sealed class LmHead : LaunchStep
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override string Method => nameof(IStepMethods.LmHead);
     public override StepBackward Backward { get; } =
-        new(BackwardOp.AllReduce, "dX = dLogits shard·W shardᵀ per device, then all-reduce of dX (Megatron's f); dW local");
+        new(BackwardOp.AllReduce, "dX = dLogits shard·W shardᵀ per device (partial sums of dX), dW shard = Xᵀ·dLogits shard, local",
+            nameof(IBackwardStepMethods.LmHeadBackward), BackwardCall.Gradient) { GivesPartialSums = true };
 
     public override IEnumerable<string> Comment(StepContext c)
     {

@@ -11,7 +11,8 @@ internal sealed class MlpUp : BlockStep
     public override int BlockHalf => 2;
     public override string Method => nameof(IStepMethods.MlpUp);
     public override StepBackward Backward { get; } =
-        new(BackwardOp.AllReduce, "dX = dH·Wᵀ per device, then all-reduce of dX (Megatron's f); dW local");
+        new(BackwardOp.AllReduce, "the activation's derivative, then dX = dH·Wᵀ per device (partial sums of dX) and dW shard = Xᵀ·dH, local",
+            nameof(IBackwardStepMethods.MlpUpBackward), BackwardCall.Gradient) { GivesPartialSums = true };
 
     // A gated MLP projects to gate and up: twice the columns.
     public override double Flops(StepSizes s) =>

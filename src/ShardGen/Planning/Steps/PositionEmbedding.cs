@@ -12,7 +12,15 @@ internal sealed class PositionEmbedding : StepType
     public override string Method => nameof(IStepMethods.PositionEmbedding);
     public override StepCall Call => StepCall.EmbeddingInPlace;
     public override bool StartsLayer => true;
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows on unchanged; each position's table row gathers the gradient of its tokens");
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows on unchanged; each position's table row gathers the gradient of its tokens",
+        nameof(IBackwardStepMethods.PositionEmbeddingBackward), BackwardCall.Parameters);
+
+    public override long BackwardTotalBytes(StepSizes s) =>
+        s.Layer is { } l ? ReplicatedGradients.TotalBytes(s, 1, (long)l.InFeatures * l.OutFeatures) : 0;
+
+    public override int BackwardCalls(CollectiveOp op, StepSizes s) => s.Layer is not null ? ReplicatedGradients.Calls(op, s, 1) : 0;
+
+    public override string? BackwardCollectives(StepContext c) => ReplicatedGradients.Words(c, 1, "position table");
 
     public override IEnumerable<string> Comment(StepContext c)
     {

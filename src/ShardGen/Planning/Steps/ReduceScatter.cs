@@ -21,8 +21,9 @@ internal sealed class ReduceScatter(ShardAxis axis) : MeshCollectiveStep
     protected override CollectiveOp Op => CollectiveOp.ReduceScatter;
 
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, axis == ShardAxis.Tokens
-        ? "all-gather of the gradient's token blocks"
-        : "all-gather of the gradient's column shards");
+        ? "conjugate of the reduce-scatter over tokens: all-gather of the gradient's token blocks"
+        : "conjugate of the reduce-scatter: all-gather of the gradient's column shards", nameof(IStepMethods.AllGather), BackwardCall.Conjugate)
+    { ConjugateOf = (PlanStepKind.AllGather, Placement.Shard(axis), Placement.Replicated) };
 
     public override IEnumerable<string> Comment(StepContext c) => Axis == ShardAxis.Tokens ? TokensComment(c) : ColumnsComment(c);
 

@@ -30,6 +30,8 @@ internal abstract class MeshCollectiveStep : TransitionStep
     public override long TotalBytes(StepSizes s) => StepSizes.Bytes((s.Devices - 1) * s.Elements);
 
     public override int LatencySteps(StepSizes s) => s.Devices - 1;
+
+    public override string BytesFormula => "(P−1)/P";
 }
 
 /// <summary>A linear layer's launch: the local GEMM of its strategy, epilogue fused where the output is whole.</summary>

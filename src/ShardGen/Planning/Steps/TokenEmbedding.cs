@@ -15,7 +15,8 @@ internal sealed class TokenEmbedding : StepType
     public override StepCall Call => StepCall.EmbeddingLookup;
     public override bool StartsLayer => true;
     public override StepBackward Backward { get; } =
-        new(BackwardOp.Local, "each device adds the gradient rows of its own ids into its own table rows (scatter-add); the reduction before it is the identity backward");
+        new(BackwardOp.Local, "each device adds the gradient rows of its own ids into its own table rows (scatter-add)",
+            nameof(IBackwardStepMethods.TokenEmbeddingBackward), BackwardCall.Parameters);
 
     public override IEnumerable<string> Comment(StepContext c)
     {
