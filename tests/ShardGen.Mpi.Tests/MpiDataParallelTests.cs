@@ -8,9 +8,9 @@ using Xunit.Abstractions;
 namespace ShardGen.Mpi.Tests;
 
 /// <summary>
-/// Data × tensor parallelism on MPI ranks: mpirun -np 4 as 2 replicas × 2 devices (MpiDeviceMesh.CreateReplica) trains
+/// Data × tensor parallelism on MPI ranks: mpirun -np 4 as 2 replicas × 2 devices (and -np 2 as 2 × 1; MpiDeviceMesh.CreateReplica) trains
 /// TinyLlama 3 steps with the Trainer (SGD, AdamW), the gradients summed across replicas over MPI, and must give the losses and gradients of
-/// the in-process 2 × 2 run (DataParallelMesh); a rank count D does not divide is refused on every rank.
+/// the in-process run of the same D × P (DataParallelMesh); a rank count D does not divide is refused on every rank.
 /// </summary>
 public sealed class MpiDataParallelTests
 {
@@ -19,14 +19,19 @@ public sealed class MpiDataParallelTests
     public MpiDataParallelTests(ITestOutputHelper output) => _output = output;
 
     [MpiFact]
-    public void TwoReplicasOfTwoDevices_MatchTheInProcessRun()
+    public void TwoReplicasOfTwoDevices_MatchTheInProcessRun() => AssertMatchesInProcess(4);
+
+    [MpiFact]
+    public void TwoReplicasOfOneDevice_MatchTheInProcessRun() => AssertMatchesInProcess(2);
+
+    private void AssertMatchesInProcess(int ranks)
     {
-        var run = MpiJob.Run(4, new[] { "dp" }, timeoutSeconds: 300);
+        var run = MpiJob.Run(ranks, new[] { "dp" }, timeoutSeconds: 300);
         Assert.True(run.ExitCode == 0, run.ToString());
         foreach (string optimizer in new[] { "sgd", "adamw" })
         {
             var lines = run.Lines($"DP {optimizer} ").ToArray();
-            Assert.Equal(4, lines.Length);
+            Assert.Equal(ranks, lines.Length);
             foreach (var line in lines)
             {
                 _output.WriteLine(line);
