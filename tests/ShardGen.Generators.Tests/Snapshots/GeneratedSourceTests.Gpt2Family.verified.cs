@@ -208,6 +208,8 @@ namespace Demo
             // Backward: the loss, then each step's backward from the last step to the first (the blocks from the last to the first).
             // Backward of step 17: the loss instead of the download:
             // vocab-parallel cross-entropy of the logit shards against the targets, dLogits = scale·(softmax − onehot).
+            // Logits never gathered: the row maxima travel side by side (all-gather [T, P]: (P−1)·T·4 B per device),
+            // then one all-reduce of Σ exp and the target logit [T, 2]: 2(P−1)/P · T·2·4 B per device.
             var g12 = pass.CrossEntropy(a12);
             // Backward of step 16 (Head): dX = dLogits shard·W shardᵀ per device (partial sums of dX),
             // dW shard = Xᵀ·dLogits shard, local.

@@ -11,7 +11,7 @@ using ShardGen.Training;
 namespace ShardGen.Tests.Training;
 
 /// <summary>
-/// The runtime's forward–backward (the contract's call sequence, <see cref="BackwardDriver"/>) against hf_train.py's
+/// The generated ForwardBackward (README's family classes, <see cref="TrainableModels"/>) against hf_train.py's
 /// `grads` (PyTorch float64 autograd) on the same random checkpoint and batch: the loss within 1e-5 relative and every
 /// parameter's gradient within 1e-4 relative (‖g − g_ref‖/‖g_ref‖), gathered from every device's slices by the
 /// checkpoint's names. Vocabulary 103 divides no P; windows are packed sequences.
@@ -45,15 +45,14 @@ public sealed class BackwardTorchTests
             double expectedLoss = Npy.Read(Path.Combine(output, "loss.npy")).Data[0];
             var expected = TrainReference.ReadFolder(Path.Combine(output, "grads"));
 
-            var specs = family == "gpt2" ? Gpt2.LayerSpecs : Llama.LayerSpecs;
             using var mesh = DeviceMesh.CreateCpu(devices);
-            using var core = LanguageModelLoader.Load(mesh, family, specs, 0, sequenceParallel, checkpoint);
+            using var model = TrainableModels.Load(mesh, family, sequenceParallel, checkpoint);
             var (inputs, targets) = Batch(data, batch, seq, step);
-            double sum = BackwardDriver.ForwardBackward(core, inputs, targets, Enumerable.Repeat(seq, batch).ToArray());
+            double sum = model.ForwardBackward(inputs, targets, Enumerable.Repeat(seq, batch).ToArray());
             double loss = sum / inputs.Length;
             Assert.True(Math.Abs(loss - expectedLoss) <= LossTolerance * expectedLoss, $"loss {loss:R} vs PyTorch {expectedLoss:R}");
 
-            var (actual, spread) = GradientGather.ByName(core.Training, checkpoint, specs);
+            var (actual, spread) = GradientGather.ByName(model.Training, checkpoint, TrainableModels.LayerSpecs(family, sequenceParallel));
             Assert.True(spread <= 1e-6, $"replicated gradients differ between devices by {spread:E2} of their size");
             Assert.Equal(expected.Keys.OrderBy(k => k), actual.Keys.OrderBy(k => k));
             AssertGradients(actual, expected, $"{family} on {devices}{(sequenceParallel ? " (sequence parallel)" : "")}");

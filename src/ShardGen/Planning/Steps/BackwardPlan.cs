@@ -62,11 +62,11 @@ internal static class BackwardPlan
 
     /// <summary>Bytes <paramref name="b"/> sends between devices, all devices together, on the sizes of its forward step.</summary>
     public static long TotalBytes(BackwardStep b, StepSizes s) =>
-        (b.Backward.Conjugate?.TotalBytes(s) ?? 0) + (b.AllReducesInput ? InputAllReduce.TotalBytes(s) : 0);
+        (b.Backward.Conjugate?.TotalBytes(s) ?? 0) + (b.AllReducesInput ? InputAllReduce.TotalBytes(s) : 0) + b.Type.BackwardTotalBytes(s);
 
     /// <summary>Collective calls of <paramref name="op"/> that <paramref name="b"/> issues.</summary>
     public static int Calls(BackwardStep b, CollectiveOp op, StepSizes s) =>
-        (b.Backward.Conjugate?.Calls(op, s) ?? 0) + (b.AllReducesInput ? InputAllReduce.Calls(op, s) : 0);
+        (b.Backward.Conjugate?.Calls(op, s) ?? 0) + (b.AllReducesInput ? InputAllReduce.Calls(op, s) : 0) + b.Type.BackwardCalls(op, s);
 
     /// <summary>
     /// The backward of <paramref name="b"/> in words, one sentence a line: what it computes, and for a collective the
@@ -84,9 +84,17 @@ internal static class BackwardPlan
         if (b.AllReducesInput)
             yield return $"Then all-reduce of dX [T, {c.FText}] (Megatron's f: identity forward, all-reduce backward): " +
                 $"{c.Text.PerDevice(InputAllReduce.BytesFormula, Bytes(b, c), c.F)}.";
+        if (b.Type.BackwardCollectives(c) is { } collectives) yield return collectives;
     }
 
-    /// <summary>Bytes of <paramref name="b"/> for one token, all devices together, when the device count is fixed (else 0).</summary>
-    private static long Bytes(BackwardStep b, StepContext c) =>
-        c.Text.Fixed ? TotalBytes(b, new StepSizes(c.Step, c.Layer, c.Text.Devices, 1)) : 0;
+    /// <summary>
+    /// Bytes of <paramref name="b"/>'s conjugate and all-reduce of dX for one token, all devices together, when the
+    /// device count is fixed (else 0): the figures of its words' T·F formulas.
+    /// </summary>
+    private static long Bytes(BackwardStep b, StepContext c)
+    {
+        if (!c.Text.Fixed) return 0;
+        var s = new StepSizes(c.Step, c.Layer, c.Text.Devices, 1);
+        return (b.Backward.Conjugate?.TotalBytes(s) ?? 0) + (b.AllReducesInput ? InputAllReduce.TotalBytes(s) : 0);
+    }
 }

@@ -15,6 +15,13 @@ internal sealed class PositionEmbedding : StepType
     public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows on unchanged; each position's table row gathers the gradient of its tokens",
         nameof(IBackwardStepMethods.PositionEmbeddingBackward), BackwardCall.Parameters);
 
+    public override long BackwardTotalBytes(StepSizes s) =>
+        s.Layer is { } l ? ReplicatedGradients.TotalBytes(s, 1, (long)l.InFeatures * l.OutFeatures) : 0;
+
+    public override int BackwardCalls(CollectiveOp op, StepSizes s) => s.Layer is not null ? ReplicatedGradients.Calls(op, s, 1) : 0;
+
+    public override string? BackwardCollectives(StepContext c) => ReplicatedGradients.Words(c, 1, "position table");
+
     public override IEnumerable<string> Comment(StepContext c)
     {
         var layer = c.Layer!;
