@@ -15,7 +15,7 @@ namespace ShardGen.Tests.Training;
 
 /// <summary>
 /// samples/Train run as a user runs it: the printed losses equal the Trainer's in this process bit for bit and
-/// PyTorch's within 1e-5; P = 1, 2, 4 print the same curve; --loss-out and --save write what they say; every bad input
+/// PyTorch's within 1e-5 on P = 1, 2, 4 and D × P = 2 × 2; --loss-out and --save write what they say; every bad input
 /// of issue 14 is one line on stderr with exit code 2.
 /// </summary>
 public sealed class TrainSampleTests : IDisposable
@@ -63,20 +63,20 @@ public sealed class TrainSampleTests : IDisposable
     [TorchTheory]
     [InlineData("sgd", "0.5")]
     [InlineData("adamw", "0.01")]
-    public void PrintedLosses_MatchPyTorch_OnOneTwoAndFourDevices_AndTheCsvHasThem(string optimizer, string lr)
+    public void PrintedLosses_MatchPyTorch_OnOneTwoAndFourDevices_AndTwoReplicas_AndTheCsvHasThem(string optimizer, string lr)
     {
         var (checkpoint, data) = Setup(seed: 2);
         string[] batch = ["--data", data, "--batch", "4", "--seq", "8", "--steps", "4", "--lr", lr, "--optimizer", optimizer];
         string reference = Path.Combine(_root, "reference");
         TrainReference.Run(["train", checkpoint, .. batch, "--out", reference]);
         double[] expected = Reference.Npy.Read(Path.Combine(reference, "losses.npy")).Data;
-        foreach (int devices in new[] { 1, 2, 4 })
+        foreach (var (devices, replicas) in new[] { (1, 1), (2, 1), (4, 1), (2, 2) })
         {
-            string csv = Path.Combine(_root, $"loss{devices}.csv");
-            var run = Run(["--checkpoint", checkpoint, .. batch, "--devices", $"{devices}", "--loss-out", csv]).ShouldSucceed();
+            string csv = Path.Combine(_root, $"loss{devices}x{replicas}.csv");
+            var run = Run(["--checkpoint", checkpoint, .. batch, "--devices", $"{devices}", "--data-parallel", $"{replicas}", "--loss-out", csv]).ShouldSucceed();
             double[] losses = Losses(run);
             for (int s = 0; s < expected.Length; s++)
-                Assert.True(Math.Abs(losses[s] - expected[s]) <= 1e-5 * expected[s], $"P = {devices}, step {s}: {losses[s]:R} vs PyTorch {expected[s]:R}");
+                Assert.True(Math.Abs(losses[s] - expected[s]) <= 1e-5 * expected[s], $"D × P = {replicas} × {devices}, step {s}: {losses[s]:R} vs PyTorch {expected[s]:R}");
             Assert.Equal(losses, LossLog.ReadCsv(csv));
             Assert.True(new FileInfo(Path.ChangeExtension(csv, ".png")).Length > 1000);
         }
