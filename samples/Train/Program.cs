@@ -37,15 +37,16 @@ static int Run(TrainOptions o, SampleBackend backend)
     string? temporary = null;
     try
     {
-        if (o.Mpi && o.DataParallel > 1) throw new ArgumentException("--data-parallel with --mpi is not supported: under MPI the ranks are one tensor-parallel group (use --data-parallel 1).");
         if (o.Mpi && o.Save is not null) throw new ArgumentException("--save gathers every device's slices in one process: train without --mpi to save.");
-        for (int r = 0; r < o.DataParallel; r++)
+        // Under MPI this process holds one device of one replica (mpirun -np D×P); in process, D meshes of P devices.
+        for (int r = 0; r < (o.Mpi ? 1 : o.DataParallel); r++)
         {
-            DeviceMesh? mesh = o.Mpi ? MpiDeviceMesh.Create() : backend.TryCreateMesh(o.Devices);
+            DeviceMesh? mesh = o.Mpi ? MpiDeviceMesh.CreateReplica(o.DataParallel) : backend.TryCreateMesh(o.Devices);
             if (mesh is null) return SampleBackend.Unavailable;
             meshes.Add(mesh);
         }
-        if (meshes[0] is MpiDeviceMesh { IsRoot: false })
+        bool quiet = meshes[0] is MpiDeviceMesh { IsRoot: false } or MpiDeviceMesh { ReplicaIndex: > 0 };
+        if (quiet)
         {
             // Rank 0 prints; every rank checks the same input, so each fails alike.
             Console.SetOut(TextWriter.Null);
@@ -62,7 +63,7 @@ static int Run(TrainOptions o, SampleBackend backend)
         using Optimizer optimizer = o.Optimizer == "sgd" ? new Sgd(o.LearningRate) : new AdamW(o.LearningRate);
         var trainer = new Trainer(models, optimizer, data, batches);
 
-        string where = o.Mpi ? $"{meshes[0].Size} MPI ranks" : $"{o.DataParallel} × {o.Devices} {(backend.Name == "cpu" ? "CPU" : backend.Name)} devices (data × tensor parallel)";
+        string where = o.Mpi ? $"{o.DataParallel} × {meshes[0].Size} MPI ranks (data × tensor parallel)" : $"{o.DataParallel} × {o.Devices} {(backend.Name == "cpu" ? "CPU" : backend.Name)} devices (data × tensor parallel)";
         Console.WriteLine($"model: {(temporary != null ? "random LLaMA-family weights" : directory)} ({config.ModelType}: vocab {config.Vocab}, hidden {config.Hidden}, " +
                           $"{config.Layers} layers, {config.Heads} heads, {config.KvHeads} KV heads) on {where}");
         Console.WriteLine($"data: {data.Source}, {data.Count} tokens; {o.Steps} steps of {o.Batch} × {o.Sequence} tokens; {o.Optimizer}, lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)}");
@@ -77,7 +78,7 @@ static int Run(TrainOptions o, SampleBackend backend)
         progress.Clear();
         Console.WriteLine($"tokens/s: {trainer.TokensPerSecond.ToString("F1", CultureInfo.InvariantCulture)}");
 
-        if (o.LossOut != null && meshes[0] is not MpiDeviceMesh { IsRoot: false })
+        if (o.LossOut != null && !quiet)
         {
             string label = $"P = {(o.Mpi ? meshes[0].Size : o.Devices)}{(o.DataParallel > 1 ? $", D = {o.DataParallel}" : "")}";
             string png = LossLog.Write(o.LossOut, trainer.Losses, label);

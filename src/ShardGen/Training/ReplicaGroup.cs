@@ -159,6 +159,9 @@ internal interface IProcessReplicas
     /// <summary>D.</summary>
     int ReplicaCount { get; }
 
+    /// <summary>This process's replica (0..D−1): it takes the windows b with b mod D = this index.</summary>
+    int ReplicaIndex { get; }
+
     /// <summary>Sums <paramref name="data"/> (this process's bucket of rank <paramref name="rank"/>) over the replicas, in place.</summary>
     void SumAcrossReplicas(Span<float> data, int rank);
 }

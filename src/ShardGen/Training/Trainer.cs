@@ -16,6 +16,7 @@ namespace ShardGen.Training;
 /// </summary>
 public sealed class Trainer
 {
+    private readonly IProcessReplicas? _processes;
     private readonly ITrainableLanguageModel[] _replicas;
     private readonly ModelTraining[] _trainings;
     private readonly int[][] _inputs, _targets;
@@ -37,8 +38,11 @@ public sealed class Trainer
         Batches = batches ?? throw new ArgumentNullException(nameof(batches));
         if (replicas.Count == 0) throw new ArgumentException("A trainer needs at least one model.", nameof(replicas));
         if (replicas.Any(r => r is null)) throw new ArgumentNullException(nameof(replicas), "A replica is null.");
-        if (batches.Replicas != replicas.Count)
-            throw new ArgumentException($"The batches split each step over {batches.Replicas} replicas, but {replicas.Count} models were given.", nameof(batches));
+        // On MPI each process holds one replica of D (MpiDeviceMesh.CreateReplica); in process, all D are given.
+        _processes = replicas.Count == 1 && replicas[0].Mesh() is IProcessReplicas { ReplicaCount: > 1 } p ? p : null;
+        int total = _processes?.ReplicaCount ?? replicas.Count;
+        if (batches.Replicas != total)
+            throw new ArgumentException($"The batches split each step over {batches.Replicas} replicas, but there are {total}{(_processes is null ? " models" : " MPI replicas")}.", nameof(batches));
         if (replicas.Select(r => r.Mesh()).Distinct().Count() != replicas.Count)
             throw new ArgumentException("Each data-parallel replica needs its own mesh (and its own model); two share one.", nameof(replicas));
         if (replicas.Any(r => r.Vocab != replicas[0].Vocab))
@@ -86,14 +90,15 @@ public sealed class Trainer
             for (int r = 0; r < _replicas.Length; r++)
             {
                 _trainings[r].ZeroGradients();
-                Batches.Fill(Data, step, r, _inputs[r], _targets[r]);
+                Batches.Fill(Data, step, _processes?.ReplicaIndex ?? r, _inputs[r], _targets[r]);
             }
             float scale = (float)(1.0 / ((double)Batches.Batch * Batches.Sequence));
             double sum = 0;
             foreach (double s in ForEachReplica(r => _replicas[r].ForwardBackward(_inputs[r], _targets[r], _lengths, scale))) sum += s;
+            if (_processes is not null) sum = SumAcrossProcesses(sum);
             double loss = sum / ((double)Batches.Batch * Batches.Sequence);
             if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, loss);
-            if (_replicas.Length > 1) ReplicaGroup.SumGradients(_trainings);
+            if (_replicas.Length > 1 || _processes is not null) ReplicaGroup.SumGradients(_trainings);
             if (ClipNorm is { } maxNorm)
             {
                 double norm = _trainings[0].GradientNorm();   // after the sum every replica holds the same gradient
@@ -108,6 +113,17 @@ public sealed class Trainer
         {
             _clock.Stop();
         }
+    }
+
+    // The replicas' loss sums over MPI: the double as a float and its float remainder, so the sum keeps ~14 digits
+    // rather than a float's 7 (every process gets the same total, so all stop alike on a NaN).
+    private double SumAcrossProcesses(double sum)
+    {
+        float high = (float)sum;
+        Span<float> parts = [high, double.IsFinite(sum) ? (float)(sum - high) : 0f];
+        int rank = _replicas[0].Mesh().Devices.First(d => d.IsLocal).Rank;
+        _processes!.SumAcrossReplicas(parts, rank);
+        return (double)parts[0] + parts[1];
     }
 
     // One task per replica (each drives its own mesh); the first failure is rethrown as it was thrown.

@@ -82,6 +82,25 @@ public sealed class TrainSampleTests : IDisposable
         }
     }
 
+    /// <summary>Under mpirun: one tensor-parallel group of 2 ranks, and 2 replicas × 2 ranks, print the in-process losses.</summary>
+    [MpiRunFact]
+    public void UnderMpi_TheLossesAreTheInProcessOnes()
+    {
+        var (checkpoint, data) = Setup(seed: 3);
+        string[] flags = ["--checkpoint", checkpoint, "--data", data, "--batch", "4", "--seq", "8", "--steps", "3", "--lr", "0.01"];
+        foreach (int replicas in new[] { 1, 2 })
+        {
+            double[] expected = Losses(Run([.. flags, "--devices", "2", "--data-parallel", $"{replicas}"]).ShouldSucceed());
+            var run = MpiRun(2 * replicas, [.. flags, "--mpi", "--data-parallel", $"{replicas}"]);
+            Assert.True(run.ExitCode == 0, run.Describe());
+            Assert.Contains($"on {replicas} × 2 MPI ranks", run.Output);
+            double[] losses = Losses(run);   // printed once: by rank 0 of replica 0
+            Assert.Equal(expected.Length, losses.Length);
+            for (int s = 0; s < expected.Length; s++)
+                Assert.True(Math.Abs(losses[s] - expected[s]) <= 1e-6 * expected[s], $"{replicas} × 2 ranks, step {s}: {losses[s]:R} vs in process {expected[s]:R}");
+        }
+    }
+
     public static IEnumerable<object[]> BadInputs()
     {
         yield return ["ids", "token id 300 at position 17 is outside the model's vocabulary [0, 256)"];
@@ -140,14 +159,50 @@ public sealed class TrainSampleTests : IDisposable
             .Select((m, i) => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) == i ? double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) : throw new InvalidDataException(m.Value))
             .ToArray();
 
+    private static DotnetResult MpiRun(int ranks, string[] arguments)
+    {
+        string dll = SampleDll(out _);
+        var psi = new System.Diagnostics.ProcessStartInfo(MpiRunFactAttribute.MpiRun!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in (string[])["--allow-run-as-root", "--oversubscribe", "-np", $"{ranks}", "--mca", "btl", "self,vader",
+                     "--mca", "btl_vader_single_copy_mechanism", "none", "--mca", "mpi_yield_when_idle", "1", "dotnet", dll, .. arguments])
+            psi.ArgumentList.Add(a);
+        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
+        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        bool finished = process.WaitForExit(300_000);
+        if (!finished) process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+        return new DotnetResult("mpirun " + string.Join(' ', psi.ArgumentList), finished ? process.ExitCode : -1, !finished, output + error.Result, error.Result, TimeSpan.Zero);
+    }
+
     internal static DotnetResult Run(params string[] arguments)
     {
-        // …/tests/ShardGen.Tests/bin/<Configuration>/<framework>/ → …/samples/Train/bin/<Configuration>/<framework>/Train.dll
+        string dll = SampleDll(out string root);
+        return DotnetProcess.Run(root, [dll, .. arguments], timeoutSeconds: 300);
+    }
+
+    // …/tests/ShardGen.Tests/bin/<Configuration>/<framework>/ → …/samples/Train/bin/<Configuration>/<framework>/Train.dll
+    private static string SampleDll(out string root)
+    {
         var dir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         string framework = dir.Name, configuration = dir.Parent!.Name;
-        string root = dir.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        root = dir.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
         string dll = Path.Combine(root, "samples", "Train", "bin", configuration, framework, "Train.dll");
         Assert.True(File.Exists(dll), $"{dll} was not built");
-        return DotnetProcess.Run(root, [dll, .. arguments], timeoutSeconds: 300);
+        return dll;
+    }
+}
+
+/// <summary>A fact that needs Open MPI's mpirun on PATH; skipped without it.</summary>
+public sealed class MpiRunFactAttribute : FactAttribute
+{
+    public static string? MpiRun { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
+        .Select(d => Path.Combine(d, "mpirun")).FirstOrDefault(File.Exists);
+
+    public MpiRunFactAttribute()
+    {
+        if (MpiRun is null) Skip = "mpirun is not on PATH: apt-get install openmpi-bin libopenmpi-dev.";
     }
 }
