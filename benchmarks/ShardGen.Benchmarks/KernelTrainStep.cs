@@ -57,7 +57,7 @@ internal sealed class KernelTrainStep : IDisposable
         _step++;
         int p = _shards.Length;
         // Forward, keeping per layer: the stream in, a2, rotated q|k|v, context, the stream mid, m, gate|up, act.
-        Each((s, r) =>
+        Each("zero, embedding", (s, r) =>
         {
             foreach (var g in s.Gradients) s.Device.Scale(g, 0f);
             s.Device.Gather(inputs, r * s.VocabRows, s.Embed, s.X);
@@ -66,7 +66,7 @@ internal sealed class KernelTrainStep : IDisposable
         for (int l = 0; l < _layers; l++)
         {
             int layer = l;
-            Each((s, r) =>
+            Each("attention block", (s, r) =>
             {
                 var a = s.Acts[layer];
                 var dev = s.Device;
@@ -78,7 +78,7 @@ internal sealed class KernelTrainStep : IDisposable
                 dev.Gemm(a.Context, false, s.Layers[layer].O, false, s.Partial, false);
             });
             ReduceInto();
-            Each((s, r) =>
+            Each("MLP block", (s, r) =>
             {
                 var a = s.Acts[layer];
                 var dev = s.Device;
@@ -91,7 +91,7 @@ internal sealed class KernelTrainStep : IDisposable
             ReduceInto();
         }
         // Head and the vocab-parallel loss: each device's max and target logit in its own column, summed across devices.
-        Each((s, r) =>
+        Each("final norm, head, statistics", (s, r) =>
         {
             var dev = s.Device;
             dev.Copy(s.X, s.Final);
@@ -102,21 +102,21 @@ internal sealed class KernelTrainStep : IDisposable
         });
         AllReduce(s => s.Maxima);
         AllReduce(s => s.TargetLogit);
-        Each((s, r) => s.Device.LogitSumExp(s.Logits, s.Maxima, s.SumExp));
+        Each("sum of exponentials", (s, r) => s.Device.LogitSumExp(s.Logits, s.Maxima, s.SumExp));
         AllReduce(s => s.SumExp);
-        Each((s, r) => s.Device.CrossEntropyGradient(s.Logits, targets, r * s.VocabRows, s.Maxima, s.SumExp, 1f / _tokens, s.Logits));
+        Each("cross-entropy gradient", (s, r) => s.Device.CrossEntropyGradient(s.Logits, targets, r * s.VocabRows, s.Maxima, s.SumExp, 1f / _tokens, s.Logits));
         // Backward.
-        Each((s, r) =>
+        Each("head backward", (s, r) =>
         {
             s.Device.Gemm(s.Logits, false, s.Head, false, s.Partial, false);
             s.Device.Gemm(s.Logits, true, s.Normed, false, s.HeadGrad, true);
         });
         AllReduce(s => s.Partial);
-        Each((s, r) => s.Device.NormalizeBackward(s.Final, s.Partial, NormKind.RmsNorm, s.FinalNorm, _eps, s.DStream, s.FinalNormGrad, null));
+        Each("final norm backward", (s, r) => s.Device.NormalizeBackward(s.Final, s.Partial, NormKind.RmsNorm, s.FinalNorm, _eps, s.DStream, s.FinalNormGrad, null));
         for (int l = _layers - 1; l >= 0; l--)
         {
             int layer = l;
-            Each((s, r) =>
+            Each("MLP backward", (s, r) =>
             {
                 var a = s.Acts[layer];
                 var w = s.Layers[layer];
@@ -129,7 +129,7 @@ internal sealed class KernelTrainStep : IDisposable
                 dev.Gemm(a.M, true, s.DGateUp, false, gr.GateUp, true);
             });
             AllReduce(s => s.Partial);
-            Each((s, r) =>
+            Each("MLP norm and o backward", (s, r) =>
             {
                 var a = s.Acts[layer];
                 var w = s.Layers[layer];
@@ -139,22 +139,29 @@ internal sealed class KernelTrainStep : IDisposable
                 dev.Add(s.Partial, s.DStream);
                 dev.Gemm(s.DStream, false, w.O, true, s.DContext, false);
                 dev.Gemm(a.Context, true, s.DStream, false, gr.O, true);
+            });
+            Each("attention kernel backward", (s, r) =>
+            {
+                var a = s.Acts[layer];
+                var w = s.Layers[layer];
+                var gr = s.LayerGrads[layer];
+                var dev = s.Device;
                 dev.AttentionBackward(a.Qkv, s.DContext, s.DQkv, _shapes[r]);
                 dev.RotaryBackward(s.DQkv.Columns(0, (_shapes[r].QueryHeads + _shapes[r].KvHeads) * _d), _shapes[r].QueryHeads + _shapes[r].KvHeads, _d, _positions, _theta);
                 dev.Gemm(s.DQkv, false, w.Qkv, true, s.Partial, false);
                 dev.Gemm(a.A2, true, s.DQkv, false, gr.Qkv, true);
             });
             AllReduce(s => s.Partial);
-            Each((s, r) =>
+            Each("attention norm backward", (s, r) =>
             {
                 var a = s.Acts[layer];
                 s.Device.NormalizeBackward(a.Stream, s.Partial, NormKind.RmsNorm, s.Layers[layer].Norm1, _eps, s.Partial, s.LayerGrads[layer].Norm1, null);
                 s.Device.Add(s.Partial, s.DStream);
             });
         }
-        Each((s, r) => s.Device.ScatterAddRows(inputs, r * s.VocabRows, s.DStream, s.EmbedGrad));
+        Each("embedding backward", (s, r) => s.Device.ScatterAddRows(inputs, r * s.VocabRows, s.DStream, s.EmbedGrad));
         // AdamW on every parameter shard (replicated norms get the same update on every device).
-        Each((s, r) =>
+        Each("AdamW", (s, r) =>
         {
             for (int i = 0; i < s.Parameters.Count; i++)
                 s.Device.AdamWStep(s.Parameters[i], s.Gradients[i], s.MomentA[i], s.MomentB[i], learningRate, 0.9f, 0.999f, 1e-8f, 0.01f, _step);
@@ -163,9 +170,16 @@ internal sealed class KernelTrainStep : IDisposable
         return _shards[0].Loss();
     }
 
-    private void Each(Action<Shard, int> work)
+    /// <summary>Seconds per kernel group, when profiling (each group then waits for the devices: slower steps).</summary>
+    public Dictionary<string, double>? Profile { get; set; }
+
+    private void Each(string what, Action<Shard, int> work)
     {
+        var clock = Profile == null ? null : System.Diagnostics.Stopwatch.StartNew();
         for (int r = 0; r < _shards.Length; r++) work(_shards[r], r);
+        if (clock == null) return;
+        foreach (var s in _shards) s.Device.Synchronize();
+        Profile![what] = Profile.GetValueOrDefault(what) + clock.Elapsed.TotalSeconds;
     }
 
     private void AllReduce(Func<Shard, MatrixView> view)
@@ -177,7 +191,7 @@ internal sealed class KernelTrainStep : IDisposable
     private void ReduceInto()
     {
         AllReduce(s => s.Partial);
-        Each((s, r) => s.Device.Add(s.Partial, s.X));
+        Each("residual add", (s, r) => s.Device.Add(s.Partial, s.X));
     }
 
     public void Dispose()

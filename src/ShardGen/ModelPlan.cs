@@ -12,7 +12,7 @@ namespace ShardGen;
 /// steps in order with the bytes each collective sends. <see cref="ToString"/> prints it as a table
 /// for <see cref="Tokens"/> tokens.
 /// </summary>
-public sealed class ModelPlan
+public sealed partial class ModelPlan
 {
     private ModelPlan(string model, IReadOnlyList<LayerSpec> specs, int devices, int tokens, bool sequenceParallel)
     {
