@@ -229,6 +229,8 @@ namespace Demo
             // Backward: the loss, then each step's backward from the last step to the first (the blocks from the last to the first).
             // Backward of step 19: the loss instead of the download:
             // vocab-parallel cross-entropy of the logit shards against the targets, dLogits = scale·(softmax − onehot).
+            // Logits never gathered: the row maxima travel side by side (all-gather [T, 2]: (P−1)·T·4 B per device),
+            // then one all-reduce of Σ exp and the target logit [T, 2]: 2(P−1)/P · T·2·4 B per device.
             var g15 = pass.CrossEntropy(a15);
             // Backward of step 18 (Head): dX = dLogits shard·W shardᵀ per device (partial sums of dX),
             // dW shard = Xᵀ·dLogits shard, local.
@@ -238,6 +240,8 @@ namespace Demo
             // (P−1)/P · T·64·4 B = 1/2 · T·64·4 B = 128·T B per device.
             var g13 = pass.ReduceScatterTokens(g14);
             // Backward of step 16 (FinalNorm): the norm's derivative per token; dScale and dShift summed over tokens.
+            // Sequence parallel: each device's gradient of the replicated scale covers its own tokens only:
+            // one all-reduce at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
             var dStream = pass.FinalNormBackward(g13, stream, _core.Norm(2));
             // Layers: each block's backward, from the last block to the first.
             for (int i = stack.Count - 1; i >= 0; i--)
@@ -262,6 +266,8 @@ namespace Demo
                 // Backward of step 10 (Layers[i]):
                 // the norm's derivative per token, added into the residual stream's gradient;
                 // dScale and dShift summed over tokens.
+                // Sequence parallel: each device's gradient of the replicated scale covers its own tokens only:
+                // one all-reduce at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
                 pass.MlpNormBackward(g8, a7, dStream, block);
                 // Backward of step 9 (Layers[i]):
                 // the gradient flows on to both the sum and the residual unchanged; dBias summed over tokens.
@@ -283,6 +289,8 @@ namespace Demo
                 // Backward of step 3 (Layers[i]):
                 // the norm's derivative per token, added into the residual stream's gradient;
                 // dScale and dShift summed over tokens.
+                // Sequence parallel: each device's gradient of the replicated scale covers its own tokens only:
+                // one all-reduce at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
                 pass.AttentionNormBackward(g2, blockInput, dStream, block);
             }
             // Backward of step 2: conjugate of the reduce-scatter over tokens:

@@ -62,11 +62,11 @@ internal static class BackwardPlan
 
     /// <summary>Bytes <paramref name="b"/> sends between devices, all devices together, on the sizes of its forward step.</summary>
     public static long TotalBytes(BackwardStep b, StepSizes s) =>
-        (b.Backward.Conjugate?.TotalBytes(s) ?? 0) + (b.AllReducesInput ? InputAllReduce.TotalBytes(s) : 0);
+        (b.Backward.Conjugate?.TotalBytes(s) ?? 0) + (b.AllReducesInput ? InputAllReduce.TotalBytes(s) : 0) + b.Type.BackwardTotalBytes(s);
 
     /// <summary>Collective calls of <paramref name="op"/> that <paramref name="b"/> issues.</summary>
     public static int Calls(BackwardStep b, CollectiveOp op, StepSizes s) =>
-        (b.Backward.Conjugate?.Calls(op, s) ?? 0) + (b.AllReducesInput ? InputAllReduce.Calls(op, s) : 0);
+        (b.Backward.Conjugate?.Calls(op, s) ?? 0) + (b.AllReducesInput ? InputAllReduce.Calls(op, s) : 0) + b.Type.BackwardCalls(op, s);
 
     /// <summary>
     /// The backward of <paramref name="b"/> in words, one sentence a line: what it computes, and for a collective the
@@ -78,15 +78,23 @@ internal static class BackwardPlan
         string name = c.Layer is { } layer ? (c.Step.InStack ? $" ({layer.Name}[i])" : $" ({layer.Name})") : "";
         string head = $"Backward of step {PlanText.N(b.Index + 1)}{name}: {backward.Text}";
         if (backward.Conjugate is { } conjugate)
-            yield return $"{head} [T, {c.FText}]: {c.Text.PerDevice(conjugate.BytesFormula, Bytes(b, c), c.F)}.";
+            yield return $"{head} [T, {c.FText}]: {c.Text.PerDevice(conjugate.BytesFormula, Bytes(b, c), c.F, name: c.FName)}.";
         else
             yield return backward.Call == BackwardCall.Identity ? $"{head}; no collective." : $"{head}.";
         if (b.AllReducesInput)
             yield return $"Then all-reduce of dX [T, {c.FText}] (Megatron's f: identity forward, all-reduce backward): " +
-                $"{c.Text.PerDevice(InputAllReduce.BytesFormula, Bytes(b, c), c.F)}.";
+                $"{c.Text.PerDevice(InputAllReduce.BytesFormula, Bytes(b, c), c.F, name: c.FName)}.";
+        if (b.Type.BackwardCollectives(c) is { } collectives) yield return collectives;
     }
 
-    /// <summary>Bytes of <paramref name="b"/> for one token, all devices together, when the device count is fixed (else 0).</summary>
-    private static long Bytes(BackwardStep b, StepContext c) =>
-        c.Text.Fixed ? TotalBytes(b, new StepSizes(c.Step, c.Layer, c.Text.Devices, 1)) : 0;
+    /// <summary>
+    /// Bytes of <paramref name="b"/>'s conjugate and all-reduce of dX for one token, all devices together, when the
+    /// device count is fixed (else 0): the figures of its words' T·F formulas.
+    /// </summary>
+    private static long Bytes(BackwardStep b, StepContext c)
+    {
+        if (!c.Text.Fixed) return 0;
+        var s = new StepSizes(c.Step, c.Layer, c.Text.Devices, 1);
+        return (b.Backward.Conjugate?.TotalBytes(s) ?? 0) + (b.AllReducesInput ? InputAllReduce.TotalBytes(s) : 0);
+    }
 }

@@ -24,6 +24,13 @@ internal abstract class BlockResidualStep : BlockStep
     protected abstract string BiasName { get; }
     protected abstract string ResidualName { get; }
 
+    public override long BackwardTotalBytes(StepSizes s) =>
+        s.Layer is { HasBias: true } l ? ReplicatedGradients.TotalBytes(s, 1, l.InFeatures) : 0;
+
+    public override int BackwardCalls(CollectiveOp op, StepSizes s) => s.Layer is { HasBias: true } ? ReplicatedGradients.Calls(op, s, 1) : 0;
+
+    public override string? BackwardCollectives(StepContext c) => c.Layer is { HasBias: true } ? ReplicatedGradients.Words(c, 1, BiasName) : null;
+
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {
         yield return b.Layer.HasBias

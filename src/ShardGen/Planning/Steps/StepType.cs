@@ -80,6 +80,18 @@ internal abstract class StepType
     /// <summary>Bytes the step sends, all devices together (divide by P for the per-device figure). Exact for float32.</summary>
     public virtual long TotalBytes(StepSizes s) => 0;
 
+    /// <summary>
+    /// Bytes the backward's own method sends besides its conjugate, all devices together: the loss's statistics, and
+    /// under sequence parallelism the replicated parameters' partial gradients (<see cref="ReplicatedGradients"/>).
+    /// </summary>
+    public virtual long BackwardTotalBytes(StepSizes s) => 0;
+
+    /// <summary>Collective calls of <paramref name="op"/> the backward's own method issues (<see cref="BackwardTotalBytes"/>).</summary>
+    public virtual int BackwardCalls(CollectiveOp op, StepSizes s) => 0;
+
+    /// <summary>The backward's own collectives in words (<see cref="BackwardTotalBytes"/>), or null.</summary>
+    public virtual string? BackwardCollectives(StepContext c) => null;
+
     /// <summary>A collective's bytes per device as a fraction of the activation's, in symbols: "(P−1)/P"; "" for the others.</summary>
     public virtual string BytesFormula => "";
 
