@@ -118,8 +118,17 @@ public sealed partial class ForwardPass
         ExpectStream(x.Tensor, TensorLayout.Replicated, block);
         var twin = Twin(block).Qkv;
         var dx = Next(TensorLayout.PartialSum, info.Hidden);
+        if (!SharesKvHeads(info))
+        {
+            for (int rank = 0; rank < P; rank++)
+                dx.ShardArray[rank] = ColumnProjectionBackward(rank, x.ShardArray[rank], dQkv.ShardArray[rank], block.Qkv[rank], twin[rank], info.Hidden);
+            return new(dx);
+        }
+        // Key/value heads replicated on several devices: their gradient is summed over each sharing group.
+        var partials = new MatrixView[P];
         for (int rank = 0; rank < P; rank++)
-            dx.ShardArray[rank] = ColumnProjectionBackward(rank, x.ShardArray[rank], dQkv.ShardArray[rank], block.Qkv[rank], twin[rank], info.Hidden);
+            dx.ShardArray[rank] = SharedKvProjectionBackward(rank, x.ShardArray[rank], dQkv.ShardArray[rank], block.Qkv[rank], twin[rank], info, partials);
+        SumSharedKvGradients(info, partials, twin);
         return new(dx);
     }
 

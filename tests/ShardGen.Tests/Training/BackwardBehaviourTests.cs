@@ -1,6 +1,8 @@
 using System;
 using System.Linq;
 using ShardGen.Planning;
+using ShardGen.Runtime;
+using ShardGen.Training;
 using ShardGen.Tests.LanguageModel;
 using ShardGen.Tests.Reference;
 
@@ -9,7 +11,7 @@ namespace ShardGen.Tests.Training;
 /// <summary>
 /// What the backward promises besides its values: gradients accumulate over calls and scale with gradientScale, a
 /// training pass leaves the model's inference untouched (same logits, still allocation-free), backward steps refuse a
-/// forward pass, and key/value heads shared by several devices are refused before anything changes.
+/// forward pass, and key/value heads shared by several devices train as on one device.
 /// </summary>
 public sealed class BackwardBehaviourTests
 {
@@ -28,6 +30,7 @@ public sealed class BackwardBehaviourTests
     [Theory]
     [InlineData("TinyGpt2", 2)]
     [InlineData("TinyLlama tied, q/k/v biases", 2)]
+    [InlineData("TinyLlama tied, q/k/v biases", 4)]
     public void GradientsAccumulateAndFollowTheScale(string variant, int devices)
     {
         using var mesh = DeviceMesh.CreateCpu(devices);
@@ -82,16 +85,42 @@ public sealed class BackwardBehaviourTests
     }
 
     [Fact]
-    public void SharedKeyValueHeadsAreRefusedWithTheDeviceCountsThatWork()
+    public void SharedKeyValueHeadsTrainAsOnOneDeviceAndTheirCopiesAgree()
     {
-        using var mesh = DeviceMesh.CreateCpu(4);
-        var weights = LanguageModelReference.RandomWeights(ModelPlan.Create("B", TinyLlama.LayerSpecs.ToArray(), 1), 1);
-        using var model = TinyLlama.Create(mesh, weights);
-        long before = mesh.Devices.Sum(d => d.AllocatedBytes);
-        var e = Assert.Throws<ShardingException>(() => model.ForwardBackward(new[] { 1, 2, 3 }, new[] { 2, 3, 4 }));
-        Assert.Contains("12 attention heads share 2 key/value heads", e.Message);
-        Assert.Contains("P = 1, 2", e.Message);
-        Assert.Equal(before, mesh.Devices.Sum(d => d.AllocatedBytes)); // no gradient twins were made
-        Assert.Equal(3, model.Forward(new[] { 1, 2, 3 }).GetLength(0));   // nor a pass left open
+        // TinyLlama: 12 query heads share 2 key/value heads; on 4 devices each KV head is on 2 of them.
+        using var one = DeviceMesh.CreateCpu(1);
+        using var four = DeviceMesh.CreateCpu(4);
+        var (single, ids, targets) = Make(one, "TinyLlama tied, q/k/v biases", 11, 7);
+        var (sharded, _, _) = Make(four, "TinyLlama tied, q/k/v biases", 11, 7);
+        using var a = single;
+        using var b = sharded;
+        for (int pass = 0; pass < 2; pass++)   // the second pass adds to what the first left in the twins
+        {
+            double expected = a.ForwardBackward(ids, targets, new[] { 6, 5 });
+            double loss = b.ForwardBackward(ids, targets, new[] { 6, 5 });
+            Assert.True(Math.Abs(loss - expected) <= 1e-5 * expected, $"loss {loss:R} on 4 devices vs {expected:R} on 1");
+        }
+        var reference = Flat(a);
+        Assert.True(GradientGather.RelativeError(Flat(b), reference) < 1e-5, "4 devices' gradients are 1 device's");
+
+        // Every copy of a replicated slice (the shared k/v columns among them) holds the same bits.
+        int copies = 0;
+        foreach (var group in b.Training.Gradients.GroupBy(s => (s.Key, s.Row0, s.Col0, s.Rows, s.Cols)).Where(g => g.Count() > 1))
+        {
+            var first = Read(group.First());
+            foreach (var copy in group.Skip(1))
+            {
+                Assert.True(first.SequenceEqual(Read(copy)), $"gradient of {copy.Key} on rank {copy.Rank} differs from rank {group.First().Rank}'s");
+                if (copy.Key.Role is WeightRole.Key or WeightRole.Value or WeightRole.KeyBias or WeightRole.ValueBias) copies++;
+            }
+        }
+        Assert.Equal(2 * 2 * 4, copies); // 2 blocks × (k, v, their biases) × 2 KV heads' second copies
+    }
+
+    private static float[] Read(ParameterSlice slice)
+    {
+        var host = new float[slice.Rows * slice.Cols];
+        slice.Value.Device.Download(slice.Value, host, slice.Cols);
+        return host;
     }
 }

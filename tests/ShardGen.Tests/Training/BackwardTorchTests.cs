@@ -32,6 +32,12 @@ public sealed class BackwardTorchTests
     [InlineData("gpt2", 4, 4, false, 28)]
     [InlineData("llama", 2, 2, true, 29)]
     [InlineData("gpt2", 4, 4, true, 30)]
+    // Key/value heads shared by devices (grouped-query attention, KV heads < P): their gradient summed over each group.
+    [InlineData("llama", 2, 4, false, 31)]
+    [InlineData("llama", 1, 2, false, 32)]
+    [InlineData("llama", 1, 4, true, 33)]
+    [InlineData("qwen2", 2, 4, false, 34)]
+    [InlineData("qwen2", 1, 4, false, 35)]
     public void GradientsMatchPyTorch(string family, int kvHeads, int devices, bool sequenceParallel, int seed)
     {
         string dir = TrainReference.TemporaryFolder();

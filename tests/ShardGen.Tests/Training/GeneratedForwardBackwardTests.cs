@@ -19,9 +19,9 @@ public sealed class GeneratedForwardBackwardTests
 {
     public static TheoryData<string, int> Models() => new()
     {
-        { nameof(TinyLlama), 1 }, { nameof(TinyLlama), 2 },
+        { nameof(TinyLlama), 1 }, { nameof(TinyLlama), 2 }, { nameof(TinyLlama), 4 }, // 4: its 2 KV heads on 2 devices each
         { nameof(TinyGpt2), 2 }, { nameof(TinyGpt2), 4 },
-        { nameof(TinyLlamaSequenceParallel), 2 },
+        { nameof(TinyLlamaSequenceParallel), 2 }, { nameof(TinyLlamaSequenceParallel), 4 },
         { nameof(TinyGpt2SequenceParallel), 2 }, { nameof(TinyGpt2SequenceParallel), 4 },
     };
 

@@ -14,6 +14,12 @@ internal sealed class QkvProjection : BlockStep
         new(BackwardOp.AllReduce, "dX = d(q|k|v)·Wᵀ per device (partial sums of dX), dW shard = Xᵀ·d(q|k|v), local",
             nameof(IBackwardStepMethods.QkvProjectionBackward), BackwardCall.Gradient) { GivesPartialSums = true };
 
+    public override long BackwardTotalBytes(StepSizes s) => SharedKvGradients.TotalBytes(s);
+
+    public override int BackwardCalls(CollectiveOp op, StepSizes s) => SharedKvGradients.Calls(op, s);
+
+    public override string? BackwardCollectives(StepContext c) => SharedKvGradients.Words(c);
+
     public override double Flops(StepSizes s) =>
         s.Layer is { Block: { } b } l ? 2.0 * s.Tokens * l.InFeatures * b.QkvWidth(l.InFeatures) : 0;
 

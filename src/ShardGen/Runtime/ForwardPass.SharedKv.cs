@@ -1,0 +1,80 @@
+using System.Collections.Generic;
+using ShardGen.Devices;
+
+namespace ShardGen.Runtime;
+
+// Grouped-query attention with fewer key/value heads than devices: each KV head's k/v columns of the q|k|v projection
+// (and their biases) are replicated on the P/KvHeads devices whose query heads read it, and each copy's gradient is
+// only its own query heads' part. The true gradient is the sum over that group.
+public sealed partial class ForwardPass
+{
+    // The groups of devices that share one KV head, by the block's KV head count (blocks of a model may differ).
+    private readonly Dictionary<int, DeviceGroup[]> _kvGroups = new();
+
+    /// <summary>True when <paramref name="info"/>'s key/value heads are replicated on several devices each.</summary>
+    private bool SharesKvHeads(TransformerBlock info) => info.KvHeads < P;
+
+    /// <summary>
+    /// One device's q|k|v projection backward when its KV head is shared: the query columns' dW and bias gradient go
+    /// straight into the twin; the key and value columns' go into a zeroed per-pass buffer [hidden (+ a bias row),
+    /// 2·dh] that <see cref="SumSharedKvGradients"/> sums over the group and adds into the twin. The twin itself
+    /// cannot be all-reduced: it may hold earlier micro-batches' sums, which would count once per device of the group.
+    /// </summary>
+    private MatrixView SharedKvProjectionBackward(int rank, MatrixView x, MatrixView dz, ShardedTransformerBlock.LinearShard weights,
+        ShardedTransformerBlock.LinearShard twin, TransformerBlock info, MatrixView[] partials)
+    {
+        var device = Devices[rank];
+        int hidden = info.Hidden, q = info.LocalHeads * info.HeadDim, kv = 2 * info.LocalKvHeads * info.HeadDim;
+        // Device.Allocate zero-fills (the bias gradient accumulates); one small buffer per device, block and pass.
+        var buffer = device.Allocate((hidden + (twin.Bias is null ? 0 : 1)) * kv);
+        _partialBuffers.Add(buffer);
+        var partial = partials[rank] = buffer.AsMatrix(hidden + (twin.Bias is null ? 0 : 1), kv);
+        device.Gemm(x, true, dz.Columns(0, q), false, twin.Weight.Columns(0, q), accumulate: true);
+        device.Gemm(x, true, dz.Columns(q, kv), false, partial.RowsOf(0, hidden), accumulate: false);
+        if (twin.Bias is { } dBias)
+        {
+            device.BiasGradient(dz.Columns(0, q), dBias.Columns(0, q));
+            device.BiasGradient(dz.Columns(q, kv), partial.RowsOf(hidden, 1));
+        }
+        var dx = Allocate(rank, Tokens, hidden);
+        device.Gemm(dz, false, weights.Weight, true, dx, accumulate: false);
+        return dx;
+    }
+
+    /// <summary>
+    /// All-reduces each KV head's partials over the devices that share it (one ring all-reduce per KV head, weight and
+    /// bias together), then adds the sum into every copy's k/v columns of the twin: the copies stay equal.
+    /// </summary>
+    private void SumSharedKvGradients(TransformerBlock info, MatrixView[] partials, ShardedTransformerBlock.LinearShard[] twin)
+    {
+        int hidden = info.Hidden, q = info.LocalHeads * info.HeadDim, kv = 2 * info.LocalKvHeads * info.HeadDim;
+        var groups = KvGroups(info.KvHeads);
+        for (int h = 0; h < groups.Length; h++)
+        {
+            var views = _scratch.Views(groups[h].Size);
+            for (int m = 0; m < views.Length; m++) views[m] = partials[h * views.Length + m];
+            Mesh.Collectives.AllReduce(groups[h], views);
+        }
+        for (int rank = 0; rank < P; rank++)
+        {
+            var device = Devices[rank];
+            device.Add(partials[rank].RowsOf(0, hidden), twin[rank].Weight.Columns(q, kv));
+            if (twin[rank].Bias is { } dBias) device.Add(partials[rank].RowsOf(hidden, 1), dBias.Columns(q, kv));
+        }
+    }
+
+    /// <summary>The devices of KV head h: ranks h·P/KvHeads … (h+1)·P/KvHeads − 1 (TransformerShape.FirstKvHead's split).</summary>
+    private DeviceGroup[] KvGroups(int kvHeads)
+    {
+        if (_kvGroups.TryGetValue(kvHeads, out var groups)) return groups;
+        int size = P / kvHeads;
+        groups = new DeviceGroup[kvHeads];
+        for (int h = 0; h < kvHeads; h++)
+        {
+            var members = new Device[size];
+            for (int m = 0; m < size; m++) members[m] = Devices[h * size + m];
+            groups[h] = new DeviceGroup($"key/value head {h}", members);
+        }
+        return _kvGroups[kvHeads] = groups;
+    }
+}
