@@ -12,7 +12,9 @@ namespace ShardGen.Tests.Training;
 /// What the backward promises besides its values: gradients accumulate over calls and scale with gradientScale, a
 /// training pass leaves the model's inference untouched (same logits, still allocation-free), backward steps refuse a
 /// forward pass, and key/value heads shared by several devices train as on one device.
+/// TrainingLeavesInferenceAsItWas measures allocation over the whole process: nothing else may run meanwhile.
 /// </summary>
+[Collection(nameof(Runtime.AllocationMeasurements))]
 public sealed class BackwardBehaviourTests
 {
     private static (ITrainableLanguageModel Model, int[] Ids, int[] Targets) Make(DeviceMesh mesh, string variant, int tokens, int seed)
