@@ -23,9 +23,11 @@ public sealed class DataParallelTests
     [InlineData("llama", 2, 1, 2, 12)]
     [InlineData("llama", 2, 1, 1, 13)]
     [InlineData("llama", 2, 2, 2, 15)]
+    [InlineData("llama", 2, 4, 1, 16)]
     public void ReplicasSumToTheGradientsOfOneModelOnTheWholeBatch(string family, int d, int p, int single, int seed)
     {
-        // TinyGpt2 has a key/value head per query head (trains on 4 devices); TinyLlama's 2 KV heads train on P ≤ 2.
+        // TinyGpt2 has a key/value head per query head (trains on 4 devices); TinyLlama's 2 KV heads are
+        // shared by 2 devices each on P = 4 (their gradient summed within each replica's pairs).
         var weights = LanguageModelReference.RandomWeights(family == "gpt2" ? TinyGpt2.PlanFor(1) : TinyLlama.PlanFor(1), seed);
         Func<DeviceMesh, ITrainableLanguageModel> create = family == "gpt2"
             ? m => TinyGpt2.Create(m, weights)
