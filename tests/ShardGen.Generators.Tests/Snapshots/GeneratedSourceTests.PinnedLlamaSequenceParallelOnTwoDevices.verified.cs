@@ -281,6 +281,9 @@ namespace Demo
                 // attention's backward on the same heads (dq, dk, dv; the rotary backward on dq and dk), no communication.
                 var g4 = pass.AttentionBackward(g5, a4, block);
                 // Backward of step 5 (Layers[i]): dX = d(q|k|v)·Wᵀ per device (partial sums of dX), dW shard = Xᵀ·d(q|k|v), local.
+                // Shared key/value heads: the KV head is on 2 devices, each with its own query heads' part of its gradient:
+                // one all-reduce per KV head within its devices at the step's backward, [2048] elements,
+                // 2(g−1)/g of them per device (g = 2).
                 var g3 = pass.QkvProjectionBackward(g4, a3, block);
                 // Backward of step 4: conjugate of the all-gather over tokens:
                 // reduce-scatter of the per-device gradients onto token blocks [T, 64]:

@@ -21,13 +21,18 @@ internal static class SharedKvGradients
     public static int Calls(CollectiveOp op, StepSizes s) =>
         op == CollectiveOp.AllReduce && s.Layer is { Block: { } b } && Shared(s, b) ? b.KvHeads : 0;
 
-    /// <summary>The words; null when every device has KV heads of its own.</summary>
+    /// <summary>
+    /// The words, on a fixed device count with fewer KV heads than devices; null otherwise (also while the device
+    /// count or the KV head count is open: the split is not known yet).
+    /// </summary>
     public static string? Words(StepContext c)
     {
-        if (c.Layer is not { Block: { } b } l || !c.Text.Fixed || b.KvHeads >= c.Text.Devices) return null;
+        if (c.Layer is not { Block: { } b } l || !c.Text.Fixed || b.KvHeads <= 0 || b.KvHeads >= c.Text.Devices) return null;
         int group = c.Text.Devices / b.KvHeads;
-        return $"Shared key/value heads: each of the {PlanText.N(b.KvHeads)} KV heads is on {PlanText.N(group)} devices, each with its own query heads' part " +
-            $"of its gradient: one all-reduce per KV head within its devices at the step's backward, [{PlanText.N(Elements(l, b))}] elements, " +
-            "2(g−1)/g of them per device (g devices a KV head).";
+        string elements = l.InFeatures > 0 && b.HeadDim(l.InFeatures) > 0 ? PlanText.N(Elements(l, b)) : "(hidden + 1)·2·headDim";
+        string heads = b.KvHeads == 1 ? "the KV head is" : $"each of the {PlanText.N(b.KvHeads)} KV heads is";
+        return $"Shared key/value heads: {heads} on {PlanText.N(group)} devices, each with its own query heads' part " +
+            $"of its gradient: one all-reduce per KV head within its devices at the step's backward, [{elements}] elements, " +
+            $"2(g−1)/g of them per device (g = {PlanText.N(group)}).";
     }
 }
