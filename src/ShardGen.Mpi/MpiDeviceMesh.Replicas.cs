@@ -58,6 +58,16 @@ public sealed partial class MpiDeviceMesh : IProcessReplicas
     /// </summary>
     public CollectiveStats? GradientTraffic { get; private set; }
 
+    double IProcessReplicas.SumAcrossReplicas(double value)
+    {
+        if (IsDisposed) throw new ObjectDisposedException(nameof(MpiDeviceMesh), "The mesh was disposed.");
+        // Gathered as bits and added in replica order: every process gets the very same double.
+        var all = _replicaComm!.AllGather([BitConverter.DoubleToInt64Bits(value)]);
+        double sum = 0;
+        foreach (long bits in all) sum += BitConverter.Int64BitsToDouble(bits);
+        return sum;
+    }
+
     void IProcessReplicas.SumAcrossReplicas(Span<float> data, int rank)
     {
         if (IsDisposed) throw new ObjectDisposedException(nameof(MpiDeviceMesh), "The mesh was disposed.");

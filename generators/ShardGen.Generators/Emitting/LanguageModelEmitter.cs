@@ -22,14 +22,14 @@ internal static class LanguageModelEmitter
     /// <summary>The class remarks' line for a language-model layer, or null for the other kinds.</summary>
     public static string? Summary(LayerSpec l, bool sequenceParallel, PlanText text)
     {
-        string d = PlanText.N(l.OutFeatures), open = l.IsOpen ? " (sizes of 0: from config.json at load)" : "";
+        string d = PlanText.Size(l.OutFeatures, "hidden"), open = l.IsOpen ? " (named sizes: from config.json at load)" : "";
         switch (l.Strategy)
         {
             case ParallelStrategy.VocabEmbedding:
-                return $"{l.Name}: vocab-parallel embedding [{PlanText.N(l.InFeatures)}, {d}], each device its own range of vocabulary rows " +
+                return $"{l.Name}: vocab-parallel embedding [{PlanText.Size(l.InFeatures, "vocab")}, {d}], each device its own range of vocabulary rows " +
                     $"(uneven when the vocabulary does not divide), zeros for ids outside it, then one {(sequenceParallel ? "reduce-scatter over tokens" : "all-reduce")}{open}.";
             case ParallelStrategy.PositionEmbedding:
-                return $"{l.Name}: learned position embedding [{PlanText.N(l.InFeatures)}, {d}], replicated, added to the residual stream{open}.";
+                return $"{l.Name}: learned position embedding [{PlanText.Size(l.InFeatures, "positions")}, {d}], replicated, added to the residual stream{open}.";
             case ParallelStrategy.TransformerStack:
                 var b = l.Block!;
                 string mlp = b.Mlp == MlpKind.Gated ? "gated MLP (gate|up fused per device)" : "MLP";
@@ -39,7 +39,7 @@ internal static class LanguageModelEmitter
             case ParallelStrategy.FinalNorm:
                 return $"{l.Name}: final norm ({(l.Norm == NormKind.RmsNorm ? "RMSNorm" : "LayerNorm")}), replicated{open}.";
             case ParallelStrategy.LmHead:
-                return $"{l.Name}: LM head [{PlanText.N(l.InFeatures)}, {PlanText.N(l.OutFeatures)}], column-parallel over the vocabulary (the embedding's row ranges); " +
+                return $"{l.Name}: LM head [{PlanText.Size(l.InFeatures, "hidden")}, {PlanText.Size(l.OutFeatures, "vocab")}], column-parallel over the vocabulary (the embedding's row ranges); " +
                     $"tied to the embedding when config.json says so (no second copy); logits gathered by the host{open}.";
             default:
                 return null;
@@ -98,7 +98,7 @@ internal static class LanguageModelEmitter
         w.OpenBlock($"public float[,] Forward(int[] tokenIds, int[]? sequenceLengths, {Ns}KvCache? cache)");
         w.WriteLine("using var pass = _core.BeginForward(tokenIds, sequenceLengths, cache);");
         if (layers.Any(l => l.IsOpen))
-            w.WriteLine("// Sizes left to config.json read 0 in these comments; model.Plan prints every step with the loaded sizes.");
+            w.WriteLine("// Sizes from config.json are named in these comments (hidden, vocab, heads, ffn, …); model.Plan prints every step with the loaded sizes.");
         WriteBody(w, layers, steps, text);
         w.CloseBlock();
         w.WriteLine();

@@ -13,7 +13,7 @@ namespace ShardGen.Checkpoints;
 /// model reads is present, shaped as config.json says and of a readable dtype, reading no data; each
 /// <see cref="Read"/> then touches only the slice's bytes. Does not own the checkpoint.
 /// </summary>
-public sealed class CheckpointWeights : IWeightSource
+public sealed class CheckpointWeights : IWeightSource, Runtime.IStridedWeightSource
 {
     private const int MaxListedProblems = 8;
 
@@ -58,14 +58,20 @@ public sealed class CheckpointWeights : IWeightSource
     public string Name(WeightKey key) =>
         _weights.TryGetValue(key, out var w) ? w.Map.Name : $"(no tensor for {key})";
 
-    public void Read(WeightKey key, int row0, int rows, int col0, int cols, Span<float> destination)
+    public void Read(WeightKey key, int row0, int rows, int col0, int cols, Span<float> destination) =>
+        ReadStrided(key, row0, rows, col0, cols, destination, cols);
+
+    void Runtime.IStridedWeightSource.Read(WeightKey key, int row0, int rows, int col0, int cols, Span<float> destination, int destinationStride) =>
+        ReadStrided(key, row0, rows, col0, cols, destination, destinationStride);
+
+    private void ReadStrided(WeightKey key, int row0, int rows, int col0, int cols, Span<float> destination, int destinationStride)
     {
         if (!_weights.TryGetValue(key, out var w))
             throw new ArgumentException($"{_checkpoint.Directory}: the model reads no tensor for {key}.", nameof(key));
         var m = w.Map;
         if (row0 < 0 || rows < 0 || col0 < 0 || cols < 0 || (long)row0 + rows > m.Rows || (long)col0 + cols > m.Cols)
             throw new ArgumentOutOfRangeException(nameof(row0), $"Slice rows [{row0}, +{rows}) × columns [{col0}, +{cols}) is outside {key} ('{m.Name}', [{m.Rows}, {m.Cols}]).");
-        w.File.Read(w.Tensor, row0, rows, m.Col0 + col0, cols, m.Transposed, destination);
+        w.File.ReadStrided(w.Tensor, row0, rows, m.Col0 + col0, cols, m.Transposed, destination, destinationStride);
     }
 
     private string? Check(TensorMapping map, IReadOnlyList<LayerSpec> layers)

@@ -29,7 +29,7 @@ internal static unsafe class ElementConversion
         int size = SafetensorsDTypes.Size(type);
         if (source.Length < (long)sourceRows * sourceCols * size || destination.Length < (long)sourceRows * sourceCols)
             throw new ArgumentException("Source or destination too short.", nameof(source));
-        fixed (byte* s = source) ToFloatTransposed(type, s, (long)sourceCols * size, sourceRows, sourceCols, destination);
+        fixed (byte* s = source) ToFloatTransposed(type, s, (long)sourceCols * size, sourceRows, sourceCols, destination, sourceRows);
     }
 
     public static void ToFloat(SafetensorsDType type, byte* source, Span<float> destination)
@@ -50,18 +50,20 @@ internal static unsafe class ElementConversion
 
     /// <summary>
     /// destination[c, r] = source[r, c] for a source of <paramref name="sourceRows"/> × <paramref name="sourceCols"/>
-    /// elements with a row stride of <paramref name="sourceStride"/> bytes; destination is sourceCols × sourceRows.
+    /// elements with a row stride of <paramref name="sourceStride"/> bytes; destination is sourceCols × sourceRows, its rows
+    /// <paramref name="destinationStride"/> floats apart.
     /// </summary>
-    public static void ToFloatTransposed(SafetensorsDType type, byte* source, long sourceStride, int sourceRows, int sourceCols, Span<float> destination)
+    public static void ToFloatTransposed(SafetensorsDType type, byte* source, long sourceStride, int sourceRows, int sourceCols, Span<float> destination, int destinationStride)
     {
-        if (destination.Length < (long)sourceRows * sourceCols) throw new ArgumentException("Destination too short.", nameof(destination));
+        if (destinationStride < sourceRows || sourceCols > 0 && destination.Length < (long)(sourceCols - 1) * destinationStride + sourceRows)
+            throw new ArgumentException("Destination too short.", nameof(destination));
         fixed (float* d = destination)
         {
             switch (type)
             {
-                case SafetensorsDType.F32: Transposed<F32Rows>(source, sourceStride, sourceRows, sourceCols, d); break;
-                case SafetensorsDType.BF16: Transposed<BFloat16Rows>(source, sourceStride, sourceRows, sourceCols, d); break;
-                case SafetensorsDType.F16: Transposed<HalfRows>(source, sourceStride, sourceRows, sourceCols, d); break;
+                case SafetensorsDType.F32: Transposed<F32Rows>(source, sourceStride, sourceRows, sourceCols, d, destinationStride); break;
+                case SafetensorsDType.BF16: Transposed<BFloat16Rows>(source, sourceStride, sourceRows, sourceCols, d, destinationStride); break;
+                case SafetensorsDType.F16: Transposed<HalfRows>(source, sourceStride, sourceRows, sourceCols, d, destinationStride); break;
                 default: throw new ArgumentOutOfRangeException(nameof(type));
             }
         }
@@ -71,9 +73,8 @@ internal static unsafe class ElementConversion
     // while the source streams past. Each 8 × 8 block is loaded, converted and transposed in registers; 16 rows go as
     // two blocks side by side, so each destination cache line is written whole at once.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transposed<T>(byte* source, long stride, int sourceRows, int sourceCols, float* destination) where T : struct, IRows
+    private static void Transposed<T>(byte* source, long stride, int sourceRows, int sourceCols, float* destination, long ds) where T : struct, IRows
     {
-        long ds = sourceRows;
         for (int c0 = 0; c0 < sourceCols; c0 += TileCols)
         {
             int c1 = Math.Min(sourceCols, c0 + TileCols);

@@ -85,7 +85,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// of <paramref name="tensor"/> seen as a matrix (1D as [1, n]) — of its transpose when <paramref name="transposed"/> —
     /// converted to float32 into <paramref name="destination"/> (row-major, rows × cols).
     /// </summary>
-    public void Read(SafetensorsTensor tensor, int row0, int rows, int col0, int cols, bool transposed, Span<float> destination)
+    public void Read(SafetensorsTensor tensor, int row0, int rows, int col0, int cols, bool transposed, Span<float> destination) =>
+        ReadStrided(tensor, row0, rows, col0, cols, transposed, destination, cols);
+
+    /// <summary>As the public overload, row r of the slice at destination[r · <paramref name="destinationStride"/>].</summary>
+    internal void ReadStrided(SafetensorsTensor tensor, int row0, int rows, int col0, int cols, bool transposed, Span<float> destination, int destinationStride)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (!_tensors.TryGetValue(tensor.Name, out var own) || !ReferenceEquals(own, tensor))
@@ -97,20 +101,23 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var (logicalRows, logicalCols) = transposed ? (storedCols, storedRows) : (storedRows, storedCols);
         if (row0 < 0 || rows < 0 || col0 < 0 || cols < 0 || (long)row0 + rows > logicalRows || (long)col0 + cols > logicalCols)
             throw new ArgumentOutOfRangeException(nameof(row0), $"Slice rows [{row0}, +{rows}) × columns [{col0}, +{cols}) is outside '{tensor.Name}' [{logicalRows}, {logicalCols}]{(transposed ? " (transposed)" : "")}.");
-        if (destination.Length < (long)rows * cols)
-            throw new ArgumentException($"Destination holds {destination.Length} floats; the slice has {(long)rows * cols}.", nameof(destination));
+        if (destinationStride < cols)
+            throw new ArgumentOutOfRangeException(nameof(destinationStride), $"Destination rows {destinationStride} floats apart overlap the slice's {cols} columns.");
+        long needed = rows == 0 ? 0 : (long)(rows - 1) * destinationStride + cols;
+        if (destination.Length < needed)
+            throw new ArgumentException($"Destination holds {destination.Length} floats; the slice needs {needed} ({rows} rows × {cols} columns, rows {destinationStride} apart).", nameof(destination));
 
         int size = SafetensorsDTypes.Size(tensor.DType);
         byte* data = _base + tensor.FileOffset;
         if (!transposed)
         {
             for (int r = 0; r < rows; r++)
-                ElementConversion.ToFloat(tensor.DType, data + ((long)(row0 + r) * storedCols + col0) * size, destination.Slice(r * cols, cols));
+                ElementConversion.ToFloat(tensor.DType, data + ((long)(row0 + r) * storedCols + col0) * size, destination.Slice(r * destinationStride, cols));
         }
         else
         {
             // Logical (r, c) is stored (c, r): stored rows [col0, +cols), each read over columns [row0, +rows).
-            ElementConversion.ToFloatTransposed(tensor.DType, data + ((long)col0 * storedCols + row0) * size, (long)storedCols * size, cols, rows, destination);
+            ElementConversion.ToFloatTransposed(tensor.DType, data + ((long)col0 * storedCols + row0) * size, (long)storedCols * size, cols, rows, destination, destinationStride);
         }
     }
 

@@ -7,19 +7,26 @@ using ShardGen.Devices;
 namespace ShardGen.Cpu;
 
 /// <summary>
-/// One allocation of 64-byte aligned, zero-filled native memory (cache-line and zmm aligned, never moved by the GC).
-/// Not finalizable: the registry and the owner below free it, each at most once.
+/// One allocation of 64-byte aligned, zero-filled native memory (cache-line and zmm aligned, never moved by the GC):
+/// large ones mapped, zero-filled by the kernel (<see cref="MappedMemory"/>), small ones from the heap,
+/// cleared here. Not finalizable: the registry and the owner below free it, each at most once.
 /// </summary>
 internal sealed unsafe class NativeAllocation
 {
+    private readonly nuint _mappedBytes;
     private nint _data;
 
     public NativeAllocation(int floats)
     {
         // Never a zero-byte request: AlignedAlloc(0) may return null.
         nuint bytes = (nuint)Math.Max(floats, 16) * sizeof(float);
-        var p = NativeMemory.AlignedAlloc(bytes, 64);
-        NativeMemory.Clear(p, bytes);
+        var p = MappedMemory.TryMap(bytes);
+        if (p != null) _mappedBytes = bytes;
+        else
+        {
+            p = NativeMemory.AlignedAlloc(bytes, 64);
+            NativeMemory.Clear(p, bytes);
+        }
         _data = (nint)p;
     }
 
@@ -29,7 +36,9 @@ internal sealed unsafe class NativeAllocation
     public void Free()
     {
         nint p = Interlocked.Exchange(ref _data, 0);
-        if (p != 0) NativeMemory.AlignedFree((void*)p);
+        if (p == 0) return;
+        if (_mappedBytes != 0) MappedMemory.Unmap((void*)p, _mappedBytes);
+        else NativeMemory.AlignedFree((void*)p);
     }
 }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using ShardGen.Devices;
+using ShardGen.Planning;
 
 namespace ShardGen.Runtime;
 
@@ -92,5 +93,21 @@ public sealed partial class ForwardPass
             for (int rank = 0; rank < P; rank++) Devices[rank].Add(views[rank], twins[rank][i]);
         }
         _partials.Clear();
+    }
+
+    /// <summary>
+    /// A tensor of this pass made of the given host pieces, <paramref name="pieces"/>[rank] uploaded to device rank as
+    /// its shard: lets tests run one step (forward or backward) on chosen inputs.
+    /// </summary>
+    internal ShardedTensor Place(TensorLayout layout, int features, float[][,] pieces)
+    {
+        var y = Next(layout, features);
+        for (int rank = 0; rank < P; rank++)
+        {
+            var piece = pieces[rank];
+            var view = y.ShardArray[rank] = Allocate(rank, piece.GetLength(0), piece.GetLength(1));
+            if (view.Rows > 0) Devices[rank].Upload(HostMatrix.Span(piece), piece.GetLength(1), view);
+        }
+        return y;
     }
 }

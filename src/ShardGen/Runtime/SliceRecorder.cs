@@ -11,7 +11,7 @@ namespace ShardGen.Runtime;
 /// holds which region of which logical tensor (<see cref="WeightReader.Read"/> reports each read). Devices upload in
 /// parallel, so slices are kept per rank, each rank's in its own (deterministic) read order.
 /// </summary>
-internal sealed class SliceRecorder : IWeightSource
+internal sealed class SliceRecorder : IWeightSource, IStridedWeightSource
 {
     private readonly IWeightSource _inner;
     private readonly Dictionary<int, List<ParameterSlice>> _byRank = new();
@@ -24,6 +24,9 @@ internal sealed class SliceRecorder : IWeightSource
 
     public void Read(WeightKey key, int row0, int rows, int col0, int cols, Span<float> destination) =>
         _inner.Read(key, row0, rows, col0, cols, destination);
+
+    public void Read(WeightKey key, int row0, int rows, int col0, int cols, Span<float> destination, int destinationStride) =>
+        StridedReads.Read(_inner, key, row0, rows, col0, cols, destination, destinationStride);
 
     /// <summary>Called by <see cref="WeightReader.Read"/> for every local, non-empty slice it fills.</summary>
     public void Record(WeightKey key, int row0, int col0, MatrixView view)
@@ -47,7 +50,7 @@ internal sealed class SliceRecorder : IWeightSource
 }
 
 /// <summary>Zeros for every slice: what gradient twins of a model are loaded from (the plan gives every size; no shapes are asked).</summary>
-internal sealed class ZeroWeights : IWeightSource
+internal sealed class ZeroWeights : IWeightSource, IStridedWeightSource
 {
     public static ZeroWeights Instance { get; } = new();
 
@@ -56,4 +59,9 @@ internal sealed class ZeroWeights : IWeightSource
     public string Name(WeightKey key) => key.ToString();
 
     public void Read(WeightKey key, int row0, int rows, int col0, int cols, Span<float> destination) => destination[..(rows * cols)].Clear();
+
+    public void Read(WeightKey key, int row0, int rows, int col0, int cols, Span<float> destination, int destinationStride)
+    {
+        for (int r = 0; r < rows; r++) destination.Slice(r * destinationStride, cols).Clear();
+    }
 }

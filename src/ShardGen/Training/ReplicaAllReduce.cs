@@ -14,10 +14,15 @@ namespace ShardGen.Training;
 /// </summary>
 internal static class ReplicaAllReduce
 {
-    public static void Run(IReadOnlyList<ModelTraining> replicas, List<GradientBucket> buckets, CollectiveStats? traffic)
+    /// <summary>Sums every bucket over <paramref name="replicas"/>; counts each bucket's bytes in <paramref name="traffic"/> (if any).</summary>
+    /// <param name="replicas">The replicas' training states, lined up slice for slice.</param>
+    /// <param name="buckets">From <see cref="GradientBuckets.Plan"/>.</param>
+    /// <param name="traffic">The data-parallel mesh's counter, or null.</param>
+    /// <param name="stageThroughHost">Take the host path even on CPU devices (how the tests reach it without a GPU).</param>
+    public static void Run(IReadOnlyList<ModelTraining> replicas, List<GradientBucket> buckets, CollectiveStats? traffic, bool stageThroughHost = false)
     {
         int d = replicas.Count, p = replicas[0].Core.Mesh.Size;
-        bool cpu = AllCpu(replicas);
+        bool cpu = !stageThroughHost && AllCpu(replicas);
         // Ops count bytes by device rank, which repeats across replicas: they count into a sink, and each member's
         // bytes are counted by replica in the mesh's traffic instead.
         var sink = new CollectiveStats(p);

@@ -123,6 +123,26 @@ public static class ReplicaGroup
         }
     }
 
+    /// <summary>
+    /// D and the index of the first replica held in this process: in process <paramref name="replicas"/>.Count and 0;
+    /// on a mesh made by <c>MpiDeviceMesh.CreateReplica</c> (one replica per process) its D and this process's replica.
+    /// </summary>
+    internal static (int Count, int First) Layout(IReadOnlyList<ModelTraining> replicas)
+    {
+        if (replicas.Count == 1 && replicas[0].Core.Mesh is IProcessReplicas processes && processes.ReplicaCount > 1)
+            return (processes.ReplicaCount, processes.ReplicaIndex);
+        return (replicas.Count, 0);
+    }
+
+    /// <summary>
+    /// The sum over all D replicas of <paramref name="local"/> (the loss sums of the replicas held here): itself in
+    /// process, summed over the replica communicator on MPI (the same double, in replica order, on every process).
+    /// </summary>
+    internal static double SumOverProcesses(IReadOnlyList<ModelTraining> replicas, double local) =>
+        replicas.Count == 1 && replicas[0].Core.Mesh is IProcessReplicas processes && processes.ReplicaCount > 1
+            ? processes.SumAcrossReplicas(local)
+            : local;
+
     /// <summary>Bytes member <paramref name="member"/> of a ring all-reduce over <paramref name="size"/> members sends for <paramref name="elements"/> floats.</summary>
     internal static long RingBytesSent(int size, int member, int elements)
     {
@@ -158,6 +178,12 @@ internal interface IProcessReplicas
 {
     /// <summary>D.</summary>
     int ReplicaCount { get; }
+
+    /// <summary>This process's replica, 0..D−1.</summary>
+    int ReplicaIndex { get; }
+
+    /// <summary>The sum of <paramref name="value"/> over the replicas (added in replica order, the same on every process).</summary>
+    double SumAcrossReplicas(double value);
 
     /// <summary>Sums <paramref name="data"/> (this process's bucket of rank <paramref name="rank"/>) over the replicas, in place.</summary>
     void SumAcrossReplicas(Span<float> data, int rank);

@@ -22,6 +22,7 @@ public sealed class Trainer
     private readonly int[] _lengths;
     private readonly List<double> _losses = new();
     private readonly Stopwatch _clock = new();
+    private readonly int _firstReplica;
 
     /// <param name="replicas">D models of the same checkpoint, each on its own mesh.</param>
     /// <param name="optimizer">Steps every replica alike.</param>
@@ -37,8 +38,10 @@ public sealed class Trainer
         Batches = batches ?? throw new ArgumentNullException(nameof(batches));
         if (replicas.Count == 0) throw new ArgumentException("A trainer needs at least one model.", nameof(replicas));
         if (replicas.Any(r => r is null)) throw new ArgumentNullException(nameof(replicas), "A replica is null.");
-        if (batches.Replicas != replicas.Count)
-            throw new ArgumentException($"The batches split each step over {batches.Replicas} replicas, but {replicas.Count} models were given.", nameof(batches));
+        // D: the models given, or on MPI (MpiDeviceMesh.CreateReplica) this process's one model of the job's D.
+        (int replicaCount, _firstReplica) = ReplicaGroup.Layout(replicas.Select(r => r.Training).ToArray());
+        if (batches.Replicas != replicaCount)
+            throw new ArgumentException($"The batches split each step over {batches.Replicas} replicas, but there are {replicaCount} (models given, or the MPI mesh's replicas).", nameof(batches));
         if (replicas.Select(r => r.Mesh()).Distinct().Count() != replicas.Count)
             throw new ArgumentException("Each data-parallel replica needs its own mesh (and its own model); two share one.", nameof(replicas));
         if (replicas.Any(r => r.Vocab != replicas[0].Vocab))
@@ -86,14 +89,15 @@ public sealed class Trainer
             for (int r = 0; r < _replicas.Length; r++)
             {
                 _trainings[r].ZeroGradients();
-                Batches.Fill(Data, step, r, _inputs[r], _targets[r]);
+                Batches.Fill(Data, step, _firstReplica + r, _inputs[r], _targets[r]);
             }
             float scale = (float)(1.0 / ((double)Batches.Batch * Batches.Sequence));
             double sum = 0;
             foreach (double s in ForEachReplica(r => _replicas[r].ForwardBackward(_inputs[r], _targets[r], _lengths, scale))) sum += s;
+            sum = ReplicaGroup.SumOverProcesses(_trainings, sum);   // on MPI, the other processes' replicas too
             double loss = sum / ((double)Batches.Batch * Batches.Sequence);
             if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, loss);
-            if (_replicas.Length > 1) ReplicaGroup.SumGradients(_trainings);
+            ReplicaGroup.SumGradients(_trainings);   // nothing to do for one replica
             if (ClipNorm is { } maxNorm)
             {
                 double norm = _trainings[0].GradientNorm();   // after the sum every replica holds the same gradient

@@ -8,47 +8,45 @@ using ShardGen.Training;
 
 /// <summary>
 /// Case "dp": the job's ranks as D = 2 replicas of TinyLlama on P = ranks/2 devices (MpiDeviceMesh.CreateReplica),
-/// 3 SGD steps on the issue's batches (replica r takes windows b mod 2 = r), gradients summed across replicas over MPI;
-/// the same run on an in-process DataParallelMesh. Each rank prints its replica's per-step loss sums from both, the
-/// largest difference of its gradient slices after the first sum, and its gradient-sum bytes beside 2(D−1)/D of its
-/// gradient bytes. Case "dp-odd": CreateReplica(2) on a rank count that D = 2 does not divide must refuse on every rank.
+/// 3 steps of the Trainer (SGD, then AdamW) on the issue's batches (replica r takes windows b mod 2 = r), gradients
+/// summed across replicas over MPI; the same run on an in-process DataParallelMesh. Each rank prints the per-step
+/// losses of both, the largest difference of its gradient slices after the first sum, and its gradient-sum bytes
+/// beside 2(D−1)/D of its gradient bytes. Case "dp-odd": CreateReplica(2) on a rank count that D = 2 does not divide must refuse on every rank.
 /// </summary>
 internal static class DataParallelCase
 {
     private const int Replicas = 2, Batch = 4, Sequence = 6, Steps = 3, Seed = 9;
     private const float LearningRate = 0.5f;
-    private const int BucketBytes = 4096; // several buckets per rank, and slices reduced where they lie
 
     public static void Run()
     {
         var weights = LanguageModelReference.RandomWeights(TinyLlama.PlanFor(1), Seed);
         var random = new Random(Seed);
         var tokens = new TokenData("random", Enumerable.Range(0, 200).Select(_ => random.Next(1003)).ToArray());
-
-        using var mpi = MpiDeviceMesh.CreateReplica(Replicas);
-        int p = mpi.Size, replica = mpi.ReplicaIndex, device = mpi.LocalRank;
-        using var model = TinyLlama.Create(mpi, weights);
         var batches = new TrainingBatches(tokens.Count, Batch, Sequence, Replicas);
-        double[] gradientsAfterFirstSum = Array.Empty<double>();
-        var losses = Train([model], [replica], batches, tokens, t => ReplicaGroup.SumGradients(t, BucketBytes),
-            step => { if (step == 0) gradientsAfterFirstSum = Read(model.Training, device); });
 
-        using var local = DataParallelMesh.CreateCpu(Replicas, p);
-        var models = local.Replicas.Select(m => TinyLlama.Create(m, weights)).ToArray();
-        double[] expectedGradients = Array.Empty<double>();
-        var expected = Train(models, Enumerable.Range(0, Replicas).ToArray(), batches, tokens, t => local.SumGradients(t, BucketBytes),
-            step => { if (step == 0) expectedGradients = Read(models[replica].Training, device); });
-        foreach (var m in models) m.Dispose();
+        foreach (string optimizer in new[] { "sgd", "adamw" })
+        {
+            using var mpi = MpiDeviceMesh.CreateReplica(Replicas);
+            int p = mpi.Size, replica = mpi.ReplicaIndex, device = mpi.LocalRank;
+            using var model = TinyLlama.Create(mpi, weights);
+            var (losses, gradients) = Train([model], optimizer, tokens, batches, replica, device);
 
-        double gradientDiff = gradientsAfterFirstSum.Length == expectedGradients.Length
-            ? gradientsAfterFirstSum.Zip(expectedGradients, (a, b) => Math.Abs(a - b)).DefaultIfEmpty(0).Max() / Math.Max(1e-30, expectedGradients.Max(Math.Abs))
-            : double.NaN;
-        long gradientBytes = model.Training.Gradients.Sum(s => (long)s.Rows * s.Cols) * sizeof(float);
-        long sent = mpi.GradientTraffic!.BytesSent(replica * p + device);
-        long calls = mpi.GradientTraffic.Records.Count;
-        string Row(double[,] l, int r) => string.Join(",", Enumerable.Range(0, Steps).Select(s => l[s, r].ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
-        Output.Line($"DP rank={replica * p + device} replica={replica} device={device} p={p} mpi={Row(losses, 0)} inProcess={Row(expected, replica)} " +
-                    $"gradientDiff={gradientDiff:E2} sent={sent} gradientBytes={gradientBytes} calls={calls}");
+            using var local = DataParallelMesh.CreateCpu(Replicas, p);
+            var models = local.Replicas.Select(m => TinyLlama.Create(m, weights)).ToArray();
+            var (expected, expectedGradients) = Train(models, optimizer, tokens, batches, replica, device);
+            foreach (var m in models) m.Dispose();
+
+            double gradientDiff = gradients.Length == expectedGradients.Length
+                ? gradients.Zip(expectedGradients, (a, b) => Math.Abs(a - b)).DefaultIfEmpty(0).Max() / Math.Max(1e-30, expectedGradients.Max(Math.Abs))
+                : double.NaN;
+            long gradientBytes = model.Training.Gradients.Sum(s => (long)s.Rows * s.Cols) * sizeof(float);
+            long sent = mpi.GradientTraffic!.BytesSent(replica * p + device);
+            long calls = mpi.GradientTraffic.Records.Count;
+            string Row(IEnumerable<double> l) => string.Join(",", l.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+            Output.Line($"DP {optimizer} rank={replica * p + device} replica={replica} device={device} p={p} mpi={Row(losses)} inProcess={Row(expected)} " +
+                        $"gradientDiff={gradientDiff:E2} sent={sent} gradientBytes={gradientBytes} calls={calls}");
+        }
     }
 
     public static void Odd()
@@ -65,42 +63,20 @@ internal static class DataParallelCase
     }
 
     /// <summary>
-    /// Steps of SGD on the replicas held here (their indices among the D): each one's forward–backward on its windows,
-    /// scaled for the global mean; the sum across replicas; w ← w − lr·g on every slice; gradients zeroed. Returns each
-    /// step's loss sum per replica held here.
+    /// <see cref="Steps"/> steps of <see cref="Trainer"/> on the replicas held here (all D in process, this process's
+    /// one on MPI, with buckets small enough that every rank has several); returns the losses and, after the first
+    /// step, replica <paramref name="replica"/>'s gradient slices on <paramref name="device"/> (summed across replicas).
     /// </summary>
-    private static double[,] Train(IReadOnlyList<ITrainableLanguageModel> models, int[] indices, TrainingBatches batches, TokenData tokens,
-        Action<IReadOnlyList<ModelTraining>> sum, Action<int> afterSum)
+    private static (double[] Losses, double[] Gradients) Train(IReadOnlyList<ITrainableLanguageModel> models, string optimizer,
+        TokenData tokens, TrainingBatches batches, int replica, int device)
     {
-        var losses = new double[Steps, Replicas];
-        int n = batches.WindowsPerReplica * Sequence;
-        var lengths = Enumerable.Repeat(Sequence, batches.WindowsPerReplica).ToArray();
-        for (int step = 0; step < Steps; step++)
-        {
-            for (int i = 0; i < models.Count; i++)
-            {
-                var (x, y) = (new int[n], new int[n]);
-                batches.Fill(tokens, step, indices[i], x, y);
-                losses[step, i] = models[i].ForwardBackward(x, y, lengths, 1f / (Batch * Sequence));
-            }
-            sum(models.Select(m => m.Training).ToArray());
-            afterSum(step);
-            foreach (var m in models)
-            {
-                var t = m.Training;
-                for (int s = 0; s < t.Gradients.Count; s++)
-                {
-                    var g = t.Gradients[s].Value;
-                    g.Device.SgdStep(t.Parameters[s].Value, g, LearningRate);
-                    g.Device.Scale(g, 0f);
-                }
-                m.Mesh().Synchronize();
-            }
-        }
-        return losses;
+        using Optimizer o = optimizer == "sgd" ? new Sgd(LearningRate) : new AdamW(LearningRate / 50);
+        var trainer = new Trainer(models, o, tokens, batches);
+        trainer.Step();
+        var gradients = Read(models[models.Count == 1 ? 0 : replica].Training, device);
+        while (trainer.NextStep < Steps) trainer.Step();
+        return (trainer.Losses.ToArray(), gradients);
     }
-
-    private static DeviceMesh Mesh(this ITrainableLanguageModel model) => model.Training.Core.Mesh;
 
     /// <summary>The gradient slices of device <paramref name="device"/>, one after another.</summary>
     private static double[] Read(ModelTraining training, int device) =>

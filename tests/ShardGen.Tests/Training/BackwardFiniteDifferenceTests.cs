@@ -33,7 +33,7 @@ public sealed class BackwardFiniteDifferenceTests
     [MemberData(nameof(Cases))]
     public void GradientsMatchFiniteDifferencesOfTheDoubleLoss(string variant, int devices, bool sequenceParallel, int[] lengths)
     {
-        var layers = Layers(variant);
+        var layers = TrainableModels.Layers(variant);
         var plan = ModelPlan.Create("Fd", layers, 1);
         var weights = LanguageModelReference.RandomWeights(plan, seed: devices + lengths.Length);
         var rng = new Random(devices * 7 + lengths[0]);
@@ -49,7 +49,7 @@ public sealed class BackwardFiniteDifferenceTests
         double expectedLoss = MeanLoss(layers, weights, ids, targets, starts);
         Assert.True(Math.Abs(loss - expectedLoss) <= 1e-5 * expectedLoss, $"loss {loss:R} vs double {expectedLoss:R}");
 
-        var gradients = Logical(model.Training);
+        var gradients = TrainableModels.Logical(model.Training);
         foreach (var tensor in LanguageModelWeights.Expected(model.Training.Core.Plan))
         {
             var w = weights.Get(tensor.Key)!;
@@ -77,19 +77,6 @@ public sealed class BackwardFiniteDifferenceTests
         }
     }
 
-    internal static LayerSpec[] Layers(string model) => model switch
-    {
-        "TinyLlama tied, q/k/v biases" => TinyLlama.LayerSpecs.Select(l => l.Strategy switch
-        {
-            ParallelStrategy.LmHead => l with { Tied = true },
-            ParallelStrategy.TransformerStack => l with { Block = l.Block! with { QkvBias = true } },
-            _ => l,
-        }).ToArray(),
-        "TinyLlama 4 KV heads" => TinyLlama.LayerSpecs.Select(l => l.Block is { } b ? l with { Block = b with { KvHeads = 4 } } : l).ToArray(),
-        "TinyGpt2" => TinyGpt2.LayerSpecs.ToArray(),
-        _ => throw new ArgumentException(model),
-    };
-
     /// <summary>Mean cross-entropy of the double reference logits.</summary>
     internal static double MeanLoss(IReadOnlyList<LayerSpec> layers, InMemoryWeights weights, int[] ids, int[] targets, int[] starts)
     {
@@ -104,22 +91,5 @@ public sealed class BackwardFiniteDifferenceTests
             sum += max + Math.Log(exps) - logits[t, targets[t]];
         }
         return sum / ids.Length;
-    }
-
-    /// <summary>Each logical parameter's gradient ([in, out], as the weights) put together from every device's slices.</summary>
-    internal static Dictionary<WeightKey, double[,]> Logical(ModelTraining training)
-    {
-        var shapes = LanguageModelWeights.Expected(training.Core.Plan).ToDictionary(t => t.Key);
-        var result = new Dictionary<WeightKey, double[,]>();
-        foreach (var slice in training.Gradients)
-        {
-            var shape = shapes[slice.Key];
-            if (!result.TryGetValue(slice.Key, out var g)) result[slice.Key] = g = new double[shape.Rows, shape.Cols];
-            var host = new float[slice.Rows * slice.Cols];
-            slice.Value.Device.Download(slice.Value, host, slice.Cols);
-            for (int r = 0; r < slice.Rows; r++)
-                for (int c = 0; c < slice.Cols; c++) g[slice.Row0 + r, slice.Col0 + c] = host[r * slice.Cols + c];
-        }
-        return result;
     }
 }

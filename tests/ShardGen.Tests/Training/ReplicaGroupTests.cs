@@ -75,6 +75,36 @@ public sealed class ReplicaGroupTests
     }
 
     [Fact]
+    public void TheHostPathSumsLikeTheRing()
+    {
+        // Devices without the CPU's shared memory (ILGPU) download, add in replica order and upload: forced here on CPU devices.
+        using var dp = DataParallelMesh.CreateCpu(3, 2);
+        var cores = dp.Replicas.Select(m => Load(m)).ToArray();
+        try
+        {
+            var trainings = cores.Select(c => c.Training).ToArray();
+            var rng = new Random(77);
+            var given = trainings.Select(t => t.Gradients.Select(s => Fill(s, rng)).ToArray()).ToArray();
+            ReplicaAllReduce.Run(trainings, GradientBuckets.Plan(trainings, 1 << 10), dp.GradientTraffic, stageThroughHost: true);
+            for (int i = 0; i < trainings[0].Gradients.Count; i++)
+                for (int r = 0; r < 3; r++)
+                {
+                    var actual = Read(trainings[r].Gradients[i]);
+                    for (int k = 0; k < actual.Length; k++)
+                    {
+                        double expected = given[0][i][k] + given[1][i][k] + given[2][i][k];
+                        Assert.True(Math.Abs(actual[k] - expected) <= 1e-6 * (1 + Math.Abs(expected)), $"replica {r}, slice {i}, element {k}: {actual[k]} vs {expected}");
+                    }
+                }
+            Assert.True(dp.GradientTraffic.TotalBytesSent > 0);
+        }
+        finally
+        {
+            foreach (var c in cores) c.Dispose();
+        }
+    }
+
+    [Fact]
     public void OneReplicaIsLeftAsItIs()
     {
         using var dp = DataParallelMesh.CreateCpu(1, 2);

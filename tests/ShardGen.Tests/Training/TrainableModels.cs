@@ -1,7 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using ShardGen.Planning;
+using ShardGen.Runtime;
 using ShardGen.Tests.LanguageModel;
+using ShardGen.Training;
 
 namespace ShardGen.Tests.Training;
 
@@ -62,4 +65,35 @@ internal static class TrainableModels
             (true, false) => Gpt2.Create(mesh, weights, layers),
             (true, true) => Gpt2SequenceParallel.Create(mesh, weights, layers),
         };
+
+    /// <summary>Small models of both families with every size pinned (TinyLlama, TinyGpt2) and variants of them, by name.</summary>
+    internal static LayerSpec[] Layers(string model) => model switch
+    {
+        "TinyLlama tied, q/k/v biases" => TinyLlama.LayerSpecs.Select(l => l.Strategy switch
+        {
+            ParallelStrategy.LmHead => l with { Tied = true },
+            ParallelStrategy.TransformerStack => l with { Block = l.Block! with { QkvBias = true } },
+            _ => l,
+        }).ToArray(),
+        "TinyLlama 4 KV heads" => TinyLlama.LayerSpecs.Select(l => l.Block is { } b ? l with { Block = b with { KvHeads = 4 } } : l).ToArray(),
+        "TinyGpt2" => TinyGpt2.LayerSpecs.ToArray(),
+        _ => throw new ArgumentException(model),
+    };
+
+    /// <summary>Each logical parameter's gradient ([in, out], as the weights) put together from every device's slices.</summary>
+    internal static Dictionary<WeightKey, double[,]> Logical(ModelTraining training)
+    {
+        var shapes = LanguageModelWeights.Expected(training.Core.Plan).ToDictionary(t => t.Key);
+        var result = new Dictionary<WeightKey, double[,]>();
+        foreach (var slice in training.Gradients)
+        {
+            var shape = shapes[slice.Key];
+            if (!result.TryGetValue(slice.Key, out var g)) result[slice.Key] = g = new double[shape.Rows, shape.Cols];
+            var host = new float[slice.Rows * slice.Cols];
+            slice.Value.Device.Download(slice.Value, host, slice.Cols);
+            for (int r = 0; r < slice.Rows; r++)
+                for (int c = 0; c < slice.Cols; c++) g[slice.Row0 + r, slice.Col0 + c] = host[r * slice.Cols + c];
+        }
+        return result;
+    }
 }

@@ -31,7 +31,7 @@ internal sealed class AllGather(ShardAxis axis) : MeshCollectiveStep
 
     private static IEnumerable<string> ColumnsComment(StepContext c)
     {
-        yield return $"All-gather of the column shards [T, {c.Text.OverP(c.F)}] → [T, {c.FText}] on every device: {c.Bytes("(P−1)/P")}.";
+        yield return $"All-gather of the column shards [T, {c.Text.SizeOverP(c.F, c.FName)}] → [T, {c.FText}] on every device: {c.Bytes("(P−1)/P")}.";
         if (c.Consumer is not null && c.Next is { IsTransition: true, Output: { Kind: PlacementKind.Shard, Axis: ShardAxis.Tokens } })
             yield return $"{c.ConsumerText} takes token blocks of the whole activation (sequence parallel): gathered first, then each device keeps its own tokens.";
         else if (c.Consumer is not null)
@@ -57,7 +57,7 @@ internal sealed class AllGather(ShardAxis axis) : MeshCollectiveStep
 
     public override string? Summary(StepContext c) => Axis == ShardAxis.Tokens
         ? c.InBlock is { } inBlock
-            ? $"all-gather tokens {BlockCollective.Of(c, inBlock)}, before {(inBlock.Ordinal == 1 ? "QKV" : "MLP up")} [T, {c.F}]: {c.Bytes("(P−1)/P")}."
-            : $"all-gather tokens of {c.ProducerName}'s token blocks [T, {c.F}]: {c.Bytes("(P−1)/P")}."
-        : $"all-gather of {c.ProducerName}'s column shards [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
+            ? $"all-gather tokens {BlockCollective.Of(c, inBlock)}, before {(inBlock.Ordinal == 1 ? "QKV" : "MLP up")} [T, {c.FText}]: {c.Bytes("(P−1)/P")}."
+            : $"all-gather tokens of {c.ProducerName}'s token blocks [T, {c.FText}]: {c.Bytes("(P−1)/P")}."
+        : $"all-gather of {c.ProducerName}'s column shards [T, {c.FText}]: {c.Bytes("(P−1)/P")}.";
 }

@@ -33,6 +33,6 @@ internal sealed class AllReduce : MeshCollectiveStep
     }
 
     public override string? Summary(StepContext c) => c.InBlock is { } inBlock
-        ? $"all-reduce {BlockCollective.Of(c, inBlock)}, of the {BlockCollective.Half(inBlock)} partial sums [T, {c.F}]: {c.Bytes("2(P−1)/P")}."
-        : $"all-reduce of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Bytes("2(P−1)/P")}.";
+        ? $"all-reduce {BlockCollective.Of(c, inBlock)}, of the {BlockCollective.Half(inBlock)} partial sums [T, {c.FText}]: {c.Bytes("2(P−1)/P")}."
+        : $"all-reduce of {c.ProducerName}'s partial sums [T, {c.FText}]: {c.Bytes("2(P−1)/P")}.";
 }

@@ -24,9 +24,9 @@ internal sealed class Attention : BlockStep
     {
         int hidden = b.Layer.InFeatures;
         yield return $"{b.Name}: attention on this device's {c.Text.OverP(b.Spec.Heads, "head")}, {(b.Spec.Causal ? "causal" : "bidirectional")}, within each sequence: " +
-            $"softmax(q·kᵀ/√{PlanText.N(b.Spec.HeadDim(hidden))})·v → context [T, {c.Text.LocalHeadsWidth(b.Spec, hidden)}] per device, the column shards of [T, {PlanText.N(c.Step.Features)}].";
+            $"softmax(q·kᵀ/√{PlanText.HeadDim(b.Spec, hidden)})·v → context [T, {c.Text.LocalHeadsWidth(b.Spec, hidden)}] per device, the column shards of [T, {b.D}].";
         if (b.Spec.Rotary)
-            yield return $"Rotary positions first (rotate_half, θ = {PlanText.Float(b.Spec.RopeTheta)}), in place on this device's q and k heads; " +
+            yield return $"Rotary positions first (rotate_half, {PlanText.Setting("θ", b.Spec.RopeTheta)}), in place on this device's q and k heads; " +
                 "positions restart at 0 in each packed sequence.";
         if (c.Step.InStack)
             yield return "With a KV cache (one sequence), the new tokens' k and v are appended to this device's cache of its KV heads " +

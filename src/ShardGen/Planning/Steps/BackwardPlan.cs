@@ -78,12 +78,12 @@ internal static class BackwardPlan
         string name = c.Layer is { } layer ? (c.Step.InStack ? $" ({layer.Name}[i])" : $" ({layer.Name})") : "";
         string head = $"Backward of step {PlanText.N(b.Index + 1)}{name}: {backward.Text}";
         if (backward.Conjugate is { } conjugate)
-            yield return $"{head} [T, {c.FText}]: {c.Text.PerDevice(conjugate.BytesFormula, Bytes(b, c), c.F)}.";
+            yield return $"{head} [T, {c.FText}]: {c.Text.PerDevice(conjugate.BytesFormula, Bytes(b, c), c.F, name: c.FName)}.";
         else
             yield return backward.Call == BackwardCall.Identity ? $"{head}; no collective." : $"{head}.";
         if (b.AllReducesInput)
             yield return $"Then all-reduce of dX [T, {c.FText}] (Megatron's f: identity forward, all-reduce backward): " +
-                $"{c.Text.PerDevice(InputAllReduce.BytesFormula, Bytes(b, c), c.F)}.";
+                $"{c.Text.PerDevice(InputAllReduce.BytesFormula, Bytes(b, c), c.F, name: c.FName)}.";
         if (b.Type.BackwardCollectives(c) is { } collectives) yield return collectives;
     }
 

@@ -36,7 +36,7 @@ internal sealed class Download : StepType
             TensorLayout.Replicated => $"Output [T, {f}] → host, from device 0's replica.",
             TensorLayout.ColumnSharded when c.Index > 0 && c.Steps[c.Index - 1].Kind == PlanStepKind.LmHead =>
                 $"Logits [T, {f}] → host: the host reads each device's logits of its own vocabulary range; no collective needed.",
-            TensorLayout.ColumnSharded => $"Output [T, {f}] → host: the host reads each device's column shard [T, {c.Text.OverP(c.F)}]; no collective needed.",
+            TensorLayout.ColumnSharded => $"Output [T, {f}] → host: the host reads each device's column shard [T, {c.Text.SizeOverP(c.F, c.FName)}]; no collective needed.",
             TensorLayout.Blocks2D => $"Output [T, {f}] → host: the host reads each device's block [{c.Text.TokenBlock}, {c.Text.OverQ(c.F)}]; no collective needed.",
             TensorLayout.TokenSharded => $"Output [T, {f}] → host: the host reads each device's token block [{c.Text.TokenShard}, {f}]; no collective needed.",
             _ => $"Output [T, {f}] → host.",

@@ -28,8 +28,8 @@ internal sealed class FinalNorm : StepType
     public override IEnumerable<string> Comment(StepContext c)
     {
         var layer = c.Layer!;
-        string d = PlanText.N(layer.InFeatures);
-        string kind = $"{(layer.Norm == NormKind.RmsNorm ? "RMSNorm" : "LayerNorm")}, ε = {PlanText.Float(layer.NormEpsilon)}";
+        string d = PlanText.Size(layer.InFeatures, "hidden");
+        string kind = $"{(layer.Norm == NormKind.RmsNorm ? "RMSNorm" : "LayerNorm")}, {PlanText.Setting("ε", layer.NormEpsilon)}";
         yield return c.Step.From == TensorLayout.TokenSharded
             ? $"{layer.Name} (final norm: {kind}) on each device's own tokens [{c.Text.TokenShard}, {d}] (sequence parallel); no collective."
             : $"{layer.Name} (final norm: {kind}) on the residual stream [T, {d}], replicated: every device normalizes every token; no collective.";

@@ -25,9 +25,9 @@ internal sealed class PositionEmbedding : StepType
     public override IEnumerable<string> Comment(StepContext c)
     {
         var layer = c.Layer!;
-        string d = PlanText.N(layer.OutFeatures);
+        string d = PlanText.Size(layer.OutFeatures, "hidden");
         string rows = c.Step.From == TensorLayout.TokenSharded ? $"[{c.Text.TokenShard}, {d}], each device's own tokens" : $"[T, {d}] on every device";
-        yield return $"{layer.Name} (position embedding, table [{PlanText.N(layer.InFeatures)}, {d}] replicated): + the row of each token's position, in place on {rows}.";
+        yield return $"{layer.Name} (position embedding, table [{PlanText.Size(layer.InFeatures, "positions")}, {d}] replicated): + the row of each token's position, in place on {rows}.";
         yield return "Positions restart at 0 in each packed sequence and continue from the cache's length with a KV cache; no collective.";
     }
 }

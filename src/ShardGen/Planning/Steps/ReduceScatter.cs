@@ -29,7 +29,7 @@ internal sealed class ReduceScatter(ShardAxis axis) : MeshCollectiveStep
 
     private static IEnumerable<string> ColumnsComment(StepContext c)
     {
-        yield return $"Reduce-scatter of the partial sums [T, {c.FText}] → column shards [T, {c.Text.OverP(c.F)}] per device: {c.Bytes("(P−1)/P")}.";
+        yield return $"Reduce-scatter of the partial sums [T, {c.FText}] → column shards [T, {c.Text.SizeOverP(c.F, c.FName)}] per device: {c.Bytes("(P−1)/P")}.";
         if (c.Consumer is { Strategy: ParallelStrategy.RowParallel })
             yield return $"Reduce-scatter, not all-reduce: {c.ConsumerText} needs only its shard, at half the bytes.";
         else if (c.Consumer is { Strategy: ParallelStrategy.Summa2D })
@@ -53,7 +53,7 @@ internal sealed class ReduceScatter(ShardAxis axis) : MeshCollectiveStep
 
     public override string? Summary(StepContext c) => Axis == ShardAxis.Tokens
         ? c.InBlock is { } inBlock
-            ? $"reduce-scatter over tokens {BlockCollective.Of(c, inBlock)}, of the {BlockCollective.Half(inBlock)} partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}."
-            : $"reduce-scatter over tokens of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}."
-        : $"reduce-scatter of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
+            ? $"reduce-scatter over tokens {BlockCollective.Of(c, inBlock)}, of the {BlockCollective.Half(inBlock)} partial sums [T, {c.FText}]: {c.Bytes("(P−1)/P")}."
+            : $"reduce-scatter over tokens of {c.ProducerName}'s partial sums [T, {c.FText}]: {c.Bytes("(P−1)/P")}."
+        : $"reduce-scatter of {c.ProducerName}'s partial sums [T, {c.FText}]: {c.Bytes("(P−1)/P")}.";
 }
