@@ -20,16 +20,24 @@ public sealed partial class MpiDeviceMesh : IProcessReplicas
     /// sums this process's gradients. The returned mesh is this process's replica (P devices); load the model on it.
     /// Every rank must call this, in the same order as every other collective step.
     /// </summary>
-    /// <exception cref="ArgumentException">The job's rank count is not a multiple of D.</exception>
-    public static MpiDeviceMesh CreateReplica(int replicas, int threadsPerDevice = 1)
+    /// <param name="replicas">D.</param>
+    /// <param name="devicesPerReplica">P, checked against the job (D × P ranks); 0: the job's ranks / D.</param>
+    /// <param name="threadsPerDevice">Threads of this process's CPU device for its GEMMs.</param>
+    /// <exception cref="ArgumentException">The job's rank count is not a multiple of D, or not D × P.</exception>
+    public static MpiDeviceMesh CreateReplica(int replicas, int devicesPerReplica = 0, int threadsPerDevice = 1)
     {
         if (replicas < 1) throw new ArgumentOutOfRangeException(nameof(replicas), replicas, "Data parallelism needs at least one replica (D ≥ 1).");
+        if (devicesPerReplica < 0) throw new ArgumentOutOfRangeException(nameof(devicesPerReplica), devicesPerReplica, "Each replica needs at least one device (P ≥ 1; 0: the job's ranks / D).");
         if (threadsPerDevice < 1) throw new ArgumentOutOfRangeException(nameof(threadsPerDevice), threadsPerDevice, "Each device needs at least one thread.");
         var world = MpiRuntime.World;
         if (world.Size % replicas != 0)
             throw new ArgumentException(
                 $"The MPI job has {world.Size} ranks, not a multiple of {replicas} replicas: D × P ranks run D replicas of P devices (mpirun -np D×P).",
                 nameof(replicas));
+        if (devicesPerReplica != 0 && (long)replicas * devicesPerReplica != world.Size)
+            throw new ArgumentException(
+                $"The MPI job has {world.Size} ranks, but {replicas} replicas × {devicesPerReplica} devices need {(long)replicas * devicesPerReplica}: start it with mpirun -np {(long)replicas * devicesPerReplica}.",
+                nameof(devicesPerReplica));
         int p = world.Size / replicas, replica = world.Rank / p, device = world.Rank % p;
         // The process's step guard spans the whole job (every rank's steps), made before the splits like any mesh's.
         MpiRuntime.Guard(world);

@@ -99,7 +99,7 @@ public class ForwardBackwardEmissionTests
 
         // The backward part: the forward's steps reversed, each mapped to its backward (identities leave no call).
         var backwardPart = trainingCalls.Skip(loss).Where(c => c.Method is not "Loss").ToList();
-        var expected = forwardCalls.AsEnumerable().Reverse().Select(c => BackwardOf[c.Method]).Where(m => m is not null).ToList();
+        var expected = forwardCalls.AsEnumerable().Reverse().Select(c => BackwardOf[c.Method]).Where(m => m is not null).Select(m => m!).ToList();
         var actual = backwardPart.Where(c => !c.IsInputAllReduce).Select(c => c.Method).ToList();
         Assert.Equal(expected, actual);
 

@@ -52,12 +52,15 @@ public sealed class MpiDataParallelTests
     }
 
     [MpiFact]
-    public void ARankCountTheReplicasDoNotDivide_IsRefusedOnEveryRank()
+    public void ARankCountThatIsNotDTimesP_IsRefusedOnEveryRank()
     {
         var run = MpiJob.Run(3, new[] { "dp-odd" });
         Assert.True(run.ExitCode == 0, run.ToString());
         var lines = run.Lines("DPODD ").ToArray();
         Assert.Equal(3, lines.Length);
         Assert.All(lines, l => Assert.Contains("refused=True The MPI job has 3 ranks, not a multiple of 2 replicas", l));
+        lines = run.Lines("DPSIZE ").ToArray();
+        Assert.Equal(3, lines.Length);
+        Assert.All(lines, l => Assert.Contains("refused=True The MPI job has 3 ranks, but 1 replicas × 2 devices need 2: start it with mpirun -np 2", l));
     }
 }

@@ -36,6 +36,8 @@ public sealed partial class ModelTraining
     /// </summary>
     public double GradientNorm()
     {
+        if (_core.Mesh.Devices.Any(d => !d.IsLocal))
+            throw new NotSupportedException($"GradientNorm adds the slices of every device in this process, but {_core.Plan.ModelName}'s mesh has devices of other processes (MPI): clip in process.");
         var distinct = _distinct ??= Distinct(Gradients);
         var devices = _core.Mesh.Devices;
         var sums = new MatrixView[devices.Count];

@@ -23,9 +23,11 @@ internal static class ReplicaAllReduce
     {
         int d = replicas.Count, p = replicas[0].Core.Mesh.Size;
         bool cpu = !stageThroughHost && AllCpu(replicas);
-        // Ops count bytes by device rank, which repeats across replicas: they count into a sink, and each member's
-        // bytes are counted by replica in the mesh's traffic instead.
+        // The ring counts the bytes it moves by device rank, which repeats across replicas: per rank k, all D members
+        // together. Each member's share is counted by replica in the mesh's traffic from the schedule, and the two
+        // must agree once the ring has run.
         var sink = new CollectiveStats(p);
+        var counted = new long[p];
         var pool = new CollectivePool<CpuDevice>((kind, size) => new CpuCollective(kind, size, sink));
         var views = new MatrixView[d];
         var owned = new DeviceBuffer?[d];
@@ -40,9 +42,13 @@ internal static class ReplicaAllReduce
                 owned[r]?.Dispose(); // freed after the queued work that still uses it
                 owned[r] = null;
             }
-            ReplicaGroup.Count(traffic, d, p, bucket.Rank, bucket.Elements);
+            counted[bucket.Rank] += ReplicaGroup.Count(traffic, d, p, bucket.Rank, bucket.Elements);
         }
         foreach (var replica in replicas) replica.Core.Mesh.Synchronize();
+        if (cpu)
+            for (int k = 0; k < p; k++)
+                if (sink.BytesSent(k) != counted[k])
+                    throw new InvalidOperationException($"The ring moved {sink.BytesSent(k)} B across replicas of rank {k} but {counted[k]} B were counted.");
     }
 
     private static bool AllCpu(IReadOnlyList<ModelTraining> replicas)

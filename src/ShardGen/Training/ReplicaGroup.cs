@@ -152,18 +152,21 @@ public static class ReplicaGroup
         return CollectiveSchedule.For(CollectiveKind.AllReduce, size).ElementsSent(chunks, member) * sizeof(float);
     }
 
-    /// <summary>Counts one bucket's all-reduce: each member's bytes at index replica·P + rank, one record for the call.</summary>
-    internal static void Count(CollectiveStats? traffic, int replicas, int devicesPerReplica, int rank, int elements)
+    /// <summary>
+    /// Counts one bucket's all-reduce (if <paramref name="traffic"/> is given): each member's bytes at index
+    /// replica·P + rank, one record for the call. Returns the bytes of all members together.
+    /// </summary>
+    internal static long Count(CollectiveStats? traffic, int replicas, int devicesPerReplica, int rank, int elements)
     {
-        if (traffic is null) return;
         long total = 0;
         for (int r = 0; r < replicas; r++)
         {
             long bytes = RingBytesSent(replicas, r, elements);
-            traffic.AddBytesSent(r * devicesPerReplica + rank, bytes);
+            traffic?.AddBytesSent(r * devicesPerReplica + rank, bytes);
             total += bytes;
         }
-        traffic.AddRecord(CollectiveKind.AllReduce, GroupName(rank), replicas, elements, total);
+        traffic?.AddRecord(CollectiveKind.AllReduce, GroupName(rank), replicas, elements, total);
+        return total;
     }
 
     /// <summary>The group {rank k of every replica}.</summary>

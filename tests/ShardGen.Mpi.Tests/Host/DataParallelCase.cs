@@ -51,14 +51,20 @@ internal static class DataParallelCase
 
     public static void Odd()
     {
+        Refused("DPODD", () => MpiDeviceMesh.CreateReplica(Replicas));
+        Refused("DPSIZE", () => MpiDeviceMesh.CreateReplica(1, devicesPerReplica: 2));
+    }
+
+    private static void Refused(string label, Func<MpiDeviceMesh> create)
+    {
         try
         {
-            using var mesh = MpiDeviceMesh.CreateReplica(Replicas);
-            Output.Line("DPODD refused=False");
+            using var mesh = create();
+            Output.Line($"{label} refused=False");
         }
         catch (ArgumentException e)
         {
-            Output.Line($"DPODD refused=True {e.Message}");
+            Output.Line($"{label} refused=True {e.Message}");
         }
     }
 

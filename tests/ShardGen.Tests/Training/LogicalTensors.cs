@@ -62,10 +62,6 @@ internal static class LogicalTensors
                 .Select(_ => (double)(float)(scale * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))).ToArray());
     }
 
-    /// <summary>The model's training state (its generated Training member once the generator emits it).</summary>
-    public static ModelTraining TrainingOf(object model)
-    {
-        var field = model.GetType().GetField("_core", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
-        return ((global::ShardGen.Runtime.ShardedModelCore)field.GetValue(model)!).Training;
-    }
+    /// <summary>The model's training state.</summary>
+    public static ModelTraining TrainingOf(ILanguageModel model) => ((ITrainableLanguageModel)model).Training;
 }

@@ -36,26 +36,40 @@ public sealed class TrainerTorchTests
     [InlineData("gpt2", "adamw", 4, 0.0, 4)]
     [InlineData("qwen2", "sgd", 2, 0.3, 2)]
     [InlineData("qwen2", "adamw", 4, 0.3, 4)]
-    public void StepsMatchPyTorch(string family, string optimizer, int devices, double clip, int kvHeads)
+    public void StepsMatchPyTorch(string family, string optimizer, int devices, double clip, int kvHeads) =>
+        Check(family, optimizer, 1, devices, clip, kvHeads);
+
+    /// <summary>D × P = 2 × 2 in process: each replica its windows, gradients summed across replicas.</summary>
+    [TorchTheory]
+    [InlineData("llama", "adamw", 0.3, 4)]
+    [InlineData("llama", "sgd", 0.0, 2)]
+    [InlineData("gpt2", "sgd", 0.3, 4)]
+    [InlineData("qwen2", "adamw", 0.0, 2)]
+    public void DataParallelStepsMatchPyTorch(string family, string optimizer, double clip, int kvHeads) =>
+        Check(family, optimizer, 2, 2, clip, kvHeads);
+
+    private static void Check(string family, string optimizer, int replicas, int devices, double clip, int kvHeads)
     {
         const int steps = 3, batch = 4, seq = 7;
         double lr = optimizer == "sgd" ? 0.5 : 0.01;
         string dir = TrainReference.TemporaryFolder();
         try
         {
-            int seed = 40 + devices + (family.Length << 2) + (optimizer == "sgd" ? 0 : 100);
+            int seed = 40 + devices + (family.Length << 2) + (optimizer == "sgd" ? 0 : 100) + 1000 * (replicas - 1);
             var (checkpoint, data) = Setup(dir, family, kvHeads, seed);
             string reference = Path.Combine(dir, "reference");
             TrainReference.Run(["train", checkpoint, "--data", data, "--batch", $"{batch}", "--seq", $"{seq}", "--steps", $"{steps}",
-                "--lr", lr.ToString(CultureInfo.InvariantCulture), "--optimizer", optimizer, "--weights-npy", "--out", reference,
+                "--lr", lr.ToString(CultureInfo.InvariantCulture), "--optimizer", optimizer, "--weights-npy", "--out", reference, "--data-parallel", $"{replicas}",
                 .. clip > 0 ? ["--clip", clip.ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>()]);
             double[] expected = Npy.Read(Path.Combine(reference, "losses.npy")).Data;
 
-            using var mesh = DeviceMesh.CreateCpu(devices);
-            using ITrainableLanguageModel model = family == "gpt2" ? Gpt2.Load(mesh, checkpoint) : Llama.Load(mesh, checkpoint);
+            using var meshes = DataParallelMesh.CreateCpu(replicas, devices);
+            var models = meshes.Replicas.Select(mesh => family == "gpt2" ? (ITrainableLanguageModel)Gpt2.Load(mesh, checkpoint) : Llama.Load(mesh, checkpoint)).ToArray();
+            using var _ = new Disposables(models);
+            var model = models[^1];   // every replica holds the same weights after each step
             using Optimizer opt = optimizer == "sgd" ? new Sgd(lr) : new AdamW(lr);
             var tokens = TokenData.Load(data);
-            var trainer = new Trainer([model], opt, tokens, new TrainingBatches(tokens.Count, batch, seq), clip > 0 ? clip : null);
+            var trainer = new Trainer(models, opt, tokens, new TrainingBatches(tokens.Count, batch, seq, replicas), clip > 0 ? clip : null);
             for (int s = 0; s < steps; s++)
             {
                 double loss = trainer.Step();
@@ -82,6 +96,11 @@ public sealed class TrainerTorchTests
             Assert.True(moved >= theirs.Count - 2, $"only {moved} of {theirs.Count} tensors moved measurably more than the error");
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    private sealed class Disposables(IDisposable[] items) : IDisposable
+    {
+        public void Dispose() { foreach (var item in items) item.Dispose(); }
     }
 
     internal static (string Checkpoint, string Data) Setup(string dir, string family, int kvHeads, int seed)

@@ -74,7 +74,7 @@ internal abstract class StepType
     /// <summary>A transformer block's half the step belongs to: 1 attention, 2 MLP; 0 outside blocks.</summary>
     public virtual int BlockHalf => 0;
 
-    /// <summary>The conjugate step a backward pass runs for this one (issue 10 emits it).</summary>
+    /// <summary>The step's backward: its method and call, or its conjugate collective (<see cref="BackwardPlan"/> orders them; the generator emits them).</summary>
     public abstract StepBackward Backward { get; }
 
     /// <summary>Bytes the step sends, all devices together (divide by P for the per-device figure). Exact for float32.</summary>
