@@ -20,7 +20,7 @@ namespace ShardGen.Mpi;
 /// MPI_Comm_split), results are assembled on every rank with MPI, and each forward's <see cref="TrafficReport"/> adds
 /// up every rank's bytes, so it shows the same figures as the in-process mesh.
 /// </summary>
-public sealed class MpiDeviceMesh : DeviceMesh
+public sealed partial class MpiDeviceMesh : DeviceMesh
 {
     private readonly Device[] _devices;
     private readonly MpiCollectiveEngine _collectives;

@@ -12,7 +12,7 @@ namespace ShardGen;
 /// steps in order with the bytes each collective sends. <see cref="ToString"/> prints it as a table
 /// for <see cref="Tokens"/> tokens.
 /// </summary>
-public sealed class ModelPlan
+public sealed partial class ModelPlan
 {
     private ModelPlan(string model, IReadOnlyList<LayerSpec> specs, int devices, int tokens, bool sequenceParallel)
     {
@@ -117,6 +117,36 @@ public sealed class ModelPlan
 
     /// <summary>Collective calls of <paramref name="kind"/> that <paramref name="step"/> issues (0 for local steps).</summary>
     public int PredictedCalls(PlanStep step, CollectiveKind kind) => CallsOf(step, kind);
+
+    /// <summary>
+    /// The backward of a generated ForwardBackward, in the order it runs (every step's backward from the last step to the
+    /// first); empty for a model without one (only language models train).
+    /// </summary>
+    internal IReadOnlyList<BackwardStep> Backward => _backward ??= BackwardPlan.Supported(Steps) ? BackwardPlan.Of(Steps) : Array.Empty<BackwardStep>();
+
+    private IReadOnlyList<BackwardStep>? _backward;
+
+    /// <summary>True when the model has a generated ForwardBackward (a language model).</summary>
+    public bool HasBackward => Backward.Count > 0;
+
+    /// <summary>Bytes the backward of <paramref name="step"/> sends between devices, all devices together (its runs together).</summary>
+    internal long PredictedBackwardTotalBytes(BackwardStep step, int tokens) =>
+        Repeats(Steps[step.Index]) * BackwardPlan.TotalBytes(step, Sizes(Steps[step.Index], tokens));
+
+    /// <summary>
+    /// Bytes the backward of one ForwardBackward on <paramref name="tokens"/> tokens sends, all devices together: the
+    /// loss's statistics, the conjugate collectives (Megatron's f and g, all-gather ↔ reduce-scatter) and under sequence
+    /// parallelism the replicated parameters' gradients. A ForwardBackward's traffic is this plus the forward's
+    /// (<see cref="PredictedTotalBytes(int)"/>). 0 for a model without a backward.
+    /// </summary>
+    public long PredictedBackwardTotalBytes(int tokens) => Backward.Sum(b => PredictedBackwardTotalBytes(b, tokens));
+
+    /// <summary>The backward's bytes per device (total / P), next to <see cref="PredictedBytesPerDevice"/>.</summary>
+    public double PredictedBackwardBytesPerDevice(int tokens) => (double)PredictedBackwardTotalBytes(tokens) / Devices;
+
+    /// <summary>Collective calls of <paramref name="kind"/> the backward of one ForwardBackward issues.</summary>
+    public int PredictedBackwardCalls(CollectiveKind kind) =>
+        Backward.Sum(b => Repeats(Steps[b.Index]) * BackwardPlan.Calls(b, Op(kind), Sizes(Steps[b.Index], Tokens)));
 
     /// <summary>Weight and bias bytes held by each device.</summary>
     public long WeightBytesPerDevice => Layers.Sum(l => l.BytesPerDevice);

@@ -60,13 +60,55 @@ internal static class PlanFormatter
             sb.AppendLine($"      placements: {layout}{loop}{bytes}");
         }
         sb.AppendLine();
-        var calls = new[] { Collectives.CollectiveKind.AllReduce, Collectives.CollectiveKind.ReduceScatter, Collectives.CollectiveKind.AllGather,
-                            Collectives.CollectiveKind.Broadcast, Collectives.CollectiveKind.Reduce }
-            .Select(k => (k, c: plan.PredictedCalls(k))).Where(x => x.c > 0)
-            .Select(x => $"{x.c} {TrafficReport.KindText(x.k)}{(x.c == 1 ? "" : "s")}");
-        string callText = calls.Any() ? string.Join(", ", calls) : "no collectives";
-        sb.Append($"  per forward: {callText}; {plan.PredictedBytesPerDevice(t):N0} B per device, {plan.PredictedTotalBytes(t):N0} B in total");
+        sb.Append($"  per forward: {CallText(plan.PredictedCalls)}; {plan.PredictedBytesPerDevice(t):N0} B per device, {plan.PredictedTotalBytes(t):N0} B in total");
+        if (plan.HasBackward) AppendBackward(sb, plan);
         return sb.ToString();
+    }
+
+    private static readonly Collectives.CollectiveKind[] Kinds =
+    {
+        Collectives.CollectiveKind.AllReduce, Collectives.CollectiveKind.ReduceScatter, Collectives.CollectiveKind.AllGather,
+        Collectives.CollectiveKind.Broadcast, Collectives.CollectiveKind.Reduce,
+    };
+
+    /// <summary>"4 all-reduces, 1 all-gather", or "no collectives".</summary>
+    private static string CallText(System.Func<Collectives.CollectiveKind, int> calls)
+    {
+        var text = Kinds.Select(k => (k, c: calls(k))).Where(x => x.c > 0).Select(x => $"{x.c} {TrafficReport.KindText(x.k)}{(x.c == 1 ? "" : "s")}");
+        return text.Any() ? string.Join(", ", text) : "no collectives";
+    }
+
+    /// <summary>
+    /// The backward of ForwardBackward: each step's backward in the order it runs, in the words of the generated
+    /// comments, with its collectives' bytes; then the totals next to the forward's.
+    /// </summary>
+    private static void AppendBackward(StringBuilder sb, ModelPlan plan)
+    {
+        int t = plan.Tokens, p = plan.Devices;
+        var specs = plan.Layers.Select(l => l.Spec).ToArray();
+        var text = new PlanText(p);
+        var variables = StepContext.VariableNames(plan.Steps);
+        sb.AppendLine();
+        sb.AppendLine();
+        sb.AppendLine($"  Backward (ForwardBackward after the forward), in the words of the generated ForwardBackward; bytes per device for T = {t}:");
+        foreach (var b in plan.Backward)
+        {
+            var context = new StepContext(plan.Steps, b.Index, specs, text, variables);
+            var lines = BackwardPlan.Comment(b, context).SelectMany(l => PlanText.Wrap(l, PlanText.MaxCommentWidth)).ToList();
+            sb.AppendLine($"  {"←",3} {lines[0]}");
+            for (int j = 1; j < lines.Count; j++) sb.AppendLine($"      {lines[j]}");
+            long bytes = plan.PredictedBackwardTotalBytes(b, t);
+            if (bytes > 0)
+            {
+                int repeats = plan.Repeats(plan.Steps[b.Index]);
+                string loop = repeats > 1 || plan.Steps[b.Index].InStack ? $"once per block ({repeats}×); " : "";
+                sb.AppendLine($"      {loop}{(double)bytes / p:N0} B per device{(repeats > 1 ? " in all" : "")}");
+            }
+        }
+        sb.AppendLine();
+        sb.AppendLine($"  per backward: {CallText(plan.PredictedBackwardCalls)}; {plan.PredictedBackwardBytesPerDevice(t):N0} B per device, " +
+            $"{plan.PredictedBackwardTotalBytes(t):N0} B in total");
+        sb.Append($"  per ForwardBackward: {plan.PredictedBytesPerDevice(t) + plan.PredictedBackwardBytesPerDevice(t):N0} B per device");
     }
 
     /// <summary>Each step's description from the catalog (the generated Forward's comment), with this plan's device count.</summary>

@@ -14,6 +14,8 @@ internal static class GeneratedMembers
         "Weights", "Create", "Forward", "Dispose",
         // Language models (a model with a token embedding) besides: Load from a checkpoint, the ILanguageModel members.
         "Load", "Vocab", "CreateCache",
+        // and the training members: ITrainableLanguageModel's, and the record struct each block keeps its activations in.
+        "ForwardBackward", "Training", "BlockActivations",
     };
 
     /// <summary>Members of the generated nested <c>Weights</c> class besides one property per layer.</summary>

@@ -22,14 +22,14 @@ internal static class LanguageModelEmitter
     /// <summary>The class remarks' line for a language-model layer, or null for the other kinds.</summary>
     public static string? Summary(LayerSpec l, bool sequenceParallel, PlanText text)
     {
-        string d = PlanText.N(l.OutFeatures), open = l.IsOpen ? " (sizes of 0: from config.json at load)" : "";
+        string d = PlanText.Size(l.OutFeatures, "hidden"), open = l.IsOpen ? " (named sizes: from config.json at load)" : "";
         switch (l.Strategy)
         {
             case ParallelStrategy.VocabEmbedding:
-                return $"{l.Name}: vocab-parallel embedding [{PlanText.N(l.InFeatures)}, {d}], each device its own range of vocabulary rows " +
+                return $"{l.Name}: vocab-parallel embedding [{PlanText.Size(l.InFeatures, "vocab")}, {d}], each device its own range of vocabulary rows " +
                     $"(uneven when the vocabulary does not divide), zeros for ids outside it, then one {(sequenceParallel ? "reduce-scatter over tokens" : "all-reduce")}{open}.";
             case ParallelStrategy.PositionEmbedding:
-                return $"{l.Name}: learned position embedding [{PlanText.N(l.InFeatures)}, {d}], replicated, added to the residual stream{open}.";
+                return $"{l.Name}: learned position embedding [{PlanText.Size(l.InFeatures, "positions")}, {d}], replicated, added to the residual stream{open}.";
             case ParallelStrategy.TransformerStack:
                 var b = l.Block!;
                 string mlp = b.Mlp == MlpKind.Gated ? "gated MLP (gate|up fused per device)" : "MLP";
@@ -39,7 +39,7 @@ internal static class LanguageModelEmitter
             case ParallelStrategy.FinalNorm:
                 return $"{l.Name}: final norm ({(l.Norm == NormKind.RmsNorm ? "RMSNorm" : "LayerNorm")}), replicated{open}.";
             case ParallelStrategy.LmHead:
-                return $"{l.Name}: LM head [{PlanText.N(l.InFeatures)}, {PlanText.N(l.OutFeatures)}], column-parallel over the vocabulary (the embedding's row ranges); " +
+                return $"{l.Name}: LM head [{PlanText.Size(l.InFeatures, "hidden")}, {PlanText.Size(l.OutFeatures, "vocab")}], column-parallel over the vocabulary (the embedding's row ranges); " +
                     $"tied to the embedding when config.json says so (no second copy); logits gathered by the host{open}.";
             default:
                 return null;
@@ -98,10 +98,12 @@ internal static class LanguageModelEmitter
         w.OpenBlock($"public float[,] Forward(int[] tokenIds, int[]? sequenceLengths, {Ns}KvCache? cache)");
         w.WriteLine("using var pass = _core.BeginForward(tokenIds, sequenceLengths, cache);");
         if (layers.Any(l => l.IsOpen))
-            w.WriteLine("// Sizes left to config.json read 0 in these comments; model.Plan prints every step with the loaded sizes.");
+            w.WriteLine("// Sizes from config.json are named in these comments (hidden, vocab, heads, ffn, …); model.Plan prints every step with the loaded sizes.");
         WriteBody(w, layers, steps, text);
         w.CloseBlock();
         w.WriteLine();
+
+        TrainingEmitter.WriteMembers(w, model, layers, steps, text);
     }
 
     private static void WriteBody(SourceWriter w, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
@@ -128,43 +130,14 @@ internal static class LanguageModelEmitter
             w.WriteLine($"// {PlanText.N(k + 1)}. {lines[0]}");
             for (int j = 1; j < lines.Count; j++) w.WriteLine($"//    {lines[j]}");
 
-            string method = type.Method, index = PlanText.N(step.LayerIndex);
-            string blockArgument = step.InStack ? "block" : $"_core.Block({index})";
-            string v = variables[k];
-            switch (type.Call)
+            if (type.Call == StepCall.Download)
             {
-                case StepCall.EmbeddingLookup:
-                    w.WriteLine($"var {v} = pass.{method}(_core.Embedding({index}));");
-                    current = v;
-                    break;
-                case StepCall.EmbeddingInPlace:
-                    w.WriteLine($"pass.{method}({current}, _core.Embedding({index}));");
-                    break;
-                case StepCall.NormLaunch:
-                    w.WriteLine($"var {v} = pass.{method}({current}, _core.Norm({index}));");
-                    current = v;
-                    break;
-                case StepCall.LinearLaunch:
-                    w.WriteLine($"var {v} = pass.{method}({current}, _core.Linear({index}));");
-                    current = v;
-                    break;
-                case StepCall.LinearInPlace:
-                    w.WriteLine($"pass.{method}({current}, _core.Linear({index}));");
-                    break;
-                case StepCall.BlockLaunch:
-                    w.WriteLine($"var {v} = pass.{method}({current}, {blockArgument});");
-                    current = v;
-                    break;
-                case StepCall.BlockResidual:
-                    w.WriteLine($"pass.{method}({current}, {variables[step.ResidualStep]}, {blockArgument});");
-                    break;
-                case StepCall.Download:
-                    w.WriteLine($"return pass.{method}({current});");
-                    break;
-                default:
-                    w.WriteLine($"var {v} = pass.{method}({current});");
-                    current = v;
-                    break;
+                w.WriteLine($"return pass.{type.Method}({current});");
+            }
+            else
+            {
+                w.WriteLine(Statement(step, type, variables[k], current, variables));
+                if (!type.IsInPlace) current = variables[k];
             }
             if (inLoop && (k + 1 == steps.Count || !steps[k + 1].InStack))
             {
@@ -174,5 +147,37 @@ internal static class LanguageModelEmitter
                 inLoop = false;
             }
         }
+    }
+
+    /// <summary>
+    /// The forward statement of <paramref name="step"/> reading <paramref name="current"/> (every call but the download's):
+    /// <c>var a3 = pass.QkvProjection(a2, block);</c>.
+    /// </summary>
+    public static string Statement(PlanStep step, StepType type, string v, string current, string[] variables)
+    {
+        string method = type.Method;
+        string layer = LayerArgument(step, type);
+        return type.Call switch
+        {
+            StepCall.EmbeddingLookup => $"var {v} = pass.{method}({layer});",
+            StepCall.EmbeddingInPlace or StepCall.LinearInPlace => $"pass.{method}({current}, {layer});",
+            StepCall.NormLaunch or StepCall.LinearLaunch or StepCall.BlockLaunch => $"var {v} = pass.{method}({current}, {layer});",
+            StepCall.BlockResidual => $"pass.{method}({current}, {variables[step.ResidualStep]}, {layer});",
+            _ => $"var {v} = pass.{method}({current});",
+        };
+    }
+
+    /// <summary>The layer argument of a step's ForwardPass call (and of its backward): <c>_core.Linear(3)</c>, <c>block</c>; "" for transitions.</summary>
+    public static string LayerArgument(PlanStep step, StepType type)
+    {
+        string index = PlanText.N(step.LayerIndex);
+        return type.Call switch
+        {
+            StepCall.EmbeddingLookup or StepCall.EmbeddingInPlace => $"_core.Embedding({index})",
+            StepCall.NormLaunch => $"_core.Norm({index})",
+            StepCall.LinearLaunch or StepCall.LinearInPlace => $"_core.Linear({index})",
+            StepCall.BlockLaunch or StepCall.BlockResidual => step.InStack ? "block" : $"_core.Block({index})",
+            _ => "",
+        };
     }
 }

@@ -41,7 +41,7 @@ internal static class ModelEmitter
 
         WriteRemarks(w, model, layers, steps, text);
         w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"{GeneratorName}\", \"{GeneratorVersion}\")]");
-        w.OpenBlock($"partial class {Identifier(model.Name)} : global::ShardGen.{(LanguageModelEmitter.Is(layers) ? "ILanguageModel" : "IShardedModel")}");
+        w.OpenBlock($"partial class {Identifier(model.Name)} : global::ShardGen.{(LanguageModelEmitter.Is(layers) ? "ITrainableLanguageModel" : "IShardedModel")}");
         WriteMembers(w, model, layers, steps, text);
         w.CloseBlock();
 
@@ -68,7 +68,7 @@ internal static class ModelEmitter
         {
             int hidden = layers.First(l => l.Block is not null).InFeatures;
             w.WriteLine($"/// <para>Sequence parallel: between the blocks' tensor-parallel regions the residual stream stays sharded by tokens, " +
-                $"[{text.TokenShard}, {PlanText.N(hidden)}] per device, so norms and residual adds touch 1/{text.P} of the tokens.</para>");
+                $"[{text.TokenShard}, {PlanText.Size(hidden, "hidden")}] per device, so norms and residual adds touch 1/{text.P} of the tokens.</para>");
         }
 
         var collectives = new List<string>();
@@ -113,11 +113,13 @@ internal static class ModelEmitter
     internal static string BlockSummary(LayerSpec layer, TransformerSpec block, bool sequenceParallel, PlanText text)
     {
         int d = layer.InFeatures;
-        string kv = block.KvHeads == block.Heads ? "" : block.KvHeads == 1 ? " (1 KV head: multi-query)" : $" ({PlanText.N(block.KvHeads)} KV heads: grouped-query)";
+        string kv = block.KvHeads == block.Heads ? "" : block.KvHeads == 1 ? " (1 KV head: multi-query)"
+            : block.KvHeads == 0 ? " (KV heads from config.json)" : $" ({PlanText.N(block.KvHeads)} KV heads: grouped-query)";
         string collectives = sequenceParallel ? "2 reduce-scatters + 2 all-gathers per forward (sequence parallel)" : "2 all-reduces per forward";
-        return $"{layer.Name}: transformer block, hidden {PlanText.N(d)}, {PlanText.N(block.Heads)} heads × {PlanText.N(block.HeadDim(d))}{kv}, " +
-            $"MLP {PlanText.N(block.FfnHidden)} with {PlanText.ActivationName(layer.Activation)}, {PlanText.NormName(block)}, {(block.Causal ? "causal" : "bidirectional")}" +
-            $"{(layer.HasBias ? "" : ", no biases")}; per device {text.OverP(block.Heads, "query head")} with the matching KV heads, MLP columns {text.OverP(block.FfnHidden)}, " +
+        return $"{layer.Name}: transformer block, {(d > 0 ? $"hidden {PlanText.N(d)}" : "hidden")}, " +
+            $"{(block.Heads > 0 ? $"{PlanText.N(block.Heads)} heads" : "heads")} × {PlanText.HeadDim(block, d)}{kv}, " +
+            $"MLP {PlanText.Size(block.FfnHidden, "ffn")} with {PlanText.ActivationName(layer.Activation)}, {PlanText.NormName(block)}, {(block.Causal ? "causal" : "bidirectional")}" +
+            $"{(layer.HasBias ? "" : ", no biases")}; per device {text.OverP(block.Heads, "query head")} with the matching KV heads, MLP columns {text.SizeOverP(block.FfnHidden, "ffn")}, " +
             $"norms{(layer.HasBias ? " and output biases" : "")} replicated; {collectives}.";
     }
 
@@ -198,6 +200,7 @@ internal static class ModelEmitter
 
         w.WriteLine("/// <summary>Frees every device shard of this model.</summary>");
         w.WriteLine("public void Dispose() => _core.Dispose();");
+        if (LanguageModelEmitter.Is(layers)) TrainingEmitter.WriteTypes(w, layers, steps);
     }
 
     private static void WriteWeights(SourceWriter w, LayerSpec[] layers)

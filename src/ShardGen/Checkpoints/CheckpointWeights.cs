@@ -27,7 +27,7 @@ public sealed class CheckpointWeights : IWeightSource, Runtime.IStridedWeightSou
         _checkpoint = checkpoint;
         Layers = LanguageModelLayers.Of(layers);
         var config = checkpoint.Config;
-        string gpt2Prefix = checkpoint.Contains("wte.weight") && !checkpoint.Contains("transformer.wte.weight") ? "" : "transformer.";
+        string gpt2Prefix = Gpt2Prefix = checkpoint.Contains("wte.weight") && !checkpoint.Contains("transformer.wte.weight") ? "" : "transformer.";
         var problems = new List<string>();
         foreach (var map in HuggingFaceNames.For(config.Family, layers, Layers, gpt2Prefix))
         {
@@ -45,6 +45,9 @@ public sealed class CheckpointWeights : IWeightSource, Runtime.IStridedWeightSou
                 string.Join(Environment.NewLine, problems.Take(MaxListedProblems).Select(p => "  " + p)) +
                 (problems.Count > MaxListedProblems ? $"{Environment.NewLine}  … and {problems.Count - MaxListedProblems} more" : ""));
     }
+
+    /// <summary>The prefix of GPT-2's tensor names in this checkpoint: "transformer." or "".</summary>
+    internal string Gpt2Prefix { get; }
 
     /// <summary>Where the model's parts are in its layer list.</summary>
     public LanguageModelLayers Layers { get; }

@@ -108,7 +108,7 @@ public static class RandomCheckpoint
     private static double Gaussian(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
-    private static void WriteConfig(string path, RandomCheckpointSpec s, string modelType, bool tied)
+    internal static void WriteConfig(string path, RandomCheckpointSpec s, string modelType, bool tied)
     {
         var config = s.Family == ModelFamily.Llama
             ? new Dictionary<string, object>

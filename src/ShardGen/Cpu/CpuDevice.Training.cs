@@ -97,8 +97,8 @@ public sealed unsafe partial class CpuDevice
     public override void AttentionBackward(MatrixView qkv, MatrixView dOutput, MatrixView dQkv, AttentionShape shape)
     {
         CheckAttentionBackward(qkv, dOutput, dQkv, shape);
-        shape = shape with { SequenceStarts = (int[])shape.SequenceStarts.Clone() };
-        Enqueue(() => Kernels.AttentionBackward.Run(Pointer(qkv), qkv.Stride, Pointer(dOutput), dOutput.Stride, Pointer(dQkv), dQkv.Stride, shape));
+        // The forward's plan (a snapshot of the starts, shared by every pass of this shape).
+        Enqueue(DeviceCommand.AttentionBackward(qkv, dOutput, dQkv, PlanAttention(shape)));
     }
 
     public override void ScatterAddRows(int[] ids, int firstRow, MatrixView dOutput, MatrixView dTable)

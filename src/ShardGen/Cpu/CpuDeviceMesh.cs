@@ -11,10 +11,9 @@ public sealed class CpuDeviceMesh : DeviceMesh
     private readonly CpuDevice[] _devices;
     private readonly CpuCollectiveEngine _collectives;
 
-    private CpuDeviceMesh(int devices, int threadsPerDevice)
+    private CpuDeviceMesh(int devices, int threadsPerDevice, bool fitsOnCores)
     {
         _devices = new CpuDevice[devices];
-        bool fitsOnCores = (long)devices * threadsPerDevice <= Environment.ProcessorCount;
         for (int i = 0; i < devices; i++) _devices[i] = new CpuDevice(i, threadsPerDevice, spinBeforeBlocking: fitsOnCores);
         World = new DeviceGroup("world", _devices);
         _collectives = new CpuCollectiveEngine(new CollectiveStats(devices), this);
@@ -25,8 +24,15 @@ public sealed class CpuDeviceMesh : DeviceMesh
     {
         if (devices < 1) throw new ArgumentOutOfRangeException(nameof(devices), devices, "A mesh needs at least one device.");
         if (threadsPerDevice < 1) throw new ArgumentOutOfRangeException(nameof(threadsPerDevice), threadsPerDevice, "Each device needs at least one thread.");
-        return new CpuDeviceMesh(devices, threadsPerDevice);
+        return new CpuDeviceMesh(devices, threadsPerDevice, (long)devices * threadsPerDevice <= Environment.ProcessorCount);
     }
+
+    /// <summary>
+    /// One of several meshes in this process (the replicas of a <see cref="Training.DataParallelMesh"/>): its workers
+    /// spin before blocking only when <paramref name="fitsOnCores"/> says all meshes' workers together fit on the cores.
+    /// </summary>
+    internal static CpuDeviceMesh Create(int devices, int threadsPerDevice, bool fitsOnCores) =>
+        new(devices, threadsPerDevice, fitsOnCores);
 
     public override IReadOnlyList<Device> Devices => _devices;
 

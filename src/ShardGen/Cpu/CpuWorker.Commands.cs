@@ -42,6 +42,10 @@ internal sealed unsafe partial class CpuWorker
             case CommandKind.Attention:
                 AttentionKernel.Run(Pointer(c.A), c.A.Stride, Pointer(c.C), c.C.Stride, (AttentionPlan)c.Target!, _workspaces, _team);
                 break;
+            case CommandKind.AttentionBackward:
+                Kernels.AttentionBackward.Run(Pointer(c.A), c.A.Stride, Pointer(c.B), c.B.Stride, Pointer(c.C), c.C.Stride,
+                    (AttentionPlan)c.Target!, _workspaces, _team);
+                break;
             case CommandKind.CachedAttention:
                 RunCachedAttention(c);
                 break;

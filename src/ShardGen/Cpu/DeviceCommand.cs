@@ -20,6 +20,7 @@ internal enum CommandKind : byte
     Collective,
     Free,
     Action,
+    AttentionBackward,
 }
 
 /// <summary>
@@ -77,6 +78,10 @@ internal struct DeviceCommand
 
     public static DeviceCommand Collective(ScheduledCollective<CpuDevice> op, int member) =>
         new() { Kind = CommandKind.Collective, Target = op, Member = member };
+
+    /// <summary>qkv in A, dOutput in B, dQkv in C.</summary>
+    public static DeviceCommand AttentionBackward(MatrixView qkv, MatrixView dOutput, MatrixView dQkv, AttentionPlan plan) =>
+        new() { Kind = CommandKind.AttentionBackward, A = qkv, B = dOutput, C = dQkv, Target = plan };
 
     public static DeviceCommand Free(NativeAllocation allocation) => new() { Kind = CommandKind.Free, Target = allocation };
 

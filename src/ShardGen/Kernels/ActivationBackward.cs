@@ -1,4 +1,6 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace ShardGen.Kernels;
 
@@ -57,10 +59,29 @@ internal static unsafe class ActivationBackward
         for (int j = 0; j < n; j++) dz[j] = (float)(dy[j] * Derivative(z[j], activation));
     }
 
-    /// <summary>From out = act(gate) ⊙ up: dGate = dOut ⊙ up ⊙ act′(gate), dUp = dOut ⊙ act(gate).</summary>
+    /// <summary>
+    /// From out = act(gate) ⊙ up: dGate = dOut ⊙ up ⊙ act′(gate), dUp = dOut ⊙ act(gate). SiLU (SwiGLU, every LLaMA
+    /// MLP) runs eight at a time in float with the BCL's vectorised exp; the rest, and the tail, per element in double.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GatedRow(float* gate, float* up, float* dOut, float* dGate, float* dUp, int n, Activation activation)
     {
-        for (int j = 0; j < n; j++)
+        int start = 0;
+        if (activation == Activation.Silu && Vector256.IsHardwareAccelerated)
+        {
+            var one = Vector256.Create(1f);
+            for (; start + 8 <= n; start += 8)
+            {
+                var g = Vector256.Load(gate + start);
+                var d = Vector256.Load(dOut + start);
+                var s = one / (one + Vector256.Exp(-g));
+                var u = Vector256.Load(up + start);
+                // Written after all four loads: dGate and dUp may be the gate and up rows themselves.
+                Vector256.Store(d * u * (s * (one + g * (one - s))), dGate + start);
+                Vector256.Store(d * (g * s), dUp + start);
+            }
+        }
+        for (int j = start; j < n; j++)
         {
             double g = gate[j], d = dOut[j];
             dGate[j] = (float)(d * up[j] * Derivative(g, activation));

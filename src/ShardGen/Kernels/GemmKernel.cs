@@ -244,8 +244,10 @@ internal static unsafe class GemmKernel
             return;
         }
 
-        if ((long)m * k >= PackAFloats512)
+        if ((long)m * k >= PackAFloats512 || (g.TransA && m >= 8))
         {
+            // Also Aᵀ (a weight gradient Xᵀ·dY): its block is turned once per KC slice, 8×8 in registers, rather than
+            // gathered six strided rows at a time for every NC block.
             // Large A (beyond L3 or a long row stride): pack a block of whole rows' KC slice once per (ic, pc),
             // contiguous (stride kc), so each 6-row sliver the kernel streams is one sequential run from L3
             // instead of six strided runs from memory, and A comes from memory once rather than once per NC block.

@@ -52,6 +52,9 @@ internal sealed class KernelThreadTeam : IDisposable
     /// <summary>This team's attention job, reused like <see cref="GemmStrips"/>.</summary>
     internal AttentionKernel.TeamJob Attention { get; } = new();
 
+    /// <summary>This team's attention-backward job.</summary>
+    internal AttentionBackward.TeamJob AttentionBackward { get; } = new();
+
     /// <summary>This team's few-rows GEMM job (decoding's projections).</summary>
     internal SkinnyGemm.TeamJob SkinnyGemm { get; } = new();
 

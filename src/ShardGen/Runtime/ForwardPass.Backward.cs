@@ -1,11 +1,20 @@
 using System;
+using System.Collections.Generic;
+using ShardGen.Devices;
 using ShardGen.Planning;
 
 namespace ShardGen.Runtime;
 
-// CONTRACT STUBS (helper i14-backward replaces every body; none may remain when merged).
+// A training pass: the forward keeps its activations until the pass ends, then the backward methods (the loss in
+// ForwardPass.Loss.cs, the block's in ForwardPass.BlockBackward.cs, the head's, norm's and embeddings' in
+// ForwardPass.LanguageModelBackward.cs) accumulate every parameter's gradient into the model's gradient twins.
 public sealed partial class ForwardPass
 {
+    // Sequence parallel: a replicated parameter's gradient from this pass's token shards, one zeroed buffer per device
+    // (Partial) and where the sum over the devices goes (Twin): SumPartialGradients adds them up.
+    private readonly List<(int Rank, MatrixView Partial, MatrixView Twin)> _partials = new();
+    private readonly List<DeviceBuffer> _partialBuffers = new();
+
     /// <summary>True between BeginTraining and the pass's end: activations are kept for the backward.</summary>
     internal bool Training { get; private set; }
 
@@ -21,29 +30,84 @@ public sealed partial class ForwardPass
         Training = true;
         Targets = targets;
         GradientScale = gradientScale;
+        _lossReady = false;
+        _loss = null;
     }
 
-    /// <summary>Waits for the devices and returns Σ_t loss_t of this pass (after CrossEntropy).</summary>
-    public double Loss() => throw new NotImplementedException();
+    /// <summary>The pass's end (after the devices were waited for, or failed): the next pass starts as inference.</summary>
+    private void EndTraining()
+    {
+        Training = false;
+        Targets = Array.Empty<int>();
+        _partials.Clear();
+        foreach (var b in _partialBuffers) b.Dispose();
+        _partialBuffers.Clear();
+    }
 
-    public ShardedTensor<ColumnShards> CrossEntropy(ShardedTensor<ColumnShards> logits) => throw new NotImplementedException();
-    public ShardedTensor<PartialSums> LmHeadBackward(ShardedTensor<ColumnShards> dLogits, ShardedTensor<Replicated> x, ShardedLinear head) => throw new NotImplementedException();
-    public ShardedTensor<Replicated> FinalNormBackward(ShardedTensor<Replicated> dY, ShardedTensor<Replicated> x, ShardedNorm norm) => throw new NotImplementedException();
-    public ShardedTensor<TokenShards> FinalNormBackward(ShardedTensor<TokenShards> dY, ShardedTensor<TokenShards> x, ShardedNorm norm) => throw new NotImplementedException();
-    public void MlpResidualBackward(ShardedTensor<Replicated> dStream, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public void MlpResidualBackward(ShardedTensor<TokenShards> dStream, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public ShardedTensor<ColumnShards> MlpDownBackward(ShardedTensor<Replicated> dY, ShardedTensor<ColumnShards> hidden, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public ShardedTensor<PartialSums> MlpUpBackward(ShardedTensor<ColumnShards> dHidden, ShardedTensor<Replicated> x, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public void MlpNormBackward(ShardedTensor<Replicated> dY, ShardedTensor<Replicated> x, ShardedTensor<Replicated> dStream, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public void MlpNormBackward(ShardedTensor<TokenShards> dY, ShardedTensor<TokenShards> x, ShardedTensor<TokenShards> dStream, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public void AttentionResidualBackward(ShardedTensor<Replicated> dStream, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public void AttentionResidualBackward(ShardedTensor<TokenShards> dStream, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public ShardedTensor<ColumnShards> AttentionOutputBackward(ShardedTensor<Replicated> dY, ShardedTensor<ColumnShards> context, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public ShardedTensor<HeadShards> AttentionBackward(ShardedTensor<ColumnShards> dContext, ShardedTensor<HeadShards> qkv, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public ShardedTensor<PartialSums> QkvProjectionBackward(ShardedTensor<HeadShards> dQkv, ShardedTensor<Replicated> x, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public void AttentionNormBackward(ShardedTensor<Replicated> dY, ShardedTensor<Replicated> x, ShardedTensor<Replicated> dStream, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public void AttentionNormBackward(ShardedTensor<TokenShards> dY, ShardedTensor<TokenShards> x, ShardedTensor<TokenShards> dStream, ShardedTransformerBlock block) => throw new NotImplementedException();
-    public void PositionEmbeddingBackward(ShardedTensor<Replicated> dStream, ShardedEmbedding positions) => throw new NotImplementedException();
-    public void PositionEmbeddingBackward(ShardedTensor<TokenShards> dStream, ShardedEmbedding positions) => throw new NotImplementedException();
-    public void TokenEmbeddingBackward(ShardedTensor<Replicated> dStream, ShardedEmbedding embedding) => throw new NotImplementedException();
+    private void ExpectTraining(string step)
+    {
+        if (!Training)
+            throw new InvalidOperationException($"{step} is a backward step: it needs a training pass (ShardedModelCore.BeginTraining), not a forward pass.");
+    }
+
+    /// <summary>The gradient twin of a block of this model.</summary>
+    private ShardedTransformerBlock Twin(ShardedTransformerBlock block) => _core.GradientOf(block);
+
+    /// <summary>
+    /// Where device <paramref name="rank"/> accumulates the gradient of a replicated parameter (a norm's scale or shift,
+    /// a bias added after a reduction, the position table) whose twin is <paramref name="twin"/>. With a replicated
+    /// stream every device computes the same whole gradient straight into its twin. Under sequence parallelism
+    /// (<paramref name="tokenShards"/>) each device sees only its own tokens: it accumulates into a zeroed partial,
+    /// and <see cref="SumPartialGradients"/> all-reduces the partials into the twins at the backward's end. The twin
+    /// itself cannot be all-reduced: it may hold earlier micro-batches' sums, which would count P times.
+    /// Call it for every rank in order, also for ranks without tokens (their partial stays zero).
+    /// </summary>
+    private MatrixView ReplicatedGradient(int rank, MatrixView twin, bool tokenShards)
+    {
+        if (!tokenShards) return twin;
+        // Device.Allocate zero-fills; pooled buffers would hold stale values. A few small vectors per block and pass.
+        var buffer = Devices[rank].Allocate(twin.Rows * twin.Cols);
+        _partialBuffers.Add(buffer);
+        var partial = buffer.AsMatrix(twin.Rows, twin.Cols);
+        _partials.Add((rank, partial, twin));
+        return partial;
+    }
+
+    /// <summary>Sums each replicated parameter's partial gradients over the devices into its twins (sequence parallel only).</summary>
+    private void SumPartialGradients()
+    {
+        // Every rank asked for the same parameters in the same order: the i-th partial of each rank is one parameter's.
+        var byRank = new List<MatrixView>[P];
+        var twins = new List<MatrixView>[P];
+        for (int rank = 0; rank < P; rank++) (byRank[rank], twins[rank]) = (new(), new());
+        foreach (var (rank, partial, twin) in _partials)
+        {
+            byRank[rank].Add(partial);
+            twins[rank].Add(twin);
+        }
+        for (int i = 0; i < byRank[0].Count; i++)
+        {
+            var views = _scratch.Views(P);
+            for (int rank = 0; rank < P; rank++) views[rank] = byRank[rank][i];
+            Mesh.Collectives.AllReduce(Mesh.World, views);
+            for (int rank = 0; rank < P; rank++) Devices[rank].Add(views[rank], twins[rank][i]);
+        }
+        _partials.Clear();
+    }
+
+    /// <summary>
+    /// A tensor of this pass made of the given host pieces, <paramref name="pieces"/>[rank] uploaded to device rank as
+    /// its shard: lets tests run one step (forward or backward) on chosen inputs.
+    /// </summary>
+    internal ShardedTensor Place(TensorLayout layout, int features, float[][,] pieces)
+    {
+        var y = Next(layout, features);
+        for (int rank = 0; rank < P; rank++)
+        {
+            var piece = pieces[rank];
+            var view = y.ShardArray[rank] = Allocate(rank, piece.GetLength(0), piece.GetLength(1));
+            if (view.Rows > 0) Devices[rank].Upload(HostMatrix.Span(piece), piece.GetLength(1), view);
+        }
+        return y;
+    }
 }

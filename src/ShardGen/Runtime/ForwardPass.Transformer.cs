@@ -61,8 +61,22 @@ public sealed partial class ForwardPass
     public ShardedTensor<ColumnShards> MlpUp(ShardedTensor<Replicated> x, ShardedTransformerBlock block)
     {
         var info = block.Info;
-        if (!info.Gated)
+        if (!info.Gated && !Training)
             return new(ColumnProjection(x.Tensor, block, block.Up, TensorLayout.ColumnSharded, info.FfnHidden, info.LocalFfn, info.Activation));
+        if (!info.Gated)
+        {
+            // Training keeps z = x·W + b for the activation's backward: the GEMM without the fused activation, then act(z).
+            var z = ColumnProjection(x.Tensor, block, block.Up, TensorLayout.ColumnSharded, info.FfnHidden, info.LocalFfn, Activation.None);
+            var h = Next(TensorLayout.ColumnSharded, info.FfnHidden);
+            for (int rank = 0; rank < P; rank++)
+            {
+                var shard = h.ShardArray[rank] = AllocateLocal(rank, Tokens, info.LocalFfn);
+                Devices[rank].Copy(z.ShardArray[rank], shard);
+                Devices[rank].BiasActivation(shard, null, info.Activation);
+            }
+            h.PreActivation = z;
+            return new(h);
+        }
         // Gated: one GEMM to this device's [gate | up] columns, then act(gate) ⊙ up.
         var gateUp = ColumnProjection(x.Tensor, block, block.Up, TensorLayout.ColumnSharded, 2 * info.FfnHidden, info.LocalUpWidth, Activation.None);
         var y = Next(TensorLayout.ColumnSharded, info.FfnHidden);
@@ -71,6 +85,8 @@ public sealed partial class ForwardPass
             var shard = y.ShardArray[rank] = AllocateLocal(rank, Tokens, info.LocalFfn);
             Devices[rank].GatedActivation(gateUp.ShardArray[rank], shard, info.Activation);
         }
+        // The backward of act(gate) ⊙ up reads [gate | up]: a training pass keeps it (its buffers stay until the pass ends).
+        if (Training) y.PreActivation = gateUp;
         return new(y);
     }
 

@@ -266,6 +266,7 @@ public sealed partial class ForwardPass : IDisposable,
                 if (finished) arena.Return(b);
                 else b.Dispose();
             _local.Clear();
+            EndTraining();
             arena.EndPass();
             _active = false;
             _core.EndForward(this, _downloaded);
@@ -316,9 +317,10 @@ public sealed partial class ForwardPass : IDisposable,
         return buffer.AsMatrix(rows, cols);
     }
 
-    /// <summary>Returns the block's local temporaries to the pool for the next block.</summary>
+    /// <summary>Returns the block's local temporaries to the pool for the next block (a training pass keeps them for its backward).</summary>
     private void ReleaseLocal()
     {
+        if (Training) return;
         foreach (var b in _local) _core.Arena.Return(b);
         _local.Clear();
     }

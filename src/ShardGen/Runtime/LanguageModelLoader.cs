@@ -50,7 +50,10 @@ public static class LanguageModelLoader
         var plan = ModelPlan.Create(model, layers, mesh.Size, declaredDevices, sequenceParallel: sequenceParallel);
         var weights = new CheckpointWeights(checkpoint, layers);
         CheckWeights(plan, weights);
-        return Upload(mesh, plan, weights);
+        var core = Upload(mesh, plan, weights);
+        // Saved back with the names and config.json it came with (ModelTraining.Save).
+        core.Origin = new CheckpointOrigin(checkpoint.Config, System.IO.File.ReadAllBytes(checkpoint.Config.Path), weights.Gpt2Prefix);
+        return core;
     }
 
     /// <summary>

@@ -56,6 +56,7 @@ public sealed partial class ShardedModelCore
                     $"{Plan.ModelName}.ForwardBackward: targetIds[{t}] is {targetIds[t]}, outside the vocabulary of {vocab} tokens; ids must be in [0, {vocab}).", nameof(targetIds));
         if (!float.IsFinite(gradientScale) || gradientScale < 0)
             throw new ArgumentOutOfRangeException(nameof(gradientScale), gradientScale, "The gradient scale must be finite and ≥ 0 (0: 1/tokens).");
+        CheckTrainable();
         _ = Training;
         var pass = BeginForward(inputIds, sequenceLengths, null);
         pass.StartTraining(targetIds, gradientScale == 0 ? 1f / inputIds.Length : gradientScale);

@@ -27,12 +27,19 @@ public sealed class ShardedTensor
     /// <summary>The shards, for the pass that fills them.</summary>
     internal MatrixView[] ShardArray => _shards;
 
+    /// <summary>
+    /// Training passes only: the input of the activation that made this tensor (an MLP's [gate | up] or z = x·W + b),
+    /// kept for the activation's backward; null otherwise.
+    /// </summary>
+    internal ShardedTensor? PreActivation { get; set; }
+
     /// <summary>Gives this (reused) tensor its next meaning; the caller then fills every shard.</summary>
     internal ShardedTensor Reset(TensorLayout layout, int tokens, int features)
     {
         Layout = layout;
         Tokens = tokens;
         Features = features;
+        PreActivation = null;
         return this;
     }
 

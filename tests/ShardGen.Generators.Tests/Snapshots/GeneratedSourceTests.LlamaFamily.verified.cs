@@ -7,20 +7,20 @@ namespace Demo
     /// <remarks>
     /// <para>Plan on P devices; P is the mesh's size, checked by PlanFor and Create:</para>
     /// <list type="bullet">
-    /// <item><description>Embed: vocab-parallel embedding [0, 0], each device its own range of vocabulary rows (uneven when the vocabulary does not divide), zeros for ids outside it, then one all-reduce (sizes of 0: from config.json at load).</description></item>
-    /// <item><description>Layers: a stack of config.json's identical blocks, run in a loop; each: transformer block, hidden 0, 0 heads × 0, MLP 0 with SiLU, RMSNorm, ε = 0, causal, no biases; per device 0/P query heads with the matching KV heads, MLP columns 0/P, norms replicated; 2 all-reduces per forward; gated MLP (gate|up fused per device), rotary positions on q and k (sizes of 0: from config.json at load).</description></item>
-    /// <item><description>FinalNorm: final norm (RMSNorm), replicated (sizes of 0: from config.json at load).</description></item>
-    /// <item><description>Head: LM head [0, 0], column-parallel over the vocabulary (the embedding's row ranges); tied to the embedding when config.json says so (no second copy); logits gathered by the host (sizes of 0: from config.json at load).</description></item>
+    /// <item><description>Embed: vocab-parallel embedding [vocab, hidden], each device its own range of vocabulary rows (uneven when the vocabulary does not divide), zeros for ids outside it, then one all-reduce (named sizes: from config.json at load).</description></item>
+    /// <item><description>Layers: a stack of config.json's identical blocks, run in a loop; each: transformer block, hidden, heads × head dim, MLP ffn with SiLU, RMSNorm, ε from config.json, causal, no biases; per device 1/P of the query heads with the matching KV heads, MLP columns ffn/P, norms replicated; 2 all-reduces per forward; gated MLP (gate|up fused per device), rotary positions on q and k (named sizes: from config.json at load).</description></item>
+    /// <item><description>FinalNorm: final norm (RMSNorm), replicated (named sizes: from config.json at load).</description></item>
+    /// <item><description>Head: LM head [hidden, vocab], column-parallel over the vocabulary (the embedding's row ranges); tied to the embedding when config.json says so (no second copy); logits gathered by the host (named sizes: from config.json at load).</description></item>
     /// </list>
     /// <para>Collectives per forward pass of T tokens:</para>
     /// <list type="bullet">
-    /// <item><description>all-reduce of Embed's partial sums [T, 0]: 2(P−1)/P · T·0·4 B per device.</description></item>
-    /// <item><description>all-reduce #1 of 2 in Layers, of the attention output partial sums [T, 0]: 2(P−1)/P · T·0·4 B per device; once per block of Layers.</description></item>
-    /// <item><description>all-reduce #2 of 2 in Layers, of the MLP down partial sums [T, 0]: 2(P−1)/P · T·0·4 B per device; once per block of Layers.</description></item>
+    /// <item><description>all-reduce of Embed's partial sums [T, hidden]: 2(P−1)/P · T·hidden·4 B per device.</description></item>
+    /// <item><description>all-reduce #1 of 2 in Layers, of the attention output partial sums [T, hidden]: 2(P−1)/P · T·hidden·4 B per device; once per block of Layers.</description></item>
+    /// <item><description>all-reduce #2 of 2 in Layers, of the MLP down partial sums [T, hidden]: 2(P−1)/P · T·hidden·4 B per device; once per block of Layers.</description></item>
     /// </list>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ShardGen.Generators", "{version}")]
-    partial class Llama : global::ShardGen.ILanguageModel
+    partial class Llama : global::ShardGen.ITrainableLanguageModel
     {
         private const int DeclaredDevices = 0; // Devices unset: Create accepts any mesh the layers divide evenly
         private const bool SequenceParallel = false;
@@ -100,12 +100,12 @@ namespace Demo
         public float[,] Forward(int[] tokenIds, int[]? sequenceLengths, global::ShardGen.KvCache? cache)
         {
             using var pass = _core.BeginForward(tokenIds, sequenceLengths, cache);
-            // Sizes left to config.json read 0 in these comments; model.Plan prints every step with the loaded sizes.
+            // Sizes from config.json are named in these comments (hidden, vocab, heads, ffn, …); model.Plan prints every step with the loaded sizes.
             // 1. Embed (vocab-parallel embedding):
-            //    the T token ids → each device looks up the ids in its own rows [⌈0/P⌉ or ⌊0/P⌋, 0] of the table [0, 0] and writes zeros for the others → partial sums [T, 0] per device.
+            //    the T token ids → each device looks up the ids in its own rows [⌈vocab/P⌉ or ⌊vocab/P⌋, hidden] of the table [vocab, hidden] and writes zeros for the others → partial sums [T, hidden] per device.
             //    No collective yet: exactly one device holds each id's row, so the reduction next sums one row and zeros.
             var a0 = pass.TokenEmbedding(_core.Embedding(0));
-            // 2. All-reduce (ring) of the partial sums [T, 0]: 2(P−1)/P · T·0·4 B per device.
+            // 2. All-reduce (ring) of the partial sums [T, hidden]: 2(P−1)/P · T·hidden·4 B per device.
             //    All-reduce, not reduce-scatter: Layers (transformer stack) needs the whole activation on every device.
             var stream = pass.AllReduce(a0);
             // Layers: the steps of one block, run for each of its blocks (config.json's count) in order; each block reads the residual stream and leaves its output there.
@@ -113,54 +113,164 @@ namespace Demo
             for (int i = 0; i < stack.Count; i++)
             {
                 var block = stack[i];
-                // 3. Layers[i] (transformer block): attention norm (RMSNorm, ε = 0) on the residual stream [T, 0], replicated:
-                //    every device normalizes every token.
+                // 3. Layers[i] (transformer block): attention norm (RMSNorm, ε from config.json) on the residual stream [T, hidden],
+                //    replicated: every device normalizes every token.
                 var a2 = pass.AttentionNorm(stream, block);
                 // 4. Layers[i] QKV, column-parallel by whole heads:
-                //    [T, 0] · W [0, (0/P + 2·0/P)·0] → q|k|v of this device's 0/P query heads and the matching KV heads; no bias.
+                //    [T, hidden] · W [hidden, (heads/P + 2·KV heads/P)·head dim] → q|k|v of this device's 1/P of the query heads and the matching KV heads; no bias.
                 var a3 = pass.QkvProjection(a2, block);
-                // 5. Layers[i]: attention on this device's 0/P heads, causal, within each sequence:
-                //    softmax(q·kᵀ/√0)·v → context [T, (0/P)·0] per device, the column shards of [T, 0].
-                //    Rotary positions first (rotate_half, θ = 0), in place on this device's q and k heads;
+                // 5. Layers[i]: attention on this device's 1/P of the heads, causal, within each sequence:
+                //    softmax(q·kᵀ/√head dim)·v → context [T, (heads/P)·head dim] per device, the column shards of [T, hidden].
+                //    Rotary positions first (rotate_half, θ from config.json), in place on this device's q and k heads;
                 //    positions restart at 0 in each packed sequence.
                 //    With a KV cache (one sequence),
                 //    the new tokens' k and v are appended to this device's cache of its KV heads and the queries attend over the cached tokens and themselves.
                 //    No collective: each head reads only its own q, k and v.
                 var a4 = pass.Attention(a3, block);
-                // 6. Layers[i] output projection (row-parallel): [T, (0/P)·0] · W [(0/P)·0, 0] → partial sums [T, 0] per device.
+                // 6. Layers[i] output projection (row-parallel):
+                //    [T, (heads/P)·head dim] · W [(heads/P)·head dim, hidden] → partial sums [T, hidden] per device.
                 var a5 = pass.AttentionOutput(a4, block);
-                // 7. All-reduce #1 of 2 in Layers, of the partial sums [T, 0] (ring): 2(P−1)/P · T·0·4 B per device.
+                // 7. All-reduce #1 of 2 in Layers, of the partial sums [T, hidden] (ring): 2(P−1)/P · T·hidden·4 B per device.
                 var a6 = pass.AllReduce(a5);
-                // 8. Layers[i]: + residual stream (the block's input), in place on [T, 0]; no bias.
+                // 8. Layers[i]: + residual stream (the block's input), in place on [T, hidden]; no bias.
                 pass.AttentionResidual(a6, stream, block);
-                // 9. Layers[i]: MLP norm (RMSNorm, ε = 0) on the residual stream [T, 0], replicated:
+                // 9. Layers[i]: MLP norm (RMSNorm, ε from config.json) on the residual stream [T, hidden], replicated:
                 //    every device normalizes every token.
                 var a7 = pass.MlpNorm(a6, block);
                 // 10. Layers[i] MLP gate|up (column-parallel, gated):
-                //    [T, 0] · W [0, 2·0/P] (this device's gate columns, then the same up columns) → [T, 2·0/P];
-                //    then SiLU(gate) ⊙ up → [T, 0/P] per device.
+                //    [T, hidden] · W [hidden, 2·ffn/P] (this device's gate columns, then the same up columns) → [T, 2·ffn/P];
+                //    then SiLU(gate) ⊙ up → [T, ffn/P] per device.
                 //    No collective: the MLP down-projection takes these column shards as they are.
                 var a8 = pass.MlpUp(a7, block);
-                // 11. Layers[i] MLP down (row-parallel): [T, 0/P] · W [0/P, 0] → partial sums [T, 0] per device.
+                // 11. Layers[i] MLP down (row-parallel): [T, ffn/P] · W [ffn/P, hidden] → partial sums [T, hidden] per device.
                 var a9 = pass.MlpDown(a8, block);
-                // 12. All-reduce #2 of 2 in Layers, of the partial sums [T, 0] (ring): 2(P−1)/P · T·0·4 B per device.
+                // 12. All-reduce #2 of 2 in Layers, of the partial sums [T, hidden] (ring): 2(P−1)/P · T·hidden·4 B per device.
                 var a10 = pass.AllReduce(a9);
-                // 13. Layers[i]: + residual a6 (the attention half's output), in place on [T, 0]; no bias.
+                // 13. Layers[i]: + residual a6 (the attention half's output), in place on [T, hidden]; no bias.
                 pass.MlpResidual(a10, a6, block);
                 stream = a10;
             }
-            // 14. FinalNorm (final norm: RMSNorm, ε = 0) on the residual stream [T, 0], replicated:
+            // 14. FinalNorm (final norm: RMSNorm, ε from config.json) on the residual stream [T, hidden], replicated:
             //    every device normalizes every token; no collective.
             var a11 = pass.FinalNorm(stream, _core.Norm(2));
             // 15. Head (LM head, column-parallel over the vocabulary):
-            //    [T, 0] · W [0, ⌈0/P⌉ or ⌊0/P⌋] → logits [T, ⌈0/P⌉ or ⌊0/P⌋] per device, its own vocabulary range; no bias.
+            //    [T, hidden] · W [hidden, ⌈vocab/P⌉ or ⌊vocab/P⌋] → logits [T, ⌈vocab/P⌉ or ⌊vocab/P⌋] per device,
+            //    its own vocabulary range; no bias.
             //    No collective: the host reads each device's logits shard.
             var a12 = pass.LmHead(a11, _core.Linear(3));
-            // 16. Logits [T, 0] → host: the host reads each device's logits of its own vocabulary range; no collective needed.
+            // 16. Logits [T, vocab] → host: the host reads each device's logits of its own vocabulary range; no collective needed.
             return pass.Download(a12);
+        }
+
+        /// <summary>The model's parameters and their gradient shards (made on first use, zeroed); ForwardBackward adds into the gradients.</summary>
+        public global::ShardGen.Training.ModelTraining Training => _core.Training;
+
+        /// <summary>One training pass of Llama: the forward keeping what each backward reads, the vocab-parallel cross-entropy against
+        /// <paramref name="targetIds"/>, then every step's backward in reverse plan order; the gradients of <c>gradientScale · Σ_t loss_t</c>
+        /// are added to Training's gradient shards, each sharded like its weight. Returns Σ_t loss_t (natural log, summed in double).</summary>
+        /// <param name="inputIds">Ids in [0, Vocab), packed sequences one after another.</param>
+        /// <param name="targetIds">One target id per input id, in [0, Vocab).</param>
+        /// <param name="sequenceLengths">The length of each packed sequence; null: one sequence.</param>
+        /// <param name="gradientScale">d(Σ loss)/d(loss_t); 0: 1/tokens, the gradient of the mean loss.</param>
+        public double ForwardBackward(int[] inputIds, int[] targetIds, int[]? sequenceLengths = null, float gradientScale = 0f)
+        {
+            using var pass = _core.BeginTraining(inputIds, targetIds, sequenceLengths, gradientScale);
+            // Forward: Forward's steps (their words are there), keeping the activations the backward reads.
+            var a0 = pass.TokenEmbedding(_core.Embedding(0)); // 1.
+            var stream = pass.AllReduce(a0); // 2.
+            var stack = _core.Stack(1);
+            var kept = new BlockActivations[stack.Count];
+            for (int i = 0; i < stack.Count; i++)
+            {
+                var block = stack[i];
+                var a2 = pass.AttentionNorm(stream, block); // 3.
+                var a3 = pass.QkvProjection(a2, block); // 4.
+                var a4 = pass.Attention(a3, block); // 5.
+                var a5 = pass.AttentionOutput(a4, block); // 6.
+                var a6 = pass.AllReduce(a5); // 7.
+                pass.AttentionResidual(a6, stream, block); // 8.
+                var a7 = pass.MlpNorm(a6, block); // 9.
+                var a8 = pass.MlpUp(a7, block); // 10.
+                var a9 = pass.MlpDown(a8, block); // 11.
+                var a10 = pass.AllReduce(a9); // 12.
+                pass.MlpResidual(a10, a6, block); // 13.
+                kept[i] = new(stream, a2, a3, a4, a6, a7, a8);
+                stream = a10;
+            }
+            var a11 = pass.FinalNorm(stream, _core.Norm(2)); // 14.
+            var a12 = pass.LmHead(a11, _core.Linear(3)); // 15.
+
+            // Backward: the loss, then each step's backward from the last step to the first (the blocks from the last to the first).
+            // Backward of step 16: the loss instead of the download:
+            // vocab-parallel cross-entropy of the logit shards against the targets, dLogits = scale·(softmax − onehot).
+            // Logits never gathered: the row maxima travel side by side (all-gather [T, P]: (P−1)·T·4 B per device),
+            // then one all-reduce of Σ exp and the target logit [T, 2]: 2(P−1)/P · T·2·4 B per device.
+            var g12 = pass.CrossEntropy(a12);
+            // Backward of step 15 (Head): dX = dLogits shard·W shardᵀ per device (partial sums of dX),
+            // dW shard = Xᵀ·dLogits shard, local.
+            // Then all-reduce of dX [T, hidden] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·hidden·4 B per device.
+            var g11 = pass.AllReduce(pass.LmHeadBackward(g12, a11, _core.Linear(3)));
+            // Backward of step 14 (FinalNorm): the norm's derivative per token; dScale and dShift summed over tokens.
+            var dStream = pass.FinalNormBackward(g11, stream, _core.Norm(2));
+            // Layers: each block's backward, from the last block to the first.
+            for (int i = stack.Count - 1; i >= 0; i--)
+            {
+                var block = stack[i];
+                var (blockInput, a2, a3, a4, a6, a7, a8) = kept[i];
+                // Backward of step 13 (Layers[i]):
+                // the gradient flows on to both the sum and the residual unchanged; dBias summed over tokens.
+                pass.MlpResidualBackward(dStream, block);
+                // Backward of step 12: conjugate of the all-reduce:
+                // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+                // Backward of step 11 (Layers[i]): dH shard = dY·W shardᵀ and dW shard = H shardᵀ·dY, local.
+                var g8 = pass.MlpDownBackward(dStream, a8, block);
+                // Backward of step 10 (Layers[i]):
+                // the activation's derivative, then dX = dH·Wᵀ per device (partial sums of dX) and dW shard = Xᵀ·dH, local.
+                // Then all-reduce of dX [T, hidden] (Megatron's f: identity forward, all-reduce backward):
+                // 2(P−1)/P · T·hidden·4 B per device.
+                var g7 = pass.AllReduce(pass.MlpUpBackward(g8, a7, block));
+                // Backward of step 9 (Layers[i]):
+                // the norm's derivative per token, added into the residual stream's gradient;
+                // dScale and dShift summed over tokens.
+                pass.MlpNormBackward(g7, a6, dStream, block);
+                // Backward of step 8 (Layers[i]):
+                // the gradient flows on to both the sum and the residual unchanged; dBias summed over tokens.
+                pass.AttentionResidualBackward(dStream, block);
+                // Backward of step 7: conjugate of the all-reduce:
+                // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+                // Backward of step 6 (Layers[i]): dContext shard = dY·W shardᵀ and dW shard = context shardᵀ·dY, local.
+                var g4 = pass.AttentionOutputBackward(dStream, a4, block);
+                // Backward of step 5 (Layers[i]):
+                // attention's backward on the same heads (dq, dk, dv; the rotary backward on dq and dk), no communication.
+                var g3 = pass.AttentionBackward(g4, a3, block);
+                // Backward of step 4 (Layers[i]): dX = d(q|k|v)·Wᵀ per device (partial sums of dX), dW shard = Xᵀ·d(q|k|v), local.
+                // Then all-reduce of dX [T, hidden] (Megatron's f: identity forward, all-reduce backward):
+                // 2(P−1)/P · T·hidden·4 B per device.
+                var g2 = pass.AllReduce(pass.QkvProjectionBackward(g3, a2, block));
+                // Backward of step 3 (Layers[i]):
+                // the norm's derivative per token, added into the residual stream's gradient;
+                // dScale and dShift summed over tokens.
+                pass.AttentionNormBackward(g2, blockInput, dStream, block);
+            }
+            // Backward of step 2: conjugate of the all-reduce:
+            // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+            // Backward of step 1 (Embed): each device adds the gradient rows of its own ids into its own table rows (scatter-add).
+            pass.TokenEmbeddingBackward(dStream, _core.Embedding(0));
+            return pass.Loss();
         }
 
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
+
+        /// <summary>What one block of Layers keeps from the forward for its backward (the forward's variables, by name).</summary>
+        private readonly record struct BlockActivations(
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.Replicated> Stream,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.Replicated> A2,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.HeadShards> A3,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.ColumnShards> A4,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.Replicated> A6,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.Replicated> A7,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.ColumnShards> A8);
     }
 }

@@ -24,7 +24,7 @@ namespace Demo
     /// </list>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ShardGen.Generators", "{version}")]
-    partial class TinyLlama : global::ShardGen.ILanguageModel
+    partial class TinyLlama : global::ShardGen.ITrainableLanguageModel
     {
         private const int DeclaredDevices = 2;
         private const bool SequenceParallel = true;
@@ -185,7 +185,133 @@ namespace Demo
             return pass.Download(a15);
         }
 
+        /// <summary>The model's parameters and their gradient shards (made on first use, zeroed); ForwardBackward adds into the gradients.</summary>
+        public global::ShardGen.Training.ModelTraining Training => _core.Training;
+
+        /// <summary>One training pass of TinyLlama: the forward keeping what each backward reads, the vocab-parallel cross-entropy against
+        /// <paramref name="targetIds"/>, then every step's backward in reverse plan order; the gradients of <c>gradientScale · Σ_t loss_t</c>
+        /// are added to Training's gradient shards, each sharded like its weight. Returns Σ_t loss_t (natural log, summed in double).</summary>
+        /// <param name="inputIds">Ids in [0, Vocab), packed sequences one after another.</param>
+        /// <param name="targetIds">One target id per input id, in [0, Vocab).</param>
+        /// <param name="sequenceLengths">The length of each packed sequence; null: one sequence.</param>
+        /// <param name="gradientScale">d(Σ loss)/d(loss_t); 0: 1/tokens, the gradient of the mean loss.</param>
+        public double ForwardBackward(int[] inputIds, int[] targetIds, int[]? sequenceLengths = null, float gradientScale = 0f)
+        {
+            using var pass = _core.BeginTraining(inputIds, targetIds, sequenceLengths, gradientScale);
+            // Forward: Forward's steps (their words are there), keeping the activations the backward reads.
+            var a0 = pass.TokenEmbedding(_core.Embedding(0)); // 1.
+            var stream = pass.ReduceScatterTokens(a0); // 2.
+            var stack = _core.Stack(1);
+            var kept = new BlockActivations[stack.Count];
+            for (int i = 0; i < stack.Count; i++)
+            {
+                var block = stack[i];
+                var a2 = pass.AttentionNorm(stream, block); // 3.
+                var a3 = pass.AllGather(a2); // 4.
+                var a4 = pass.QkvProjection(a3, block); // 5.
+                var a5 = pass.Attention(a4, block); // 6.
+                var a6 = pass.AttentionOutput(a5, block); // 7.
+                var a7 = pass.ReduceScatterTokens(a6); // 8.
+                pass.AttentionResidual(a7, stream, block); // 9.
+                var a8 = pass.MlpNorm(a7, block); // 10.
+                var a9 = pass.AllGather(a8); // 11.
+                var a10 = pass.MlpUp(a9, block); // 12.
+                var a11 = pass.MlpDown(a10, block); // 13.
+                var a12 = pass.ReduceScatterTokens(a11); // 14.
+                pass.MlpResidual(a12, a7, block); // 15.
+                kept[i] = new(stream, a3, a4, a5, a7, a9, a10);
+                stream = a12;
+            }
+            var a13 = pass.FinalNorm(stream, _core.Norm(2)); // 16.
+            var a14 = pass.AllGather(a13); // 17.
+            var a15 = pass.LmHead(a14, _core.Linear(3)); // 18.
+
+            // Backward: the loss, then each step's backward from the last step to the first (the blocks from the last to the first).
+            // Backward of step 19: the loss instead of the download:
+            // vocab-parallel cross-entropy of the logit shards against the targets, dLogits = scale·(softmax − onehot).
+            // Logits never gathered: the row maxima travel side by side (all-gather [T, 2]: (P−1)·T·4 B per device),
+            // then one all-reduce of Σ exp and the target logit [T, 2]: 2(P−1)/P · T·2·4 B per device.
+            var g15 = pass.CrossEntropy(a15);
+            // Backward of step 18 (Head): dX = dLogits shard·W shardᵀ per device (partial sums of dX),
+            // dW shard = Xᵀ·dLogits shard, local.
+            var g14 = pass.LmHeadBackward(g15, a14, _core.Linear(3));
+            // Backward of step 17: conjugate of the all-gather over tokens:
+            // reduce-scatter of the per-device gradients onto token blocks [T, 64]:
+            // (P−1)/P · T·64·4 B = 1/2 · T·64·4 B = 128·T B per device.
+            var g13 = pass.ReduceScatterTokens(g14);
+            // Backward of step 16 (FinalNorm): the norm's derivative per token; dScale and dShift summed over tokens.
+            // Sequence parallel: each device's gradient of the replicated scale covers its own tokens only:
+            // one all-reduce at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+            var dStream = pass.FinalNormBackward(g13, stream, _core.Norm(2));
+            // Layers: each block's backward, from the last block to the first.
+            for (int i = stack.Count - 1; i >= 0; i--)
+            {
+                var block = stack[i];
+                var (blockInput, a3, a4, a5, a7, a9, a10) = kept[i];
+                // Backward of step 15 (Layers[i]):
+                // the gradient flows on to both the sum and the residual unchanged; dBias summed over tokens.
+                pass.MlpResidualBackward(dStream, block);
+                // Backward of step 14: conjugate of the reduce-scatter over tokens:
+                // all-gather of the gradient's token blocks [T, 64]: (P−1)/P · T·64·4 B = 1/2 · T·64·4 B = 128·T B per device.
+                var g11 = pass.AllGather(dStream);
+                // Backward of step 13 (Layers[i]): dH shard = dY·W shardᵀ and dW shard = H shardᵀ·dY, local.
+                var g10 = pass.MlpDownBackward(g11, a10, block);
+                // Backward of step 12 (Layers[i]):
+                // the activation's derivative, then dX = dH·Wᵀ per device (partial sums of dX) and dW shard = Xᵀ·dH, local.
+                var g9 = pass.MlpUpBackward(g10, a9, block);
+                // Backward of step 11: conjugate of the all-gather over tokens:
+                // reduce-scatter of the per-device gradients onto token blocks [T, 64]:
+                // (P−1)/P · T·64·4 B = 1/2 · T·64·4 B = 128·T B per device.
+                var g8 = pass.ReduceScatterTokens(g9);
+                // Backward of step 10 (Layers[i]):
+                // the norm's derivative per token, added into the residual stream's gradient;
+                // dScale and dShift summed over tokens.
+                // Sequence parallel: each device's gradient of the replicated scale covers its own tokens only:
+                // one all-reduce at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+                pass.MlpNormBackward(g8, a7, dStream, block);
+                // Backward of step 9 (Layers[i]):
+                // the gradient flows on to both the sum and the residual unchanged; dBias summed over tokens.
+                pass.AttentionResidualBackward(dStream, block);
+                // Backward of step 8: conjugate of the reduce-scatter over tokens:
+                // all-gather of the gradient's token blocks [T, 64]: (P−1)/P · T·64·4 B = 1/2 · T·64·4 B = 128·T B per device.
+                var g6 = pass.AllGather(dStream);
+                // Backward of step 7 (Layers[i]): dContext shard = dY·W shardᵀ and dW shard = context shardᵀ·dY, local.
+                var g5 = pass.AttentionOutputBackward(g6, a5, block);
+                // Backward of step 6 (Layers[i]):
+                // attention's backward on the same heads (dq, dk, dv; the rotary backward on dq and dk), no communication.
+                var g4 = pass.AttentionBackward(g5, a4, block);
+                // Backward of step 5 (Layers[i]): dX = d(q|k|v)·Wᵀ per device (partial sums of dX), dW shard = Xᵀ·d(q|k|v), local.
+                var g3 = pass.QkvProjectionBackward(g4, a3, block);
+                // Backward of step 4: conjugate of the all-gather over tokens:
+                // reduce-scatter of the per-device gradients onto token blocks [T, 64]:
+                // (P−1)/P · T·64·4 B = 1/2 · T·64·4 B = 128·T B per device.
+                var g2 = pass.ReduceScatterTokens(g3);
+                // Backward of step 3 (Layers[i]):
+                // the norm's derivative per token, added into the residual stream's gradient;
+                // dScale and dShift summed over tokens.
+                // Sequence parallel: each device's gradient of the replicated scale covers its own tokens only:
+                // one all-reduce at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+                pass.AttentionNormBackward(g2, blockInput, dStream, block);
+            }
+            // Backward of step 2: conjugate of the reduce-scatter over tokens:
+            // all-gather of the gradient's token blocks [T, 64]: (P−1)/P · T·64·4 B = 1/2 · T·64·4 B = 128·T B per device.
+            var g0 = pass.AllGather(dStream);
+            // Backward of step 1 (Embed): each device adds the gradient rows of its own ids into its own table rows (scatter-add).
+            pass.TokenEmbeddingBackward(g0, _core.Embedding(0));
+            return pass.Loss();
+        }
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
+
+        /// <summary>What one block of Layers keeps from the forward for its backward (the forward's variables, by name).</summary>
+        private readonly record struct BlockActivations(
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.TokenShards> Stream,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.Replicated> A3,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.HeadShards> A4,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.ColumnShards> A5,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.TokenShards> A7,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.Replicated> A9,
+            global::ShardGen.Runtime.ShardedTensor<global::ShardGen.Runtime.ColumnShards> A10);
     }
 }

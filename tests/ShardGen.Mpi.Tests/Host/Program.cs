@@ -53,6 +53,12 @@ return MpiRuntime.Run(() =>
             case "lm":
                 LanguageModel(mesh);
                 break;
+            case "dp":
+                DataParallelCase.Run();
+                break;
+            case "dp-odd":
+                DataParallelCase.Odd();
+                break;
             case "disposed":
                 Disposed();
                 break;

@@ -42,6 +42,7 @@ public sealed class GemmTests : IDisposable
     public static TheoryData<int, int, int> Shapes => new()
     {
         { 1, 1, 1 }, { 1, 4096, 17 }, { 7, 13, 5 }, { 130, 257, 129 }, { 6, 64, 300 }, { 12, 128, 1 }, { 3, 4, 0 },
+        { 29, 83, 801 }, // K past two KC slices, ragged 8×8 transpose blocks
     };
 
     [Theory]

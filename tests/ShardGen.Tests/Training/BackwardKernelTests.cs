@@ -220,6 +220,35 @@ public sealed class BackwardKernelTests : IDisposable
         AssertClose(Download(dq), fd, Tolerance, "dQkv vs finite differences");
     }
 
+    public static TheoryData<int, int, int, bool, int[], int> BlockedAttentionCases() => new()
+    {
+        // Sequences longer than a 96-row block, odd lengths, GQA, packed; one and three threads per device.
+        { 4, 2, 8, true, [0, 200, 297], 1 },
+        { 4, 2, 8, true, [0, 200, 297], 3 },
+        { 3, 1, 12, false, [0, 131, 133, 230], 1 },
+        { 2, 2, 16, true, [0, 97], 2 },
+        { 6, 3, 4, false, [0, 1, 193], 3 },
+    };
+
+    /// <summary>Sizes past the kernel's row blocks, against the analytic double backward (finite differences would take minutes).</summary>
+    [Theory]
+    [MemberData(nameof(BlockedAttentionCases))]
+    public void AttentionBackwardOverRowBlocksMatchesTheAnalyticBackward(int heads, int kvHeads, int headDim, bool causal, int[] starts, int threads)
+    {
+        var rng = new System.Random(System.Random.Shared.Next());
+        var shape = new AttentionShape(heads, kvHeads, headDim, causal, starts);
+        int t = shape.Tokens;
+        var qkv = Fresh(rng, t * shape.FusedWidth, 2);
+        var dOut = Fresh(rng, t * shape.OutputWidth);
+        var analytic = AttentionBackward(qkv, dOut, shape);
+        using var mesh = CpuDeviceMesh.Create(1, threads);
+        var device = mesh.Devices[0];
+        var dq = Alloc(device, t, shape.FusedWidth, stride: shape.FusedWidth + 3, offset: 2);
+        device.Upload(ToFloat(Random(rng, t * (shape.FusedWidth + 3))), shape.FusedWidth + 3, dq); // stale values are overwritten
+        device.AttentionBackward(Upload(device, qkv, t, shape.FusedWidth, stride: shape.FusedWidth + 1), Upload(device, dOut, t, shape.OutputWidth), dq, shape);
+        AssertClose(Download(dq), analytic, Tolerance, $"dQkv vs analytic on {threads} thread(s)");
+    }
+
     [Fact]
     public void ScatterAddRowsAccumulatesTheShardsRows()
     {

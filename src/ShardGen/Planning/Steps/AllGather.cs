@@ -19,15 +19,19 @@ internal sealed class AllGather(ShardAxis axis) : MeshCollectiveStep
     public override string Method => nameof(IStepMethods.AllGather);
     protected override CollectiveOp Op => CollectiveOp.AllGather;
 
-    public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, axis == ShardAxis.Tokens
-        ? "reduce-scatter of the per-device gradients onto token blocks"
-        : "reduce-scatter of the per-device gradients onto column shards");
+    public override StepBackward Backward { get; } = axis == ShardAxis.Tokens
+        ? new(BackwardOp.ReduceScatter, "conjugate of the all-gather over tokens: reduce-scatter of the per-device gradients onto token blocks",
+            nameof(IStepMethods.ReduceScatterTokens), BackwardCall.Conjugate)
+        { ConjugateOf = (PlanStepKind.ReduceScatter, Placement.Partial, Placement.Shard(axis)), TakesPartialSums = true }
+        : new(BackwardOp.ReduceScatter, "conjugate of the all-gather: reduce-scatter of the per-device gradients onto column shards",
+            nameof(IStepMethods.ReduceScatter), BackwardCall.Conjugate)
+        { ConjugateOf = (PlanStepKind.ReduceScatter, Placement.Partial, Placement.Shard(axis)), TakesPartialSums = true };
 
     public override IEnumerable<string> Comment(StepContext c) => Axis == ShardAxis.Tokens ? TokensComment(c) : ColumnsComment(c);
 
     private static IEnumerable<string> ColumnsComment(StepContext c)
     {
-        yield return $"All-gather of the column shards [T, {c.Text.OverP(c.F)}] → [T, {c.FText}] on every device: {c.Bytes("(P−1)/P")}.";
+        yield return $"All-gather of the column shards [T, {c.Text.SizeOverP(c.F, c.FName)}] → [T, {c.FText}] on every device: {c.Bytes("(P−1)/P")}.";
         if (c.Consumer is not null && c.Next is { IsTransition: true, Output: { Kind: PlacementKind.Shard, Axis: ShardAxis.Tokens } })
             yield return $"{c.ConsumerText} takes token blocks of the whole activation (sequence parallel): gathered first, then each device keeps its own tokens.";
         else if (c.Consumer is not null)
@@ -53,7 +57,7 @@ internal sealed class AllGather(ShardAxis axis) : MeshCollectiveStep
 
     public override string? Summary(StepContext c) => Axis == ShardAxis.Tokens
         ? c.InBlock is { } inBlock
-            ? $"all-gather tokens {BlockCollective.Of(c, inBlock)}, before {(inBlock.Ordinal == 1 ? "QKV" : "MLP up")} [T, {c.F}]: {c.Bytes("(P−1)/P")}."
-            : $"all-gather tokens of {c.ProducerName}'s token blocks [T, {c.F}]: {c.Bytes("(P−1)/P")}."
-        : $"all-gather of {c.ProducerName}'s column shards [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
+            ? $"all-gather tokens {BlockCollective.Of(c, inBlock)}, before {(inBlock.Ordinal == 1 ? "QKV" : "MLP up")} [T, {c.FText}]: {c.Bytes("(P−1)/P")}."
+            : $"all-gather tokens of {c.ProducerName}'s token blocks [T, {c.FText}]: {c.Bytes("(P−1)/P")}."
+        : $"all-gather of {c.ProducerName}'s column shards [T, {c.FText}]: {c.Bytes("(P−1)/P")}.";
 }

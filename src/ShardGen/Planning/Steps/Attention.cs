@@ -10,7 +10,8 @@ internal sealed class Attention : BlockStep
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override int BlockHalf => 1;
     public override string Method => nameof(IStepMethods.Attention);
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "attention's backward on the same heads (dq, dk, dv), no communication");
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "attention's backward on the same heads (dq, dk, dv; the rotary backward on dq and dk), no communication",
+        nameof(IBackwardStepMethods.AttentionBackward), BackwardCall.Gradient);
 
     /// <summary>
     /// Scores Q·Kᵀ and weights·V for every query head over all keys (causal masking halves the useful work;
@@ -23,9 +24,9 @@ internal sealed class Attention : BlockStep
     {
         int hidden = b.Layer.InFeatures;
         yield return $"{b.Name}: attention on this device's {c.Text.OverP(b.Spec.Heads, "head")}, {(b.Spec.Causal ? "causal" : "bidirectional")}, within each sequence: " +
-            $"softmax(q·kᵀ/√{PlanText.N(b.Spec.HeadDim(hidden))})·v → context [T, {c.Text.LocalHeadsWidth(b.Spec, hidden)}] per device, the column shards of [T, {PlanText.N(c.Step.Features)}].";
+            $"softmax(q·kᵀ/√{PlanText.HeadDim(b.Spec, hidden)})·v → context [T, {c.Text.LocalHeadsWidth(b.Spec, hidden)}] per device, the column shards of [T, {b.D}].";
         if (b.Spec.Rotary)
-            yield return $"Rotary positions first (rotate_half, θ = {PlanText.Float(b.Spec.RopeTheta)}), in place on this device's q and k heads; " +
+            yield return $"Rotary positions first (rotate_half, {PlanText.Setting("θ", b.Spec.RopeTheta)}), in place on this device's q and k heads; " +
                 "positions restart at 0 in each packed sequence.";
         if (c.Step.InStack)
             yield return "With a KV cache (one sequence), the new tokens' k and v are appended to this device's cache of its KV heads " +

@@ -10,7 +10,8 @@ internal sealed class AttentionOutput : BlockStep
     public override Placement Output => Placement.Partial;
     public override int BlockHalf => 1;
     public override string Method => nameof(IStepMethods.AttentionOutput);
-    public override StepBackward Backward { get; } = new(BackwardOp.TransposedProducts, "dContext shard = dY·W shardᵀ and dW shard = context shardᵀ·dY, local");
+    public override StepBackward Backward { get; } = new(BackwardOp.TransposedProducts, "dContext shard = dY·W shardᵀ and dW shard = context shardᵀ·dY, local",
+        nameof(IBackwardStepMethods.AttentionOutputBackward), BackwardCall.Gradient);
 
     public override double Flops(StepSizes s) =>
         s.Layer is { Block: { } b } l ? 2.0 * s.Tokens * b.Heads * b.HeadDim(l.InFeatures) * l.OutFeatures : 0;

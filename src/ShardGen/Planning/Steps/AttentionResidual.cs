@@ -6,6 +6,7 @@ internal sealed class AttentionResidual : BlockResidualStep
     public override PlanStepKind Kind => PlanStepKind.AttentionResidual;
     public override int BlockHalf => 1;
     public override string Method => nameof(IStepMethods.AttentionResidual);
+    protected override string BackwardMethod => nameof(IBackwardStepMethods.AttentionResidualBackward);
     protected override string BiasName => "output bias";
     protected override string ResidualName => "the block's input";
 }

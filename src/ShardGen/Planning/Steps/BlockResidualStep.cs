@@ -12,11 +12,24 @@ internal abstract class BlockResidualStep : BlockStep
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;
     public override StepCall Call => StepCall.BlockResidual;
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows to both the sum and the residual; dBias summed over tokens");
+    public override StepBackward Backward => _backward ??= new(BackwardOp.Local,
+        "the gradient flows on to both the sum and the residual unchanged; dBias summed over tokens", BackwardMethod, BackwardCall.Parameters);
+
+    private StepBackward? _backward;
+
+    /// <summary>The backward's method: the bias gradient of the half's row-parallel projection.</summary>
+    protected abstract string BackwardMethod { get; }
 
     /// <summary>The bias's name in the words ("output bias"); the residual's ("the block's input").</summary>
     protected abstract string BiasName { get; }
     protected abstract string ResidualName { get; }
+
+    public override long BackwardTotalBytes(StepSizes s) =>
+        s.Layer is { HasBias: true } l ? ReplicatedGradients.TotalBytes(s, 1, l.InFeatures) : 0;
+
+    public override int BackwardCalls(CollectiveOp op, StepSizes s) => s.Layer is { HasBias: true } ? ReplicatedGradients.Calls(op, s, 1) : 0;
+
+    public override string? BackwardCollectives(StepContext c) => c.Layer is { HasBias: true } ? ReplicatedGradients.Words(c, 1, BiasName) : null;
 
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {

@@ -24,5 +24,5 @@ internal sealed class BlocksToColumnShards : TransitionStep
     }
 
     public override string? Summary(StepContext c) =>
-        $"all-gathers in grid columns, {c.ProducerName}'s blocks to column shards [T, {c.F}]: {c.Bytes("(q−1)/P", needsGrid: true)}.";
+        $"all-gathers in grid columns, {c.ProducerName}'s blocks to column shards [T, {c.FText}]: {c.Bytes("(q−1)/P", needsGrid: true)}.";
 }

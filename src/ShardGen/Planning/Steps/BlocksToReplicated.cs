@@ -25,5 +25,5 @@ internal sealed class BlocksToReplicated : TransitionStep
     }
 
     public override string? Summary(StepContext c) =>
-        $"all-gathers in grid columns and rows, {c.ProducerName}'s blocks to every device [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
+        $"all-gathers in grid columns and rows, {c.ProducerName}'s blocks to every device [T, {c.FText}]: {c.Bytes("(P−1)/P")}.";
 }

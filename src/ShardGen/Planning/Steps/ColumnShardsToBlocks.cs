@@ -28,5 +28,5 @@ internal sealed class ColumnShardsToBlocks : TransitionStep
     }
 
     public override string? Summary(StepContext c) =>
-        $"all-gathers in grid columns, {c.ProducerName}'s column shards to blocks [T, {c.F}]: {c.Bytes("(q−1)/P", needsGrid: true)}.";
+        $"all-gathers in grid columns, {c.ProducerName}'s column shards to blocks [T, {c.FText}]: {c.Bytes("(q−1)/P", needsGrid: true)}.";
 }

@@ -13,17 +13,14 @@ internal sealed class LmHead : LaunchStep
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override string Method => nameof(IStepMethods.LmHead);
     public override StepBackward Backward { get; } =
-        new(BackwardOp.AllReduce, "dX = dLogits shard·W shardᵀ per device, then all-reduce of dX (Megatron's f); dW local");
+        new(BackwardOp.AllReduce, "dX = dLogits shard·W shardᵀ per device (partial sums of dX), dW shard = Xᵀ·dLogits shard, local",
+            nameof(IBackwardStepMethods.LmHeadBackward), BackwardCall.Gradient) { GivesPartialSums = true };
 
     public override IEnumerable<string> Comment(StepContext c)
     {
         var layer = c.Layer!;
-        string d = PlanText.N(layer.InFeatures), vocab = PlanText.N(layer.OutFeatures);
-        string shard = c.Text.Fixed
-            ? layer.OutFeatures % c.Text.Devices == 0
-                ? PlanText.N(layer.OutFeatures / c.Text.Devices)
-                : $"{PlanText.N(EvenRanges.Length(layer.OutFeatures, c.Text.Devices, 0))} or {PlanText.N(EvenRanges.Length(layer.OutFeatures, c.Text.Devices, c.Text.Devices - 1))}"
-            : $"⌈{vocab}/P⌉ or ⌊{vocab}/P⌋";
+        string d = PlanText.Size(layer.InFeatures, "hidden");
+        string shard = c.Text.VocabShard(layer.OutFeatures);
         string weight = layer.Tied
             ? $"the embedding's own rows [{shard}, {d}], transposed (tied: no second copy)"
             : $"W [{d}, {shard}]";

@@ -10,7 +10,8 @@ internal sealed class MlpDown : BlockStep
     public override Placement Output => Placement.Partial;
     public override int BlockHalf => 2;
     public override string Method => nameof(IStepMethods.MlpDown);
-    public override StepBackward Backward { get; } = new(BackwardOp.TransposedProducts, "dH shard = dY·W shardᵀ and dW shard = H shardᵀ·dY, local");
+    public override StepBackward Backward { get; } = new(BackwardOp.TransposedProducts, "dH shard = dY·W shardᵀ and dW shard = H shardᵀ·dY, local",
+        nameof(IBackwardStepMethods.MlpDownBackward), BackwardCall.Gradient);
 
     public override double Flops(StepSizes s) =>
         s.Layer is { Block: { } b } l ? 2.0 * s.Tokens * b.FfnHidden * l.OutFeatures : 0;

@@ -6,6 +6,7 @@ internal sealed class MlpResidual : BlockResidualStep
     public override PlanStepKind Kind => PlanStepKind.MlpResidual;
     public override int BlockHalf => 2;
     public override string Method => nameof(IStepMethods.MlpResidual);
+    protected override string BackwardMethod => nameof(IBackwardStepMethods.MlpResidualBackward);
     protected override string BiasName => "down-projection bias";
     protected override string ResidualName => "the attention half's output";
 }

@@ -11,7 +11,8 @@ internal sealed class MlpUp : BlockStep
     public override int BlockHalf => 2;
     public override string Method => nameof(IStepMethods.MlpUp);
     public override StepBackward Backward { get; } =
-        new(BackwardOp.AllReduce, "dX = dH·Wᵀ per device, then all-reduce of dX (Megatron's f); dW local");
+        new(BackwardOp.AllReduce, "the activation's derivative, then dX = dH·Wᵀ per device (partial sums of dX) and dW shard = Xᵀ·dH, local",
+            nameof(IBackwardStepMethods.MlpUpBackward), BackwardCall.Gradient) { GivesPartialSums = true };
 
     // A gated MLP projects to gate and up: twice the columns.
     public override double Flops(StepSizes s) =>
@@ -22,7 +23,7 @@ internal sealed class MlpUp : BlockStep
         bool bias = b.Layer.HasBias;
         if (b.Spec.Mlp == MlpKind.Gated)
         {
-            string both = c.Text.Fixed ? PlanText.N(2L * (b.Spec.FfnHidden / c.Text.Devices)) : $"2·{b.FfnShard}";
+            string both = c.Text.Fixed && b.Spec.FfnHidden > 0 ? PlanText.N(2L * (b.Spec.FfnHidden / c.Text.Devices)) : $"2·{b.FfnShard}";
             yield return $"{b.Name} MLP gate|up (column-parallel, gated): [T, {b.D}] · W [{b.D}, {both}] (this device's gate columns, then the same up columns) " +
                 $"→ [T, {both}]{(bias ? ", bias fused" : "")}; then {PlanText.ActivationName(b.Layer.Activation)}(gate) ⊙ up → [T, {b.FfnShard}] per device.";
             yield return "No collective: the MLP down-projection takes these column shards as they are.";

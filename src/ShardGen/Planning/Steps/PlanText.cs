@@ -37,6 +37,32 @@ internal sealed class PlanText
     /// <summary>F split over all devices: "4096/P" or "1024".</summary>
     public string OverP(int features) => Fixed ? N(features / _devices) : $"{N(features)}/P";
 
+    /// <summary>A size split over all devices, named when it is read from config.json at load: "ffn/P", "ffn/2".</summary>
+    public string SizeOverP(int features, string name) => features > 0 ? OverP(features) : $"{name}/{P}";
+
+    /// <summary>
+    /// A device's range of vocabulary rows: "250", "251 or 250" when it does not divide, "⌈32000/P⌉ or ⌊32000/P⌋",
+    /// "⌈vocab/P⌉ or ⌊vocab/P⌋" for a vocabulary from config.json.
+    /// </summary>
+    public string VocabShard(int vocab)
+    {
+        if (!Fixed || vocab == 0) return $"⌈{Size(vocab, "vocab")}/{P}⌉ or ⌊{Size(vocab, "vocab")}/{P}⌋";
+        return vocab % _devices == 0
+            ? N(vocab / _devices)
+            : $"{N(EvenRanges.Length(vocab, _devices, 0))} or {N(EvenRanges.Length(vocab, _devices, _devices - 1))}";
+    }
+
+    // ---- Sizes read from config.json at load are 0 in a LayerSpec: the words name them instead -------
+
+    /// <summary>A size as the words print it: the number, or its name when config.json gives it at load (0): "hidden".</summary>
+    public static string Size(long value, string name) => value > 0 ? N(value) : name;
+
+    /// <summary>The head width: "64", or "head dim" when the hidden width or the head count comes from config.json.</summary>
+    public static string HeadDim(TransformerSpec block, int hidden) => Size(block.HeadDim(hidden), "head dim");
+
+    /// <summary>A parameter with its value, "ε = 1E-05", or "ε from config.json" when config.json gives it at load (0).</summary>
+    public static string Setting(string symbol, float value) => value > 0 ? $"{symbol} = {Float(value)}" : $"{symbol} from config.json";
+
     /// <summary>F split over the grid side: "4096/q" or "2048".</summary>
     public string OverQ(int features) => FixedGrid ? N(features / _q) : $"{N(features)}/q";
 
@@ -50,11 +76,13 @@ internal sealed class PlanText
 
     /// <summary>A count split over the devices, with its noun: "8/P query heads", "2 query heads", "1 query head".</summary>
     public string OverP(int count, string noun) =>
-        Fixed && count / _devices == 1 ? $"1 {noun}" : $"{OverP(count)} {noun}s";
+        count == 0 ? $"1/{P} of the {noun}s" : Fixed && count / _devices == 1 ? $"1 {noun}" : $"{OverP(count)} {noun}s";
 
     /// <summary>Width of a device's attention context: "(8/P)·64", or "128" on 4 devices.</summary>
     public string LocalHeadsWidth(TransformerSpec block, int hidden) =>
-        Fixed ? N((long)(block.Heads / _devices) * block.HeadDim(hidden)) : $"({N(block.Heads)}/P)·{N(block.HeadDim(hidden))}";
+        Fixed && block.Heads > 0 && hidden > 0
+            ? N((long)(block.Heads / _devices) * block.HeadDim(hidden))
+            : $"({SizeOverP(block.Heads, "heads")})·{HeadDim(block, hidden)}";
 
     /// <summary>
     /// Width of a device's fused q|k|v: "(8/P + 2·2/P)·64" (symbolic; one KV head: "(8/P + 2·1)·64"),
@@ -63,6 +91,8 @@ internal sealed class PlanText
     public string LocalQkvWidth(TransformerSpec block, int hidden)
     {
         int dh = block.HeadDim(hidden);
+        if (block.Heads == 0 || block.KvHeads == 0 || hidden == 0)
+            return $"({SizeOverP(block.Heads, "heads")} + 2·{SizeOverP(block.KvHeads, "KV heads")})·{HeadDim(block, hidden)}";
         if (Fixed)
         {
             int heads = block.Heads / _devices, kv = block.LocalKvHeads(_devices);
@@ -94,7 +124,7 @@ internal sealed class PlanText
 
     /// <summary>The norm as the comments name it: "LayerNorm, ε = 1E-05".</summary>
     public static string NormName(TransformerSpec block) =>
-        $"{(block.Norm == NormKind.RmsNorm ? "RMSNorm" : "LayerNorm")}, ε = {Float(block.Epsilon)}";
+        $"{(block.Norm == NormKind.RmsNorm ? "RMSNorm" : "LayerNorm")}, {Setting("ε", block.Epsilon)}";
 
     /// <summary>A float as C# would round-trip it, without suffix: "1E-05", "0.001".</summary>
     public static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture);
@@ -103,10 +133,10 @@ internal sealed class PlanText
     /// A collective's bytes per device for [T, <paramref name="features"/>]: "(P−1)/P · T·F·4 B per device", and with P
     /// fixed its value, from <paramref name="totalBytesPerToken"/> (the step's bytes for one token, all devices together).
     /// </summary>
-    public string PerDevice(string symbolic, long totalBytesPerToken, int features, bool needsGrid = false)
+    public string PerDevice(string symbolic, long totalBytesPerToken, int features, bool needsGrid = false, string name = "F")
     {
-        string formula = $"{symbolic} · T·{N(features)}·4 B";
-        if (!Fixed || (needsGrid && !FixedGrid)) return formula + " per device";
+        string formula = $"{symbolic} · T·{Size(features, name)}·4 B";
+        if (!Fixed || (needsGrid && !FixedGrid) || features == 0) return formula + " per device";
         if (totalBytesPerToken == 0) return formula + " = 0 B per device";
         long den = _devices, num = totalBytesPerToken / ((long)features * PlanCost.BytesPerElement);
         string text = $"{formula} = {Fraction(num, den)} · T·{N(features)}·4 B";

@@ -12,14 +12,22 @@ internal sealed class PositionEmbedding : StepType
     public override string Method => nameof(IStepMethods.PositionEmbedding);
     public override StepCall Call => StepCall.EmbeddingInPlace;
     public override bool StartsLayer => true;
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows on unchanged; each position's table row gathers the gradient of its tokens");
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the gradient flows on unchanged; each position's table row gathers the gradient of its tokens",
+        nameof(IBackwardStepMethods.PositionEmbeddingBackward), BackwardCall.Parameters);
+
+    public override long BackwardTotalBytes(StepSizes s) =>
+        s.Layer is { } l ? ReplicatedGradients.TotalBytes(s, 1, (long)l.InFeatures * l.OutFeatures) : 0;
+
+    public override int BackwardCalls(CollectiveOp op, StepSizes s) => s.Layer is not null ? ReplicatedGradients.Calls(op, s, 1) : 0;
+
+    public override string? BackwardCollectives(StepContext c) => ReplicatedGradients.Words(c, 1, "position table");
 
     public override IEnumerable<string> Comment(StepContext c)
     {
         var layer = c.Layer!;
-        string d = PlanText.N(layer.OutFeatures);
+        string d = PlanText.Size(layer.OutFeatures, "hidden");
         string rows = c.Step.From == TensorLayout.TokenSharded ? $"[{c.Text.TokenShard}, {d}], each device's own tokens" : $"[T, {d}] on every device";
-        yield return $"{layer.Name} (position embedding, table [{PlanText.N(layer.InFeatures)}, {d}] replicated): + the row of each token's position, in place on {rows}.";
+        yield return $"{layer.Name} (position embedding, table [{PlanText.Size(layer.InFeatures, "positions")}, {d}] replicated): + the row of each token's position, in place on {rows}.";
         yield return "Positions restart at 0 in each packed sequence and continue from the cache's length with a KV cache; no collective.";
     }
 }

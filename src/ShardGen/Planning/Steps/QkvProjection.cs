@@ -11,7 +11,8 @@ internal sealed class QkvProjection : BlockStep
     public override int BlockHalf => 1;
     public override string Method => nameof(IStepMethods.QkvProjection);
     public override StepBackward Backward { get; } =
-        new(BackwardOp.AllReduce, "dX = d(q|k|v)·Wᵀ per device, then all-reduce of dX (Megatron's f); dW local");
+        new(BackwardOp.AllReduce, "dX = d(q|k|v)·Wᵀ per device (partial sums of dX), dW shard = Xᵀ·d(q|k|v), local",
+            nameof(IBackwardStepMethods.QkvProjectionBackward), BackwardCall.Gradient) { GivesPartialSums = true };
 
     public override double Flops(StepSizes s) =>
         s.Layer is { Block: { } b } l ? 2.0 * s.Tokens * l.InFeatures * b.QkvWidth(l.InFeatures) : 0;

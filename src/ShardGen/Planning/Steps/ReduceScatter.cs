@@ -21,14 +21,15 @@ internal sealed class ReduceScatter(ShardAxis axis) : MeshCollectiveStep
     protected override CollectiveOp Op => CollectiveOp.ReduceScatter;
 
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, axis == ShardAxis.Tokens
-        ? "all-gather of the gradient's token blocks"
-        : "all-gather of the gradient's column shards");
+        ? "conjugate of the reduce-scatter over tokens: all-gather of the gradient's token blocks"
+        : "conjugate of the reduce-scatter: all-gather of the gradient's column shards", nameof(IStepMethods.AllGather), BackwardCall.Conjugate)
+    { ConjugateOf = (PlanStepKind.AllGather, Placement.Shard(axis), Placement.Replicated) };
 
     public override IEnumerable<string> Comment(StepContext c) => Axis == ShardAxis.Tokens ? TokensComment(c) : ColumnsComment(c);
 
     private static IEnumerable<string> ColumnsComment(StepContext c)
     {
-        yield return $"Reduce-scatter of the partial sums [T, {c.FText}] → column shards [T, {c.Text.OverP(c.F)}] per device: {c.Bytes("(P−1)/P")}.";
+        yield return $"Reduce-scatter of the partial sums [T, {c.FText}] → column shards [T, {c.Text.SizeOverP(c.F, c.FName)}] per device: {c.Bytes("(P−1)/P")}.";
         if (c.Consumer is { Strategy: ParallelStrategy.RowParallel })
             yield return $"Reduce-scatter, not all-reduce: {c.ConsumerText} needs only its shard, at half the bytes.";
         else if (c.Consumer is { Strategy: ParallelStrategy.Summa2D })
@@ -52,7 +53,7 @@ internal sealed class ReduceScatter(ShardAxis axis) : MeshCollectiveStep
 
     public override string? Summary(StepContext c) => Axis == ShardAxis.Tokens
         ? c.InBlock is { } inBlock
-            ? $"reduce-scatter over tokens {BlockCollective.Of(c, inBlock)}, of the {BlockCollective.Half(inBlock)} partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}."
-            : $"reduce-scatter over tokens of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}."
-        : $"reduce-scatter of {c.ProducerName}'s partial sums [T, {c.F}]: {c.Bytes("(P−1)/P")}.";
+            ? $"reduce-scatter over tokens {BlockCollective.Of(c, inBlock)}, of the {BlockCollective.Half(inBlock)} partial sums [T, {c.FText}]: {c.Bytes("(P−1)/P")}."
+            : $"reduce-scatter over tokens of {c.ProducerName}'s partial sums [T, {c.FText}]: {c.Bytes("(P−1)/P")}."
+        : $"reduce-scatter of {c.ProducerName}'s partial sums [T, {c.FText}]: {c.Bytes("(P−1)/P")}.";
 }

@@ -25,15 +25,69 @@ internal enum BackwardOp
     HostTransfer,
 }
 
-/// <summary>A step's backward: the operation on the gradient, which maps the output placement's gradient back to the input's.</summary>
+/// <summary>How a generated ForwardBackward calls a step's backward (the backward's <see cref="StepCall"/>).</summary>
+internal enum BackwardCall
+{
+    /// <summary>Not generated: no IBackwardSteps method (only language models train).</summary>
+    None,
+    /// <summary><c>var g = pass.CrossEntropy(logits);</c>: the loss takes the download's place.</summary>
+    Loss,
+    /// <summary>No call: the gradient passes unchanged (an all-reduce's backward).</summary>
+    Identity,
+    /// <summary><c>var g = pass.M(dY);</c>: the conjugate collective, a forward method.</summary>
+    Conjugate,
+    /// <summary><c>var dX = pass.M(dY, x, layer);</c>: the input's gradient, a new tensor.</summary>
+    Gradient,
+    /// <summary><c>pass.M(dY, x, dX, layer);</c>: adds the input's gradient into the residual stream's.</summary>
+    AddsToInputGradient,
+    /// <summary><c>pass.M(dY, layer);</c>: parameter gradients only (a residual's bias, an embedding's rows).</summary>
+    Parameters,
+}
+
+/// <summary>
+/// A step's backward: the operation on the gradient, which maps the output placement's gradient back to the input's,
+/// the method a generated ForwardBackward calls for it (on <see cref="IBackwardStepMethods"/>, or for a collective the
+/// forward method of its conjugate) and its words.
+/// </summary>
 internal sealed class StepBackward
 {
-    public StepBackward(BackwardOp op, string text) { Op = op; Text = text; }
+    public StepBackward(BackwardOp op, string text, string? method = null, BackwardCall call = BackwardCall.None)
+    {
+        Op = op;
+        Text = text;
+        Method = method;
+        Call = method is null && call != BackwardCall.Identity ? BackwardCall.None : call;
+    }
 
     public BackwardOp Op { get; }
 
     /// <summary>The backward in words: "identity (Megatron's f)".</summary>
     public string Text { get; }
+
+    /// <summary>The method the generated ForwardBackward calls, or null (identity, or not generated).</summary>
+    public string? Method { get; }
+
+    /// <summary>How the generated ForwardBackward calls <see cref="Method"/>.</summary>
+    public BackwardCall Call { get; }
+
+    /// <summary>
+    /// The forward collective whose method <see cref="Method"/> is (a collective's conjugate), named by kind and
+    /// placements; null for the steps whose backward is a local method or the identity.
+    /// </summary>
+    public (PlanStepKind Kind, Placement Input, Placement Output)? ConjugateOf { get; init; }
+
+    /// <summary>The catalog type of <see cref="ConjugateOf"/>, for its bytes and calls (looked up on use: the catalog holds both).</summary>
+    public StepType? Conjugate => ConjugateOf is { } c ? StepCatalog.Of(c.Kind, c.Input, c.Output) : null;
+
+    /// <summary>
+    /// True for a column-parallel launch reading a replicated input: each device's dX is a partial sum, all-reduced
+    /// (Megatron's f: identity forward, all-reduce backward) unless the input came from an all-gather, whose conjugate
+    /// reduce-scatter takes the partial sums as they are.
+    /// </summary>
+    public bool GivesPartialSums { get; init; }
+
+    /// <summary>True when the backward reads the per-device partial sums of its output's gradient (an all-gather's conjugate).</summary>
+    public bool TakesPartialSums { get; init; }
 
     public override string ToString() => Text;
 }

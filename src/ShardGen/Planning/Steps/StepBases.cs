@@ -30,6 +30,8 @@ internal abstract class MeshCollectiveStep : TransitionStep
     public override long TotalBytes(StepSizes s) => StepSizes.Bytes((s.Devices - 1) * s.Elements);
 
     public override int LatencySteps(StepSizes s) => s.Devices - 1;
+
+    public override string BytesFormula => "(P−1)/P";
 }
 
 /// <summary>A linear layer's launch: the local GEMM of its strategy, epilogue fused where the output is whole.</summary>
@@ -61,8 +63,8 @@ internal sealed class BlockWords
         Spec = layer.Block!;
         // In a stack's loop the step runs on block i of the stack: the generated loop's variable.
         Name = c.Step.InStack ? $"{layer.Name}[i]" : layer.Name;
-        D = PlanText.N(layer.InFeatures);
-        FfnShard = c.Text.OverP(Spec.FfnHidden);
+        D = PlanText.Size(layer.InFeatures, "hidden");
+        FfnShard = c.Text.SizeOverP(Spec.FfnHidden, "ffn");
         var step = c.Step;
         bool sharded = step.From == TensorLayout.TokenSharded || step.To == TensorLayout.TokenSharded;
         Rows = sharded ? c.Text.TokenShard : "T";

@@ -34,8 +34,23 @@ internal sealed class StepContext
     /// <summary>Width of the activation the step reads.</summary>
     public int F => Step.Features;
 
-    /// <summary><see cref="F"/> as the comments print it.</summary>
-    public string FText => PlanText.N(F);
+    /// <summary><see cref="F"/> as the comments print it (named when config.json gives it at load).</summary>
+    public string FText => PlanText.Size(F, FName);
+
+    /// <summary>
+    /// The name of the activation's width when config.json gives it at load: "vocab" for the LM head's logits,
+    /// "hidden" for the others (a language model's activations between layers are its residual stream).
+    /// </summary>
+    public string FName
+    {
+        get
+        {
+            for (int k = Index - 1; k >= 0; k--)
+                if (Steps[k].LayerIndex >= 0 && Steps[k].LayerIndex < Layers.Count)
+                    return Layers[Steps[k].LayerIndex].Strategy == ParallelStrategy.LmHead ? "vocab" : "hidden";
+            return "hidden";
+        }
+    }
 
     /// <summary>The step's layer (launches and epilogues), or null.</summary>
     public LayerSpec? Layer => Step.LayerIndex >= 0 && Step.LayerIndex < Layers.Count ? Layers[Step.LayerIndex] : null;
@@ -112,7 +127,7 @@ internal sealed class StepContext
         : 0;
 
     /// <summary>The step's bytes per device in words: "<paramref name="symbolic"/> · T·F·4 B per device", evaluated when P is fixed.</summary>
-    public string Bytes(string symbolic, bool needsGrid = false) => Text.PerDevice(symbolic, TotalBytes(1), F, needsGrid);
+    public string Bytes(string symbolic, bool needsGrid = false) => Text.PerDevice(symbolic, TotalBytes(1), F, needsGrid, FName);
 
     /// <summary>A SUMMA launch's panel traffic in words, evaluated when the grid is fixed.</summary>
     public string SummaBytes() => Text.SummaBytes(Layer!, TotalBytes(1) - TotalBytes(0), TotalBytes(0));

@@ -74,11 +74,26 @@ internal abstract class StepType
     /// <summary>A transformer block's half the step belongs to: 1 attention, 2 MLP; 0 outside blocks.</summary>
     public virtual int BlockHalf => 0;
 
-    /// <summary>The conjugate step a backward pass runs for this one (issue 10 emits it).</summary>
+    /// <summary>The step's backward: its method and call, or its conjugate collective (<see cref="BackwardPlan"/> orders them; the generator emits them).</summary>
     public abstract StepBackward Backward { get; }
 
     /// <summary>Bytes the step sends, all devices together (divide by P for the per-device figure). Exact for float32.</summary>
     public virtual long TotalBytes(StepSizes s) => 0;
+
+    /// <summary>
+    /// Bytes the backward's own method sends besides its conjugate, all devices together: the loss's statistics, and
+    /// under sequence parallelism the replicated parameters' partial gradients (<see cref="ReplicatedGradients"/>).
+    /// </summary>
+    public virtual long BackwardTotalBytes(StepSizes s) => 0;
+
+    /// <summary>Collective calls of <paramref name="op"/> the backward's own method issues (<see cref="BackwardTotalBytes"/>).</summary>
+    public virtual int BackwardCalls(CollectiveOp op, StepSizes s) => 0;
+
+    /// <summary>The backward's own collectives in words (<see cref="BackwardTotalBytes"/>), or null.</summary>
+    public virtual string? BackwardCollectives(StepContext c) => null;
+
+    /// <summary>A collective's bytes per device as a fraction of the activation's, in symbols: "(P−1)/P"; "" for the others.</summary>
+    public virtual string BytesFormula => "";
 
     /// <summary>Collective calls of <paramref name="op"/> the step issues.</summary>
     public virtual int Calls(CollectiveOp op, StepSizes s) => 0;

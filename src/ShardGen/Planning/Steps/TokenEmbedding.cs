@@ -15,17 +15,14 @@ internal sealed class TokenEmbedding : StepType
     public override StepCall Call => StepCall.EmbeddingLookup;
     public override bool StartsLayer => true;
     public override StepBackward Backward { get; } =
-        new(BackwardOp.Local, "each device adds the gradient rows of its own ids into its own table rows (scatter-add); the reduction before it is the identity backward");
+        new(BackwardOp.Local, "each device adds the gradient rows of its own ids into its own table rows (scatter-add)",
+            nameof(IBackwardStepMethods.TokenEmbeddingBackward), BackwardCall.Parameters);
 
     public override IEnumerable<string> Comment(StepContext c)
     {
         var layer = c.Layer!;
-        string vocab = PlanText.N(layer.InFeatures), d = PlanText.N(layer.OutFeatures);
-        string rows = c.Text.Fixed
-            ? layer.InFeatures % c.Text.Devices == 0
-                ? PlanText.N(layer.InFeatures / c.Text.Devices)
-                : $"{PlanText.N(EvenRanges.Length(layer.InFeatures, c.Text.Devices, 0))} or {PlanText.N(EvenRanges.Length(layer.InFeatures, c.Text.Devices, c.Text.Devices - 1))}"
-            : $"⌈{vocab}/P⌉ or ⌊{vocab}/P⌋";
+        string vocab = PlanText.Size(layer.InFeatures, "vocab"), d = PlanText.Size(layer.OutFeatures, "hidden");
+        string rows = c.Text.VocabShard(layer.InFeatures);
         yield return $"{layer.Name} (vocab-parallel embedding): the T token ids → each device looks up the ids in its own rows [{rows}, {d}] of the table [{vocab}, {d}] " +
             $"and writes zeros for the others → partial sums [T, {d}] per device.";
         yield return "No collective yet: exactly one device holds each id's row, so the reduction next sums one row and zeros.";

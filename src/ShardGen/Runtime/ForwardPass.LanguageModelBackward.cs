@@ -1,0 +1,108 @@
+using System;
+using ShardGen.Devices;
+using ShardGen.Planning;
+
+namespace ShardGen.Runtime;
+
+// The backward of the steps around the transformer stack: the LM head (tied or not), the final norm, learned
+// positions and the vocab-parallel token embedding.
+public sealed partial class ForwardPass
+{
+    /// <summary>
+    /// The LM head's backward: dX = dLogits_r·op(W_r)ᵀ as partial sums (all-reduce them), dW_r += the product of x and
+    /// dLogits_r in the weight's layout (a tied head's weight is the embedding's rows: its gradient goes into the
+    /// embedding twin's tables), the bias's gradient on its vocabulary range.
+    /// </summary>
+    public ShardedTensor<PartialSums> LmHeadBackward(ShardedTensor<ColumnShards> dLogits, ShardedTensor<Replicated> x, ShardedLinear head)
+    {
+        ExpectTraining(nameof(LmHeadBackward));
+        Expect(x, TensorLayout.Replicated, head);
+        var info = head.Info;
+        if (dLogits.Layout != TensorLayout.ColumnSharded || dLogits.Features != info.OutFeatures)
+            throw new InvalidOperationException($"Layer '{info.Name}': LmHeadBackward needs dLogits column shards [T, {info.OutFeatures}], got {dLogits}.");
+        var twin = _core.GradientOf(head);
+        bool transposed = head.TransposedWeight;
+        var dx = Next(TensorLayout.PartialSum, info.InFeatures);
+        for (int rank = 0; rank < P; rank++)
+        {
+            var device = Devices[rank];
+            var dl = dLogits.ShardArray[rank];
+            var xr = x.ShardArray[rank];
+            // Forward: logits = x·op(W), op(W) = W [hidden, Vr] or Wᵀ for W [Vr, hidden].
+            var shard = dx.ShardArray[rank] = Allocate(rank, Tokens, info.InFeatures);
+            device.Gemm(dl, false, head.Weights[rank], !transposed, shard, accumulate: false);
+            if (transposed) device.Gemm(dl, true, xr, false, twin.Weights[rank], accumulate: true);
+            else device.Gemm(xr, true, dl, false, twin.Weights[rank], accumulate: true);
+            if (twin.Biases[rank] is { } dBias) device.BiasGradient(dl, dBias);
+        }
+        return new(dx);
+    }
+
+    /// <summary>The final norm's backward: returns the residual stream's gradient (written over dY), γ's and β's gradients accumulated.</summary>
+    public ShardedTensor<Replicated> FinalNormBackward(ShardedTensor<Replicated> dY, ShardedTensor<Replicated> x, ShardedNorm norm) =>
+        new(StreamNormBackward(dY.Tensor, x.Tensor, norm));
+
+    /// <summary>As above on each device's own tokens: γ's and β's gradients are summed over the devices at the backward's end.</summary>
+    public ShardedTensor<TokenShards> FinalNormBackward(ShardedTensor<TokenShards> dY, ShardedTensor<TokenShards> x, ShardedNorm norm) =>
+        new(StreamNormBackward(dY.Tensor, x.Tensor, norm));
+
+    /// <summary>Learned positions: dTable[position(t)] += dStream[t] on every device (the table is replicated, so is its gradient).</summary>
+    public void PositionEmbeddingBackward(ShardedTensor<Replicated> dStream, ShardedEmbedding positions) => PositionsBackward(dStream.Tensor, positions);
+
+    /// <summary>As above for each device's own tokens; the partial tables are summed over the devices at the backward's end.</summary>
+    public void PositionEmbeddingBackward(ShardedTensor<TokenShards> dStream, ShardedEmbedding positions) => PositionsBackward(dStream.Tensor, positions);
+
+    /// <summary>
+    /// The vocab-parallel embedding's backward: each device adds dStream's rows into its own vocabulary rows of the
+    /// twin (ids outside its range are another device's). The last backward step: under sequence parallelism the
+    /// replicated parameters' partial gradients are then summed over the devices.
+    /// </summary>
+    public void TokenEmbeddingBackward(ShardedTensor<Replicated> dStream, ShardedEmbedding embedding)
+    {
+        ExpectTraining(nameof(TokenEmbeddingBackward));
+        var info = embedding.Info;
+        if (dStream.Layout != TensorLayout.Replicated || dStream.Features != info.Hidden)
+            throw new InvalidOperationException($"Embedding '{info.Name}': TokenEmbeddingBackward needs the replicated stream's gradient [T, {info.Hidden}], got {dStream}.");
+        var twin = _core.GradientOf(embedding);
+        for (int rank = 0; rank < P; rank++)
+            Devices[rank].ScatterAddRows(TokenIds, info.FirstRow(rank), dStream.ShardArray[rank], twin.Tables[rank]);
+        SumPartialGradients();
+    }
+
+    private ShardedTensor StreamNormBackward(ShardedTensor dY, ShardedTensor x, ShardedNorm norm)
+    {
+        ExpectTraining(nameof(FinalNormBackward));
+        var info = norm.Info;
+        foreach (var t in new[] { dY, x })
+            if (t.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded) || t.Features != info.Hidden || t.Layout != x.Layout)
+                throw new InvalidOperationException($"Norm '{info.Name}': its backward needs dY and x as the residual stream [T, {info.Hidden}] in one layout, got {dY} and {x}.");
+        var twin = _core.GradientOf(norm);
+        bool tokens = x.Layout == TensorLayout.TokenSharded;
+        var d = Next(x.Layout, x.Features);
+        for (int rank = 0; rank < P; rank++)
+        {
+            var dGamma = ReplicatedGradient(rank, twin.Scale[rank], tokens);
+            MatrixView? dBeta = twin.Shift[rank] is { } shift ? ReplicatedGradient(rank, shift, tokens) : null;
+            NormBackward(rank, x.ShardArray[rank], dY.ShardArray[rank], info.Kind, norm.Scale[rank], info.Epsilon, dGamma, dBeta, null);
+            d.ShardArray[rank] = dY.ShardArray[rank];
+        }
+        return d;
+    }
+
+    private void PositionsBackward(ShardedTensor dStream, ShardedEmbedding positions)
+    {
+        ExpectTraining(nameof(PositionEmbeddingBackward));
+        int d = positions.Info.Hidden;
+        if (dStream.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded) || dStream.Features != d)
+            throw new InvalidOperationException($"Position embedding '{positions.Info.Name}': its backward needs the stream's gradient [T, {d}], got {dStream}.");
+        var twin = _core.GradientOf(positions);
+        bool tokens = dStream.Layout == TensorLayout.TokenSharded;
+        for (int rank = 0; rank < P; rank++)
+        {
+            var target = ReplicatedGradient(rank, twin.Tables[rank], tokens);
+            var rows = dStream.ShardArray[rank];
+            if (rows.Rows == 0) continue;
+            Devices[rank].ScatterAddRows(tokens ? TokenShardPositions(rank) : Positions, 0, rows, target);
+        }
+    }
+}

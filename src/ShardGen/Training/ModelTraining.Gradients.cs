@@ -1,0 +1,109 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ShardGen.Devices;
+using ShardGen.Runtime;
+
+namespace ShardGen.Training;
+
+// Gradient bookkeeping between backward passes: zeroing, the global norm and clipping.
+public sealed partial class ModelTraining
+{
+    private float[]? _zeros;
+    private ParameterSlice[]? _distinct;
+
+    /// <summary>
+    /// Sets every gradient slice to zero (uploads zeros rather than scaling by 0, so a NaN from a diverged step does not
+    /// survive). ForwardBackward accumulates, so a step starts here.
+    /// </summary>
+    public void ZeroGradients()
+    {
+        int largest = Gradients.Count == 0 ? 0 : Gradients.Max(g => g.Value.Elements);
+        if (_zeros is null || _zeros.Length < largest) _zeros = new float[largest];
+        var zeros = _zeros;
+        var byRank = Gradients.ToLookup(g => g.Rank);
+        DeviceUploads.ForEach(_core.Mesh, rank =>
+        {
+            foreach (var g in byRank[rank])
+                g.Value.Device.Upload(zeros.AsSpan(0, g.Value.Elements), g.Cols, g.Value);
+        });
+    }
+
+    /// <summary>
+    /// The global L2 norm of the gradient, as torch.nn.utils.clip_grad_norm_ computes it over the model's parameters:
+    /// each logical region counted once, however many devices hold a replica of it (a norm scale, a bias added once).
+    /// Each slice's Σ g² is formed on its device; the sums are added in double here.
+    /// </summary>
+    public double GradientNorm()
+    {
+        if (_core.Mesh.Devices.Any(d => !d.IsLocal))
+            throw new NotSupportedException($"GradientNorm adds the slices of every device in this process, but {_core.Plan.ModelName}'s mesh has devices of other processes (MPI): clip in process.");
+        var distinct = _distinct ??= Distinct(Gradients);
+        var devices = _core.Mesh.Devices;
+        var sums = new MatrixView[devices.Count];
+        var counts = new int[devices.Count];
+        foreach (var g in distinct) counts[g.Rank]++;
+        var buffers = new List<DeviceBuffer>();
+        try
+        {
+            for (int rank = 0; rank < devices.Count; rank++)
+                if (counts[rank] > 0)
+                {
+                    var buffer = devices[rank].Allocate(counts[rank]);   // zero-filled
+                    buffers.Add(buffer);
+                    sums[rank] = buffer.AsMatrix(counts[rank], 1);
+                }
+            var next = new int[devices.Count];
+            foreach (var g in distinct) g.Value.Device.SumOfSquares(g.Value, sums[g.Rank].RowsOf(next[g.Rank]++, 1));
+            double total = 0;
+            for (int rank = 0; rank < devices.Count; rank++)
+            {
+                if (counts[rank] == 0) continue;
+                var host = new float[counts[rank]];
+                devices[rank].Download(sums[rank], host, 1);
+                foreach (float s in host) total += s;
+            }
+            return Math.Sqrt(total);
+        }
+        finally
+        {
+            foreach (var b in buffers) b.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// torch.nn.utils.clip_grad_norm_: when the global norm exceeds <paramref name="maxNorm"/>, every gradient slice
+    /// (replicas included) is scaled by maxNorm / (norm + 1e-6). Returns the norm before clipping.
+    /// </summary>
+    public double ClipGradients(double maxNorm)
+    {
+        double norm = GradientNorm();
+        ScaleGradients(norm, maxNorm);
+        return norm;
+    }
+
+    /// <summary>Scales by min(1, maxNorm / (norm + 1e-6)) given the norm (the same norm for every data-parallel replica).</summary>
+    internal void ScaleGradients(double norm, double maxNorm)
+    {
+        if (!(maxNorm > 0) || !double.IsFinite(maxNorm))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The clipping norm must be positive and finite.");
+        double factor = maxNorm / (norm + 1e-6);
+        if (!(factor < 1)) return;   // also a NaN norm: the loss check reports that step
+        foreach (var g in Gradients) g.Value.Device.Scale(g.Value, (float)factor);
+    }
+
+    // The first slice of each region: replicas of a region on other devices hold the same gradient.
+    private static ParameterSlice[] Distinct(IReadOnlyList<ParameterSlice> slices)
+    {
+        var byKey = new Dictionary<ShardGen.WeightKey, List<ParameterSlice>>();
+        var result = new List<ParameterSlice>();
+        foreach (var s in slices)
+        {
+            if (!byKey.TryGetValue(s.Key, out var seen)) byKey[s.Key] = seen = new List<ParameterSlice>();
+            if (seen.Any(s.SameRegion)) continue;
+            seen.Add(s);
+            result.Add(s);
+        }
+        return result.ToArray();
+    }
+}
