@@ -39,6 +39,7 @@ public sealed partial class ForwardPass
     {
         Training = false;
         Targets = Array.Empty<int>();
+        _lossReady = false;
         _partials.Clear();
         foreach (var b in _partialBuffers) b.Dispose();
         _partialBuffers.Clear();
