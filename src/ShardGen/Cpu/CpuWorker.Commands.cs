@@ -42,10 +42,6 @@ internal sealed unsafe partial class CpuWorker
             case CommandKind.Attention:
                 AttentionKernel.Run(Pointer(c.A), c.A.Stride, Pointer(c.C), c.C.Stride, (AttentionPlan)c.Target!, _workspaces, _team);
                 break;
-            case CommandKind.AttentionBackward:
-                Kernels.AttentionBackward.Run(Pointer(c.A), c.A.Stride, Pointer(c.B), c.B.Stride, Pointer(c.C), c.C.Stride,
-                    (AttentionPlan)c.Target!, _workspaces, _team);
-                break;
             case CommandKind.CachedAttention:
                 RunCachedAttention(c);
                 break;
@@ -80,7 +76,8 @@ internal sealed unsafe partial class CpuWorker
                 ((Action)c.Target!)();
                 break;
             default:
-                throw new InvalidOperationException($"Unknown device command {c.Kind}.");
+                if (!ExecuteTraining(c)) throw new InvalidOperationException($"Unknown device command {c.Kind}.");
+                break;
         }
     }
 

@@ -20,7 +20,21 @@ internal enum CommandKind : byte
     Collective,
     Free,
     Action,
+    // Training (DeviceCommand.Training.cs, CpuWorker.Training.cs).
     AttentionBackward,
+    NormalizeBackward,
+    BiasGradient,
+    ActivationBackward,
+    GatedActivationBackward,
+    RotaryBackward,
+    ScatterAddRows,
+    LogitStatistics,
+    LogitSumExp,
+    CrossEntropyGradient,
+    SgdStep,
+    AdamWStep,
+    SumOfSquares,
+    Scale,
 }
 
 /// <summary>
@@ -28,7 +42,7 @@ internal enum CommandKind : byte
 /// enqueuing copies a struct into the ring instead of allocating a closure. Views are resolved to pointers
 /// only when the command runs. Which fields mean what depends on <see cref="Kind"/> (see the factories).
 /// </summary>
-internal struct DeviceCommand
+internal partial struct DeviceCommand
 {
     public CommandKind Kind;
     public MatrixView A, B, C;
@@ -40,6 +54,10 @@ internal struct DeviceCommand
     public int Member;
     /// <summary>The attention plan, collective op, buffer to free or arbitrary action.</summary>
     public object? Target;
+    /// <summary>Training's kernels with five or six operands: a norm's dγ and dβ, AdamW's v (and its step's scalars).</summary>
+    public MatrixView D;
+    public MatrixView? E;
+    public Optimizers.AdamWScalars Adam;
 
     public static DeviceCommand Gemm(MatrixView a, bool transposeA, MatrixView b, bool transposeB, MatrixView c,
         bool accumulate, MatrixView? bias, Activation activation) => new()
@@ -78,10 +96,6 @@ internal struct DeviceCommand
 
     public static DeviceCommand Collective(ScheduledCollective<CpuDevice> op, int member) =>
         new() { Kind = CommandKind.Collective, Target = op, Member = member };
-
-    /// <summary>qkv in A, dOutput in B, dQkv in C.</summary>
-    public static DeviceCommand AttentionBackward(MatrixView qkv, MatrixView dOutput, MatrixView dQkv, AttentionPlan plan) =>
-        new() { Kind = CommandKind.AttentionBackward, A = qkv, B = dOutput, C = dQkv, Target = plan };
 
     public static DeviceCommand Free(NativeAllocation allocation) => new() { Kind = CommandKind.Free, Target = allocation };
 

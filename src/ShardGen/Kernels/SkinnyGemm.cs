@@ -11,10 +11,19 @@ namespace ShardGen.Kernels;
 /// fits in L2, and each pass adds <see cref="Depth"/> rows of B to it (so C is loaded and stored once per Depth rows
 /// of B, and B is read as Depth sequential streams). Transposed B [N, K] (a tied LM head reading the embedding
 /// table): each output is a dot product of a row of A with a row of B, four rows of B at a time. A thread team
-/// splits the columns of C.
+/// splits the columns of C. AVX-512 where the CPU has it, else AVX2 (<see cref="ForceVector256"/> picks AVX2 on an
+/// AVX-512 machine, for tests and comparisons): one generic body over <see cref="ILanes{V}"/>.
 /// </summary>
-internal static unsafe class SkinnyGemm
+internal static unsafe partial class SkinnyGemm
 {
+    /// <summary>
+    /// Runs the 256-bit body even where 512-bit vectors are accelerated (tests; benchmarks compare the two). Set from
+    /// the environment variable SHARDGEN_SKINNY_VECTOR256=1 at start.
+    /// </summary>
+    internal static volatile bool ForceVector256 = Environment.GetEnvironmentVariable("SHARDGEN_SKINNY_VECTOR256") == "1";
+
+    private static bool Wide => Vector512.IsHardwareAccelerated && !ForceVector256;
+
     /// <summary>Rows of A up to which this path runs (more rows reuse B enough for the packed kernel to win).</summary>
     public const int MaxRows = 8;
 
@@ -33,7 +42,7 @@ internal static unsafe class SkinnyGemm
     /// <summary>Below this many multiply-adds a team's fork/join costs more than it saves.</summary>
     private const long TeamWork = 1L << 17;
 
-    public static bool Applies(in GemmArgs g) => Vector512.IsHardwareAccelerated && !g.TransA && g.M <= MaxRows && g.M > 0 && g.K > 0;
+    public static bool Applies(in GemmArgs g) => (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated && Fma.IsSupported) && !g.TransA && g.M <= MaxRows && g.M > 0 && g.K > 0;
 
     /// <summary>Runs the GEMM, its columns split over <paramref name="team"/> when there is one and the work is large enough.</summary>
     public static void Run(in GemmArgs g, KernelThreadTeam? team)
@@ -73,8 +82,16 @@ internal static unsafe class SkinnyGemm
     /// <summary>Runs the GEMM on the calling thread.</summary>
     public static void Run(in GemmArgs g)
     {
-        if (g.TransB) Dots(g);
-        else Rows(g);
+        if (Wide)
+        {
+            if (g.TransB) Dots<Lanes512, Vector512<float>>(g);
+            else Rows<Lanes512, Vector512<float>>(g);
+        }
+        else
+        {
+            if (g.TransB) Dots<Lanes256, Vector256<float>>(g);
+            else Rows<Lanes256, Vector256<float>>(g);
+        }
         if (!g.HasEpilogue) return;
         for (int r = 0; r < g.M; r++) Activations.ApplyRow(g.C + (nint)r * g.Ldc, g.Bias, g.N, g.Activation);
     }
@@ -82,7 +99,7 @@ internal static unsafe class SkinnyGemm
     // ------------------------------------------------------------------ B [K, N]: C += A·B, rows of B streamed
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows(in GemmArgs g)
+    private static void Rows<L, V>(in GemmArgs g) where L : struct, ILanes<V> where V : unmanaged
     {
         int m = g.M, n = g.N, k = g.K;
         int chunk = Math.Max(64, ChunkFloats / m / 16 * 16);
@@ -94,25 +111,25 @@ internal static unsafe class SkinnyGemm
                 for (int r = 0; r < m; r++) new Span<float>(c + (nint)r * g.Ldc, cols).Clear();
             float* b = g.B + j0;
             int p = 0;
-            for (; p + Depth <= k; p += Depth) AddRows(g.A + p, g.Lda, m, b + (nint)p * g.Ldb, g.Ldb, Depth, c, g.Ldc, cols);
-            if (p < k) AddRows(g.A + p, g.Lda, m, b + (nint)p * g.Ldb, g.Ldb, k - p, c, g.Ldc, cols);
+            for (; p + Depth <= k; p += Depth) AddRows<L, V>(g.A + p, g.Lda, m, b + (nint)p * g.Ldb, g.Ldb, Depth, c, g.Ldc, cols);
+            if (p < k) AddRows<L, V>(g.A + p, g.Lda, m, b + (nint)p * g.Ldb, g.Ldb, k - p, c, g.Ldc, cols);
         }
     }
 
     /// <summary>c[r, :cols] += Σ_{i &lt; depth} a[r, i]·b[i, :cols] for the m rows; depth ≤ <see cref="Depth"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddRows(float* a, nint lda, int m, float* b, nint ldb, int depth, float* c, nint ldc, int cols)
+    private static void AddRows<L, V>(float* a, nint lda, int m, float* b, nint ldb, int depth, float* c, nint ldc, int cols) where L : struct, ILanes<V> where V : unmanaged
     {
         int j = 0;
         if (depth == Depth && m == 1)
         {
             // Decoding's common case: the four multipliers stay in registers.
-            var x0 = Vector512.Create(a[0]);
-            var x1 = Vector512.Create(a[1]);
-            var x2 = Vector512.Create(a[2]);
-            var x3 = Vector512.Create(a[3]);
+            var x0 = L.Splat(a[0]);
+            var x1 = L.Splat(a[1]);
+            var x2 = L.Splat(a[2]);
+            var x3 = L.Splat(a[3]);
             float* b1 = b + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
-            for (; j + 16 <= cols; j += 16)
+            for (; j + L.Count <= cols; j += L.Count)
             {
                 if (Sse.IsSupported)
                 {
@@ -122,22 +139,22 @@ internal static unsafe class SkinnyGemm
                     Sse.Prefetch0(b2 + j + Ahead);
                     Sse.Prefetch0(b3 + j + Ahead);
                 }
-                var acc = Vector512.Load(c + j);
-                acc = Vector512.FusedMultiplyAdd(x0, Vector512.Load(b + j), acc);
-                acc = Vector512.FusedMultiplyAdd(x1, Vector512.Load(b1 + j), acc);
-                acc = Vector512.FusedMultiplyAdd(x2, Vector512.Load(b2 + j), acc);
-                acc = Vector512.FusedMultiplyAdd(x3, Vector512.Load(b3 + j), acc);
-                Vector512.Store(acc, c + j);
+                var acc = L.Load(c + j);
+                acc = L.Fma(x0, L.Load(b + j), acc);
+                acc = L.Fma(x1, L.Load(b1 + j), acc);
+                acc = L.Fma(x2, L.Load(b2 + j), acc);
+                acc = L.Fma(x3, L.Load(b3 + j), acc);
+                L.Store(acc, c + j);
             }
         }
         else if (depth == Depth)
         {
-            var x = stackalloc Vector512<float>[MaxRows * Depth];
+            var x = stackalloc V[MaxRows * Depth];
             for (int r = 0; r < m; r++)
             for (int i = 0; i < Depth; i++)
-                x[r * Depth + i] = Vector512.Create(a[r * lda + i]);
+                x[r * Depth + i] = L.Splat(a[r * lda + i]);
             float* b1 = b + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
-            for (; j + 16 <= cols; j += 16)
+            for (; j + L.Count <= cols; j += L.Count)
             {
                 if (Sse.IsSupported)
                 {
@@ -146,41 +163,41 @@ internal static unsafe class SkinnyGemm
                     Sse.Prefetch0(b2 + j + Ahead);
                     Sse.Prefetch0(b3 + j + Ahead);
                 }
-                var w0 = Vector512.Load(b + j);
-                var w1 = Vector512.Load(b1 + j);
-                var w2 = Vector512.Load(b2 + j);
-                var w3 = Vector512.Load(b3 + j);
+                var w0 = L.Load(b + j);
+                var w1 = L.Load(b1 + j);
+                var w2 = L.Load(b2 + j);
+                var w3 = L.Load(b3 + j);
                 for (int r = 0; r < m; r++)
                 {
                     float* cr = c + r * ldc + j;
                     var xr = x + r * Depth;
-                    var acc = Vector512.Load(cr);
-                    acc = Vector512.FusedMultiplyAdd(xr[0], w0, acc);
-                    acc = Vector512.FusedMultiplyAdd(xr[1], w1, acc);
-                    acc = Vector512.FusedMultiplyAdd(xr[2], w2, acc);
-                    acc = Vector512.FusedMultiplyAdd(xr[3], w3, acc);
-                    Vector512.Store(acc, cr);
+                    var acc = L.Load(cr);
+                    acc = L.Fma(xr[0], w0, acc);
+                    acc = L.Fma(xr[1], w1, acc);
+                    acc = L.Fma(xr[2], w2, acc);
+                    acc = L.Fma(xr[3], w3, acc);
+                    L.Store(acc, cr);
                 }
             }
         }
         else
         {
             // The last few rows of B: one row at a time.
-            for (; j + 16 <= cols; j += 16)
+            for (; j + L.Count <= cols; j += L.Count)
             {
                 for (int r = 0; r < m; r++)
                 {
                     float* cr = c + r * ldc + j;
-                    var acc = Vector512.Load(cr);
-                    for (int i = 0; i < depth; i++) acc = Vector512.FusedMultiplyAdd(Vector512.Create(a[r * lda + i]), Vector512.Load(b + i * ldb + j), acc);
-                    Vector512.Store(acc, cr);
+                    var acc = L.Load(cr);
+                    for (int i = 0; i < depth; i++) acc = L.Fma(L.Splat(a[r * lda + i]), L.Load(b + i * ldb + j), acc);
+                    L.Store(acc, cr);
                 }
             }
         }
         if (j < cols) AddRowsScalar(a, lda, m, b, ldb, depth, c, ldc, j, cols);
     }
 
-    /// <summary>The ragged right edge (fewer than 16 columns), in the same order of additions.</summary>
+    /// <summary>The ragged right edge (fewer than one vector of columns), in the same order of additions.</summary>
     private static void AddRowsScalar(float* a, nint lda, int m, float* b, nint ldb, int depth, float* c, nint ldc, int from, int cols)
     {
         for (int r = 0; r < m; r++)
@@ -195,7 +212,7 @@ internal static unsafe class SkinnyGemm
     // ------------------------------------------------------------------ B [N, K] (Bᵀ): C[r, j] = A[r, :]·B[j, :]
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dots(in GemmArgs g)
+    private static void Dots<L, V>(in GemmArgs g) where L : struct, ILanes<V> where V : unmanaged
     {
         int m = g.M, n = g.N, k = g.K;
         int j = 0;
@@ -205,20 +222,20 @@ internal static unsafe class SkinnyGemm
             for (int r = 0; r < m; r++)
             {
                 float* a = g.A + (nint)r * g.Lda;
-                var s0 = Vector512<float>.Zero;
-                var s1 = Vector512<float>.Zero;
-                var s2 = Vector512<float>.Zero;
-                var s3 = Vector512<float>.Zero;
+                var s0 = L.Zero;
+                var s1 = L.Zero;
+                var s2 = L.Zero;
+                var s3 = L.Zero;
                 int p = 0;
-                for (; p + 16 <= k; p += 16)
+                for (; p + L.Count <= k; p += L.Count)
                 {
-                    var x = Vector512.Load(a + p);
-                    s0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b0 + p), s0);
-                    s1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b1 + p), s1);
-                    s2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b2 + p), s2);
-                    s3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b3 + p), s3);
+                    var x = L.Load(a + p);
+                    s0 = L.Fma(x, L.Load(b0 + p), s0);
+                    s1 = L.Fma(x, L.Load(b1 + p), s1);
+                    s2 = L.Fma(x, L.Load(b2 + p), s2);
+                    s3 = L.Fma(x, L.Load(b3 + p), s3);
                 }
-                float d0 = Vector512.Sum(s0), d1 = Vector512.Sum(s1), d2 = Vector512.Sum(s2), d3 = Vector512.Sum(s3);
+                float d0 = L.Sum(s0), d1 = L.Sum(s1), d2 = L.Sum(s2), d3 = L.Sum(s3);
                 for (; p < k; p++)
                 {
                     float x = a[p];
@@ -250,10 +267,10 @@ internal static unsafe class SkinnyGemm
             for (int r = 0; r < m; r++)
             {
                 float* a = g.A + (nint)r * g.Lda;
-                var s = Vector512<float>.Zero;
+                var s = L.Zero;
                 int p = 0;
-                for (; p + 16 <= k; p += 16) s = Vector512.FusedMultiplyAdd(Vector512.Load(a + p), Vector512.Load(bj + p), s);
-                float d = Vector512.Sum(s);
+                for (; p + L.Count <= k; p += L.Count) s = L.Fma(L.Load(a + p), L.Load(bj + p), s);
+                float d = L.Sum(s);
                 for (; p < k; p++) d = MathF.FusedMultiplyAdd(a[p], bj[p], d);
                 float* c = g.C + (nint)r * g.Ldc + j;
                 *c = g.Accumulate ? *c + d : d;

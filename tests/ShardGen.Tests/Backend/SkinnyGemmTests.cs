@@ -9,12 +9,15 @@ namespace ShardGen.Tests.Backend;
 /// against the double reference, with every epilogue, accumulate, odd sizes and strided views, on one thread and
 /// split over a team.
 /// </summary>
-public sealed class SkinnyGemmTests : IDisposable
+public class SkinnyGemmTests : IDisposable
 {
     private readonly CpuDeviceMesh _mesh = CpuDeviceMesh.Create(1);
     private readonly CpuDeviceMesh _threaded = CpuDeviceMesh.Create(1, threadsPerDevice: 3);
 
-    public void Dispose()
+    /// <summary>Prefix of the failure messages: which body of the kernel ran.</summary>
+    protected virtual string Body => "";
+
+    public virtual void Dispose()
     {
         _mesh.Dispose();
         _threaded.Dispose();
@@ -31,7 +34,7 @@ public sealed class SkinnyGemmTests : IDisposable
         {
             int seed = System.Random.Shared.Next();
             var (actual, expected) = GemmTests.RunGemm(_mesh.Devices[0], m, n, k, false, tb, seed: seed, pad: 3, offset: 1);
-            AssertClose(actual, expected, 1e-5, $"{m}x{n}x{k} tb={tb} seed={seed}");
+            AssertClose(actual, expected, 1e-5, $"{Body}{m}x{n}x{k} tb={tb} seed={seed}");
         }
     }
 
@@ -46,7 +49,7 @@ public sealed class SkinnyGemmTests : IDisposable
             // 1003 × 211: enough work for the team, columns not a multiple of 16 and a depth not a multiple of 8.
             var (actual, expected) = GemmTests.RunGemm(_threaded.Devices[0], m, 1003, 211, false, tb,
                 accumulate: seed % 2 == 0, bias: act != Activation.Relu, act: act, seed: seed, pad: 2, offset: 5);
-            AssertClose(actual, expected, 1e-5, $"{m} rows {act} tb={tb} seed={seed}");
+            AssertClose(actual, expected, 1e-5, $"{Body}{m} rows {act} tb={tb} seed={seed}");
         }
     }
 

@@ -249,6 +249,29 @@ public sealed class BackwardKernelTests : IDisposable
         AssertClose(Download(dq), analytic, Tolerance, $"dQkv vs analytic on {threads} thread(s)");
     }
 
+    /// <summary>
+    /// Causal: a query's gradient never reads a later token. NaN in a later token's key and value leaves the earlier
+    /// queries' dq rows equal to those of a finite input (their rows in a block past the first, and in the diagonal).
+    /// </summary>
+    [Fact]
+    public void CausalAttentionBackwardNeverReadsALaterTokenIntoAQueryGradient()
+    {
+        var rng = new System.Random(System.Random.Shared.Next());
+        var shape = new AttentionShape(4, 2, 8, true, [0, 200]);
+        int t = shape.Tokens, w = shape.FusedWidth, bad = 150;
+        var qkv = Fresh(rng, t * w, 2);
+        var dOut = Fresh(rng, t * shape.OutputWidth);
+        var analytic = AttentionBackward(qkv, dOut, shape);
+        var poisoned = (double[])qkv.Clone();
+        for (int c = shape.QueryHeads * shape.HeadDim; c < w; c++) poisoned[bad * w + c] = double.NaN;
+        var dq = Alloc(D, t, w);
+        D.AttentionBackward(Upload(D, poisoned, t, w), Upload(D, dOut, t, shape.OutputWidth), dq, shape);
+        var got = Download(dq);
+        int qCols = shape.QueryHeads * shape.HeadDim;
+        var rows = Enumerable.Range(0, bad).SelectMany(r => Enumerable.Range(0, qCols).Select(c => r * w + c)).ToArray();
+        AssertClose(rows.Select(i => got[i]).ToArray(), rows.Select(i => analytic[i]).ToArray(), Tolerance, "dq of the tokens before the NaN");
+    }
+
     [Fact]
     public void ScatterAddRowsAccumulatesTheShardsRows()
     {
