@@ -38,6 +38,11 @@ interface IBackwardSteps<TReplicated, TColumnShards, TTokenShards, THeadShards, 
     void AttentionNormBackward(TReplicated dY, TReplicated x, TReplicated dStream, TBlock block);
     void AttentionNormBackward(TTokenShards dY, TTokenShards x, TTokenShards dStream, TBlock block);
 
+    TPartialSums ColumnParallelBackward(TColumnShards dY, TReplicated x, TLinear layer);
+    TColumnShards RowParallelBackward(TReplicated dY, TColumnShards x, TLinear layer);
+    void BiasActivationBackward(TReplicated dY, TLinear layer);
+    TBlocks Summa2DBackward(TBlocks dY, TBlocks x, TLinear layer);
+
     void PositionEmbeddingBackward(TReplicated dStream, TEmbedding positions);
     void PositionEmbeddingBackward(TTokenShards dStream, TEmbedding positions);
     void TokenEmbeddingBackward(TReplicated dStream, TEmbedding embedding);

@@ -41,6 +41,8 @@ public sealed partial class ForwardPass
         Targets = Array.Empty<int>();
         _lossReady = false;
         _partials.Clear();
+        _preActivations.Clear();
+        OutputGradient = null;
         foreach (var b in _partialBuffers) b.Dispose();
         _partialBuffers.Clear();
     }

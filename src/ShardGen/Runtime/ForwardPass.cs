@@ -135,9 +135,11 @@ public sealed partial class ForwardPass : IDisposable,
         {
             // Overwritten whole: the GEMM does not accumulate.
             var shard = y.ShardArray[rank] = Allocate(rank, Tokens, layer.Info.ShardOutFeatures);
+            // Training keeps z = x·W + b for the activation's backward: the bias fused, the activation after.
             Devices[rank].Gemm(x.ShardArray[rank], false, layer.Weights[rank], layer.TransposedWeight, shard, accumulate: false,
-                layer.Biases[rank], layer.Info.Activation);
+                layer.Biases[rank], KeepsPreActivation(layer) ? Activation.None : layer.Info.Activation);
         }
+        if (KeepsPreActivation(layer)) BiasThenKeptActivation(y, layer, _ => null);
         return new(y);
     }
 
@@ -164,7 +166,9 @@ public sealed partial class ForwardPass : IDisposable,
         var y = NextAllocated(TensorLayout.Blocks2D, layer.Info.OutFeatures, layer.Info.ShardOutFeatures);
         var variant = layer.TransposedWeight ? SummaVariant.ABt : SummaVariant.AB;
         Summa.MultiplyWith(grid, variant, x.Shards, layer.Weights, y.Shards, SummaPanels(grid));
-        if (layer.Info.HasBias || layer.Info.Activation != Activation.None)
+        if (KeepsPreActivation(layer))
+            BiasThenKeptActivation(y, layer, rank => layer.Biases[rank]);
+        else if (layer.Info.HasBias || layer.Info.Activation != Activation.None)
             for (int rank = 0; rank < P; rank++)
                 Devices[rank].BiasActivation(y.ShardArray[rank], layer.Biases[rank], layer.Info.Activation);
         return new(y);
@@ -184,6 +188,11 @@ public sealed partial class ForwardPass : IDisposable,
         if (y.Layout is not (TensorLayout.Replicated or TensorLayout.ColumnSharded or TensorLayout.TokenSharded))
             throw new InvalidOperationException($"Layer '{layer.Info.Name}': bias after reduction needs reduced activations, not {y.Layout}.");
         int w = y.Features / P;
+        if (KeepsPreActivation(layer))
+        {
+            BiasThenKeptActivation(y, layer, rank => layer.Biases[rank] is { } b && y.Layout == TensorLayout.ColumnSharded ? b.Columns(rank * w, w) : layer.Biases[rank]);
+            return;
+        }
         for (int rank = 0; rank < P; rank++)
         {
             var bias = layer.Biases[rank];

@@ -1,0 +1,142 @@
+using System;
+using System.Collections.Generic;
+using ShardGen.Devices;
+using ShardGen.Planning;
+
+namespace ShardGen.Runtime;
+
+// Gradients of a float model (linear layers built by ShardedLinear.Split*, not by the loader): each layer's twin is
+// split from zero weights of the same shape by the same Split method, so every gradient is sharded exactly like its
+// weight. ModelTraining (optimizers, clipping) covers loader-built language models only.
+public sealed partial class ShardedModelCore
+{
+    private Dictionary<ShardedLinear, ShardedLinear>? _linearGradients;
+
+    /// <summary>
+    /// Starts a training pass of a float model: <see cref="BeginForward(float[,])"/> with the forward's activations kept
+    /// for the backward, and <paramref name="outputGradient"/> (dLoss/dY, [tokens, the last layer's out features]) for
+    /// the pass's UploadGradient. The backward accumulates into the gradient twins (<see cref="Gradients"/>).
+    /// </summary>
+    public ForwardPass BeginTraining(float[,] x, float[,] outputGradient)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(outputGradient);
+        var last = Plan.Layers[^1];
+        if (outputGradient.GetLength(0) != x.GetLength(0) || outputGradient.GetLength(1) != last.OutFeatures)
+            throw new ArgumentException(
+                $"{Plan.ModelName}.Backward: outputGradient is [{outputGradient.GetLength(0)}, {outputGradient.GetLength(1)}] but the output is [{x.GetLength(0)}, {last.OutFeatures}] " +
+                $"(x's tokens × the last layer '{last.Name}''s out features); pass dLoss/dY of that shape.", nameof(outputGradient));
+        _ = LinearTwins();
+        var pass = BeginForward(x);
+        pass.StartTraining(Array.Empty<int>(), 1f);
+        pass.OutputGradient = outputGradient;
+        return pass;
+    }
+
+    /// <summary>The gradient twin of a linear layer of a float model.</summary>
+    internal ShardedLinear LinearGradientOf(ShardedLinear layer) =>
+        LinearTwins().TryGetValue(layer, out var twin)
+            ? twin
+            : throw new InvalidOperationException($"Layer '{layer.Info.Name}' is not a linear layer of model '{Plan.ModelName}'.");
+
+    /// <summary>
+    /// The accumulated gradient of linear layer <paramref name="layerIndex"/>, gathered to the host in the layer's
+    /// declared layout (weight and bias as the model's Weights take them). Waits for the devices.
+    /// </summary>
+    public LinearWeights Gradients(int layerIndex)
+    {
+        if ((uint)layerIndex >= (uint)_layers.Length || _layers[layerIndex] is not ShardedLinear layer)
+            throw new ArgumentOutOfRangeException(nameof(layerIndex), layerIndex, $"Model '{Plan.ModelName}' has no linear layer {layerIndex}.");
+        var twin = LinearGradientOf(layer);
+        var info = layer.Info;
+        var spec = info.Spec;
+        int rows = spec.WeightLayout == WeightLayout.InOut ? spec.InFeatures : spec.OutFeatures;
+        int cols = spec.WeightLayout == WeightLayout.InOut ? spec.OutFeatures : spec.InFeatures;
+        var weight = new float[rows, cols];
+        float[]? bias = spec.HasBias ? new float[spec.OutFeatures] : null;
+        for (int rank = 0; rank < Mesh.Size; rank++)
+        {
+            var ((r0, c0), b0) = ShardOrigin(info, rank);
+            var w = twin.Weights[rank];
+            var piece = new float[w.Rows, w.Cols];
+            Mesh.Devices[rank].Download(w, HostMatrix.Span(piece), w.Cols);
+            for (int r = 0; r < w.Rows; r++)
+                for (int c = 0; c < w.Cols; c++) weight[r0 + r, c0 + c] = piece[r, c];
+            if (bias is not null && twin.Biases[rank] is { } b)
+            {
+                // A row-parallel bias is whole on every device, each holding the same sum: take device 0's.
+                if (info.Strategy == ParallelStrategy.RowParallel && rank > 0) continue;
+                var piece1 = new float[1, b.Cols];
+                Mesh.Devices[rank].Download(b, HostMatrix.Span(piece1), b.Cols);
+                for (int c = 0; c < b.Cols; c++) bias[b0 + c] = piece1[0, c];
+            }
+        }
+        return new LinearWeights(weight, bias);
+    }
+
+    /// <summary>Where device <paramref name="rank"/>'s weight shard and bias slice start in the full tensors (the Split methods' cuts).</summary>
+    private ((int Row, int Col) Weight, int Bias) ShardOrigin(Linear info, int rank)
+    {
+        var (rows, cols) = info.WeightShardShape;
+        bool inOut = info.WeightLayout == WeightLayout.InOut;
+        int p = Mesh.Size;
+        switch (info.Strategy)
+        {
+            case ParallelStrategy.ColumnParallel:
+            {
+                int c0 = rank * (info.OutFeatures / p);
+                return (inOut ? (0, c0) : (c0, 0), c0);
+            }
+            case ParallelStrategy.RowParallel:
+            {
+                int r0 = rank * (info.InFeatures / p);
+                return (inOut ? (r0, 0) : (0, r0), 0);
+            }
+            case ParallelStrategy.Summa2D:
+            {
+                var grid = Mesh.Grid;
+                int gi = grid.GridRowOf(rank), gj = grid.GridColumnOf(rank);
+                return ((gi * rows, gj * cols), gj * (info.OutFeatures / grid.Q));
+            }
+            default:
+                throw new InvalidOperationException($"Layer '{info.Name}': no generated backward for {info.Strategy} layers of a float model.");
+        }
+    }
+
+    private Dictionary<ShardedLinear, ShardedLinear> LinearTwins()
+    {
+        if (_linearGradients is { } made) return made;
+        var map = new Dictionary<ShardedLinear, ShardedLinear>(ReferenceEqualityComparer.Instance);
+        try
+        {
+            foreach (var l in _layers)
+            {
+                if (l is not ShardedLinear layer) continue;
+                var spec = layer.Info.Spec;
+                int rows = spec.WeightLayout == WeightLayout.InOut ? spec.InFeatures : spec.OutFeatures;
+                int cols = spec.WeightLayout == WeightLayout.InOut ? spec.OutFeatures : spec.InFeatures;
+                var zeros = new LinearWeights(new float[rows, cols], spec.HasBias ? new float[spec.OutFeatures] : null);
+                map[layer] = layer.Info.Strategy switch
+                {
+                    ParallelStrategy.ColumnParallel => ShardedLinear.SplitColumns(Mesh, layer.Info, zeros),
+                    ParallelStrategy.RowParallel => ShardedLinear.SplitRows(Mesh, layer.Info, zeros),
+                    ParallelStrategy.Summa2D => ShardedLinear.SplitBlocks(Mesh, layer.Info, zeros),
+                    _ => throw new InvalidOperationException($"Layer '{layer.Info.Name}': no float-model gradient for {layer.Info.Strategy} layers."),
+                };
+            }
+        }
+        catch
+        {
+            foreach (var twin in map.Values) twin.Dispose();
+            throw;
+        }
+        return _linearGradients = map;
+    }
+
+    private void DisposeLinearGradients()
+    {
+        if (_linearGradients is null) return;
+        foreach (var twin in _linearGradients.Values) twin.Dispose();
+        _linearGradients = null;
+    }
+}
