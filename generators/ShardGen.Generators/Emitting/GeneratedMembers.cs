@@ -12,6 +12,8 @@ internal static class GeneratedMembers
     {
         "DeclaredDevices", "SequenceParallel", "LayerSpecs", "PlanFor", "_core", "Plan", "Mesh", "LastForward",
         "Weights", "Create", "Forward", "Dispose",
+        // Float models whose every step has a backward: Backward(x, outputGradient) and the gradients' download.
+        "Backward", "Gradients",
         // Language models (a model with a token embedding) besides: Load from a checkpoint, the ILanguageModel members.
         "Load", "Vocab", "CreateCache",
         // and the training members: ITrainableLanguageModel's, and the record struct each block keeps its activations in.

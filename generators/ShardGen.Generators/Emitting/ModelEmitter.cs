@@ -196,6 +196,7 @@ internal static class ModelEmitter
             w.WriteLine();
             WriteForward(w, model, layers, steps, text);
             w.WriteLine();
+            LinearBackwardEmitter.WriteMembers(w, model, layers, steps, text);
         }
 
         w.WriteLine("/// <summary>Frees every device shard of this model.</summary>");

@@ -38,6 +38,11 @@ interface IBackwardSteps<TReplicated, TColumnShards, TTokenShards, THeadShards, 
     void AttentionNormBackward(TReplicated dY, TReplicated x, TReplicated dStream, TBlock block);
     void AttentionNormBackward(TTokenShards dY, TTokenShards x, TTokenShards dStream, TBlock block);
 
+    // A float model's Backward: dLoss/dY uploaded as the output is laid out (the conjugate of Download).
+    TReplicated UploadGradient(TReplicated y);
+    TColumnShards UploadGradient(TColumnShards y);
+    TTokenShards UploadGradient(TTokenShards y);
+    TBlocks UploadGradient(TBlocks y);
     TPartialSums ColumnParallelBackward(TColumnShards dY, TReplicated x, TLinear layer);
     TColumnShards RowParallelBackward(TReplicated dY, TColumnShards x, TLinear layer);
     void BiasActivationBackward(TReplicated dY, TLinear layer);

@@ -111,6 +111,42 @@ namespace Demo.Models
             return pass.Download(a3);
         }
 
+        /// <summary>One training pass of Widen: the forward on <paramref name="x"/> [tokens, 512] keeping what the backward reads, then every
+        /// step's backward in reverse plan order. Each layer's weight and bias gradients are added to its gradient shards, sharded
+        /// like its weights (read them with Gradients); returns dLoss/dX [tokens, 512].</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY [tokens, 512], the gradient of the forward's output.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient)
+        {
+            using var pass = _core.BeginTraining(x, outputGradient);
+            // Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.
+            var a0 = pass.UploadReplicated(); // 1.
+            var a1 = pass.ColumnParallel(a0, _core.Linear(0)); // 2.
+            var a2 = pass.AllGather(a1); // 3.
+            var a3 = pass.ColumnParallel(a2, _core.Linear(1)); // 4.
+
+            // Backward: each step's backward from the last step to the first.
+            // Backward of step 5: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).
+            var g3 = pass.UploadGradient(a3);
+            // Backward of step 4 (Second): the activation's derivative from the kept pre-activation,
+            // then dX = dY·Wᵀ per device (partial sums), dW = Xᵀ·dY and dBias = Σ_t dY local.
+            var g2 = pass.ColumnParallelBackward(g3, a2, _core.Linear(1));
+            // Backward of step 3: conjugate of the all-gather:
+            // reduce-scatter of the per-device gradients onto column shards [T, 2048]: (P−1)/P · T·2048·4 B per device.
+            var g1 = pass.ReduceScatter(g2);
+            // Backward of step 2 (First): the activation's derivative from the kept pre-activation,
+            // then dX = dY·Wᵀ per device (partial sums), dW = Xᵀ·dY and dBias = Σ_t dY local.
+            // Then all-reduce of dX [T, 512] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·512·4 B per device.
+            var g0 = pass.AllReduce(pass.ColumnParallelBackward(g1, a0, _core.Linear(0)));
+            // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
+            return pass.Download(g0);
+        }
+
+        /// <summary>Layer <paramref name="layerIndex"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>
+        /// <param name="layerIndex">The layer's index in forward order.</param>
+        public global::ShardGen.LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
     }

@@ -96,6 +96,34 @@ partial class Outer
                 return pass.Download(a1);
             }
 
+            /// <summary>One training pass of Tiny: the forward on <paramref name="x"/> [tokens, 8] keeping what the backward reads, then every
+            /// step's backward in reverse plan order. Each layer's weight and bias gradients are added to its gradient shards, sharded
+            /// like its weights (read them with Gradients); returns dLoss/dX [tokens, 8].</summary>
+            /// <param name="x">The input activations, one row per token.</param>
+            /// <param name="outputGradient">dLoss/dY [tokens, 16], the gradient of the forward's output.</param>
+            public float[,] Backward(float[,] x, float[,] outputGradient)
+            {
+                using var pass = _core.BeginTraining(x, outputGradient);
+                // Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.
+                var a0 = pass.UploadReplicated(); // 1.
+                var a1 = pass.ColumnParallel(a0, _core.Linear(0)); // 2.
+
+                // Backward: each step's backward from the last step to the first.
+                // Backward of step 3: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).
+                var g1 = pass.UploadGradient(a1);
+                // Backward of step 2 (out): the activation's derivative from the kept pre-activation,
+                // then dX = dY·Wᵀ per device (partial sums), dW = Xᵀ·dY and dBias = Σ_t dY local.
+                // Then all-reduce of dX [T, 8] (Megatron's f: identity forward, all-reduce backward):
+                // 2(P−1)/P · T·8·4 B = 1 · T·8·4 B = 32·T B per device.
+                var g0 = pass.AllReduce(pass.ColumnParallelBackward(g1, a0, _core.Linear(0)));
+                // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
+                return pass.Download(g0);
+            }
+
+            /// <summary>Layer <paramref name="layerIndex"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>
+            /// <param name="layerIndex">The layer's index in forward order.</param>
+            public global::ShardGen.LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);
+
             /// <summary>Frees every device shard of this model.</summary>
             public void Dispose() => _core.Dispose();
         }

@@ -114,6 +114,44 @@ namespace Demo
             return pass.Download(a3);
         }
 
+        /// <summary>One training pass of RowFirst: the forward on <paramref name="x"/> [tokens, 768] keeping what the backward reads, then every
+        /// step's backward in reverse plan order. Each layer's weight and bias gradients are added to its gradient shards, sharded
+        /// like its weights (read them with Gradients); returns dLoss/dX [tokens, 768].</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY [tokens, 3072], the gradient of the forward's output.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient)
+        {
+            using var pass = _core.BeginTraining(x, outputGradient);
+            // Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.
+            var a0 = pass.UploadColumnShards(); // 1.
+            var a1 = pass.RowParallel(a0, _core.Linear(0)); // 2.
+            var a2 = pass.AllReduce(a1); // 3.
+            pass.BiasActivation(a2, _core.Linear(0)); // 4.
+            var a3 = pass.ColumnParallel(a2, _core.Linear(1)); // 5.
+
+            // Backward: each step's backward from the last step to the first.
+            // Backward of step 6: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).
+            var g3 = pass.UploadGradient(a3);
+            // Backward of step 5 (Expand): the activation's derivative from the kept pre-activation,
+            // then dX = dY·Wᵀ per device (partial sums), dW = Xᵀ·dY and dBias = Σ_t dY local.
+            // Then all-reduce of dX [T, 768] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·768·4 B per device.
+            var g2 = pass.AllReduce(pass.ColumnParallelBackward(g3, a2, _core.Linear(1)));
+            // Backward of step 4 (Gate): the activation's derivative, elementwise; dBias = the gradient summed over tokens.
+            pass.BiasActivationBackward(g2, _core.Linear(0));
+            // Backward of step 3: conjugate of the all-reduce:
+            // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+            // Backward of step 2 (Gate): dX shard = dY·W shardᵀ and dW shard = X shardᵀ·dY, local:
+            // the all-reduce after it has the identity as backward.
+            var g0 = pass.RowParallelBackward(g2, a0, _core.Linear(0));
+            // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
+            return pass.Download(g0);
+        }
+
+        /// <summary>Layer <paramref name="layerIndex"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>
+        /// <param name="layerIndex">The layer's index in forward order.</param>
+        public global::ShardGen.LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
     }

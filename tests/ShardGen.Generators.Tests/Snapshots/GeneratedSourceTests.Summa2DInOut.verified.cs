@@ -117,6 +117,38 @@ namespace Demo
             return pass.Download(a2);
         }
 
+        /// <summary>One training pass of Grid: the forward on <paramref name="x"/> [tokens, 1024] keeping what the backward reads, then every
+        /// step's backward in reverse plan order. Each layer's weight and bias gradients are added to its gradient shards, sharded
+        /// like its weights (read them with Gradients); returns dLoss/dX [tokens, 1024].</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY [tokens, 1024], the gradient of the forward's output.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient)
+        {
+            using var pass = _core.BeginTraining(x, outputGradient);
+            // Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.
+            var a0 = pass.UploadBlocks(); // 1.
+            var a1 = pass.Summa2D(a0, _core.Linear(0)); // 2.
+            var a2 = pass.Summa2D(a1, _core.Linear(1)); // 3.
+
+            // Backward: each step's backward from the last step to the first.
+            // Backward of step 4: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).
+            var g2 = pass.UploadGradient(a2);
+            // Backward of step 3 (Down): the activation's derivative from the kept pre-activation;
+            // on the same grid, dX = dY·Wᵀ by SUMMA A·Bᵀ ([in, out] weights; A·B for [out, in]) and dW by SUMMA Aᵀ·B;
+            // dBias = Σ_t dY all-reduced along grid columns.
+            var g1 = pass.Summa2DBackward(g2, a1, _core.Linear(1));
+            // Backward of step 2 (Up): the activation's derivative from the kept pre-activation;
+            // on the same grid, dX = dY·Wᵀ by SUMMA A·Bᵀ ([in, out] weights; A·B for [out, in]) and dW by SUMMA Aᵀ·B;
+            // dBias = Σ_t dY all-reduced along grid columns.
+            var g0 = pass.Summa2DBackward(g1, a0, _core.Linear(0));
+            // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
+            return pass.Download(g0);
+        }
+
+        /// <summary>Layer <paramref name="layerIndex"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>
+        /// <param name="layerIndex">The layer's index in forward order.</param>
+        public global::ShardGen.LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
     }

@@ -42,6 +42,7 @@ public sealed class PlanWordingTests
             devices, layers.Select(l => new LayerModel(l, "public")).ToEquatableArray(), sequenceParallel);
         var comments = ModelEmitter.Emit(spec).Split('\n').Select(l => l.Trim())
             .SkipWhile(l => !l.StartsWith("// 1. ", System.StringComparison.Ordinal))
+            .TakeWhile(l => !l.StartsWith("public float[,] Backward(", System.StringComparison.Ordinal)) // Forward's comments only
             .Where(l => l.StartsWith("// ", System.StringComparison.Ordinal))
             .Select(l => Unnumbered(l.Substring(3).TrimStart()))
             .ToArray();

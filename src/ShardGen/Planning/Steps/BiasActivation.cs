@@ -11,7 +11,8 @@ internal sealed class BiasActivation : StepType
     public override string Method => nameof(IStepMethods.BiasActivation);
     public override bool AcceptsAnyInput => true; // whichever placement the reduction left
     public override StepCall Call => StepCall.LinearInPlace;
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the activation's derivative, elementwise; dBias = the gradient summed over tokens");
+    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the activation's derivative, elementwise; dBias = the gradient summed over tokens",
+        nameof(IBackwardStepMethods.BiasActivationBackward), BackwardCall.Parameters);
 
     public override IEnumerable<string> Comment(StepContext c)
     {

@@ -10,7 +10,8 @@ internal sealed class ColumnParallel : LaunchStep
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override string Method => nameof(IStepMethods.ColumnParallel);
     public override StepBackward Backward { get; } =
-        new(BackwardOp.AllReduce, "dX = dY·Wᵀ per device, then all-reduce of dX (Megatron's f: identity forward, all-reduce backward); dW = Xᵀ·dY local");
+        new(BackwardOp.AllReduce, "the activation's derivative from the kept pre-activation, then dX = dY·Wᵀ per device (partial sums), dW = Xᵀ·dY and dBias = Σ_t dY local",
+            nameof(IBackwardStepMethods.ColumnParallelBackward), BackwardCall.Gradient) { GivesPartialSums = true };
 
     public override IEnumerable<string> Comment(StepContext c)
     {

@@ -10,7 +10,8 @@ internal sealed class RowParallel : LaunchStep
     public override Placement Output => Placement.Partial;
     public override string Method => nameof(IStepMethods.RowParallel);
     public override StepBackward Backward { get; } =
-        new(BackwardOp.TransposedProducts, "dX shard = dY·W shardᵀ and dW shard = X shardᵀ·dY, local: the all-reduce after it has the identity as backward");
+        new(BackwardOp.TransposedProducts, "dX shard = dY·W shardᵀ and dW shard = X shardᵀ·dY, local: the all-reduce after it has the identity as backward",
+            nameof(IBackwardStepMethods.RowParallelBackward), BackwardCall.Gradient);
 
     public override IEnumerable<string> Comment(StepContext c)
     {

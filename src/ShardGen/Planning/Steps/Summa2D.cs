@@ -14,7 +14,8 @@ internal sealed class Summa2D : LaunchStep
     public override string Method => nameof(IStepMethods.Summa2D);
     public override bool Communicates => true;
     public override StepBackward Backward { get; } =
-        new(BackwardOp.TransposedProducts, "SUMMA A·Bᵀ for dX = dY·Wᵀ and SUMMA Aᵀ·B for dW = Xᵀ·dY on the same grid (broadcasts ↔ reduces)");
+        new(BackwardOp.TransposedProducts, "the activation's derivative from the kept pre-activation; on the same grid, dX = dY·Wᵀ by SUMMA A·Bᵀ ([in, out] weights; A·B for [out, in]) and dW by SUMMA Aᵀ·B; dBias = Σ_t dY all-reduced along grid columns",
+            nameof(IBackwardStepMethods.Summa2DBackward), BackwardCall.Gradient);
 
     private static bool Transposed(LayerSpec layer) => layer.WeightLayout == WeightLayout.OutIn;
 

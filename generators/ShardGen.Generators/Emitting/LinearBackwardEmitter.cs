@@ -1,0 +1,120 @@
+using System.Collections.Generic;
+using System.Linq;
+using ShardGen.Generators.Models;
+using ShardGen.Planning;
+using ShardGen.Planning.Steps;
+
+namespace ShardGen.Generators.Emitting;
+
+/// <summary>
+/// A float[,] model's <c>Backward(x, outputGradient)</c> and <c>Gradients(layer)</c>: the forward with what the
+/// backward reads kept, then every step's backward in reverse plan order from its catalog entry (the launches' own
+/// methods, the collectives' conjugates, Megatron's f after a column-parallel launch); the output's download becomes the
+/// gradient's upload and the input's upload the gradient's download. Gradients are named after their activations
+/// (g3 is the gradient of a3).
+/// </summary>
+internal static class LinearBackwardEmitter
+{
+    private const string Ns = "global::ShardGen.";
+
+    /// <summary>
+    /// True when every step has a generated backward: linear layers only, collectives with a conjugate method, and a
+    /// row-parallel bias and activation on a replicated result (not yet after a reduce-scatter).
+    /// </summary>
+    public static bool Supported(LayerSpec[] layers, IReadOnlyList<PlanStep> steps)
+    {
+        if (steps.Count == 0) return false;
+        if (layers.Any(l => l.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D))) return false;
+        foreach (var step in steps)
+        {
+            var type = StepCatalog.Of(step);
+            if (type.Call is StepCall.Upload or StepCall.Download) continue;
+            if (type.Backward.Call == BackwardCall.None) return false;
+            if (type.Call == StepCall.LinearInPlace && step.To != TensorLayout.Replicated) return false;
+        }
+        return true;
+    }
+
+    public static void WriteMembers(SourceWriter w, ModelSpec model, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
+    {
+        if (!Supported(layers, steps)) return;
+        var variables = StepContext.VariableNames(steps);
+        int inF = layers[0].InFeatures, outF = layers[layers.Length - 1].OutFeatures;
+        string name = ModelEmitter.Xml(model.Name);
+
+        w.WriteLine($"/// <summary>One training pass of {name}: the forward on <paramref name=\"x\"/> [tokens, {PlanText.N(inF)}] keeping what the backward reads, then every");
+        w.WriteLine("/// step's backward in reverse plan order. Each layer's weight and bias gradients are added to its gradient shards, sharded");
+        w.WriteLine("/// like its weights (read them with Gradients); returns dLoss/dX [tokens, " + PlanText.N(inF) + "].</summary>");
+        w.WriteLine("/// <param name=\"x\">The input activations, one row per token.</param>");
+        w.WriteLine($"/// <param name=\"outputGradient\">dLoss/dY [tokens, {PlanText.N(outF)}], the gradient of the forward's output.</param>");
+        w.OpenBlock("public float[,] Backward(float[,] x, float[,] outputGradient)");
+        w.WriteLine("using var pass = _core.BeginTraining(x, outputGradient);");
+        w.WriteLine("// Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.");
+        var inputs = new string[steps.Count];
+        string current = "";
+        for (int k = 0; k < steps.Count; k++)
+        {
+            var step = steps[k];
+            var type = StepCatalog.Of(step);
+            inputs[k] = current;
+            if (type.Call == StepCall.Download) continue;
+            w.WriteLine($"{LanguageModelEmitter.Statement(step, type, variables[k], current, variables)} // {PlanText.N(k + 1)}.");
+            if (!type.IsInPlace) current = variables[k];
+        }
+        w.WriteLine();
+        w.WriteLine("// Backward: each step's backward from the last step to the first.");
+        var gradient = new Dictionary<string, string>();
+        foreach (var b in BackwardPlan.Of(steps))
+        {
+            int k = b.Index;
+            var step = steps[k];
+            string input = inputs[k];
+            // An in-place step's output is its input's tensor.
+            string output = b.Type.IsInPlace || b.Type.Call == StepCall.Download ? input : variables[k];
+            string dX = input.Length == 0 ? "" : "g" + input.Substring(1);
+            if (b.Type.Call == StepCall.Download)
+            {
+                w.WriteLine($"// Backward of step {PlanText.N(k + 1)}: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).");
+                w.WriteLine($"var {dX} = pass.{nameof(IBackwardStepMethods.UploadGradient)}({input});");
+                gradient[input] = dX;
+                continue;
+            }
+            if (b.Type.Call == StepCall.Upload)
+            {
+                w.WriteLine($"// Backward of step {PlanText.N(k + 1)}: dLoss/dX to the host, as Forward's output is downloaded.");
+                w.WriteLine($"return pass.Download({gradient[output]});");
+                continue;
+            }
+            var context = new StepContext(steps, k, layers, text, variables);
+            foreach (var line in BackwardPlan.Comment(b, context))
+                foreach (var wrapped in PlanText.Wrap(line, PlanText.MaxCommentWidth)) w.WriteLine($"// {wrapped}");
+            string layer = LanguageModelEmitter.LayerArgument(step, b.Type);
+            string method = b.Backward.Method ?? "";
+            switch (b.Backward.Call)
+            {
+                case BackwardCall.Identity:
+                    gradient[input] = gradient[output];
+                    break;
+                case BackwardCall.Conjugate:
+                    gradient[input] = dX;
+                    w.WriteLine($"var {dX} = pass.{method}({gradient[output]});");
+                    break;
+                case BackwardCall.Gradient:
+                    gradient[input] = dX;
+                    string call = $"pass.{method}({gradient[output]}, {input}, {layer})";
+                    if (b.AllReducesInput) call = $"pass.{BackwardPlan.InputAllReduce.Method}({call})";
+                    w.WriteLine($"var {dX} = {call};");
+                    break;
+                case BackwardCall.Parameters:
+                    w.WriteLine($"pass.{method}({gradient[output]}, {layer});");
+                    break;
+            }
+        }
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("/// <summary>Layer <paramref name=\"layerIndex\"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>");
+        w.WriteLine("/// <param name=\"layerIndex\">The layer's index in forward order.</param>");
+        w.WriteLine($"public {Ns}LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);");
+        w.WriteLine();
+    }
+}

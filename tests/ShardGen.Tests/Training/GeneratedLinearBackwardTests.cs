@@ -1,0 +1,143 @@
+using System;
+using ShardGen.Collectives;
+using ShardGen.Tests.Reference;
+
+namespace ShardGen.Tests.Training;
+
+/// <summary>
+/// The generated <c>Backward(x, outputGradient)</c> of float models against <see cref="LinearBackwardReference"/> on
+/// fresh random inputs: dX and every layer's dW and dBias within 1e-4 (column → row MLPs with GELU/SiLU and both weight
+/// layouts at P = 1, 2, 4; column → all-gather → column; a row-parallel first layer; SUMMA on 2×2, both layouts).
+/// </summary>
+public sealed class GeneratedLinearBackwardTests
+{
+    [Theory]
+    [InlineData(1, 31)]
+    [InlineData(2, 32)]
+    [InlineData(4, 33)]
+    public void MegatronMlp(int devices, int seed)
+    {
+        var w = Models.Mlp.Weights.Random(seed);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = Models.Mlp.Create(mesh, w);
+        Check(Models.Mlp.LayerSpecs, new[] { w.Up!, w.Down! }, model.Backward, model.Gradients, seed);
+    }
+
+    [Theory]
+    [InlineData(1, 41)]
+    [InlineData(2, 42)]
+    [InlineData(4, 43)]
+    public void TorchLayoutMlpWithoutDownBias(int devices, int seed)
+    {
+        var w = Models.TorchLayoutMlp.Weights.Random(seed);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = Models.TorchLayoutMlp.Create(mesh, w);
+        Check(Models.TorchLayoutMlp.LayerSpecs, new[] { w.Up!, w.Down! }, model.Backward, model.Gradients, seed);
+    }
+
+    [Theory]
+    [InlineData(2, 51)]
+    [InlineData(4, 52)]
+    public void ColumnThenColumnReduceScattersTheGatheredGradient(int devices, int seed)
+    {
+        var w = Models.ColumnColumn.Weights.Random(seed);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = Models.ColumnColumn.Create(mesh, w);
+        Check(Models.ColumnColumn.LayerSpecs, new[] { w.First!, w.Second! }, model.Backward, model.Gradients, seed);
+    }
+
+    [Theory]
+    [InlineData(2, 61)]
+    [InlineData(4, 62)]
+    public void RowParallelFirst(int devices, int seed)
+    {
+        var w = Models.RowFirst.Weights.Random(seed);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = Models.RowFirst.Create(mesh, w);
+        Check(Models.RowFirst.LayerSpecs, new[] { w.In!, w.Out! }, model.Backward, model.Gradients, seed);
+    }
+
+    [Theory]
+    [InlineData(1, 71)]
+    [InlineData(4, 72)]
+    public void SummaInOut(int devices, int seed)
+    {
+        var w = Models.Summa.Weights.Random(seed);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = Models.Summa.Create(mesh, w);
+        Check(Models.Summa.LayerSpecs, new[] { w.Layer! }, model.Backward, model.Gradients, seed);
+    }
+
+    [Theory]
+    [InlineData(4, 81)]
+    public void SummaOutIn(int devices, int seed)
+    {
+        var w = Models.SummaTorch.Weights.Random(seed);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = Models.SummaTorch.Create(mesh, w);
+        Check(Models.SummaTorch.LayerSpecs, new[] { w.Layer! }, model.Backward, model.Gradients, seed);
+    }
+
+    /// <summary>Two Backward calls add up: the gradients after both equal the reference's for both batches summed.</summary>
+    [Fact]
+    public void GradientsAccumulateOverCalls()
+    {
+        var w = Models.Mlp.Weights.Random(91);
+        var weights = new[] { w.Up!, w.Down! };
+        using var mesh = DeviceMesh.CreateCpu(2);
+        using var model = Models.Mlp.Create(mesh, w);
+        var rng = new Random(91);
+        var (x1, d1) = (ReferenceMath.RandomMatrix(rng, 5, 64), ReferenceMath.RandomMatrix(rng, 5, 64));
+        var (x2, d2) = (ReferenceMath.RandomMatrix(rng, 3, 64), ReferenceMath.RandomMatrix(rng, 3, 64));
+        model.Backward(x1, d1);
+        model.Backward(x2, d2);
+        var r1 = LinearBackwardReference.Backward(Models.Mlp.LayerSpecs, weights, x1, d1);
+        var r2 = LinearBackwardReference.Backward(Models.Mlp.LayerSpecs, weights, x2, d2);
+        var expected = r1.WeightGradients[0];
+        for (int i = 0; i < expected.GetLength(0); i++)
+            for (int j = 0; j < expected.GetLength(1); j++) expected[i, j] += r2.WeightGradients[0][i, j];
+        double e = ReferenceMath.RelativeError(model.Gradients(0).Weight, expected);
+        Assert.True(e <= 1e-4, $"dUp.Weight after two calls: relative error {e:E2}");
+    }
+
+    /// <summary>The backward's collectives are the ones its comments name: the Megatron MLP's one all-reduce of dX [T, 64], as large as the forward's.</summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void MegatronMlpBackwardSendsOneAllReduceOfDx(int devices)
+    {
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = Models.Mlp.Create(mesh, Models.Mlp.Weights.Random(5));
+        var rng = new Random(5);
+        var x = ReferenceMath.RandomMatrix(rng, 7, 64);
+        model.Forward(x);
+        long forwardBytes = model.LastForward!.TotalBytesSent; // the report is the model's, reused by its next pass
+        model.Backward(x, ReferenceMath.RandomMatrix(rng, 7, 64));
+        var pass = model.LastForward!;
+        Assert.Equal(2, pass.Count(CollectiveKind.AllReduce));
+        Assert.Equal(pass.Records.Count, pass.Count(CollectiveKind.AllReduce));
+        Assert.Equal(model.Plan.PredictedTotalBytes(7), forwardBytes);
+        Assert.Equal(2 * forwardBytes, pass.TotalBytesSent);
+    }
+
+    [Fact]
+    public void WrongOutputGradientShapeNamesTheShape()
+    {
+        using var mesh = DeviceMesh.CreateCpu(2);
+        using var model = Models.Mlp.Create(mesh, Models.Mlp.Weights.Random(1));
+        var e = Assert.Throws<ArgumentException>(() => model.Backward(new float[4, 64], new float[4, 63]));
+        Assert.Contains("[4, 63]", e.Message);
+        Assert.Contains("Down", e.Message);
+    }
+
+    private static void Check(System.Collections.Generic.IReadOnlyList<ShardGen.Planning.LayerSpec> specs, LinearWeights[] weights,
+        Func<float[,], float[,], float[,]> backward, Func<int, LinearWeights> gradients, int seed)
+    {
+        var rng = new Random(seed);
+        int tokens = rng.Next(3, 10);
+        var x = ReferenceMath.RandomMatrix(rng, tokens, specs[0].InFeatures);
+        var dY = ReferenceMath.RandomMatrix(rng, tokens, specs[^1].OutFeatures);
+        var dX = backward(x, dY);
+        LinearBackwardStepTests.AssertMatches(specs, weights, x, dY, dX, gradients);
+    }
+}
