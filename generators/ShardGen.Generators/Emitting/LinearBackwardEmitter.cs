@@ -19,7 +19,7 @@ internal static class LinearBackwardEmitter
 
     /// <summary>
     /// True when every step has a generated backward: linear layers only, collectives with a conjugate method, and a
-    /// row-parallel bias and activation on a replicated result (not yet after a reduce-scatter).
+    /// row-parallel bias and activation on a replicated or column-sharded result (not on token shards).
     /// </summary>
     public static bool Supported(LayerSpec[] layers, IReadOnlyList<PlanStep> steps)
     {
@@ -30,7 +30,7 @@ internal static class LinearBackwardEmitter
             var type = StepCatalog.Of(step);
             if (type.Call is StepCall.Upload or StepCall.Download) continue;
             if (type.Backward.Call == BackwardCall.None) return false;
-            if (type.Call == StepCall.LinearInPlace && step.To != TensorLayout.Replicated) return false;
+            if (type.Call == StepCall.LinearInPlace && step.To is not (TensorLayout.Replicated or TensorLayout.ColumnSharded)) return false;
         }
         return true;
     }

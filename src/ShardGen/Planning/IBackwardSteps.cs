@@ -46,6 +46,7 @@ interface IBackwardSteps<TReplicated, TColumnShards, TTokenShards, THeadShards, 
     TPartialSums ColumnParallelBackward(TColumnShards dY, TReplicated x, TLinear layer);
     TColumnShards RowParallelBackward(TReplicated dY, TColumnShards x, TLinear layer);
     void BiasActivationBackward(TReplicated dY, TLinear layer);
+    void BiasActivationBackward(TColumnShards dY, TLinear layer);
     TBlocks Summa2DBackward(TBlocks dY, TBlocks x, TLinear layer);
 
     void PositionEmbeddingBackward(TReplicated dStream, TEmbedding positions);

@@ -132,6 +132,35 @@ public sealed partial class ForwardPass
     }
 
     /// <summary>
+    /// As above after a reduce-scatter onto column shards: each device's dY columns give its slice of dBias, and the
+    /// slices (in zeroed whole-length buffers) are all-reduced so every device's twin holds the whole bias gradient,
+    /// as with a replicated result.
+    /// </summary>
+    public void BiasActivationBackward(ShardedTensor<ColumnShards> dY, ShardedLinear layer)
+    {
+        ExpectTraining(nameof(BiasActivationBackward));
+        ExpectGradient(dY.Tensor, TensorLayout.ColumnSharded, layer);
+        var z = KeepsPreActivation(layer) ? PreActivationOf(layer, nameof(BiasActivationBackward)) : null;
+        var twin = LinearTwin(layer);
+        int w = layer.Info.OutFeatures / P;
+        var partials = twin.Biases[0] is null ? null : new MatrixView[P];
+        for (int rank = 0; rank < P; rank++)
+        {
+            var dy = dY.ShardArray[rank];
+            if (z is not null) Devices[rank].ActivationBackward(z.ShardArray[rank], dy, dy, layer.Info.Activation);
+            if (partials is null) continue;
+            // Device.Allocate zero-fills; freed at the pass's end with the other partials.
+            var buffer = Devices[rank].Allocate(layer.Info.OutFeatures);
+            _partialBuffers.Add(buffer);
+            partials[rank] = buffer.AsMatrix(1, layer.Info.OutFeatures);
+            Devices[rank].BiasGradient(dy, partials[rank].Columns(rank * w, w));
+        }
+        if (partials is null) return;
+        Mesh.Collectives.AllReduce(Mesh.World, partials);
+        for (int rank = 0; rank < P; rank++) Devices[rank].Add(partials[rank], twin.Biases[rank]!.Value);
+    }
+
+    /// <summary>
     /// SUMMA backward on the q×q grid: dZ = act'(z) ⊙ dY (in place); dX = dZ·Wᵀ by SUMMA A·Bᵀ for [in, out] weights
     /// (A·B for [out, in]); dW = Xᵀ·dZ (or dZᵀ·X for [out, in]) by SUMMA Aᵀ·B into scratch blocks, added to the twin;
     /// the bias block's gradient Σ_t dZ is summed over the grid column's token blocks by an all-reduce.

@@ -131,6 +131,57 @@ namespace Demo
             return pass.Download(a5);
         }
 
+        /// <summary>One training pass of Deep: the forward on <paramref name="x"/> [tokens, 512] keeping what the backward reads, then every
+        /// step's backward in reverse plan order. Each layer's weight and bias gradients are added to its gradient shards, sharded
+        /// like its weights (read them with Gradients); returns dLoss/dX [tokens, 512].</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY [tokens, 512], the gradient of the forward's output.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient)
+        {
+            using var pass = _core.BeginTraining(x, outputGradient);
+            // Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.
+            var a0 = pass.UploadReplicated(); // 1.
+            var a1 = pass.ColumnParallel(a0, _core.Linear(0)); // 2.
+            var a2 = pass.RowParallel(a1, _core.Linear(1)); // 3.
+            var a3 = pass.ReduceScatter(a2); // 4.
+            pass.BiasActivation(a3, _core.Linear(1)); // 5.
+            var a4 = pass.RowParallel(a3, _core.Linear(2)); // 6.
+            var a5 = pass.AllReduce(a4); // 7.
+            pass.BiasActivation(a5, _core.Linear(2)); // 8.
+
+            // Backward: each step's backward from the last step to the first.
+            // Backward of step 9: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).
+            var g5 = pass.UploadGradient(a5);
+            // Backward of step 8 (Down): the activation's derivative, elementwise; dBias = the gradient summed over tokens.
+            pass.BiasActivationBackward(g5, _core.Linear(2));
+            // Backward of step 7: conjugate of the all-reduce:
+            // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+            // Backward of step 6 (Down): dX shard = dY·W shardᵀ and dW shard = X shardᵀ·dY, local:
+            // the all-reduce after it has the identity as backward.
+            var g3 = pass.RowParallelBackward(g5, a3, _core.Linear(2));
+            // Backward of step 5 (Mid): the activation's derivative, elementwise; dBias = the gradient summed over tokens.
+            // Each device's slice of the bias's gradient, all-reduced as a [1, 1024] vector so every device holds the whole:
+            // 2(P−1)/P · 1024·4 B per device.
+            pass.BiasActivationBackward(g3, _core.Linear(1));
+            // Backward of step 4: conjugate of the reduce-scatter: all-gather of the gradient's column shards [T, 1024]:
+            // (P−1)/P · T·1024·4 B = 7/8 · T·1024·4 B = 3584·T B per device.
+            var g2 = pass.AllGather(g3);
+            // Backward of step 3 (Mid): dX shard = dY·W shardᵀ and dW shard = X shardᵀ·dY, local:
+            // the all-reduce after it has the identity as backward.
+            var g1 = pass.RowParallelBackward(g2, a1, _core.Linear(1));
+            // Backward of step 2 (Up): the activation's derivative from the kept pre-activation,
+            // then dX = dY·Wᵀ per device (partial sums), dW = Xᵀ·dY and dBias = Σ_t dY local.
+            // Then all-reduce of dX [T, 512] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·512·4 B = 7/4 · T·512·4 B = 3584·T B per device.
+            var g0 = pass.AllReduce(pass.ColumnParallelBackward(g1, a0, _core.Linear(0)));
+            // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
+            return pass.Download(g0);
+        }
+
+        /// <summary>Layer <paramref name="layerIndex"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>
+        /// <param name="layerIndex">The layer's index in forward order.</param>
+        public global::ShardGen.LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
     }

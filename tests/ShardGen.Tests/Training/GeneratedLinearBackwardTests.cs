@@ -7,7 +7,7 @@ namespace ShardGen.Tests.Training;
 /// <summary>
 /// The generated <c>Backward(x, outputGradient)</c> of float models against <see cref="LinearBackwardReference"/> on
 /// fresh random inputs: dX and every layer's dW and dBias within 1e-4 (column → row MLPs with GELU/SiLU and both weight
-/// layouts at P = 1, 2, 4; column → all-gather → column; a row-parallel first layer; SUMMA on 2×2, both layouts).
+/// layouts at P = 1, 2, 4; column → all-gather → column; column → row → reduce-scatter → row; a row-parallel first layer; SUMMA on 2×2, both layouts).
 /// </summary>
 public sealed class GeneratedLinearBackwardTests
 {
@@ -44,6 +44,19 @@ public sealed class GeneratedLinearBackwardTests
         using var mesh = DeviceMesh.CreateCpu(devices);
         using var model = Models.ColumnColumn.Create(mesh, w);
         Check(Models.ColumnColumn.LayerSpecs, new[] { w.First!, w.Second! }, model.Backward, model.Gradients, seed);
+    }
+
+    /// <summary>Column → row → reduce-scatter → row: the middle bias's gradient from column shards, the reduce-scatter's conjugate all-gather.</summary>
+    [Theory]
+    [InlineData(1, 55)]
+    [InlineData(2, 56)]
+    [InlineData(4, 57)]
+    public void ThreeLayerWithReduceScatter(int devices, int seed)
+    {
+        var w = Models.ThreeLayer.Weights.Random(seed);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = Models.ThreeLayer.Create(mesh, w);
+        Check(Models.ThreeLayer.LayerSpecs, new[] { w.A!, w.B!, w.C! }, model.Backward, model.Gradients, seed);
     }
 
     [Theory]
