@@ -122,7 +122,11 @@ public sealed partial class ModelPlan
     /// The backward of a generated ForwardBackward, in the order it runs (every step's backward from the last step to the
     /// first); empty for a model without one (only language models train).
     /// </summary>
-    internal IReadOnlyList<BackwardStep> Backward => _backward ??= BackwardPlan.Supported(Steps) ? BackwardPlan.Of(Steps) : Array.Empty<BackwardStep>();
+    internal IReadOnlyList<BackwardStep> Backward => _backward ??=
+        BackwardPlan.Supported(Steps) ? BackwardPlan.Of(Steps)
+        // A float model's Backward: its steps between devices (the gradient's upload and download are host transfers).
+        : BackwardPlan.SupportedLinear(Layers.Select(l => l.Spec).ToArray(), Steps) ? BackwardPlan.OfLinear(Steps)
+        : Array.Empty<BackwardStep>();
 
     private IReadOnlyList<BackwardStep>? _backward;
 

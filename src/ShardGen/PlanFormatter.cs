@@ -90,7 +90,9 @@ internal static class PlanFormatter
         var variables = StepContext.VariableNames(plan.Steps);
         sb.AppendLine();
         sb.AppendLine();
-        sb.AppendLine($"  Backward (ForwardBackward after the forward), in the words of the generated ForwardBackward; bytes per device for T = {t}:");
+        // A language model's training pass is ForwardBackward; a float model's is Backward(x, outputGradient).
+        string method = plan.Layers.Any(l => l is Embedding) ? "ForwardBackward" : "Backward";
+        sb.AppendLine($"  Backward ({method} after the forward), in the words of the generated {method}; bytes per device for T = {t}:");
         foreach (var b in plan.Backward)
         {
             var context = new StepContext(plan.Steps, b.Index, specs, text, variables);
@@ -108,7 +110,7 @@ internal static class PlanFormatter
         sb.AppendLine();
         sb.AppendLine($"  per backward: {CallText(plan.PredictedBackwardCalls)}; {plan.PredictedBackwardBytesPerDevice(t):N0} B per device, " +
             $"{plan.PredictedBackwardTotalBytes(t):N0} B in total");
-        sb.Append($"  per ForwardBackward: {plan.PredictedBytesPerDevice(t) + plan.PredictedBackwardBytesPerDevice(t):N0} B per device");
+        sb.Append($"  per {method}: {plan.PredictedBytesPerDevice(t) + plan.PredictedBackwardBytesPerDevice(t):N0} B per device");
     }
 
     /// <summary>Each step's description from the catalog (the generated Forward's comment), with this plan's device count.</summary>

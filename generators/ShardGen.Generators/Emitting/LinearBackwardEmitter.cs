@@ -17,23 +17,8 @@ internal static class LinearBackwardEmitter
 {
     private const string Ns = "global::ShardGen.";
 
-    /// <summary>
-    /// True when every step has a generated backward: linear layers only, collectives with a conjugate method, and a
-    /// row-parallel bias and activation on a replicated or column-sharded result (not on token shards).
-    /// </summary>
-    public static bool Supported(LayerSpec[] layers, IReadOnlyList<PlanStep> steps)
-    {
-        if (steps.Count == 0) return false;
-        if (layers.Any(l => l.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D))) return false;
-        foreach (var step in steps)
-        {
-            var type = StepCatalog.Of(step);
-            if (type.Call is StepCall.Upload or StepCall.Download) continue;
-            if (type.Backward.Call == BackwardCall.None) return false;
-            if (type.Call == StepCall.LinearInPlace && step.To is not (TensorLayout.Replicated or TensorLayout.ColumnSharded)) return false;
-        }
-        return true;
-    }
+    /// <summary>True when every step has a generated backward (<see cref="BackwardPlan.SupportedLinear"/>).</summary>
+    public static bool Supported(LayerSpec[] layers, IReadOnlyList<PlanStep> steps) => BackwardPlan.SupportedLinear(layers, steps);
 
     public static void WriteMembers(SourceWriter w, ModelSpec model, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text)
     {

@@ -74,12 +74,26 @@ public sealed class BackwardPlanTests
         Assert.Equal(Enumerable.Range(1, plan.Steps.Count).Reverse(), numbers);
     }
 
+    /// <summary>A float model's generated Backward is in its plan: one all-reduce of dX [T, 64] for the Megatron MLP (Megatron's f).</summary>
     [Fact]
-    public void ModelsWithoutALanguageModelHeadHaveNoBackward()
+    public void FloatModelsShowTheirBackward()
     {
         var plan = ShardGen.Tests.Models.Mlp.PlanFor(2);
+        Assert.True(plan.HasBackward);
+        Assert.Equal(PlanCost.RingAllReduce(2, 8L * 64), plan.PredictedBackwardTotalBytes(8));
+        Assert.Equal(1, plan.PredictedBackwardCalls(CollectiveKind.AllReduce));
+        Assert.Contains("Backward", plan.ToString());
+    }
+
+    /// <summary>Models with a step that has no backward yet (the grid ↔ 1D transitions) have none, in the plan as in the source.</summary>
+    [Fact]
+    public void ModelsWithoutAGeneratedBackwardHaveNone()
+    {
+        var plan = ShardGen.Tests.Models.Mixed.PlanFor(4);
         Assert.False(plan.HasBackward);
         Assert.Equal(0, plan.PredictedBackwardTotalBytes(8));
         Assert.DoesNotContain("Backward", plan.ToString());
+        Assert.Null(typeof(ShardGen.Tests.Models.Mixed).GetMethod("Backward"));
+        Assert.NotNull(typeof(ShardGen.Tests.Models.Mlp).GetMethod("Backward"));
     }
 }

@@ -133,6 +133,56 @@ public sealed class GeneratedLinearBackwardTests
         Assert.Equal(2 * forwardBytes, pass.TotalBytesSent);
     }
 
+    /// <summary>
+    /// A Backward's measured collectives (forward and backward together) equal the plan's forward figures plus its
+    /// backward figures (PredictedBackward*), call kind by call kind and byte for byte.
+    /// </summary>
+    [Theory]
+    [InlineData("Mlp", 2)]
+    [InlineData("Mlp", 4)]
+    [InlineData("ColumnColumn", 4)]
+    [InlineData("ThreeLayer", 4)]
+    [InlineData("RowFirst", 2)]
+    [InlineData("Summa", 4)]
+    [InlineData("SummaTorch", 4)]
+    public void MeasuredTrafficIsThePlansForwardPlusBackward(string name, int devices)
+    {
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        IShardedModel model = name switch
+        {
+            "Mlp" => Models.Mlp.Create(mesh, Models.Mlp.Weights.Random(3)),
+            "ColumnColumn" => Models.ColumnColumn.Create(mesh, Models.ColumnColumn.Weights.Random(3)),
+            "ThreeLayer" => Models.ThreeLayer.Create(mesh, Models.ThreeLayer.Weights.Random(3)),
+            "RowFirst" => Models.RowFirst.Create(mesh, Models.RowFirst.Weights.Random(3)),
+            "Summa" => Models.Summa.Create(mesh, Models.Summa.Weights.Random(3)),
+            _ => Models.SummaTorch.Create(mesh, Models.SummaTorch.Weights.Random(3)),
+        };
+        using var _ = model;
+        var specs = model.Plan.Layers;
+        var rng = new Random(devices);
+        const int tokens = 6;
+        var x = ReferenceMath.RandomMatrix(rng, tokens, specs[0].InFeatures);
+        var dY = ReferenceMath.RandomMatrix(rng, tokens, specs[^1].OutFeatures);
+        Func<float[,], float[,], float[,]> backward = model switch
+        {
+            Models.Mlp m => m.Backward,
+            Models.ColumnColumn m => m.Backward,
+            Models.ThreeLayer m => m.Backward,
+            Models.RowFirst m => m.Backward,
+            Models.Summa m => m.Backward,
+            Models.SummaTorch m => m.Backward,
+            _ => throw new InvalidOperationException(name),
+        };
+        backward(x, dY);
+        var plan = model.Plan;
+        Assert.True(plan.HasBackward);
+        var measured = model.LastForward!;
+        Assert.Equal(plan.PredictedTotalBytes(tokens) + plan.PredictedBackwardTotalBytes(tokens), measured.TotalBytesSent);
+        foreach (var kind in Enum.GetValues<CollectiveKind>())
+            Assert.True(plan.PredictedCalls(kind) + plan.PredictedBackwardCalls(kind) == measured.Count(kind),
+                $"{kind}: planned {plan.PredictedCalls(kind)} + {plan.PredictedBackwardCalls(kind)}, measured {measured.Count(kind)}");
+    }
+
     [Fact]
     public void WrongOutputGradientShapeNamesTheShape()
     {

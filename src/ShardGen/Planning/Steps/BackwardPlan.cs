@@ -41,6 +41,35 @@ internal static class BackwardPlan
         return steps.Count > 0;
     }
 
+    /// <summary>
+    /// True when a float[,] model (linear layers only) has a generated Backward: every step but the host transfers has a
+    /// backward method, and a row-parallel bias and activation sits on a replicated or column-sharded result.
+    /// </summary>
+    public static bool SupportedLinear(IReadOnlyList<LayerSpec> layers, IReadOnlyList<PlanStep> steps)
+    {
+        if (steps.Count == 0) return false;
+        foreach (var layer in layers)
+            if (layer.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D)) return false;
+        foreach (var step in steps)
+        {
+            var type = StepCatalog.Of(step);
+            if (type.Call is StepCall.Upload or StepCall.Download) continue;
+            if (type.Backward.Call == BackwardCall.None) return false;
+            if (type.Call == StepCall.LinearInPlace && step.To is not (TensorLayout.Replicated or TensorLayout.ColumnSharded)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>A float model's backward calls between devices: <see cref="Of"/> without the host transfers (the gradient's upload and download).</summary>
+    public static BackwardStep[] OfLinear(IReadOnlyList<PlanStep> steps)
+    {
+        var all = Of(steps);
+        var result = new List<BackwardStep>(all.Length);
+        foreach (var b in all)
+            if (b.Type.Call is not (StepCall.Upload or StepCall.Download)) result.Add(b);
+        return result.ToArray();
+    }
+
     /// <summary>The backward's calls in the order they run: the plan's steps from last to first.</summary>
     public static BackwardStep[] Of(IReadOnlyList<PlanStep> steps)
     {

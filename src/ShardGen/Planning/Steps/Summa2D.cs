@@ -36,6 +36,36 @@ internal sealed class Summa2D : LaunchStep
         };
     }
 
+    /// <summary>
+    /// The backward's SUMMAs on the grid: dX [T, in] = dY·Wᵀ (A·Bᵀ; A·B for [out, in] weights), dW by Aᵀ·B (A panels
+    /// broadcast along grid rows, C panels reduced along grid columns), and the bias gradient's all-reduce in each grid column.
+    /// </summary>
+    public override long BackwardTotalBytes(StepSizes s)
+    {
+        if (s.Layer is not { } l) return 0;
+        int q = s.Q;
+        long t = s.Tokens, input = l.InFeatures, output = l.OutFeatures;
+        long dx = PlanCost.SummaTotalBytes(!Transposed(l), q, t, input, output);
+        var (m, n) = Transposed(l) ? (output, input) : (input, output);
+        long dw = (q - 1) * (m * t + m * n) * PlanCost.BytesPerElement;
+        long bias = l.HasBias ? q * PlanCost.RingAllReduce(q, output / q) : 0;
+        return dx + dw + bias;
+    }
+
+    public override int BackwardCalls(CollectiveOp op, StepSizes s)
+    {
+        if (s.Layer is not { } l) return 0;
+        int q = s.Q;
+        return op switch
+        {
+            // dX: A·Bᵀ is q·q broadcasts and q·q reduces, A·B 2·q·q broadcasts; dW's Aᵀ·B q·q of each.
+            CollectiveOp.Broadcast => (Transposed(l) ? 2 * q * q : q * q) + q * q,
+            CollectiveOp.Reduce => (Transposed(l) ? 0 : q * q) + q * q,
+            CollectiveOp.AllReduce => l.HasBias ? q : 0,
+            _ => 0,
+        };
+    }
+
     /// <summary>q rounds of a row and a column broadcast.</summary>
     public override int LatencySteps(StepSizes s) => s.Devices == 1 ? 0 : 2 * s.Q;
 
