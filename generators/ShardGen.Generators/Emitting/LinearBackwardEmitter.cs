@@ -101,5 +101,8 @@ internal static class LinearBackwardEmitter
         w.WriteLine("/// <param name=\"layerIndex\">The layer's index in forward order.</param>");
         w.WriteLine($"public {Ns}LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);");
         w.WriteLine();
+        w.WriteLine("/// <summary>The layers' weight and bias shards and, slice for slice, their gradient shards: zeroing, clipping and optimizer steps.</summary>");
+        w.WriteLine($"public {Ns}Training.ModelTraining Training => _core.Training;");
+        w.WriteLine();
     }
 }

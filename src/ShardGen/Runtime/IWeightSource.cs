@@ -68,4 +68,8 @@ public enum WeightRole
     /// <summary>LM head [hidden, vocab]; absent when tied to the token embedding.</summary>
     Head,
     HeadBias,
+    /// <summary>A float model's linear layer weight, in its declared layout ([in, out] or [out, in]).</summary>
+    LinearWeight,
+    /// <summary>A float model's linear layer bias [1, out].</summary>
+    LinearBias,
 }

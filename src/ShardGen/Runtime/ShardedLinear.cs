@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using ShardGen.Devices;
 using ShardGen.Planning;
+using ShardGen.Training;
 
 namespace ShardGen.Runtime;
 
@@ -30,6 +32,12 @@ public sealed class ShardedLinear : IShardedLayer
 
     /// <summary>Biases[rank]: the device's bias (1×n), or null without a bias.</summary>
     public MatrixView?[] Biases { get; }
+
+    /// <summary>
+    /// Where each device's shard sits in the layer's tensors (Split only, empty for a loaded head): rank by rank, the
+    /// weight block (in the declared layout) then the bias slice, or the whole bias replicated on every device.
+    /// </summary>
+    internal ParameterSlice[] Slices { get; private set; } = Array.Empty<ParameterSlice>();
 
     /// <summary>True for [out, in] weights: the GEMM reads the shard transposed.</summary>
     public bool TransposedWeight => _tiedTo is not null || Info.WeightLayout == WeightLayout.OutIn;
@@ -113,13 +121,18 @@ public sealed class ShardedLinear : IShardedLayer
         try
         {
             var (rows, cols) = layer.WeightShardShape;
+            var slices = new List<ParameterSlice>();
+            WeightKey weightKey = new(layer.Index, -1, WeightRole.LinearWeight), biasKey = new(layer.Index, -1, WeightRole.LinearBias);
             for (int rank = 0; rank < mesh.Size; rank++)
             {
                 var device = mesh.Devices[rank];
                 var ((r0, c0), biasStart, biasLength) = shardOf(rank, mesh.Size);
                 sharded.Weights[rank] = sharded._memory.Upload(device, weights.Weight, r0, c0, rows, cols);
                 sharded.Biases[rank] = sharded._memory.Upload(device, weights.Bias, biasStart, biasLength);
+                slices.Add(new ParameterSlice(weightKey, rank, r0, c0, sharded.Weights[rank]));
+                if (sharded.Biases[rank] is { } bias) slices.Add(new ParameterSlice(biasKey, rank, 0, biasStart, bias));
             }
+            sharded.Slices = slices.ToArray();
             return sharded;
         }
         catch

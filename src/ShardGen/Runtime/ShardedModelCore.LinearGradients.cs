@@ -2,12 +2,13 @@ using System;
 using System.Collections.Generic;
 using ShardGen.Devices;
 using ShardGen.Planning;
+using ShardGen.Training;
 
 namespace ShardGen.Runtime;
 
 // Gradients of a float model (linear layers built by ShardedLinear.Split*, not by the loader): each layer's twin is
 // split from zero weights of the same shape by the same Split method, so every gradient is sharded exactly like its
-// weight. ModelTraining (optimizers, clipping) covers loader-built language models only.
+// weight. Their slices line up with the layers' (LinearSlices), which is what a float model's ModelTraining steps.
 public sealed partial class ShardedModelCore
 {
     private Dictionary<ShardedLinear, ShardedLinear>? _linearGradients;
@@ -31,6 +32,23 @@ public sealed partial class ShardedModelCore
         pass.StartTraining(Array.Empty<int>(), 1f);
         pass.OutputGradient = outputGradient;
         return pass;
+    }
+
+    /// <summary>
+    /// A float model's parameter slices and its gradient twins' slices, layer by layer in the same order (slice i of
+    /// one lines up with slice i of the other); null when the model has no split linear layers.
+    /// </summary>
+    internal (ParameterSlice[] Parameters, ParameterSlice[] Gradients)? LinearSlices()
+    {
+        var parameters = new List<ParameterSlice>();
+        var gradients = new List<ParameterSlice>();
+        foreach (var l in _layers)
+        {
+            if (l is not ShardedLinear layer || layer.Slices.Length == 0) continue;
+            parameters.AddRange(layer.Slices);
+            gradients.AddRange(LinearGradientOf(layer).Slices);
+        }
+        return parameters.Count == 0 ? null : (parameters.ToArray(), gradients.ToArray());
     }
 
     /// <summary>The gradient twin of a linear layer of a float model.</summary>

@@ -21,6 +21,8 @@ public sealed partial class ModelTraining
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         var plan = _core.Plan;
+        if (IsFloatModel)
+            throw new NotSupportedException($"Save writes a language model's Hugging Face checkpoint, but {plan.ModelName} is a float[,] model of linear layers, which has no checkpoint layout: Save is for language models.");
         if (_core.Mesh.Devices.Any(d => !d.IsLocal))
             throw new NotSupportedException($"Save gathers every device's slices in this process, but {plan.ModelName}'s mesh has devices of other processes (MPI): train in process to save.");
         var layers = plan.Layers.Select(l => l.Spec).ToList();

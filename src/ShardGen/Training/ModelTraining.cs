@@ -14,17 +14,21 @@ public sealed partial class ModelTraining
     private readonly ShardedModelCore _core;
     private readonly IShardedLayer[] _gradientLayers;
 
-    private ModelTraining(ShardedModelCore core, IShardedLayer[] gradientLayers, IReadOnlyList<ParameterSlice> gradients)
+    private ModelTraining(ShardedModelCore core, IShardedLayer[] gradientLayers, IReadOnlyList<ParameterSlice> parameters, IReadOnlyList<ParameterSlice> gradients)
     {
         _core = core;
         _gradientLayers = gradientLayers;
+        Parameters = parameters;
         Gradients = gradients;
-        if (gradients.Count != core.Slices.Count)
-            throw new InvalidOperationException($"Model '{core.Plan.ModelName}': {gradients.Count} gradient slices for {core.Slices.Count} parameter slices.");
+        if (gradients.Count != parameters.Count)
+            throw new InvalidOperationException($"Model '{core.Plan.ModelName}': {gradients.Count} gradient slices for {parameters.Count} parameter slices.");
     }
 
-    /// <summary>Each device's slices of every parameter (what the loader read), rank by rank.</summary>
-    public IReadOnlyList<ParameterSlice> Parameters => _core.Slices;
+    /// <summary>Each device's slices of every parameter (what the loader read, rank by rank; for a float model, layer by layer as Split cut them).</summary>
+    public IReadOnlyList<ParameterSlice> Parameters { get; }
+
+    /// <summary>True for a float model (linear layers split from host weights): its gradients are the Backward's twins.</summary>
+    internal bool IsFloatModel { get; private init; }
 
     /// <summary>The gradient of <see cref="Parameters"/>[i] in slice i, same device, same shape.</summary>
     public IReadOnlyList<ParameterSlice> Gradients { get; }
@@ -34,10 +38,12 @@ public sealed partial class ModelTraining
 
     internal static ModelTraining Create(ShardedModelCore core)
     {
+        if (core.Slices.Count == 0 && core.LinearSlices() is { } linear)
+            return new ModelTraining(core, Array.Empty<IShardedLayer>(), linear.Parameters, linear.Gradients) { IsFloatModel = true };
         if (core.Slices.Count == 0)
             throw new InvalidOperationException($"Model '{core.Plan.ModelName}' has no recorded parameters: training needs a model made by Load or Create from an IWeightSource.");
         var (layers, slices) = LanguageModelLoader.UploadZeros(core.Mesh, core.Plan);
-        var training = new ModelTraining(core, layers, slices);
+        var training = new ModelTraining(core, layers, core.Slices, slices);
         core.SetGradientLayers(layers);
         return training;
     }

@@ -151,6 +151,9 @@ namespace Demo
         /// <param name="layerIndex">The layer's index in forward order.</param>
         public global::ShardGen.LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);
 
+        /// <summary>The layers' weight and bias shards and, slice for slice, their gradient shards: zeroing, clipping and optimizer steps.</summary>
+        public global::ShardGen.Training.ModelTraining Training => _core.Training;
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
     }
