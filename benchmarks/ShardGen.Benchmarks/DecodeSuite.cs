@@ -191,24 +191,9 @@ internal static class DecodeSuite
     /// <summary>benchmarks/torch_decode.py on the same checkpoint and prompt; null where /usr/bin/python3 or torch is missing.</summary>
     private static TorchRun? TorchDecode(string directory, int[] prompt, int newTokens)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "ShardGen.sln"))) dir = dir.Parent;
-        string script = Path.Combine(dir?.FullName ?? "", "benchmarks", "torch_decode.py");
-        if (!File.Exists("/usr/bin/python3") || !File.Exists(script)) return null;
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { script, directory, "--ids", string.Join(',', prompt), "--new", newTokens.ToString(CultureInfo.InvariantCulture), "--threads", "1" })
-            psi.ArgumentList.Add(a);
-        psi.Environment["OMP_NUM_THREADS"] = "1";
-        using var process = Process.Start(psi)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            Console.WriteLine($"decode: torch_decode.py failed ({error.Result.Trim().Split('\n').Last()})");
-            return null;
-        }
-        using var json = JsonDocument.Parse(output.Trim().Split('\n').Last());
+        using var json = TorchScript.Run("decode", "torch_decode.py",
+            new[] { directory, "--ids", string.Join(',', prompt), "--new", newTokens.ToString(CultureInfo.InvariantCulture), "--threads", "1" });
+        if (json is null) return null;
         var r = json.RootElement;
         return new TorchRun(r.GetProperty("decode_ms_per_token").GetDouble(), r.GetProperty("prefill_ms").GetDouble(), r.GetProperty("load_s").GetDouble(),
             r.GetProperty("new_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray(), r.GetProperty("torch").GetString() ?? "");

@@ -198,25 +198,10 @@ internal static class TrainSuite
     /// <summary>benchmarks/torch_train.py on the same checkpoint and batches; null where /usr/bin/python3 or torch is missing.</summary>
     private static TorchRun? TorchTrain(string directory, string tokenFile, int steps)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "ShardGen.sln"))) dir = dir.Parent;
-        string script = Path.Combine(dir?.FullName ?? "", "benchmarks", "torch_train.py");
-        if (!File.Exists("/usr/bin/python3") || !File.Exists(script)) return null;
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { script, directory, "--tokens", tokenFile, "--batch", $"{Batch}", "--seq", $"{Seq}", "--steps", $"{steps}",
-                     "--warmup", $"{Warmup}", "--lr", LearningRate.ToString("R", CultureInfo.InvariantCulture), "--threads", "1" })
-            psi.ArgumentList.Add(a);
-        psi.Environment["OMP_NUM_THREADS"] = "1";
-        using var process = Process.Start(psi)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            Console.WriteLine($"train: torch_train.py failed ({error.Result.Trim().Split('\n').Last()})");
-            return null;
-        }
-        using var json = JsonDocument.Parse(output.Trim().Split('\n').Last());
+        using var json = TorchScript.Run("train", "torch_train.py",
+            new[] { directory, "--tokens", tokenFile, "--batch", $"{Batch}", "--seq", $"{Seq}", "--steps", $"{steps}",
+                "--warmup", $"{Warmup}", "--lr", LearningRate.ToString("R", CultureInfo.InvariantCulture), "--threads", "1" });
+        if (json is null) return null;
         var r = json.RootElement;
         Console.WriteLine($"train: PyTorch ms per step {string.Join(' ', r.GetProperty("ms").EnumerateArray().Select(e => e.GetDouble().ToString("F0", CultureInfo.InvariantCulture)))}");
         return new TorchRun(r.GetProperty("ms_per_step").GetDouble(), r.GetProperty("losses").EnumerateArray().Select(e => e.GetDouble()).ToArray(),

@@ -74,26 +74,7 @@ internal static class LinearBackwardEmitter
             foreach (var line in BackwardPlan.Comment(b, context))
                 foreach (var wrapped in PlanText.Wrap(line, PlanText.MaxCommentWidth)) w.WriteLine($"// {wrapped}");
             string layer = LanguageModelEmitter.LayerArgument(step, b.Type);
-            string method = b.Backward.Method ?? "";
-            switch (b.Backward.Call)
-            {
-                case BackwardCall.Identity:
-                    gradient[input] = gradient[output];
-                    break;
-                case BackwardCall.Conjugate:
-                    gradient[input] = dX;
-                    w.WriteLine($"var {dX} = pass.{method}({gradient[output]});");
-                    break;
-                case BackwardCall.Gradient:
-                    gradient[input] = dX;
-                    string call = $"pass.{method}({gradient[output]}, {input}, {layer})";
-                    if (b.AllReducesInput) call = $"pass.{BackwardPlan.InputAllReduce.Method}({call})";
-                    w.WriteLine($"var {dX} = {call};");
-                    break;
-                case BackwardCall.Parameters:
-                    w.WriteLine($"pass.{method}({gradient[output]}, {layer});");
-                    break;
-            }
+            BackwardCallWriter.Write(w, b, gradient, input, output, input, layer, dX, v => "var " + v);
         }
         w.CloseBlock();
         w.WriteLine();

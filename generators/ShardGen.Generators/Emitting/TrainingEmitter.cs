@@ -130,36 +130,8 @@ internal static class TrainingEmitter
             string input = flow.Inputs[k], output = flow.Variables[k];
             string x = step.InStack ? Local(input) : input;
             string layer = LanguageModelEmitter.LayerArgument(step, b.Type);
-            string method = b.Backward.Method ?? "";
             string dX = input.Length == 0 ? "" : gradient.TryGetValue(input, out var g) ? g : "g" + input.Substring(1);
-            switch (b.Backward.Call)
-            {
-                case BackwardCall.Loss:
-                    gradient[input] = dX;
-                    w.WriteLine($"{Declare(dX, declared)} = pass.{method}({x});");
-                    break;
-                case BackwardCall.Identity:
-                    gradient[input] = gradient[output];
-                    break;
-                case BackwardCall.Conjugate:
-                    gradient[input] = dX;
-                    w.WriteLine($"{Declare(dX, declared)} = pass.{method}({gradient[output]});");
-                    break;
-                case BackwardCall.Gradient:
-                    gradient[input] = dX;
-                    string call = $"pass.{method}({gradient[output]}, {x}, {layer})";
-                    if (b.AllReducesInput) call = $"pass.{BackwardPlan.InputAllReduce.Method}({call})";
-                    w.WriteLine($"{Declare(dX, declared)} = {call};");
-                    break;
-                case BackwardCall.AddsToInputGradient:
-                    w.WriteLine($"pass.{method}({gradient[output]}, {x}, {gradient[input]}, {layer});");
-                    break;
-                case BackwardCall.Parameters:
-                    w.WriteLine($"pass.{method}({gradient[output]}, {layer});");
-                    break;
-                default:
-                    throw new InvalidOperationException($"Step {k + 1} ({step.Kind}) has no generated backward.");
-            }
+            BackwardCallWriter.Write(w, b, gradient, input, output, x, layer, dX, v => Declare(v, declared));
             if (step.InStack && (k == 0 || !steps[k - 1].InStack)) w.CloseBlock();
         }
     }
