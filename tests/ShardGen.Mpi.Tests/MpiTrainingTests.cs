@@ -155,6 +155,25 @@ public sealed class MpiTrainingTests : IDisposable
         Assert.Contains("resaveIdentical=True", first);
     }
 
+    /// <summary>A float model (Megatron MLP, whose row-parallel bias is on every rank) on 4 ranks: the norm counts the bias once.</summary>
+    [MpiFact]
+    public void FloatModel_GradientNormCountsEachRegionOnce()
+    {
+        var job = MpiJob.Run(4, ["float-norm"], timeoutSeconds: 120);
+        Assert.True(job.ExitCode == 0, job.ToString());
+        var lines = job.Lines("FLOATNORM ").ToArray();
+        Assert.Equal(4, lines.Length);
+        Assert.Single(lines.Select(l => Field(l, "norm")).Distinct());
+        foreach (var line in lines)
+        {
+            _output.WriteLine(line);
+            double norm = Numbers(Field(line, "norm"))[0], host = Numbers(Field(line, "host"))[0], after = Numbers(Field(line, "after"))[0];
+            Assert.True(host > 0.1 && Math.Abs(norm - host) <= 1e-5 * host, line);
+            Assert.Equal(norm, Numbers(Field(line, "clip"))[0]);
+            Assert.True(Math.Abs(after - 0.1) <= 1e-5, line);
+        }
+    }
+
     [MpiFact]
     public void SaveFailures_ThrowOnEveryRank_AndTheNextSaveWorks()
     {

@@ -116,6 +116,35 @@ internal static class TrainCase
         }
     }
 
+    /// <summary>
+    /// Case "float-norm": the Megatron MLP (its row-parallel bias on every rank) on the world mesh, one Backward, then
+    /// GradientNorm on MPI against the norm in double of the gradients (each weight and bias once) of the same Backward
+    /// on an in-process mesh of P devices (gathered with Gradients(layer)), and ClipGradients' result.
+    /// </summary>
+    public static void FloatNorm(MpiDeviceMesh mesh)
+    {
+        var weights = ShardGen.Tests.Models.Mlp.Weights.Random(31);
+        var random = new Random(32);
+        var x = ShardGen.Tests.Reference.ReferenceMath.RandomMatrix(random, 5, 64);
+        var dy = ShardGen.Tests.Reference.ReferenceMath.RandomMatrix(random, 5, 64);
+        double host = 0;
+        using (var cpu = DeviceMesh.CreateCpu(mesh.Size))
+        using (var local = ShardGen.Tests.Models.Mlp.Create(cpu, weights))
+        {
+            local.Backward(x, dy);
+            for (int layer = 0; layer < 2; layer++)
+            {
+                var g = local.Gradients(layer);
+                foreach (float v in g.Weight) host += (double)v * v;
+                foreach (float v in g.Bias ?? []) host += (double)v * v;
+            }
+        }
+        using var model = ShardGen.Tests.Models.Mlp.Create(mesh, weights);
+        model.Backward(x, dy);
+        double norm = model.Training.GradientNorm(), clipped = model.Training.ClipGradients(0.1), after = model.Training.GradientNorm();
+        Output.Line($"FLOATNORM rank={mesh.LocalRank} norm={Text(norm)} host={Text(Math.Sqrt(host))} clip={Text(clipped)} after={Text(after)}");
+    }
+
     private static ITrainableLanguageModel Load(DeviceMesh mesh, string family, string checkpoint) =>
         family == "gpt2" ? Gpt2.Load(mesh, checkpoint) : Llama.Load(mesh, checkpoint);
 
