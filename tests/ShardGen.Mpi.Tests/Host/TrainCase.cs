@@ -11,7 +11,7 @@ using ShardGen.Training;
 /// <summary>
 /// Case "train=FILE": each line of FILE is one run, as key=value words: name, family (llama|gpt2), optimizer (sgd|adamw),
 /// lr, clip (0: none), replicas (D; P = ranks / D), checkpoint, data (.npy), batch, seq, steps, save (a folder, or -),
-/// reshard (1: check the saved checkpoint's logits). The job's ranks load the checkpoint as D replicas of P devices
+/// reshard (1: check the saved checkpoint's logits), message (optional: floats per point-to-point piece of Save). The job's ranks load the checkpoint as D replicas of P devices
 /// (MpiDeviceMesh.CreateReplica) and train with the Trainer, clipping on MPI (GradientNorm's all-reduce); each rank
 /// prints its losses and norms, rank 0 also the same run's norm in process; then every rank saves over MPI. With
 /// reshard, every rank reloads the saved checkpoint on the same MPI mesh (logits bitwise the trained model's) and
@@ -33,6 +33,8 @@ internal static class TrainCase
         double lr = Number(c["lr"]), clip = Number(c["clip"]);
         int replicas = int.Parse(c["replicas"]), batch = int.Parse(c["batch"]), seq = int.Parse(c["seq"]), steps = int.Parse(c["steps"]);
         var tokens = TokenData.Load(c["data"]);
+        // Save's point-to-point pieces: small ones send this small model in many.
+        MpiCommunicator.MessageFloats = c.TryGetValue("message", out var message) ? int.Parse(message) : 1 << 28;
 
         using var mesh = MpiDeviceMesh.CreateReplica(replicas);
         int p = mesh.Size, world = mesh.ReplicaIndex * p + mesh.LocalRank;
