@@ -114,7 +114,7 @@ internal static class LanguageModelEmitter
         for (int k = 0; k < steps.Count; k++)
         {
             var step = steps[k];
-            var type = StepCatalog.Of(step);
+            var type = step.Type;
             if (step.InStack && !inLoop)
             {
                 var stack = layers[step.Stack];

@@ -74,7 +74,7 @@ internal static class ModelEmitter
         var collectives = new List<string>();
         for (int k = 0; k < steps.Count; k++)
         {
-            if (StepCatalog.Of(steps[k]).Summary(new StepContext(steps, k, layers, text)) is { } line)
+            if (steps[k].Type.Summary(new StepContext(steps, k, layers, text)) is { } line)
                 collectives.Add(steps[k].InStack ? $"{line.TrimEnd('.')}; once per block of {layers[steps[k].Stack].Name}." : line);
         }
         if (collectives.Count == 0)
@@ -359,7 +359,7 @@ internal static class ModelEmitter
         for (int k = 0; k < steps.Count; k++)
         {
             var step = steps[k];
-            var type = StepCatalog.Of(step);
+            var type = step.Type;
             var lines = type.Describe(new StepContext(steps, k, layers, text, variables));
             w.WriteLine($"// {PlanText.N(k + 1)}. {lines[0]}");
             for (int j = 1; j < lines.Count; j++) w.WriteLine($"//    {lines[j]}");

@@ -37,7 +37,7 @@ internal static class BackwardPlan
     public static bool Supported(IReadOnlyList<PlanStep> steps)
     {
         foreach (var step in steps)
-            if (StepCatalog.Of(step).Backward.Call == BackwardCall.None) return false;
+            if (step.Type.Backward.Call == BackwardCall.None) return false;
         return steps.Count > 0;
     }
 
@@ -52,10 +52,10 @@ internal static class BackwardPlan
             if (layer.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D)) return false;
         foreach (var step in steps)
         {
-            var type = StepCatalog.Of(step);
+            var type = step.Type;
             if (type.Call is StepCall.Upload or StepCall.Download) continue;
             if (type.Backward.Call == BackwardCall.None) return false;
-            if (type.Call == StepCall.LinearInPlace && step.To is not (TensorLayout.Replicated or TensorLayout.ColumnSharded)) return false;
+            if (type.Call == StepCall.LinearInPlace && step.To != Placement.Replicated && step.To != Placement.ColumnShards) return false;
         }
         return true;
     }
@@ -76,18 +76,18 @@ internal static class BackwardPlan
         var result = new BackwardStep[steps.Count];
         for (int k = steps.Count - 1; k >= 0; k--)
         {
-            var type = StepCatalog.Of(steps[k]);
+            var type = steps[k].Type;
             // A partial dX is all-reduced unless the input's producer takes partial sums (an all-gather: its conjugate
             // reduce-scatter sums them).
             bool allReduce = type.Backward.GivesPartialSums
-                && !(k > 0 && StepCatalog.Of(steps[LayoutPlanner.Producer(steps, k - 1)]).Backward.TakesPartialSums);
+                && !(k > 0 && steps[LayoutPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums);
             result[steps.Count - 1 - k] = new BackwardStep(k, type, allReduce);
         }
         return result;
     }
 
     /// <summary>The collective that all-reduces a partial dX (the conjugate of Megatron's f): the forward's all-reduce.</summary>
-    public static StepType InputAllReduce => StepCatalog.Of(PlanStepKind.AllReduce);
+    public static StepType InputAllReduce => StepCatalog.Get<AllReduce>();
 
     /// <summary>Bytes <paramref name="b"/> sends between devices, all devices together, on the sizes of its forward step.</summary>
     public static long TotalBytes(BackwardStep b, StepSizes s) =>

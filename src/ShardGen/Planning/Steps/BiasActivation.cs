@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>A row-parallel layer's bias and activation, once its partial sums are reduced; in place.</summary>
 internal sealed class BiasActivation : StepType
 {
-    public override PlanStepKind Kind => PlanStepKind.BiasActivation;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Replicated;
     public override string Method => nameof(IStepMethods.BiasActivation);
@@ -15,7 +14,7 @@ internal sealed class BiasActivation : StepType
         nameof(IBackwardStepMethods.BiasActivationBackward), BackwardCall.Parameters);
 
     /// <summary>After a reduce-scatter onto column shards, the bias's gradient slices are all-reduced as one [1, F] vector.</summary>
-    private static bool GathersBiasGradient(PlanStep step, LayerSpec? layer) => step.To == TensorLayout.ColumnSharded && layer is { HasBias: true };
+    private static bool GathersBiasGradient(PlanStep step, LayerSpec? layer) => step.To == Placement.ColumnShards && layer is { HasBias: true };
 
     public override long BackwardTotalBytes(StepSizes s) =>
         GathersBiasGradient(s.Step, s.Layer) ? PlanCost.RingAllReduce(s.Devices, s.Step.Features) : 0;
@@ -33,7 +32,7 @@ internal sealed class BiasActivation : StepType
         string activation = layer.Activation == Activation.None ? "" : PlanText.ActivationName(layer.Activation);
         if (!layer.HasBias)
             yield return $"{layer.Name}: {activation} on the reduced sums (never on the partial sums).";
-        else if (c.Step.From == TensorLayout.ColumnSharded)
+        else if (c.Step.From == Placement.ColumnShards)
             yield return $"{layer.Name}: bias [{c.FText}] added once, after the reduction: each device adds its slice [{c.Text.OverP(c.F)}]{(activation.Length > 0 ? $"; then {activation}" : "")}.";
         else
             yield return $"{layer.Name}: bias [{c.FText}] added once, after the reduction{(activation.Length > 0 ? $"; then {activation}" : "")}.";

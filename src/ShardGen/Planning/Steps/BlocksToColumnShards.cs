@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>2D blocks → column shards: an all-gather of the token blocks inside each grid column; each device keeps its columns.</summary>
 internal sealed class BlocksToColumnShards : TransitionStep
 {
-    public override PlanStepKind Kind => PlanStepKind.BlocksToColumnShards;
     public override Placement Input => Placement.Grid2D;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override string Method => nameof(IStepMethods.BlocksToColumnShards);

@@ -8,7 +8,6 @@ namespace ShardGen.Planning.Steps;
 /// </summary>
 internal sealed class ColumnShardsToBlocks : TransitionStep
 {
-    public override PlanStepKind Kind => PlanStepKind.ColumnShardsToBlocks;
     public override Placement Input => Placement.Shard(ShardAxis.Features);
     public override Placement Output => Placement.Grid2D;
     public override string Method => nameof(IStepMethods.ColumnShardsToBlocks);

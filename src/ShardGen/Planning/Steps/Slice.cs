@@ -10,10 +10,12 @@ namespace ShardGen.Planning.Steps;
 /// </summary>
 internal sealed class Slice(Placement target) : TransitionStep
 {
+    /// <summary>The catalog's instances: one per target.</summary>
+    public static StepType[] Instances => [new Slice(Placement.ColumnShards), new Slice(Placement.Grid2D), new Slice(Placement.TokenShards)];
+
     /// <summary>The placement each device's piece has: column shards, token shards or 2D blocks.</summary>
     public Placement Target { get; } = target;
 
-    public override PlanStepKind Kind => PlanStepKind.Slice;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Target;
 
