@@ -44,8 +44,7 @@ internal static class BackwardPlan
     /// <summary>
     /// True when a float[,] model has a generated Backward: its layers are linear (column, row, SUMMA; a transformer block
     /// of a float model has no gradient twins, so such a model gets none), every step but the host transfers has a
-    /// backward method, a row-parallel bias and activation sits on a replicated or column-sharded result, and no slice
-    /// hands its whole gradient to a gather whose conjugate sums per-device gradients.
+    /// backward method, and no slice hands its whole gradient to a gather whose conjugate sums per-device gradients.
     /// </summary>
     public static bool SupportedLinear(IReadOnlyList<LayerSpec> layers, IReadOnlyList<PlanStep> steps)
     {
@@ -54,11 +53,9 @@ internal static class BackwardPlan
             if (layer.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D)) return false;
         for (int k = 0; k < steps.Count; k++)
         {
-            var step = steps[k];
-            var type = step.Type;
+            var type = steps[k].Type;
             if (type.Call is StepCall.Upload or StepCall.Download) continue;
             if (type.Backward.Call == BackwardCall.None) return false;
-            if (type.Call == StepCall.LinearInPlace && step.To != Placement.Replicated && step.To != Placement.ColumnShards) return false;
             // A replicated gradient (the same on every device) into a conjugate that sums per-device gradients would count it P times.
             if (type.Input.Kind == PlacementKind.Replicated && !type.IsInPlace && !type.Backward.GivesPartialSums && k > 0
                 && steps[LayoutPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums) return false;
