@@ -19,12 +19,12 @@ public sealed class SequenceParallelLinearBackwardTests
     [Fact]
     public void CatalogPairsTheTokenCollectives()
     {
-        var gather = StepCatalog.Of(PlanStepKind.AllGather, Placement.Shard(ShardAxis.Tokens), Placement.Replicated);
-        var scatter = StepCatalog.Of(PlanStepKind.ReduceScatter, Placement.Partial, Placement.Shard(ShardAxis.Tokens));
+        var gather = StepCatalog.Get<AllGather>(Placement.Shard(ShardAxis.Tokens), Placement.Replicated);
+        var scatter = StepCatalog.Get<ReduceScatter>(Placement.Partial, Placement.Shard(ShardAxis.Tokens));
         Assert.Equal(nameof(ForwardPass.ReduceScatterTokens), gather.Backward.Method);
         Assert.True(gather.Backward.TakesPartialSums);
         Assert.Equal(nameof(ForwardPass.AllGather), scatter.Backward.Method);
-        Assert.Equal(nameof(ForwardPass.BiasActivationBackward), StepCatalog.Of(PlanStepKind.BiasActivation).Backward.Method);
+        Assert.Equal(nameof(ForwardPass.BiasActivationBackward), StepCatalog.Get<BiasActivation>().Backward.Method);
     }
 
     /// <summary>Megatron's sequence-parallel MLP: g (all-gather tokens), column, row, ḡ (reduce-scatter over tokens), the down bias.</summary>

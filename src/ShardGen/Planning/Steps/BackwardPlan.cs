@@ -37,7 +37,7 @@ internal static class BackwardPlan
     public static bool Supported(IReadOnlyList<PlanStep> steps)
     {
         foreach (var step in steps)
-            if (StepCatalog.Of(step).Backward.Call == BackwardCall.None) return false;
+            if (step.Type.Backward.Call == BackwardCall.None) return false;
         return steps.Count > 0;
     }
 
@@ -53,12 +53,13 @@ internal static class BackwardPlan
             if (layer.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D)) return false;
         for (int k = 0; k < steps.Count; k++)
         {
-            var type = StepCatalog.Of(steps[k]);
+            var step = steps[k];
+            var type = step.Type;
             if (type.Call is StepCall.Upload or StepCall.Download) continue;
             if (type.Backward.Call == BackwardCall.None) return false;
             // A replicated gradient (the same on every device) into a conjugate that sums per-device gradients would count it P times.
             if (type.Input.Kind == PlacementKind.Replicated && !type.IsInPlace && !type.Backward.GivesPartialSums && k > 0
-                && StepCatalog.Of(steps[LayoutPlanner.Producer(steps, k - 1)]).Backward.TakesPartialSums) return false;
+                && steps[LayoutPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums) return false;
         }
         return true;
     }
@@ -79,18 +80,18 @@ internal static class BackwardPlan
         var result = new BackwardStep[steps.Count];
         for (int k = steps.Count - 1; k >= 0; k--)
         {
-            var type = StepCatalog.Of(steps[k]);
+            var type = steps[k].Type;
             // A partial dX is all-reduced unless the input's producer takes partial sums (an all-gather: its conjugate
             // reduce-scatter sums them).
             bool allReduce = type.Backward.GivesPartialSums
-                && !(k > 0 && StepCatalog.Of(steps[LayoutPlanner.Producer(steps, k - 1)]).Backward.TakesPartialSums);
+                && !(k > 0 && steps[LayoutPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums);
             result[steps.Count - 1 - k] = new BackwardStep(k, type, allReduce);
         }
         return result;
     }
 
     /// <summary>The collective that all-reduces a partial dX (the conjugate of Megatron's f): the forward's all-reduce.</summary>
-    public static StepType InputAllReduce => StepCatalog.Of(PlanStepKind.AllReduce);
+    public static StepType InputAllReduce => StepCatalog.Get<AllReduce>();
 
     /// <summary>Bytes <paramref name="b"/> sends between devices, all devices together, on the sizes of its forward step.</summary>
     public static long TotalBytes(BackwardStep b, StepSizes s) =>

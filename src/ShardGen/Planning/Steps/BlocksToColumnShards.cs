@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>2D blocks → column shards: an all-gather of the token blocks inside each grid column; each device keeps its columns.</summary>
 internal sealed class BlocksToColumnShards : TransitionStep
 {
-    public override PlanStepKind Kind => PlanStepKind.BlocksToColumnShards;
     public override Placement Input => Placement.Grid2D;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override string Method => nameof(IStepMethods.BlocksToColumnShards);
@@ -14,7 +13,7 @@ internal sealed class BlocksToColumnShards : TransitionStep
     public override StepBackward Backward { get; } = new(BackwardOp.Reverse,
         "the reverse movement (a permutation's adjoint): the gradient's column shards back onto blocks by an all-gather inside each grid column",
         nameof(IStepMethods.ColumnShardsToBlocks), BackwardCall.Conjugate)
-    { ConjugateOf = (PlanStepKind.ColumnShardsToBlocks, Placement.Shard(ShardAxis.Features), Placement.Grid2D) };
+    { ConjugateOf = (typeof(ColumnShardsToBlocks), Placement.Shard(ShardAxis.Features), Placement.Grid2D) };
 
     public override long TotalBytes(StepSizes s) => StepSizes.Bytes((s.Q - 1) * s.Elements);
     public override int Calls(CollectiveOp op, StepSizes s) => op == CollectiveOp.AllGather ? s.Q : 0;

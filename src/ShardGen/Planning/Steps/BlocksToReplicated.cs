@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>2D blocks → the whole tensor on every device: all-gather inside grid columns, then inside grid rows.</summary>
 internal sealed class BlocksToReplicated : TransitionStep
 {
-    public override PlanStepKind Kind => PlanStepKind.BlocksToReplicated;
     public override Placement Input => Placement.Grid2D;
     public override Placement Output => Placement.Replicated;
     public override string Method => nameof(IStepMethods.BlocksToReplicated);

@@ -8,7 +8,6 @@ namespace ShardGen.Planning.Steps;
 /// </summary>
 internal sealed class ColumnShardsToBlocks : TransitionStep
 {
-    public override PlanStepKind Kind => PlanStepKind.ColumnShardsToBlocks;
     public override Placement Input => Placement.Shard(ShardAxis.Features);
     public override Placement Output => Placement.Grid2D;
     public override string Method => nameof(IStepMethods.ColumnShardsToBlocks);
@@ -17,7 +16,7 @@ internal sealed class ColumnShardsToBlocks : TransitionStep
     public override StepBackward Backward { get; } = new(BackwardOp.Reverse,
         "the reverse movement (a permutation's adjoint): the gradient's blocks back onto column shards by an all-gather inside each grid column",
         nameof(IStepMethods.BlocksToColumnShards), BackwardCall.Conjugate)
-    { ConjugateOf = (PlanStepKind.BlocksToColumnShards, Placement.Grid2D, Placement.Shard(ShardAxis.Features)) };
+    { ConjugateOf = (typeof(BlocksToColumnShards), Placement.Grid2D, Placement.Shard(ShardAxis.Features)) };
 
     /// <summary>An all-gather inside each grid column: q groups gathering n/q each, (q−1)·n floats in total.</summary>
     public override long TotalBytes(StepSizes s) => StepSizes.Bytes((s.Q - 1) * s.Elements);

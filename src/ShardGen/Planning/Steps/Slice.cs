@@ -10,10 +10,12 @@ namespace ShardGen.Planning.Steps;
 /// </summary>
 internal sealed class Slice(Placement target) : TransitionStep
 {
+    /// <summary>The catalog's instances: one per target.</summary>
+    public static StepType[] Instances => [new Slice(Placement.ColumnShards), new Slice(Placement.Grid2D), new Slice(Placement.TokenShards)];
+
     /// <summary>The placement each device's piece has: column shards, token shards or 2D blocks.</summary>
     public Placement Target { get; } = target;
 
-    public override PlanStepKind Kind => PlanStepKind.Slice;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Target;
 
@@ -27,11 +29,11 @@ internal sealed class Slice(Placement target) : TransitionStep
     public override StepBackward Backward { get; } = target.Kind == PlacementKind.Grid2D
         ? new(BackwardOp.AllGather, "conjugate of the slice: all-gather of the gradient's blocks, in grid columns then rows",
             nameof(IStepMethods.BlocksToReplicated), BackwardCall.Conjugate)
-        { ConjugateOf = (PlanStepKind.BlocksToReplicated, Placement.Grid2D, Placement.Replicated) }
+        { ConjugateOf = (typeof(BlocksToReplicated), Placement.Grid2D, Placement.Replicated) }
         : new(BackwardOp.AllGather, target.Axis == ShardAxis.Tokens
             ? "conjugate of the slice: all-gather of the gradient's token blocks"
             : "conjugate of the slice: all-gather of the gradient's column shards", nameof(IStepMethods.AllGather), BackwardCall.Conjugate)
-        { ConjugateOf = (PlanStepKind.AllGather, target, Placement.Replicated) };
+        { ConjugateOf = (typeof(AllGather), target, Placement.Replicated) };
 
     public override IEnumerable<string> Comment(StepContext c)
     {

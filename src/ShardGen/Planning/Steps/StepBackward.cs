@@ -79,13 +79,13 @@ internal sealed class StepBackward
     public BackwardCall Call { get; }
 
     /// <summary>
-    /// The forward collective whose method <see cref="Method"/> is (a collective's conjugate), named by kind and
-    /// placements; null for the steps whose backward is a local method or the identity.
+    /// The forward collective whose method <see cref="Method"/> is (a collective's conjugate), named by its kind's class
+    /// and placements; null for the steps whose backward is a local method or the identity.
     /// </summary>
-    public (PlanStepKind Kind, Placement Input, Placement Output)? ConjugateOf { get; init; }
+    public (System.Type Kind, Placement Input, Placement Output)? ConjugateOf { get; init; }
 
     /// <summary>The catalog type of <see cref="ConjugateOf"/>, for its bytes and calls (looked up on use: the catalog holds both).</summary>
-    public StepType? Conjugate => ConjugateOf is { } c ? StepCatalog.Of(c.Kind, c.Input, c.Output) : null;
+    public StepType? Conjugate => ConjugateOf is { } c ? StepCatalog.Find(c.Kind, c.Input, c.Output) : null;
 
     /// <summary>
     /// True for a column-parallel launch reading a replicated input: each device's dX is a partial sum, all-reduced
