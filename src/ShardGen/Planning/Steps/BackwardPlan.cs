@@ -33,7 +33,7 @@ internal readonly struct BackwardStep
 /// </summary>
 internal static class BackwardPlan
 {
-    /// <summary>True when every step has a generated backward (language models; float[,] models have none).</summary>
+    /// <summary>True when every step has a generated backward call (language models; a float model is <see cref="SupportedLinear"/>).</summary>
     public static bool Supported(IReadOnlyList<PlanStep> steps)
     {
         foreach (var step in steps)
