@@ -104,7 +104,7 @@ public sealed partial class ModelPlan
         tokens == Tokens ? this : Create(ModelName, Layers.Select(l => l.Spec).ToArray(), Devices, 0, tokens, SequenceParallel);
 
     /// <summary>Bytes <paramref name="step"/> sends between devices, all devices together.</summary>
-    public long PredictedTotalBytes(PlanStep step, int tokens) => Repeats(step) * StepCatalog.Of(step).TotalBytes(Sizes(step, tokens));
+    public long PredictedTotalBytes(PlanStep step, int tokens) => Repeats(step) * step.Type.TotalBytes(Sizes(step, tokens));
 
     /// <summary>Bytes one forward pass of <paramref name="tokens"/> tokens sends, all devices together.</summary>
     public long PredictedTotalBytes(int tokens) => Steps.Sum(s => PredictedTotalBytes(s, tokens));
@@ -156,7 +156,7 @@ public sealed partial class ModelPlan
     public long WeightBytesPerDevice => Layers.Sum(l => l.BytesPerDevice);
 
     private int CallsOf(PlanStep step, CollectiveKind kind) =>
-        Repeats(step) * StepCatalog.Of(step).Calls(Op(kind), Sizes(step, Tokens));
+        Repeats(step) * step.Type.Calls(Op(kind), Sizes(step, Tokens));
 
     /// <summary>The sizes <paramref name="step"/>'s figures depend on, for <paramref name="tokens"/> tokens.</summary>
     internal StepSizes Sizes(PlanStep step, int tokens) =>

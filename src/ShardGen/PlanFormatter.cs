@@ -49,11 +49,11 @@ internal static class PlanFormatter
         for (int k = 0; k < plan.Steps.Count; k++)
         {
             var s = plan.Steps[k];
-            var type = StepCatalog.Of(s);
+            var type = s.Type;
             var lines = descriptions[k];
             sb.AppendLine($"  {$"{k + 1}.",3} {lines[0]}");
             for (int j = 1; j < lines.Count; j++) sb.AppendLine($"      {lines[j]}");
-            string layout = s.From == s.To ? Layout(s.From) : $"{Layout(s.From)} → {Layout(s.To)}";
+            string layout = s.From == s.To ? $"{s.From}" : $"{s.From} → {s.To}";
             int repeats = plan.Repeats(s);
             string loop = s.InStack ? $"; once per block ({repeats}×)" : "";
             string bytes = type.Communicates ? $"; {(double)plan.PredictedTotalBytes(s, t) / p:N0} B per device{(repeats > 1 ? " in all" : "")}" : "";
@@ -119,8 +119,6 @@ internal static class PlanFormatter
         var specs = plan.Layers.Select(l => l.Spec).ToArray();
         var text = new PlanText(plan.Devices);
         var variables = StepContext.VariableNames(plan.Steps);
-        return plan.Steps.Select((s, k) => StepCatalog.Of(s).Describe(new StepContext(plan.Steps, k, specs, text, variables))).ToArray();
+        return plan.Steps.Select((s, k) => s.Type.Describe(new StepContext(plan.Steps, k, specs, text, variables))).ToArray();
     }
-
-    private static string Layout(TensorLayout l) => Placement.Of(l).ToString();
 }

@@ -46,7 +46,7 @@ internal static class BackwardCallWriter
                 w.WriteLine($"pass.{method}({gradient[output]}, {layer});");
                 break;
             default:
-                throw new InvalidOperationException($"Step {b.Index + 1} ({b.Type.Kind}) has no generated backward.");
+                throw new InvalidOperationException($"Step {b.Index + 1} ({b.Type.Name}) has no generated backward.");
         }
     }
 }

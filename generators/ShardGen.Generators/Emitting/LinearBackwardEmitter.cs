@@ -40,7 +40,7 @@ internal static class LinearBackwardEmitter
         for (int k = 0; k < steps.Count; k++)
         {
             var step = steps[k];
-            var type = StepCatalog.Of(step);
+            var type = step.Type;
             inputs[k] = current;
             if (type.Call == StepCall.Download) continue;
             w.WriteLine($"{LanguageModelEmitter.Statement(step, type, variables[k], current, variables)} // {PlanText.N(k + 1)}.");

@@ -74,7 +74,7 @@ internal static class ModelEmitter
         var collectives = new List<string>();
         for (int k = 0; k < steps.Count; k++)
         {
-            if (StepCatalog.Of(steps[k]).Summary(new StepContext(steps, k, layers, text)) is { } line)
+            if (steps[k].Type.Summary(new StepContext(steps, k, layers, text)) is { } line)
                 collectives.Add(steps[k].InStack ? $"{line.TrimEnd('.')}; once per block of {layers[steps[k].Stack].Name}." : line);
         }
         if (collectives.Count == 0)
@@ -359,40 +359,20 @@ internal static class ModelEmitter
         for (int k = 0; k < steps.Count; k++)
         {
             var step = steps[k];
-            var type = StepCatalog.Of(step);
+            var type = step.Type;
             var lines = type.Describe(new StepContext(steps, k, layers, text, variables));
             w.WriteLine($"// {PlanText.N(k + 1)}. {lines[0]}");
             for (int j = 1; j < lines.Count; j++) w.WriteLine($"//    {lines[j]}");
 
-            string method = type.Method, index = PlanText.N(step.LayerIndex);
-            switch (type.Call)
+            if (type.Call == StepCall.Download)
             {
-                case StepCall.Upload:
-                    current = variables[k];
-                    w.WriteLine($"var {current} = pass.{method}();");
-                    break;
-                case StepCall.LinearLaunch:
-                    w.WriteLine($"var {variables[k]} = pass.{method}({current}, _core.Linear({index}));");
-                    current = variables[k];
-                    break;
-                case StepCall.LinearInPlace:
-                    w.WriteLine($"pass.{method}({current}, _core.Linear({index}));");
-                    break;
-                case StepCall.BlockLaunch:
-                    w.WriteLine($"var {variables[k]} = pass.{method}({current}, _core.Block({index}));");
-                    current = variables[k];
-                    break;
-                case StepCall.BlockResidual:
-                    w.WriteLine($"pass.{method}({current}, {variables[step.ResidualStep]}, _core.Block({index}));");
-                    break;
-                case StepCall.Download:
-                    w.WriteLine($"return pass.{method}({current});");
-                    returned = true;
-                    break;
-                default:
-                    w.WriteLine($"var {variables[k]} = pass.{method}({current});");
-                    current = variables[k];
-                    break;
+                w.WriteLine($"return pass.{type.Method}({current});");
+                returned = true;
+            }
+            else
+            {
+                w.WriteLine(LanguageModelEmitter.Statement(step, type, variables[k], current, variables));
+                if (!type.IsInPlace) current = variables[k];
             }
         }
         if (!returned) w.WriteLine("throw new global::System.InvalidOperationException(\"The model has no layers.\");");

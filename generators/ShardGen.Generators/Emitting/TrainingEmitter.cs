@@ -66,7 +66,7 @@ internal static class TrainingEmitter
             var layer = layers[stack];
             w.WriteLine();
             w.WriteLine($"/// <summary>What one block of {ModelEmitter.Xml(layer.Name)} keeps from the forward for its backward (the forward's variables, by name).</summary>");
-            var fields = flow.KeptIn(stack).Select(v => $"{TensorType(flow.Layout(v))} {Field(v)}");
+            var fields = flow.KeptIn(stack).Select(v => $"{TensorType(flow.Placement(v))} {Field(v)}");
             w.WriteLine($"private readonly record struct {KeptType}(");
             w.Indent();
             var list = fields.ToArray();
@@ -83,7 +83,7 @@ internal static class TrainingEmitter
         for (int k = 0; k < steps.Count; k++)
         {
             var step = steps[k];
-            var type = StepCatalog.Of(step);
+            var type = step.Type;
             if (step.InStack && (k == 0 || !steps[k - 1].InStack))
             {
                 w.WriteLine($"var stack = _core.Stack({PlanText.N(step.Stack)});");
@@ -149,9 +149,8 @@ internal static class TrainingEmitter
     /// <summary>The record field of a kept activation: "Stream", "A3".</summary>
     private static string Field(string variable) => char.ToUpperInvariant(variable[0]) + variable.Substring(1);
 
-    private static string TensorType(TensorLayout layout)
+    private static string TensorType(Placement p)
     {
-        var p = Placement.Of(layout);
         string placement = p.Kind switch
         {
             PlacementKind.Replicated => "Replicated",
@@ -171,7 +170,7 @@ internal static class TrainingEmitter
     private sealed class Flow
     {
         private readonly IReadOnlyList<PlanStep> _steps;
-        private readonly Dictionary<string, TensorLayout> _layouts = new();
+        private readonly Dictionary<string, Placement> _placements = new();
 
         public Flow(IReadOnlyList<PlanStep> steps)
         {
@@ -181,13 +180,13 @@ internal static class TrainingEmitter
             string current = "";
             for (int k = 0; k < steps.Count; k++)
             {
-                var type = StepCatalog.Of(steps[k]);
+                var type = steps[k].Type;
                 Inputs[k] = current;
-                if (steps[k].InStack && (k == 0 || !steps[k - 1].InStack)) _layouts[StepContext.StreamVariable] = steps[k].From;
+                if (steps[k].InStack && (k == 0 || !steps[k - 1].InStack)) _placements[StepContext.StreamVariable] = steps[k].From;
                 if (!type.IsInPlace && type.Call != StepCall.Download)
                 {
                     current = Variables[k];
-                    if (!_layouts.ContainsKey(current)) _layouts[current] = steps[k].To;
+                    if (!_placements.ContainsKey(current)) _placements[current] = steps[k].To;
                 }
                 if (steps[k].InStack && (k + 1 == steps.Count || !steps[k + 1].InStack)) current = StepContext.StreamVariable;
             }
@@ -195,7 +194,7 @@ internal static class TrainingEmitter
             StreamVariables.Add(StepContext.StreamVariable);
             for (int k = 0; k < steps.Count; k++)
             {
-                if (StepCatalog.Of(steps[k]).Call != StepCall.BlockResidual) continue;
+                if (steps[k].Type.Call != StepCall.BlockResidual) continue;
                 StreamVariables.Add(Variables[k]);
                 StreamVariables.Add(Variables[steps[k].ResidualStep]);
             }
@@ -211,7 +210,7 @@ internal static class TrainingEmitter
 
         public IEnumerable<int> Stacks => _steps.Where(s => s.InStack).Select(s => s.Stack).Distinct();
 
-        public TensorLayout Layout(string variable) => _layouts[variable];
+        public Placement Placement(string variable) => _placements[variable];
 
         /// <summary>The activations a block's backward reads, in forward order: the inputs of its steps' backwards that take one.</summary>
         public IEnumerable<string> KeptIn(int stack)
@@ -220,7 +219,7 @@ internal static class TrainingEmitter
             for (int k = 0; k < _steps.Count; k++)
             {
                 if (!_steps[k].InStack || _steps[k].Stack != stack) continue;
-                var call = StepCatalog.Of(_steps[k]).Backward.Call;
+                var call = _steps[k].Type.Backward.Call;
                 if (call is BackwardCall.Gradient or BackwardCall.AddsToInputGradient or BackwardCall.Loss && !kept.Contains(Inputs[k]))
                     kept.Add(Inputs[k]);
             }

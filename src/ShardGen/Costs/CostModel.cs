@@ -59,7 +59,7 @@ public static class CostModel
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(step);
-        return plan.Repeats(step) * StepCatalog.Of(step).Flops(plan.Sizes(step, tokens));
+        return plan.Repeats(step) * step.Type.Flops(plan.Sizes(step, tokens));
     }
 
     /// <summary>
@@ -71,6 +71,6 @@ public static class CostModel
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(step);
-        return plan.Devices == 1 ? 0 : plan.Repeats(step) * StepCatalog.Of(step).LatencySteps(plan.Sizes(step, plan.Tokens));
+        return plan.Devices == 1 ? 0 : plan.Repeats(step) * step.Type.LatencySteps(plan.Sizes(step, plan.Tokens));
     }
 }

@@ -250,18 +250,18 @@ internal sealed class PlanDiagram
     private double Shapes(XElement row, int k, double y)
     {
         var step = _plan.Steps[k];
-        _layoutsUsed.Add(step.To);
-        if (step.To == TensorLayout.Host)
+        _layoutsUsed.Add(step.To.Layout);
+        if (step.To == Placement.Host)
         {
             var shape = ShardShapes.Text(ShardShapes.After(_plan, k, 0));
-            row.Add(Rect(LaneLeft(0) + 8, y, LanesRight - LaneLeft(0) - 16, BoxHeight, LayoutFill(step.To), "#6b7280", 4));
+            row.Add(Rect(LaneLeft(0) + 8, y, LanesRight - LaneLeft(0) - 16, BoxHeight, LayoutFill(step.To.Layout), "#6b7280", 4));
             row.Add(Text((LaneLeft(0) + LanesRight) / 2, y + 15, $"host {shape}", FontSize, null, "middle", null, "host-shape"));
             return y + BoxHeight;
         }
         for (int r = 0; r < _p; r++)
         {
             var box = Group("shape", ("data-device", r));
-            box.Add(Rect(LaneLeft(r) + 10, y, _laneWidth - 20, BoxHeight, LayoutFill(step.To), "#9ca3af", 4));
+            box.Add(Rect(LaneLeft(r) + 10, y, _laneWidth - 20, BoxHeight, LayoutFill(step.To.Layout), "#9ca3af", 4));
             box.Add(Text(LaneCenter(r), y + 15, ShardShapes.Text(ShardShapes.After(_plan, k, r)), FontSize, null, "middle"));
             row.Add(box);
         }

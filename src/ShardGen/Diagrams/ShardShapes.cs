@@ -15,7 +15,7 @@ internal static class ShardShapes
         var s = plan.Steps[step];
         int t = plan.Tokens, p = plan.Devices, q = plan.GridSide;
         int width = step + 1 < plan.Steps.Count ? plan.Steps[step + 1].Features : s.Features;
-        return s.To switch
+        return s.To.Layout switch
         {
             TensorLayout.ColumnSharded => (t, EvenRanges.Length(width, p, rank)), // the LM head's vocabulary ranges may be uneven
             TensorLayout.TokenSharded => (EvenRanges.Length(t, p, rank), width),

@@ -34,10 +34,10 @@ internal sealed record StepTraffic(IReadOnlyList<(CollectiveKind Kind, int Calls
             .Where(c => c.Calls > 0).ToArray();
         if (calls.Length == 0) return null;
         bool summa = step.LayerIndex >= 0 && plan.Layers[step.LayerIndex].Spec.Strategy == ParallelStrategy.Summa2D;
-        bool grid = step.From == TensorLayout.Blocks2D || step.To == TensorLayout.Blocks2D;
+        bool grid = step.From == Placement.Grid2D || step.To == Placement.Grid2D;
         var groups = summa ? TrafficGroups.Summa
             : !grid ? TrafficGroups.Mesh
-            : step.To == TensorLayout.Replicated ? TrafficGroups.GridColumnsThenRows
+            : step.To == Placement.Replicated ? TrafficGroups.GridColumnsThenRows
             : TrafficGroups.GridColumns;
         return new StepTraffic(calls, groups, (double)plan.PredictedTotalBytes(step, plan.Tokens) / plan.Devices);
     }

@@ -1,7 +1,7 @@
 namespace ShardGen.Planning;
 
 /// <summary>
-/// The methods a generated Forward calls, one name per <see cref="PlanStepKind"/>, except where an axis-parameterised
+/// The methods a generated Forward calls, one name per step kind (a class in Planning/Steps), except where an axis-parameterised
 /// kind's types read the same placement and write different ones (reduce-scatter onto features or tokens, slices):
 /// C# cannot overload on the result, so those have one name per target. The runtime's ForwardPass implements it;
 /// the step catalog names each method with <c>nameof</c> on this interface, so a step whose method is missing or

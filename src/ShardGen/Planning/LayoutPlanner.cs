@@ -4,8 +4,8 @@ using ShardGen.Planning.Steps;
 namespace ShardGen.Planning;
 
 /// <summary>
-/// Propagates activation layouts through the layers and inserts the fewest steps that turn each layer's
-/// output layout into the next one's input layout. Pure and Roslyn-free: the generator runs it to write
+/// Propagates activation placements through the layers and inserts the fewest steps that turn each layer's
+/// output placement into the next one's input placement. Pure and Roslyn-free: the generator runs it to write
 /// Forward, the runtime runs it to print the plan and predict bytes, so the two cannot disagree.
 /// The plan's shape does not depend on the device count; only its sizes do.
 /// </summary>
@@ -14,33 +14,33 @@ public
 #endif
 static class LayoutPlanner
 {
-    /// <summary>The layout a layer's local kernel needs its input in.</summary>
-    public static TensorLayout InputLayout(ParallelStrategy strategy, bool sequenceParallel = false) => strategy switch
+    /// <summary>The placement a layer's local kernel needs its input in.</summary>
+    public static Placement InputPlacement(ParallelStrategy strategy, bool sequenceParallel = false) => strategy switch
     {
-        ParallelStrategy.ColumnParallel => TensorLayout.Replicated,
-        ParallelStrategy.RowParallel => TensorLayout.ColumnSharded,
+        ParallelStrategy.ColumnParallel => Placement.Replicated,
+        ParallelStrategy.RowParallel => Placement.ColumnShards,
         ParallelStrategy.TransformerBlock or ParallelStrategy.TransformerStack or ParallelStrategy.PositionEmbedding or ParallelStrategy.FinalNorm
             => Stream(sequenceParallel),
-        ParallelStrategy.VocabEmbedding => TensorLayout.Host,
-        ParallelStrategy.LmHead => TensorLayout.Replicated,
-        _ => TensorLayout.Blocks2D,
+        ParallelStrategy.VocabEmbedding => Placement.Host,
+        ParallelStrategy.LmHead => Placement.Replicated,
+        _ => Placement.Grid2D,
     };
 
-    /// <summary>The residual stream's layout: replicated, or token shards with sequence parallelism.</summary>
-    private static TensorLayout Stream(bool sequenceParallel) => sequenceParallel ? TensorLayout.TokenSharded : TensorLayout.Replicated;
+    /// <summary>The residual stream's placement: replicated, or token shards with sequence parallelism.</summary>
+    private static Placement Stream(bool sequenceParallel) => sequenceParallel ? Placement.TokenShards : Placement.Replicated;
 
-    /// <summary>The layout a layer leaves its output in.</summary>
-    public static TensorLayout OutputLayout(ParallelStrategy strategy, bool sequenceParallel = false) => strategy switch
+    /// <summary>The placement a layer leaves its output in.</summary>
+    public static Placement OutputPlacement(ParallelStrategy strategy, bool sequenceParallel = false) => strategy switch
     {
-        ParallelStrategy.ColumnParallel => TensorLayout.ColumnSharded,
-        ParallelStrategy.RowParallel => TensorLayout.PartialSum,
+        ParallelStrategy.ColumnParallel => Placement.ColumnShards,
+        ParallelStrategy.RowParallel => Placement.Partial,
         ParallelStrategy.TransformerBlock or ParallelStrategy.TransformerStack or ParallelStrategy.PositionEmbedding or ParallelStrategy.FinalNorm
             => Stream(sequenceParallel),
         // Each device's lookups in its own vocabulary rows: partial sums of the embedded tokens, reduced next.
-        ParallelStrategy.VocabEmbedding => TensorLayout.PartialSum,
+        ParallelStrategy.VocabEmbedding => Placement.Partial,
         // Column shards over the vocabulary (uneven when it does not divide), gathered by the host.
-        ParallelStrategy.LmHead => TensorLayout.ColumnSharded,
-        _ => TensorLayout.Blocks2D,
+        ParallelStrategy.LmHead => Placement.ColumnShards,
+        _ => Placement.Grid2D,
     };
 
     /// <summary>
@@ -54,16 +54,16 @@ static class LayoutPlanner
         var steps = new List<PlanStep>();
         if (layers.Count == 0) return steps;
 
-        var layout = TensorLayout.Host;
+        var placement = Placement.Host;
         int features = layers[0].InFeatures;
         int pendingEpilogue = -1; // a row-parallel layer whose bias/activation waits for the reduction
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
-            var input = InputLayout(layer.Strategy, sequenceParallel);
-            var output = OutputLayout(layer.Strategy, sequenceParallel);
+            var input = InputPlacement(layer.Strategy, sequenceParallel);
+            var output = OutputPlacement(layer.Strategy, sequenceParallel);
             // The token embedding reads the ids the pass holds on the host: nothing is uploaded before it.
-            if (layer.Strategy != ParallelStrategy.VocabEmbedding) Move(steps, layers, layout, input, features, ref pendingEpilogue);
+            if (layer.Strategy != ParallelStrategy.VocabEmbedding) Move(steps, layers, placement, input, features, ref pendingEpilogue);
             switch (layer.Strategy)
             {
                 case ParallelStrategy.TransformerBlock:
@@ -74,52 +74,53 @@ static class LayoutPlanner
                     AddBlock(steps, i, layer, input, i);
                     break;
                 case ParallelStrategy.VocabEmbedding:
-                    steps.Add(new PlanStep(PlanStepKind.TokenEmbedding, i, layer.OutFeatures, TensorLayout.Host, output));
+                    steps.Add(new PlanStep(StepCatalog.Get<TokenEmbedding>(), i, layer.OutFeatures, Placement.Host, output));
                     break;
                 case ParallelStrategy.PositionEmbedding:
-                    steps.Add(new PlanStep(PlanStepKind.PositionEmbedding, i, layer.OutFeatures, input, output));
+                    steps.Add(new PlanStep(StepCatalog.Get<PositionEmbedding>(), i, layer.OutFeatures, input, output));
                     break;
                 case ParallelStrategy.FinalNorm:
-                    steps.Add(new PlanStep(PlanStepKind.FinalNorm, i, layer.InFeatures, input, output));
+                    steps.Add(new PlanStep(StepCatalog.Get<FinalNorm>(), i, layer.InFeatures, input, output));
                     break;
                 default:
-                    steps.Add(new PlanStep(LaunchKind(layer.Strategy), i, layer.InFeatures, input, output));
+                    steps.Add(new PlanStep(Launch(layer.Strategy), i, layer.InFeatures, input, output));
                     break;
             }
-            layout = output;
+            placement = output;
             features = layer.OutFeatures;
             if (layer.Strategy == ParallelStrategy.RowParallel) pendingEpilogue = i;
         }
-        Move(steps, layers, layout, TensorLayout.Host, features, ref pendingEpilogue);
+        Move(steps, layers, placement, Placement.Host, features, ref pendingEpilogue);
         return steps;
     }
 
     // Megatron's layer: norm → QKV (column-parallel by heads) → attention on local heads → output projection
     // (row-parallel) → one reduction → bias + residual; then the same shape for the MLP. Two reductions in all.
     // In a stack (stack = its layer index) every step is marked as inside the stack's loop over its blocks.
-    private static void AddBlock(List<PlanStep> steps, int index, LayerSpec layer, TensorLayout stream, int stack)
+    private static void AddBlock(List<PlanStep> steps, int index, LayerSpec layer, Placement stream, int stack)
     {
         int first = steps.Count;
         var block = layer.Block!;
         int d = layer.InFeatures, attentionWidth = block.Heads * block.HeadDim(d);
-        var reduced = stream == TensorLayout.TokenSharded ? PlanStepKind.ReduceScatter : PlanStepKind.AllReduce;
+        // The reduction of the row-parallel partial sums onto the stream: all-reduce, or reduce-scatter over tokens.
+        var reduced = Transitions.Between(Placement.Partial, stream)[0];
 
         int residual = Producer(steps, steps.Count - 1); // the step that produced the block's input
-        steps.Add(new PlanStep(PlanStepKind.AttentionNorm, index, d, stream, stream));
+        steps.Add(new PlanStep(StepCatalog.Get<AttentionNorm>(), index, d, stream, stream));
         GatherTokens(steps, stream, d);
-        steps.Add(new PlanStep(PlanStepKind.QkvProjection, index, d, TensorLayout.Replicated, TensorLayout.Heads));
-        steps.Add(new PlanStep(PlanStepKind.Attention, index, attentionWidth, TensorLayout.Heads, TensorLayout.ColumnSharded));
-        steps.Add(new PlanStep(PlanStepKind.AttentionOutput, index, attentionWidth, TensorLayout.ColumnSharded, TensorLayout.PartialSum));
-        steps.Add(new PlanStep(reduced, -1, d, TensorLayout.PartialSum, stream));
-        steps.Add(new PlanStep(PlanStepKind.AttentionResidual, index, d, stream, stream) { ResidualStep = residual });
+        steps.Add(new PlanStep(StepCatalog.Get<QkvProjection>(), index, d, Placement.Replicated, Placement.HeadShards));
+        steps.Add(new PlanStep(StepCatalog.Get<Attention>(), index, attentionWidth, Placement.HeadShards, Placement.ColumnShards));
+        steps.Add(new PlanStep(StepCatalog.Get<AttentionOutput>(), index, attentionWidth, Placement.ColumnShards, Placement.Partial));
+        steps.Add(new PlanStep(reduced, -1, d, Placement.Partial, stream));
+        steps.Add(new PlanStep(StepCatalog.Get<AttentionResidual>(), index, d, stream, stream) { ResidualStep = residual });
 
         residual = Producer(steps, steps.Count - 1); // the reduction, whose output the residual add updated in place
-        steps.Add(new PlanStep(PlanStepKind.MlpNorm, index, d, stream, stream));
+        steps.Add(new PlanStep(StepCatalog.Get<MlpNorm>(), index, d, stream, stream));
         GatherTokens(steps, stream, d);
-        steps.Add(new PlanStep(PlanStepKind.MlpUp, index, d, TensorLayout.Replicated, TensorLayout.ColumnSharded));
-        steps.Add(new PlanStep(PlanStepKind.MlpDown, index, block.FfnHidden, TensorLayout.ColumnSharded, TensorLayout.PartialSum));
-        steps.Add(new PlanStep(reduced, -1, d, TensorLayout.PartialSum, stream));
-        steps.Add(new PlanStep(PlanStepKind.MlpResidual, index, d, stream, stream) { ResidualStep = residual });
+        steps.Add(new PlanStep(StepCatalog.Get<MlpUp>(), index, d, Placement.Replicated, Placement.ColumnShards));
+        steps.Add(new PlanStep(StepCatalog.Get<MlpDown>(), index, block.FfnHidden, Placement.ColumnShards, Placement.Partial));
+        steps.Add(new PlanStep(reduced, -1, d, Placement.Partial, stream));
+        steps.Add(new PlanStep(StepCatalog.Get<MlpResidual>(), index, d, stream, stream) { ResidualStep = residual });
         if (stack < 0) return;
         for (int k = first; k < steps.Count; k++) steps[k] = steps[k] with { Stack = stack };
     }
@@ -131,18 +132,18 @@ static class LayoutPlanner
         return k;
     }
 
-    private static void GatherTokens(List<PlanStep> steps, TensorLayout stream, int features)
+    private static void GatherTokens(List<PlanStep> steps, Placement stream, int features)
     {
-        if (stream == TensorLayout.TokenSharded)
-            steps.Add(new PlanStep(PlanStepKind.AllGather, -1, features, TensorLayout.TokenSharded, TensorLayout.Replicated));
+        if (stream == Placement.TokenShards)
+            steps.Add(new PlanStep(StepCatalog.Get<AllGather>(stream, Placement.Replicated), -1, features, stream, Placement.Replicated));
     }
 
-    private static PlanStepKind LaunchKind(ParallelStrategy strategy) => strategy switch
+    private static StepType Launch(ParallelStrategy strategy) => strategy switch
     {
-        ParallelStrategy.ColumnParallel => PlanStepKind.ColumnParallel,
-        ParallelStrategy.RowParallel => PlanStepKind.RowParallel,
-        ParallelStrategy.LmHead => PlanStepKind.LmHead,
-        _ => PlanStepKind.Summa2D,
+        ParallelStrategy.ColumnParallel => StepCatalog.Get<ColumnParallel>(),
+        ParallelStrategy.RowParallel => StepCatalog.Get<RowParallel>(),
+        ParallelStrategy.LmHead => StepCatalog.Get<LmHead>(),
+        _ => StepCatalog.Get<Summa2D>(),
     };
 
     /// <summary>
@@ -150,22 +151,22 @@ static class LayoutPlanner
     /// (<see cref="Transitions.Between"/>). A pending row-parallel epilogue (bias, activation) goes right after the
     /// reduction of its partial sums: added once, never to a partial sum.
     /// </summary>
-    private static void Move(List<PlanStep> steps, IReadOnlyList<LayerSpec> layers, TensorLayout from,
-        TensorLayout to, int features, ref int pendingEpilogue)
+    private static void Move(List<PlanStep> steps, IReadOnlyList<LayerSpec> layers, Placement from,
+        Placement to, int features, ref int pendingEpilogue)
     {
-        var layout = from;
-        foreach (var type in Transitions.Between(Placement.Of(from), Placement.Of(to)))
+        var placement = from;
+        foreach (var type in Transitions.Between(from, to))
         {
-            var next = type.Output.Layout;
-            steps.Add(new PlanStep(type.Kind, -1, features, layout, next));
-            if (layout == TensorLayout.PartialSum && pendingEpilogue >= 0)
+            var next = type.Output;
+            steps.Add(new PlanStep(type, -1, features, placement, next));
+            if (placement == Placement.Partial && pendingEpilogue >= 0)
             {
                 var layer = layers[pendingEpilogue];
                 if (layer.HasBias || layer.Activation != Activation.None)
-                    steps.Add(new PlanStep(PlanStepKind.BiasActivation, pendingEpilogue, features, next, next));
+                    steps.Add(new PlanStep(StepCatalog.Get<BiasActivation>(), pendingEpilogue, features, next, next));
                 pendingEpilogue = -1;
             }
-            layout = next;
+            placement = next;
         }
     }
 }

@@ -56,10 +56,19 @@ readonly struct Placement : IEquatable<Placement>
     public static Placement Grid2D => new(PlacementKind.Grid2D, ShardAxis.None);
     public static Placement Shard(ShardAxis axis) => new(PlacementKind.Shard, axis);
 
+    /// <summary>Shards along the features: device r holds feature columns [r·F/P, (r+1)·F/P) (Megatron's column-parallel output).</summary>
+    public static Placement ColumnShards => Shard(ShardAxis.Features);
+
+    /// <summary>Shards along the tokens: device r holds token block r (sequence parallelism).</summary>
+    public static Placement TokenShards => Shard(ShardAxis.Tokens);
+
+    /// <summary>Shards along the heads: device r holds the fused q|k|v of its own attention heads.</summary>
+    public static Placement HeadShards => Shard(ShardAxis.Heads);
+
     /// <summary>True for placements that live on the devices (everything but the host).</summary>
     public bool OnDevices => Kind != PlacementKind.Host;
 
-    /// <summary>The placement of a <see cref="TensorLayout"/>, the name the plan and the runtime's tensors carry.</summary>
+    /// <summary>The placement of a runtime tensor's <see cref="TensorLayout"/> tag.</summary>
     public static Placement Of(TensorLayout layout) => layout switch
     {
         TensorLayout.Host => Host,
@@ -71,7 +80,7 @@ readonly struct Placement : IEquatable<Placement>
         _ => Shard(ShardAxis.Heads),
     };
 
-    /// <summary>The <see cref="TensorLayout"/> of this placement.</summary>
+    /// <summary>The runtime tensors' <see cref="TensorLayout"/> tag of this placement.</summary>
     public TensorLayout Layout => Kind switch
     {
         PlacementKind.Host => TensorLayout.Host,

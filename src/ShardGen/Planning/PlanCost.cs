@@ -13,7 +13,7 @@ static class PlanCost
 
     /// <summary>Total bytes sent by <paramref name="step"/> on <paramref name="devices"/> devices for <paramref name="tokens"/> tokens.</summary>
     public static long TotalBytes(PlanStep step, LayerSpec? layer, int devices, int tokens) =>
-        Steps.StepCatalog.Of(step).TotalBytes(new Steps.StepSizes(step, layer, devices, tokens));
+        step.Type.TotalBytes(new Steps.StepSizes(step, layer, devices, tokens));
 
     /// <summary>Ring all-reduce of n floats over p devices: 2(p−1)·n floats in total, 2(p−1)/p·n per device.</summary>
     public static long RingAllReduce(long p, long n) => 2 * (p - 1) * n * BytesPerElement;

@@ -55,7 +55,7 @@ internal static class Transitions
     {
         foreach (var type in StepCatalog.All)
         {
-            if (type.Output != to || !(type.IsTransition || type.Call is StepCall.Upload or StepCall.Download)) continue;
+            if (type.Output != to || !type.MovesData) continue;
             // Download reads any device placement but partial sums, which are reduced first.
             if (type.AcceptsAnyInput ? from.OnDevices && from.Kind != PlacementKind.Partial : type.Input == from) return type;
         }

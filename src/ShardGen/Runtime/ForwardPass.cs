@@ -7,7 +7,7 @@ using ShardGen.Planning;
 namespace ShardGen.Runtime;
 
 /// <summary>
-/// One forward pass of a generated model. Each method is one <see cref="PlanStepKind"/> (<see cref="IForwardSteps{TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, TEmbedding, TNorm, THost}"/>): the generated
+/// One forward pass of a generated model. Each method is one step kind (a class in Planning/Steps; <see cref="IForwardSteps{TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, TEmbedding, TNorm, THost}"/>): the generated
 /// Forward calls them in plan order. Layers state the layout they need; this class is the one place that
 /// knows how to get there (Megatron's copy-to / reduce-from / gather-from / scatter-to regions).
 /// Local re-layouts are views, never copies. Disposing waits for the devices and returns the activations to

@@ -23,7 +23,7 @@ using TypeInfo = gen::ShardGen.Generators.Models.TypeInfo;
 using WeightLayout = gen::ShardGen.WeightLayout;
 using LayoutPlanner = gen::ShardGen.Planning.LayoutPlanner;
 using PlanCost = gen::ShardGen.Planning.PlanCost;
-using PlanStepKind = gen::ShardGen.Planning.PlanStepKind;
+using Steps = gen::ShardGen.Planning.Steps;
 using NormKind = gen::ShardGen.NormKind;
 using TransformerSpec = gen::ShardGen.Planning.TransformerSpec;
 
@@ -202,7 +202,7 @@ public class EmitterTests
         int q = PlanCost.GridSide(devices), checkedSteps = 0;
         foreach (var step in LayoutPlanner.Plan(layers))
         {
-            if (!step.IsCollective && step.Kind != PlanStepKind.Summa2D) continue;
+            if (!step.IsCollective && step.Type is not Steps.Summa2D) continue;
             var layer = step.LayerIndex >= 0 ? layers[step.LayerIndex] : null;
             // Tokens that divide by q, so token blocks are even: bytes = a·T + c per device.
             long b1 = PlanCost.TotalBytes(step, layer, devices, q) / devices, b2 = PlanCost.TotalBytes(step, layer, devices, 2 * q) / devices;
@@ -256,8 +256,8 @@ public class EmitterTests
         // Each block: 2 all-reduces, or 2 reduce-scatters + 2 all-gathers of tokens.
         int perBlock = sequenceParallel ? 4 : 2;
         int inBlocks = Enumerable.Range(0, steps.Count).Count(k => steps[k].IsCollective
-            && ((k > 0 && steps[k - 1].Kind is PlanStepKind.AttentionOutput or PlanStepKind.MlpDown)
-                || (k + 1 < steps.Count && steps[k + 1].Kind is PlanStepKind.QkvProjection or PlanStepKind.MlpUp)));
+            && ((k > 0 && steps[k - 1].Type is Steps.AttentionOutput or Steps.MlpDown)
+                || (k + 1 < steps.Count && steps[k + 1].Type is Steps.QkvProjection or Steps.MlpUp)));
         Assert.Equal(3 * perBlock, inBlocks);
         for (int b = 0; b < 3; b++)
             Assert.Equal(perBlock, System.Text.RegularExpressions.Regex.Matches(text, $"<item><description>[^<]*#[12] of 2 in Block{b}").Count);

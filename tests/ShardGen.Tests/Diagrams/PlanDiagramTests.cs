@@ -10,6 +10,8 @@ using ShardGen.Cpu;
 using ShardGen.Planning;
 using ShardGen.Tests.Models;
 
+using Steps = ShardGen.Planning.Steps;
+
 namespace ShardGen.Tests.Diagrams;
 
 /// <summary>
@@ -92,7 +94,7 @@ public class PlanDiagramTests
         {
             var step = plan.Steps[k];
             var row = Step(svg, k);
-            if (step.To == TensorLayout.Host)
+            if (step.To == Placement.Host)
             {
                 Assert.Equal($"host [{tokens}×{step.Features}]", row.Descendants(Svg + "text").Single(t => (string?)t.Attribute("class") == "host-shape").Value);
                 continue;
@@ -105,7 +107,7 @@ public class PlanDiagramTests
                 Assert.Equal($"[{rows}×{cols}]", g.Element(Svg + "text")!.Value);
             }
             var weight = row.Descendants(Svg + "text").SingleOrDefault(t => (string?)t.Attribute("class") == "weight");
-            if (step.Kind is PlanStepKind.ColumnParallel or PlanStepKind.RowParallel or PlanStepKind.Summa2D && plan.Layers[step.LayerIndex] is Linear linear)
+            if (step.Type is Steps.ColumnParallel or Steps.RowParallel or Steps.Summa2D && plan.Layers[step.LayerIndex] is Linear linear)
                 Assert.Equal($"weight shard [{linear.WeightShardShape.Rows}×{linear.WeightShardShape.Cols}] per device", weight?.Value);
             else
                 Assert.Null(weight);
@@ -123,7 +125,7 @@ public class PlanDiagramTests
         var svg = XDocument.Parse(text).Root!;
         using var mesh = CpuDeviceMesh.Create(devices); // the runtime's grid: the reference for rows and columns
         var grid = mesh.Grid;
-        int summaStep = plan.Steps.Select((s, k) => (s, k)).Single(x => x.s.Kind == PlanStepKind.Summa2D).k;
+        int summaStep = plan.Steps.Select((s, k) => (s, k)).Single(x => x.s.Type is Steps.Summa2D).k;
         var row = Step(svg, summaStep);
 
         var inset = Assert.Single(Groups(row, "summa-grid"));
@@ -204,17 +206,17 @@ public class PlanDiagramTests
         int Split(int total, int parts, int i) => total / parts + (i < total % parts ? 1 : 0);
         int features = s.LayerIndex < 0 ? s.Features : plan.Layers[s.LayerIndex] switch
         {
-            Linear l when s.Kind is PlanStepKind.ColumnParallel or PlanStepKind.RowParallel or PlanStepKind.Summa2D => l.OutFeatures,
-            TransformerBlock b => s.Kind switch
+            Linear l when s.Type is Steps.ColumnParallel or Steps.RowParallel or Steps.Summa2D => l.OutFeatures,
+            TransformerBlock b => s.Type switch
             {
-                PlanStepKind.QkvProjection => b.LocalQkvWidth * p, // each device its own heads' q|k|v
-                PlanStepKind.Attention => b.Heads * b.HeadDim,
-                PlanStepKind.MlpUp => b.FfnHidden,
+                Steps.QkvProjection => b.LocalQkvWidth * p, // each device its own heads' q|k|v
+                Steps.Attention => b.Heads * b.HeadDim,
+                Steps.MlpUp => b.FfnHidden,
                 _ => b.Hidden,
             },
             _ => s.Features,
         };
-        return s.To switch
+        return s.To.Layout switch
         {
             TensorLayout.Replicated or TensorLayout.PartialSum => (t, features),
             TensorLayout.ColumnSharded or TensorLayout.Heads => (t, features / p),

@@ -8,23 +8,58 @@ namespace ShardGen.Tests.Planning;
 
 public sealed class StepCatalogTests
 {
-    public static TheoryData<PlanStepKind> Kinds()
+    public static TheoryData<Type> Kinds()
     {
-        var data = new TheoryData<PlanStepKind>();
-        foreach (PlanStepKind kind in Enum.GetValues(typeof(PlanStepKind))) data.Add(kind);
+        var data = new TheoryData<Type>();
+        foreach (var kind in StepCatalog.Kinds) data.Add(kind);
         return data;
+    }
+
+    /// <summary>The catalog finds every concrete step class by itself: nothing to list when a kind is added.</summary>
+    [Fact]
+    public void TheCatalogHoldsEveryConcreteStepClass()
+    {
+        var classes = typeof(StepType).Assembly.GetTypes().Where(t => !t.IsAbstract && typeof(StepType).IsAssignableFrom(t)).ToArray();
+        Assert.Equal(classes.OrderBy(t => t.Name), StepCatalog.Kinds.OrderBy(t => t.Name));
+        Assert.Equal(2, StepCatalog.Variants(typeof(AllGather)).Length);
+        Assert.Equal(2, StepCatalog.Variants(typeof(ReduceScatter)).Length);
+        Assert.Equal(3, StepCatalog.Variants(typeof(Slice)).Length);
+        Assert.Same(StepCatalog.Get<MlpUp>(), StepCatalog.Get<MlpUp>());
+        Assert.Equal(ShardAxis.Tokens, StepCatalog.Get<AllGather>(Placement.TokenShards, Placement.Replicated).Axis);
+        var ambiguous = Assert.Throws<InvalidOperationException>(() => StepCatalog.Get<AllGather>());
+        Assert.Contains("AllGather", ambiguous.Message);
+        var missing = Assert.Throws<InvalidOperationException>(() => StepCatalog.Get<Slice>(Placement.Partial, Placement.Replicated));
+        Assert.Contains("no catalog type moving partial sums to replicated", missing.Message);
+    }
+
+    /// <summary>Every plan step carries its kind's catalog instance, the one the catalog gives for its placements.</summary>
+    [Fact]
+    public void PlanStepsCarryTheCatalogsInstances()
+    {
+        var layers = new[]
+        {
+            new LayerSpec("Up", ParallelStrategy.ColumnParallel, 8, 16, true, Activation.Relu, WeightLayout.InOut),
+            new LayerSpec("Down", ParallelStrategy.RowParallel, 16, 8, true, Activation.None, WeightLayout.InOut),
+            new LayerSpec("Grid", ParallelStrategy.Summa2D, 8, 8, true, Activation.None, WeightLayout.InOut),
+        };
+        foreach (var step in LayoutPlanner.Plan(layers))
+        {
+            Assert.Contains(step.Type, StepCatalog.All);
+            Assert.Same(step.Type, StepCatalog.Find(step.Type.GetType(), step.Type.Input, step.Type.Output));
+            Assert.Equal(step.Type.GetType().Name, step.Kind);
+        }
     }
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public void EveryKindHasOneTypeWhoseMethodForwardPassImplements(PlanStepKind kind)
+    public void EveryKindHasOneTypeWhoseMethodForwardPassImplements(Type kind)
     {
         var variants = StepCatalog.Variants(kind);
         Assert.NotEmpty(variants);
         var type = variants[0];
         // An axis-parameterised kind's types share one method name where C# can tell them apart by what they read
         // (AllGather's overloads), and have one name each where they read the same placement (ReduceScatter, Slice).
-        Assert.All(variants, v => Assert.Equal(kind, v.Kind));
+        Assert.All(variants, v => Assert.Equal(kind, v.GetType()));
         Assert.All(variants, v => Assert.Equal(type.Call, v.Call));
         foreach (var a in variants)
         foreach (var b in variants)
@@ -61,7 +96,7 @@ public sealed class StepCatalogTests
     /// </summary>
     [Theory]
     [MemberData(nameof(Kinds))]
-    public void EveryStepsCSharpTypesAreItsPlacements(PlanStepKind kind)
+    public void EveryStepsCSharpTypesAreItsPlacements(Type kind)
     {
         var variants = StepCatalog.Variants(kind);
         foreach (var type in variants)
@@ -119,10 +154,10 @@ public sealed class StepCatalogTests
             var at = from;
             foreach (var type in route)
             {
-                Assert.True(type.AcceptsAnyInput ? at.OnDevices : type.Input == at, $"{from} → {to}: {type.Kind} reads {type.Input}, not {at}");
+                Assert.True(type.AcceptsAnyInput ? at.OnDevices : type.Input == at, $"{from} → {to}: {type.Name} reads {type.Input}, not {at}");
                 at = type.Output;
             }
-            string steps = string.Join(", ", route.Select(t => t.Kind));
+            string steps = string.Join(", ", route.Select(t => t.Name));
             Assert.True(at == to, $"{from} → {to} ends at {at}: {steps}");
             Assert.True(route.Count <= 2, $"{from} → {to} takes {route.Count} steps: {steps}");
         }
@@ -130,20 +165,20 @@ public sealed class StepCatalogTests
 
     /// <summary>The routes the hand-written planner took before placements, pair by pair (the reference).</summary>
     [Theory]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.Blocks2D, new[] { PlanStepKind.ReduceScatter, PlanStepKind.ColumnShardsToBlocks })]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.Host, new[] { PlanStepKind.AllReduce, PlanStepKind.Download })]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.TokenSharded, new[] { PlanStepKind.ReduceScatter })]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.ColumnSharded, new[] { PlanStepKind.ReduceScatter })]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.Replicated, new[] { PlanStepKind.AllReduce })]
-    [InlineData(TensorLayout.TokenSharded, TensorLayout.ColumnSharded, new[] { PlanStepKind.AllGather, PlanStepKind.Slice })]
-    [InlineData(TensorLayout.ColumnSharded, TensorLayout.TokenSharded, new[] { PlanStepKind.AllGather, PlanStepKind.Slice })]
-    [InlineData(TensorLayout.Blocks2D, TensorLayout.TokenSharded, new[] { PlanStepKind.BlocksToReplicated, PlanStepKind.Slice })]
-    [InlineData(TensorLayout.Blocks2D, TensorLayout.ColumnSharded, new[] { PlanStepKind.BlocksToColumnShards })]
-    [InlineData(TensorLayout.Replicated, TensorLayout.Blocks2D, new[] { PlanStepKind.Slice })]
-    [InlineData(TensorLayout.Host, TensorLayout.TokenSharded, new[] { PlanStepKind.UploadTokenShards })]
-    [InlineData(TensorLayout.Blocks2D, TensorLayout.Host, new[] { PlanStepKind.Download })]
-    public void TransitionsMatchThePairByPairPlanner(TensorLayout from, TensorLayout to, PlanStepKind[] expected) =>
-        Assert.Equal(expected, Transitions.Between(Placement.Of(from), Placement.Of(to)).Select(t => t.Kind));
+    [InlineData(TensorLayout.PartialSum, TensorLayout.Blocks2D, new[] { typeof(ReduceScatter), typeof(ColumnShardsToBlocks) })]
+    [InlineData(TensorLayout.PartialSum, TensorLayout.Host, new[] { typeof(AllReduce), typeof(Download) })]
+    [InlineData(TensorLayout.PartialSum, TensorLayout.TokenSharded, new[] { typeof(ReduceScatter) })]
+    [InlineData(TensorLayout.PartialSum, TensorLayout.ColumnSharded, new[] { typeof(ReduceScatter) })]
+    [InlineData(TensorLayout.PartialSum, TensorLayout.Replicated, new[] { typeof(AllReduce) })]
+    [InlineData(TensorLayout.TokenSharded, TensorLayout.ColumnSharded, new[] { typeof(AllGather), typeof(Slice) })]
+    [InlineData(TensorLayout.ColumnSharded, TensorLayout.TokenSharded, new[] { typeof(AllGather), typeof(Slice) })]
+    [InlineData(TensorLayout.Blocks2D, TensorLayout.TokenSharded, new[] { typeof(BlocksToReplicated), typeof(Slice) })]
+    [InlineData(TensorLayout.Blocks2D, TensorLayout.ColumnSharded, new[] { typeof(BlocksToColumnShards) })]
+    [InlineData(TensorLayout.Replicated, TensorLayout.Blocks2D, new[] { typeof(Slice) })]
+    [InlineData(TensorLayout.Host, TensorLayout.TokenSharded, new[] { typeof(UploadTokenShards) })]
+    [InlineData(TensorLayout.Blocks2D, TensorLayout.Host, new[] { typeof(Download) })]
+    public void TransitionsMatchThePairByPairPlanner(TensorLayout from, TensorLayout to, Type[] expected) =>
+        Assert.Equal(expected, Transitions.Between(Placement.Of(from), Placement.Of(to)).Select(t => t.GetType()));
 
     [Fact]
     public void PlacementsRoundTripThroughLayouts()

@@ -5,15 +5,17 @@ namespace ShardGen.Planning.Steps;
 /// <summary>
 /// Shards along <see cref="Axis"/> → the whole tensor on every device (ring all-gather along that axis). One step kind
 /// for every axis: the catalog holds one instance per axis a tensor is sharded on between layers, and a plan step's
-/// input layout picks it (<see cref="StepCatalog.Of(PlanStep)"/>). Both read different placements, so the ForwardPass
+/// input layout picks it (<see cref="PlanStep.Type"/>). Both read different placements, so the ForwardPass
 /// method is one name with an overload per axis.
 /// </summary>
 internal sealed class AllGather(ShardAxis axis) : MeshCollectiveStep
 {
+    /// <summary>The catalog's instances: one per axis a tensor is sharded on between layers.</summary>
+    public static StepType[] Instances => [new AllGather(ShardAxis.Features), new AllGather(ShardAxis.Tokens)];
+
     /// <summary>The axis the input is sharded along: features (column shards) or tokens (sequence parallelism).</summary>
     public ShardAxis Axis { get; } = axis;
 
-    public override PlanStepKind Kind => PlanStepKind.AllGather;
     public override Placement Input => Placement.Shard(Axis);
     public override Placement Output => Placement.Replicated;
     public override string Method => nameof(IStepMethods.AllGather);
@@ -22,10 +24,10 @@ internal sealed class AllGather(ShardAxis axis) : MeshCollectiveStep
     public override StepBackward Backward { get; } = axis == ShardAxis.Tokens
         ? new(BackwardOp.ReduceScatter, "conjugate of the all-gather over tokens: reduce-scatter of the per-device gradients onto token blocks",
             nameof(IStepMethods.ReduceScatterTokens), BackwardCall.Conjugate)
-        { ConjugateOf = (PlanStepKind.ReduceScatter, Placement.Partial, Placement.Shard(axis)), TakesPartialSums = true }
+        { ConjugateOf = (typeof(ReduceScatter), Placement.Partial, Placement.Shard(axis)), TakesPartialSums = true }
         : new(BackwardOp.ReduceScatter, "conjugate of the all-gather: reduce-scatter of the per-device gradients onto column shards",
             nameof(IStepMethods.ReduceScatter), BackwardCall.Conjugate)
-        { ConjugateOf = (PlanStepKind.ReduceScatter, Placement.Partial, Placement.Shard(axis)), TakesPartialSums = true };
+        { ConjugateOf = (typeof(ReduceScatter), Placement.Partial, Placement.Shard(axis)), TakesPartialSums = true };
 
     public override IEnumerable<string> Comment(StepContext c) => Axis == ShardAxis.Tokens ? TokensComment(c) : ColumnsComment(c);
 

@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>Partial sums → the full sum on every device (ring all-reduce, in place).</summary>
 internal sealed class AllReduce : MeshCollectiveStep
 {
-    public override PlanStepKind Kind => PlanStepKind.AllReduce;
     public override Placement Input => Placement.Partial;
     public override Placement Output => Placement.Replicated;
     public override string Method => nameof(IStepMethods.AllReduce);

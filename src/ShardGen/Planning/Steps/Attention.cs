@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>Attention on each device's own heads, within each sequence; the context comes out as column shards.</summary>
 internal sealed class Attention : BlockStep
 {
-    public override PlanStepKind Kind => PlanStepKind.Attention;
     public override Placement Input => Placement.Shard(ShardAxis.Heads);
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override int BlockHalf => 1;

@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>A transformer block's attention norm, on the residual stream wherever it lives (replicated or token shards).</summary>
 internal sealed class AttentionNorm : BlockStep
 {
-    public override PlanStepKind Kind => PlanStepKind.AttentionNorm;
     public override Placement Input => Placement.Replicated;
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;

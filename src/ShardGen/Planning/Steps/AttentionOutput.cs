@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>The attention output projection, row-parallel: context column shards → partial sums.</summary>
 internal sealed class AttentionOutput : BlockStep
 {
-    public override PlanStepKind Kind => PlanStepKind.AttentionOutput;
     public override Placement Input => Placement.Shard(ShardAxis.Features);
     public override Placement Output => Placement.Partial;
     public override int BlockHalf => 1;

@@ -37,25 +37,29 @@ internal static class BackwardPlan
     public static bool Supported(IReadOnlyList<PlanStep> steps)
     {
         foreach (var step in steps)
-            if (StepCatalog.Of(step).Backward.Call == BackwardCall.None) return false;
+            if (step.Type.Backward.Call == BackwardCall.None) return false;
         return steps.Count > 0;
     }
 
     /// <summary>
-    /// True when a float[,] model (linear layers only) has a generated Backward: every step but the host transfers has a
-    /// backward method, and a row-parallel bias and activation sits on a replicated or column-sharded result.
+    /// True when a float[,] model has a generated Backward: its layers are linear (column, row, SUMMA; a transformer block
+    /// of a float model has no gradient twins, so such a model gets none), every step but the host transfers has a
+    /// backward method, and no slice hands its whole gradient to a gather whose conjugate sums per-device gradients.
     /// </summary>
     public static bool SupportedLinear(IReadOnlyList<LayerSpec> layers, IReadOnlyList<PlanStep> steps)
     {
         if (steps.Count == 0) return false;
         foreach (var layer in layers)
             if (layer.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D)) return false;
-        foreach (var step in steps)
+        for (int k = 0; k < steps.Count; k++)
         {
-            var type = StepCatalog.Of(step);
+            var step = steps[k];
+            var type = step.Type;
             if (type.Call is StepCall.Upload or StepCall.Download) continue;
             if (type.Backward.Call == BackwardCall.None) return false;
-            if (type.Call == StepCall.LinearInPlace && step.To is not (TensorLayout.Replicated or TensorLayout.ColumnSharded)) return false;
+            // A replicated gradient (the same on every device) into a conjugate that sums per-device gradients would count it P times.
+            if (type.Input.Kind == PlacementKind.Replicated && !type.IsInPlace && !type.Backward.GivesPartialSums && k > 0
+                && steps[LayoutPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums) return false;
         }
         return true;
     }
@@ -76,18 +80,18 @@ internal static class BackwardPlan
         var result = new BackwardStep[steps.Count];
         for (int k = steps.Count - 1; k >= 0; k--)
         {
-            var type = StepCatalog.Of(steps[k]);
+            var type = steps[k].Type;
             // A partial dX is all-reduced unless the input's producer takes partial sums (an all-gather: its conjugate
             // reduce-scatter sums them).
             bool allReduce = type.Backward.GivesPartialSums
-                && !(k > 0 && StepCatalog.Of(steps[LayoutPlanner.Producer(steps, k - 1)]).Backward.TakesPartialSums);
+                && !(k > 0 && steps[LayoutPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums);
             result[steps.Count - 1 - k] = new BackwardStep(k, type, allReduce);
         }
         return result;
     }
 
     /// <summary>The collective that all-reduces a partial dX (the conjugate of Megatron's f): the forward's all-reduce.</summary>
-    public static StepType InputAllReduce => StepCatalog.Of(PlanStepKind.AllReduce);
+    public static StepType InputAllReduce => StepCatalog.Get<AllReduce>();
 
     /// <summary>Bytes <paramref name="b"/> sends between devices, all devices together, on the sizes of its forward step.</summary>
     public static long TotalBytes(BackwardStep b, StepSizes s) =>

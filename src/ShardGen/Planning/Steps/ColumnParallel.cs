@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>Replicated X · W column shard → Y column shard, bias and activation fused.</summary>
 internal sealed class ColumnParallel : LaunchStep
 {
-    public override PlanStepKind Kind => PlanStepKind.ColumnParallel;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override string Method => nameof(IStepMethods.ColumnParallel);

@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>Devices to host: the host reads each piece once, from any device placement; no collective.</summary>
 internal sealed class Download : StepType
 {
-    public override PlanStepKind Kind => PlanStepKind.Download;
     public override Placement Input => Placement.Replicated;
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Host;
@@ -31,15 +30,13 @@ internal sealed class Download : StepType
     public override IEnumerable<string> Comment(StepContext c)
     {
         string f = c.FText;
-        yield return c.Step.From switch
-        {
-            TensorLayout.Replicated => $"Output [T, {f}] → host, from device 0's replica.",
-            TensorLayout.ColumnSharded when c.Index > 0 && c.Steps[c.Index - 1].Kind == PlanStepKind.LmHead =>
-                $"Logits [T, {f}] → host: the host reads each device's logits of its own vocabulary range; no collective needed.",
-            TensorLayout.ColumnSharded => $"Output [T, {f}] → host: the host reads each device's column shard [T, {c.Text.SizeOverP(c.F, c.FName)}]; no collective needed.",
-            TensorLayout.Blocks2D => $"Output [T, {f}] → host: the host reads each device's block [{c.Text.TokenBlock}, {c.Text.OverQ(c.F)}]; no collective needed.",
-            TensorLayout.TokenSharded => $"Output [T, {f}] → host: the host reads each device's token block [{c.Text.TokenShard}, {f}]; no collective needed.",
-            _ => $"Output [T, {f}] → host.",
-        };
+        var from = c.Step.From;
+        yield return from == Placement.Replicated ? $"Output [T, {f}] → host, from device 0's replica."
+            : from == Placement.ColumnShards && c.Index > 0 && c.Steps[c.Index - 1].Type is LmHead
+                ? $"Logits [T, {f}] → host: the host reads each device's logits of its own vocabulary range; no collective needed."
+            : from == Placement.ColumnShards ? $"Output [T, {f}] → host: the host reads each device's column shard [T, {c.Text.SizeOverP(c.F, c.FName)}]; no collective needed."
+            : from == Placement.Grid2D ? $"Output [T, {f}] → host: the host reads each device's block [{c.Text.TokenBlock}, {c.Text.OverQ(c.F)}]; no collective needed."
+            : from == Placement.TokenShards ? $"Output [T, {f}] → host: the host reads each device's token block [{c.Text.TokenShard}, {f}]; no collective needed."
+            : $"Output [T, {f}] → host.";
     }
 }

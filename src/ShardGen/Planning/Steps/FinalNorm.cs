@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>The standalone norm after a transformer stack, on the residual stream wherever it lives; its scale replicated.</summary>
 internal sealed class FinalNorm : StepType
 {
-    public override PlanStepKind Kind => PlanStepKind.FinalNorm;
     public override Placement Input => Placement.Replicated;
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;
@@ -30,7 +29,7 @@ internal sealed class FinalNorm : StepType
         var layer = c.Layer!;
         string d = PlanText.Size(layer.InFeatures, "hidden");
         string kind = $"{(layer.Norm == NormKind.RmsNorm ? "RMSNorm" : "LayerNorm")}, {PlanText.Setting("ε", layer.NormEpsilon)}";
-        yield return c.Step.From == TensorLayout.TokenSharded
+        yield return c.Step.From == Placement.TokenShards
             ? $"{layer.Name} (final norm: {kind}) on each device's own tokens [{c.Text.TokenShard}, {d}] (sequence parallel); no collective."
             : $"{layer.Name} (final norm: {kind}) on the residual stream [T, {d}], replicated: every device normalizes every token; no collective.";
     }

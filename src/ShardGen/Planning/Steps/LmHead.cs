@@ -8,7 +8,6 @@ namespace ShardGen.Planning.Steps;
 /// </summary>
 internal sealed class LmHead : LaunchStep
 {
-    public override PlanStepKind Kind => PlanStepKind.LmHead;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override string Method => nameof(IStepMethods.LmHead);

@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>The MLP down-projection, row-parallel: hidden column shards → partial sums.</summary>
 internal sealed class MlpDown : BlockStep
 {
-    public override PlanStepKind Kind => PlanStepKind.MlpDown;
     public override Placement Input => Placement.Shard(ShardAxis.Features);
     public override Placement Output => Placement.Partial;
     public override int BlockHalf => 2;

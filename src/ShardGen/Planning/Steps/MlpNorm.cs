@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>A transformer block's MLP norm, on the residual stream wherever it lives (replicated or token shards).</summary>
 internal sealed class MlpNorm : BlockStep
 {
-    public override PlanStepKind Kind => PlanStepKind.MlpNorm;
     public override Placement Input => Placement.Replicated;
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;

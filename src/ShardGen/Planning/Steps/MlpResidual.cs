@@ -3,7 +3,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>The MLP half's down-projection bias (once, after the reduction) plus the attention half's output, in place.</summary>
 internal sealed class MlpResidual : BlockResidualStep
 {
-    public override PlanStepKind Kind => PlanStepKind.MlpResidual;
     public override int BlockHalf => 2;
     public override string Method => nameof(IStepMethods.MlpResidual);
     protected override string BackwardMethod => nameof(IBackwardStepMethods.MlpResidualBackward);

@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>The MLP up-projection, column-parallel: replicated stream → hidden column shards, bias and activation fused.</summary>
 internal sealed class MlpUp : BlockStep
 {
-    public override PlanStepKind Kind => PlanStepKind.MlpUp;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override int BlockHalf => 2;

@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>Learned position embeddings (GPT-2's wpe), replicated: each token's row added in place to the residual stream.</summary>
 internal sealed class PositionEmbedding : StepType
 {
-    public override PlanStepKind Kind => PlanStepKind.PositionEmbedding;
     public override Placement Input => Placement.Replicated;
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;
@@ -26,7 +25,7 @@ internal sealed class PositionEmbedding : StepType
     {
         var layer = c.Layer!;
         string d = PlanText.Size(layer.OutFeatures, "hidden");
-        string rows = c.Step.From == TensorLayout.TokenSharded ? $"[{c.Text.TokenShard}, {d}], each device's own tokens" : $"[T, {d}] on every device";
+        string rows = c.Step.From == Placement.TokenShards ? $"[{c.Text.TokenShard}, {d}], each device's own tokens" : $"[T, {d}] on every device";
         yield return $"{layer.Name} (position embedding, table [{PlanText.Size(layer.InFeatures, "positions")}, {d}] replicated): + the row of each token's position, in place on {rows}.";
         yield return "Positions restart at 0 in each packed sequence and continue from the cache's length with a KV cache; no collective.";
     }

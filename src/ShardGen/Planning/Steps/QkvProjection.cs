@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>The fused q|k|v projection, column-parallel by whole heads: each device computes its own heads' q, k and v.</summary>
 internal sealed class QkvProjection : BlockStep
 {
-    public override PlanStepKind Kind => PlanStepKind.QkvProjection;
     public override Placement Input => Placement.Replicated;
     public override Placement Output => Placement.Shard(ShardAxis.Heads);
     public override int BlockHalf => 1;

@@ -9,10 +9,12 @@ namespace ShardGen.Planning.Steps;
 /// </summary>
 internal sealed class ReduceScatter(ShardAxis axis) : MeshCollectiveStep
 {
+    /// <summary>The catalog's instances: one per axis the sums are scattered onto.</summary>
+    public static StepType[] Instances => [new ReduceScatter(ShardAxis.Features), new ReduceScatter(ShardAxis.Tokens)];
+
     /// <summary>The axis the sums are scattered onto: features (column shards) or tokens (sequence parallelism).</summary>
     public ShardAxis Axis { get; } = axis;
 
-    public override PlanStepKind Kind => PlanStepKind.ReduceScatter;
     public override Placement Input => Placement.Partial;
     public override Placement Output => Placement.Shard(Axis);
     public override string Method => Axis == ShardAxis.Tokens
@@ -23,7 +25,7 @@ internal sealed class ReduceScatter(ShardAxis axis) : MeshCollectiveStep
     public override StepBackward Backward { get; } = new(BackwardOp.AllGather, axis == ShardAxis.Tokens
         ? "conjugate of the reduce-scatter over tokens: all-gather of the gradient's token blocks"
         : "conjugate of the reduce-scatter: all-gather of the gradient's column shards", nameof(IStepMethods.AllGather), BackwardCall.Conjugate)
-    { ConjugateOf = (PlanStepKind.AllGather, Placement.Shard(axis), Placement.Replicated) };
+    { ConjugateOf = (typeof(AllGather), Placement.Shard(axis), Placement.Replicated) };
 
     public override IEnumerable<string> Comment(StepContext c) => Axis == ShardAxis.Tokens ? TokensComment(c) : ColumnsComment(c);
 

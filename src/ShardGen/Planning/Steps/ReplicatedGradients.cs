@@ -6,7 +6,7 @@ namespace ShardGen.Planning.Steps;
 /// </summary>
 internal static class ReplicatedGradients
 {
-    private static bool OnTokenBlocks(PlanStep step) => step.From == TensorLayout.TokenSharded;
+    private static bool OnTokenBlocks(PlanStep step) => step.From == Placement.TokenShards;
 
     /// <summary>Bytes of <paramref name="parameters"/> all-reduces of <paramref name="elements"/> each, all devices together.</summary>
     public static long TotalBytes(StepSizes s, int parameters, long elements) =>

@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>X column shard · W row shard → partial sums of the whole Y; bias and activation wait for the reduction.</summary>
 internal sealed class RowParallel : LaunchStep
 {
-    public override PlanStepKind Kind => PlanStepKind.RowParallel;
     public override Placement Input => Placement.Shard(ShardAxis.Features);
     public override Placement Output => Placement.Partial;
     public override string Method => nameof(IStepMethods.RowParallel);

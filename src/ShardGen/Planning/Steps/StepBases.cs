@@ -66,12 +66,12 @@ internal sealed class BlockWords
         D = PlanText.Size(layer.InFeatures, "hidden");
         FfnShard = c.Text.SizeOverP(Spec.FfnHidden, "ffn");
         var step = c.Step;
-        bool sharded = step.From == TensorLayout.TokenSharded || step.To == TensorLayout.TokenSharded;
+        bool sharded = step.From == Placement.TokenShards || step.To == Placement.TokenShards;
         Rows = sharded ? c.Text.TokenShard : "T";
-        Stream = step.From == TensorLayout.TokenSharded
+        Stream = step.From == Placement.TokenShards
             ? $"the residual stream's token block [{c.Text.TokenShard}, {D}] per device"
             : $"the residual stream [T, {D}], replicated: every device normalizes every token";
-        StreamNote = step.From == TensorLayout.TokenSharded
+        StreamNote = step.From == Placement.TokenShards
             ? $"Sequence parallel: each device normalizes only its own tokens, 1/{c.Text.P} of the work and memory."
             : null;
         Bias = layer.HasBias ? "bias fused" : "no bias";

@@ -66,7 +66,7 @@ internal sealed class StepContext
             for (int j = Index + 1; j < Steps.Count; j++)
             {
                 var s = Steps[j];
-                if (StepCatalog.Of(s).StartsLayer && s.LayerIndex >= 0 && s.LayerIndex < Layers.Count)
+                if (s.Type.StartsLayer && s.LayerIndex >= 0 && s.LayerIndex < Layers.Count)
                     return Layers[s.LayerIndex];
             }
             return null;
@@ -77,10 +77,10 @@ internal sealed class StepContext
     public string ConsumerText => Consumer is { } c ? $"{c.Name} ({c.StrategyText})" : "";
 
     /// <summary>True when the next step launches a layer.</summary>
-    public bool NextIsLaunch => Index + 1 < Steps.Count && StepCatalog.Of(Steps[Index + 1]).IsLaunch;
+    public bool NextIsLaunch => Index + 1 < Steps.Count && Steps[Index + 1].Type.IsLaunch;
 
     /// <summary>The type of the next step, if any.</summary>
-    public StepType? Next => Index + 1 < Steps.Count ? StepCatalog.Of(Steps[Index + 1]) : null;
+    public StepType? Next => Index + 1 < Steps.Count ? Steps[Index + 1].Type : null;
 
     /// <summary>The layer whose output this step moves: the layer of the last step before it that has one.</summary>
     public string ProducerName
@@ -94,7 +94,7 @@ internal sealed class StepContext
     }
 
     /// <summary>"X " when the step reads the model's input straight from the upload, else nothing.</summary>
-    public string InputName => Index > 0 && StepCatalog.Of(Steps[Index - 1]).Call == StepCall.Upload ? "X " : "";
+    public string InputName => Index > 0 && Steps[Index - 1].Type.Call == StepCall.Upload ? "X " : "";
 
     /// <summary>The variable holding a residual add's residual stream (the output of its <see cref="PlanStep.ResidualStep"/>).</summary>
     public string ResidualVariable => Step.ResidualStep >= 0 && Step.ResidualStep < Variables.Length ? Variables[Step.ResidualStep] : "";
@@ -108,11 +108,11 @@ internal sealed class StepContext
         get
         {
             int k = Index;
-            if (!StepCatalog.Of(Steps[k]).IsCollective) return null;
+            if (!Steps[k].Type.IsCollective) return null;
             // After a block's row-parallel projection (its partial sums), or before its column-parallel one.
-            if (k > 0 && StepCatalog.Of(Steps[k - 1]) is { BlockHalf: > 0, Output.Kind: PlacementKind.Partial } before)
+            if (k > 0 && Steps[k - 1].Type is { BlockHalf: > 0, Output.Kind: PlacementKind.Partial } before)
                 return (Steps[k - 1].LayerIndex, before.BlockHalf);
-            if (k + 1 < Steps.Count && StepCatalog.Of(Steps[k + 1]) is { BlockHalf: > 0, AcceptsAnyInput: false, Input.Kind: PlacementKind.Replicated } after)
+            if (k + 1 < Steps.Count && Steps[k + 1].Type is { BlockHalf: > 0, AcceptsAnyInput: false, Input.Kind: PlacementKind.Replicated } after)
                 return (Steps[k + 1].LayerIndex, after.BlockHalf);
             return null;
         }
@@ -123,7 +123,7 @@ internal sealed class StepContext
 
     /// <summary>This step's bytes for <paramref name="tokens"/> tokens, all devices together (0 unless the device count is fixed).</summary>
     private long TotalBytes(int tokens) => Text.Fixed
-        ? StepCatalog.Of(Step).TotalBytes(new StepSizes(Step, Layer, Text.Devices, tokens))
+        ? Step.Type.TotalBytes(new StepSizes(Step, Layer, Text.Devices, tokens))
         : 0;
 
     /// <summary>The step's bytes per device in words: "<paramref name="symbolic"/> · T·F·4 B per device", evaluated when P is fixed.</summary>
@@ -149,7 +149,7 @@ internal sealed class StepContext
                 int producer = LayoutPlanner.Producer(steps, k - 1);
                 for (int j = producer; j < k; j++) names[j] = StreamVariable;
             }
-            names[k] = StepCatalog.Of(steps[k]).IsInPlace || StepCatalog.Of(steps[k]).Call == StepCall.Download
+            names[k] = steps[k].Type.IsInPlace || steps[k].Type.Call == StepCall.Download
                 ? (k > 0 ? (steps[k - 1].InStack && !steps[k].InStack ? StreamVariable : names[k - 1]) : "")
                 : $"a{PlanText.N(next++)}";
         }

@@ -35,8 +35,8 @@ internal enum StepCall
 /// </summary>
 internal abstract class StepType
 {
-    /// <summary>The kind this type describes.</summary>
-    public abstract PlanStepKind Kind { get; }
+    /// <summary>The kind's name: its class's ("MlpUp", "AllGather").</summary>
+    public string Name => GetType().Name;
 
     /// <summary>The placement the step reads. Download reads any device placement (see <see cref="AcceptsAnyInput"/>).</summary>
     public abstract Placement Input { get; }
@@ -55,6 +55,9 @@ internal abstract class StepType
 
     /// <summary>A layout change between layers (collective or local slice) that <see cref="Transitions"/> may insert.</summary>
     public bool IsTransition => Call == StepCall.Transition;
+
+    /// <summary>A transition, upload or download: a step that only moves the activation (<see cref="Transitions"/> routes through them).</summary>
+    public bool MovesData => IsTransition || Call is StepCall.Upload or StepCall.Download;
 
     /// <summary>True for steps that update their input tensor instead of producing a new one.</summary>
     public bool IsInPlace => Call is StepCall.LinearInPlace or StepCall.BlockResidual or StepCall.EmbeddingInPlace;
@@ -120,4 +123,7 @@ internal abstract class StepType
 
     /// <summary>For collectives: the line of the class remarks' "Collectives per forward pass" list; else null.</summary>
     public virtual string? Summary(StepContext c) => null;
+
+    /// <summary>The kind's name, with its placements: "AllGather (token shards → replicated)".</summary>
+    public override string ToString() => $"{Name} ({Input} → {Output})";
 }

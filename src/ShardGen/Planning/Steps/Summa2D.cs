@@ -8,7 +8,6 @@ namespace ShardGen.Planning.Steps;
 /// </summary>
 internal sealed class Summa2D : LaunchStep
 {
-    public override PlanStepKind Kind => PlanStepKind.Summa2D;
     public override Placement Input => Placement.Grid2D;
     public override Placement Output => Placement.Grid2D;
     public override string Method => nameof(IStepMethods.Summa2D);

@@ -8,7 +8,6 @@ namespace ShardGen.Planning.Steps;
 /// </summary>
 internal sealed class TokenEmbedding : StepType
 {
-    public override PlanStepKind Kind => PlanStepKind.TokenEmbedding;
     public override Placement Input => Placement.Host;
     public override Placement Output => Placement.Partial;
     public override string Method => nameof(IStepMethods.TokenEmbedding);

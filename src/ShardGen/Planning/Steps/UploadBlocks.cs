@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>Device (i, j) of the grid gets token block i × feature block j.</summary>
 internal sealed class UploadBlocks : UploadStep
 {
-    public override PlanStepKind Kind => PlanStepKind.UploadBlocks;
     public override Placement Output => Placement.Grid2D;
     public override string Method => nameof(IStepMethods.UploadBlocks);
 

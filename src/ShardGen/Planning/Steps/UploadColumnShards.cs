@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>Device r gets input columns [r·F/P, (r+1)·F/P).</summary>
 internal sealed class UploadColumnShards : UploadStep
 {
-    public override PlanStepKind Kind => PlanStepKind.UploadColumnShards;
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override string Method => nameof(IStepMethods.UploadColumnShards);
 

@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>The whole input to every device.</summary>
 internal sealed class UploadReplicated : UploadStep
 {
-    public override PlanStepKind Kind => PlanStepKind.UploadReplicated;
     public override Placement Output => Placement.Replicated;
     public override string Method => nameof(IStepMethods.UploadReplicated);
 

@@ -5,7 +5,6 @@ namespace ShardGen.Planning.Steps;
 /// <summary>Device r gets token block r (sequence parallelism).</summary>
 internal sealed class UploadTokenShards : UploadStep
 {
-    public override PlanStepKind Kind => PlanStepKind.UploadTokenShards;
     public override Placement Output => Placement.Shard(ShardAxis.Tokens);
     public override string Method => nameof(IStepMethods.UploadTokenShards);
 
