@@ -152,6 +152,12 @@ public sealed partial class IlgpuDevice
         Enqueue(() => KernelSet.SumOfSquares(Stream, new ReductionParams { A = Layout(g), B = Layout(result), Rows = g.Rows }, ViewOf(g), ViewOf(result)));
     }
 
+    public override void Zero(MatrixView x)
+    {
+        CheckZero(x);
+        Enqueue(() => KernelSet.Zero(Stream, ViewOf(x), Layout(x), x.Rows));
+    }
+
     public override void Scale(MatrixView g, float factor)
     {
         CheckScale(g, factor);

@@ -150,7 +150,7 @@ internal static class LanguageModelEmitter
     }
 
     /// <summary>
-    /// The forward statement of <paramref name="step"/> reading <paramref name="current"/> (every call but the download's):
+    /// The forward statement of <paramref name="step"/> reading <paramref name="current"/>, for every emitter (every call but the download's):
     /// <c>var a3 = pass.QkvProjection(a2, block);</c>.
     /// </summary>
     public static string Statement(PlanStep step, StepType type, string v, string current, string[] variables)

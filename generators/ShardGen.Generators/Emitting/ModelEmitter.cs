@@ -364,35 +364,15 @@ internal static class ModelEmitter
             w.WriteLine($"// {PlanText.N(k + 1)}. {lines[0]}");
             for (int j = 1; j < lines.Count; j++) w.WriteLine($"//    {lines[j]}");
 
-            string method = type.Method, index = PlanText.N(step.LayerIndex);
-            switch (type.Call)
+            if (type.Call == StepCall.Download)
             {
-                case StepCall.Upload:
-                    current = variables[k];
-                    w.WriteLine($"var {current} = pass.{method}();");
-                    break;
-                case StepCall.LinearLaunch:
-                    w.WriteLine($"var {variables[k]} = pass.{method}({current}, _core.Linear({index}));");
-                    current = variables[k];
-                    break;
-                case StepCall.LinearInPlace:
-                    w.WriteLine($"pass.{method}({current}, _core.Linear({index}));");
-                    break;
-                case StepCall.BlockLaunch:
-                    w.WriteLine($"var {variables[k]} = pass.{method}({current}, _core.Block({index}));");
-                    current = variables[k];
-                    break;
-                case StepCall.BlockResidual:
-                    w.WriteLine($"pass.{method}({current}, {variables[step.ResidualStep]}, _core.Block({index}));");
-                    break;
-                case StepCall.Download:
-                    w.WriteLine($"return pass.{method}({current});");
-                    returned = true;
-                    break;
-                default:
-                    w.WriteLine($"var {variables[k]} = pass.{method}({current});");
-                    current = variables[k];
-                    break;
+                w.WriteLine($"return pass.{type.Method}({current});");
+                returned = true;
+            }
+            else
+            {
+                w.WriteLine(LanguageModelEmitter.Statement(step, type, variables[k], current, variables));
+                if (!type.IsInPlace) current = variables[k];
             }
         }
         if (!returned) w.WriteLine("throw new global::System.InvalidOperationException(\"The model has no layers.\");");

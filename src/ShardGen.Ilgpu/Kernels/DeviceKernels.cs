@@ -31,6 +31,13 @@ internal static class DeviceKernels
         destination[at] = destination[at] + source[s.Offset + r * s.Stride + col];
     }
 
+    /// <summary>destination = 0, element i of a rows × cols view.</summary>
+    public static void Zero(Index1D i, ViewLayout d, ArrayView<float> destination)
+    {
+        int r = i / d.Cols, col = i - r * d.Cols;
+        destination[d.Offset + r * d.Stride + col] = 0f;
+    }
+
     /// <summary>C[r, c] = act(C[r, c] + bias[c]).</summary>
     public static void BiasActivation(Index1D i, BiasActivationParams p, ArrayView<float> c, ArrayView<float> bias)
     {

@@ -47,7 +47,10 @@ interface IBackwardSteps<TReplicated, TColumnShards, TTokenShards, THeadShards, 
     TColumnShards RowParallelBackward(TReplicated dY, TColumnShards x, TLinear layer);
     void BiasActivationBackward(TReplicated dY, TLinear layer);
     void BiasActivationBackward(TColumnShards dY, TLinear layer);
+    void BiasActivationBackward(TTokenShards dY, TLinear layer);
     TBlocks Summa2DBackward(TBlocks dY, TBlocks x, TLinear layer);
+    // The conjugate of BlocksToReplicated: the per-device partial gradients' sum, cut into the grid's blocks.
+    TBlocks ReduceScatterBlocks(TPartialSums partial);
 
     void PositionEmbeddingBackward(TReplicated dStream, TEmbedding positions);
     void PositionEmbeddingBackward(TTokenShards dStream, TEmbedding positions);

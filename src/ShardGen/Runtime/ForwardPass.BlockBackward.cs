@@ -125,7 +125,7 @@ public sealed partial class ForwardPass
             return new(dx);
         }
         // Key/value heads replicated on several devices: their gradient is summed over each sharing group.
-        var partials = new MatrixView[P];
+        var partials = _scratch.Views(P);
         for (int rank = 0; rank < P; rank++)
             dx.ShardArray[rank] = SharedKvProjectionBackward(rank, x.ShardArray[rank], dQkv.ShardArray[rank], block.Qkv[rank], twin[rank], info, partials);
         SumSharedKvGradients(info, partials, twin);

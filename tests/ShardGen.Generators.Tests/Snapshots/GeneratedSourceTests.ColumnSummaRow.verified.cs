@@ -137,6 +137,62 @@ namespace Demo
             return pass.Download(a6);
         }
 
+        /// <summary>One training pass of Hybrid: the forward on <paramref name="x"/> [tokens, 1024] keeping what the backward reads, then every
+        /// step's backward in reverse plan order. Each layer's weight and bias gradients are added to its gradient shards, sharded
+        /// like its weights (read them with Gradients); returns dLoss/dX [tokens, 1024].</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY [tokens, 1024], the gradient of the forward's output.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient)
+        {
+            using var pass = _core.BeginTraining(x, outputGradient);
+            // Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.
+            var a0 = pass.UploadReplicated(); // 1.
+            var a1 = pass.ColumnParallel(a0, _core.Linear(0)); // 2.
+            var a2 = pass.ColumnShardsToBlocks(a1); // 3.
+            var a3 = pass.Summa2D(a2, _core.Linear(1)); // 4.
+            var a4 = pass.BlocksToColumnShards(a3); // 5.
+            var a5 = pass.RowParallel(a4, _core.Linear(2)); // 6.
+            var a6 = pass.AllReduce(a5); // 7.
+            pass.BiasActivation(a6, _core.Linear(2)); // 8.
+
+            // Backward: each step's backward from the last step to the first.
+            // Backward of step 9: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).
+            var g6 = pass.UploadGradient(a6);
+            // Backward of step 8 (Down): the activation's derivative, elementwise; dBias = the gradient summed over tokens.
+            pass.BiasActivationBackward(g6, _core.Linear(2));
+            // Backward of step 7: conjugate of the all-reduce:
+            // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+            // Backward of step 6 (Down): dX shard = dY·W shardᵀ and dW shard = X shardᵀ·dY, local:
+            // the all-reduce after it has the identity as backward.
+            var g4 = pass.RowParallelBackward(g6, a4, _core.Linear(2));
+            // Backward of step 5: the reverse movement (a permutation's adjoint):
+            // the gradient's column shards back onto blocks by an all-gather inside each grid column [T, 4096]:
+            // (q−1)/P · T·4096·4 B per device.
+            var g3 = pass.ColumnShardsToBlocks(g4);
+            // Backward of step 4 (Mix): the activation's derivative from the kept pre-activation;
+            // on the same grid, dX = dY·Wᵀ by SUMMA A·Bᵀ ([in, out] weights; A·B for [out, in]) and dW by SUMMA Aᵀ·B;
+            // dBias = Σ_t dY all-reduced along grid columns.
+            var g2 = pass.Summa2DBackward(g3, a2, _core.Linear(1));
+            // Backward of step 3: the reverse movement (a permutation's adjoint):
+            // the gradient's blocks back onto column shards by an all-gather inside each grid column [T, 4096]:
+            // (q−1)/P · T·4096·4 B per device.
+            var g1 = pass.BlocksToColumnShards(g2);
+            // Backward of step 2 (Up): the activation's derivative from the kept pre-activation,
+            // then dX = dY·Wᵀ per device (partial sums), dW = Xᵀ·dY and dBias = Σ_t dY local.
+            // Then all-reduce of dX [T, 1024] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·1024·4 B per device.
+            var g0 = pass.AllReduce(pass.ColumnParallelBackward(g1, a0, _core.Linear(0)));
+            // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
+            return pass.Download(g0);
+        }
+
+        /// <summary>Layer <paramref name="layerIndex"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>
+        /// <param name="layerIndex">The layer's index in forward order.</param>
+        public global::ShardGen.LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);
+
+        /// <summary>The layers' weight and bias shards and, slice for slice, their gradient shards: zeroing, clipping and optimizer steps.</summary>
+        public global::ShardGen.Training.ModelTraining Training => _core.Training;
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
     }

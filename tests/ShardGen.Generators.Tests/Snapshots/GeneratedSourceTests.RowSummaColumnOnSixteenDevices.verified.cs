@@ -140,6 +140,64 @@ namespace Demo
             return pass.Download(a6);
         }
 
+        /// <summary>One training pass of Hybrid16: the forward on <paramref name="x"/> [tokens, 1024] keeping what the backward reads, then every
+        /// step's backward in reverse plan order. Each layer's weight and bias gradients are added to its gradient shards, sharded
+        /// like its weights (read them with Gradients); returns dLoss/dX [tokens, 1024].</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY [tokens, 1024], the gradient of the forward's output.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient)
+        {
+            using var pass = _core.BeginTraining(x, outputGradient);
+            // Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.
+            var a0 = pass.UploadColumnShards(); // 1.
+            var a1 = pass.RowParallel(a0, _core.Linear(0)); // 2.
+            var a2 = pass.ReduceScatter(a1); // 3.
+            pass.BiasActivation(a2, _core.Linear(0)); // 4.
+            var a3 = pass.ColumnShardsToBlocks(a2); // 5.
+            var a4 = pass.Summa2D(a3, _core.Linear(1)); // 6.
+            var a5 = pass.BlocksToReplicated(a4); // 7.
+            var a6 = pass.ColumnParallel(a5, _core.Linear(2)); // 8.
+
+            // Backward: each step's backward from the last step to the first.
+            // Backward of step 9: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).
+            var g6 = pass.UploadGradient(a6);
+            // Backward of step 8 (Out): the activation's derivative from the kept pre-activation,
+            // then dX = dY·Wᵀ per device (partial sums), dW = Xᵀ·dY and dBias = Σ_t dY local.
+            var g5 = pass.ColumnParallelBackward(g6, a5, _core.Linear(2));
+            // Backward of step 7: conjugate of the all-gathers:
+            // reduce-scatter of the per-device gradients inside grid rows onto feature blocks,
+            // then inside grid columns onto token blocks.
+            // The two reduce-scatters together, of [T, 1024]: (P−1)/P · T·1024·4 B = 15/16 · T·1024·4 B = 3840·T B per device.
+            var g4 = pass.ReduceScatterBlocks(g5);
+            // Backward of step 6 (Mix): the activation's derivative from the kept pre-activation;
+            // on the same grid, dX = dY·Wᵀ by SUMMA A·Bᵀ ([in, out] weights; A·B for [out, in]) and dW by SUMMA Aᵀ·B;
+            // dBias = Σ_t dY all-reduced along grid columns.
+            var g3 = pass.Summa2DBackward(g4, a3, _core.Linear(1));
+            // Backward of step 5: the reverse movement (a permutation's adjoint):
+            // the gradient's blocks back onto column shards by an all-gather inside each grid column [T, 1024]:
+            // (q−1)/P · T·1024·4 B = 3/16 · T·1024·4 B = 768·T B per device.
+            var g2 = pass.BlocksToColumnShards(g3);
+            // Backward of step 4 (In): the activation's derivative, elementwise; dBias = the gradient summed over tokens.
+            // Each device's slice of the bias's gradient, all-reduced as a [1, 1024] vector so every device holds the whole:
+            // 2(P−1)/P · 1024·4 B per device.
+            pass.BiasActivationBackward(g2, _core.Linear(0));
+            // Backward of step 3: conjugate of the reduce-scatter: all-gather of the gradient's column shards [T, 1024]:
+            // (P−1)/P · T·1024·4 B = 15/16 · T·1024·4 B = 3840·T B per device.
+            var g1 = pass.AllGather(g2);
+            // Backward of step 2 (In): dX shard = dY·W shardᵀ and dW shard = X shardᵀ·dY, local:
+            // the all-reduce after it has the identity as backward.
+            var g0 = pass.RowParallelBackward(g1, a0, _core.Linear(0));
+            // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
+            return pass.Download(g0);
+        }
+
+        /// <summary>Layer <paramref name="layerIndex"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>
+        /// <param name="layerIndex">The layer's index in forward order.</param>
+        public global::ShardGen.LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);
+
+        /// <summary>The layers' weight and bias shards and, slice for slice, their gradient shards: zeroing, clipping and optimizer steps.</summary>
+        public global::ShardGen.Training.ModelTraining Training => _core.Training;
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
     }

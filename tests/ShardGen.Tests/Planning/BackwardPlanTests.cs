@@ -85,15 +85,21 @@ public sealed class BackwardPlanTests
         Assert.Contains("Backward", plan.ToString());
     }
 
-    /// <summary>Models with a step that has no backward yet (the grid ↔ 1D transitions) have none, in the plan as in the source.</summary>
+    /// <summary>
+    /// A float model with a transformer block has no Backward (its block has no gradient twins; blocks train in a language
+    /// model), in the plan as in the source; a float model mixing the grid with 1D layers has one.
+    /// </summary>
     [Fact]
-    public void ModelsWithoutAGeneratedBackwardHaveNone()
+    public void FloatModelsWithABlockHaveNoBackward()
     {
-        var plan = ShardGen.Tests.Models.Mixed.PlanFor(4);
+        var plan = ShardGen.Tests.Models.RowIntoSequenceParallelBlock.PlanFor(4);
         Assert.False(plan.HasBackward);
         Assert.Equal(0, plan.PredictedBackwardTotalBytes(8));
         Assert.DoesNotContain("Backward", plan.ToString());
-        Assert.Null(typeof(ShardGen.Tests.Models.Mixed).GetMethod("Backward"));
-        Assert.NotNull(typeof(ShardGen.Tests.Models.Mlp).GetMethod("Backward"));
+        Assert.Null(typeof(ShardGen.Tests.Models.RowIntoSequenceParallelBlock).GetMethod("Backward"));
+        Assert.Null(typeof(ShardGen.Tests.Models.MhaBlock).GetMethod("Backward"));
+        Assert.True(ShardGen.Tests.Models.Mixed.PlanFor(4).HasBackward);
+        Assert.NotNull(typeof(ShardGen.Tests.Models.Mixed).GetMethod("Backward"));
+        Assert.NotNull(typeof(ShardGen.Tests.Models.RowIntoGrid).GetMethod("Backward"));
     }
 }

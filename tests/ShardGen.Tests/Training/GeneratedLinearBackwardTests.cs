@@ -7,7 +7,8 @@ namespace ShardGen.Tests.Training;
 /// <summary>
 /// The generated <c>Backward(x, outputGradient)</c> of float models against <see cref="LinearBackwardReference"/> on
 /// fresh random inputs: dX and every layer's dW and dBias within 1e-4 (column → row MLPs with GELU/SiLU and both weight
-/// layouts at P = 1, 2, 4; column → all-gather → column; column → row → reduce-scatter → row; a row-parallel first layer; SUMMA on 2×2, both layouts).
+/// layouts at P = 1, 2, 4; column → all-gather → column; column → row → reduce-scatter → row; a row-parallel first layer; SUMMA on 2×2, both layouts;
+/// the grid mixed with 1D layers on 1×1, 2×2 and 3×3: column shards into blocks and back, blocks gathered whole for a column-parallel layer).
 /// </summary>
 public sealed class GeneratedLinearBackwardTests
 {
@@ -91,6 +92,35 @@ public sealed class GeneratedLinearBackwardTests
         Check(Models.SummaTorch.LayerSpecs, new[] { w.Layer! }, model.Backward, model.Gradients, seed);
     }
 
+    /// <summary>Column → SUMMA → row: the blocks ↔ column shards permutations, each the other's backward.</summary>
+    [Theory]
+    [InlineData(1, 101)]
+    [InlineData(4, 102)]
+    [InlineData(9, 103)]
+    public void ColumnGridRow(int devices, int seed)
+    {
+        var w = Models.Mixed.Weights.Random(seed);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = Models.Mixed.Create(mesh, w);
+        Check(Models.Mixed.LayerSpecs, new[] { w.Up!, w.Mid!, w.Down! }, model.Backward, model.Gradients, seed);
+    }
+
+    /// <summary>
+    /// Row → reduce-scatter → SUMMA → blocks gathered whole → column: the column layer's partial dX reduce-scattered onto
+    /// blocks (no all-reduce first), the row layer's bias gradient from column shards.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 111)]
+    [InlineData(4, 112)]
+    [InlineData(9, 113)]
+    public void RowGridColumn(int devices, int seed)
+    {
+        var w = Models.RowIntoGrid.Weights.Random(seed);
+        using var mesh = DeviceMesh.CreateCpu(devices);
+        using var model = Models.RowIntoGrid.Create(mesh, w);
+        Check(Models.RowIntoGrid.LayerSpecs, new[] { w.In!, w.Grid!, w.Out! }, model.Backward, model.Gradients, seed);
+    }
+
     /// <summary>Two Backward calls add up: the gradients after both equal the reference's for both batches summed.</summary>
     [Fact]
     public void GradientsAccumulateOverCalls()
@@ -145,6 +175,10 @@ public sealed class GeneratedLinearBackwardTests
     [InlineData("RowFirst", 2)]
     [InlineData("Summa", 4)]
     [InlineData("SummaTorch", 4)]
+    [InlineData("Mixed", 4)]
+    [InlineData("Mixed", 9)]
+    [InlineData("RowIntoGrid", 4)]
+    [InlineData("RowIntoGrid", 9)]
     public void MeasuredTrafficIsThePlansForwardPlusBackward(string name, int devices)
     {
         using var mesh = DeviceMesh.CreateCpu(devices);
@@ -155,6 +189,8 @@ public sealed class GeneratedLinearBackwardTests
             "ThreeLayer" => Models.ThreeLayer.Create(mesh, Models.ThreeLayer.Weights.Random(3)),
             "RowFirst" => Models.RowFirst.Create(mesh, Models.RowFirst.Weights.Random(3)),
             "Summa" => Models.Summa.Create(mesh, Models.Summa.Weights.Random(3)),
+            "Mixed" => Models.Mixed.Create(mesh, Models.Mixed.Weights.Random(3)),
+            "RowIntoGrid" => Models.RowIntoGrid.Create(mesh, Models.RowIntoGrid.Weights.Random(3)),
             _ => Models.SummaTorch.Create(mesh, Models.SummaTorch.Weights.Random(3)),
         };
         using var _ = model;
@@ -170,6 +206,8 @@ public sealed class GeneratedLinearBackwardTests
             Models.ThreeLayer m => m.Backward,
             Models.RowFirst m => m.Backward,
             Models.Summa m => m.Backward,
+            Models.Mixed m => m.Backward,
+            Models.RowIntoGrid m => m.Backward,
             Models.SummaTorch m => m.Backward,
             _ => throw new InvalidOperationException(name),
         };

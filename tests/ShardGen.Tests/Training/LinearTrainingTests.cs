@@ -11,7 +11,7 @@ namespace ShardGen.Tests.Training;
 /// A float model's <c>Training</c>: two steps of zero → Backward → clip → SGD or AdamW (torch's defaults) on the
 /// devices, against the same rules applied in double to the logical tensors on the host (the gradients read with
 /// Gradients(layer), the norm over every weight and bias once). Megatron MLP at P = 1, 2, 4 (a row-parallel bias
-/// replicated on every device) and SUMMA on 2×2.
+/// replicated on every device), SUMMA on 2×2, and column → SUMMA → row on 2×2 (the grid mixed with 1D layers).
 /// </summary>
 public sealed class LinearTrainingTests
 {
@@ -41,6 +41,17 @@ public sealed class LinearTrainingTests
         using var mesh = DeviceMesh.CreateCpu(4);
         using var model = Models.Summa.Create(mesh, w);
         Check(Models.Summa.LayerSpecs, new[] { w.Layer! }, model.Backward, model.Gradients, model.Training, adamW, seed);
+    }
+
+    [Theory]
+    [InlineData(false, 31)]
+    [InlineData(true, 32)]
+    public void ColumnGridRowOnTwoByTwo(bool adamW, int seed)
+    {
+        var w = Models.Mixed.Weights.Random(seed);
+        using var mesh = DeviceMesh.CreateCpu(4);
+        using var model = Models.Mixed.Create(mesh, w);
+        Check(Models.Mixed.LayerSpecs, new[] { w.Up!, w.Mid!, w.Down! }, model.Backward, model.Gradients, model.Training, adamW, seed);
     }
 
     /// <summary>Slice i of the gradients is the twin of slice i of the parameters; the row-parallel bias has one whole slice per device.</summary>

@@ -42,20 +42,24 @@ internal static class BackwardPlan
     }
 
     /// <summary>
-    /// True when a float[,] model (linear layers only) has a generated Backward: every step but the host transfers has a
-    /// backward method, and a row-parallel bias and activation sits on a replicated or column-sharded result.
+    /// True when a float[,] model has a generated Backward: its layers are linear (column, row, SUMMA; a transformer block
+    /// of a float model has no gradient twins, so such a model gets none), every step but the host transfers has a
+    /// backward method, and no slice hands its whole gradient to a gather whose conjugate sums per-device gradients.
     /// </summary>
     public static bool SupportedLinear(IReadOnlyList<LayerSpec> layers, IReadOnlyList<PlanStep> steps)
     {
         if (steps.Count == 0) return false;
         foreach (var layer in layers)
             if (layer.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D)) return false;
-        foreach (var step in steps)
+        for (int k = 0; k < steps.Count; k++)
         {
+            var step = steps[k];
             var type = step.Type;
             if (type.Call is StepCall.Upload or StepCall.Download) continue;
             if (type.Backward.Call == BackwardCall.None) return false;
-            if (type.Call == StepCall.LinearInPlace && step.To != Placement.Replicated && step.To != Placement.ColumnShards) return false;
+            // A replicated gradient (the same on every device) into a conjugate that sums per-device gradients would count it P times.
+            if (type.Input.Kind == PlacementKind.Replicated && !type.IsInPlace && !type.Backward.GivesPartialSums && k > 0
+                && steps[LayoutPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums) return false;
         }
         return true;
     }

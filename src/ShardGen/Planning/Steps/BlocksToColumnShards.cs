@@ -9,11 +9,16 @@ internal sealed class BlocksToColumnShards : TransitionStep
     public override Placement Output => Placement.Shard(ShardAxis.Features);
     public override string Method => nameof(IStepMethods.BlocksToColumnShards);
     public override bool IsCollective => true;
-    public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter inside each grid column back onto token blocks");
+    // Each element moves to one place (a permutation): the reverse movement is the adjoint.
+    public override StepBackward Backward { get; } = new(BackwardOp.Reverse,
+        "the reverse movement (a permutation's adjoint): the gradient's column shards back onto blocks by an all-gather inside each grid column",
+        nameof(IStepMethods.ColumnShardsToBlocks), BackwardCall.Conjugate)
+    { ConjugateOf = (typeof(ColumnShardsToBlocks), Placement.Shard(ShardAxis.Features), Placement.Grid2D) };
 
     public override long TotalBytes(StepSizes s) => StepSizes.Bytes((s.Q - 1) * s.Elements);
     public override int Calls(CollectiveOp op, StepSizes s) => op == CollectiveOp.AllGather ? s.Q : 0;
     public override int LatencySteps(StepSizes s) => s.Devices == 1 ? 0 : s.Q - 1;
+    public override string BytesFormula => "(q−1)/P";
 
     public override IEnumerable<string> Comment(StepContext c)
     {

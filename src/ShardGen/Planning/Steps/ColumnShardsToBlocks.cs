@@ -12,12 +12,17 @@ internal sealed class ColumnShardsToBlocks : TransitionStep
     public override Placement Output => Placement.Grid2D;
     public override string Method => nameof(IStepMethods.ColumnShardsToBlocks);
     public override bool IsCollective => true;
-    public override StepBackward Backward { get; } = new(BackwardOp.ReduceScatter, "reduce-scatter inside each grid column back onto column shards");
+    // Each element moves to one place (a permutation): the reverse movement is the adjoint.
+    public override StepBackward Backward { get; } = new(BackwardOp.Reverse,
+        "the reverse movement (a permutation's adjoint): the gradient's blocks back onto column shards by an all-gather inside each grid column",
+        nameof(IStepMethods.BlocksToColumnShards), BackwardCall.Conjugate)
+    { ConjugateOf = (typeof(BlocksToColumnShards), Placement.Grid2D, Placement.Shard(ShardAxis.Features)) };
 
     /// <summary>An all-gather inside each grid column: q groups gathering n/q each, (q−1)·n floats in total.</summary>
     public override long TotalBytes(StepSizes s) => StepSizes.Bytes((s.Q - 1) * s.Elements);
     public override int Calls(CollectiveOp op, StepSizes s) => op == CollectiveOp.AllGather ? s.Q : 0;
     public override int LatencySteps(StepSizes s) => s.Devices == 1 ? 0 : s.Q - 1;
+    public override string BytesFormula => "(q−1)/P";
 
     public override IEnumerable<string> Comment(StepContext c)
     {

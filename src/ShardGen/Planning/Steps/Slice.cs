@@ -25,11 +25,15 @@ internal sealed class Slice(Placement target) : TransitionStep
             ? nameof(IStepMethods.SliceTokens)
             : nameof(IStepMethods.SliceColumns);
 
-    public override StepBackward Backward { get; } = new(BackwardOp.AllGather, target.Kind == PlacementKind.Grid2D
-        ? "all-gather of the gradient's blocks, in grid columns then rows"
-        : target.Axis == ShardAxis.Tokens
-            ? "all-gather of the gradient's token blocks"
-            : "all-gather of the gradient's column shards");
+    // The gradient of the replicated input is whole on every device: the gather of the pieces' gradients.
+    public override StepBackward Backward { get; } = target.Kind == PlacementKind.Grid2D
+        ? new(BackwardOp.AllGather, "conjugate of the slice: all-gather of the gradient's blocks, in grid columns then rows",
+            nameof(IStepMethods.BlocksToReplicated), BackwardCall.Conjugate)
+        { ConjugateOf = (typeof(BlocksToReplicated), Placement.Grid2D, Placement.Replicated) }
+        : new(BackwardOp.AllGather, target.Axis == ShardAxis.Tokens
+            ? "conjugate of the slice: all-gather of the gradient's token blocks"
+            : "conjugate of the slice: all-gather of the gradient's column shards", nameof(IStepMethods.AllGather), BackwardCall.Conjugate)
+        { ConjugateOf = (typeof(AllGather), target, Placement.Replicated) };
 
     public override IEnumerable<string> Comment(StepContext c)
     {

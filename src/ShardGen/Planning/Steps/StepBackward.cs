@@ -13,6 +13,11 @@ internal enum BackwardOp
     AllGather,
     /// <summary>Each device keeps its slice of the gradient (the conjugate of a gather into one replicated value).</summary>
     Slice,
+    /// <summary>
+    /// The reverse movement: a transition between non-replicated placements moves each element to one place (a
+    /// permutation), so its adjoint moves each back (blocks ↔ column shards).
+    /// </summary>
+    Reverse,
     /// <summary>Reduce onto the root (the conjugate of a broadcast).</summary>
     Reduce,
     /// <summary>Broadcast from the root (the conjugate of a reduce).</summary>
@@ -34,7 +39,10 @@ internal enum BackwardCall
     Loss,
     /// <summary>No call: the gradient passes unchanged (an all-reduce's backward).</summary>
     Identity,
-    /// <summary><c>var g = pass.M(dY);</c>: the conjugate collective, a forward method.</summary>
+    /// <summary>
+    /// <c>var g = pass.M(dY);</c>: the conjugate collective, a forward method (<see cref="StepBackward.ConjugateOf"/>), or a
+    /// backward method where no forward step moves that way (its bytes are the step's <c>BackwardTotalBytes</c>).
+    /// </summary>
     Conjugate,
     /// <summary><c>var dX = pass.M(dY, x, layer);</c>: the input's gradient, a new tensor.</summary>
     Gradient,
