@@ -1,9 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
@@ -14,8 +12,9 @@ namespace ShardGen.Samples;
 /// The tokenizer of a Hugging Face checkpoint folder (<c>tokenizer.json</c> with a BPE model), built on
 /// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/> from the file's vocab and merges. Two styles:
 /// GPT-2's byte-level BPE (a <c>ByteLevel</c> pre-tokenizer: GPT-2's split regex, bytes mapped to printable
-/// characters) and LLaMA's SentencePiece-style BPE (spaces written as ▁ with one prepended, no split, <c>&lt;0xXX&gt;</c>
-/// byte tokens decoded; encoding has no byte fallback: a character missing from the vocab is the unknown token).
+/// characters), and LLaMA's and Mistral's SentencePiece-style BPE, run by <see cref="SentencePieceBpe"/> as Hugging
+/// Face runs it (its normalizers and decoders, byte fallback: a character missing from the vocab becomes its UTF-8
+/// bytes as <c>&lt;0xXX&gt;</c> tokens, decoded back into the character).
 /// The post-processor's special tokens around a single sequence (LLaMA's <c>&lt;s&gt;</c>) are added when encoding.
 /// </summary>
 public sealed class CheckpointTokenizer
@@ -23,25 +22,22 @@ public sealed class CheckpointTokenizer
     /// <summary>GPT-2's pre-tokenizer split (contractions, letters, digits, other, spaces), as in tokenizer.json's ByteLevel.</summary>
     private const string Gpt2Split = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
-    private const char SentencePieceSpace = '▁';
-
-    private readonly BpeTokenizer _bpe;
-    private readonly bool _sentencePiece;
+    private readonly BpeTokenizer? _bpe;            // GPT-2 byte-level
+    private readonly SentencePieceBpe? _sentencePiece; // LLaMA, Mistral
+    private readonly HashSet<int> _special;
     private readonly int[] _prefix, _suffix;
-    private readonly Dictionary<int, string> _tokens;
 
-    private CheckpointTokenizer(BpeTokenizer bpe, bool sentencePiece, int[] prefix, int[] suffix)
+    private CheckpointTokenizer(BpeTokenizer? bpe, SentencePieceBpe? sentencePiece, IEnumerable<int> special, int[] prefix, int[] suffix)
     {
         _bpe = bpe;
         _sentencePiece = sentencePiece;
+        _special = special.ToHashSet();
         _prefix = prefix;
         _suffix = suffix;
-        _tokens = bpe.Vocabulary.ToDictionary(kv => kv.Value, kv => kv.Key);
-        foreach (var (token, id) in bpe.SpecialTokens ?? new Dictionary<string, int>()) _tokens[id] = token;
     }
 
     /// <summary>"GPT-2 byte-level BPE" or "SentencePiece BPE", for the sample's report.</summary>
-    public string Kind => _sentencePiece ? "SentencePiece BPE" : "GPT-2 byte-level BPE";
+    public string Kind => _sentencePiece != null ? "SentencePiece BPE" : "GPT-2 byte-level BPE";
 
     /// <summary>The tokenizer of <paramref name="checkpointDirectory"/>, or null when it has no tokenizer.json.</summary>
     /// <exception cref="InvalidDataException">tokenizer.json is not a BPE tokenizer this class can build, naming why.</exception>
@@ -79,45 +75,27 @@ public sealed class CheckpointTokenizer
                     special[token.GetProperty("content").GetString()!] = token.GetProperty("id").GetInt32();
 
         bool byteLevel = HasType(root, "pre_tokenizer", "ByteLevel") || HasType(root, "decoder", "ByteLevel");
+        var (prefix, suffix) = SingleSequenceTemplate(root, special, vocab);
+        if (!byteLevel) return new CheckpointTokenizer(null, SentencePieceBpe.FromJson(root, model, path), special.Values, prefix, suffix);
         string? unknown = model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
         var options = new BpeOptions(vocab)
         {
             Merges = merges,
             SpecialTokens = special.Count > 0 ? special : null,
             UnknownToken = unknown,
-            ByteLevel = byteLevel,
-            // Byte-level: GPT-2's split. SentencePiece: the whole text is one piece (spaces are ▁, merges cross words).
-            PreTokenizer = new RegexPreTokenizer(new Regex(byteLevel ? Gpt2Split : "(?s).+", RegexOptions.Compiled), special.Count > 0 ? special : null),
-            Normalizer = byteLevel ? null : new SentencePieceSpaces(),
+            ByteLevel = true,
+            PreTokenizer = new RegexPreTokenizer(new Regex(Gpt2Split, RegexOptions.Compiled), special.Count > 0 ? special : null),
         };
-        var (prefix, suffix) = SingleSequenceTemplate(root, special, vocab);
-        return new CheckpointTokenizer(BpeTokenizer.Create(options), !byteLevel, prefix, suffix);
+        return new CheckpointTokenizer(BpeTokenizer.Create(options), null, special.Values, prefix, suffix);
     }
 
     /// <summary>The token ids of <paramref name="text"/>, with the special tokens the checkpoint's template adds.</summary>
-    public int[] Encode(string text) => [.. _prefix, .. _bpe.EncodeToIds(text), .. _suffix];
+    public int[] Encode(string text) =>
+        [.. _prefix, .. _sentencePiece != null ? _sentencePiece.Encode(text) : _bpe!.EncodeToIds(text), .. _suffix];
 
     /// <summary>The text of <paramref name="ids"/>; special tokens (e.g. &lt;s&gt;) are left out.</summary>
-    public string Decode(IEnumerable<int> ids)
-    {
-        var special = _bpe.SpecialTokens?.Values.ToHashSet() ?? [];
-        var kept = ids.Where(id => !special.Contains(id)).ToList();
-        if (!_sentencePiece) return _bpe.Decode(kept);
-
-        // SentencePiece: ▁ is a space (the prepended one dropped), <0xXX> tokens are raw UTF-8 bytes.
-        var bytes = new List<byte>();
-        foreach (int id in kept)
-        {
-            if (!_tokens.TryGetValue(id, out var token)) continue;
-            if (token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token.EndsWith('>') &&
-                byte.TryParse(token.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out byte b))
-                bytes.Add(b);
-            else
-                bytes.AddRange(Encoding.UTF8.GetBytes(token.Replace(SentencePieceSpace, ' ')));
-        }
-        string text = Encoding.UTF8.GetString(bytes.ToArray());
-        return text.StartsWith(' ') ? text[1..] : text;
-    }
+    public string Decode(IEnumerable<int> ids) =>
+        _sentencePiece != null ? _sentencePiece.Decode(ids, _special) : _bpe!.Decode(ids.Where(id => !_special.Contains(id)));
 
     /// <summary>A merge as "a b" (older files) or ["a", "b"] (newer files).</summary>
     private static string Merge(JsonElement merge) =>
@@ -155,12 +133,5 @@ public sealed class CheckpointTokenizer
             (seenSequence ? suffix : prefix).Add(id);
         }
         return (prefix.ToArray(), suffix.ToArray());
-    }
-
-    /// <summary>SentencePiece's whitespace: one ▁ prepended, every space written as ▁.</summary>
-    private sealed class SentencePieceSpaces : Normalizer
-    {
-        public override string Normalize(string original) => SentencePieceSpace + original.Replace(' ', SentencePieceSpace);
-        public override string Normalize(ReadOnlySpan<char> original) => Normalize(original.ToString());
     }
 }

@@ -37,7 +37,6 @@ static int Run(TrainOptions o, SampleBackend backend)
     string? temporary = null;
     try
     {
-        if (o.Mpi && o.Save is not null) throw new ArgumentException("--save gathers every device's slices in one process: train without --mpi to save.");
         // Under MPI this process holds one device of one replica (mpirun -np D×P); in process, D meshes of P devices.
         for (int r = 0; r < (o.Mpi ? 1 : o.DataParallel); r++)
         {
@@ -86,6 +85,7 @@ static int Run(TrainOptions o, SampleBackend backend)
         }
         if (o.Save != null)
         {
+            // Under MPI every rank takes part: rank 0 gathers its replica's slices and writes.
             models[0].Training.Save(o.Save);
             Console.WriteLine($"saved: {o.Save}");
         }

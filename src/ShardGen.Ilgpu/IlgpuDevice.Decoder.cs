@@ -122,7 +122,7 @@ public sealed partial class IlgpuDevice
             KernelSet.Gemm(Stream, qk, q, kc, scores, scores, nh);
             KernelSet.Softmax(Stream, new SoftmaxParams
             {
-                Offset = 0, Length = keys, Causal = 1, QueryRows = rows, FirstQuery = cached, Scale = 1f / MathF.Sqrt(d),
+                Offset = 0, Length = keys, Causal = 1, QueryRows = rows, FirstQuery = cached, Window = shape.Window, Scale = 1f / MathF.Sqrt(d),
             }, nh * rows, scores);
             int values = valueCache.Offset + h0 / group * d;
             if (cached > 0)

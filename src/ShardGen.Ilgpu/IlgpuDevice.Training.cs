@@ -85,7 +85,7 @@ public sealed partial class IlgpuDevice
             var p = new AttentionBackwardParams
             {
                 Qkv = Layout(qkv), DOut = Layout(dOutput), DQkv = Layout(dQkv), Heads = shape.QueryHeads, KvHeads = shape.KvHeads,
-                HeadDim = shape.HeadDim, Group = shape.QueryHeads / shape.KvHeads, Causal = shape.Causal ? 1 : 0, Scale = 1f / MathF.Sqrt(shape.HeadDim),
+                HeadDim = shape.HeadDim, Group = shape.QueryHeads / shape.KvHeads, Causal = shape.Causal ? 1 : 0, Window = shape.Window, Scale = 1f / MathF.Sqrt(shape.HeadDim),
             };
             KernelSet.AttentionBackward(Stream, p, shape.Tokens, Indices(bounds), ViewOf(qkv), ViewOf(dOutput),
                 Scratch(3L * shape.Tokens * shape.QueryHeads), ViewOf(dQkv));
@@ -150,6 +150,12 @@ public sealed partial class IlgpuDevice
     {
         CheckSumOfSquares(g, result);
         Enqueue(() => KernelSet.SumOfSquares(Stream, new ReductionParams { A = Layout(g), B = Layout(result), Rows = g.Rows }, ViewOf(g), ViewOf(result)));
+    }
+
+    public override void Zero(MatrixView x)
+    {
+        CheckZero(x);
+        Enqueue(() => KernelSet.Zero(Stream, ViewOf(x), Layout(x), x.Rows));
     }
 
     public override void Scale(MatrixView g, float factor)

@@ -84,7 +84,7 @@ public sealed partial class IlgpuDevice
             KernelSet.Gemm(Stream, qk, q, q, scores, scores, nh);
             KernelSet.Softmax(Stream, new SoftmaxParams
             {
-                Offset = 0, Length = keys, Causal = causal ? 1 : 0, QueryRows = rows, FirstQuery = first, Scale = 1f / MathF.Sqrt(d),
+                Offset = 0, Length = keys, Causal = causal ? 1 : 0, QueryRows = rows, FirstQuery = first, Window = shape.Window, Scale = 1f / MathF.Sqrt(d),
             }, nh * rows, scores);
             // P·V over the keys every row of the strip sees: all of them when bidirectional, those before the strip when causal.
             int shared = causal ? first : keys;

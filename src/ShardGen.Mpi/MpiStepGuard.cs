@@ -21,6 +21,10 @@ internal enum MpiStep
     TrafficReport,
     WeightCheck,
     CommunicatorSplit,
+    GradientNorm,
+    RegionExchange,
+    SaveOutcome,
+    SaveGather,
 }
 
 /// <summary>
@@ -255,6 +259,10 @@ internal sealed unsafe class MpiStepGuard : IDisposable
             MpiStep.TrafficReport => "traffic report",
             MpiStep.WeightCheck => "weight check (Create)",
             MpiStep.CommunicatorSplit => "communicator split",
+            MpiStep.GradientNorm => "gradient norm",
+            MpiStep.RegionExchange => "parameter regions exchange",
+            MpiStep.SaveOutcome => "save outcome",
+            MpiStep.SaveGather => "save gather",
             _ => $"step kind {kind}",
         };
         step = $"'{step} over {label}{(elements > 0 ? $", {elements:N0} floats" : "")}'";

@@ -84,6 +84,8 @@ public sealed class RemoteDevice : Device
 
     public override void Scale(MatrixView g, float factor) => CheckView(g);
 
+    public override void Zero(MatrixView x) => CheckView(x);
+
     public override void Synchronize()
     {
     }

@@ -35,7 +35,14 @@ public static class MpiJob
     /// Runs <paramref name="dll"/> under mpirun (see the other overload); --out=DIR is appended to its arguments, and
     /// <paramref name="environment"/> is set in every rank.
     /// </summary>
-    public static MpiRun Run(int ranks, string dll, IEnumerable<string> arguments, int timeoutSeconds = 90, IReadOnlyDictionary<string, string>? environment = null)
+    public static MpiRun Run(int ranks, string dll, IEnumerable<string> arguments, int timeoutSeconds = 90, IReadOnlyDictionary<string, string>? environment = null) =>
+        Run(ranks, dll, arguments, rankFiles: true, timeoutSeconds, environment);
+
+    /// <summary>
+    /// As the other overloads; without <paramref name="rankFiles"/> no --out=DIR is appended (for a program that does
+    /// not take it), and the per-rank lines are empty.
+    /// </summary>
+    public static MpiRun Run(int ranks, string dll, IEnumerable<string> arguments, bool rankFiles, int timeoutSeconds = 90, IReadOnlyDictionary<string, string>? environment = null)
     {
         if (MpiRunPath is null) throw new InvalidOperationException(SkipReason);
         var outDir = Path.Combine(Path.GetTempPath(), "shardgen-mpi-" + Guid.NewGuid().ToString("N"));
@@ -62,7 +69,7 @@ public static class MpiJob
         psi.ArgumentList.Add(DotnetHost);
         psi.ArgumentList.Add(dll);
         foreach (var a in arguments) psi.ArgumentList.Add(a);
-        psi.ArgumentList.Add("--out=" + outDir);
+        if (rankFiles) psi.ArgumentList.Add("--out=" + outDir);
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         // A terminal type with a keypad-transmit sequence, as in an interactive shell: the ranks must not send it.

@@ -10,7 +10,9 @@
 
 Its own safetensors parser (struct + json + numpy), independent of ShardGen's reader. The model math follows
 transformers' modeling_llama.py (RMSNorm, rotate_half RoPE, repeat_kv, SwiGLU) and modeling_gpt2.py (LayerNorm,
-learned positions, Conv1D [in, out], gelu_new), in float64.
+learned positions, Conv1D [in, out], gelu_new), in float64. A mistral config's sliding_window W (make's
+--sliding-window) masks as transformers' masking_utils.py does (sliding_window_overlay and-ed with the causal mask):
+query i sees keys j with i - W < j <= i.
 """
 import argparse
 import json
@@ -147,6 +149,9 @@ def make(args):
                   "num_key_value_heads": kv, "intermediate_size": f, "num_hidden_layers": L,
                   "max_position_embeddings": args.positions, "rms_norm_eps": args.eps, "rope_theta": args.rope_theta,
                   "hidden_act": "silu", "tie_word_embeddings": tied, "rope_scaling": None}
+        if args.sliding_window is not None:
+            assert args.model_type == "mistral", "--sliding-window is Mistral's (config.json sliding_window)"
+            config["sliding_window"] = args.sliding_window
     else:
         pre = "" if args.no_prefix else "transformer."
         P = args.positions
@@ -231,8 +236,9 @@ def rope(x, positions, theta):
     return x * emb.cos()[:, None, :] + rotate_half(x) * emb.sin()[:, None, :]
 
 
-def attention(q, k, v, starts):
-    """q [T, H, d], k/v [T, H, d] (KV already repeated); causal within each packed sequence."""
+def attention(q, k, v, starts, window=None):
+    """q [T, H, d], k/v [T, H, d] (KV already repeated); causal within each packed sequence; a sliding window W also
+    hides keys j <= i - W (transformers' sliding_window_overlay: kv_idx > q_idx - sliding_window)."""
     T, H, d = q.shape
     out = torch.zeros_like(q)
     for s, e in starts:
@@ -240,6 +246,8 @@ def attention(q, k, v, starts):
         scores = qs @ ks.transpose(-1, -2) / math.sqrt(d)
         n = e - s
         mask = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
+        if window is not None:
+            mask |= torch.tril(torch.ones(n, n, dtype=torch.bool), diagonal=-window)
         scores = scores.masked_fill(mask, float("-inf"))
         out[s:e] = (torch.softmax(scores, dim=-1) @ vs).transpose(0, 1)
     return out
@@ -271,6 +279,7 @@ def llama(c, w, ids, positions, spans):
     KV = c.get("num_key_value_heads") or H
     d, eps, theta = h // H, c.get("rms_norm_eps", 1e-6), c.get("rope_theta", 10000.0)
     qkv_bias = c["model_type"] == "qwen2"
+    window = c.get("sliding_window") if c["model_type"] == "mistral" else None
     x = w["model.embed_tokens.weight"][ids]
     T = len(ids)
     for i in range(c["num_hidden_layers"]):
@@ -284,7 +293,7 @@ def llama(c, w, ids, positions, spans):
         k = rope(proj("k_proj").view(T, KV, d), positions, theta)
         v = proj("v_proj").view(T, KV, d)
         k, v = k.repeat_interleave(H // KV, dim=1), v.repeat_interleave(H // KV, dim=1)   # repeat_kv
-        x = x + attention(q, k, v, spans).reshape(T, h) @ w[p + "self_attn.o_proj.weight"].T
+        x = x + attention(q, k, v, spans, window).reshape(T, h) @ w[p + "self_attn.o_proj.weight"].T
         m = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
         gate, up = m @ w[p + "mlp.gate_proj.weight"].T, m @ w[p + "mlp.up_proj.weight"].T
         x = x + (torch.nn.functional.silu(gate) * up) @ w[p + "mlp.down_proj.weight"].T
@@ -355,6 +364,7 @@ def main():
     m.add_argument("--shards", type=int, default=1)
     m.add_argument("--tied", type=lambda s: s.lower() in ("1", "true", "yes"), default=None)
     m.add_argument("--no-prefix", action="store_true", help="GPT-2 names without 'transformer.'")
+    m.add_argument("--sliding-window", type=int, default=None, help="mistral only: config.json sliding_window")
     d = sub.add_parser("dump")
     d.add_argument("checkpoint")
     d.add_argument("out")

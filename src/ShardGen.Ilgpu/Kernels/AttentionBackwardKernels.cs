@@ -19,12 +19,20 @@ internal static class AttentionBackwardKernels
 
     private static int KeyEnd(AttentionBackwardParams p, ArrayView<int> bounds, int t) => p.Causal != 0 ? t + 1 : bounds[2 * t + 1];
 
+    /// <summary>Token t's first key: its sequence's first, or under a sliding window W the later of that and t − W + 1.</summary>
+    private static int KeyStart(AttentionBackwardParams p, ArrayView<int> bounds, int t) =>
+        p.Window > 0 && t - p.Window + 1 > bounds[2 * t] ? t - p.Window + 1 : bounds[2 * t];
+
+    /// <summary>One past the last query that sees key j: its sequence's end, or under a sliding window W at most j + W.</summary>
+    private static int QueryEnd(AttentionBackwardParams p, ArrayView<int> bounds, int j) =>
+        p.Window > 0 && j + p.Window < bounds[2 * j + 1] ? j + p.Window : bounds[2 * j + 1];
+
     public static void Statistics(Index1D i, AttentionBackwardParams p, ArrayView<int> bounds, ArrayView<float> qkv, ArrayView<float> dOut, ArrayView<float> stats)
     {
         int t = i / p.Heads, h = i - t * p.Heads, d = p.HeadDim, kv = h / p.Group;
         int q = p.Qkv.Offset + t * p.Qkv.Stride + h * d, o = p.DOut.Offset + t * p.DOut.Stride + h * d;
         int k0 = p.Qkv.Offset + p.Heads * d + kv * d, v0 = k0 + p.KvHeads * d;
-        int first = bounds[2 * t], end = KeyEnd(p, bounds, t);
+        int first = KeyStart(p, bounds, t), end = KeyEnd(p, bounds, t);
         float max = float.NegativeInfinity;
         for (int j = first; j < end; j++) { float s = p.Scale * Dot(qkv, q, qkv, k0 + j * p.Qkv.Stride, d); if (s > max) max = s; }
         double sum = 0, centre = 0;
@@ -54,7 +62,7 @@ internal static class AttentionBackwardKernels
     {
         int d = p.HeadDim, per = p.Heads * d, t = i / per, rest = i - t * per, h = rest / d, c = rest - h * d, kv = h / p.Group;
         double acc = 0;
-        for (int j = bounds[2 * t], end = KeyEnd(p, bounds, t); j < end; j++)
+        for (int j = KeyStart(p, bounds, t), end = KeyEnd(p, bounds, t); j < end; j++)
             acc += Ds(p, qkv, dOut, stats, t, h, j, out _) * qkv[p.Qkv.Offset + j * p.Qkv.Stride + p.Heads * d + kv * d + c];
         dQkv[p.DQkv.Offset + t * p.DQkv.Stride + h * d + c] = (float)(p.Scale * acc);
     }
@@ -64,7 +72,7 @@ internal static class AttentionBackwardKernels
     {
         int d = p.HeadDim, per = p.KvHeads * d, j = i / per, rest = i - j * per, kv = rest / d, c = rest - kv * d;
         double dk = 0, dv = 0;
-        int first = p.Causal != 0 ? j : bounds[2 * j], end = bounds[2 * j + 1];
+        int first = p.Causal != 0 ? j : bounds[2 * j], end = QueryEnd(p, bounds, j);
         for (int g = 0; g < p.Group; g++)
         {
             int h = kv * p.Group + g;
@@ -84,6 +92,6 @@ internal static class AttentionBackwardKernels
 internal struct AttentionBackwardParams
 {
     public ViewLayout Qkv, DOut, DQkv;
-    public int Heads, KvHeads, HeadDim, Group, Causal;
+    public int Heads, KvHeads, HeadDim, Group, Causal, Window;
     public float Scale;
 }

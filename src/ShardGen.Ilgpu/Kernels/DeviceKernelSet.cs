@@ -15,6 +15,7 @@ internal sealed partial class DeviceKernelSet
     private Action<AcceleratorStream, KernelConfig, GemmParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _gemm;
     private Action<AcceleratorStream, Index1D, ViewLayout, ViewLayout, ArrayView<float>, ArrayView<float>>? _copy;
     private Action<AcceleratorStream, Index1D, ViewLayout, ViewLayout, ArrayView<float>, ArrayView<float>>? _add;
+    private Action<AcceleratorStream, Index1D, ViewLayout, ArrayView<float>>? _zero;
     private Action<AcceleratorStream, Index1D, BiasActivationParams, ArrayView<float>, ArrayView<float>>? _biasActivation;
     private Action<AcceleratorStream, KernelConfig, NormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _normalize;
     private Action<AcceleratorStream, KernelConfig, SoftmaxParams, ArrayView<float>>? _softmax;
@@ -81,6 +82,14 @@ internal sealed partial class DeviceKernelSet
         if (n == 0) return;
         _add ??= _accelerator.LoadAutoGroupedKernel<Index1D, ViewLayout, ViewLayout, ArrayView<float>, ArrayView<float>>(DeviceKernels.Add);
         _add(stream, n, s, d, source, destination);
+    }
+
+    public void Zero(AcceleratorStream stream, ArrayView<float> destination, ViewLayout d, int rows)
+    {
+        int n = rows * d.Cols;
+        if (n == 0) return;
+        _zero ??= _accelerator.LoadAutoGroupedKernel<Index1D, ViewLayout, ArrayView<float>>(DeviceKernels.Zero);
+        _zero(stream, n, d, destination);
     }
 
     public void BiasActivation(AcceleratorStream stream, BiasActivationParams p, ArrayView<float> c, ArrayView<float> bias, int rows)

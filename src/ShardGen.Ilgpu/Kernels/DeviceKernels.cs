@@ -31,6 +31,13 @@ internal static class DeviceKernels
         destination[at] = destination[at] + source[s.Offset + r * s.Stride + col];
     }
 
+    /// <summary>destination = 0, element i of a rows × cols view.</summary>
+    public static void Zero(Index1D i, ViewLayout d, ArrayView<float> destination)
+    {
+        int r = i / d.Cols, col = i - r * d.Cols;
+        destination[d.Offset + r * d.Stride + col] = 0f;
+    }
+
     /// <summary>C[r, c] = act(C[r, c] + bias[c]).</summary>
     public static void BiasActivation(Index1D i, BiasActivationParams p, ArrayView<float> c, ArrayView<float> bias)
     {
@@ -81,12 +88,13 @@ internal static class DeviceKernels
         int n = p.Length;
         int i = p.FirstQuery + row % p.QueryRows; // query position inside the sequence
         int valid = p.Causal != 0 ? i + 1 : n;
+        int first = p.Window > 0 && i >= p.Window ? i - p.Window + 1 : 0; // a sliding window's first key
         int at = p.Offset + row * n;
         float m = float.NegativeInfinity;
-        for (int j = tid; j < valid; j += g) m = MathF.Max(m, scores[at + j]);
+        for (int j = first + tid; j < valid; j += g) m = MathF.Max(m, scores[at + j]);
         float max = GroupMax(scratch, m, tid, g);
         float s = 0f;
-        for (int j = tid; j < valid; j += g)
+        for (int j = first + tid; j < valid; j += g)
         {
             float e = KernelMath.Exp((scores[at + j] - max) * p.Scale);
             scores[at + j] = e;
@@ -94,7 +102,7 @@ internal static class DeviceKernels
         }
         float inverse = 1f / GroupSum(scratch, s, tid, g);
         for (int j = tid; j < n; j += g)
-            scores[at + j] = j < valid ? scores[at + j] * inverse : 0f;
+            scores[at + j] = j >= first && j < valid ? scores[at + j] * inverse : 0f;
     }
 
     /// <summary>

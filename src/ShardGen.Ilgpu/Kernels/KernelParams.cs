@@ -49,11 +49,11 @@ internal struct NormParams
 /// <summary>
 /// One row per group of Heads·QueryRows score rows (head-major, QueryRows×Length per head, packed): scaled softmax
 /// over the keys query i = FirstQuery + (row mod QueryRows) sees (i + 1 when causal, else Length); keys it does not
-/// see are set to 0 and never read.
+/// see are set to 0 and never read. A sliding Window W &gt; 0 (causal only) starts query i's keys at max(0, i − W + 1).
 /// </summary>
 internal struct SoftmaxParams
 {
-    public int Offset, Length, Causal, QueryRows, FirstQuery;
+    public int Offset, Length, Causal, QueryRows, FirstQuery, Window;
     public float Scale;
 }
 

@@ -37,7 +37,7 @@ public sealed record CheckpointConfig
     public required Activation Activation { get; init; }
     /// <summary>The activation as config.json names it.</summary>
     public required string ActivationName { get; init; }
-    /// <summary>Mistral's sliding_window: Hugging Face masks attention beyond this many tokens (null: none).</summary>
+    /// <summary>Mistral's sliding_window W: query i attends keys i − W &lt; j ≤ i, as Hugging Face masks it (null: none).</summary>
     public int? SlidingWindow { get; init; }
 
     public int HeadDim => Hidden / Heads;

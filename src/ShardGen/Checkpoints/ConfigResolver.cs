@@ -62,6 +62,7 @@ public static class ConfigResolver
                 Epsilon = pin.Real("NormEpsilon", b.Epsilon, c.NormEpsilon, nameof(c.NormEpsilon)),
                 RopeTheta = b.Rotary ? pin.Real("RopeTheta", b.RopeTheta, c.RopeTheta, nameof(c.RopeTheta)) : b.RopeTheta,
                 QkvBias = c.QkvBias,
+                SlidingWindow = c.SlidingWindow ?? 0,
             },
         };
     }

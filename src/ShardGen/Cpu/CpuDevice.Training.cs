@@ -99,4 +99,10 @@ public sealed partial class CpuDevice
         CheckScale(g, factor);
         Enqueue(DeviceCommand.Scale(g, factor));
     }
+
+    public override void Zero(MatrixView x)
+    {
+        CheckZero(x);
+        Enqueue(DeviceCommand.Zero(x));
+    }
 }

@@ -94,6 +94,12 @@ internal sealed unsafe partial class CpuWorker
                 for (int r = 0; r < c.C.Rows; r++) Optimizers.ScaleRow(gp + (nint)r * c.C.Stride, c.C.Cols, c.Epsilon);
                 return true;
             }
+            case CommandKind.Zero:
+            {
+                float* xp = Pointer(c.C);
+                for (int r = 0; r < c.C.Rows; r++) new Span<float>(xp + (nint)r * c.C.Stride, c.C.Cols).Clear();
+                return true;
+            }
             default:
                 return false;
         }

@@ -59,4 +59,7 @@ internal partial struct DeviceCommand
 
     /// <summary>g in C, the factor in Epsilon.</summary>
     public static DeviceCommand Scale(MatrixView g, float factor) => new() { Kind = CommandKind.Scale, C = g, Epsilon = factor };
+
+    /// <summary>x in C.</summary>
+    public static DeviceCommand Zero(MatrixView x) => new() { Kind = CommandKind.Zero, C = x };
 }

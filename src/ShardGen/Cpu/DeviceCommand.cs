@@ -35,6 +35,7 @@ internal enum CommandKind : byte
     AdamWStep,
     SumOfSquares,
     Scale,
+    Zero,
 }
 
 /// <summary>

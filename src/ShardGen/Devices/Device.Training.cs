@@ -93,4 +93,10 @@ public abstract partial class Device
 
     /// <summary>Enqueues <c>g ← factor·g</c> elementwise.</summary>
     public abstract void Scale(MatrixView g, float factor);
+
+    /// <summary>
+    /// Enqueues <c>x ← 0</c> elementwise (not a scale by 0: a stale NaN would survive it). Accumulating kernels write
+    /// into pooled buffers that hold the last pass's values; this clears them on the device, in queue order.
+    /// </summary>
+    public abstract void Zero(MatrixView x);
 }

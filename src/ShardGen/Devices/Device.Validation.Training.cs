@@ -210,6 +210,9 @@ public abstract partial class Device
             throw new ArgumentOutOfRangeException(nameof(factor), factor, $"Scale on {Name}: the factor must be finite.");
     }
 
+    /// <summary>The rules of <see cref="Zero"/>'s argument, for every backend.</summary>
+    protected internal void CheckZero(MatrixView x) => CheckView(x, nameof(x));
+
     private void CheckShape(MatrixView view, MatrixView like, string op, string name)
     {
         if (view.Rows != like.Rows || view.Cols != like.Cols)

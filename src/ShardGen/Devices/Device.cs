@@ -30,6 +30,21 @@ public abstract partial class Device : IDisposable
     /// </summary>
     public long PooledBytes => Counters.PooledElements * sizeof(float);
 
+    /// <summary>
+    /// Buffers this device has allocated since it was made (disposed ones included): a pass whose buffers all come from
+    /// pools leaves it unchanged.
+    /// </summary>
+    public long BuffersAllocated => Counters.Made;
+
+    /// <summary>
+    /// The most bytes this device held at once (<see cref="AllocatedBytes"/> + <see cref="PooledBytes"/>) since it was
+    /// made or since <see cref="ResetPeakBytes"/>.
+    /// </summary>
+    public long PeakBytes => Counters.PeakElements * sizeof(float);
+
+    /// <summary>Starts <see cref="PeakBytes"/> again from what the device holds now.</summary>
+    public void ResetPeakBytes() => Counters.ResetPeak();
+
     /// <summary>Position of the device in its mesh, 0-based.</summary>
     public int Rank { get; }
 

@@ -11,8 +11,33 @@ internal sealed class DeviceMemoryCounters
     private long _liveElements;
     private int _liveBuffers;
     private long _pooledElements;
+    private long _made;
+    private long _peakElements;
 
     public long LiveElements => Interlocked.Read(ref _liveElements);
+
+    /// <summary>Buffers ever made on the device (a pool's reuse makes none).</summary>
+    public long Made => Interlocked.Read(ref _made);
+
+    /// <summary>The most elements held at once (live and pooled) since the device was made or the peak was reset.</summary>
+    public long PeakElements => Interlocked.Read(ref _peakElements);
+
+    /// <summary>A new buffer: counted live, and the peak raised to what the device now holds.</summary>
+    public void CountMade(long elements)
+    {
+        Interlocked.Increment(ref _made);
+        CountBuffer(elements, +1);
+        RaisePeak();
+    }
+
+    /// <summary>Starts a new peak from what the device holds now.</summary>
+    public void ResetPeak() => Interlocked.Exchange(ref _peakElements, LiveElements + PooledElements);
+
+    private void RaisePeak()
+    {
+        long held = LiveElements + PooledElements, peak;
+        while (held > (peak = Interlocked.Read(ref _peakElements)) && Interlocked.CompareExchange(ref _peakElements, held, peak) != peak) { }
+    }
 
     public int LiveBuffers => Volatile.Read(ref _liveBuffers);
 
@@ -42,7 +67,7 @@ internal sealed class BufferAccount
     {
         _counters = counters;
         _elements = elements;
-        counters.CountBuffer(elements, +1);
+        counters.CountMade(elements);
     }
 
     /// <summary>Moves the buffer between "in use" and "pooled"; ignored once released.</summary>

@@ -93,15 +93,19 @@ internal static unsafe class AttentionBackward
             Gemm(q, ldq, false, q0 + kOff, ldq, true, p, lds, m, keys, d, false, ws);
             for (int i = 0; i < m; i++)
             {
-                int visible = shape.Causal ? row + i + 1 : keys;
-                Softmax.ScaledRow(p + (nint)i * lds, visible, keys, scale);
+                int visible = shape.Causal ? row + i + 1 : keys, first = shape.FirstKey(row + i);
+                float* pi = p + (nint)i * lds;
+                Softmax.ScaledRow(pi + first, visible - first, keys - first, scale);
+                if (first > 0) new Span<float>(pi, first).Clear(); // before a sliding window: probability 0
             }
             // dP [m, keys] = dO·Vᵀ, then dS = P ⊙ (dP − Σ P ⊙ dP)·s over the visible keys, zero past them.
             Gemm(dO, ldo, false, q0 + vOff, ldq, true, ds, lds, m, keys, d, false, ws);
             for (int i = 0; i < m; i++)
             {
-                int visible = shape.Causal ? row + i + 1 : keys;
-                SoftmaxGradientRow(p + (nint)i * lds, ds + (nint)i * lds, visible, keys, scale);
+                int visible = shape.Causal ? row + i + 1 : keys, first = shape.FirstKey(row + i);
+                float* dsi = ds + (nint)i * lds;
+                SoftmaxGradientRow(p + (nint)i * lds + first, dsi + first, visible - first, keys - first, scale);
+                if (first > 0) new Span<float>(dsi, first).Clear();
             }
             // dQ = dS·K: a causal block's keys [0, row) on the GEMM, its diagonal row by row up to each row's own key,
             // so a query's gradient never reads a later token's key.

@@ -121,7 +121,7 @@ internal static unsafe class AttentionKernel
             block.Context(0, m, 0, item.Length, accumulate: false);
             return;
         }
-        RunCausal(block, item.Row, m, scale);
+        RunCausal(block, item.Row, m, scale, shape);
     }
 
     /// <summary>
@@ -129,12 +129,19 @@ internal static unsafe class AttentionKernel
     /// reads a later token (a NaN or ∞ there cannot reach it, and no work is spent past it). In blocks: keys past the
     /// block's last row are never touched; the rectangle of keys [0, row), which every row sees, runs on the GEMM; the
     /// m×m diagonal block's scores come from the same score GEMM, but softmax and P·V read only each row's keys up to
-    /// itself, the diagonal's P·V summed in registers key by key.
+    /// itself, the diagonal's P·V summed in registers key by key. Under a sliding window each row's softmax covers only
+    /// its window [FirstKey, row + i]; the keys before it get probability 0 (the products stay full-width and simple).
     /// </summary>
-    private static void RunCausal(in Block block, int row, int m, float scale)
+    private static void RunCausal(in Block block, int row, int m, float scale, AttentionShape shape)
     {
         block.Scores(0, m, 0, row + m);
-        for (int i = 0; i < m; i++) Softmax.ScaledRow(block.ScoreRow(i), row + i + 1, row + i + 1, scale);
+        for (int i = 0; i < m; i++)
+        {
+            int first = shape.FirstKey(row + i);
+            float* scores = block.ScoreRow(i);
+            Softmax.ScaledRow(scores + first, row + i + 1 - first, row + i + 1 - first, scale);
+            if (first > 0) new Span<float>(scores, first).Clear();
+        }
         if (row > 0) block.Context(0, m, 0, row, accumulate: false);
         else block.ClearOutput(m);
         for (int i = 0; i < m; i++)

@@ -34,6 +34,6 @@ internal sealed class AttentionPlan
     {
         var s = Shape;
         return s.QueryHeads == shape.QueryHeads && s.KvHeads == shape.KvHeads && s.HeadDim == shape.HeadDim &&
-               s.Causal == shape.Causal && s.SequenceStarts.AsSpan().SequenceEqual(shape.SequenceStarts);
+               s.Causal == shape.Causal && s.Window == shape.Window && s.SequenceStarts.AsSpan().SequenceEqual(shape.SequenceStarts);
     }
 }

@@ -94,16 +94,18 @@ internal static unsafe class CachedAttentionKernel
         float scale = 1f / MathF.Sqrt(d);
 
         // Scores: each key row once, against every query of the group (the row stays in L1 across the group).
-        for (int j = 0; j < keys; j++)
+        // A sliding window: only cache rows [first, keys) are read (the cache keeps every row).
+        int first = s.FirstKey(keys - 1);
+        for (int j = first; j < keys; j++)
         {
             float* kj = k + (nint)j * p.Ldk;
             for (int g = 0; g < group; g++) scores[(nint)g * keys + j] = RowMath.Dot(q + g * d, kj, d);
         }
-        for (int g = 0; g < group; g++) Softmax.ScaledRow(scores + (nint)g * keys, keys, keys, scale);
+        for (int g = 0; g < group; g++) Softmax.ScaledRow(scores + (nint)g * keys + first, keys - first, keys - first, scale);
 
         // Context: each value row once, added into every query's sum (group × d floats, in L1).
         new Span<float>(sums, group * d).Clear();
-        for (int j = 0; j < keys; j++)
+        for (int j = first; j < keys; j++)
         {
             float* vj = v + (nint)j * p.Ldv;
             for (int g = 0; g < group; g++) RowMath.AddScaled(sums + g * d, scores[(nint)g * keys + j], vj, d);

@@ -28,6 +28,9 @@ sealed record TransformerSpec(int Heads, int KvHeads, int FfnHidden, NormKind No
     /// <summary>Biases on the q, k and v projections only (Qwen2), when the layer has no other biases.</summary>
     public bool QkvBias { get; init; }
 
+    /// <summary>Mistral's sliding window W (config.json's sliding_window; 0: none): query i sees keys i − W &lt; j ≤ i.</summary>
+    public int SlidingWindow { get; init; }
+
     /// <summary>Width of one head for a block of <paramref name="hidden"/> features.</summary>
     public int HeadDim(int hidden) => Heads > 0 ? hidden / Heads : 0;
 

@@ -13,7 +13,6 @@ public sealed partial class ForwardPass
     // Sequence parallel: a replicated parameter's gradient from this pass's token shards, one zeroed buffer per device
     // (Partial) and where the sum over the devices goes (Twin): SumPartialGradients adds them up.
     private readonly List<(int Rank, MatrixView Partial, MatrixView Twin)> _partials = new();
-    private readonly List<DeviceBuffer> _partialBuffers = new();
 
     /// <summary>True between BeginTraining and the pass's end: activations are kept for the backward.</summary>
     internal bool Training { get; private set; }
@@ -43,8 +42,6 @@ public sealed partial class ForwardPass
         _partials.Clear();
         _preActivations.Clear();
         OutputGradient = null;
-        foreach (var b in _partialBuffers) b.Dispose();
-        _partialBuffers.Clear();
     }
 
     private void ExpectTraining(string step)
@@ -68,11 +65,19 @@ public sealed partial class ForwardPass
     private MatrixView ReplicatedGradient(int rank, MatrixView twin, bool tokenShards)
     {
         if (!tokenShards) return twin;
-        // Device.Allocate zero-fills; pooled buffers would hold stale values. A few small vectors per block and pass.
-        var buffer = Devices[rank].Allocate(twin.Rows * twin.Cols);
-        _partialBuffers.Add(buffer);
-        var partial = buffer.AsMatrix(twin.Rows, twin.Cols);
+        var partial = ZeroedPartial(rank, twin.Rows, twin.Cols);
         _partials.Add((rank, partial, twin));
+        return partial;
+    }
+
+    /// <summary>
+    /// A rows × cols gradient partial that accumulating kernels add into: a pooled activation (returned when the pass
+    /// ends, like the others) zeroed on its device, since the pool hands out the last pass's values.
+    /// </summary>
+    private MatrixView ZeroedPartial(int rank, int rows, int cols)
+    {
+        var partial = Allocate(rank, rows, cols);
+        Devices[rank].Zero(partial);
         return partial;
     }
 

@@ -93,7 +93,7 @@ public sealed partial class ForwardPass
         var info = block.Info;
         if (qkv.Layout != TensorLayout.Heads || dContext.Layout != TensorLayout.ColumnSharded)
             throw new InvalidOperationException($"Block '{info.Name}': AttentionBackward needs dContext column shards and the kept q|k|v, got {dContext} and {qkv}.");
-        var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts);
+        var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts, info.Shape.SlidingWindow);
         int rotated = (info.LocalHeads + info.LocalKvHeads) * info.HeadDim;
         var d = Next(TensorLayout.Heads, info.QkvWidth);
         for (int rank = 0; rank < P; rank++)
@@ -125,7 +125,7 @@ public sealed partial class ForwardPass
             return new(dx);
         }
         // Key/value heads replicated on several devices: their gradient is summed over each sharing group.
-        var partials = new MatrixView[P];
+        var partials = _scratch.Views(P);
         for (int rank = 0; rank < P; rank++)
             dx.ShardArray[rank] = SharedKvProjectionBackward(rank, x.ShardArray[rank], dQkv.ShardArray[rank], block.Qkv[rank], twin[rank], info, partials);
         SumSharedKvGradients(info, partials, twin);

@@ -143,16 +143,14 @@ public sealed partial class ForwardPass
         var z = KeepsPreActivation(layer) ? PreActivationOf(layer, nameof(BiasActivationBackward)) : null;
         var twin = LinearTwin(layer);
         int w = layer.Info.OutFeatures / P;
-        var partials = twin.Biases[0] is null ? null : new MatrixView[P];
+        var partials = twin.Biases[0] is null ? null : _scratch.Views(P);
         for (int rank = 0; rank < P; rank++)
         {
             var dy = dY.ShardArray[rank];
             if (z is not null) Devices[rank].ActivationBackward(z.ShardArray[rank], dy, dy, layer.Info.Activation);
             if (partials is null) continue;
-            // Device.Allocate zero-fills; freed at the pass's end with the other partials.
-            var buffer = Devices[rank].Allocate(layer.Info.OutFeatures);
-            _partialBuffers.Add(buffer);
-            partials[rank] = buffer.AsMatrix(1, layer.Info.OutFeatures);
+            // Whole-length and zeroed: the all-reduce sums the other devices' slices into the zeros.
+            partials[rank] = ZeroedPartial(rank, 1, layer.Info.OutFeatures);
             Devices[rank].BiasGradient(dy, partials[rank].Columns(rank * w, w));
         }
         if (partials is null) return;
@@ -181,7 +179,7 @@ public sealed partial class ForwardPass
 
         // dW blocks (as stored) into pooled scratch: Aᵀ·B overwrites each block whole; then added to the twin.
         var (rows, cols) = layer.Info.WeightShardShape;
-        var dW = new MatrixView[P];
+        var dW = _scratch.Views(P);
         for (int rank = 0; rank < P; rank++) dW[rank] = Allocate(rank, rows, cols);
         if (layer.TransposedWeight)
             Summa.MultiplyWith(grid, SummaVariant.AtB, dY.Shards, x.Shards, dW, SummaPanels(grid));
@@ -197,19 +195,16 @@ public sealed partial class ForwardPass
     /// <summary>Device (i, j)'s Σ over its token block of dY, all-reduced over grid column j, added to its bias block's twin.</summary>
     private void SummaBiasGradient(DeviceGrid grid, ShardedTensor dY, ShardedLinear twin)
     {
-        var partials = new MatrixView[P];
+        var partials = _scratch.Views(P);
         for (int rank = 0; rank < P; rank++)
         {
-            var dBias = twin.Biases[rank]!.Value;
-            // Device.Allocate zero-fills (BiasGradient accumulates); freed at the pass's end with the other partials.
-            var buffer = Devices[rank].Allocate(dBias.Cols);
-            _partialBuffers.Add(buffer);
-            partials[rank] = buffer.AsMatrix(1, dBias.Cols);
+            // Zeroed: BiasGradient accumulates, and a device without tokens adds nothing.
+            partials[rank] = ZeroedPartial(rank, 1, twin.Biases[rank]!.Value.Cols);
             if (dY.ShardArray[rank].Rows > 0) Devices[rank].BiasGradient(dY.ShardArray[rank], partials[rank]);
         }
         for (int j = 0; j < grid.Q; j++)
         {
-            var members = new MatrixView[grid.Q];
+            var members = _scratch.Views(grid.Q);
             for (int i = 0; i < grid.Q; i++) members[i] = partials[grid.RankOf(i, j)];
             Mesh.Collectives.AllReduce(grid.ColumnGroups[j], members);
         }

@@ -26,10 +26,8 @@ public sealed partial class ForwardPass
             var dy = dY.ShardArray[rank];
             if (z is not null && dy.Rows > 0) Devices[rank].ActivationBackward(z.ShardArray[rank], dy, dy, layer.Info.Activation);
             if (partials is null) continue;
-            // Device.Allocate zero-fills (a device without tokens adds nothing); freed at the pass's end with the other partials.
-            var buffer = Devices[rank].Allocate(f);
-            _partialBuffers.Add(buffer);
-            partials[rank] = buffer.AsMatrix(1, f);
+            // Zeroed: BiasGradient accumulates, and a device without tokens adds nothing.
+            partials[rank] = ZeroedPartial(rank, 1, f);
             if (dy.Rows > 0) Devices[rank].BiasGradient(dy, partials[rank]);
         }
         if (partials is null) return;

@@ -16,8 +16,8 @@ public sealed partial class ForwardPass
 
     /// <summary>
     /// One device's q|k|v projection backward when its KV head is shared: the query columns' dW and bias gradient go
-    /// straight into the twin; the key and value columns' go into a zeroed per-pass buffer [hidden (+ a bias row),
-    /// 2·dh] that <see cref="SumSharedKvGradients"/> sums over the group and adds into the twin. The twin itself
+    /// straight into the twin; the key and value columns' go into a pooled per-pass buffer [hidden (+ a bias row),
+    /// 2·dh] (the GEMM overwrites its weight rows; the bias row, which accumulates, is zeroed first) that <see cref="SumSharedKvGradients"/> sums over the group and adds into the twin. The twin itself
     /// cannot be all-reduced: it may hold earlier micro-batches' sums, which would count once per device of the group.
     /// </summary>
     private MatrixView SharedKvProjectionBackward(int rank, MatrixView x, MatrixView dz, ShardedTransformerBlock.LinearShard weights,
@@ -25,15 +25,13 @@ public sealed partial class ForwardPass
     {
         var device = Devices[rank];
         int hidden = info.Hidden, q = info.LocalHeads * info.HeadDim, kv = 2 * info.LocalKvHeads * info.HeadDim;
-        // Device.Allocate zero-fills (the bias gradient accumulates); one small buffer per device, block and pass.
-        var buffer = device.Allocate((hidden + (twin.Bias is null ? 0 : 1)) * kv);
-        _partialBuffers.Add(buffer);
-        var partial = partials[rank] = buffer.AsMatrix(hidden + (twin.Bias is null ? 0 : 1), kv);
+        var partial = partials[rank] = Allocate(rank, hidden + (twin.Bias is null ? 0 : 1), kv);
         device.Gemm(x, true, dz.Columns(0, q), false, twin.Weight.Columns(0, q), accumulate: true);
         device.Gemm(x, true, dz.Columns(q, kv), false, partial.RowsOf(0, hidden), accumulate: false);
         if (twin.Bias is { } dBias)
         {
             device.BiasGradient(dz.Columns(0, q), dBias.Columns(0, q));
+            device.Zero(partial.RowsOf(hidden, 1));
             device.BiasGradient(dz.Columns(q, kv), partial.RowsOf(hidden, 1));
         }
         var dx = Allocate(rank, Tokens, hidden);

@@ -34,7 +34,7 @@ public sealed partial class ForwardPass
         if (qkv.Layout != TensorLayout.Heads)
             throw new InvalidOperationException($"Block '{block.Info.Name}': attention needs the q|k|v projections, got {qkv}.");
         var info = block.Info;
-        var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts);
+        var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts, info.Shape.SlidingWindow);
         // Every (sequence, head, row) of the context is written: the sequences tile the tokens.
         var y = Next(TensorLayout.ColumnSharded, info.Heads * info.HeadDim);
         int rotated = (info.LocalHeads + info.LocalKvHeads) * info.HeadDim;

@@ -49,14 +49,14 @@ internal sealed class PassScratch
         return rows;
     }
 
-    /// <summary>The attention problem of one device's heads over <paramref name="sequenceStarts"/>.</summary>
-    public AttentionShape Attention(int queryHeads, int kvHeads, int headDim, bool causal, int[] sequenceStarts)
+    /// <summary>The attention problem of one device's heads over <paramref name="sequenceStarts"/> (sliding window 0: none).</summary>
+    public AttentionShape Attention(int queryHeads, int kvHeads, int headDim, bool causal, int[] sequenceStarts, int window = 0)
     {
         if (_shape == _shapes.Count) _shapes.Add(null!);
         var shape = _shapes[_shape];
         if (shape is null || shape.QueryHeads != queryHeads || shape.KvHeads != kvHeads || shape.HeadDim != headDim ||
-            shape.Causal != causal || !ReferenceEquals(shape.SequenceStarts, sequenceStarts))
-            _shapes[_shape] = shape = new AttentionShape(queryHeads, kvHeads, headDim, causal, sequenceStarts);
+            shape.Causal != causal || shape.Window != window || !ReferenceEquals(shape.SequenceStarts, sequenceStarts))
+            _shapes[_shape] = shape = new AttentionShape(queryHeads, kvHeads, headDim, causal, sequenceStarts) { Window = window };
         _shape++;
         return shape;
     }

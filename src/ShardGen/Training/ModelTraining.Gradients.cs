@@ -10,7 +10,7 @@ namespace ShardGen.Training;
 public sealed partial class ModelTraining
 {
     private float[]? _zeros;
-    private ParameterSlice[]? _distinct;
+    private ParameterSlice[]? _counted;
 
     /// <summary>
     /// Sets every gradient slice to zero (uploads zeros rather than scaling by 0, so a NaN from a diverged step does not
@@ -32,17 +32,21 @@ public sealed partial class ModelTraining
     /// <summary>
     /// The global L2 norm of the gradient, as torch.nn.utils.clip_grad_norm_ computes it over the model's parameters:
     /// each logical region counted once, however many devices hold a replica of it (a norm scale, a bias added once).
-    /// Each slice's Σ g² is formed on its device; the sums are added in double here.
+    /// Each slice's Σ g² is formed on its device; each device's sums are added in double, then the devices' totals in
+    /// rank order. On MPI each process adds its own device's and the totals are summed over the mesh's processes
+    /// (a collective: every process calls it); data-parallel replicas hold the summed gradient already, so each
+    /// replica's mesh gives the same norm.
     /// </summary>
     public double GradientNorm()
     {
-        if (_core.Mesh.Devices.Any(d => !d.IsLocal))
-            throw new NotSupportedException($"GradientNorm adds the slices of every device in this process, but {_core.Plan.ModelName}'s mesh has devices of other processes (MPI): clip in process.");
-        var distinct = _distinct ??= Distinct(Gradients);
+        var processes = _core.Mesh as IProcessMesh;
+        if (processes is null && _core.Mesh.Devices.Any(d => !d.IsLocal))
+            throw new NotSupportedException($"GradientNorm adds the slices of every device, but {_core.Plan.ModelName}'s mesh has devices of other processes and no way to reach them: use an MpiDeviceMesh.");
+        var counted = _counted ??= processes is null ? Distinct(Gradients) : CountedAcrossProcesses(processes);
         var devices = _core.Mesh.Devices;
         var sums = new MatrixView[devices.Count];
         var counts = new int[devices.Count];
-        foreach (var g in distinct) counts[g.Rank]++;
+        foreach (var g in counted) counts[g.Rank]++;
         var buffers = new List<DeviceBuffer>();
         try
         {
@@ -54,16 +58,18 @@ public sealed partial class ModelTraining
                     sums[rank] = buffer.AsMatrix(counts[rank], 1);
                 }
             var next = new int[devices.Count];
-            foreach (var g in distinct) g.Value.Device.SumOfSquares(g.Value, sums[g.Rank].RowsOf(next[g.Rank]++, 1));
+            foreach (var g in counted) g.Value.Device.SumOfSquares(g.Value, sums[g.Rank].RowsOf(next[g.Rank]++, 1));
             double total = 0;
             for (int rank = 0; rank < devices.Count; rank++)
             {
                 if (counts[rank] == 0) continue;
                 var host = new float[counts[rank]];
                 devices[rank].Download(sums[rank], host, 1);
-                foreach (float s in host) total += s;
+                double device = 0;
+                foreach (float s in host) device += s;
+                total += device;
             }
-            return Math.Sqrt(total);
+            return Math.Sqrt(processes is null ? total : processes.SumOverMesh(total));
         }
         finally
         {

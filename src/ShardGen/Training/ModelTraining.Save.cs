@@ -15,7 +15,8 @@ public sealed partial class ModelTraining
     /// config.json (the one it was loaded with, or one made from its layers) and model.safetensors (F32) with the names
     /// it was loaded from, LLaMA's [out, in] weights transposed back, GPT-2's q, k and v in one c_attn, a tied head once.
     /// Each device's slices are downloaded and placed by their region. Files are written to temporary names and renamed;
-    /// a folder that cannot be written fails before anything is.
+    /// a folder that cannot be written fails before anything is. On MPI every process of the job calls it: device 0 of
+    /// the first replica gathers its replica's slices and writes, and every process returns, or throws, alike.
     /// </summary>
     public void Save(string directory)
     {
@@ -23,64 +24,52 @@ public sealed partial class ModelTraining
         var plan = _core.Plan;
         if (IsFloatModel)
             throw new NotSupportedException($"Save writes a language model's Hugging Face checkpoint, but {plan.ModelName} is a float[,] model of linear layers, which has no checkpoint layout: Save is for language models.");
-        if (_core.Mesh.Devices.Any(d => !d.IsLocal))
-            throw new NotSupportedException($"Save gathers every device's slices in this process, but {plan.ModelName}'s mesh has devices of other processes (MPI): train in process to save.");
+        var processes = _core.Mesh as IProcessMesh;
+        if (processes is null && _core.Mesh.Devices.Any(d => !d.IsLocal))
+            throw new NotSupportedException($"Save gathers every device's slices, but {plan.ModelName}'s mesh has devices of other processes and no way to reach them: use an MpiDeviceMesh.");
         var layers = plan.Layers.Select(l => l.Spec).ToList();
         var origin = _core.Origin;
         var family = origin?.Config.Family ?? FamilyOf(plan.ModelName, layers);
         var at = LanguageModelLayers.Of(layers);
         var maps = HuggingFaceNames.For(family, layers, at, origin?.Gpt2Prefix ?? "transformer.");
-        CheckWritable(directory);
-        if (File.Exists(Path.Combine(directory, Checkpoint.IndexFile)))
-            throw new IOException($"{directory} holds a sharded checkpoint ({Checkpoint.IndexFile}), which a loader would read instead of the saved {Checkpoint.SingleFile}: save into another folder.");
+        if (processes is not null)
+        {
+            SaveAcrossProcesses(directory, processes, maps, tensors => WriteFiles(directory, tensors, layers, at, family));
+            return;
+        }
+        CheckTarget(directory);
+        var assembly = new CheckpointAssembly(plan.ModelName, maps);
+        PlaceLocalSlices(assembly, Parameters);
+        WriteFiles(directory, assembly.Tensors(), layers, at, family);
+    }
 
-        var tensors = Gather(maps);
+    // model.safetensors, then config.json: each to a temporary name, renamed.
+    private void WriteFiles(string directory, List<NamedTensor> tensors, List<LayerSpec> layers, LanguageModelLayers at, ModelFamily family)
+    {
         SafetensorsWriter.Write(Path.Combine(directory, Checkpoint.SingleFile), tensors, SafetensorsDType.F32);
         string config = Path.Combine(directory, Checkpoint.ConfigFile);
-        if (origin is not null) WriteReplacing(config, origin.ConfigJson);
+        if (_core.Origin is { } origin) WriteReplacing(config, origin.ConfigJson);
         else RandomCheckpoint.WriteConfig(config, ConfigOf(layers, at, family), Spec(layers, at).QkvBias ? "qwen2" : family == ModelFamily.Llama ? "llama" : "gpt2", layers[at.Head].Tied);
     }
 
-    // The tensors in name-table order (c_attn's three column ranges are one tensor), filled from the slices.
-    private List<NamedTensor> Gather(List<TensorMapping> maps)
+    // A folder that can take the checkpoint: writable, and no sharded index a loader would read instead.
+    private static void CheckTarget(string directory)
     {
-        var tensors = new List<NamedTensor>();
-        var covered = new Dictionary<string, bool[]>(StringComparer.Ordinal);
-        var byKey = new Dictionary<WeightKey, (TensorMapping Map, NamedTensor Tensor)>();
-        foreach (var map in maps)
-        {
-            if (tensors.Count == 0 || tensors[^1].Name != map.Name)
-            {
-                long elements = map.StoredShape.Aggregate(1L, (a, b) => a * b);
-                tensors.Add(new NamedTensor(map.Name, map.StoredShape, new float[elements]));
-                covered[map.Name] = new bool[elements];
-            }
-            byKey[map.Key] = (map, tensors[^1]);
-        }
+        CheckWritable(directory);
+        if (File.Exists(Path.Combine(directory, Checkpoint.IndexFile)))
+            throw new IOException($"{directory} holds a sharded checkpoint ({Checkpoint.IndexFile}), which a loader would read instead of the saved {Checkpoint.SingleFile}: save into another folder.");
+    }
 
-        var host = new float[Parameters.Count == 0 ? 0 : Parameters.Max(p => p.Value.Elements)];
-        foreach (var slice in Parameters)
+    // Downloads each slice of this process's devices and places it by its region.
+    private static void PlaceLocalSlices(CheckpointAssembly assembly, IEnumerable<ParameterSlice> slices)
+    {
+        var local = slices.Where(s => s.Value.Device.IsLocal).ToList();
+        var host = new float[local.Count == 0 ? 0 : local.Max(p => p.Value.Elements)];
+        foreach (var slice in local)
         {
-            if (!byKey.TryGetValue(slice.Key, out var target))
-                throw new InvalidOperationException($"Model '{_core.Plan.ModelName}': parameter {slice.Key} has no Hugging Face name; it cannot be saved.");
-            var (map, tensor) = target;
             slice.Value.Device.Download(slice.Value, host, slice.Cols);
-            long storedCols = map.StoredShape[^1];
-            var mask = covered[map.Name];
-            for (int r = 0; r < slice.Rows; r++)
-                for (int c = 0; c < slice.Cols; c++)
-                {
-                    long row = slice.Row0 + r, col = slice.Col0 + c;
-                    // [out, in] on file: logical (row = in, col = out) is stored at [col, row].
-                    long at = map.Transposed ? col * storedCols + row : row * storedCols + map.Col0 + col;
-                    tensor.Data[at] = host[r * slice.Cols + c];
-                    mask[at] = true;
-                }
+            assembly.Place(slice.Key, slice.Row0, slice.Col0, slice.Rows, slice.Cols, host.AsSpan(0, slice.Value.Elements));
         }
-        foreach (var (name, mask) in covered)
-            if (Array.IndexOf(mask, false) is int missing and >= 0)
-                throw new InvalidOperationException($"Model '{_core.Plan.ModelName}': element {missing} of '{name}' is on no device's slice; the checkpoint would be incomplete.");
-        return tensors;
     }
 
     // A probe file, so a folder that cannot be written fails before the downloads and before any file of the checkpoint.

@@ -13,6 +13,7 @@ using ShardGen.Tests.Transformer;
 //   CASE <name> ranks=P rank=r ok=True|False vsInProcess=… vsReference=… traffic=… localWeights=… | <report>
 // Special cases: "mismatch" (rank 1 perturbs its input: every rank must detect it), "throw" (rank 1 throws while the
 // others wait in a collective: the job must abort with rank 1's message), "nullref" (a caught NullReferenceException).
+// Training: "train=FILE" (runs listed in FILE, see TrainCase) and "save-fail=ROOT,D" (Save's failures on every rank).
 // Out of step (the job must abort naming the ranks and steps): "caught" (rank 1's Forward fails at its all-reduce, it
 // catches the exception and runs the next Forward), "early" (rank 1 returns from Main before Forward), "extra"
 // (rank 0 runs one Forward more than the others), "stuck" (rank 1 sleeps in its own code: only the timeout sees it).
@@ -33,6 +34,16 @@ return MpiRuntime.Run(() =>
     bool allOk = true;
     foreach (var name in args)
     {
+        if (name.StartsWith("train=", StringComparison.Ordinal))
+        {
+            TrainCase.Run(name["train=".Length..]);
+            continue;
+        }
+        if (name.StartsWith("save-fail=", StringComparison.Ordinal))
+        {
+            TrainCase.SaveFailures(name["save-fail=".Length..]);
+            continue;
+        }
         switch (name)
         {
             case "mismatch":

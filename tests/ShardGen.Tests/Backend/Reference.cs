@@ -70,7 +70,7 @@ internal static class Reference
     /// <summary>Scaled dot-product attention in double, straight from the definition (see TransformerReference.Attention).</summary>
     public static double[] Attention(double[] qkv, AttentionShape shape) =>
         Flatten(TransformerReference.Attention(ToMatrix(qkv, shape.Tokens, shape.FusedWidth),
-            shape.QueryHeads, shape.KvHeads, shape.HeadDim, shape.Causal, shape.SequenceStarts));
+            shape.QueryHeads, shape.KvHeads, shape.HeadDim, shape.Causal, shape.SequenceStarts, shape.Window));
 
     /// <summary>
     /// HF rotate_half in double. With <paramref name="floatAngles"/> the inverse frequency and the angle are rounded to

@@ -141,14 +141,26 @@ public sealed class CheckpointTokenizerTests : IDisposable
     private void WriteLlama() => Write(new Dictionary<string, object?>
     {
         ["added_tokens"] = new[] { "<unk>", "<s>", "</s>" }.Select(t => new { id = Id(LlamaTokens, t), content = t, special = true }).ToArray(),
-        ["normalizer"] = new { type = "Sequence", normalizers = new object[] { new { type = "Prepend", prepend = "▁" }, new { type = "Replace" } } },
+        ["normalizer"] = new
+        {
+            type = "Sequence",
+            normalizers = new object[] { new { type = "Prepend", prepend = "▁" }, new { type = "Replace", pattern = new { String = " " }, content = "▁" } },
+        },
         ["pre_tokenizer"] = null,
         ["post_processor"] = new
         {
             type = "TemplateProcessing",
             single = new object[] { new { SpecialToken = new { id = "<s>", type_id = 0 } }, new { Sequence = new { id = "A", type_id = 0 } } },
         },
-        ["decoder"] = new { type = "Sequence", decoders = new object[] { new { type = "Replace" }, new { type = "ByteFallback" }, new { type = "Fuse" } } },
+        ["decoder"] = new
+        {
+            type = "Sequence",
+            decoders = new object[]
+            {
+                new { type = "Replace", pattern = new { String = "▁" }, content = " " }, new { type = "ByteFallback" }, new { type = "Fuse" },
+                new { type = "Strip", content = " ", start = 1, stop = 0 },
+            },
+        },
         ["model"] = new Dictionary<string, object?>
         {
             ["type"] = "BPE",

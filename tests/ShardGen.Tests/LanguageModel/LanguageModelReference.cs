@@ -74,7 +74,7 @@ internal static class LanguageModelReference
             Rotate(k, s.KvHeads, dh, p, s.RopeTheta);
         }
         var qkv = Concat(q, k, v);
-        var context = TransformerReference.Attention(qkv, s.Heads, s.KvHeads, dh, s.Causal, starts);
+        var context = TransformerReference.Attention(qkv, s.Heads, s.KvHeads, dh, s.Causal, starts, s.SlidingWindow);
         var h = Add(x, ReferenceMath.Linear(context, M(WeightRole.AttentionOutput), V(WeightRole.AttentionOutputBias), false, Activation.None));
         var n2 = TransformerReference.Norm(h, s.Norm, N(WeightRole.MlpNormScale)!, N(WeightRole.MlpNormShift), s.Epsilon);
         double[,] hidden;

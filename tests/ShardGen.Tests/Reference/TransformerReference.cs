@@ -52,9 +52,10 @@ internal static class TransformerReference
     /// <summary>
     /// Scaled dot-product attention from the definition: per sequence and query head, softmax over the visible keys
     /// of q·k/√d, then the weighted sum of values. qkv columns: every query head, then every key head, then every
-    /// value head; query head h reads key/value head h / (heads / kvHeads).
+    /// value head; query head h reads key/value head h / (heads / kvHeads). A sliding <paramref name="window"/> W &gt; 0
+    /// (causal) keeps keys j with i − W &lt; j ≤ i (positions inside the sequence).
     /// </summary>
-    public static double[,] Attention(double[,] qkv, int heads, int kvHeads, int dh, bool causal, int[] starts)
+    public static double[,] Attention(double[,] qkv, int heads, int kvHeads, int dh, bool causal, int[] starts, int window = 0)
     {
         int t = qkv.GetLength(0), group = heads / kvHeads;
         var context = new double[t, heads * dh];
@@ -65,20 +66,20 @@ internal static class TransformerReference
                 int qc = h * dh, kc = (heads + h / group) * dh, vc = (heads + kvHeads + h / group) * dh;
                 for (int i = starts[s]; i < starts[s + 1]; i++)
                 {
-                    int last = causal ? i : starts[s + 1] - 1;
+                    int last = causal ? i : starts[s + 1] - 1, first = window > 0 ? Math.Max(starts[s], i - window + 1) : starts[s];
                     double max = double.NegativeInfinity, sum = 0;
-                    for (int j = starts[s]; j <= last; j++)
+                    for (int j = first; j <= last; j++)
                     {
                         double dot = 0;
                         for (int e = 0; e < dh; e++) dot += qkv[i, qc + e] * qkv[j, kc + e];
                         p[j] = dot / Math.Sqrt(dh);
                         max = Math.Max(max, p[j]);
                     }
-                    for (int j = starts[s]; j <= last; j++) sum += p[j] = Math.Exp(p[j] - max);
+                    for (int j = first; j <= last; j++) sum += p[j] = Math.Exp(p[j] - max);
                     for (int e = 0; e < dh; e++)
                     {
                         double o = 0;
-                        for (int j = starts[s]; j <= last; j++) o += p[j] * qkv[j, vc + e];
+                        for (int j = first; j <= last; j++) o += p[j] * qkv[j, vc + e];
                         context[i, qc + e] = o / sum;
                     }
                 }

@@ -136,7 +136,7 @@ internal static class TrainingReference
                     double max = double.NegativeInfinity;
                     for (int j = 0; j < n; j++)
                     {
-                        if (shape.Causal && j > i) { p[i, j] = double.NegativeInfinity; continue; }
+                        if (shape.Causal && j > i || shape.Window > 0 && j <= i - shape.Window) { p[i, j] = double.NegativeInfinity; continue; }
                         double dot = 0;
                         for (int c = 0; c < d; c++) dot += Q(i, c) * K(j, c);
                         p[i, j] = dot * scale;

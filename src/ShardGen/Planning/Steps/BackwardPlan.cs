@@ -53,7 +53,8 @@ internal static class BackwardPlan
             if (layer.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D)) return false;
         for (int k = 0; k < steps.Count; k++)
         {
-            var type = steps[k].Type;
+            var step = steps[k];
+            var type = step.Type;
             if (type.Call is StepCall.Upload or StepCall.Download) continue;
             if (type.Backward.Call == BackwardCall.None) return false;
             // A replicated gradient (the same on every device) into a conjugate that sums per-device gradients would count it P times.
