@@ -50,7 +50,7 @@ internal static class StepCatalog
     private static StepType[] Discover()
     {
         var result = new List<StepType>();
-        var kinds = typeof(StepType).Assembly.GetTypes()
+        var kinds = TypesOfThisAssembly()
             .Where(t => !t.IsAbstract && typeof(StepType).IsAssignableFrom(t))
             .OrderBy(t => t.Name, StringComparer.Ordinal);
         foreach (var kind in kinds)
@@ -74,6 +74,22 @@ internal static class StepCatalog
             result.Add((StepType)constructor.Invoke(null));
         }
         return result.ToArray();
+    }
+
+    /// <summary>
+    /// The types of this assembly. Inside a compiler that cannot load some referenced assembly, the types it could load
+    /// (every step type only references this assembly and the BCL).
+    /// </summary>
+    private static IEnumerable<Type> TypesOfThisAssembly()
+    {
+        try
+        {
+            return typeof(StepType).Assembly.GetTypes();
+        }
+        catch (ReflectionTypeLoadException e)
+        {
+            return e.Types.Where(t => t is not null).Cast<Type>();
+        }
     }
 
     /// <summary>
