@@ -119,16 +119,20 @@ public sealed unsafe class MpiCommunicator : IDisposable
             ? Library.Reduce((void*)Library.InPlace, data, count, Library.Float, Library.Sum, root, Handle)
             : Library.Reduce(data, null, count, Library.Float, Library.Sum, root, Handle), "MPI_Reduce");
 
-    /// <summary>Floats per point-to-point message: MPI counts are ints, so larger transfers go in pieces of 1 GiB.</summary>
-    internal const int MessageFloats = 1 << 28;
+    /// <summary>
+    /// Floats per point-to-point message: MPI counts are ints, so larger transfers go in pieces of 1 GiB (a test seam:
+    /// the tests make it small to send a small model in many pieces).
+    /// </summary>
+    internal static int MessageFloats { get; set; } = 1 << 28;
 
     /// <summary>Sends <paramref name="count"/> floats to member <paramref name="to"/> (blocking; in messages of at most <see cref="MessageFloats"/>).</summary>
     public void Send(float* data, long count, int to, int tag)
     {
-        for (long at = 0; at < count; at += MessageFloats)
+        int piece = MessageFloats;
+        for (long at = 0; at < count; at += piece)
         {
             nint request = 0;
-            Library.Check(Library.Isend(data + at, (int)Math.Min(MessageFloats, count - at), Library.Float, to, tag, Handle, &request), "MPI_Isend");
+            Library.Check(Library.Isend(data + at, (int)Math.Min(piece, count - at), Library.Float, to, tag, Handle, &request), "MPI_Isend");
             Library.Check(Library.Wait(&request, null), "MPI_Wait");
         }
     }
@@ -136,10 +140,11 @@ public sealed unsafe class MpiCommunicator : IDisposable
     /// <summary>Receives <paramref name="count"/> floats from member <paramref name="from"/>, sent by <see cref="Send"/> with the same count and tag.</summary>
     public void Receive(float* data, long count, int from, int tag)
     {
-        for (long at = 0; at < count; at += MessageFloats)
+        int piece = MessageFloats;
+        for (long at = 0; at < count; at += piece)
         {
             nint request = 0;
-            Library.Check(Library.Irecv(data + at, (int)Math.Min(MessageFloats, count - at), Library.Float, from, tag, Handle, &request), "MPI_Irecv");
+            Library.Check(Library.Irecv(data + at, (int)Math.Min(piece, count - at), Library.Float, from, tag, Handle, &request), "MPI_Irecv");
             Library.Check(Library.Wait(&request, null), "MPI_Wait");
         }
     }

@@ -20,7 +20,7 @@ namespace ShardGen.Mpi.Tests;
 /// relative at every step; after 3 steps every weight, saved over MPI (rank 0 gathers the slices), within 1e-4 of the
 /// largest in its tensor. With AdamW on GPT-2 (attention biases) only the losses are compared: a key bias's gradient is
 /// zero in exact arithmetic, float32 leaves rounding noise there, and AdamW scales that noise to full-size steps (issue 14).
-/// Also: a checkpoint saved at P = 4 over MPI reloads with bitwise the same logits and loads in process at 4 and 2 devices
+/// Also: a checkpoint saved at P = 4 over MPI (sent in pieces of 1,000 floats) reloads with bitwise the same logits and loads in process at 4 and 2 devices
 /// (logits within 1e-6); Save's failures throw on every rank; samples/Train --mpi --save writes the in-process run's weights.
 /// </summary>
 public sealed class MpiTrainingTests : IDisposable
@@ -81,7 +81,8 @@ public sealed class MpiTrainingTests : IDisposable
             NpyFile.WriteInt32(data, Enumerable.Range(0, 150 + random.Next(100)).Select(_ => random.Next(Vocab)).ToArray());
             string lr = run.LearningRate.ToString(CultureInfo.InvariantCulture), clip = run.Clip.ToString(CultureInfo.InvariantCulture);
             lines.Add($"name={run.Name} family={run.Family} optimizer={run.Optimizer} lr={lr} clip={clip} replicas={run.Replicas} checkpoint={checkpoint} " +
-                      $"data={data} batch={Batch} seq={Sequence} steps={Steps} save={Path.Combine(dir, "saved")} reshard={(run.Reshard ? 1 : 0)}");
+                      $"data={data} batch={Batch} seq={Sequence} steps={Steps} save={Path.Combine(dir, "saved")} reshard={(run.Reshard ? 1 : 0)}" +
+                      (run.Reshard ? " message=1000" : ""));   // Save's transfer in pieces of 1,000 floats (1 GiB each normally)
             // PyTorch meanwhile: the same steps on one replica of the whole batch.
             references[run.Name] = Task.Run(() => TrainReference.Run(["train", checkpoint, "--data", data, "--batch", $"{Batch}", "--seq", $"{Sequence}",
                 "--steps", $"{Steps}", "--lr", lr, "--optimizer", run.Optimizer, "--clip", clip, "--data-parallel", $"{run.Replicas}",
@@ -153,6 +154,25 @@ public sealed class MpiTrainingTests : IDisposable
         foreach (string key in new[] { $"inProcess{ranks}", "inProcess2" })
             Assert.True(Numbers(Field(first, key))[0] <= 1e-6, $"{key}: {first}");
         Assert.Contains("resaveIdentical=True", first);
+    }
+
+    /// <summary>A float model (Megatron MLP, whose row-parallel bias is on every rank) on 4 ranks: the norm counts the bias once.</summary>
+    [MpiFact]
+    public void FloatModel_GradientNormCountsEachRegionOnce()
+    {
+        var job = MpiJob.Run(4, ["float-norm"], timeoutSeconds: 120);
+        Assert.True(job.ExitCode == 0, job.ToString());
+        var lines = job.Lines("FLOATNORM ").ToArray();
+        Assert.Equal(4, lines.Length);
+        Assert.Single(lines.Select(l => Field(l, "norm")).Distinct());
+        foreach (var line in lines)
+        {
+            _output.WriteLine(line);
+            double norm = Numbers(Field(line, "norm"))[0], host = Numbers(Field(line, "host"))[0], after = Numbers(Field(line, "after"))[0];
+            Assert.True(host > 0.1 && Math.Abs(norm - host) <= 1e-5 * host, line);
+            Assert.Equal(norm, Numbers(Field(line, "clip"))[0]);
+            Assert.True(Math.Abs(after - 0.1) <= 1e-5, line);
+        }
     }
 
     [MpiFact]

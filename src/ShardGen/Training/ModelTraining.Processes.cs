@@ -13,14 +13,15 @@ public sealed partial class ModelTraining
 
     private long[][]? _meshRegions;
 
-    /// <summary>Each rank's parameter regions in slice order (<see cref="RegionLongs"/> longs each), exchanged once.</summary>
+    /// <summary>Each rank's parameter regions in its local slices' order (<see cref="RegionLongs"/> longs each), exchanged once.</summary>
     private long[][] MeshRegions(IProcessMesh processes)
     {
         if (_meshRegions is not null) return _meshRegions;
-        var mine = new long[Parameters.Count * RegionLongs];
-        for (int i = 0; i < Parameters.Count; i++)
+        var local = Local(Parameters);
+        var mine = new long[local.Length * RegionLongs];
+        for (int i = 0; i < local.Length; i++)
         {
-            var s = Parameters[i];
+            var s = local[i];
             long[] region = [s.Key.Layer, s.Key.Block, (long)s.Key.Role, s.Row0, s.Col0, s.Rows, s.Cols];
             region.CopyTo(mine, i * RegionLongs);
         }
@@ -42,7 +43,7 @@ public sealed partial class ModelTraining
         var counted = new List<ParameterSlice>();
         for (int rank = 0; rank < regions.Length; rank++)
         {
-            var mine = Gradients.Where(g => g.Rank == rank).ToArray();
+            var mine = Local(Gradients).Where(g => g.Rank == rank).ToArray();
             if (mine.Length > 0 && mine.Length * RegionLongs != regions[rank].Length)
                 throw new InvalidOperationException($"Model '{_core.Plan.ModelName}': rank {rank} has {mine.Length} gradient slices but reported {regions[rank].Length / RegionLongs} regions.");
             for (int i = 0; i < regions[rank].Length / RegionLongs; i++)
@@ -50,6 +51,12 @@ public sealed partial class ModelTraining
         }
         return counted.ToArray();
     }
+
+    /// <summary>
+    /// The slices of this process's devices: a language model records only those, a float model every device's (the
+    /// others' as stand-ins without memory).
+    /// </summary>
+    private static ParameterSlice[] Local(IEnumerable<ParameterSlice> slices) => slices.Where(s => s.Value.Device.IsLocal).ToArray();
 
     /// <summary>One parameter region as the processes exchange it.</summary>
     private readonly record struct Region(WeightKey Key, int Row0, int Col0, int Rows, int Cols)

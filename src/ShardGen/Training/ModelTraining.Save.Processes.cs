@@ -83,7 +83,7 @@ public sealed partial class ModelTraining
         int rank = _core.Mesh.Devices.First(d => d.IsLocal).Rank;
         var packed = new float[counts[rank]];
         int offset = 0;
-        foreach (var s in Parameters)
+        foreach (var s in Local(Parameters))
         {
             s.Value.Device.Download(s.Value, packed.AsSpan(offset, s.Value.Elements), s.Cols);
             offset += s.Value.Elements;

@@ -11,7 +11,7 @@ using ShardGen.Training;
 /// <summary>
 /// Case "train=FILE": each line of FILE is one run, as key=value words: name, family (llama|gpt2), optimizer (sgd|adamw),
 /// lr, clip (0: none), replicas (D; P = ranks / D), checkpoint, data (.npy), batch, seq, steps, save (a folder, or -),
-/// reshard (1: check the saved checkpoint's logits). The job's ranks load the checkpoint as D replicas of P devices
+/// reshard (1: check the saved checkpoint's logits), message (optional: floats per point-to-point piece of Save). The job's ranks load the checkpoint as D replicas of P devices
 /// (MpiDeviceMesh.CreateReplica) and train with the Trainer, clipping on MPI (GradientNorm's all-reduce); each rank
 /// prints its losses and norms, rank 0 also the same run's norm in process; then every rank saves over MPI. With
 /// reshard, every rank reloads the saved checkpoint on the same MPI mesh (logits bitwise the trained model's) and
@@ -33,6 +33,8 @@ internal static class TrainCase
         double lr = Number(c["lr"]), clip = Number(c["clip"]);
         int replicas = int.Parse(c["replicas"]), batch = int.Parse(c["batch"]), seq = int.Parse(c["seq"]), steps = int.Parse(c["steps"]);
         var tokens = TokenData.Load(c["data"]);
+        // Save's point-to-point pieces: small ones send this small model in many.
+        MpiCommunicator.MessageFloats = c.TryGetValue("message", out var message) ? int.Parse(message) : 1 << 28;
 
         using var mesh = MpiDeviceMesh.CreateReplica(replicas);
         int p = mesh.Size, world = mesh.ReplicaIndex * p + mesh.LocalRank;
@@ -114,6 +116,35 @@ internal static class TrainCase
             }
             Output.Line($"SAVEFAIL {folder} rank={world} {outcome}");
         }
+    }
+
+    /// <summary>
+    /// Case "float-norm": the Megatron MLP (its row-parallel bias on every rank) on the world mesh, one Backward, then
+    /// GradientNorm on MPI against the norm in double of the gradients (each weight and bias once) of the same Backward
+    /// on an in-process mesh of P devices (gathered with Gradients(layer)), and ClipGradients' result.
+    /// </summary>
+    public static void FloatNorm(MpiDeviceMesh mesh)
+    {
+        var weights = ShardGen.Tests.Models.Mlp.Weights.Random(31);
+        var random = new Random(32);
+        var x = ShardGen.Tests.Reference.ReferenceMath.RandomMatrix(random, 5, 64);
+        var dy = ShardGen.Tests.Reference.ReferenceMath.RandomMatrix(random, 5, 64);
+        double host = 0;
+        using (var cpu = DeviceMesh.CreateCpu(mesh.Size))
+        using (var local = ShardGen.Tests.Models.Mlp.Create(cpu, weights))
+        {
+            local.Backward(x, dy);
+            for (int layer = 0; layer < 2; layer++)
+            {
+                var g = local.Gradients(layer);
+                foreach (float v in g.Weight) host += (double)v * v;
+                foreach (float v in g.Bias ?? []) host += (double)v * v;
+            }
+        }
+        using var model = ShardGen.Tests.Models.Mlp.Create(mesh, weights);
+        model.Backward(x, dy);
+        double norm = model.Training.GradientNorm(), clipped = model.Training.ClipGradients(0.1), after = model.Training.GradientNorm();
+        Output.Line($"FLOATNORM rank={mesh.LocalRank} norm={Text(norm)} host={Text(Math.Sqrt(host))} clip={Text(clipped)} after={Text(after)}");
     }
 
     private static ITrainableLanguageModel Load(DeviceMesh mesh, string family, string checkpoint) =>
