@@ -11,8 +11,9 @@ namespace ShardGen.Runtime;
 public sealed partial class ForwardPass
 {
     // Sequence parallel: a replicated parameter's gradient from this pass's token shards, one zeroed buffer per device
-    // (Partial) and where the sum over the devices goes (Twin): SumPartialGradients adds them up.
-    private readonly List<(int Rank, MatrixView Partial, MatrixView Twin)> _partials = new();
+    // (Partial) and where the sum over the devices goes (Twin), by rank: SumPartialGradients adds them up. The lists are
+    // kept for the next pass.
+    private List<(MatrixView Partial, MatrixView Twin)>[] _partials = Array.Empty<List<(MatrixView, MatrixView)>>();
 
     /// <summary>True between BeginTraining and the pass's end: activations are kept for the backward.</summary>
     internal bool Training { get; private set; }
@@ -39,7 +40,7 @@ public sealed partial class ForwardPass
         Training = false;
         Targets = Array.Empty<int>();
         _lossReady = false;
-        _partials.Clear();
+        ClearPartials();
         _preActivations.Clear();
         OutputGradient = null;
     }
@@ -66,7 +67,12 @@ public sealed partial class ForwardPass
     {
         if (!tokenShards) return twin;
         var partial = ZeroedPartial(rank, twin.Rows, twin.Cols);
-        _partials.Add((rank, partial, twin));
+        if (_partials.Length != P)
+        {
+            _partials = new List<(MatrixView, MatrixView)>[P];
+            for (int r = 0; r < P; r++) _partials[r] = new();
+        }
+        _partials[rank].Add((partial, twin));
         return partial;
     }
 
@@ -85,25 +91,20 @@ public sealed partial class ForwardPass
     private void SumPartialGradients()
     {
         // Every rank asked for the same parameters in the same order: the i-th partial of each rank is one parameter's.
-        var next = _scratch.Ranks(P);
-        var views = _scratch.Views(P);
-        int parameters = _partials.Count / P;
-        for (int i = 0; i < parameters; i++)
+        if (_partials.Length != P) return;
+        for (int i = 0; i < _partials[0].Count; i++)
         {
-            for (int rank = 0; rank < P; rank++) views[rank] = NextPartial(next, rank).Partial;
+            var views = _scratch.Views(P);
+            for (int rank = 0; rank < P; rank++) views[rank] = _partials[rank][i].Partial;
             Mesh.Collectives.AllReduce(Mesh.World, views);
-            for (int rank = 0; rank < P; rank++) Devices[rank].Add(views[rank], NextPartial(next, rank, advance: true).Twin);
+            for (int rank = 0; rank < P; rank++) Devices[rank].Add(views[rank], _partials[rank][i].Twin);
         }
-        _partials.Clear();
+        ClearPartials();
     }
 
-    /// <summary>Rank <paramref name="rank"/>'s next partial at or after <paramref name="next"/>[rank] (moved past it when <paramref name="advance"/>).</summary>
-    private (int Rank, MatrixView Partial, MatrixView Twin) NextPartial(int[] next, int rank, bool advance = false)
+    private void ClearPartials()
     {
-        int i = next[rank];
-        while (_partials[i].Rank != rank) i++;
-        next[rank] = advance ? i + 1 : i;
-        return _partials[i];
+        foreach (var list in _partials) list.Clear();
     }
 
     /// <summary>

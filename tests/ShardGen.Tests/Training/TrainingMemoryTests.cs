@@ -42,6 +42,11 @@ public sealed class TrainingMemoryTests : IDisposable
     public void SequenceParallelAndSharedKvPlansToo(ModelFamily family, int devices, bool adamW, bool sequenceParallel, int kvHeads, string? modelType) =>
         AssertMeasuredEqualsPlan(family, devices, adamW, sequenceParallel, kvHeads, modelType, [8, 11]);
 
+    /// <summary>Fewer tokens than devices under sequence parallelism: device 3 holds no tokens, and no [tr, h] piece.</summary>
+    [Fact]
+    public void SequenceParallelWithADeviceWithoutTokens() =>
+        AssertMeasuredEqualsPlan(ModelFamily.Gpt2, 4, true, sequenceParallel: true, kvHeads: 4, null, [3]);
+
     /// <summary>
     /// Two steps, then a third with the peak reset: the device's peak over a steady-state step (weights, gradients,
     /// optimizer states and the pass's activations, whatever their order) is the plan's total.

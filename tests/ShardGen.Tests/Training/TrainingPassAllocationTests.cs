@@ -49,6 +49,8 @@ public sealed class TrainingPassAllocationTests : IDisposable
     [InlineData("Mlp", 4)]
     [InlineData("ThreeLayer", 4)]   // a bias after a reduce-scatter: whole-length partials all-reduced
     [InlineData("Summa", 4)]        // SUMMA's bias blocks summed over grid columns
+    [InlineData("Mixed", 4)]        // column → SUMMA → row: the grid transitions' backward
+    [InlineData("RowIntoGrid", 9)]  // row → reduce-scatter → SUMMA → gathered blocks → column, on 3×3
     public void FloatModelBackwardsAfterTheFirstAllocateNothing(string name, int devices)
     {
         using var mesh = DeviceMesh.CreateCpu(devices);
@@ -57,7 +59,9 @@ public sealed class TrainingPassAllocationTests : IDisposable
         {
             "Mlp" => Float(Models.Mlp.Create(mesh, Models.Mlp.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 64, 64),
             "ThreeLayer" => Float(Models.ThreeLayer.Create(mesh, Models.ThreeLayer.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 48, 24),
-            _ => Float(Models.Summa.Create(mesh, Models.Summa.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 48, 72),
+            "Summa" => Float(Models.Summa.Create(mesh, Models.Summa.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 48, 72),
+            "Mixed" => Float(Models.Mixed.Create(mesh, Models.Mixed.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 36, 36),
+            _ => Float(Models.RowIntoGrid.Create(mesh, Models.RowIntoGrid.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 36, 36),
         };
         using (model) AssertSteadyState(mesh, training, pass);
     }
