@@ -28,6 +28,7 @@ public sealed partial class ShardedModelCore
                 $"{Plan.ModelName}.Backward: outputGradient is [{outputGradient.GetLength(0)}, {outputGradient.GetLength(1)}] but the output is [{x.GetLength(0)}, {last.OutFeatures}] " +
                 $"(x's tokens × the last layer '{last.Name}''s out features); pass dLoss/dY of that shape.", nameof(outputGradient));
         _ = LinearTwins();
+        _ = BlockTwins();
         var pass = BeginForward(x);
         pass.StartTraining(Array.Empty<int>(), 1f);
         pass.OutputGradient = outputGradient;
@@ -36,7 +37,7 @@ public sealed partial class ShardedModelCore
 
     /// <summary>
     /// A float model's parameter slices and its gradient twins' slices, layer by layer in the same order (slice i of
-    /// one lines up with slice i of the other); null when the model has no split linear layers.
+    /// one lines up with slice i of the other): linear layers and transformer blocks; null when it has none split from host weights.
     /// </summary>
     internal (ParameterSlice[] Parameters, ParameterSlice[] Gradients)? LinearSlices()
     {
@@ -44,6 +45,11 @@ public sealed partial class ShardedModelCore
         var gradients = new List<ParameterSlice>();
         foreach (var l in _layers)
         {
+            if (l is ShardedTransformerBlock block && block.Slices.Length > 0)
+            {
+                parameters.AddRange(block.Slices);
+                gradients.AddRange(BlockTwins()[block].Slices);
+            }
             if (l is not ShardedLinear layer || layer.Slices.Length == 0) continue;
             parameters.AddRange(layer.Slices);
             gradients.AddRange(LinearGradientOf(layer).Slices);
