@@ -24,7 +24,7 @@ namespace ShardGen.Tests.Training;
 /// P = 1, 2, 4. Float models' blocks have no rotary embeddings or gated MLP (the attribute offers neither): those
 /// train in a language model's ForwardBackward. Also: measured traffic = the plan's forward + backward, and one SGD
 /// step moves every slice (replicas included) to w − lr·g, checked by the stepped model's Forward against the double
-/// reference on the torch-stepped weights.
+/// reference on the torch-stepped weights; GradientNorm equals the reference gradients' norm, each parameter once.
 /// </summary>
 public sealed class GeneratedBlockBackwardTests
 {
@@ -64,7 +64,16 @@ public sealed class GeneratedBlockBackwardTests
         for (int i = 0; i < c.Specs.Count; i++)
             foreach (var (key, actual) in Named(ops.Gradients(i)))
                 Near($"{c.Specs[i].Name}.{key}", layers[i]![key]!, actual);
+
+        // The global norm counts each parameter once: a norm scale or output bias held by every device, a shared KV head's
+        // k/v columns by each device of its group, the row-parallel layer's replicated bias.
+        double squares = layers.SelectMany(l => l!.AsObject()).Sum(p => Flatten(p.Value!).Sum(g => g * g));
+        double norm = ops.Training.GradientNorm();
+        Assert.True(Math.Abs(norm - Math.Sqrt(squares)) <= Tolerance * Math.Sqrt(squares), $"GradientNorm {norm:R}, the reference's {Math.Sqrt(squares):R}.");
     }
+
+    private static IEnumerable<double> Flatten(JsonNode node) =>
+        node is JsonArray a ? a.SelectMany(n => Flatten(n!)) : [node.GetValue<double>()];
 
     /// <summary>The Backward's measured collectives equal the plan's forward plus backward figures, call kind by call kind.</summary>
     [Theory]
