@@ -88,38 +88,41 @@ internal static unsafe class AttentionBackward
         {
             int m = Math.Min(AttentionKernel.BlockRows, length - row);
             int keys = shape.Causal ? row + m : length;
+            // A sliding window: the block reads keys [k0, keys) only, k0 its first row's first key (0 without one).
+            int k0 = shape.FirstKey(row), span = keys - k0;
             float* q = q0 + (nint)row * ldq + h * d, dO = dO0 + (nint)row * ldo + h * d, dq = dq0 + (nint)row * ldd + h * d;
-            // P [m, keys] = softmax(s·Q·Kᵀ), each row over the keys it sees (the rest zeroed).
-            Gemm(q, ldq, false, q0 + kOff, ldq, true, p, lds, m, keys, d, false, ws);
+            float* kRows = q0 + (nint)k0 * ldq + kOff, vRows = q0 + (nint)k0 * ldq + vOff;
+            // P [m, keys] = softmax(s·Q·Kᵀ), each row over the keys it sees (the rest zeroed; columns before k0 unused).
+            Gemm(q, ldq, false, kRows, ldq, true, p + k0, lds, m, span, d, false, ws);
             for (int i = 0; i < m; i++)
             {
                 int visible = shape.Causal ? row + i + 1 : keys, first = shape.FirstKey(row + i);
                 float* pi = p + (nint)i * lds;
                 Softmax.ScaledRow(pi + first, visible - first, keys - first, scale);
-                if (first > 0) new Span<float>(pi, first).Clear(); // before a sliding window: probability 0
+                if (first > k0) new Span<float>(pi + k0, first - k0).Clear(); // before a later row's window: probability 0
             }
             // dP [m, keys] = dO·Vᵀ, then dS = P ⊙ (dP − Σ P ⊙ dP)·s over the visible keys, zero past them.
-            Gemm(dO, ldo, false, q0 + vOff, ldq, true, ds, lds, m, keys, d, false, ws);
+            Gemm(dO, ldo, false, vRows, ldq, true, ds + k0, lds, m, span, d, false, ws);
             for (int i = 0; i < m; i++)
             {
                 int visible = shape.Causal ? row + i + 1 : keys, first = shape.FirstKey(row + i);
                 float* dsi = ds + (nint)i * lds;
                 SoftmaxGradientRow(p + (nint)i * lds + first, dsi + first, visible - first, keys - first, scale);
-                if (first > 0) new Span<float>(dsi, first).Clear();
+                if (first > k0) new Span<float>(dsi + k0, first - k0).Clear();
             }
-            // dQ = dS·K: a causal block's keys [0, row) on the GEMM, its diagonal row by row up to each row's own key,
+            // dQ = dS·K: a causal block's keys [k0, row) on the GEMM, its diagonal row by row up to each row's own key,
             // so a query's gradient never reads a later token's key.
             if (!shape.Causal) Gemm(ds, lds, false, q0 + kOff, ldq, false, dq, ldd, m, d, keys, false, ws);
             else
             {
-                if (row > 0) Gemm(ds, lds, false, q0 + kOff, ldq, false, dq, ldd, m, d, row, false, ws);
+                if (row > k0) Gemm(ds + k0, lds, false, kRows, ldq, false, dq, ldd, m, d, row - k0, false, ws);
                 else for (int i = 0; i < m; i++) new Span<float>(dq + (nint)i * ldd, d).Clear();
                 for (int i = 0; i < m; i++)
                     WeightedRowSum.AddTo(dq + (nint)i * ldd, ds + (nint)i * lds + row, q0 + (nint)row * ldq + kOff, ldq, i + 1, d);
             }
             // dK += dSᵀ·Q and dV += Pᵀ·dO over the keys this block sees.
-            Gemm(ds, lds, true, q, ldq, false, dq0 + kOff, ldd, keys, d, m, true, ws);
-            Gemm(p, lds, true, dO, ldo, false, dq0 + vOff, ldd, keys, d, m, true, ws);
+            Gemm(ds + k0, lds, true, q, ldq, false, dq0 + (nint)k0 * ldd + kOff, ldd, span, d, m, true, ws);
+            Gemm(p + k0, lds, true, dO, ldo, false, dq0 + (nint)k0 * ldd + vOff, ldd, span, d, m, true, ws);
         }
     }
 

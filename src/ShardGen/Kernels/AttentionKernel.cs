@@ -20,7 +20,8 @@ internal static unsafe class AttentionKernel
     {
         public readonly int Start = start, Length = length, Head = head, Row = row, Rows = rows;
 
-        public long Cost(bool causal) => (long)Rows * (causal ? Row + Rows : Length);
+        /// <summary>Keys × rows: a causal block sees the keys up to its last row, at most Window − 1 before its first.</summary>
+        public long Cost(bool causal, int window) => (long)Rows * (causal ? (window > 0 ? Math.Min(Row, window - 1) : Row) + Rows : Length);
     }
 
     /// <summary>
@@ -129,20 +130,22 @@ internal static unsafe class AttentionKernel
     /// reads a later token (a NaN or ∞ there cannot reach it, and no work is spent past it). In blocks: keys past the
     /// block's last row are never touched; the rectangle of keys [0, row), which every row sees, runs on the GEMM; the
     /// m×m diagonal block's scores come from the same score GEMM, but softmax and P·V read only each row's keys up to
-    /// itself, the diagonal's P·V summed in registers key by key. Under a sliding window each row's softmax covers only
-    /// its window [FirstKey, row + i]; the keys before it get probability 0 (the products stay full-width and simple).
+    /// itself, the diagonal's P·V summed in registers key by key. Under a sliding window the block starts at its first
+    /// row's first key k0 (keys before it are never read), each row's softmax covers only its own window, and the keys
+    /// between k0 and a later row's window get probability 0.
     /// </summary>
     private static void RunCausal(in Block block, int row, int m, float scale, AttentionShape shape)
     {
-        block.Scores(0, m, 0, row + m);
+        int k0 = shape.FirstKey(row);
+        block.Scores(0, m, k0, row + m - k0);
         for (int i = 0; i < m; i++)
         {
             int first = shape.FirstKey(row + i);
             float* scores = block.ScoreRow(i);
             Softmax.ScaledRow(scores + first, row + i + 1 - first, row + i + 1 - first, scale);
-            if (first > 0) new Span<float>(scores, first).Clear();
+            if (first > k0) new Span<float>(scores + k0, first - k0).Clear();
         }
-        if (row > 0) block.Context(0, m, 0, row, accumulate: false);
+        if (row > k0) block.Context(0, m, k0, row - k0, accumulate: false);
         else block.ClearOutput(m);
         for (int i = 0; i < m; i++)
             WeightedRowSum.AddTo(block.OutputRow(i), block.ScoreRow(i) + row, block.ValueRow(row), block.ValueStride, i + 1, block.HeadDim);

@@ -17,7 +17,8 @@ internal sealed class AttentionPlan
         // Largest first for a thread team's dynamic hand-out, so it ends with small items and the threads finish
         // together; a single thread runs them in the same order (every item writes its own part of the output).
         bool causal = Shape.Causal;
-        Array.Sort(Items, (x, y) => y.Cost(causal).CompareTo(x.Cost(causal)));
+        int window = Shape.Window;
+        Array.Sort(Items, (x, y) => y.Cost(causal, window).CompareTo(x.Cost(causal, window)));
         ScoreFloats = Math.Min(AttentionKernel.BlockRows, maxLength) * maxLength;
     }
 

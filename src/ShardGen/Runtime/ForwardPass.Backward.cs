@@ -85,22 +85,25 @@ public sealed partial class ForwardPass
     private void SumPartialGradients()
     {
         // Every rank asked for the same parameters in the same order: the i-th partial of each rank is one parameter's.
-        var byRank = new List<MatrixView>[P];
-        var twins = new List<MatrixView>[P];
-        for (int rank = 0; rank < P; rank++) (byRank[rank], twins[rank]) = (new(), new());
-        foreach (var (rank, partial, twin) in _partials)
+        var next = _scratch.Ranks(P);
+        var views = _scratch.Views(P);
+        int parameters = _partials.Count / P;
+        for (int i = 0; i < parameters; i++)
         {
-            byRank[rank].Add(partial);
-            twins[rank].Add(twin);
-        }
-        for (int i = 0; i < byRank[0].Count; i++)
-        {
-            var views = _scratch.Views(P);
-            for (int rank = 0; rank < P; rank++) views[rank] = byRank[rank][i];
+            for (int rank = 0; rank < P; rank++) views[rank] = NextPartial(next, rank).Partial;
             Mesh.Collectives.AllReduce(Mesh.World, views);
-            for (int rank = 0; rank < P; rank++) Devices[rank].Add(views[rank], twins[rank][i]);
+            for (int rank = 0; rank < P; rank++) Devices[rank].Add(views[rank], NextPartial(next, rank, advance: true).Twin);
         }
         _partials.Clear();
+    }
+
+    /// <summary>Rank <paramref name="rank"/>'s next partial at or after <paramref name="next"/>[rank] (moved past it when <paramref name="advance"/>).</summary>
+    private (int Rank, MatrixView Partial, MatrixView Twin) NextPartial(int[] next, int rank, bool advance = false)
+    {
+        int i = next[rank];
+        while (_partials[i].Rank != rank) i++;
+        next[rank] = advance ? i + 1 : i;
+        return _partials[i];
     }
 
     /// <summary>

@@ -15,12 +15,13 @@ internal sealed class PassScratch
     private readonly List<MatrixView[]> _views = new();
     private readonly List<MatrixView[][]> _lists = new();
     private readonly List<AttentionShape> _shapes = new();
-    private int _tensor, _view, _list, _shape;
+    private readonly List<int[]> _ranks = new();
+    private int _tensor, _view, _list, _shape, _rank;
 
     public PassScratch(int devices) => _devices = devices;
 
     /// <summary>Starts handing out from the first object again.</summary>
-    public void Rewind() => _tensor = _view = _list = _shape = 0;
+    public void Rewind() => _tensor = _view = _list = _shape = _rank = 0;
 
     public ShardedTensor Tensor()
     {
@@ -47,6 +48,16 @@ internal sealed class PassScratch
         var rows = _lists[_list++];
         for (int j = 0; j < length; j++) rows[j] = Views(length);
         return rows;
+    }
+
+    /// <summary>An array of <paramref name="length"/> integers, cleared (cursors over per-rank lists).</summary>
+    public int[] Ranks(int length)
+    {
+        if (_rank == _ranks.Count) _ranks.Add(new int[length]);
+        else if (_ranks[_rank].Length != length) _ranks[_rank] = new int[length];
+        var ranks = _ranks[_rank++];
+        System.Array.Clear(ranks);
+        return ranks;
     }
 
     /// <summary>The attention problem of one device's heads over <paramref name="sequenceStarts"/> (sliding window 0: none).</summary>

@@ -120,6 +120,49 @@ public sealed class GenerateSampleTests : IDisposable
         Assert.Matches("(?m)^text: hello world", run.Output);
     }
 
+    /// <summary>A LLaMA-style tokenizer.json with byte fallback: an emoji and a CJK character outside the vocabulary go in as their UTF-8 bytes and come back as text.</summary>
+    [Fact]
+    public void Prompt_OutsideASentencePieceVocabulary_IsEncodedAsBytes_AndPrintedBack()
+    {
+        string checkpoint = Path.Combine(_directory, "ckpt");
+        RandomCheckpoint.Write(checkpoint, new RandomCheckpointSpec(ModelFamily.Llama, Vocab: 300, Hidden: 32, Heads: 2, KvHeads: 2, FfnHidden: 48, Layers: 1));
+        string[] tokens = ["<unk>", "<s>", "</s>", .. Enumerable.Range(0, 256).Select(b => $"<0x{b:X2}>"), "▁", "a", "▁a"];
+        File.WriteAllText(Path.Combine(checkpoint, "tokenizer.json"), JsonSerializer.Serialize(new
+        {
+            added_tokens = new[] { "<unk>", "<s>", "</s>" }.Select((t, i) => new { id = i, content = t, normalized = false, special = true }).ToArray(),
+            normalizer = new
+            {
+                type = "Sequence",
+                normalizers = new object[] { new { type = "Prepend", prepend = "▁" }, new { type = "Replace", pattern = new { String = " " }, content = "▁" } },
+            },
+            post_processor = new
+            {
+                type = "TemplateProcessing",
+                single = new object[] { new { SpecialToken = new { id = "<s>", type_id = 0 } }, new { Sequence = new { id = "A", type_id = 0 } } },
+            },
+            decoder = new
+            {
+                type = "Sequence",
+                decoders = new object[]
+                {
+                    new { type = "Replace", pattern = new { String = "▁" }, content = " " }, new { type = "ByteFallback" }, new { type = "Fuse" },
+                    new { type = "Strip", content = " ", start = 1, stop = 0 },
+                },
+            },
+            model = new
+            {
+                type = "BPE", unk_token = "<unk>", fuse_unk = true, byte_fallback = true,
+                vocab = tokens.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i),
+                merges = new[] { "▁ a" },
+            },
+        }));
+        var run = Run("--checkpoint", checkpoint, "--prompt", "a😀 中 a", "--max-new-tokens", "3", "--devices", "2").ShouldSucceed();
+        // <s>, ▁a, 😀 = F0 9F 98 80, ▁, 中 = E4 B8 AD, ▁a (byte <0xXX> is id 3 + XX).
+        Assert.Equal([1, 261, 3 + 0xF0, 3 + 0x9F, 3 + 0x98, 3 + 0x80, 259, 3 + 0xE4, 3 + 0xB8, 3 + 0xAD, 261], Generated(run)[..11]);
+        Assert.Contains("tokenizer: SentencePiece BPE", run.Output);
+        Assert.Matches("(?m)^text: a😀 中 a", run.Output);
+    }
+
     [Theory]
     [InlineData(new[] { "--tokens", "8" }, "Unknown option '--tokens': use --checkpoint DIR")]
     [InlineData(new[] { "--devices" }, "--devices needs a value.")]

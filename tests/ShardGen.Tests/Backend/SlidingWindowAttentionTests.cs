@@ -48,6 +48,37 @@ public sealed class SlidingWindowAttentionTests : IDisposable
         SlidingWindowCheck.Backward(_threaded.Devices[0], shape, 1e-4);
     }
 
+    /// <summary>
+    /// A row block starts at its first row's window: a NaN key and value well before it is never read, forward or
+    /// backward (rows from the second 96-row block on, window 50, NaN at token 5), so those rows equal the reference.
+    /// </summary>
+    [Fact]
+    public void KeysBeforeABlocksWindowAreNeverRead()
+    {
+        var d = _threaded.Devices[0];
+        var shape = SlidingWindowCheck.Shape(4, 2, 8, 50, [200]);
+        int t = shape.Tokens, w = shape.FusedWidth, ow = shape.OutputWidth, bad = 5, from = 96;
+        int seed = System.Random.Shared.Next();
+        var rng = new Random(seed);
+        var qkv = RoundToFloat(Random(rng, t * w));
+        var dOut = RoundToFloat(Random(rng, t * ow));
+        var poisoned = (double[])qkv.Clone();
+        for (int c = shape.QueryHeads * shape.HeadDim; c < w; c++) poisoned[bad * w + c] = double.NaN;
+
+        var output = Alloc(d, t, ow);
+        d.Attention(Upload(d, poisoned, t, w), output, shape);
+        var got = Download(output);
+        var expected = Reference.Attention(qkv, shape);
+        AssertClose(got.AsSpan(from * ow).ToArray(), expected.AsSpan(from * ow).ToArray(), 1e-5, $"forward rows from {from}, seed={seed}");
+
+        var dq = Alloc(d, t, w);
+        d.AttentionBackward(Upload(d, poisoned, t, w), Upload(d, dOut, t, ow), dq, shape);
+        var grads = Download(dq);
+        var analytic = ShardGen.Tests.Training.TrainingReference.AttentionBackward(qkv, dOut, shape);
+        // Query rows from the second block, and every key/value row a NaN could only reach through them.
+        AssertClose(grads.AsSpan(from * w).ToArray(), analytic.AsSpan(from * w).ToArray(), 1e-4, $"backward rows from {from}, seed={seed}");
+    }
+
     [Fact]
     public void AWindowOnABidirectionalOrNegativeShapeIsRefused()
     {

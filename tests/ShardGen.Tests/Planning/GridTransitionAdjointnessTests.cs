@@ -24,7 +24,7 @@ public sealed class GridTransitionAdjointnessTests
     public static TheoryData<Type, TensorLayout, TensorLayout, int, int> Steps()
     {
         var data = new TheoryData<Type, TensorLayout, TensorLayout, int, int>();
-        var types = new[] { typeof(ColumnShardsToBlocks), typeof(BlocksToColumnShards), typeof(BlocksToReplicated), typeof(Slice) }
+        var types = new[] { typeof(Regrid), typeof(Slice) }
             .SelectMany(kind => StepCatalog.Variants(kind));
         foreach (var type in types)
         foreach (var (p, tokens) in new[] { (1, 3), (4, 7), (9, 11) })

@@ -40,9 +40,9 @@ public class LayoutPlannerTests
     public void Two_dimensional_layers_chain_without_collectives_and_redistribute_at_the_edges()
     {
         Assert.Equal("UploadBlocks Summa2D Summa2D Download", Kinds(S2D("A", 8, 8), S2D("B", 8, 8)));
-        Assert.Equal("UploadReplicated ColumnParallel ColumnShardsToBlocks Summa2D BlocksToColumnShards RowParallel AllReduce BiasActivation Download",
+        Assert.Equal("UploadReplicated ColumnParallel Regrid Summa2D Regrid RowParallel AllReduce BiasActivation Download",
             Kinds(Col("A", 8, 16), S2D("B", 16, 16), Row("C", 16, 8)));
-        Assert.Equal("UploadColumnShards RowParallel ReduceScatter BiasActivation ColumnShardsToBlocks Summa2D BlocksToReplicated ColumnParallel Download",
+        Assert.Equal("UploadColumnShards RowParallel ReduceScatter BiasActivation Regrid Summa2D Regrid ColumnParallel Download",
             Kinds(Row("A", 8, 16), S2D("B", 16, 16), Col("C", 16, 8)));
     }
 

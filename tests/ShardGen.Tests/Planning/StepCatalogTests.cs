@@ -32,6 +32,46 @@ public sealed class StepCatalogTests
         Assert.Contains("no catalog type moving partial sums to replicated", missing.Message);
     }
 
+    /// <summary>
+    /// Regrid's figures follow from its two placements, counted here ring by ring: inside each of the q grid columns a
+    /// ring all-gather of q pieces of n/P floats (q·(q−1)·n/P sent per column); to the whole tensor then inside each of
+    /// the q grid rows a ring all-gather of q pieces of n/q. Between blocks and column shards the backward is the reverse
+    /// pair; to the whole tensor it is the reduce-scatters, moving what the gathers moved.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 5, 6)]
+    [InlineData(4, 7, 12)]
+    [InlineData(9, 11, 36)]
+    public void RegridFiguresFollowFromItsPlacements(int devices, int tokens, int features)
+    {
+        int q = (int)Math.Round(Math.Sqrt(devices));
+        long n = (long)tokens * features;
+        double columns = q * (q * (q - 1) * (double)n / devices), rows = q * (q * (q - 1) * (double)n / q);
+        Assert.Equal(3, StepCatalog.Variants(typeof(Regrid)).Length);
+        foreach (Regrid type in StepCatalog.Variants(typeof(Regrid)))
+        {
+            bool whole = type.Output == Placement.Replicated;
+            Assert.True(type.Input == Placement.Grid2D || type.Output == Placement.Grid2D, $"{type} does not touch the grid");
+            var sizes = new StepSizes(new PlanStep(type, -1, features, type.Input, type.Output), null, devices, tokens);
+            Assert.Equal(4 * (whole ? columns + rows : columns), type.TotalBytes(sizes), 6);
+            Assert.Equal((whole ? 2 : 1) * q, type.Calls(CollectiveOp.AllGather, sizes));
+            Assert.Equal(0, type.Calls(CollectiveOp.ReduceScatter, sizes) + type.Calls(CollectiveOp.AllReduce, sizes));
+            if (whole)
+            {
+                Assert.True(type.Backward.TakesPartialSums);
+                Assert.Equal(type.TotalBytes(sizes), type.BackwardTotalBytes(sizes));
+                Assert.Equal(2 * q, type.BackwardCalls(CollectiveOp.ReduceScatter, sizes));
+            }
+            else
+            {
+                var reverse = StepCatalog.Get<Regrid>(type.Output, type.Input);
+                Assert.Same(reverse, type.Backward.Conjugate);
+                Assert.Equal(reverse.Method, type.Backward.Method);
+                Assert.Equal(0, type.BackwardTotalBytes(sizes));
+            }
+        }
+    }
+
     /// <summary>Every plan step carries its kind's catalog instance, the one the catalog gives for its placements.</summary>
     [Fact]
     public void PlanStepsCarryTheCatalogsInstances()
@@ -57,8 +97,9 @@ public sealed class StepCatalogTests
         var variants = StepCatalog.Variants(kind);
         Assert.NotEmpty(variants);
         var type = variants[0];
-        // An axis-parameterised kind's types share one method name where C# can tell them apart by what they read
-        // (AllGather's overloads), and have one name each where they read the same placement (ReduceScatter, Slice).
+        // An axis-parameterised kind's types may share one method name where C# can tell them apart by what they read
+        // (AllGather's overloads), and need one name each where they read the same placement (ReduceScatter, Slice,
+        // Regrid out of blocks): C# cannot overload on the result.
         Assert.All(variants, v => Assert.Equal(kind, v.GetType()));
         Assert.All(variants, v => Assert.Equal(type.Call, v.Call));
         foreach (var a in variants)
@@ -66,8 +107,11 @@ public sealed class StepCatalogTests
         {
             if (ReferenceEquals(a, b)) continue;
             Assert.True(a.Input != b.Input || a.Output != b.Output, $"{kind}: two types move {a.Input} to {a.Output}");
-            Assert.True((a.Method == b.Method) == (a.Input != b.Input),
-                $"{kind}: {a.Input} → {a.Output} calls {a.Method}, {b.Input} → {b.Output} calls {b.Method}");
+            Assert.False(a.Method == b.Method && a.Input == b.Input,
+                $"{kind}: {a.Input} → {a.Output} and {b.Input} → {b.Output} both call {a.Method}");
+            if (kind != typeof(Regrid)) // Regrid's methods keep the runtime's pair names
+                Assert.True((a.Method == b.Method) == (a.Input != b.Input),
+                    $"{kind}: {a.Input} → {a.Output} calls {a.Method}, {b.Input} → {b.Output} calls {b.Method}");
         }
         var map = typeof(ForwardPass).GetInterfaceMap(typeof(IForwardSteps<ShardedTensor<Replicated>, ShardedTensor<ColumnShards>,
             ShardedTensor<TokenShards>, ShardedTensor<HeadShards>, ShardedTensor<PartialSums>, ShardedTensor<Blocks2D>,
@@ -165,15 +209,15 @@ public sealed class StepCatalogTests
 
     /// <summary>The routes the hand-written planner took before placements, pair by pair (the reference).</summary>
     [Theory]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.Blocks2D, new[] { typeof(ReduceScatter), typeof(ColumnShardsToBlocks) })]
+    [InlineData(TensorLayout.PartialSum, TensorLayout.Blocks2D, new[] { typeof(ReduceScatter), typeof(Regrid) })]
     [InlineData(TensorLayout.PartialSum, TensorLayout.Host, new[] { typeof(AllReduce), typeof(Download) })]
     [InlineData(TensorLayout.PartialSum, TensorLayout.TokenSharded, new[] { typeof(ReduceScatter) })]
     [InlineData(TensorLayout.PartialSum, TensorLayout.ColumnSharded, new[] { typeof(ReduceScatter) })]
     [InlineData(TensorLayout.PartialSum, TensorLayout.Replicated, new[] { typeof(AllReduce) })]
     [InlineData(TensorLayout.TokenSharded, TensorLayout.ColumnSharded, new[] { typeof(AllGather), typeof(Slice) })]
     [InlineData(TensorLayout.ColumnSharded, TensorLayout.TokenSharded, new[] { typeof(AllGather), typeof(Slice) })]
-    [InlineData(TensorLayout.Blocks2D, TensorLayout.TokenSharded, new[] { typeof(BlocksToReplicated), typeof(Slice) })]
-    [InlineData(TensorLayout.Blocks2D, TensorLayout.ColumnSharded, new[] { typeof(BlocksToColumnShards) })]
+    [InlineData(TensorLayout.Blocks2D, TensorLayout.TokenSharded, new[] { typeof(Regrid), typeof(Slice) })]
+    [InlineData(TensorLayout.Blocks2D, TensorLayout.ColumnSharded, new[] { typeof(Regrid) })]
     [InlineData(TensorLayout.Replicated, TensorLayout.Blocks2D, new[] { typeof(Slice) })]
     [InlineData(TensorLayout.Host, TensorLayout.TokenSharded, new[] { typeof(UploadTokenShards) })]
     [InlineData(TensorLayout.Blocks2D, TensorLayout.Host, new[] { typeof(Download) })]

@@ -19,8 +19,8 @@ public sealed class SequenceParallelLinearBackwardTests
     [Fact]
     public void CatalogPairsTheTokenCollectives()
     {
-        var gather = StepCatalog.Get<AllGather>(Placement.Shard(ShardAxis.Tokens), Placement.Replicated);
-        var scatter = StepCatalog.Get<ReduceScatter>(Placement.Partial, Placement.Shard(ShardAxis.Tokens));
+        var gather = StepCatalog.Get<AllGather>(Placement.TokenShards, Placement.Replicated);
+        var scatter = StepCatalog.Get<ReduceScatter>(Placement.Partial, Placement.TokenShards);
         Assert.Equal(nameof(ForwardPass.ReduceScatterTokens), gather.Backward.Method);
         Assert.True(gather.Backward.TakesPartialSums);
         Assert.Equal(nameof(ForwardPass.AllGather), scatter.Backward.Method);

@@ -33,7 +33,7 @@ internal readonly struct BackwardStep
 /// </summary>
 internal static class BackwardPlan
 {
-    /// <summary>True when every step has a generated backward (language models; float[,] models have none).</summary>
+    /// <summary>True when every step has a generated backward call (language models; a float model is <see cref="SupportedLinear"/>).</summary>
     public static bool Supported(IReadOnlyList<PlanStep> steps)
     {
         foreach (var step in steps)
@@ -54,8 +54,7 @@ internal static class BackwardPlan
                 or ParallelStrategy.TransformerBlock)) return false;
         for (int k = 0; k < steps.Count; k++)
         {
-            var step = steps[k];
-            var type = step.Type;
+            var type = steps[k].Type;
             if (type.Call is StepCall.Upload or StepCall.Download) continue;
             if (type.Backward.Call == BackwardCall.None) return false;
             // A replicated gradient (the same on every device) into a conjugate that sums per-device gradients would count it P times.

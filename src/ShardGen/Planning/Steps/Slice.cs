@@ -29,7 +29,7 @@ internal sealed class Slice(Placement target) : TransitionStep
     public override StepBackward Backward { get; } = target.Kind == PlacementKind.Grid2D
         ? new(BackwardOp.AllGather, "conjugate of the slice: all-gather of the gradient's blocks, in grid columns then rows",
             nameof(IStepMethods.BlocksToReplicated), BackwardCall.Conjugate)
-        { ConjugateOf = (typeof(BlocksToReplicated), Placement.Grid2D, Placement.Replicated) }
+        { ConjugateOf = (typeof(Regrid), Placement.Grid2D, Placement.Replicated) }
         : new(BackwardOp.AllGather, target.Axis == ShardAxis.Tokens
             ? "conjugate of the slice: all-gather of the gradient's token blocks"
             : "conjugate of the slice: all-gather of the gradient's column shards", nameof(IStepMethods.AllGather), BackwardCall.Conjugate)
