@@ -32,8 +32,19 @@ internal static class LinearBackwardEmitter
         w.WriteLine("/// like its weights (read them with Gradients); returns dLoss/dX [tokens, " + PlanText.N(inF) + "].</summary>");
         w.WriteLine("/// <param name=\"x\">The input activations, one row per token.</param>");
         w.WriteLine($"/// <param name=\"outputGradient\">dLoss/dY [tokens, {PlanText.N(outF)}], the gradient of the forward's output.</param>");
-        w.OpenBlock("public float[,] Backward(float[,] x, float[,] outputGradient)");
-        w.WriteLine("using var pass = _core.BeginTraining(x, outputGradient);");
+        // A block attends within each packed sequence, so its model's Backward takes their lengths as Forward does.
+        bool blocks = layers.Any(l => l.Strategy == ParallelStrategy.TransformerBlock);
+        if (blocks)
+        {
+            w.WriteLine("/// <param name=\"sequenceLengths\">The length of each sequence packed along x's rows, as Forward takes them; null: x is one sequence.</param>");
+            w.OpenBlock("public float[,] Backward(float[,] x, float[,] outputGradient, int[]? sequenceLengths)");
+            w.WriteLine("using var pass = _core.BeginTraining(x, outputGradient, sequenceLengths);");
+        }
+        else
+        {
+            w.OpenBlock("public float[,] Backward(float[,] x, float[,] outputGradient)");
+            w.WriteLine("using var pass = _core.BeginTraining(x, outputGradient);");
+        }
         w.WriteLine("// Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.");
         var inputs = new string[steps.Count];
         string current = "";
@@ -83,8 +94,16 @@ internal static class LinearBackwardEmitter
         }
         w.CloseBlock();
         w.WriteLine();
+        if (blocks)
+        {
+            w.WriteLine($"/// <summary>One training pass of {name} on one sequence: Backward with no sequence lengths.</summary>");
+            w.WriteLine("/// <param name=\"x\">The input activations, one row per token.</param>");
+            w.WriteLine("/// <param name=\"outputGradient\">dLoss/dY, the gradient of the forward's output.</param>");
+            w.WriteLine("public float[,] Backward(float[,] x, float[,] outputGradient) => Backward(x, outputGradient, null);");
+            w.WriteLine();
+        }
         w.WriteLine("/// <summary>Layer <paramref name=\"layerIndex\"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>");
-        if (layers.Any(l => l.Strategy == ParallelStrategy.TransformerBlock))
+        if (blocks)
         {
             w.WriteLine("/// <param name=\"layerIndex\">The layer's index in forward order.</param>");
             w.WriteLine($"/// <returns>A transformer block's <see cref=\"{Ns}TransformerBlockWeights\"/> (the fused q|k|v as Weights takes it), a linear layer's <see cref=\"{Ns}LinearWeights\"/>.</returns>");

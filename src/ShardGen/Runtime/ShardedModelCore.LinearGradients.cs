@@ -18,7 +18,13 @@ public sealed partial class ShardedModelCore
     /// for the backward, and <paramref name="outputGradient"/> (dLoss/dY, [tokens, the last layer's out features]) for
     /// the pass's UploadGradient. The backward accumulates into the gradient twins (<see cref="Gradients"/>).
     /// </summary>
-    public ForwardPass BeginTraining(float[,] x, float[,] outputGradient)
+    public ForwardPass BeginTraining(float[,] x, float[,] outputGradient) => BeginTraining(x, outputGradient, null);
+
+    /// <summary>
+    /// As above on sequences packed along x's rows (<paramref name="sequenceLengths"/>, as Forward takes them; null: one
+    /// sequence): a model with transformer blocks attends within each sequence, forward and backward.
+    /// </summary>
+    public ForwardPass BeginTraining(float[,] x, float[,] outputGradient, int[]? sequenceLengths)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(outputGradient);
@@ -29,7 +35,7 @@ public sealed partial class ShardedModelCore
                 $"(x's tokens × the last layer '{last.Name}''s out features); pass dLoss/dY of that shape.", nameof(outputGradient));
         _ = LinearTwins();
         _ = BlockTwins();
-        var pass = BeginForward(x);
+        var pass = BeginForward(x, sequenceLengths);
         pass.StartTraining(Array.Empty<int>(), 1f);
         pass.OutputGradient = outputGradient;
         return pass;

@@ -149,9 +149,10 @@ namespace Demo
         /// like its weights (read them with Gradients); returns dLoss/dX [tokens, 256].</summary>
         /// <param name="x">The input activations, one row per token.</param>
         /// <param name="outputGradient">dLoss/dY [tokens, 256], the gradient of the forward's output.</param>
-        public float[,] Backward(float[,] x, float[,] outputGradient)
+        /// <param name="sequenceLengths">The length of each sequence packed along x's rows, as Forward takes them; null: x is one sequence.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient, int[]? sequenceLengths)
         {
-            using var pass = _core.BeginTraining(x, outputGradient);
+            using var pass = _core.BeginTraining(x, outputGradient, sequenceLengths);
             // Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.
             var a0 = pass.UploadReplicated(); // 1.
             var a1 = pass.AttentionNorm(a0, _core.Block(0)); // 2.
@@ -206,6 +207,11 @@ namespace Demo
             // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
             return pass.Download(dStream);
         }
+
+        /// <summary>One training pass of Falcon on one sequence: Backward with no sequence lengths.</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY, the gradient of the forward's output.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient) => Backward(x, outputGradient, null);
 
         /// <summary>Layer <paramref name="layerIndex"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>
         /// <param name="layerIndex">The layer's index in forward order.</param>

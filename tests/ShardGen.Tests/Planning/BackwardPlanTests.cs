@@ -96,7 +96,9 @@ public sealed class BackwardPlanTests
         Assert.True(plan.HasBackward);
         Assert.True(plan.PredictedBackwardTotalBytes(8) > 0);
         Assert.Contains("Backward", plan.ToString());
-        Assert.NotNull(typeof(ShardGen.Tests.Models.RowIntoSequenceParallelBlock).GetMethod("Backward"));
+        // Packed sequences as Forward takes them, and one sequence.
+        Assert.NotNull(typeof(ShardGen.Tests.Models.RowIntoSequenceParallelBlock).GetMethod("Backward", [typeof(float[,]), typeof(float[,]), typeof(int[])]));
+        Assert.NotNull(typeof(ShardGen.Tests.Models.RowIntoSequenceParallelBlock).GetMethod("Backward", [typeof(float[,]), typeof(float[,])]));
         Assert.Equal(typeof(LayerWeights), typeof(ShardGen.Tests.Models.MhaBlock).GetMethod("Gradients")!.ReturnType);
         Assert.Equal(typeof(LinearWeights), typeof(ShardGen.Tests.Models.Mixed).GetMethod("Gradients")!.ReturnType);
         Assert.True(ShardGen.Tests.Models.Mixed.PlanFor(4).HasBackward);

@@ -21,7 +21,7 @@ namespace ShardGen.Tests.Training;
 /// grouped-query (2 KV heads) and multi-query attention (one KV head replicated on P = 2, 4, so its k/v gradient is
 /// summed over its devices), causal and bidirectional, LayerNorm and RMSNorm, GELU and SiLU, with and without biases,
 /// two blocks and a head, and sequence parallelism (token-sharded residual stream, a row-parallel layer feeding it), at
-/// P = 1, 2, 4. Float models' blocks have no rotary embeddings or gated MLP (the attribute offers neither): those
+/// P = 1, 2, 4, one sequence or three packed. Float models' blocks have no rotary embeddings or gated MLP (the attribute offers neither): those
 /// train in a language model's ForwardBackward. Also: measured traffic = the plan's forward + backward, and one SGD
 /// step moves every slice (replicas included) to w − lr·g, checked by the stepped model's Forward against the double
 /// reference on the torch-stepped weights; GradientNorm equals the reference gradients' norm, each parameter once.
@@ -43,21 +43,32 @@ public sealed class GeneratedBlockBackwardTests
 
     [TorchTheory]
     [MemberData(nameof(Cases))]
-    public void MatchesTorchAutograd(string name, int devices)
+    public void MatchesTorchAutograd(string name, int devices) => CheckAgainstTorch(name, devices, packed: false);
+
+    /// <summary>Three sequences packed along the rows: attention stays within each, forward and backward.</summary>
+    [TorchTheory]
+    [InlineData(nameof(M.GqaBlock), 1)]
+    [InlineData(nameof(M.MhaBlock), 2)]
+    [InlineData(nameof(M.MqaSequenceParallel), 2)]
+    [InlineData(nameof(M.TwoBlocksSequenceParallel), 4)]
+    public void PackedSequencesMatchTorchAutograd(string name, int devices) => CheckAgainstTorch(name, devices, packed: true);
+
+    private static void CheckAgainstTorch(string name, int devices, bool packed)
     {
         var c = Case(name);
-        int seed = name.Length * 31 + devices;
+        int seed = name.Length * 31 + devices + (packed ? 1000 : 0);
         using var mesh = DeviceMesh.CreateCpu(devices);
         var (model, weights) = c.Create(mesh, seed);
         using var _ = model;
         var rng = new Random(seed);
-        int tokens = rng.Next(5, 11);
+        int[]? lengths = packed ? [rng.Next(2, 6), rng.Next(1, 4), rng.Next(3, 7)] : null;
+        int tokens = lengths?.Sum() ?? rng.Next(5, 11);
         var x = ReferenceMath.RandomMatrix(rng, tokens, c.Hidden);
         var dY = ReferenceMath.RandomMatrix(rng, tokens, c.Specs[^1].OutFeatures);
 
         var ops = Ops(model);
-        var dX = ops.Backward(x, dY);
-        var reference = Torch(c.Specs, weights, x, dY);
+        var dX = ops.Backward(x, dY, lengths);
+        var reference = Torch(c.Specs, weights, x, dY, lengths);
 
         Near("dX", reference["dx"]!, dX);
         var layers = reference["layers"]!.AsArray();
@@ -91,7 +102,7 @@ public sealed class GeneratedBlockBackwardTests
         using var __ = model;
         var rng = new Random(devices);
         const int tokens = 7;
-        Ops(model).Backward(ReferenceMath.RandomMatrix(rng, tokens, c.Hidden), ReferenceMath.RandomMatrix(rng, tokens, c.Specs[^1].OutFeatures));
+        Ops(model).Backward(ReferenceMath.RandomMatrix(rng, tokens, c.Hidden), ReferenceMath.RandomMatrix(rng, tokens, c.Specs[^1].OutFeatures), null);
         var plan = model.Plan;
         Assert.True(plan.HasBackward);
         var measured = model.LastForward!;
@@ -124,10 +135,10 @@ public sealed class GeneratedBlockBackwardTests
         var x = ReferenceMath.RandomMatrix(rng, tokens, c.Hidden);
         var dY = ReferenceMath.RandomMatrix(rng, tokens, c.Specs[^1].OutFeatures);
         var ops = Ops(model);
-        var reference = Torch(c.Specs, weights, x, dY);
+        var reference = Torch(c.Specs, weights, x, dY, null);
 
         ops.Training.ZeroGradients();
-        ops.Backward(x, dY);
+        ops.Backward(x, dY, null);
         using (var sgd = new Sgd(lr)) sgd.Step(ops.Training);
 
         var layers = reference["layers"]!.AsArray();
@@ -151,7 +162,7 @@ public sealed class GeneratedBlockBackwardTests
 
     // ---- The model's members, by case -------------------------------------------------------------
 
-    private sealed record Members(Func<float[,], float[,], float[,]> Backward, Func<int, LayerWeights> Gradients, ModelTraining Training);
+    private sealed record Members(Func<float[,], float[,], int[]?, float[,]> Backward, Func<int, LayerWeights> Gradients, ModelTraining Training);
 
     private static Members Ops(IShardedModel model) => model switch
     {
@@ -217,11 +228,11 @@ public sealed class GeneratedBlockBackwardTests
 
     private static string Script { get; } = Path.Combine(Path.GetDirectoryName(TorchReference.Script)!, "float_block_grads.py");
 
-    private static JsonNode Torch(IReadOnlyList<LayerSpec> specs, LayerWeights[] weights, float[,] x, float[,] dY)
+    private static JsonNode Torch(IReadOnlyList<LayerSpec> specs, LayerWeights[] weights, float[,] x, float[,] dY, int[]? lengths)
     {
         var layers = new JsonArray();
         for (int i = 0; i < specs.Count; i++) layers.Add(Layer(specs[i], weights[i]));
-        var input = new JsonObject { ["x"] = Json(x), ["dy"] = Json(dY), ["lengths"] = null, ["layers"] = layers };
+        var input = new JsonObject { ["x"] = Json(x), ["dy"] = Json(dY), ["lengths"] = lengths is null ? null : new JsonArray(lengths.Select(n => (JsonNode)n).ToArray()), ["layers"] = layers };
         string dir = TrainReference.TemporaryFolder();
         try
         {
