@@ -119,7 +119,7 @@ public sealed partial class ModelPlan
     public int PredictedCalls(PlanStep step, CollectiveKind kind) => CallsOf(step, kind);
 
     /// <summary>
-    /// The backward of a generated ForwardBackward (a language model) or Backward (a float model of linear layers), in the
+    /// The backward of a generated ForwardBackward (a language model) or Backward (a float model of linear layers and transformer blocks), in the
     /// order it runs (every step's backward from the last step to the first); empty for a model without one.
     /// </summary>
     internal IReadOnlyList<BackwardStep> Backward => _backward ??=
@@ -130,7 +130,7 @@ public sealed partial class ModelPlan
 
     private IReadOnlyList<BackwardStep>? _backward;
 
-    /// <summary>True when the model has a generated ForwardBackward (a language model) or Backward (a float model of linear layers).</summary>
+    /// <summary>True when the model has a generated ForwardBackward (a language model) or Backward (a float model of linear layers and transformer blocks).</summary>
     public bool HasBackward => Backward.Count > 0;
 
     /// <summary>Bytes the backward of <paramref name="step"/> sends between devices, all devices together (its runs together).</summary>

@@ -32,8 +32,19 @@ internal static class LinearBackwardEmitter
         w.WriteLine("/// like its weights (read them with Gradients); returns dLoss/dX [tokens, " + PlanText.N(inF) + "].</summary>");
         w.WriteLine("/// <param name=\"x\">The input activations, one row per token.</param>");
         w.WriteLine($"/// <param name=\"outputGradient\">dLoss/dY [tokens, {PlanText.N(outF)}], the gradient of the forward's output.</param>");
-        w.OpenBlock("public float[,] Backward(float[,] x, float[,] outputGradient)");
-        w.WriteLine("using var pass = _core.BeginTraining(x, outputGradient);");
+        // A block attends within each packed sequence, so its model's Backward takes their lengths as Forward does.
+        bool blocks = layers.Any(l => l.Strategy == ParallelStrategy.TransformerBlock);
+        if (blocks)
+        {
+            w.WriteLine("/// <param name=\"sequenceLengths\">The length of each sequence packed along x's rows, as Forward takes them; null: x is one sequence.</param>");
+            w.OpenBlock("public float[,] Backward(float[,] x, float[,] outputGradient, int[]? sequenceLengths)");
+            w.WriteLine("using var pass = _core.BeginTraining(x, outputGradient, sequenceLengths);");
+        }
+        else
+        {
+            w.OpenBlock("public float[,] Backward(float[,] x, float[,] outputGradient)");
+            w.WriteLine("using var pass = _core.BeginTraining(x, outputGradient);");
+        }
         w.WriteLine("// Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.");
         var inputs = new string[steps.Count];
         string current = "";
@@ -48,7 +59,12 @@ internal static class LinearBackwardEmitter
         }
         w.WriteLine();
         w.WriteLine("// Backward: each step's backward from the last step to the first.");
+        // A block's residual stream has one gradient (ResidualStream), declared where the first backward writes it.
+        var stream = ResidualStream.Variables(steps, variables);
         var gradient = new Dictionary<string, string>();
+        foreach (var v in stream) gradient[v] = ResidualStream.Gradient;
+        var declared = new HashSet<string>();
+        string Declare(string v) => ResidualStream.Declare(v, declared);
         foreach (var b in BackwardPlan.Of(steps))
         {
             int k = b.Index;
@@ -56,11 +72,11 @@ internal static class LinearBackwardEmitter
             string input = inputs[k];
             // An in-place step's output is its input's tensor.
             string output = b.Type.IsInPlace || b.Type.Call == StepCall.Download ? input : variables[k];
-            string dX = input.Length == 0 ? "" : "g" + input.Substring(1);
+            string dX = input.Length == 0 ? "" : stream.Contains(input) ? ResidualStream.Gradient : "g" + input.Substring(1);
             if (b.Type.Call == StepCall.Download)
             {
                 w.WriteLine($"// Backward of step {PlanText.N(k + 1)}: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).");
-                w.WriteLine($"var {dX} = pass.{nameof(IBackwardStepMethods.UploadGradient)}({input});");
+                w.WriteLine($"{Declare(dX)} = pass.{nameof(IBackwardStepMethods.UploadGradient)}({input});");
                 gradient[input] = dX;
                 continue;
             }
@@ -74,13 +90,30 @@ internal static class LinearBackwardEmitter
             foreach (var line in BackwardPlan.Comment(b, context))
                 foreach (var wrapped in PlanText.Wrap(line, PlanText.MaxCommentWidth)) w.WriteLine($"// {wrapped}");
             string layer = LanguageModelEmitter.LayerArgument(step, b.Type);
-            BackwardCallWriter.Write(w, b, gradient, input, output, input, layer, dX, v => "var " + v);
+            BackwardCallWriter.Write(w, b, gradient, input, output, input, layer, dX, Declare);
         }
         w.CloseBlock();
         w.WriteLine();
+        if (blocks)
+        {
+            w.WriteLine($"/// <summary>One training pass of {name} on one sequence: Backward with no sequence lengths.</summary>");
+            w.WriteLine("/// <param name=\"x\">The input activations, one row per token.</param>");
+            w.WriteLine("/// <param name=\"outputGradient\">dLoss/dY, the gradient of the forward's output.</param>");
+            w.WriteLine("public float[,] Backward(float[,] x, float[,] outputGradient) => Backward(x, outputGradient, null);");
+            w.WriteLine();
+        }
         w.WriteLine("/// <summary>Layer <paramref name=\"layerIndex\"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>");
-        w.WriteLine("/// <param name=\"layerIndex\">The layer's index in forward order.</param>");
-        w.WriteLine($"public {Ns}LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);");
+        if (blocks)
+        {
+            w.WriteLine("/// <param name=\"layerIndex\">The layer's index in forward order.</param>");
+            w.WriteLine($"/// <returns>A transformer block's <see cref=\"{Ns}TransformerBlockWeights\"/> (the fused q|k|v as Weights takes it), a linear layer's <see cref=\"{Ns}LinearWeights\"/>.</returns>");
+            w.WriteLine($"public {Ns}LayerWeights Gradients(int layerIndex) => _core.LayerGradients(layerIndex);");
+        }
+        else
+        {
+            w.WriteLine("/// <param name=\"layerIndex\">The layer's index in forward order.</param>");
+            w.WriteLine($"public {Ns}LinearWeights Gradients(int layerIndex) => _core.Gradients(layerIndex);");
+        }
         w.WriteLine();
         w.WriteLine("/// <summary>The layers' weight and bias shards and, slice for slice, their gradient shards: zeroing, clipping and optimizer steps.</summary>");
         w.WriteLine($"public {Ns}Training.ModelTraining Training => _core.Training;");

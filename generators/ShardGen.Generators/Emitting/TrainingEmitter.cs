@@ -11,14 +11,11 @@ namespace ShardGen.Generators.Emitting;
 /// A language model's training members: <c>ForwardBackward</c> (the forward with the activations each backward reads
 /// kept, the vocab-parallel loss, then every step's backward in reverse plan order, each from its catalog entry) and
 /// <c>Training</c>. Gradients are named after the activations they belong to (g7 is the gradient of a7); the residual
-/// stream has one gradient, <c>dStream</c>, which the residual adds pass on and the norms' backwards add into.
+/// stream has one gradient (<see cref="ResidualStream"/>).
 /// </summary>
 internal static class TrainingEmitter
 {
     private const string Ns = "global::ShardGen.";
-
-    /// <summary>The gradient of every residual-stream tensor: one accumulator through the whole backward.</summary>
-    private const string StreamGradient = "dStream";
 
     /// <summary>The block's input in the backward loop (the forward's loop variable, kept per block).</summary>
     private const string BlockInput = "blockInput";
@@ -109,7 +106,7 @@ internal static class TrainingEmitter
     {
         w.WriteLine("// Backward: the loss, then each step's backward from the last step to the first (the blocks from the last to the first).");
         var gradient = new Dictionary<string, string>();
-        foreach (var v in flow.StreamVariables) gradient[v] = StreamGradient;
+        foreach (var v in flow.StreamVariables) gradient[v] = ResidualStream.Gradient;
         var declared = new HashSet<string>();
         foreach (var b in BackwardPlan.Of(steps))
         {
@@ -131,17 +128,10 @@ internal static class TrainingEmitter
             string x = step.InStack ? Local(input) : input;
             string layer = LanguageModelEmitter.LayerArgument(step, b.Type);
             string dX = input.Length == 0 ? "" : gradient.TryGetValue(input, out var g) ? g : "g" + input.Substring(1);
-            BackwardCallWriter.Write(w, b, gradient, input, output, x, layer, dX, v => Declare(v, declared));
+            BackwardCallWriter.Write(w, b, gradient, input, output, x, layer, dX, v => ResidualStream.Declare(v, declared));
             if (step.InStack && (k == 0 || !steps[k - 1].InStack)) w.CloseBlock();
         }
     }
-
-    /// <summary>
-    /// <c>var g7</c> the first time a gradient is written; a second would mean the residual stream's gradient is made
-    /// twice instead of added into, which the catalog's calls rule out.
-    /// </summary>
-    private static string Declare(string gradient, HashSet<string> declared) =>
-        declared.Add(gradient) ? $"var {gradient}" : throw new InvalidOperationException($"The backward writes {gradient} twice.");
 
     /// <summary>The backward loop's local for a kept activation: the forward's name, the loop variable as the block's input.</summary>
     private static string Local(string variable) => variable == StepContext.StreamVariable ? BlockInput : variable;
@@ -190,14 +180,7 @@ internal static class TrainingEmitter
                 }
                 if (steps[k].InStack && (k + 1 == steps.Count || !steps[k + 1].InStack)) current = StepContext.StreamVariable;
             }
-            // The residual stream: the loop's variable and every tensor a residual add works on or adds.
-            StreamVariables.Add(StepContext.StreamVariable);
-            for (int k = 0; k < steps.Count; k++)
-            {
-                if (steps[k].Type.Call != StepCall.BlockResidual) continue;
-                StreamVariables.Add(Variables[k]);
-                StreamVariables.Add(Variables[steps[k].ResidualStep]);
-            }
+            StreamVariables = ResidualStream.Variables(steps, Variables);
         }
 
         /// <summary>The variable each step's output is held in (the forward's names).</summary>
@@ -206,7 +189,7 @@ internal static class TrainingEmitter
         /// <summary>The variable each step reads.</summary>
         public string[] Inputs { get; }
 
-        public HashSet<string> StreamVariables { get; } = new();
+        public HashSet<string> StreamVariables { get; }
 
         public IEnumerable<int> Stacks => _steps.Where(s => s.InStack).Select(s => s.Stack).Distinct();
 

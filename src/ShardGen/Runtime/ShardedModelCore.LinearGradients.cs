@@ -18,7 +18,13 @@ public sealed partial class ShardedModelCore
     /// for the backward, and <paramref name="outputGradient"/> (dLoss/dY, [tokens, the last layer's out features]) for
     /// the pass's UploadGradient. The backward accumulates into the gradient twins (<see cref="Gradients"/>).
     /// </summary>
-    public ForwardPass BeginTraining(float[,] x, float[,] outputGradient)
+    public ForwardPass BeginTraining(float[,] x, float[,] outputGradient) => BeginTraining(x, outputGradient, null);
+
+    /// <summary>
+    /// As above on sequences packed along x's rows (<paramref name="sequenceLengths"/>, as Forward takes them; null: one
+    /// sequence): a model with transformer blocks attends within each sequence, forward and backward.
+    /// </summary>
+    public ForwardPass BeginTraining(float[,] x, float[,] outputGradient, int[]? sequenceLengths)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(outputGradient);
@@ -28,7 +34,8 @@ public sealed partial class ShardedModelCore
                 $"{Plan.ModelName}.Backward: outputGradient is [{outputGradient.GetLength(0)}, {outputGradient.GetLength(1)}] but the output is [{x.GetLength(0)}, {last.OutFeatures}] " +
                 $"(x's tokens × the last layer '{last.Name}''s out features); pass dLoss/dY of that shape.", nameof(outputGradient));
         _ = LinearTwins();
-        var pass = BeginForward(x);
+        _ = BlockTwins();
+        var pass = BeginForward(x, sequenceLengths);
         pass.StartTraining(Array.Empty<int>(), 1f);
         pass.OutputGradient = outputGradient;
         return pass;
@@ -36,7 +43,7 @@ public sealed partial class ShardedModelCore
 
     /// <summary>
     /// A float model's parameter slices and its gradient twins' slices, layer by layer in the same order (slice i of
-    /// one lines up with slice i of the other); null when the model has no split linear layers.
+    /// one lines up with slice i of the other): linear layers and transformer blocks; null when it has none split from host weights.
     /// </summary>
     internal (ParameterSlice[] Parameters, ParameterSlice[] Gradients)? LinearSlices()
     {
@@ -44,6 +51,11 @@ public sealed partial class ShardedModelCore
         var gradients = new List<ParameterSlice>();
         foreach (var l in _layers)
         {
+            if (l is ShardedTransformerBlock block && block.Slices.Length > 0)
+            {
+                parameters.AddRange(block.Slices);
+                gradients.AddRange(BlockTwins()[block].Slices);
+            }
             if (l is not ShardedLinear layer || layer.Slices.Length == 0) continue;
             parameters.AddRange(layer.Slices);
             gradients.AddRange(LinearGradientOf(layer).Slices);

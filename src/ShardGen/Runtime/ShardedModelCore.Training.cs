@@ -21,7 +21,10 @@ public sealed partial class ShardedModelCore
     internal T GradientOf<T>(T layer) where T : class, IShardedLayer
     {
         _ = Training;
-        return _gradientOf!.TryGetValue(layer, out var twin)
+        // A float model's block (split from host weights) has its own twin; a loaded model's layers are mapped here.
+        if (_gradientOf is null && layer is ShardedTransformerBlock block && BlockTwins().TryGetValue(block, out var blockTwin))
+            return (T)(IShardedLayer)blockTwin;
+        return _gradientOf is not null && _gradientOf.TryGetValue(layer, out var twin)
             ? (T)twin
             : throw new InvalidOperationException($"Layer '{layer.Layer.Name}' is not a layer of model '{Plan.ModelName}'.");
     }

@@ -273,6 +273,7 @@ public sealed partial class ShardedModelCore : IDisposable
         Arena.Dispose();
         _training?.Dispose();
         DisposeLinearGradients();
+        DisposeBlockGradients();
         // The head goes before the embedding whose rows a tied head reads.
         for (int i = _layers.Length - 1; i >= 0; i--) _layers[i]?.Dispose();
     }

@@ -1,6 +1,7 @@
 using System;
 using ShardGen.Devices;
 using ShardGen.Planning;
+using ShardGen.Training;
 
 namespace ShardGen.Runtime;
 
@@ -50,7 +51,27 @@ public sealed class ShardedTransformerBlock : IShardedLayer
         if (block.Devices != mesh.Size)
             throw new ShardingException($"Block '{block.Name}' was planned for {block.Devices} devices but the mesh has {mesh.Size}.");
         if (TransformerBlockWeights.Check(block.Spec, weights) is { } problem) throw new ShardingException(problem);
-        return Load(mesh, block, new BlockWeightSource(block, weights), -1);
+        return Recorded(mesh, block, new BlockWeightSource(block, weights));
+    }
+
+    /// <summary>
+    /// A float model's gradient twin of <paramref name="block"/>: zeros uploaded exactly as Split uploads the weights,
+    /// so each gradient slice lines up with the weight slice of the same index.
+    /// </summary>
+    internal static ShardedTransformerBlock Zeros(DeviceMesh mesh, TransformerBlock block) => Recorded(mesh, block, ZeroWeights.Instance);
+
+    /// <summary>
+    /// Each device's slices of this block's parameters, rank by rank in upload order, when the block was split from host
+    /// weights (a float model); empty when a loader recorded them for the whole model.
+    /// </summary>
+    internal ParameterSlice[] Slices { get; private set; } = Array.Empty<ParameterSlice>();
+
+    private static ShardedTransformerBlock Recorded(DeviceMesh mesh, TransformerBlock block, IWeightSource source)
+    {
+        var recorder = new SliceRecorder(source);
+        var sharded = Load(mesh, block, recorder, -1);
+        sharded.Slices = [.. recorder.Slices];
+        return sharded;
     }
 
     /// <summary>

@@ -218,6 +218,150 @@ namespace Demo
         /// <param name="x">The input activations: batch × seq tokens of 512 features.</param>
         public float[,,] Forward(float[,,] x) => global::ShardGen.Runtime.Batches.Unflatten(Forward(global::ShardGen.Runtime.Batches.Flatten(x, out var lengths), lengths), x.GetLength(0));
 
+        /// <summary>One training pass of Gpt: the forward on <paramref name="x"/> [tokens, 512] keeping what the backward reads, then every
+        /// step's backward in reverse plan order. Each layer's weight and bias gradients are added to its gradient shards, sharded
+        /// like its weights (read them with Gradients); returns dLoss/dX [tokens, 512].</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY [tokens, 512], the gradient of the forward's output.</param>
+        /// <param name="sequenceLengths">The length of each sequence packed along x's rows, as Forward takes them; null: x is one sequence.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient, int[]? sequenceLengths)
+        {
+            using var pass = _core.BeginTraining(x, outputGradient, sequenceLengths);
+            // Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.
+            var a0 = pass.UploadTokenShards(); // 1.
+            var a1 = pass.AttentionNorm(a0, _core.Block(0)); // 2.
+            var a2 = pass.AllGather(a1); // 3.
+            var a3 = pass.QkvProjection(a2, _core.Block(0)); // 4.
+            var a4 = pass.Attention(a3, _core.Block(0)); // 5.
+            var a5 = pass.AttentionOutput(a4, _core.Block(0)); // 6.
+            var a6 = pass.ReduceScatterTokens(a5); // 7.
+            pass.AttentionResidual(a6, a0, _core.Block(0)); // 8.
+            var a7 = pass.MlpNorm(a6, _core.Block(0)); // 9.
+            var a8 = pass.AllGather(a7); // 10.
+            var a9 = pass.MlpUp(a8, _core.Block(0)); // 11.
+            var a10 = pass.MlpDown(a9, _core.Block(0)); // 12.
+            var a11 = pass.ReduceScatterTokens(a10); // 13.
+            pass.MlpResidual(a11, a6, _core.Block(0)); // 14.
+            var a12 = pass.AttentionNorm(a11, _core.Block(1)); // 15.
+            var a13 = pass.AllGather(a12); // 16.
+            var a14 = pass.QkvProjection(a13, _core.Block(1)); // 17.
+            var a15 = pass.Attention(a14, _core.Block(1)); // 18.
+            var a16 = pass.AttentionOutput(a15, _core.Block(1)); // 19.
+            var a17 = pass.ReduceScatterTokens(a16); // 20.
+            pass.AttentionResidual(a17, a11, _core.Block(1)); // 21.
+            var a18 = pass.MlpNorm(a17, _core.Block(1)); // 22.
+            var a19 = pass.AllGather(a18); // 23.
+            var a20 = pass.MlpUp(a19, _core.Block(1)); // 24.
+            var a21 = pass.MlpDown(a20, _core.Block(1)); // 25.
+            var a22 = pass.ReduceScatterTokens(a21); // 26.
+            pass.MlpResidual(a22, a17, _core.Block(1)); // 27.
+
+            // Backward: each step's backward from the last step to the first.
+            // Backward of step 28: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).
+            var dStream = pass.UploadGradient(a22);
+            // Backward of step 27 (Block1): the gradient flows on to both the sum and the residual unchanged;
+            // dBias summed over tokens.
+            // Sequence parallel: each device's gradient of the replicated down-projection bias covers its own tokens only:
+            // one all-reduce at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+            pass.MlpResidualBackward(dStream, _core.Block(1));
+            // Backward of step 26: conjugate of the reduce-scatter over tokens:
+            // all-gather of the gradient's token blocks [T, 512]: (P−1)/P · T·512·4 B per device.
+            var g21 = pass.AllGather(dStream);
+            // Backward of step 25 (Block1): dH shard = dY·W shardᵀ and dW shard = H shardᵀ·dY, local.
+            var g20 = pass.MlpDownBackward(g21, a20, _core.Block(1));
+            // Backward of step 24 (Block1): the activation's derivative,
+            // then dX = dH·Wᵀ per device (partial sums of dX) and dW shard = Xᵀ·dH, local.
+            var g19 = pass.MlpUpBackward(g20, a19, _core.Block(1));
+            // Backward of step 23: conjugate of the all-gather over tokens:
+            // reduce-scatter of the per-device gradients onto token blocks [T, 512]: (P−1)/P · T·512·4 B per device.
+            var g18 = pass.ReduceScatterTokens(g19);
+            // Backward of step 22 (Block1): the norm's derivative per token, added into the residual stream's gradient;
+            // dScale and dShift summed over tokens.
+            // Sequence parallel: each device's gradient of the replicated scale and shift covers its own tokens only:
+            // 2 all-reduces at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+            pass.MlpNormBackward(g18, a17, dStream, _core.Block(1));
+            // Backward of step 21 (Block1): the gradient flows on to both the sum and the residual unchanged;
+            // dBias summed over tokens.
+            // Sequence parallel: each device's gradient of the replicated output bias covers its own tokens only:
+            // one all-reduce at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+            pass.AttentionResidualBackward(dStream, _core.Block(1));
+            // Backward of step 20: conjugate of the reduce-scatter over tokens:
+            // all-gather of the gradient's token blocks [T, 512]: (P−1)/P · T·512·4 B per device.
+            var g16 = pass.AllGather(dStream);
+            // Backward of step 19 (Block1): dContext shard = dY·W shardᵀ and dW shard = context shardᵀ·dY, local.
+            var g15 = pass.AttentionOutputBackward(g16, a15, _core.Block(1));
+            // Backward of step 18 (Block1): attention's backward on the same heads (dq, dk, dv; the rotary backward on dq and dk), no communication.
+            var g14 = pass.AttentionBackward(g15, a14, _core.Block(1));
+            // Backward of step 17 (Block1): dX = d(q|k|v)·Wᵀ per device (partial sums of dX), dW shard = Xᵀ·d(q|k|v), local.
+            var g13 = pass.QkvProjectionBackward(g14, a13, _core.Block(1));
+            // Backward of step 16: conjugate of the all-gather over tokens:
+            // reduce-scatter of the per-device gradients onto token blocks [T, 512]: (P−1)/P · T·512·4 B per device.
+            var g12 = pass.ReduceScatterTokens(g13);
+            // Backward of step 15 (Block1): the norm's derivative per token, added into the residual stream's gradient;
+            // dScale and dShift summed over tokens.
+            // Sequence parallel: each device's gradient of the replicated scale and shift covers its own tokens only:
+            // 2 all-reduces at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+            pass.AttentionNormBackward(g12, a11, dStream, _core.Block(1));
+            // Backward of step 14 (Block0): the gradient flows on to both the sum and the residual unchanged;
+            // dBias summed over tokens.
+            // Sequence parallel: each device's gradient of the replicated down-projection bias covers its own tokens only:
+            // one all-reduce at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+            pass.MlpResidualBackward(dStream, _core.Block(0));
+            // Backward of step 13: conjugate of the reduce-scatter over tokens:
+            // all-gather of the gradient's token blocks [T, 512]: (P−1)/P · T·512·4 B per device.
+            var g10 = pass.AllGather(dStream);
+            // Backward of step 12 (Block0): dH shard = dY·W shardᵀ and dW shard = H shardᵀ·dY, local.
+            var g9 = pass.MlpDownBackward(g10, a9, _core.Block(0));
+            // Backward of step 11 (Block0): the activation's derivative,
+            // then dX = dH·Wᵀ per device (partial sums of dX) and dW shard = Xᵀ·dH, local.
+            var g8 = pass.MlpUpBackward(g9, a8, _core.Block(0));
+            // Backward of step 10: conjugate of the all-gather over tokens:
+            // reduce-scatter of the per-device gradients onto token blocks [T, 512]: (P−1)/P · T·512·4 B per device.
+            var g7 = pass.ReduceScatterTokens(g8);
+            // Backward of step 9 (Block0): the norm's derivative per token, added into the residual stream's gradient;
+            // dScale and dShift summed over tokens.
+            // Sequence parallel: each device's gradient of the replicated scale and shift covers its own tokens only:
+            // 2 all-reduces at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+            pass.MlpNormBackward(g7, a6, dStream, _core.Block(0));
+            // Backward of step 8 (Block0): the gradient flows on to both the sum and the residual unchanged;
+            // dBias summed over tokens.
+            // Sequence parallel: each device's gradient of the replicated output bias covers its own tokens only:
+            // one all-reduce at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+            pass.AttentionResidualBackward(dStream, _core.Block(0));
+            // Backward of step 7: conjugate of the reduce-scatter over tokens:
+            // all-gather of the gradient's token blocks [T, 512]: (P−1)/P · T·512·4 B per device.
+            var g5 = pass.AllGather(dStream);
+            // Backward of step 6 (Block0): dContext shard = dY·W shardᵀ and dW shard = context shardᵀ·dY, local.
+            var g4 = pass.AttentionOutputBackward(g5, a4, _core.Block(0));
+            // Backward of step 5 (Block0): attention's backward on the same heads (dq, dk, dv; the rotary backward on dq and dk), no communication.
+            var g3 = pass.AttentionBackward(g4, a3, _core.Block(0));
+            // Backward of step 4 (Block0): dX = d(q|k|v)·Wᵀ per device (partial sums of dX), dW shard = Xᵀ·d(q|k|v), local.
+            var g2 = pass.QkvProjectionBackward(g3, a2, _core.Block(0));
+            // Backward of step 3: conjugate of the all-gather over tokens:
+            // reduce-scatter of the per-device gradients onto token blocks [T, 512]: (P−1)/P · T·512·4 B per device.
+            var g1 = pass.ReduceScatterTokens(g2);
+            // Backward of step 2 (Block0): the norm's derivative per token, added into the residual stream's gradient;
+            // dScale and dShift summed over tokens.
+            // Sequence parallel: each device's gradient of the replicated scale and shift covers its own tokens only:
+            // 2 all-reduces at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
+            pass.AttentionNormBackward(g1, a0, dStream, _core.Block(0));
+            // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
+            return pass.Download(dStream);
+        }
+
+        /// <summary>One training pass of Gpt on one sequence: Backward with no sequence lengths.</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY, the gradient of the forward's output.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient) => Backward(x, outputGradient, null);
+
+        /// <summary>Layer <paramref name="layerIndex"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>
+        /// <param name="layerIndex">The layer's index in forward order.</param>
+        /// <returns>A transformer block's <see cref="global::ShardGen.TransformerBlockWeights"/> (the fused q|k|v as Weights takes it), a linear layer's <see cref="global::ShardGen.LinearWeights"/>.</returns>
+        public global::ShardGen.LayerWeights Gradients(int layerIndex) => _core.LayerGradients(layerIndex);
+
+        /// <summary>The layers' weight and bias shards and, slice for slice, their gradient shards: zeroing, clipping and optimizer steps.</summary>
+        public global::ShardGen.Training.ModelTraining Training => _core.Training;
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
     }

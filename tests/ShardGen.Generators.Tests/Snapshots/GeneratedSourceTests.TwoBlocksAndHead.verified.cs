@@ -198,6 +198,128 @@ namespace Demo
         /// <param name="x">The input activations: batch × seq tokens of 512 features.</param>
         public float[,,] Forward(float[,,] x) => global::ShardGen.Runtime.Batches.Unflatten(Forward(global::ShardGen.Runtime.Batches.Flatten(x, out var lengths), lengths), x.GetLength(0));
 
+        /// <summary>One training pass of Gpt: the forward on <paramref name="x"/> [tokens, 512] keeping what the backward reads, then every
+        /// step's backward in reverse plan order. Each layer's weight and bias gradients are added to its gradient shards, sharded
+        /// like its weights (read them with Gradients); returns dLoss/dX [tokens, 512].</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY [tokens, 1024], the gradient of the forward's output.</param>
+        /// <param name="sequenceLengths">The length of each sequence packed along x's rows, as Forward takes them; null: x is one sequence.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient, int[]? sequenceLengths)
+        {
+            using var pass = _core.BeginTraining(x, outputGradient, sequenceLengths);
+            // Forward: Forward's steps (their words are there); a training pass keeps every activation until it ends.
+            var a0 = pass.UploadReplicated(); // 1.
+            var a1 = pass.AttentionNorm(a0, _core.Block(0)); // 2.
+            var a2 = pass.QkvProjection(a1, _core.Block(0)); // 3.
+            var a3 = pass.Attention(a2, _core.Block(0)); // 4.
+            var a4 = pass.AttentionOutput(a3, _core.Block(0)); // 5.
+            var a5 = pass.AllReduce(a4); // 6.
+            pass.AttentionResidual(a5, a0, _core.Block(0)); // 7.
+            var a6 = pass.MlpNorm(a5, _core.Block(0)); // 8.
+            var a7 = pass.MlpUp(a6, _core.Block(0)); // 9.
+            var a8 = pass.MlpDown(a7, _core.Block(0)); // 10.
+            var a9 = pass.AllReduce(a8); // 11.
+            pass.MlpResidual(a9, a5, _core.Block(0)); // 12.
+            var a10 = pass.AttentionNorm(a9, _core.Block(1)); // 13.
+            var a11 = pass.QkvProjection(a10, _core.Block(1)); // 14.
+            var a12 = pass.Attention(a11, _core.Block(1)); // 15.
+            var a13 = pass.AttentionOutput(a12, _core.Block(1)); // 16.
+            var a14 = pass.AllReduce(a13); // 17.
+            pass.AttentionResidual(a14, a9, _core.Block(1)); // 18.
+            var a15 = pass.MlpNorm(a14, _core.Block(1)); // 19.
+            var a16 = pass.MlpUp(a15, _core.Block(1)); // 20.
+            var a17 = pass.MlpDown(a16, _core.Block(1)); // 21.
+            var a18 = pass.AllReduce(a17); // 22.
+            pass.MlpResidual(a18, a14, _core.Block(1)); // 23.
+            var a19 = pass.ColumnParallel(a18, _core.Linear(2)); // 24.
+
+            // Backward: each step's backward from the last step to the first.
+            // Backward of step 25: dLoss/dY onto the devices, laid out as the output (the same cuts as the input's upload).
+            var g19 = pass.UploadGradient(a19);
+            // Backward of step 24 (Head): the activation's derivative from the kept pre-activation,
+            // then dX = dY·Wᵀ per device (partial sums), dW = Xᵀ·dY and dBias = Σ_t dY local.
+            // Then all-reduce of dX [T, 512] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·512·4 B per device.
+            var dStream = pass.AllReduce(pass.ColumnParallelBackward(g19, a18, _core.Linear(2)));
+            // Backward of step 23 (Block1): the gradient flows on to both the sum and the residual unchanged;
+            // dBias summed over tokens.
+            pass.MlpResidualBackward(dStream, _core.Block(1));
+            // Backward of step 22: conjugate of the all-reduce:
+            // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+            // Backward of step 21 (Block1): dH shard = dY·W shardᵀ and dW shard = H shardᵀ·dY, local.
+            var g16 = pass.MlpDownBackward(dStream, a16, _core.Block(1));
+            // Backward of step 20 (Block1): the activation's derivative,
+            // then dX = dH·Wᵀ per device (partial sums of dX) and dW shard = Xᵀ·dH, local.
+            // Then all-reduce of dX [T, 512] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·512·4 B per device.
+            var g15 = pass.AllReduce(pass.MlpUpBackward(g16, a15, _core.Block(1)));
+            // Backward of step 19 (Block1): the norm's derivative per token, added into the residual stream's gradient;
+            // dScale and dShift summed over tokens.
+            pass.MlpNormBackward(g15, a14, dStream, _core.Block(1));
+            // Backward of step 18 (Block1): the gradient flows on to both the sum and the residual unchanged;
+            // dBias summed over tokens.
+            pass.AttentionResidualBackward(dStream, _core.Block(1));
+            // Backward of step 17: conjugate of the all-reduce:
+            // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+            // Backward of step 16 (Block1): dContext shard = dY·W shardᵀ and dW shard = context shardᵀ·dY, local.
+            var g12 = pass.AttentionOutputBackward(dStream, a12, _core.Block(1));
+            // Backward of step 15 (Block1): attention's backward on the same heads (dq, dk, dv; the rotary backward on dq and dk), no communication.
+            var g11 = pass.AttentionBackward(g12, a11, _core.Block(1));
+            // Backward of step 14 (Block1): dX = d(q|k|v)·Wᵀ per device (partial sums of dX), dW shard = Xᵀ·d(q|k|v), local.
+            // Then all-reduce of dX [T, 512] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·512·4 B per device.
+            var g10 = pass.AllReduce(pass.QkvProjectionBackward(g11, a10, _core.Block(1)));
+            // Backward of step 13 (Block1): the norm's derivative per token, added into the residual stream's gradient;
+            // dScale and dShift summed over tokens.
+            pass.AttentionNormBackward(g10, a9, dStream, _core.Block(1));
+            // Backward of step 12 (Block0): the gradient flows on to both the sum and the residual unchanged;
+            // dBias summed over tokens.
+            pass.MlpResidualBackward(dStream, _core.Block(0));
+            // Backward of step 11: conjugate of the all-reduce:
+            // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+            // Backward of step 10 (Block0): dH shard = dY·W shardᵀ and dW shard = H shardᵀ·dY, local.
+            var g7 = pass.MlpDownBackward(dStream, a7, _core.Block(0));
+            // Backward of step 9 (Block0): the activation's derivative,
+            // then dX = dH·Wᵀ per device (partial sums of dX) and dW shard = Xᵀ·dH, local.
+            // Then all-reduce of dX [T, 512] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·512·4 B per device.
+            var g6 = pass.AllReduce(pass.MlpUpBackward(g7, a6, _core.Block(0)));
+            // Backward of step 8 (Block0): the norm's derivative per token, added into the residual stream's gradient;
+            // dScale and dShift summed over tokens.
+            pass.MlpNormBackward(g6, a5, dStream, _core.Block(0));
+            // Backward of step 7 (Block0): the gradient flows on to both the sum and the residual unchanged;
+            // dBias summed over tokens.
+            pass.AttentionResidualBackward(dStream, _core.Block(0));
+            // Backward of step 6: conjugate of the all-reduce:
+            // identity (Megatron's g), each device's partial sum has the whole gradient as its gradient; no collective.
+            // Backward of step 5 (Block0): dContext shard = dY·W shardᵀ and dW shard = context shardᵀ·dY, local.
+            var g3 = pass.AttentionOutputBackward(dStream, a3, _core.Block(0));
+            // Backward of step 4 (Block0): attention's backward on the same heads (dq, dk, dv; the rotary backward on dq and dk), no communication.
+            var g2 = pass.AttentionBackward(g3, a2, _core.Block(0));
+            // Backward of step 3 (Block0): dX = d(q|k|v)·Wᵀ per device (partial sums of dX), dW shard = Xᵀ·d(q|k|v), local.
+            // Then all-reduce of dX [T, 512] (Megatron's f: identity forward, all-reduce backward):
+            // 2(P−1)/P · T·512·4 B per device.
+            var g1 = pass.AllReduce(pass.QkvProjectionBackward(g2, a1, _core.Block(0)));
+            // Backward of step 2 (Block0): the norm's derivative per token, added into the residual stream's gradient;
+            // dScale and dShift summed over tokens.
+            pass.AttentionNormBackward(g1, a0, dStream, _core.Block(0));
+            // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
+            return pass.Download(dStream);
+        }
+
+        /// <summary>One training pass of Gpt on one sequence: Backward with no sequence lengths.</summary>
+        /// <param name="x">The input activations, one row per token.</param>
+        /// <param name="outputGradient">dLoss/dY, the gradient of the forward's output.</param>
+        public float[,] Backward(float[,] x, float[,] outputGradient) => Backward(x, outputGradient, null);
+
+        /// <summary>Layer <paramref name="layerIndex"/>'s gradients added up by every Backward so far, gathered to the host in its declared layout (a copy).</summary>
+        /// <param name="layerIndex">The layer's index in forward order.</param>
+        /// <returns>A transformer block's <see cref="global::ShardGen.TransformerBlockWeights"/> (the fused q|k|v as Weights takes it), a linear layer's <see cref="global::ShardGen.LinearWeights"/>.</returns>
+        public global::ShardGen.LayerWeights Gradients(int layerIndex) => _core.LayerGradients(layerIndex);
+
+        /// <summary>The layers' weight and bias shards and, slice for slice, their gradient shards: zeroing, clipping and optimizer steps.</summary>
+        public global::ShardGen.Training.ModelTraining Training => _core.Training;
+
         /// <summary>Frees every device shard of this model.</summary>
         public void Dispose() => _core.Dispose();
     }

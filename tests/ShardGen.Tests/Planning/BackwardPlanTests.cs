@@ -86,18 +86,21 @@ public sealed class BackwardPlanTests
     }
 
     /// <summary>
-    /// A float model with a transformer block has no Backward (its block has no gradient twins; blocks train in a language
-    /// model), in the plan as in the source; a float model mixing the grid with 1D layers has one.
+    /// A float model with a transformer block has a Backward (its blocks' gradient twins are split like their weights), in
+    /// the plan as in the source, with Gradients returning each layer's own kind; so does one mixing the grid with 1D layers.
     /// </summary>
     [Fact]
-    public void FloatModelsWithABlockHaveNoBackward()
+    public void FloatModelsWithABlockHaveABackward()
     {
         var plan = ShardGen.Tests.Models.RowIntoSequenceParallelBlock.PlanFor(4);
-        Assert.False(plan.HasBackward);
-        Assert.Equal(0, plan.PredictedBackwardTotalBytes(8));
-        Assert.DoesNotContain("Backward", plan.ToString());
-        Assert.Null(typeof(ShardGen.Tests.Models.RowIntoSequenceParallelBlock).GetMethod("Backward"));
-        Assert.Null(typeof(ShardGen.Tests.Models.MhaBlock).GetMethod("Backward"));
+        Assert.True(plan.HasBackward);
+        Assert.True(plan.PredictedBackwardTotalBytes(8) > 0);
+        Assert.Contains("Backward", plan.ToString());
+        // Packed sequences as Forward takes them, and one sequence.
+        Assert.NotNull(typeof(ShardGen.Tests.Models.RowIntoSequenceParallelBlock).GetMethod("Backward", [typeof(float[,]), typeof(float[,]), typeof(int[])]));
+        Assert.NotNull(typeof(ShardGen.Tests.Models.RowIntoSequenceParallelBlock).GetMethod("Backward", [typeof(float[,]), typeof(float[,])]));
+        Assert.Equal(typeof(LayerWeights), typeof(ShardGen.Tests.Models.MhaBlock).GetMethod("Gradients")!.ReturnType);
+        Assert.Equal(typeof(LinearWeights), typeof(ShardGen.Tests.Models.Mixed).GetMethod("Gradients")!.ReturnType);
         Assert.True(ShardGen.Tests.Models.Mixed.PlanFor(4).HasBackward);
         Assert.NotNull(typeof(ShardGen.Tests.Models.Mixed).GetMethod("Backward"));
         Assert.NotNull(typeof(ShardGen.Tests.Models.RowIntoGrid).GetMethod("Backward"));

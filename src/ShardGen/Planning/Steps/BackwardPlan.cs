@@ -42,15 +42,16 @@ internal static class BackwardPlan
     }
 
     /// <summary>
-    /// True when a float[,] model has a generated Backward: its layers are linear (column, row, SUMMA; a transformer block
-    /// of a float model has no gradient twins, so such a model gets none), every step but the host transfers has a
-    /// backward method, and no slice hands its whole gradient to a gather whose conjugate sums per-device gradients.
+    /// True when a float[,] model has a generated Backward: its layers are linear (column, row, SUMMA) or transformer
+    /// blocks, every step but the host transfers has a backward method, and no slice hands its whole gradient to a
+    /// gather whose conjugate sums per-device gradients.
     /// </summary>
     public static bool SupportedLinear(IReadOnlyList<LayerSpec> layers, IReadOnlyList<PlanStep> steps)
     {
         if (steps.Count == 0) return false;
         foreach (var layer in layers)
-            if (layer.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D)) return false;
+            if (layer.Strategy is not (ParallelStrategy.ColumnParallel or ParallelStrategy.RowParallel or ParallelStrategy.Summa2D
+                or ParallelStrategy.TransformerBlock)) return false;
         for (int k = 0; k < steps.Count; k++)
         {
             var type = steps[k].Type;

@@ -33,7 +33,7 @@ internal enum BackwardOp
 /// <summary>How a generated ForwardBackward calls a step's backward (the backward's <see cref="StepCall"/>).</summary>
 internal enum BackwardCall
 {
-    /// <summary>Not generated: no backward method (a float model's transformer-block steps and host transfers).</summary>
+    /// <summary>Not generated: no backward method (the host transfers; a float model's Backward writes the gradient's upload and download itself).</summary>
     None,
     /// <summary><c>var g = pass.CrossEntropy(logits);</c>: the loss takes the download's place.</summary>
     Loss,
