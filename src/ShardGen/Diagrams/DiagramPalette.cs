@@ -3,28 +3,32 @@ using ShardGen.Planning;
 
 namespace ShardGen.Diagrams;
 
-/// <summary>The plan drawing's colours and legend words: one fill per activation layout, one colour per collective kind.</summary>
+/// <summary>The plan drawing's colours and legend words: one fill per activation placement, one colour per collective kind.</summary>
 internal static class DiagramPalette
 {
-    public static string LayoutText(TensorLayout l) => l switch
+    /// <summary>The legend's order of the placements.</summary>
+    public static readonly Placement[] PlacementOrder =
+        { Placement.Host, Placement.Replicated, Placement.ColumnShards, Placement.Partial, Placement.Grid2D, Placement.TokenShards, Placement.HeadShards };
+
+    public static string PlacementText(Placement l) => l switch
     {
-        TensorLayout.Host => "on the host",
-        TensorLayout.Replicated => "replicated",
-        TensorLayout.ColumnSharded => "feature (column) shards",
-        TensorLayout.PartialSum => "partial sums",
-        TensorLayout.TokenSharded => "token shards",
-        TensorLayout.Heads => "own heads' q|k|v",
+        { Kind: PlacementKind.Host } => "on the host",
+        { Kind: PlacementKind.Replicated } => "replicated",
+        { Axis: ShardAxis.Features } => "feature (column) shards",
+        { Kind: PlacementKind.Partial } => "partial sums",
+        { Axis: ShardAxis.Tokens } => "token shards",
+        { Axis: ShardAxis.Heads } => "own heads' q|k|v",
         _ => "2D blocks",
     };
 
-    public static string LayoutFill(TensorLayout l) => l switch
+    public static string PlacementFill(Placement l) => l switch
     {
-        TensorLayout.Host => "#e5e7eb",
-        TensorLayout.Replicated => "#dbeafe",
-        TensorLayout.ColumnSharded => "#dcfce7",
-        TensorLayout.PartialSum => "#fee2e2",
-        TensorLayout.TokenSharded => "#e9d5ff",
-        TensorLayout.Heads => "#cffafe",
+        { Kind: PlacementKind.Host } => "#e5e7eb",
+        { Kind: PlacementKind.Replicated } => "#dbeafe",
+        { Axis: ShardAxis.Features } => "#dcfce7",
+        { Kind: PlacementKind.Partial } => "#fee2e2",
+        { Axis: ShardAxis.Tokens } => "#e9d5ff",
+        { Axis: ShardAxis.Heads } => "#cffafe",
         _ => "#fef3c7",
     };
 

@@ -27,7 +27,7 @@ internal sealed class PlanDiagram
     private readonly bool _grid; // the plan has a Summa2D layer: lanes are labelled and grouped by grid position
     private readonly double _stepWidth, _laneWidth, _lanesLeft;
     private readonly List<XElement> _rows = new();
-    private readonly SortedSet<TensorLayout> _layoutsUsed = new();
+    private readonly HashSet<Placement> _placementsUsed = new();
     private readonly SortedSet<CollectiveKind> _kindsUsed = new();
     private double _legendRight;
 
@@ -250,18 +250,18 @@ internal sealed class PlanDiagram
     private double Shapes(XElement row, int k, double y)
     {
         var step = _plan.Steps[k];
-        _layoutsUsed.Add(step.To.Layout);
+        _placementsUsed.Add(step.To);
         if (step.To == Placement.Host)
         {
             var shape = ShardShapes.Text(ShardShapes.After(_plan, k, 0));
-            row.Add(Rect(LaneLeft(0) + 8, y, LanesRight - LaneLeft(0) - 16, BoxHeight, LayoutFill(step.To.Layout), "#6b7280", 4));
+            row.Add(Rect(LaneLeft(0) + 8, y, LanesRight - LaneLeft(0) - 16, BoxHeight, PlacementFill(step.To), "#6b7280", 4));
             row.Add(Text((LaneLeft(0) + LanesRight) / 2, y + 15, $"host {shape}", FontSize, null, "middle", null, "host-shape"));
             return y + BoxHeight;
         }
         for (int r = 0; r < _p; r++)
         {
             var box = Group("shape", ("data-device", r));
-            box.Add(Rect(LaneLeft(r) + 10, y, _laneWidth - 20, BoxHeight, LayoutFill(step.To.Layout), "#9ca3af", 4));
+            box.Add(Rect(LaneLeft(r) + 10, y, _laneWidth - 20, BoxHeight, PlacementFill(step.To), "#9ca3af", 4));
             box.Add(Text(LaneCenter(r), y + 15, ShardShapes.Text(ShardShapes.After(_plan, k, r)), FontSize, null, "middle"));
             row.Add(box);
         }
@@ -276,7 +276,7 @@ internal sealed class PlanDiagram
         y += 14;
         g.Add(Text(Margin, y + 12, "Legend", FontSize, "bold"));
         y += 20;
-        var items = _layoutsUsed.Select(l => (Fill: LayoutFill(l), Stroke: "#9ca3af", Label: $"box: {LayoutText(l)}"))
+        var items = PlacementOrder.Where(_placementsUsed.Contains).Select(l => (Fill: PlacementFill(l), Stroke: "#9ca3af", Label: $"box: {PlacementText(l)}"))
             .Concat(_kindsUsed.Select(k => (Fill: KindFill(k), Stroke: KindStroke(k), Label: $"band: {TrafficReport.KindText(k)}"))).ToArray();
         // Equal cells, as many to a line as the lanes' width allows: the legend lines up in columns.
         double w = 22 + items.Max(i => TextWidth(i.Label, SmallFont)) + 16, x = Margin;
@@ -292,7 +292,7 @@ internal sealed class PlanDiagram
         y += 22;
         foreach (var note in new[]
         {
-            "Boxes: the activation [tokens×features] each device holds after the step, coloured by its layout.",
+            "Boxes: the activation [tokens×features] each device holds after the step, coloured by its placement.",
             "Bands: the step's collectives across the devices they involve, with the plan's bytes per device (total / P).",
         })
         {

@@ -4,7 +4,7 @@ using ShardGen.Planning;
 namespace ShardGen.Diagrams;
 
 /// <summary>
-/// The activation [tokens × features] each device holds after a plan step, read from the step's output layout
+/// The activation [tokens × features] each device holds after a plan step, read from the step's output placement
 /// alone, so the drawing needs no per-kind knowledge. The full width of a step's output is what the next step
 /// reads (its <see cref="PlanStep.Features"/>); the last step (the download) keeps its own width.
 /// </summary>
@@ -15,12 +15,12 @@ internal static class ShardShapes
         var s = plan.Steps[step];
         int t = plan.Tokens, p = plan.Devices, q = plan.GridSide;
         int width = step + 1 < plan.Steps.Count ? plan.Steps[step + 1].Features : s.Features;
-        return s.To.Layout switch
+        return s.To switch
         {
-            TensorLayout.ColumnSharded => (t, EvenRanges.Length(width, p, rank)), // the LM head's vocabulary ranges may be uneven
-            TensorLayout.TokenSharded => (EvenRanges.Length(t, p, rank), width),
-            TensorLayout.Blocks2D => (EvenRanges.Length(t, q, rank % q), width / q), // grid row rank % q
-            TensorLayout.Heads => (t, plan.BlockShape(s.LayerIndex).LocalQkvWidth),
+            { Axis: ShardAxis.Features } => (t, EvenRanges.Length(width, p, rank)), // the LM head's vocabulary ranges may be uneven
+            { Axis: ShardAxis.Tokens } => (EvenRanges.Length(t, p, rank), width),
+            { Kind: PlacementKind.Grid2D } => (EvenRanges.Length(t, q, rank % q), width / q), // grid row rank % q
+            { Axis: ShardAxis.Heads } => (t, plan.BlockShape(s.LayerIndex).LocalQkvWidth),
             _ => (t, width), // host, replicated, partial sums: the whole tensor
         };
     }

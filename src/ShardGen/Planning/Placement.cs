@@ -68,33 +68,6 @@ readonly struct Placement : IEquatable<Placement>
     /// <summary>True for placements that live on the devices (everything but the host).</summary>
     public bool OnDevices => Kind != PlacementKind.Host;
 
-    /// <summary>The placement of a runtime tensor's <see cref="TensorLayout"/> tag.</summary>
-    public static Placement Of(TensorLayout layout) => layout switch
-    {
-        TensorLayout.Host => Host,
-        TensorLayout.Replicated => Replicated,
-        TensorLayout.ColumnSharded => Shard(ShardAxis.Features),
-        TensorLayout.PartialSum => Partial,
-        TensorLayout.Blocks2D => Grid2D,
-        TensorLayout.TokenSharded => Shard(ShardAxis.Tokens),
-        _ => Shard(ShardAxis.Heads),
-    };
-
-    /// <summary>The runtime tensors' <see cref="TensorLayout"/> tag of this placement.</summary>
-    public TensorLayout Layout => Kind switch
-    {
-        PlacementKind.Host => TensorLayout.Host,
-        PlacementKind.Replicated => TensorLayout.Replicated,
-        PlacementKind.Partial => TensorLayout.PartialSum,
-        PlacementKind.Grid2D => TensorLayout.Blocks2D,
-        _ => Axis switch
-        {
-            ShardAxis.Features => TensorLayout.ColumnSharded,
-            ShardAxis.Tokens => TensorLayout.TokenSharded,
-            _ => TensorLayout.Heads,
-        },
-    };
-
     public bool Equals(Placement other) => Kind == other.Kind && Axis == other.Axis;
     public override bool Equals(object? obj) => obj is Placement other && Equals(other);
     public override int GetHashCode() => ((int)Kind * 8) + (int)Axis;

@@ -111,9 +111,9 @@ public sealed partial class ForwardPass
     /// A tensor of this pass made of the given host pieces, <paramref name="pieces"/>[rank] uploaded to device rank as
     /// its shard: lets tests run one step (forward or backward) on chosen inputs.
     /// </summary>
-    internal ShardedTensor Place(TensorLayout layout, int features, float[][,] pieces)
+    internal ShardedTensor Place(Placement placement, int features, float[][,] pieces)
     {
-        var y = Next(layout, features);
+        var y = Next(placement, features);
         for (int rank = 0; rank < P; rank++)
         {
             var piece = pieces[rank];

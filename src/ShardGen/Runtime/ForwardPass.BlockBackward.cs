@@ -43,12 +43,12 @@ public sealed partial class ForwardPass
     {
         ExpectTraining(nameof(MlpUpBackward));
         var info = block.Info;
-        Expect(dHidden.Tensor, TensorLayout.ColumnSharded);
-        ExpectStream(x.Tensor, TensorLayout.Replicated, block);
+        Expect(dHidden.Tensor, Placement.ColumnShards);
+        ExpectStream(x.Tensor, Placement.Replicated, block);
         var z = dHidden.Tensor.PreActivation
             ?? throw new InvalidOperationException($"Block '{info.Name}': MlpUpBackward needs the MLP's pre-activation, kept by a training pass's MlpUp and passed on by MlpDownBackward.");
         var twin = Twin(block).Up;
-        var dx = Next(TensorLayout.PartialSum, info.Hidden);
+        var dx = Next(Placement.Partial, info.Hidden);
         for (int rank = 0; rank < P; rank++)
         {
             var device = Devices[rank];
@@ -91,11 +91,11 @@ public sealed partial class ForwardPass
     {
         ExpectTraining(nameof(AttentionBackward));
         var info = block.Info;
-        if (qkv.Layout != TensorLayout.Heads || dContext.Layout != TensorLayout.ColumnSharded)
+        if (qkv.Placement != Placement.HeadShards || dContext.Placement != Placement.ColumnShards)
             throw new InvalidOperationException($"Block '{info.Name}': AttentionBackward needs dContext column shards and the kept q|k|v, got {dContext} and {qkv}.");
         var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts, info.Shape.SlidingWindow);
         int rotated = (info.LocalHeads + info.LocalKvHeads) * info.HeadDim;
-        var d = Next(TensorLayout.Heads, info.QkvWidth);
+        var d = Next(Placement.HeadShards, info.QkvWidth);
         for (int rank = 0; rank < P; rank++)
         {
             // Every column of every token is written: dQ per query head, dK and dV per key/value head.
@@ -113,11 +113,11 @@ public sealed partial class ForwardPass
     {
         ExpectTraining(nameof(QkvProjectionBackward));
         var info = block.Info;
-        if (dQkv.Layout != TensorLayout.Heads)
+        if (dQkv.Placement != Placement.HeadShards)
             throw new InvalidOperationException($"Block '{info.Name}': QkvProjectionBackward needs dQkv by heads, got {dQkv}.");
-        ExpectStream(x.Tensor, TensorLayout.Replicated, block);
+        ExpectStream(x.Tensor, Placement.Replicated, block);
         var twin = Twin(block).Qkv;
-        var dx = Next(TensorLayout.PartialSum, info.Hidden);
+        var dx = Next(Placement.Partial, info.Hidden);
         if (!SharesKvHeads(info))
         {
             for (int rank = 0; rank < P; rank++)
@@ -146,7 +146,7 @@ public sealed partial class ForwardPass
     {
         ExpectTraining("The residual backward");
         ExpectResidual(dStream, block);
-        bool tokens = dStream.Layout == TensorLayout.TokenSharded;
+        bool tokens = dStream.Placement == Placement.TokenShards;
         for (int rank = 0; rank < P; rank++)
         {
             if (twin[rank].Bias is not { } dBias) continue;
@@ -160,9 +160,9 @@ public sealed partial class ForwardPass
         ShardedTransformerBlock.LinearShard[] weights, ShardedTransformerBlock.LinearShard[] twin, int features, string step)
     {
         ExpectTraining(step);
-        ExpectStream(dY, TensorLayout.Replicated, block);
-        Expect(x, TensorLayout.ColumnSharded);
-        var d = Next(TensorLayout.ColumnSharded, features);
+        ExpectStream(dY, Placement.Replicated, block);
+        Expect(x, Placement.ColumnShards);
+        var d = Next(Placement.ColumnShards, features);
         for (int rank = 0; rank < P; rank++)
         {
             var device = Devices[rank];
@@ -193,10 +193,10 @@ public sealed partial class ForwardPass
         ExpectResidual(dY, block);
         ExpectResidual(x, block);
         ExpectResidual(dStream, block);
-        if (dY.Layout != x.Layout || dStream.Layout != x.Layout)
-            throw new InvalidOperationException($"Block '{block.Info.Name}': a norm's backward needs dY, x and dStream in one layout, got {dY}, {x} and {dStream}.");
+        if (dY.Placement != x.Placement || dStream.Placement != x.Placement)
+            throw new InvalidOperationException($"Block '{block.Info.Name}': a norm's backward needs dY, x and dStream in one placement, got {dY}, {x} and {dStream}.");
         var shape = block.Info.Shape;
-        bool tokens = x.Layout == TensorLayout.TokenSharded;
+        bool tokens = x.Placement == Placement.TokenShards;
         for (int rank = 0; rank < P; rank++)
         {
             var dGamma = ReplicatedGradient(rank, twin[rank].Scale, tokens);
@@ -220,7 +220,7 @@ public sealed partial class ForwardPass
 
     private static void ExpectResidual(ShardedTensor x, ShardedTransformerBlock block)
     {
-        if (x.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded) || x.Features != block.Info.Hidden)
+        if ((x.Placement != Placement.Replicated && x.Placement != Placement.TokenShards) || x.Features != block.Info.Hidden)
             throw new InvalidOperationException($"Block '{block.Info.Name}' needs the residual stream's gradient [T, {block.Info.Hidden}], got {x}.");
     }
 }

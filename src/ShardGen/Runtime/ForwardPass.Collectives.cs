@@ -5,16 +5,16 @@ using ShardGen.Planning;
 
 namespace ShardGen.Runtime;
 
-// The layout changes between layers: the collectives (and the free local slices). Argument lists come from
+// The placement changes between layers: the collectives (and the free local slices). Argument lists come from
 // the pass's scratch, so steady-state passes build them without allocating.
 public sealed partial class ForwardPass
 {
     /// <summary>Partial sums → the full sum on every device (ring all-reduce, in place).</summary>
     public ShardedTensor<Replicated> AllReduce(ShardedTensor<PartialSums> partial)
     {
-        Expect(partial, TensorLayout.PartialSum);
+        Expect(partial, Placement.Partial);
         Mesh.Collectives.AllReduce(Mesh.World, partial.Shards);
-        var y = Next(TensorLayout.Replicated, partial.Features);
+        var y = Next(Placement.Replicated, partial.Features);
         partial.ShardArray.CopyTo(y.ShardArray, 0);
         return new(y);
     }
@@ -22,11 +22,11 @@ public sealed partial class ForwardPass
     /// <summary>Partial sums → device r holds the sum of column shard r only (ring reduce-scatter).</summary>
     public ShardedTensor<ColumnShards> ReduceScatter(ShardedTensor<PartialSums> partial)
     {
-        Expect(partial, TensorLayout.PartialSum);
+        Expect(partial, Placement.Partial);
         int w = partial.Features / P;
         var parts = Blocks(partial.Tensor, byTokens: false, w);
         // Each result is written whole: a copy of the own part, then the others added.
-        var result = NextAllocated(TensorLayout.ColumnSharded, partial.Features, w);
+        var result = NextAllocated(Placement.ColumnShards, partial.Features, w);
         Mesh.Collectives.ReduceScatter(Mesh.World, parts, result.Shards);
         return new(result);
     }
@@ -34,10 +34,10 @@ public sealed partial class ForwardPass
     /// <summary>Column shards → the whole tensor on every device (ring all-gather).</summary>
     public ShardedTensor<Replicated> AllGather(ShardedTensor<ColumnShards> shards)
     {
-        Expect(shards, TensorLayout.ColumnSharded);
+        Expect(shards, Placement.ColumnShards);
         int f = shards.Features, w = f / P;
         // The P column blocks of width F/P tile each target, so it is overwritten whole.
-        var full = NextAllocated(TensorLayout.Replicated, f, f);
+        var full = NextAllocated(Placement.Replicated, f, f);
         var targets = Blocks(full, byTokens: false, w);
         Mesh.Collectives.AllGather(Mesh.World, shards.Shards, targets);
         return new(full);
@@ -50,11 +50,11 @@ public sealed partial class ForwardPass
     /// </summary>
     public ShardedTensor<Blocks2D> ColumnShardsToBlocks(ShardedTensor<ColumnShards> shards)
     {
-        Expect(shards, TensorLayout.ColumnSharded);
+        Expect(shards, Placement.ColumnShards);
         var grid = Mesh.Grid;
         int f = shards.Features, w = f / P, bw = f / grid.Q;
         var gathered = GatherInGridColumns(grid, bw, shards.Tensor, byTokens: false, w);
-        var y = Next(TensorLayout.Blocks2D, f);
+        var y = Next(Placement.Grid2D, f);
         for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
@@ -69,11 +69,11 @@ public sealed partial class ForwardPass
     /// </summary>
     public ShardedTensor<ColumnShards> BlocksToColumnShards(ShardedTensor<Blocks2D> blocks)
     {
-        Expect(blocks, TensorLayout.Blocks2D);
+        Expect(blocks, Placement.Grid2D);
         var grid = Mesh.Grid;
         int f = blocks.Features, w = f / P;
         var gathered = GatherInGridColumns(grid, f / grid.Q, blocks.Tensor, byTokens: true, 0);
-        var y = Next(TensorLayout.ColumnSharded, f);
+        var y = Next(Placement.ColumnShards, f);
         for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = gathered[rank].Columns(grid.GridRowOf(rank) * w, w);
         return new(y);
     }
@@ -81,12 +81,12 @@ public sealed partial class ForwardPass
     /// <summary>2D blocks → whole on every device: all-gather token blocks in grid columns, then feature blocks in grid rows.</summary>
     public ShardedTensor<Replicated> BlocksToReplicated(ShardedTensor<Blocks2D> blocks)
     {
-        Expect(blocks, TensorLayout.Blocks2D);
+        Expect(blocks, Placement.Grid2D);
         var grid = Mesh.Grid;
         int f = blocks.Features, q = grid.Q, bw = f / q;
         var columnBlocks = GatherInGridColumns(grid, bw, blocks.Tensor, byTokens: true, 0);
         // The q feature blocks of width F/q tile each target.
-        var full = NextAllocated(TensorLayout.Replicated, f, f);
+        var full = NextAllocated(Placement.Replicated, f, f);
         for (int i = 0; i < q; i++)
         {
             var pieces = _scratch.Views(q);
@@ -105,9 +105,9 @@ public sealed partial class ForwardPass
     /// <summary>Replicated → column shards: each device keeps its columns as a view; nothing is sent.</summary>
     public ShardedTensor<ColumnShards> SliceColumns(ShardedTensor<Replicated> full)
     {
-        Expect(full, TensorLayout.Replicated);
+        Expect(full, Placement.Replicated);
         int w = full.Features / P;
-        var y = Next(TensorLayout.ColumnSharded, full.Features);
+        var y = Next(Placement.ColumnShards, full.Features);
         for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = full.ShardArray[rank].Columns(rank * w, w);
         return new(y);
     }
@@ -115,10 +115,10 @@ public sealed partial class ForwardPass
     /// <summary>Replicated → 2D blocks: each device keeps its block as a view; nothing is sent.</summary>
     public ShardedTensor<Blocks2D> SliceBlocks(ShardedTensor<Replicated> full)
     {
-        Expect(full, TensorLayout.Replicated);
+        Expect(full, Placement.Replicated);
         var grid = Mesh.Grid;
         int bw = full.Features / grid.Q;
-        var y = Next(TensorLayout.Blocks2D, full.Features);
+        var y = Next(Placement.Grid2D, full.Features);
         for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
@@ -180,11 +180,11 @@ public sealed partial class ForwardPass
         }
     }
 
-    private static void Expect<TPlacement>(ShardedTensor<TPlacement> x, TensorLayout layout) => Expect(x.Tensor, layout);
+    private static void Expect<TPlacement>(ShardedTensor<TPlacement> x, Placement placement) => Expect(x.Tensor, placement);
 
-    private static void Expect(ShardedTensor x, TensorLayout layout)
+    private static void Expect(ShardedTensor x, Placement placement)
     {
-        if (x.Layout != layout)
-            throw new InvalidOperationException($"Expected a {layout} tensor, got {x}.");
+        if (x.Placement != placement)
+            throw new InvalidOperationException($"Expected a {placement} tensor, got {x}.");
     }
 }

@@ -40,7 +40,7 @@ public sealed partial class ForwardPass
     public ShardedTensor<PartialSums> TokenEmbedding(ShardedEmbedding embedding)
     {
         var info = embedding.Info;
-        var y = Next(TensorLayout.PartialSum, info.Hidden);
+        var y = Next(Placement.Partial, info.Hidden);
         for (int rank = 0; rank < P; rank++)
         {
             // Every row is written: a table row, or zeros.
@@ -59,14 +59,14 @@ public sealed partial class ForwardPass
     private void AddPositions(ShardedTensor x, ShardedEmbedding positions)
     {
         int d = positions.Info.Hidden;
-        if (x.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded) || x.Features != d)
+        if ((x.Placement != Placement.Replicated && x.Placement != Placement.TokenShards) || x.Features != d)
             throw new InvalidOperationException($"Position embedding '{positions.Info.Name}' needs the residual stream [T, {d}], got {x}.");
         var all = Positions;
         for (int rank = 0; rank < P; rank++)
         {
             var stream = x.ShardArray[rank];
             if (stream.Rows == 0) continue;
-            var ids = x.Layout == TensorLayout.TokenSharded ? TokenShardPositions(rank) : all;
+            var ids = x.Placement == Placement.TokenShards ? TokenShardPositions(rank) : all;
             var rows = Allocate(rank, stream.Rows, d);
             Devices[rank].Gather(ids, 0, positions.Tables[rank], rows);
             Devices[rank].Add(rows, stream);
@@ -93,9 +93,9 @@ public sealed partial class ForwardPass
     private ShardedTensor NormalizeStream(ShardedTensor x, ShardedNorm norm)
     {
         var info = norm.Info;
-        if (x.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded) || x.Features != info.Hidden)
+        if ((x.Placement != Placement.Replicated && x.Placement != Placement.TokenShards) || x.Features != info.Hidden)
             throw new InvalidOperationException($"Norm '{info.Name}' needs the residual stream [T, {info.Hidden}], got {x}.");
-        var y = Next(x.Layout, x.Features);
+        var y = Next(x.Placement, x.Features);
         for (int rank = 0; rank < P; rank++)
         {
             var src = x.ShardArray[rank];
@@ -108,9 +108,9 @@ public sealed partial class ForwardPass
     /// <summary>The LM head: each device's logits of its own vocabulary range (uneven widths), bias fused.</summary>
     public ShardedTensor<ColumnShards> LmHead(ShardedTensor<Replicated> x, ShardedLinear head)
     {
-        Expect(x, TensorLayout.Replicated, head);
+        Expect(x, Placement.Replicated, head);
         var info = head.Info;
-        var y = Next(TensorLayout.ColumnSharded, info.OutFeatures);
+        var y = Next(Placement.ColumnShards, info.OutFeatures);
         for (int rank = 0; rank < P; rank++)
         {
             var shard = y.ShardArray[rank] = Allocate(rank, Tokens, info.OutFeaturesOf(rank));

@@ -16,13 +16,13 @@ public sealed partial class ForwardPass
     public ShardedTensor<PartialSums> LmHeadBackward(ShardedTensor<ColumnShards> dLogits, ShardedTensor<Replicated> x, ShardedLinear head)
     {
         ExpectTraining(nameof(LmHeadBackward));
-        Expect(x, TensorLayout.Replicated, head);
+        Expect(x, Placement.Replicated, head);
         var info = head.Info;
-        if (dLogits.Layout != TensorLayout.ColumnSharded || dLogits.Features != info.OutFeatures)
+        if (dLogits.Placement != Placement.ColumnShards || dLogits.Features != info.OutFeatures)
             throw new InvalidOperationException($"Layer '{info.Name}': LmHeadBackward needs dLogits column shards [T, {info.OutFeatures}], got {dLogits}.");
         var twin = _core.GradientOf(head);
         bool transposed = head.TransposedWeight;
-        var dx = Next(TensorLayout.PartialSum, info.InFeatures);
+        var dx = Next(Placement.Partial, info.InFeatures);
         for (int rank = 0; rank < P; rank++)
         {
             var device = Devices[rank];
@@ -61,7 +61,7 @@ public sealed partial class ForwardPass
     {
         ExpectTraining(nameof(TokenEmbeddingBackward));
         var info = embedding.Info;
-        if (dStream.Layout != TensorLayout.Replicated || dStream.Features != info.Hidden)
+        if (dStream.Placement != Placement.Replicated || dStream.Features != info.Hidden)
             throw new InvalidOperationException($"Embedding '{info.Name}': TokenEmbeddingBackward needs the replicated stream's gradient [T, {info.Hidden}], got {dStream}.");
         var twin = _core.GradientOf(embedding);
         for (int rank = 0; rank < P; rank++)
@@ -74,11 +74,11 @@ public sealed partial class ForwardPass
         ExpectTraining(nameof(FinalNormBackward));
         var info = norm.Info;
         foreach (var t in new[] { dY, x })
-            if (t.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded) || t.Features != info.Hidden || t.Layout != x.Layout)
-                throw new InvalidOperationException($"Norm '{info.Name}': its backward needs dY and x as the residual stream [T, {info.Hidden}] in one layout, got {dY} and {x}.");
+            if ((t.Placement != Placement.Replicated && t.Placement != Placement.TokenShards) || t.Features != info.Hidden || t.Placement != x.Placement)
+                throw new InvalidOperationException($"Norm '{info.Name}': its backward needs dY and x as the residual stream [T, {info.Hidden}] in one placement, got {dY} and {x}.");
         var twin = _core.GradientOf(norm);
-        bool tokens = x.Layout == TensorLayout.TokenSharded;
-        var d = Next(x.Layout, x.Features);
+        bool tokens = x.Placement == Placement.TokenShards;
+        var d = Next(x.Placement, x.Features);
         for (int rank = 0; rank < P; rank++)
         {
             var dGamma = ReplicatedGradient(rank, twin.Scale[rank], tokens);
@@ -93,10 +93,10 @@ public sealed partial class ForwardPass
     {
         ExpectTraining(nameof(PositionEmbeddingBackward));
         int d = positions.Info.Hidden;
-        if (dStream.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded) || dStream.Features != d)
+        if ((dStream.Placement != Placement.Replicated && dStream.Placement != Placement.TokenShards) || dStream.Features != d)
             throw new InvalidOperationException($"Position embedding '{positions.Info.Name}': its backward needs the stream's gradient [T, {d}], got {dStream}.");
         var twin = _core.GradientOf(positions);
-        bool tokens = dStream.Layout == TensorLayout.TokenSharded;
+        bool tokens = dStream.Placement == Placement.TokenShards;
         for (int rank = 0; rank < P; rank++)
         {
             var target = ReplicatedGradient(rank, twin.Tables[rank], tokens);

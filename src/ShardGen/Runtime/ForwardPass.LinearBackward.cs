@@ -50,7 +50,7 @@ public sealed partial class ForwardPass
     /// <summary>Adds the bias to every shard of <paramref name="y"/>, keeps a copy as the layer's z, then applies the activation to y.</summary>
     private void BiasThenKeptActivation(ShardedTensor y, ShardedLinear layer, Func<int, MatrixView?> biasOf)
     {
-        var z = Next(y.Layout, y.Features);
+        var z = Next(y.Placement, y.Features);
         for (int rank = 0; rank < P; rank++)
         {
             var shard = y.ShardArray[rank];
@@ -76,11 +76,11 @@ public sealed partial class ForwardPass
     public ShardedTensor<PartialSums> ColumnParallelBackward(ShardedTensor<ColumnShards> dY, ShardedTensor<Replicated> x, ShardedLinear layer)
     {
         ExpectTraining(nameof(ColumnParallelBackward));
-        Expect(x, TensorLayout.Replicated, layer);
-        ExpectGradient(dY.Tensor, TensorLayout.ColumnSharded, layer);
+        Expect(x, Placement.Replicated, layer);
+        ExpectGradient(dY.Tensor, Placement.ColumnShards, layer);
         var z = KeepsPreActivation(layer) ? PreActivationOf(layer, nameof(ColumnParallelBackward)) : null;
         var twin = LinearTwin(layer);
-        var dx = Next(TensorLayout.PartialSum, layer.Info.InFeatures);
+        var dx = Next(Placement.Partial, layer.Info.InFeatures);
         for (int rank = 0; rank < P; rank++)
         {
             var device = Devices[rank];
@@ -98,10 +98,10 @@ public sealed partial class ForwardPass
     public ShardedTensor<ColumnShards> RowParallelBackward(ShardedTensor<Replicated> dY, ShardedTensor<ColumnShards> x, ShardedLinear layer)
     {
         ExpectTraining(nameof(RowParallelBackward));
-        Expect(x, TensorLayout.ColumnSharded, layer);
-        ExpectGradient(dY.Tensor, TensorLayout.Replicated, layer);
+        Expect(x, Placement.ColumnShards, layer);
+        ExpectGradient(dY.Tensor, Placement.Replicated, layer);
         var twin = LinearTwin(layer);
-        var dx = Next(TensorLayout.ColumnSharded, layer.Info.InFeatures);
+        var dx = Next(Placement.ColumnShards, layer.Info.InFeatures);
         for (int rank = 0; rank < P; rank++)
         {
             var device = Devices[rank];
@@ -119,7 +119,7 @@ public sealed partial class ForwardPass
     public void BiasActivationBackward(ShardedTensor<Replicated> dY, ShardedLinear layer)
     {
         ExpectTraining(nameof(BiasActivationBackward));
-        if (dY.Layout != TensorLayout.Replicated || dY.Features != layer.Info.OutFeatures)
+        if (dY.Placement != Placement.Replicated || dY.Features != layer.Info.OutFeatures)
             throw new InvalidOperationException($"Layer '{layer.Info.Name}': BiasActivationBackward needs the replicated gradient [T, {layer.Info.OutFeatures}], got {dY}.");
         var z = KeepsPreActivation(layer) ? PreActivationOf(layer, nameof(BiasActivationBackward)) : null;
         var twin = LinearTwin(layer);
@@ -139,7 +139,7 @@ public sealed partial class ForwardPass
     public void BiasActivationBackward(ShardedTensor<ColumnShards> dY, ShardedLinear layer)
     {
         ExpectTraining(nameof(BiasActivationBackward));
-        ExpectGradient(dY.Tensor, TensorLayout.ColumnSharded, layer);
+        ExpectGradient(dY.Tensor, Placement.ColumnShards, layer);
         var z = KeepsPreActivation(layer) ? PreActivationOf(layer, nameof(BiasActivationBackward)) : null;
         var twin = LinearTwin(layer);
         int w = layer.Info.OutFeatures / P;
@@ -166,8 +166,8 @@ public sealed partial class ForwardPass
     public ShardedTensor<Blocks2D> Summa2DBackward(ShardedTensor<Blocks2D> dY, ShardedTensor<Blocks2D> x, ShardedLinear layer)
     {
         ExpectTraining(nameof(Summa2DBackward));
-        Expect(x, TensorLayout.Blocks2D, layer);
-        ExpectGradient(dY.Tensor, TensorLayout.Blocks2D, layer);
+        Expect(x, Placement.Grid2D, layer);
+        ExpectGradient(dY.Tensor, Placement.Grid2D, layer);
         var grid = Mesh.Grid;
         var z = KeepsPreActivation(layer) ? PreActivationOf(layer, nameof(Summa2DBackward)) : null;
         var twin = LinearTwin(layer);
@@ -187,7 +187,7 @@ public sealed partial class ForwardPass
             Summa.MultiplyWith(grid, SummaVariant.AtB, x.Shards, dY.Shards, dW, SummaPanels(grid));
         for (int rank = 0; rank < P; rank++) Devices[rank].Add(dW[rank], twin.Weights[rank]);
 
-        var dx = NextAllocated(TensorLayout.Blocks2D, layer.Info.InFeatures, layer.Info.InFeatures / grid.Q);
+        var dx = NextAllocated(Placement.Grid2D, layer.Info.InFeatures, layer.Info.InFeatures / grid.Q);
         Summa.MultiplyWith(grid, layer.TransposedWeight ? SummaVariant.AB : SummaVariant.ABt, dY.Shards, layer.Weights, dx.Shards, SummaPanels(grid));
         return new(dx);
     }
@@ -222,9 +222,9 @@ public sealed partial class ForwardPass
     private static void InputGradient(Device device, ShardedLinear layer, MatrixView dy, MatrixView w, MatrixView dx) =>
         device.Gemm(dy, false, w, !layer.TransposedWeight, dx, accumulate: false);
 
-    private static void ExpectGradient(ShardedTensor dY, TensorLayout layout, ShardedLinear layer)
+    private static void ExpectGradient(ShardedTensor dY, Placement placement, ShardedLinear layer)
     {
-        if (dY.Layout != layout || dY.Features != layer.Info.OutFeatures)
-            throw new InvalidOperationException($"Layer '{layer.Info.Name}' ({layer.Info.Spec.StrategyText}): its backward needs a {layout} output gradient of {layer.Info.OutFeatures} features, got {dY}.");
+        if (dY.Placement != placement || dY.Features != layer.Info.OutFeatures)
+            throw new InvalidOperationException($"Layer '{layer.Info.Name}' ({layer.Info.Spec.StrategyText}): its backward needs a {placement} output gradient of {layer.Info.OutFeatures} features, got {dY}.");
     }
 }

@@ -22,7 +22,7 @@ public sealed partial class ForwardPass
     {
         ExpectTraining(nameof(CrossEntropy));
         int vocab = _core.Plan.Vocab;
-        if (logits.Layout != TensorLayout.ColumnSharded || logits.Features != vocab || logits.Tensor.Tokens != Targets.Length)
+        if (logits.Placement != Placement.ColumnShards || logits.Features != vocab || logits.Tensor.Tokens != Targets.Length)
             throw new InvalidOperationException($"CrossEntropy needs the LM head's logit shards [{Targets.Length}, {vocab}], got {logits}.");
         if (_maxima.Length != P)
         {
@@ -47,7 +47,7 @@ public sealed partial class ForwardPass
             Devices[rank].LogitSumExp(logits.ShardArray[rank], _maxima[rank], _sums[rank].Columns(0, 1));
         // One all-reduce for both sums: the target logit is non-zero on its owner only.
         Mesh.Collectives.AllReduce(Mesh.World, _sums);
-        var d = Next(TensorLayout.ColumnSharded, vocab);
+        var d = Next(Placement.ColumnShards, vocab);
         for (int rank = 0; rank < P; rank++)
         {
             var shard = d.ShardArray[rank] = logits.ShardArray[rank];

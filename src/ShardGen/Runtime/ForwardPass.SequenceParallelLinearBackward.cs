@@ -16,7 +16,7 @@ public sealed partial class ForwardPass
     public void BiasActivationBackward(ShardedTensor<TokenShards> dY, ShardedLinear layer)
     {
         ExpectTraining(nameof(BiasActivationBackward));
-        ExpectGradient(dY.Tensor, TensorLayout.TokenSharded, layer);
+        ExpectGradient(dY.Tensor, Placement.TokenShards, layer);
         var z = KeepsPreActivation(layer) ? PreActivationOf(layer, nameof(BiasActivationBackward)) : null;
         var twin = LinearTwin(layer);
         int f = layer.Info.OutFeatures;

@@ -26,17 +26,17 @@ public sealed partial class ForwardPass
 
     /// <summary>Column-parallel by heads: [T, hidden] → each device's fused q|k|v of its own heads, bias included.</summary>
     public ShardedTensor<HeadShards> QkvProjection(ShardedTensor<Replicated> x, ShardedTransformerBlock block) =>
-        new(ColumnProjection(x.Tensor, block, block.Qkv, TensorLayout.Heads, block.Info.QkvWidth, block.Info.LocalQkvWidth, Activation.None));
+        new(ColumnProjection(x.Tensor, block, block.Qkv, Placement.HeadShards, block.Info.QkvWidth, block.Info.LocalQkvWidth, Activation.None));
 
     /// <summary>Scaled dot-product attention of each device's heads, within each sequence: context columns of its heads.</summary>
     public ShardedTensor<ColumnShards> Attention(ShardedTensor<HeadShards> qkv, ShardedTransformerBlock block)
     {
-        if (qkv.Layout != TensorLayout.Heads)
+        if (qkv.Placement != Placement.HeadShards)
             throw new InvalidOperationException($"Block '{block.Info.Name}': attention needs the q|k|v projections, got {qkv}.");
         var info = block.Info;
         var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts, info.Shape.SlidingWindow);
         // Every (sequence, head, row) of the context is written: the sequences tile the tokens.
-        var y = Next(TensorLayout.ColumnSharded, info.Heads * info.HeadDim);
+        var y = Next(Placement.ColumnShards, info.Heads * info.HeadDim);
         int rotated = (info.LocalHeads + info.LocalKvHeads) * info.HeadDim;
         for (int rank = 0; rank < P; rank++)
         {
@@ -62,12 +62,12 @@ public sealed partial class ForwardPass
     {
         var info = block.Info;
         if (!info.Gated && !Training)
-            return new(ColumnProjection(x.Tensor, block, block.Up, TensorLayout.ColumnSharded, info.FfnHidden, info.LocalFfn, info.Activation));
+            return new(ColumnProjection(x.Tensor, block, block.Up, Placement.ColumnShards, info.FfnHidden, info.LocalFfn, info.Activation));
         if (!info.Gated)
         {
             // Training keeps z = x·W + b for the activation's backward: the GEMM without the fused activation, then act(z).
-            var z = ColumnProjection(x.Tensor, block, block.Up, TensorLayout.ColumnSharded, info.FfnHidden, info.LocalFfn, Activation.None);
-            var h = Next(TensorLayout.ColumnSharded, info.FfnHidden);
+            var z = ColumnProjection(x.Tensor, block, block.Up, Placement.ColumnShards, info.FfnHidden, info.LocalFfn, Activation.None);
+            var h = Next(Placement.ColumnShards, info.FfnHidden);
             for (int rank = 0; rank < P; rank++)
             {
                 var shard = h.ShardArray[rank] = AllocateLocal(rank, Tokens, info.LocalFfn);
@@ -78,8 +78,8 @@ public sealed partial class ForwardPass
             return new(h);
         }
         // Gated: one GEMM to this device's [gate | up] columns, then act(gate) ⊙ up.
-        var gateUp = ColumnProjection(x.Tensor, block, block.Up, TensorLayout.ColumnSharded, 2 * info.FfnHidden, info.LocalUpWidth, Activation.None);
-        var y = Next(TensorLayout.ColumnSharded, info.FfnHidden);
+        var gateUp = ColumnProjection(x.Tensor, block, block.Up, Placement.ColumnShards, 2 * info.FfnHidden, info.LocalUpWidth, Activation.None);
+        var y = Next(Placement.ColumnShards, info.FfnHidden);
         for (int rank = 0; rank < P; rank++)
         {
             var shard = y.ShardArray[rank] = AllocateLocal(rank, Tokens, info.LocalFfn);
@@ -119,10 +119,10 @@ public sealed partial class ForwardPass
     /// <summary>Token shards → all tokens on every device (ring all-gather over the token dimension).</summary>
     public ShardedTensor<Replicated> AllGather(ShardedTensor<TokenShards> shards)
     {
-        Expect(shards, TensorLayout.TokenSharded);
+        Expect(shards, Placement.TokenShards);
         int f = shards.Features;
         // The P token blocks tile each target, so it is overwritten whole.
-        var full = NextAllocated(TensorLayout.Replicated, f, f);
+        var full = NextAllocated(Placement.Replicated, f, f);
         var targets = Blocks(full, byTokens: true, 0);
         Mesh.Collectives.AllGather(Mesh.World, shards.Shards, targets);
         return new(full);
@@ -131,11 +131,11 @@ public sealed partial class ForwardPass
     /// <summary>Partial sums → device r holds the sum of token block r only (ring reduce-scatter over tokens).</summary>
     public ShardedTensor<TokenShards> ReduceScatterTokens(ShardedTensor<PartialSums> partial)
     {
-        Expect(partial, TensorLayout.PartialSum);
+        Expect(partial, Placement.Partial);
         int f = partial.Features;
         var parts = Blocks(partial.Tensor, byTokens: true, 0);
         // Each result is written whole: a copy of the own part, then the others added.
-        var result = NextAllocated(TensorLayout.TokenSharded, f, f);
+        var result = NextAllocated(Placement.TokenShards, f, f);
         Mesh.Collectives.ReduceScatter(Mesh.World, parts, result.Shards);
         return new(result);
     }
@@ -143,8 +143,8 @@ public sealed partial class ForwardPass
     /// <summary>Replicated → token shards: each device keeps its token block as a view; nothing is sent.</summary>
     public ShardedTensor<TokenShards> SliceTokens(ShardedTensor<Replicated> full)
     {
-        Expect(full, TensorLayout.Replicated);
-        var y = Next(TensorLayout.TokenSharded, full.Features);
+        Expect(full, Placement.Replicated);
+        var y = Next(Placement.TokenShards, full.Features);
         for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenShard(rank);
@@ -155,16 +155,16 @@ public sealed partial class ForwardPass
 
     private ShardedTensor Normalize(ShardedTensor x, ShardedTransformerBlock block, ShardedTransformerBlock.NormShard[] norm)
     {
-        if (x.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded) || x.Features != block.Info.Hidden)
+        if ((x.Placement != Placement.Replicated && x.Placement != Placement.TokenShards) || x.Features != block.Info.Hidden)
             throw new InvalidOperationException($"Block '{block.Info.Name}': a norm needs the residual stream [T, {block.Info.Hidden}], got {x}.");
         var shape = block.Info.Shape;
-        var y = Next(x.Layout, x.Features);
+        var y = Next(x.Placement, x.Features);
         for (int rank = 0; rank < P; rank++)
         {
             // Every row is normalized into y: overwritten whole.
             var src = x.ShardArray[rank];
             // Replicated, the norm feeds only this device's projection; token shards are all-gathered by the others.
-            var shard = y.ShardArray[rank] = x.Layout == TensorLayout.Replicated ? AllocateLocal(rank, src.Rows, src.Cols) : Allocate(rank, src.Rows, src.Cols);
+            var shard = y.ShardArray[rank] = x.Placement == Placement.Replicated ? AllocateLocal(rank, src.Rows, src.Cols) : Allocate(rank, src.Rows, src.Cols);
             if (src.Rows > 0) Devices[rank].Normalize(src, shard, shape.Norm, norm[rank].Scale, norm[rank].Shift, shape.Epsilon);
         }
         return y;
@@ -172,10 +172,10 @@ public sealed partial class ForwardPass
 
     // A column-parallel projection of the replicated stream: each device's own output columns, bias and activation fused.
     private ShardedTensor ColumnProjection(ShardedTensor x, ShardedTransformerBlock block, ShardedTransformerBlock.LinearShard[] weights,
-        TensorLayout layout, int features, int localFeatures, Activation activation)
+        Placement placement, int features, int localFeatures, Activation activation)
     {
-        ExpectStream(x, TensorLayout.Replicated, block);
-        var y = Next(layout, features);
+        ExpectStream(x, Placement.Replicated, block);
+        var y = Next(placement, features);
         for (int rank = 0; rank < P; rank++)
         {
             var shard = y.ShardArray[rank] = AllocateLocal(rank, Tokens, localFeatures);
@@ -187,9 +187,9 @@ public sealed partial class ForwardPass
 
     private ShardedTensor PartialProjection(ShardedTensor x, ShardedTransformerBlock block, ShardedTransformerBlock.LinearShard[] weights)
     {
-        Expect(x, TensorLayout.ColumnSharded);
+        Expect(x, Placement.ColumnShards);
         int d = block.Info.Hidden;
-        var y = Next(TensorLayout.PartialSum, d);
+        var y = Next(Placement.Partial, d);
         for (int rank = 0; rank < P; rank++)
         {
             var shard = y.ShardArray[rank] = Allocate(rank, Tokens, d);
@@ -200,7 +200,7 @@ public sealed partial class ForwardPass
 
     private void AddResidual(ShardedTensor y, ShardedTensor residual, ShardedTransformerBlock block, ShardedTransformerBlock.LinearShard[] projection)
     {
-        if (y.Layout != residual.Layout || y.Layout is not (TensorLayout.Replicated or TensorLayout.TokenSharded))
+        if (y.Placement != residual.Placement || (y.Placement != Placement.Replicated && y.Placement != Placement.TokenShards))
             throw new InvalidOperationException($"Block '{block.Info.Name}': residual add of {residual} into {y}.");
         for (int rank = 0; rank < P; rank++)
         {
@@ -210,9 +210,9 @@ public sealed partial class ForwardPass
         }
     }
 
-    private static void ExpectStream(ShardedTensor x, TensorLayout layout, ShardedTransformerBlock block)
+    private static void ExpectStream(ShardedTensor x, Placement placement, ShardedTransformerBlock block)
     {
-        if (x.Layout != layout || x.Features != block.Info.Hidden)
-            throw new InvalidOperationException($"Block '{block.Info.Name}' needs a {layout} input of {block.Info.Hidden} features, got {x}.");
+        if (x.Placement != placement || x.Features != block.Info.Hidden)
+            throw new InvalidOperationException($"Block '{block.Info.Name}' needs a {placement} input of {block.Info.Hidden} features, got {x}.");
     }
 }

@@ -16,7 +16,7 @@ public sealed partial class ForwardPass
     public ShardedTensor<Blocks2D> ReduceScatterBlocks(ShardedTensor<PartialSums> partial)
     {
         ExpectTraining(nameof(ReduceScatterBlocks));
-        Expect(partial, TensorLayout.PartialSum);
+        Expect(partial, Placement.Partial);
         var grid = Mesh.Grid;
         int f = partial.Features, q = grid.Q, bw = f / q;
 
@@ -37,7 +37,7 @@ public sealed partial class ForwardPass
         }
 
         // Grid column j: member (i, j) ends with token block i of the column's sum, which is block (i, j) of the whole sum.
-        var y = NextAllocated(TensorLayout.Blocks2D, f, bw);
+        var y = NextAllocated(Placement.Grid2D, f, bw);
         for (int j = 0; j < q; j++)
         {
             var parts = _scratch.Rows(q);

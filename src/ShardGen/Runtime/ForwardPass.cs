@@ -8,7 +8,7 @@ namespace ShardGen.Runtime;
 
 /// <summary>
 /// One forward pass of a generated model. Each method is one step kind (a class in Planning/Steps; <see cref="IForwardSteps{TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, TEmbedding, TNorm, THost}"/>): the generated
-/// Forward calls them in plan order. Layers state the layout they need; this class is the one place that
+/// Forward calls them in plan order. Layers state the placement they need; this class is the one place that
 /// knows how to get there (Megatron's copy-to / reduce-from / gather-from / scatter-to regions).
 /// Local re-layouts are views, never copies. Disposing waits for the devices and returns the activations to
 /// the model's pool. A model reuses its pass object, tensors and activations in its next pass, so a
@@ -82,7 +82,7 @@ public sealed partial class ForwardPass : IDisposable,
     public ShardedTensor<Replicated> UploadReplicated()
     {
         int f = _input.GetLength(1);
-        var y = Next(TensorLayout.Replicated, f);
+        var y = Next(Placement.Replicated, f);
         for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = Upload(rank, 0, 0, Tokens, f);
         return new(y);
     }
@@ -91,7 +91,7 @@ public sealed partial class ForwardPass : IDisposable,
     public ShardedTensor<ColumnShards> UploadColumnShards()
     {
         int f = _input.GetLength(1), w = f / P;
-        var y = Next(TensorLayout.ColumnSharded, f);
+        var y = Next(Placement.ColumnShards, f);
         for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = Upload(rank, 0, rank * w, Tokens, w);
         return new(y);
     }
@@ -102,7 +102,7 @@ public sealed partial class ForwardPass : IDisposable,
         int f = _input.GetLength(1);
         var grid = Mesh.Grid;
         int w = f / grid.Q;
-        var y = Next(TensorLayout.Blocks2D, f);
+        var y = Next(Placement.Grid2D, f);
         for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenBlock(grid.GridRowOf(rank), grid.Q);
@@ -115,7 +115,7 @@ public sealed partial class ForwardPass : IDisposable,
     public ShardedTensor<TokenShards> UploadTokenShards()
     {
         int f = _input.GetLength(1);
-        var y = Next(TensorLayout.TokenSharded, f);
+        var y = Next(Placement.TokenShards, f);
         for (int rank = 0; rank < P; rank++)
         {
             var (t0, tn) = TokenShard(rank);
@@ -129,8 +129,8 @@ public sealed partial class ForwardPass : IDisposable,
     /// <summary>Replicated X · W column shard → Y column shard, bias and activation fused.</summary>
     public ShardedTensor<ColumnShards> ColumnParallel(ShardedTensor<Replicated> x, ShardedLinear layer)
     {
-        Expect(x, TensorLayout.Replicated, layer);
-        var y = Next(TensorLayout.ColumnSharded, layer.Info.OutFeatures);
+        Expect(x, Placement.Replicated, layer);
+        var y = Next(Placement.ColumnShards, layer.Info.OutFeatures);
         for (int rank = 0; rank < P; rank++)
         {
             // Overwritten whole: the GEMM does not accumulate.
@@ -146,8 +146,8 @@ public sealed partial class ForwardPass : IDisposable,
     /// <summary>X column shard · W row shard → partial sums of the whole Y; bias and activation wait for the reduction.</summary>
     public ShardedTensor<PartialSums> RowParallel(ShardedTensor<ColumnShards> x, ShardedLinear layer)
     {
-        Expect(x, TensorLayout.ColumnSharded, layer);
-        var y = Next(TensorLayout.PartialSum, layer.Info.OutFeatures);
+        Expect(x, Placement.ColumnShards, layer);
+        var y = Next(Placement.Partial, layer.Info.OutFeatures);
         for (int rank = 0; rank < P; rank++)
         {
             var shard = y.ShardArray[rank] = Allocate(rank, Tokens, layer.Info.OutFeatures);
@@ -159,11 +159,11 @@ public sealed partial class ForwardPass : IDisposable,
     /// <summary>SUMMA on the q×q grid (A·B, or A·Bᵀ for [out, in] weights), then bias and activation per block.</summary>
     public ShardedTensor<Blocks2D> Summa2D(ShardedTensor<Blocks2D> x, ShardedLinear layer)
     {
-        Expect(x, TensorLayout.Blocks2D, layer);
+        Expect(x, Placement.Grid2D, layer);
         var grid = Mesh.Grid;
         // SUMMA's first step writes each block without accumulating (A·B), or the reduce root's partial is
         // computed straight into it (A·Bᵀ): every block is overwritten whole.
-        var y = NextAllocated(TensorLayout.Blocks2D, layer.Info.OutFeatures, layer.Info.ShardOutFeatures);
+        var y = NextAllocated(Placement.Grid2D, layer.Info.OutFeatures, layer.Info.ShardOutFeatures);
         var variant = layer.TransposedWeight ? SummaVariant.ABt : SummaVariant.AB;
         Summa.MultiplyWith(grid, variant, x.Shards, layer.Weights, y.Shards, SummaPanels(grid));
         if (KeepsPreActivation(layer))
@@ -185,12 +185,12 @@ public sealed partial class ForwardPass : IDisposable,
 
     private void AddBiasActivation(ShardedTensor y, ShardedLinear layer)
     {
-        if (y.Layout is not (TensorLayout.Replicated or TensorLayout.ColumnSharded or TensorLayout.TokenSharded))
-            throw new InvalidOperationException($"Layer '{layer.Info.Name}': bias after reduction needs reduced activations, not {y.Layout}.");
+        if (y.Placement != Placement.Replicated && y.Placement != Placement.ColumnShards && y.Placement != Placement.TokenShards)
+            throw new InvalidOperationException($"Layer '{layer.Info.Name}': bias after reduction needs reduced activations, not {y.Placement}.");
         int w = y.Features / P;
         if (KeepsPreActivation(layer))
         {
-            BiasThenKeptActivation(y, layer, rank => layer.Biases[rank] is { } b && y.Layout == TensorLayout.ColumnSharded ? b.Columns(rank * w, w) : layer.Biases[rank]);
+            BiasThenKeptActivation(y, layer, rank => layer.Biases[rank] is { } b && y.Placement == Placement.ColumnShards ? b.Columns(rank * w, w) : layer.Biases[rank]);
             return;
         }
         for (int rank = 0; rank < P; rank++)
@@ -198,7 +198,7 @@ public sealed partial class ForwardPass : IDisposable,
             var bias = layer.Biases[rank];
             // After a reduce-scatter each device holds one column shard: it adds that slice of the bias.
             // A token shard holds every feature of its tokens, so it takes the whole bias.
-            if (bias is { } b && y.Layout == TensorLayout.ColumnSharded) bias = b.Columns(rank * w, w);
+            if (bias is { } b && y.Placement == Placement.ColumnShards) bias = b.Columns(rank * w, w);
             if (y.ShardArray[rank].Rows > 0) Devices[rank].BiasActivation(y.ShardArray[rank], bias, layer.Info.Activation);
         }
     }
@@ -224,19 +224,19 @@ public sealed partial class ForwardPass : IDisposable,
         if (Training) SumPartialGradients();
         int f = y.Features;
         var pieces = _pieces;
-        switch (y.Layout)
+        switch (y.Placement)
         {
-            case TensorLayout.Replicated:
+            case { Kind: PlacementKind.Replicated }:
                 for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.ShardArray[rank], 0);
                 break;
-            case TensorLayout.ColumnSharded:
+            case { Axis: ShardAxis.Features }:
                 // EvenRanges: rank·F/P when F divides, the LM head's uneven vocabulary ranges when it does not.
                 for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.ShardArray[rank], EvenRanges.Start(f, P, rank));
                 break;
-            case TensorLayout.TokenSharded:
+            case { Axis: ShardAxis.Tokens }:
                 for (int rank = 0; rank < P; rank++) pieces[rank] = new HostPiece(y.ShardArray[rank], TokenShard(rank).Start * f);
                 break;
-            case TensorLayout.Blocks2D:
+            case { Kind: PlacementKind.Grid2D }:
                 var grid = Mesh.Grid;
                 for (int rank = 0; rank < P; rank++)
                 {
@@ -245,10 +245,10 @@ public sealed partial class ForwardPass : IDisposable,
                 }
                 break;
             default:
-                throw new InvalidOperationException($"Cannot download a {y.Layout} tensor: reduce it first.");
+                throw new InvalidOperationException($"Cannot download a {y.Placement} tensor: reduce it first.");
         }
         var result = new float[Tokens, f];
-        Mesh.DownloadToHost(pieces, y.Layout == TensorLayout.Replicated, HostMatrix.Span(result), f);
+        Mesh.DownloadToHost(pieces, y.Placement == Placement.Replicated, HostMatrix.Span(result), f);
         _downloaded = true;
         // The tokens' keys and values are in the cache once the pass has come through.
         Cache?.Advance(Tokens);
@@ -294,24 +294,24 @@ public sealed partial class ForwardPass : IDisposable,
         (EvenRanges.Start(Tokens, q, gridRow), EvenRanges.Length(Tokens, q, gridRow));
 
     /// <summary>This step's output tensor (reused from the previous pass); the caller fills every shard.</summary>
-    private ShardedTensor Next(TensorLayout layout, int features) => _scratch.Tensor().Reset(layout, Tokens, features);
+    private ShardedTensor Next(Placement placement, int features) => _scratch.Tensor().Reset(placement, Tokens, features);
 
     /// <summary>
     /// <see cref="Next"/> with every shard a pooled [rows, <paramref name="cols"/>] activation, rows being the tokens
-    /// the layout gives that device. As with <see cref="Allocate"/>, the caller overwrites every shard whole.
+    /// the placement gives that device. As with <see cref="Allocate"/>, the caller overwrites every shard whole.
     /// </summary>
-    private ShardedTensor NextAllocated(TensorLayout layout, int features, int cols)
+    private ShardedTensor NextAllocated(Placement placement, int features, int cols)
     {
-        var y = Next(layout, features);
-        for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = Allocate(rank, ShardTokens(layout, rank), cols);
+        var y = Next(placement, features);
+        for (int rank = 0; rank < P; rank++) y.ShardArray[rank] = Allocate(rank, ShardTokens(placement, rank), cols);
         return y;
     }
 
-    /// <summary>How many tokens device <paramref name="rank"/> holds under <paramref name="layout"/>.</summary>
-    private int ShardTokens(TensorLayout layout, int rank) => layout switch
+    /// <summary>How many tokens device <paramref name="rank"/> holds under <paramref name="placement"/>.</summary>
+    private int ShardTokens(Placement placement, int rank) => placement switch
     {
-        TensorLayout.TokenSharded => TokenShard(rank).Length,
-        TensorLayout.Blocks2D => TokenBlock(Mesh.Grid.GridRowOf(rank), Mesh.Grid.Q).Length,
+        { Axis: ShardAxis.Tokens } => TokenShard(rank).Length,
+        { Kind: PlacementKind.Grid2D } => TokenBlock(Mesh.Grid.GridRowOf(rank), Mesh.Grid.Q).Length,
         _ => Tokens,
     };
 
@@ -359,12 +359,12 @@ public sealed partial class ForwardPass : IDisposable,
         return view;
     }
 
-    private static void Expect<TPlacement>(ShardedTensor<TPlacement> x, TensorLayout layout, ShardedLinear layer) => Expect(x.Tensor, layout, layer);
+    private static void Expect<TPlacement>(ShardedTensor<TPlacement> x, Placement placement, ShardedLinear layer) => Expect(x.Tensor, placement, layer);
 
-    private static void Expect(ShardedTensor x, TensorLayout layout, ShardedLinear layer)
+    private static void Expect(ShardedTensor x, Placement placement, ShardedLinear layer)
     {
-        if (x.Layout != layout || x.Features != layer.Info.InFeatures)
+        if (x.Placement != placement || x.Features != layer.Info.InFeatures)
             throw new InvalidOperationException(
-                $"Layer '{layer.Info.Name}' ({layer.Info.Spec.StrategyText}) needs a {layout} input of {layer.Info.InFeatures} features, got {x}.");
+                $"Layer '{layer.Info.Name}' ({layer.Info.Spec.StrategyText}) needs a {placement} input of {layer.Info.InFeatures} features, got {x}.");
     }
 }

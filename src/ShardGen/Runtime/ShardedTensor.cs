@@ -5,7 +5,7 @@ using ShardGen.Planning;
 namespace ShardGen.Runtime;
 
 /// <summary>
-/// An activation [tokens, features] spread over the mesh in one <see cref="TensorLayout"/>:
+/// An activation [tokens, features] spread over the mesh in one <see cref="Planning.Placement"/>:
 /// <see cref="Shards"/>[rank] is that device's piece (the whole tensor when replicated or a partial sum,
 /// its column shard, or its 2D block). The buffers belong to the <see cref="ForwardPass"/> that made them,
 /// and so does this object: a model reuses its tensors in its next pass, so keep none beyond the pass.
@@ -16,7 +16,7 @@ public sealed class ShardedTensor
 
     internal ShardedTensor(int devices) => _shards = new MatrixView[devices];
 
-    public TensorLayout Layout { get; private set; }
+    public Placement Placement { get; private set; }
 
     public int Tokens { get; private set; }
 
@@ -34,14 +34,14 @@ public sealed class ShardedTensor
     internal ShardedTensor? PreActivation { get; set; }
 
     /// <summary>Gives this (reused) tensor its next meaning; the caller then fills every shard.</summary>
-    internal ShardedTensor Reset(TensorLayout layout, int tokens, int features)
+    internal ShardedTensor Reset(Placement placement, int tokens, int features)
     {
-        Layout = layout;
+        Placement = placement;
         Tokens = tokens;
         Features = features;
         PreActivation = null;
         return this;
     }
 
-    public override string ToString() => $"[{Tokens}, {Features}] {Layout} over {_shards.Length} devices";
+    public override string ToString() => $"[{Tokens}, {Features}] {Placement} over {_shards.Length} devices";
 }

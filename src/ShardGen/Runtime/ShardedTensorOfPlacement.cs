@@ -15,10 +15,10 @@ public readonly struct ShardedTensor<TPlacement>
 {
     internal ShardedTensor(ShardedTensor tensor) => Tensor = tensor;
 
-    /// <summary>The untyped tensor: its layout, shape and shards.</summary>
+    /// <summary>The untyped tensor: its placement, shape and shards.</summary>
     public ShardedTensor Tensor { get; }
 
-    public TensorLayout Layout => Tensor.Layout;
+    public Placement Placement => Tensor.Placement;
 
     public int Features => Tensor.Features;
 

@@ -22,7 +22,7 @@ public class PlanDiagramTests
 {
     private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
 
-    /// <summary>Plans that cover every layout and collective: 1D, 2D (A·B and A·Bᵀ), blocks with and without sequence parallelism.</summary>
+    /// <summary>Plans that cover every placement and collective: 1D, 2D (A·B and A·Bᵀ), blocks with and without sequence parallelism.</summary>
     public static TheoryData<string, int, int> Plans() => new()
     {
         { nameof(Mlp), 1, 16 }, { nameof(Mlp), 4, 16 }, { nameof(Mlp), 8, 5 }, { nameof(ColumnColumn), 2, 9 },
@@ -196,7 +196,7 @@ public class PlanDiagramTests
 
     /// <summary>
     /// [rows, cols] device <paramref name="rank"/> holds after step <paramref name="k"/>, from the step kind and the layer
-    /// declarations (the drawing reads layouts and the next step's width instead). Tokens split as
+    /// declarations (the drawing reads placements and the next step's width instead). Tokens split as
     /// <see cref="EvenRanges"/> documents: the first T mod parts blocks one longer.
     /// </summary>
     private static (int Rows, int Cols) ExpectedShape(ModelPlan plan, int k, int rank)
@@ -216,12 +216,12 @@ public class PlanDiagramTests
             },
             _ => s.Features,
         };
-        return s.To.Layout switch
+        return s.To switch
         {
-            TensorLayout.Replicated or TensorLayout.PartialSum => (t, features),
-            TensorLayout.ColumnSharded or TensorLayout.Heads => (t, features / p),
-            TensorLayout.TokenSharded => (Split(t, p, rank), features),
-            TensorLayout.Blocks2D => (Split(t, q, rank % q), features / q),
+            { Kind: PlacementKind.Replicated } or { Kind: PlacementKind.Partial } => (t, features),
+            { Axis: ShardAxis.Features } or { Axis: ShardAxis.Heads } => (t, features / p),
+            { Axis: ShardAxis.Tokens } => (Split(t, p, rank), features),
+            { Kind: PlacementKind.Grid2D } => (Split(t, q, rank % q), features / q),
             _ => throw new InvalidOperationException($"step {k} ends on {s.To}"),
         };
     }

@@ -21,24 +21,24 @@ public sealed class GridTransitionAdjointnessTests
 {
     private const int Features = 36;
 
-    public static TheoryData<Type, TensorLayout, TensorLayout, int, int> Steps()
+    public static TheoryData<Type, string, string, int, int> Steps()
     {
-        var data = new TheoryData<Type, TensorLayout, TensorLayout, int, int>();
+        var data = new TheoryData<Type, string, string, int, int>();
         var types = new[] { typeof(Regrid), typeof(Slice) }
             .SelectMany(kind => StepCatalog.Variants(kind));
         foreach (var type in types)
         foreach (var (p, tokens) in new[] { (1, 3), (4, 7), (9, 11) })
-            data.Add(type.GetType(), type.Input.Layout, type.Output.Layout, p, tokens);
+            data.Add(type.GetType(), type.Input.ToString(), type.Output.ToString(), p, tokens);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Steps))]
-    public void CatalogBackwardIsTheAdjointOfTheRuntimeStep(Type kind, TensorLayout input, TensorLayout output, int p, int tokens)
+    public void CatalogBackwardIsTheAdjointOfTheRuntimeStep(Type kind, string input, string output, int p, int tokens)
     {
-        var type = StepCatalog.Find(kind, Placement.Of(input), Placement.Of(output));
+        var type = StepCatalog.Find(kind, PlacementNames.Named(input), PlacementNames.Named(output));
         Assert.NotNull(type.Backward.Method);
-        var rng = new Random(1000 * p + 10 * kind.Name.Length + (int)output);
+        var rng = new Random(1000 * p + 10 * kind.Name.Length + output.Length);
         using var mesh = DeviceMesh.CreateCpu(p);
         var specs = Models.Summa.LayerSpecs;
         var plan = ModelPlan.Create("Summa", specs, p, 0, sequenceParallel: false);
@@ -49,18 +49,18 @@ public sealed class GridTransitionAdjointnessTests
         using var pass = core.BeginTraining(ReferenceMath.RandomMatrix(rng, tokens, specs[0].InFeatures), ReferenceMath.RandomMatrix(rng, tokens, specs[0].OutFeatures));
 
         bool replicatedInput = type.Input.Kind == PlacementKind.Replicated;
-        var x = RandomTensor(rng, mesh, type.Input.Layout, tokens, sameOnEveryDevice: replicatedInput);
+        var x = RandomTensor(rng, mesh, type.Input, tokens, sameOnEveryDevice: replicatedInput);
         var xPieces = Pieces(x); // read first: a ring reduce-scatter may sum into its inputs
         var y = Invoke(pass, type.Method, type.Input, x);
-        Assert.Equal(type.Output.Layout, y.Layout);
+        Assert.Equal(type.Output, y.Placement);
         var yPieces = Pieces(y);
 
         // A gather's conjugate that sums takes per-device partial gradients; any other backward takes the output's placement.
         var gradient = type.Backward.TakesPartialSums ? Placement.Partial : type.Output;
-        var dy = RandomTensor(rng, mesh, gradient.Layout, tokens, sameOnEveryDevice: false);
+        var dy = RandomTensor(rng, mesh, gradient, tokens, sameOnEveryDevice: false);
         var dyPieces = Pieces(dy);
         var dx = Invoke(pass, type.Backward.Method!, gradient, dy);
-        Assert.Equal(type.Input.Layout, dx.Layout);
+        Assert.Equal(type.Input, dx.Placement);
         var dxPieces = Pieces(dx);
 
         if (replicatedInput) Assert.All(dxPieces, piece => Assert.Equal(dxPieces[0], piece)); // one replicated gradient
@@ -93,19 +93,19 @@ public sealed class GridTransitionAdjointnessTests
         _ => throw new ArgumentException($"no tensor type for {placement}"),
     };
 
-    /// <summary>A tensor [tokens, Features] laid out as <paramref name="layout"/>, each device's piece random (or one shared piece).</summary>
-    private static ShardedTensor RandomTensor(Random rng, DeviceMesh mesh, TensorLayout layout, int tokens, bool sameOnEveryDevice)
+    /// <summary>A tensor [tokens, Features] laid out as <paramref name="placement"/>, each device's piece random (or one shared piece).</summary>
+    private static ShardedTensor RandomTensor(Random rng, DeviceMesh mesh, Placement placement, int tokens, bool sameOnEveryDevice)
     {
         int p = mesh.Size;
-        var tensor = new ShardedTensor(p).Reset(layout, tokens, Features);
+        var tensor = new ShardedTensor(p).Reset(placement, tokens, Features);
         double[]? shared = null;
         for (int rank = 0; rank < p; rank++)
         {
-            var (rows, cols) = layout switch
+            var (rows, cols) = placement switch
             {
-                TensorLayout.ColumnSharded => (tokens, Features / p),
-                TensorLayout.TokenSharded => (EvenRanges.Length(tokens, p, rank), Features),
-                TensorLayout.Blocks2D => (EvenRanges.Length(tokens, mesh.Grid.Q, mesh.Grid.GridRowOf(rank)), Features / mesh.Grid.Q),
+                { Axis: ShardAxis.Features } => (tokens, Features / p),
+                { Axis: ShardAxis.Tokens } => (EvenRanges.Length(tokens, p, rank), Features),
+                { Kind: PlacementKind.Grid2D } => (EvenRanges.Length(tokens, mesh.Grid.Q, mesh.Grid.GridRowOf(rank)), Features / mesh.Grid.Q),
                 _ => (tokens, Features),
             };
             var values = sameOnEveryDevice && shared is not null ? shared : RoundToFloat(Backend.Reference.Random(rng, rows * cols));

@@ -209,25 +209,26 @@ public sealed class StepCatalogTests
 
     /// <summary>The routes the hand-written planner took before placements, pair by pair (the reference).</summary>
     [Theory]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.Blocks2D, new[] { typeof(ReduceScatter), typeof(Regrid) })]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.Host, new[] { typeof(AllReduce), typeof(Download) })]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.TokenSharded, new[] { typeof(ReduceScatter) })]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.ColumnSharded, new[] { typeof(ReduceScatter) })]
-    [InlineData(TensorLayout.PartialSum, TensorLayout.Replicated, new[] { typeof(AllReduce) })]
-    [InlineData(TensorLayout.TokenSharded, TensorLayout.ColumnSharded, new[] { typeof(AllGather), typeof(Slice) })]
-    [InlineData(TensorLayout.ColumnSharded, TensorLayout.TokenSharded, new[] { typeof(AllGather), typeof(Slice) })]
-    [InlineData(TensorLayout.Blocks2D, TensorLayout.TokenSharded, new[] { typeof(Regrid), typeof(Slice) })]
-    [InlineData(TensorLayout.Blocks2D, TensorLayout.ColumnSharded, new[] { typeof(Regrid) })]
-    [InlineData(TensorLayout.Replicated, TensorLayout.Blocks2D, new[] { typeof(Slice) })]
-    [InlineData(TensorLayout.Host, TensorLayout.TokenSharded, new[] { typeof(UploadTokenShards) })]
-    [InlineData(TensorLayout.Blocks2D, TensorLayout.Host, new[] { typeof(Download) })]
-    public void TransitionsMatchThePairByPairPlanner(TensorLayout from, TensorLayout to, Type[] expected) =>
-        Assert.Equal(expected, Transitions.Between(Placement.Of(from), Placement.Of(to)).Select(t => t.GetType()));
+    [InlineData("partial sums", "2D blocks", new[] { typeof(ReduceScatter), typeof(Regrid) })]
+    [InlineData("partial sums", "host", new[] { typeof(AllReduce), typeof(Download) })]
+    [InlineData("partial sums", "token shards", new[] { typeof(ReduceScatter) })]
+    [InlineData("partial sums", "column shards", new[] { typeof(ReduceScatter) })]
+    [InlineData("partial sums", "replicated", new[] { typeof(AllReduce) })]
+    [InlineData("token shards", "column shards", new[] { typeof(AllGather), typeof(Slice) })]
+    [InlineData("column shards", "token shards", new[] { typeof(AllGather), typeof(Slice) })]
+    [InlineData("2D blocks", "token shards", new[] { typeof(Regrid), typeof(Slice) })]
+    [InlineData("2D blocks", "column shards", new[] { typeof(Regrid) })]
+    [InlineData("replicated", "2D blocks", new[] { typeof(Slice) })]
+    [InlineData("host", "token shards", new[] { typeof(UploadTokenShards) })]
+    [InlineData("2D blocks", "host", new[] { typeof(Download) })]
+    public void TransitionsMatchThePairByPairPlanner(string from, string to, Type[] expected) =>
+        Assert.Equal(expected, Transitions.Between(PlacementNames.Named(from), PlacementNames.Named(to)).Select(t => t.GetType()));
 
     [Fact]
-    public void PlacementsRoundTripThroughLayouts()
+    public void PlacementNamesAreDistinct()
     {
-        foreach (TensorLayout layout in Enum.GetValues(typeof(TensorLayout)))
-            Assert.Equal(layout, Placement.Of(layout).Layout);
+        Assert.Equal(PlacementNames.All.Length, PlacementNames.All.Distinct().Count());
+        Assert.Equal(PlacementNames.All.Length, PlacementNames.All.Select(p => p.ToString()).Distinct().Count());
+        foreach (var p in PlacementNames.All) Assert.Equal(p, PlacementNames.Named(p.ToString()));
     }
 }

@@ -50,8 +50,8 @@ public sealed class BackwardStepTests
         public double[] Random(int count) => Enumerable.Range(0, count).Select(_ => Rng.NextDouble() * 2 - 1).ToArray();
 
         /// <summary>Places per-device pieces (row-major double arrays of [rows, cols]) as a tensor of the pass.</summary>
-        public ShardedTensor Place(TensorLayout layout, int features, Func<int, (double[] Values, int Rows, int Cols)> piece) =>
-            Pass.Place(layout, features, Enumerable.Range(0, Devices).Select(r =>
+        public ShardedTensor Place(Placement placement, int features, Func<int, (double[] Values, int Rows, int Cols)> piece) =>
+            Pass.Place(placement, features, Enumerable.Range(0, Devices).Select(r =>
             {
                 var (v, rows, cols) = piece(r);
                 var m = new float[rows, cols];
@@ -116,9 +116,9 @@ public sealed class BackwardStepTests
         int w = info.LocalQkvWidth, ow = info.LocalHeads * info.HeadDim;
         var qkvIn = Enumerable.Range(0, Devices).Select(_ => h.Random(T * w)).ToArray();
         var dOut = Enumerable.Range(0, Devices).Select(_ => h.Random(T * ow)).ToArray();
-        var qkv = new ShardedTensor<HeadShards>(h.Place(TensorLayout.Heads, info.QkvWidth, r => (qkvIn[r], T, w)));
+        var qkv = new ShardedTensor<HeadShards>(h.Place(Placement.HeadShards, info.QkvWidth, r => (qkvIn[r], T, w)));
         var context = h.Pass.Attention(qkv, block);   // rotates q and k in place, as in training
-        var dContext = new ShardedTensor<ColumnShards>(h.Place(TensorLayout.ColumnSharded, info.Heads * info.HeadDim, r => (dOut[r], T, ow)));
+        var dContext = new ShardedTensor<ColumnShards>(h.Place(Placement.ColumnShards, info.Heads * info.HeadDim, r => (dOut[r], T, ow)));
         var dQkv = h.Pass.AttentionBackward(dContext, qkv, block);
 
         var shape = new AttentionShape(info.LocalHeads, info.LocalKvHeads, info.HeadDim, true, new[] { 0, 2, 5 });
@@ -142,8 +142,8 @@ public sealed class BackwardStepTests
         int d = info.Hidden, f = info.FfnHidden, lf = info.LocalFfn, stack = h.Stack;
         var x = h.Random(T * d);
         var dY = h.Random(T * d);
-        var xs = new ShardedTensor<Replicated>(h.Place(TensorLayout.Replicated, d, _ => (x, T, d)));
-        var dYs = new ShardedTensor<Replicated>(h.Place(TensorLayout.Replicated, d, _ => (dY, T, d)));
+        var xs = new ShardedTensor<Replicated>(h.Place(Placement.Replicated, d, _ => (x, T, d)));
+        var dYs = new ShardedTensor<Replicated>(h.Place(Placement.Replicated, d, _ => (dY, T, d)));
         var hidden = h.Pass.MlpUp(xs, block);
         var dHidden = h.Pass.MlpDownBackward(dYs, hidden, block);
         var dX = h.Pass.MlpUpBackward(dHidden, xs, block);
@@ -195,21 +195,21 @@ public sealed class BackwardStepTests
         var x = h.Random(T * d);
         var dY = h.Random(T * d);
         var dStream0 = h.Random(T * d);
-        var layout = sequenceParallel ? TensorLayout.TokenSharded : TensorLayout.Replicated;
+        var placement = sequenceParallel ? Placement.TokenShards : Placement.Replicated;
         (double[], int, int) Piece(double[] all, int r)
         {
             if (!sequenceParallel) return (all, T, d);
             var (t0, tn) = Shard(T, r);
             return (all.Skip(t0 * d).Take(tn * d).ToArray(), tn, d);
         }
-        var xs = h.Place(layout, d, r => Piece(x, r));
-        var dYs = h.Place(layout, d, r => Piece(dY, r));
-        var dStream = h.Place(layout, d, r => Piece(dStream0, r));
+        var xs = h.Place(placement, d, r => Piece(x, r));
+        var dYs = h.Place(placement, d, r => Piece(dY, r));
+        var dStream = h.Place(placement, d, r => Piece(dStream0, r));
         if (sequenceParallel)
         {
             h.Pass.MlpNormBackward(new ShardedTensor<TokenShards>(dYs), new(xs), new(dStream), block);
             // The last backward step sums the replicated parameters' partial gradients (zeros add nothing to the table).
-            h.Pass.TokenEmbeddingBackward(new ShardedTensor<Replicated>(h.Place(TensorLayout.Replicated, d, _ => (new double[T * d], T, d))), h.Core.Embedding(0));
+            h.Pass.TokenEmbeddingBackward(new ShardedTensor<Replicated>(h.Place(Placement.Replicated, d, _ => (new double[T * d], T, d))), h.Core.Embedding(0));
         }
         else h.Pass.MlpNormBackward(new ShardedTensor<Replicated>(dYs), new(xs), new(dStream), block);
 
@@ -237,7 +237,7 @@ public sealed class BackwardStepTests
         using var h = new Harness("TinyGpt2", 14);
         int vocab = h.Model.Vocab;   // 1003: 502 + 501 columns
         var logits = h.Random(T * vocab).Select(v => 4 * v).ToArray();
-        var shards = h.Place(TensorLayout.ColumnSharded, vocab, r =>
+        var shards = h.Place(Placement.ColumnShards, vocab, r =>
         {
             var (c0, n) = Shard(vocab, r);
             return (Enumerable.Range(0, T * n).Select(i => logits[i / n * vocab + c0 + i % n]).ToArray(), T, n);
@@ -266,8 +266,8 @@ public sealed class BackwardStepTests
         int d = head.Info.InFeatures, vocab = head.Info.OutFeatures;
         var x = h.Random(T * d);
         var dLogits = h.Random(T * vocab);
-        var xs = new ShardedTensor<Replicated>(h.Place(TensorLayout.Replicated, d, _ => (x, T, d)));
-        var ds = new ShardedTensor<ColumnShards>(h.Place(TensorLayout.ColumnSharded, vocab, r =>
+        var xs = new ShardedTensor<Replicated>(h.Place(Placement.Replicated, d, _ => (x, T, d)));
+        var ds = new ShardedTensor<ColumnShards>(h.Place(Placement.ColumnShards, vocab, r =>
         {
             var (c0, n) = Shard(vocab, r);
             return (Enumerable.Range(0, T * n).Select(i => dLogits[i / n * vocab + c0 + i % n]).ToArray(), T, n);
