@@ -167,8 +167,8 @@ internal static class DecodeSuite
             // Random operands in [-1, 1) as the GEMM suite has them: on all-zero buffers the same GEMMs ran 1.3× faster
             // (483.8 against 633.9 ms for the prefill's set, measured side by side), a speed no model's weights have.
             var random = new Random(n * 7 + k);
-            device.Upload(RandomFloats(PromptTokens * k, random), k, va);
-            device.Upload(RandomFloats(k * n, random), n, vb);
+            device.Upload(Operands.Random(PromptTokens * k, random), k, va);
+            device.Upload(Operands.Random(k * n, random), n, vb);
             double seconds = Measure.SideBySide(o.Repetitions, o.MinSeconds, () =>
             {
                 device.Gemm(va, false, vb, false, vc, accumulate: false);
@@ -179,12 +179,6 @@ internal static class DecodeSuite
         return total;
     }
 
-    private static float[] RandomFloats(int count, Random random)
-    {
-        var values = new float[count];
-        for (int i = 0; i < count; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
-        return values;
-    }
 
     private static double ReadFilesOnce(string directory)
     {
