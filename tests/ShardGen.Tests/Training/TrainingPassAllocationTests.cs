@@ -51,6 +51,8 @@ public sealed class TrainingPassAllocationTests : IDisposable
     [InlineData("Summa", 4)]        // SUMMA's bias blocks summed over grid columns
     [InlineData("Mixed", 4)]        // column → SUMMA → row: the grid transitions' backward
     [InlineData("RowIntoGrid", 9)]  // row → reduce-scatter → SUMMA → gathered blocks → column, on 3×3
+    [InlineData("MqaBlock", 4)]     // a float model's block: one KV head shared by 4 devices, its k|v partials summed
+    [InlineData("TwoBlocksSequenceParallel", 4)]  // blocks on token shards: the norms' and biases' partials, then a head
     public void FloatModelBackwardsAfterTheFirstAllocateNothing(string name, int devices)
     {
         using var mesh = DeviceMesh.CreateCpu(devices);
@@ -61,6 +63,9 @@ public sealed class TrainingPassAllocationTests : IDisposable
             "ThreeLayer" => Float(Models.ThreeLayer.Create(mesh, Models.ThreeLayer.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 48, 24),
             "Summa" => Float(Models.Summa.Create(mesh, Models.Summa.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 48, 72),
             "Mixed" => Float(Models.Mixed.Create(mesh, Models.Mixed.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 36, 36),
+            "MqaBlock" => Float(Models.MqaBlock.Create(mesh, Models.MqaBlock.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 64, 64),
+            "TwoBlocksSequenceParallel" => Float(Models.TwoBlocksSequenceParallel.Create(mesh, Models.TwoBlocksSequenceParallel.Weights.Random(devices)),
+                m => m.Backward, m => m.Training, rng, 64, 32),
             _ => Float(Models.RowIntoGrid.Create(mesh, Models.RowIntoGrid.Weights.Random(devices)), m => m.Backward, m => m.Training, rng, 36, 36),
         };
         using (model) AssertSteadyState(mesh, training, pass);
