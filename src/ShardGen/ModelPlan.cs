@@ -28,7 +28,7 @@ public sealed partial class ModelPlan
             ParallelStrategy.FinalNorm => new Norm(s, i, devices),
             _ => new Linear(s, i, devices),
         }).ToArray();
-        Steps = LayoutPlanner.Plan(specs, sequenceParallel);
+        Steps = PlacementPlanner.Plan(specs, sequenceParallel);
     }
 
     /// <summary>

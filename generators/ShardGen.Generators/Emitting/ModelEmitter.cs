@@ -9,7 +9,7 @@ namespace ShardGen.Generators.Emitting;
 
 /// <summary>
 /// Writes the generated part of one model. A pure function of the <see cref="ModelSpec"/>: the layout
-/// decisions come from <see cref="LayoutPlanner"/>, this class only turns its steps into straight-line,
+/// decisions come from <see cref="PlacementPlanner"/>, this class only turns its steps into straight-line,
 /// commented code that reads like a careful hand-written implementation.
 /// </summary>
 internal static class ModelEmitter
@@ -25,7 +25,7 @@ internal static class ModelEmitter
     {
         var layers = model.Layers.Select(l => l.Spec).ToArray();
         // One plan for the whole file: the remarks and Forward describe the same steps.
-        var steps = LayoutPlanner.Plan(layers, model.SequenceParallel);
+        var steps = PlacementPlanner.Plan(layers, model.SequenceParallel);
         var text = new PlanText(model.Devices);
         var w = new SourceWriter();
 

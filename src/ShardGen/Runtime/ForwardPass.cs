@@ -10,7 +10,7 @@ namespace ShardGen.Runtime;
 /// One forward pass of a generated model. Each method is one step kind (a class in Planning/Steps; <see cref="IForwardSteps{TReplicated, TColumnShards, TTokenShards, THeadShards, TPartialSums, TBlocks, TLinear, TBlock, TEmbedding, TNorm, THost}"/>): the generated
 /// Forward calls them in plan order. Layers state the placement they need; this class is the one place that
 /// knows how to get there (Megatron's copy-to / reduce-from / gather-from / scatter-to regions).
-/// Local re-layouts are views, never copies. Disposing waits for the devices and returns the activations to
+/// Local slices are views, never copies. Disposing waits for the devices and returns the activations to
 /// the model's pool. A model reuses its pass object, tensors and activations in its next pass, so a
 /// steady-state pass allocates nothing but the array Download returns.
 /// </summary>

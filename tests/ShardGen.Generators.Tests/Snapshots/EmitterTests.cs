@@ -21,7 +21,7 @@ using ParallelStrategy = gen::ShardGen.Planning.ParallelStrategy;
 using TrackingNames = gen::ShardGen.Generators.TrackingNames;
 using TypeInfo = gen::ShardGen.Generators.Models.TypeInfo;
 using WeightLayout = gen::ShardGen.WeightLayout;
-using LayoutPlanner = gen::ShardGen.Planning.LayoutPlanner;
+using PlacementPlanner = gen::ShardGen.Planning.PlacementPlanner;
 using PlanCost = gen::ShardGen.Planning.PlanCost;
 using Steps = gen::ShardGen.Planning.Steps;
 using NormKind = gen::ShardGen.NormKind;
@@ -200,7 +200,7 @@ public class EmitterTests
         };
         string text = ModelEmitter.Emit(Spec("Demo", "Check", devices, layers));
         int q = PlanCost.GridSide(devices), checkedSteps = 0;
-        foreach (var step in LayoutPlanner.Plan(layers))
+        foreach (var step in PlacementPlanner.Plan(layers))
         {
             if (!step.IsCollective && step.Type is not Steps.Summa2D) continue;
             var layer = step.LayerIndex >= 0 ? layers[step.LayerIndex] : null;
@@ -239,7 +239,7 @@ public class EmitterTests
             new LayerSpec("Head", ParallelStrategy.ColumnParallel, 512, 1024, false, Activation.None, WeightLayout.InOut),
         };
         string text = ModelEmitter.Emit(Spec("Demo", "Check", devices, sequenceParallel, layers));
-        var steps = LayoutPlanner.Plan(layers, sequenceParallel);
+        var steps = PlacementPlanner.Plan(layers, sequenceParallel);
         int collectives = 0;
         for (int k = 0; k < steps.Count; k++)
         {

@@ -82,7 +82,7 @@ public sealed class StepCatalogTests
             new LayerSpec("Down", ParallelStrategy.RowParallel, 16, 8, true, Activation.None, WeightLayout.InOut),
             new LayerSpec("Grid", ParallelStrategy.Summa2D, 8, 8, true, Activation.None, WeightLayout.InOut),
         };
-        foreach (var step in LayoutPlanner.Plan(layers))
+        foreach (var step in PlacementPlanner.Plan(layers))
         {
             Assert.Contains(step.Type, StepCatalog.All);
             Assert.Same(step.Type, StepCatalog.Find(step.Type.GetType(), step.Type.Input, step.Type.Output));

@@ -5,7 +5,7 @@ namespace ShardGen.Planning.Steps;
 /// <summary>
 /// Shards along <see cref="Axis"/> → the whole tensor on every device (ring all-gather along that axis). One step kind
 /// for every axis: the catalog holds one instance per axis a tensor is sharded on between layers, and a plan step's
-/// input layout picks it (<see cref="PlanStep.Type"/>). Both read different placements, so the ForwardPass
+/// input placement picks it (<see cref="PlanStep.Type"/>). Both read different placements, so the ForwardPass
 /// method is one name with an overload per axis.
 /// </summary>
 internal sealed class AllGather(ShardAxis axis) : MeshCollectiveStep

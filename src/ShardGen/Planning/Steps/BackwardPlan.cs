@@ -59,7 +59,7 @@ internal static class BackwardPlan
             if (type.Backward.Call == BackwardCall.None) return false;
             // A replicated gradient (the same on every device) into a conjugate that sums per-device gradients would count it P times.
             if (type.Input.Kind == PlacementKind.Replicated && !type.IsInPlace && !type.Backward.GivesPartialSums && k > 0
-                && steps[LayoutPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums) return false;
+                && steps[PlacementPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums) return false;
         }
         return true;
     }
@@ -84,7 +84,7 @@ internal static class BackwardPlan
             // A partial dX is all-reduced unless the input's producer takes partial sums (an all-gather: its conjugate
             // reduce-scatter sums them).
             bool allReduce = type.Backward.GivesPartialSums
-                && !(k > 0 && steps[LayoutPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums);
+                && !(k > 0 && steps[PlacementPlanner.Producer(steps, k - 1)].Type.Backward.TakesPartialSums);
             result[steps.Count - 1 - k] = new BackwardStep(k, type, allReduce);
         }
         return result;

@@ -4,7 +4,7 @@ namespace ShardGen.Planning.Steps;
 
 /// <summary>
 /// Partial sums → device r holds the sum of its shard r along <see cref="Axis"/> only (ring reduce-scatter onto that
-/// axis). One step kind for every axis: the catalog holds one instance per axis, and a plan step's output layout picks
+/// axis). One step kind for every axis: the catalog holds one instance per axis, and a plan step's output placement picks
 /// it. The ForwardPass method is named per axis, since both read partial sums and C# cannot overload on the result.
 /// </summary>
 internal sealed class ReduceScatter(ShardAxis axis) : MeshCollectiveStep

@@ -5,7 +5,7 @@ namespace ShardGen.Planning.Steps;
 /// <summary>
 /// Replicated → <see cref="Target"/> (shards along an axis, or the grid's 2D blocks): each device keeps its own piece
 /// as a view; nothing is sent. One step kind for every target: the catalog holds one instance per target, and a plan
-/// step's output layout picks it. The ForwardPass method is named per target, since all read the replicated tensor and
+/// step's output placement picks it. The ForwardPass method is named per target, since all read the replicated tensor and
 /// C# cannot overload on the result.
 /// </summary>
 internal sealed class Slice(Placement target) : TransitionStep

@@ -10,7 +10,7 @@ internal abstract class UploadStep : StepType
     public override StepBackward Backward { get; } = new(BackwardOp.HostTransfer, "the input's gradient, downloaded (when it is wanted)");
 }
 
-/// <summary>A re-layout between layers: a collective, or a local slice that sends nothing.</summary>
+/// <summary>A placement change between layers: a collective, or a local slice that sends nothing.</summary>
 internal abstract class TransitionStep : StepType
 {
     public override StepCall Call => StepCall.Transition;

@@ -146,7 +146,7 @@ internal sealed class StepContext
             {
                 // The residual stream entering a stack's loop is the loop's variable: each block reads it and leaves its
                 // output in it for the next block.
-                int producer = LayoutPlanner.Producer(steps, k - 1);
+                int producer = PlacementPlanner.Producer(steps, k - 1);
                 for (int j = producer; j < k; j++) names[j] = StreamVariable;
             }
             names[k] = steps[k].Type.IsInPlace || steps[k].Type.Call == StepCall.Download

@@ -7,7 +7,7 @@ internal enum StepCall
 {
     /// <summary><c>var a = pass.M();</c></summary>
     Upload,
-    /// <summary><c>var a = pass.M(x);</c>: a re-layout of the current tensor.</summary>
+    /// <summary><c>var a = pass.M(x);</c>: a placement change of the current tensor.</summary>
     Transition,
     /// <summary><c>var a = pass.M(x, _core.Linear(i));</c></summary>
     LinearLaunch,
@@ -53,7 +53,7 @@ internal abstract class StepType
     /// <summary>How the generated Forward calls <see cref="Method"/>.</summary>
     public abstract StepCall Call { get; }
 
-    /// <summary>A layout change between layers (collective or local slice) that <see cref="Transitions"/> may insert.</summary>
+    /// <summary>A placement change between layers (collective or local slice) that <see cref="Transitions"/> may insert.</summary>
     public bool IsTransition => Call == StepCall.Transition;
 
     /// <summary>A transition, upload or download: a step that only moves the activation (<see cref="Transitions"/> routes through them).</summary>

@@ -3,14 +3,14 @@ using ShardGen.Planning;
 
 namespace ShardGen.Tests.Planning;
 
-public class LayoutPlannerTests
+public class PlacementPlannerTests
 {
     private static LayerSpec Col(string n, int i, int o, Activation a = Activation.None) => new(n, ParallelStrategy.ColumnParallel, i, o, true, a, WeightLayout.InOut);
     private static LayerSpec Row(string n, int i, int o, bool bias = true) => new(n, ParallelStrategy.RowParallel, i, o, bias, Activation.None, WeightLayout.InOut);
     private static LayerSpec S2D(string n, int i, int o) => new(n, ParallelStrategy.Summa2D, i, o, true, Activation.None, WeightLayout.InOut);
 
     /// <summary>The plan's step kinds, space-separated.</summary>
-    private static string Kinds(params LayerSpec[] layers) => string.Join(" ", LayoutPlanner.Plan(layers).Select(s => s.Kind));
+    private static string Kinds(params LayerSpec[] layers) => string.Join(" ", PlacementPlanner.Plan(layers).Select(s => s.Kind));
 
     [Fact]
     public void Column_then_row_needs_no_collective_between_and_one_all_reduce_after() =>

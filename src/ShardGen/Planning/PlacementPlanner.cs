@@ -12,7 +12,7 @@ namespace ShardGen.Planning;
 #if SHARDGEN_RUNTIME
 public
 #endif
-static class LayoutPlanner
+static class PlacementPlanner
 {
     /// <summary>The placement a layer's local kernel needs its input in.</summary>
     public static Placement InputPlacement(ParallelStrategy strategy, bool sequenceParallel = false) => strategy switch
