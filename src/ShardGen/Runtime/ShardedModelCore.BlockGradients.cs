@@ -35,20 +35,7 @@ public sealed partial class ShardedModelCore
             Up = new LinearWeights(new float[d, ffn], bias ? new float[ffn] : null),
             Down = new LinearWeights(new float[ffn, d], bias ? new float[d] : null),
         };
-        foreach (var slice in twin.Slices)
-        {
-            // A replicated slice (a norm, an output bias, a shared KV head) holds the same gradient on every device.
-            var piece = new float[slice.Rows * slice.Cols];
-            slice.Value.Device.Download(slice.Value, piece, slice.Cols);
-            var (matrix, vector, col0) = Place(g, slice.Key.Role, q, kv);
-            for (int r = 0; r < slice.Rows; r++)
-                for (int c = 0; c < slice.Cols; c++)
-                {
-                    float v = piece[r * slice.Cols + c];
-                    if (matrix is not null) matrix[slice.Row0 + r, col0 + slice.Col0 + c] = v;
-                    else vector![col0 + slice.Col0 + c] = v;
-                }
-        }
+        SlicesToHost(twin.Slices, key => Place(g, key.Role, q, kv));
         return g;
     }
 

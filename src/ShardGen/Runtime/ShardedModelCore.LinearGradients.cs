@@ -77,59 +77,38 @@ public sealed partial class ShardedModelCore
     {
         if ((uint)layerIndex >= (uint)_layers.Length || _layers[layerIndex] is not ShardedLinear layer)
             throw new ArgumentOutOfRangeException(nameof(layerIndex), layerIndex, $"Model '{Plan.ModelName}' has no linear layer {layerIndex}.");
-        var twin = LinearGradientOf(layer);
-        var info = layer.Info;
-        var spec = info.Spec;
+        var spec = layer.Info.Spec;
         int rows = spec.WeightLayout == WeightLayout.InOut ? spec.InFeatures : spec.OutFeatures;
         int cols = spec.WeightLayout == WeightLayout.InOut ? spec.OutFeatures : spec.InFeatures;
         var weight = new float[rows, cols];
         float[]? bias = spec.HasBias ? new float[spec.OutFeatures] : null;
-        for (int rank = 0; rank < Mesh.Size; rank++)
-        {
-            var ((r0, c0), b0) = ShardOrigin(info, rank);
-            var w = twin.Weights[rank];
-            var piece = new float[w.Rows, w.Cols];
-            Mesh.Devices[rank].Download(w, HostMatrix.Span(piece), w.Cols);
-            for (int r = 0; r < w.Rows; r++)
-                for (int c = 0; c < w.Cols; c++) weight[r0 + r, c0 + c] = piece[r, c];
-            if (bias is not null && twin.Biases[rank] is { } b)
-            {
-                // A row-parallel bias is whole on every device, each holding the same sum: take device 0's.
-                if (info.Strategy == ParallelStrategy.RowParallel && rank > 0) continue;
-                var piece1 = new float[1, b.Cols];
-                Mesh.Devices[rank].Download(b, HostMatrix.Span(piece1), b.Cols);
-                for (int c = 0; c < b.Cols; c++) bias[b0 + c] = piece1[0, c];
-            }
-        }
+        // The twin's slices carry the Split methods' cuts in the declared layout.
+        SlicesToHost(LinearGradientOf(layer).Slices, key => key.Role == WeightRole.LinearWeight ? (weight, null, 0) : (null, bias, 0));
         return new LinearWeights(weight, bias);
     }
 
-    /// <summary>Where device <paramref name="rank"/>'s weight shard and bias slice start in the full tensors (the Split methods' cuts).</summary>
-    private ((int Row, int Col) Weight, int Bias) ShardOrigin(Linear info, int rank)
+    /// <summary>
+    /// Downloads <paramref name="slices"/> into the host tensors <paramref name="target"/> names for each key (a matrix,
+    /// or a vector, and the column its tensor starts at there), each region once: a replicated region holds the same
+    /// values on every device, so the first device's is taken.
+    /// </summary>
+    private static void SlicesToHost(IReadOnlyList<ParameterSlice> slices, Func<WeightKey, (float[,]? Matrix, float[]? Vector, int Col0)> target)
     {
-        var (rows, cols) = info.WeightShardShape;
-        bool inOut = info.WeightLayout == WeightLayout.InOut;
-        int p = Mesh.Size;
-        switch (info.Strategy)
+        var placed = new List<ParameterSlice>();
+        foreach (var slice in slices)
         {
-            case ParallelStrategy.ColumnParallel:
-            {
-                int c0 = rank * (info.OutFeatures / p);
-                return (inOut ? (0, c0) : (c0, 0), c0);
-            }
-            case ParallelStrategy.RowParallel:
-            {
-                int r0 = rank * (info.InFeatures / p);
-                return (inOut ? (r0, 0) : (0, r0), 0);
-            }
-            case ParallelStrategy.Summa2D:
-            {
-                var grid = Mesh.Grid;
-                int gi = grid.GridRowOf(rank), gj = grid.GridColumnOf(rank);
-                return ((gi * rows, gj * cols), gj * (info.OutFeatures / grid.Q));
-            }
-            default:
-                throw new InvalidOperationException($"Layer '{info.Name}': no generated backward for {info.Strategy} layers of a float model.");
+            if (placed.Exists(slice.SameRegion)) continue;
+            placed.Add(slice);
+            var piece = new float[slice.Rows * slice.Cols];
+            slice.Value.Device.Download(slice.Value, piece, slice.Cols);
+            var (matrix, vector, col0) = target(slice.Key);
+            for (int r = 0; r < slice.Rows; r++)
+                for (int c = 0; c < slice.Cols; c++)
+                {
+                    float v = piece[r * slice.Cols + c];
+                    if (matrix is not null) matrix[slice.Row0 + r, col0 + slice.Col0 + c] = v;
+                    else vector![col0 + slice.Col0 + c] = v;
+                }
         }
     }
 

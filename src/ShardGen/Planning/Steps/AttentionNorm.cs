@@ -3,26 +3,13 @@ using System.Collections.Generic;
 namespace ShardGen.Planning.Steps;
 
 /// <summary>A transformer block's attention norm, on the residual stream wherever it lives (replicated or token shards).</summary>
-internal sealed class AttentionNorm : BlockStep
+internal sealed class AttentionNorm : BlockNormStep
 {
-    public override Placement Input => Placement.Replicated;
-    public override bool AcceptsAnyInput => true;
-    public override Placement Output => Placement.Replicated;
+    public AttentionNorm() : base(nameof(IBackwardStepMethods.AttentionNormBackward)) { }
+
     public override int BlockHalf => 1;
     public override bool StartsLayer => true;
     public override string Method => nameof(IStepMethods.AttentionNorm);
-    public override StepBackward Backward { get; } = new(BackwardOp.Local, "the norm's derivative per token, added into the residual stream's gradient; dScale and dShift summed over tokens",
-        nameof(IBackwardStepMethods.AttentionNormBackward), BackwardCall.AddsToInputGradient);
-
-    public override long BackwardTotalBytes(StepSizes s) =>
-        s.Layer is { Block: { } b } l ? ReplicatedGradients.TotalBytes(s, ReplicatedGradients.NormParameters(b.Norm), l.InFeatures) : 0;
-
-    public override int BackwardCalls(CollectiveOp op, StepSizes s) =>
-        s.Layer is { Block: { } b } ? ReplicatedGradients.Calls(op, s, ReplicatedGradients.NormParameters(b.Norm)) : 0;
-
-    public override string? BackwardCollectives(StepContext c) => c.Layer is { Block: { } b }
-        ? ReplicatedGradients.Words(c, ReplicatedGradients.NormParameters(b.Norm), b.Norm == NormKind.LayerNorm ? "scale and shift" : "scale")
-        : null;
 
     protected override IEnumerable<string> Comment(StepContext c, BlockWords b)
     {

@@ -53,6 +53,35 @@ internal abstract class BlockStep : StepType
     protected abstract IEnumerable<string> Comment(StepContext c, BlockWords b);
 }
 
+/// <summary>
+/// A transformer block's norm (attention or MLP), on the residual stream wherever it lives (replicated or token shards).
+/// Its backward adds into the stream's gradient; under sequence parallelism the scale (and shift) gradients each device
+/// formed from its own tokens are summed across the devices.
+/// </summary>
+internal abstract class BlockNormStep : BlockStep
+{
+    public override Placement Input => Placement.Replicated;
+    public override bool AcceptsAnyInput => true;
+    public override Placement Output => Placement.Replicated;
+
+    /// <param name="backwardMethod">The <see cref="IBackwardStepMethods"/> method of this norm's backward.</param>
+    protected BlockNormStep(string backwardMethod) => Backward = new(BackwardOp.Local,
+        "the norm's derivative per token, added into the residual stream's gradient; dScale and dShift summed over tokens",
+        backwardMethod, BackwardCall.AddsToInputGradient);
+
+    public override StepBackward Backward { get; }
+
+    public override long BackwardTotalBytes(StepSizes s) =>
+        s.Layer is { Block: { } b } l ? ReplicatedGradients.TotalBytes(s, ReplicatedGradients.NormParameters(b.Norm), l.InFeatures) : 0;
+
+    public override int BackwardCalls(CollectiveOp op, StepSizes s) =>
+        s.Layer is { Block: { } b } ? ReplicatedGradients.Calls(op, s, ReplicatedGradients.NormParameters(b.Norm)) : 0;
+
+    public override string? BackwardCollectives(StepContext c) => c.Layer is { Block: { } b }
+        ? ReplicatedGradients.Words(c, ReplicatedGradients.NormParameters(b.Norm), b.Norm == NormKind.LayerNorm ? "scale and shift" : "scale")
+        : null;
+}
+
 /// <summary>The words a transformer block's comments share: its name, widths and residual stream.</summary>
 internal sealed class BlockWords
 {
