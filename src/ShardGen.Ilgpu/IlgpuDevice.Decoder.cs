@@ -90,57 +90,24 @@ public sealed partial class IlgpuDevice
     }
 
     /// <summary>
-    /// Appends the new keys and values to the caches, then runs the strip of all T new queries over the cache rows:
-    /// S = Q·Kᵀ per head (batched, grouped-query), the causal softmax (query t sees keys up to cachedTokens + t), P·V
-    /// over the rows cached before (every query sees them), and the new tokens' own diagonal, which stops at each query.
+    /// Appends the new keys and values to the caches, then runs the new queries (positions cachedTokens onwards) in
+    /// causal strips over the cache rows they see (<see cref="RunAttentionStrip"/>): a decoded token under a sliding
+    /// window reads only its last W rows.
     /// </summary>
     private void RunCachedAttention(MatrixView qkv, MatrixView output, AttentionShape shape, MatrixView keyCache, MatrixView valueCache, int cached)
     {
-        int rows = qkv.Rows, heads = shape.QueryHeads, d = shape.HeadDim, group = heads / shape.KvHeads, width = shape.KvHeads * d;
+        int rows = qkv.Rows, d = shape.HeadDim, width = shape.KvHeads * d;
         var q = ViewOf(qkv);
         var kc = ViewOf(keyCache);
         var vc = ViewOf(valueCache);
-        var o = ViewOf(output);
-        KernelSet.Copy(Stream, q, new ViewLayout(qkv.Offset + heads * d, qkv.Stride, width), kc,
+        KernelSet.Copy(Stream, q, new ViewLayout(qkv.Offset + shape.QueryHeads * d, qkv.Stride, width), kc,
             new ViewLayout(keyCache.Offset + cached * keyCache.Stride, keyCache.Stride, width), rows);
-        KernelSet.Copy(Stream, q, new ViewLayout(qkv.Offset + heads * d + width, qkv.Stride, width), vc,
+        KernelSet.Copy(Stream, q, new ViewLayout(qkv.Offset + shape.QueryHeads * d + width, qkv.Stride, width), vc,
             new ViewLayout(valueCache.Offset + cached * valueCache.Stride, valueCache.Stride, width), rows);
-        int keys = cached + rows;
-        long perHead = (long)rows * keys;
-        int headsPerLaunch = (int)Math.Clamp(ScoreBudget / Math.Max(1, perHead * group), 1, heads / group) * group;
-        for (int h0 = 0; h0 < heads; h0 += headsPerLaunch)
-        {
-            int nh = Math.Min(headsPerLaunch, heads - h0);
-            var scores = Scratch(nh * perHead);
-            var qk = new GemmParams
-            {
-                M = rows, N = keys, K = d,
-                AOffset = qkv.Offset + h0 * d, Lda = qkv.Stride, ABatch = d,
-                BOffset = keyCache.Offset + h0 / group * d, Ldb = keyCache.Stride, BBatch = d, BBatchDivisor = group, TransposeB = 1,
-                COffset = 0, Ldc = keys, CBatch = (int)perHead,
-            };
-            KernelSet.Gemm(Stream, qk, q, kc, scores, scores, nh);
-            KernelSet.Softmax(Stream, new SoftmaxParams
-            {
-                Offset = 0, Length = keys, Causal = 1, QueryRows = rows, FirstQuery = cached, Window = shape.Window, Scale = 1f / MathF.Sqrt(d),
-            }, nh * rows, scores);
-            int values = valueCache.Offset + h0 / group * d;
-            if (cached > 0)
-            {
-                var pv = new GemmParams
-                {
-                    M = rows, N = d, K = cached,
-                    AOffset = 0, Lda = keys, ABatch = (int)perHead,
-                    BOffset = values, Ldb = valueCache.Stride, BBatch = d, BBatchDivisor = group,
-                    COffset = output.Offset + h0 * d, Ldc = output.Stride, CBatch = d,
-                };
-                KernelSet.Gemm(Stream, pv, scores, vc, o, o, nh);
-            }
-            KernelSet.CausalDiagonal(Stream, new CausalDiagonalParams
-            {
-                QueryRows = rows, FirstKey = cached, HeadDim = d, Group = group, ScoreLd = keys,
-                VOffset = values, Ldq = valueCache.Stride, OOffset = output.Offset + h0 * d, Ldo = output.Stride, Accumulate = cached > 0 ? 1 : 0,
-            }, nh, scores, vc, o);
-        }
+        var operands = new AttentionOperands(q, qkv.Offset, qkv.Stride, kc, keyCache.Offset, keyCache.Stride,
+            vc, valueCache.Offset, valueCache.Stride, ViewOf(output), output.Offset, output.Stride, cached);
+        int strip = StripRows(shape, rows);
+        for (int first = 0; first < rows; first += strip)
+            RunAttentionStrip(operands, shape, first, Math.Min(strip, rows - first), cached + rows);
     }
 }

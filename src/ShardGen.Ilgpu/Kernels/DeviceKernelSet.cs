@@ -19,7 +19,7 @@ internal sealed partial class DeviceKernelSet
     private Action<AcceleratorStream, Index1D, BiasActivationParams, ArrayView<float>, ArrayView<float>>? _biasActivation;
     private Action<AcceleratorStream, KernelConfig, NormParams, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _normalize;
     private Action<AcceleratorStream, KernelConfig, SoftmaxParams, ArrayView<float>>? _softmax;
-    private Action<AcceleratorStream, Index1D, CausalDiagonalParams, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _causalDiagonal;
+    private Action<AcceleratorStream, Index1D, CausalBandParams, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _causalBand;
     private (int X, int Y) _gemmGroup;
 
     public DeviceKernelSet(Accelerator accelerator)
@@ -107,12 +107,12 @@ internal sealed partial class DeviceKernelSet
         _normalize(stream, new KernelConfig(new Index1D(rows), new Index1D(RowGroup)), p, x, y, gamma, beta);
     }
 
-    public void CausalDiagonal(AcceleratorStream stream, CausalDiagonalParams p, int heads, ArrayView<float> scores, ArrayView<float> qkv, ArrayView<float> output)
+    public void CausalBand(AcceleratorStream stream, CausalBandParams p, int heads, ArrayView<float> scores, ArrayView<float> values, ArrayView<float> output)
     {
         int n = heads * p.QueryRows * p.HeadDim;
         if (n == 0) return;
-        _causalDiagonal ??= _accelerator.LoadAutoGroupedKernel<Index1D, CausalDiagonalParams, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DeviceKernels.CausalDiagonal);
-        _causalDiagonal(stream, n, p, scores, qkv, output);
+        _causalBand ??= _accelerator.LoadAutoGroupedKernel<Index1D, CausalBandParams, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DeviceKernels.CausalBand);
+        _causalBand(stream, n, p, scores, values, output);
     }
 
     public void Softmax(AcceleratorStream stream, SoftmaxParams p, int rows, ArrayView<float> scores)

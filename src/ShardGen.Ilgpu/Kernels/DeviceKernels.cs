@@ -85,11 +85,11 @@ internal static class DeviceKernels
     {
         var scratch = SharedMemory.Allocate<float>(MaxRowGroup);
         int row = Grid.IdxX, tid = Group.IdxX, g = Group.DimX;
-        int n = p.Length;
         int i = p.FirstQuery + row % p.QueryRows; // query position inside the sequence
-        int valid = p.Causal != 0 ? i + 1 : n;
-        int first = p.Window > 0 && i >= p.Window ? i - p.Window + 1 : 0; // a sliding window's first key
-        int at = p.Offset + row * n;
+        // The row's own columns [first, valid): its causal limit and a sliding window's first key, both past FirstKey.
+        int valid = p.Causal != 0 ? i + 1 - p.FirstKey : p.Length;
+        int first = p.Window > 0 && i - p.Window + 1 > p.FirstKey ? i - p.Window + 1 - p.FirstKey : 0;
+        int at = p.Offset + row * p.Length;
         float m = float.NegativeInfinity;
         for (int j = first + tid; j < valid; j += g) m = MathF.Max(m, scores[at + j]);
         float max = GroupMax(scratch, m, tid, g);
@@ -101,23 +101,28 @@ internal static class DeviceKernels
             s += e;
         }
         float inverse = 1f / GroupSum(scratch, s, tid, g);
-        for (int j = tid; j < n; j += g)
-            scores[at + j] = j >= first && j < valid ? scores[at + j] * inverse : 0f;
+        for (int j = first + tid; j < valid; j += g) scores[at + j] *= inverse;
     }
 
     /// <summary>
-    /// Causal P·V of a strip's diagonal (see <see cref="CausalDiagonalParams"/>): each query sums only the keys at or
-    /// before it, so a NaN or ∞ in a later token never reaches it (P·V over masked keys would give 0·NaN = NaN).
+    /// Causal P·V of the keys a strip's queries do not all share (see <see cref="CausalBandParams"/>): each query sums
+    /// only its own keys, so a NaN or ∞ in a key it does not see never reaches it (0·NaN would be NaN), and under a
+    /// sliding window it visits exactly its W keys. Summed in key order: the keys before the shared rectangle, the
+    /// rectangle's GEMM sum, then the diagonal, as the CPU kernel orders them.
     /// </summary>
-    public static void CausalDiagonal(Index1D index, CausalDiagonalParams p, ArrayView<float> scores, ArrayView<float> qkv, ArrayView<float> output)
+    public static void CausalBand(Index1D index, CausalBandParams p, ArrayView<float> scores, ArrayView<float> values, ArrayView<float> output)
     {
         int c = index % p.HeadDim, rest = index / p.HeadDim;
         int q = rest % p.QueryRows, h = rest / p.QueryRows;
-        int s = (h * p.QueryRows + q) * p.ScoreLd + p.FirstKey;
-        int v = p.VOffset + p.FirstKey * p.Ldq + h / p.Group * p.HeadDim + c;
+        int s = (h * p.QueryRows + q) * p.ScoreLd;
+        int v = p.VOffset + h / p.Group * p.HeadDim + c;
         int o = p.OOffset + q * p.Ldo + h * p.HeadDim + c;
-        float sum = p.Accumulate != 0 ? output[o] : 0f;
-        for (int j = 0; j <= q; j++) sum += scores[s + j] * qkv[v + j * p.Ldq];
+        int own = p.Diagonal + q; // this query's own key
+        int first = p.Window > 0 && own - p.Window + 1 > 0 ? own - p.Window + 1 : 0;
+        float sum = 0f;
+        for (int j = first; j < p.Shared; j++) sum += scores[s + j] * values[v + j * p.Ldv];
+        if (p.Accumulate != 0) sum += output[o];
+        for (int j = first > p.Diagonal ? first : p.Diagonal; j <= own; j++) sum += scores[s + j] * values[v + j * p.Ldv];
         output[o] = sum;
     }
 

@@ -48,25 +48,28 @@ internal struct NormParams
 
 /// <summary>
 /// One row per group of Heads·QueryRows score rows (head-major, QueryRows×Length per head, packed): scaled softmax
-/// over the keys query i = FirstQuery + (row mod QueryRows) sees (i + 1 when causal, else Length); keys it does not
-/// see are set to 0 and never read. A sliding Window W &gt; 0 (causal only) starts query i's keys at max(0, i − W + 1).
+/// over the keys query i = FirstQuery + (row mod QueryRows) sees. Column j holds key FirstKey + j; the query sees keys
+/// up to i when causal (all Length columns otherwise) and, under a sliding Window W &gt; 0 (causal only), from
+/// i − W + 1. Only those columns are read and written; the others are left as they are and must not be read.
 /// </summary>
 internal struct SoftmaxParams
 {
-    public int Offset, Length, Causal, QueryRows, FirstQuery, Window;
+    public int Offset, Length, Causal, QueryRows, FirstQuery, FirstKey, Window;
     public float Scale;
 }
 
 /// <summary>
-/// The causal diagonal of a strip of QueryRows queries starting at key FirstKey: one thread per (head, query, column),
-/// O[q, c] (+)= Σ P[q, FirstKey + j]·V[FirstKey + j, c] for j ≤ q only. Scores as in <see cref="SoftmaxParams"/>
-/// (ScoreLd floats per row, QueryRows·ScoreLd per head); V of key t, head h at VOffset + t·Ldq + (h / Group)·HeadDim;
-/// the output row q of head h at OOffset + q·Ldo + h·HeadDim.
+/// P·V of a causal strip of QueryRows queries over the keys they do not all share, one thread per (head, query,
+/// column). Score column j (ScoreLd floats per row, QueryRows·ScoreLd per head) holds the key whose value row is at
+/// VOffset + j·Ldv + (h / Group)·HeadDim; query q's own key is column Diagonal + q and, under a Window W &gt; 0, its
+/// first is column Diagonal + q − W + 1 (at least 0). A GEMM has put the columns [Shared, Diagonal), which every query
+/// sees, in the output (Accumulate = 1); this adds query q's columns before Shared and its diagonal [Diagonal, q].
+/// The output row q of head h is at OOffset + q·Ldo + h·HeadDim.
 /// </summary>
-internal struct CausalDiagonalParams
+internal struct CausalBandParams
 {
-    public int QueryRows, FirstKey, HeadDim, Group, ScoreLd;
-    public int VOffset, Ldq, OOffset, Ldo, Accumulate;
+    public int QueryRows, Diagonal, Shared, Window, HeadDim, Group, ScoreLd;
+    public int VOffset, Ldv, OOffset, Ldo, Accumulate;
 }
 
 /// <summary>Row lookup: output row t = table row ids[t] − FirstRow when inside the TableRows rows, else zeros.</summary>
