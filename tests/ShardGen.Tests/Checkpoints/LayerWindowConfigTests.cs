@@ -76,4 +76,15 @@ public sealed class LayerWindowConfigTests
         Assert.Equal(new LayerWindows([0, 5, 5, 5]), stack.LayerWindows);
         Assert.NotEqual(new LayerWindows([0, 0, 5, 5]), stack.LayerWindows);
     }
+
+    [Fact]
+    public void A_window_list_of_another_length_than_the_stack_is_refused_when_planned()
+    {
+        var layers = TinyLlama.LayerSpecs.Select(l => l.Block is { } b
+            ? l with { Block = b with { SlidingWindow = 2, LayerWindows = new LayerWindows(Enumerable.Repeat(2, b.Layers + 1)) } } : l).ToArray();
+        var stack = layers.Single(l => l.Block is not null);
+        string message = Assert.Throws<ShardingException>(() => ModelPlan.Create("TinyLlama", layers, 1)).Message;
+        Assert.Contains($"Layer '{stack.Name}' lists {stack.Block!.Layers + 1} block windows", message);
+        Assert.Contains($"for {stack.Block.Layers} blocks: give one per block", message);
+    }
 }
