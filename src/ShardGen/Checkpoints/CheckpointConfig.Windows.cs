@@ -22,9 +22,10 @@ public sealed partial record CheckpointConfig
             "qwen2" when keys.Bool("use_sliding_window") == true => keys.Has("sliding_window") ? keys.OptionalInt("sliding_window") : 4096,
             _ => null,
         };
-        bool[] sliding = modelType == "qwen2" && types is null
-            ? Enumerable.Range(0, layers).Select(i => window is not null && i >= MaxWindowLayers(keys, path)).ToArray()
-            : types?.Select(t => t == SlidingAttention).ToArray() ?? Enumerable.Repeat(window is not null, layers).ToArray();
+        // Without layer_types the window starts at Qwen2's max_window_layers, at layer 0 for Mistral.
+        int first = modelType == "qwen2" && types is null && window is not null ? MaxWindowLayers(keys, path) : 0;
+        bool[] sliding = types?.Select(t => t == SlidingAttention).ToArray()
+            ?? Enumerable.Range(0, layers).Select(i => window is not null && i >= first).ToArray();
         for (int i = 0; i < layers; i++)
         {
             if (modelType == "mistral" && sliding[i] != (window is not null))
