@@ -286,14 +286,14 @@ def forward(config, w, ids, lengths):
 
 def layer_windows(c):
     """Each layer's sliding window (None: full attention), decided as transformers' configs decide it.
-    mistral (configuration_mistral.py, modeling_mistral.py): config.sliding_window on every layer; MistralModel ignores
+    mistral (configuration_mistral.py, modeling_mistral.py): config.sliding_window (4096 when the key is absent) on every layer; MistralModel ignores
     layer_types. qwen2 (configuration_qwen2.py): sliding_window = sliding_window if use_sliding_window else None (4096
     when the key is absent); layer_types = config's, else "sliding_attention" if sliding_window is not None and
     i >= max_window_layers (default 28); Qwen2Attention: sliding_window if layer_type == "sliding_attention" else None.
     llama: no sliding window."""
     L = c["num_hidden_layers"]
     if c["model_type"] == "mistral":
-        return [c.get("sliding_window")] * L
+        return [c.get("sliding_window", 4096)] * L
     if c["model_type"] != "qwen2":
         return [None] * L
     window = c.get("sliding_window", 4096) if c.get("use_sliding_window", False) else None

@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace ShardGen.Checkpoints;
 
-// Which layers slide a window, decided as transformers' configs decide it. Mistral: sliding_window on every layer
+// Which layers slide a window, decided as transformers' configs decide it. Mistral: sliding_window (default 4096) on every layer
 // (MistralModel ignores layer_types). Qwen2 (configuration_qwen2.py): sliding_window only when use_sliding_window
 // (default 4096 when the key is absent); layer_types when written, else "sliding_attention" for layers
 // i >= max_window_layers (default 28), the rule older versions applied in the attention (layer_idx >= max_window_layers).
@@ -13,13 +13,16 @@ public sealed partial record CheckpointConfig
     /// <summary>The layer_types entries ShardGen computes.</summary>
     public const string FullAttention = "full_attention", SlidingAttention = "sliding_attention";
 
+    /// <summary>MistralConfig's and Qwen2Config's sliding_window when config.json has no such key (null there: no window).</summary>
+    private const int DefaultWindow = 4096;
+
     private static (int? Window, IReadOnlyList<int>? LayerWindows) Windows(ConfigKeys keys, string path, string modelType, int layers)
     {
         string[]? types = LayerTypes(keys, path, layers);
         int? window = modelType switch
         {
-            "mistral" => keys.OptionalInt("sliding_window"),
-            "qwen2" when keys.Bool("use_sliding_window") == true => keys.Has("sliding_window") ? keys.OptionalInt("sliding_window") : 4096,
+            "mistral" => keys.Has("sliding_window") ? keys.OptionalInt("sliding_window") : DefaultWindow,
+            "qwen2" when keys.Bool("use_sliding_window") == true => keys.Has("sliding_window") ? keys.OptionalInt("sliding_window") : DefaultWindow,
             _ => null,
         };
         // Without layer_types the window starts at Qwen2's max_window_layers, at layer 0 for Mistral.

@@ -38,6 +38,17 @@ public sealed class LayerWindowConfigTests
         Assert.Equal(layers, c.LayerWindows?.ToArray());
     }
 
+    [Theory]
+    [InlineData("", 4096)] // MistralConfig's default when config.json has no sliding_window
+    [InlineData("\"sliding_window\": null", null)]
+    [InlineData("\"sliding_window\": 9", 9)]
+    public void Mistral_takes_transformers_default_window_when_the_key_is_absent(string keys, int? window)
+    {
+        var c = Parse("mistral", keys);
+        Assert.Equal(window, c.SlidingWindow);
+        Assert.Null(c.LayerWindows);
+    }
+
     [Fact]
     public void Mistral_windows_every_layer_and_accepts_layer_types_that_say_so()
     {
@@ -57,7 +68,8 @@ public sealed class LayerWindowConfigTests
     [InlineData("qwen2", "\"use_sliding_window\": true, \"sliding_window\": 5, \"max_window_layers\": -1", "'max_window_layers' is -1", "non-negative integer")]
     [InlineData("qwen2", "\"use_sliding_window\": true, \"sliding_window\": 5, \"max_window_layers\": 1.5", "'max_window_layers' is 1.5", "non-negative integer")]
     [InlineData("mistral", "\"sliding_window\": 5, \"layer_types\": [\"full_attention\", \"sliding_attention\", \"sliding_attention\", \"sliding_attention\"]", "layer_types[0] is \"full_attention\", but transformers' MistralModel applies sliding_window = 5 to every layer", "remove layer_types")]
-    [InlineData("mistral", "\"layer_types\": [\"full_attention\", \"sliding_attention\", \"full_attention\", \"full_attention\"]", "layer_types[1] is \"sliding_attention\", but transformers' MistralModel applies sliding_window = null", "\"full_attention\"")]
+    [InlineData("mistral", "\"sliding_window\": null, \"layer_types\": [\"full_attention\", \"sliding_attention\", \"full_attention\", \"full_attention\"]", "layer_types[1] is \"sliding_attention\", but transformers' MistralModel applies sliding_window = null", "\"full_attention\"")]
+    [InlineData("mistral", "\"layer_types\": [\"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\"]", "layer_types[0] is \"full_attention\", but transformers' MistralModel applies sliding_window = 4096", "remove layer_types")]
     [InlineData("llama", "\"layer_types\": [\"full_attention\", \"full_attention\", \"full_attention\", \"sliding_attention\"]", "layer_types[3] is \"sliding_attention\", but model_type llama has no sliding window", "remove layer_types")]
     public void Contradictions_name_the_key_the_value_and_the_fix(string modelType, string keys, string mention, string fix)
     {
