@@ -30,10 +30,43 @@ public sealed partial class ModelTraining
         return _hostBucket;
     }
 
+    /// <summary>Each device's Σ g² of its counted slices, one row per slice, and their host copies; the slices' next row, by rank.</summary>
+    private sealed record NormSumBuffers(DeviceBuffer?[] Buffers, MatrixView[] Device, float[][] Host, int[] Next);
+
+    private NormSumBuffers? _normSums;
+
+    /// <summary>The gradient norm's sums for <paramref name="counted"/> (the same slices on every call), made on first use.</summary>
+    private NormSumBuffers NormSums(ParameterSlice[] counted)
+    {
+        if (_normSums is { } kept) return kept;
+        var devices = _core.Mesh.Devices;
+        var counts = new int[devices.Count];
+        foreach (var g in counted) counts[g.Rank]++;
+        var buffers = new DeviceBuffer?[devices.Count];
+        var views = new MatrixView[devices.Count];
+        var host = new float[devices.Count][];
+        for (int rank = 0; rank < devices.Count; rank++)
+        {
+            host[rank] = new float[counts[rank]];
+            if (counts[rank] == 0) continue;
+            buffers[rank] = devices[rank].Allocate(counts[rank]);
+            views[rank] = buffers[rank]!.AsMatrix(counts[rank], 1);
+        }
+        return _normSums = new NormSumBuffers(buffers, views, host, new int[devices.Count]);
+    }
+
+    private void DisposeNormSums()
+    {
+        if (_normSums is null) return;
+        foreach (var b in _normSums.Buffers) b?.Dispose();
+        _normSums = null;
+    }
+
     private void DisposeBuffers()
     {
         if (_buckets is not null)
             foreach (var b in _buckets) b?.Dispose();
         _buckets = null;
+        DisposeNormSums();
     }
 }

@@ -7,10 +7,11 @@ using ShardGen.Training;
 namespace ShardGen.Tests.Training;
 
 /// <summary>
-/// A steady-state data-parallel step allocates no device memory either: the replica sum's bucket buffers are
-/// kept from the first step (TrainingPassAllocationTests covers the pass itself). Reusing them
+/// A steady-state data-parallel step allocates no device memory either: the replica sum's bucket buffers and the
+/// gradient norm's sums are kept from the first step (TrainingPassAllocationTests covers the pass itself). Reusing them
 /// must not change the numbers: each rank's packed buckets take turns in one buffer, so the sum after step 3 must equal
-/// the host sum of the replicas' own gradients.
+/// the host sum of the replicas' own gradients, and the norm's kept sums must start from zero again (step 3's norm is
+/// step 1's on the same batch, not √2 or √3 times it).
 /// </summary>
 public sealed class DataParallelStepAllocationTests
 {
@@ -42,14 +43,19 @@ public sealed class DataParallelStepAllocationTests
 
             Step();
             dp.SumGradients(trainings, bucketBytes);
+            // Every replica's first norm makes its kept sums; each replica holds the summed gradient, so all give one norm.
+            double firstNorm = trainings.Select(t => t.GradientNorm()).ToArray()[0];
             var made = Made(dp);
             for (int step = 2; step <= 3; step++)
             {
                 Step();
                 var own = trainings.Select(Download).ToArray();
                 dp.SumGradients(trainings, bucketBytes);
+                var norms = trainings.Select(t => t.GradientNorm()).ToArray();
                 Assert.True(made.SequenceEqual(Made(dp)),
                     $"step {step} made new buffers: {string.Join(", ", Made(dp).Zip(made, (now, then) => now - then))} per device (replica-major)");
+                foreach (double norm in norms)
+                    Assert.True(Math.Abs(norm - firstNorm) <= 1e-6 * firstNorm, $"step {step}: gradient norm {norm:R}, step 1's {firstNorm:R}");
                 if (step < 3) continue;
                 for (int r = 0; r < d; r++)
                 {
