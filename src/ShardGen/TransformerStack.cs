@@ -11,6 +11,8 @@ public sealed class TransformerStack : PlannedLayer
     internal TransformerStack(LayerSpec spec, int index, int devices) : base(spec, index, devices)
     {
         Block = new TransformerBlock(spec, index, devices);
+        if (Block.Shape.LayerWindows is { } windows && windows.Count != Count)
+            throw new ShardingException($"Layer '{spec.Name}' lists {windows.Count} block windows (LayerWindows {windows}) for {Count} blocks: give one per block.");
     }
 
     /// <summary>One block of the stack: heads, KV heads and MLP columns per device.</summary>

@@ -12,7 +12,9 @@ Its own safetensors parser (struct + json + numpy), independent of ShardGen's re
 transformers' modeling_llama.py (RMSNorm, rotate_half RoPE, repeat_kv, SwiGLU) and modeling_gpt2.py (LayerNorm,
 learned positions, Conv1D [in, out], gelu_new), in float64. A mistral config's sliding_window W (make's
 --sliding-window) masks as transformers' masking_utils.py does (sliding_window_overlay and-ed with the causal mask):
-query i sees keys j with i - W < j <= i.
+query i sees keys j with i - W < j <= i; on every mistral layer, and on the qwen2 layers its config makes
+"sliding_attention" (use_sliding_window, max_window_layers, layer_types: see layer_windows; make's
+--use-sliding-window, --max-window-layers, --layer-types).
 """
 import argparse
 import json
@@ -150,8 +152,16 @@ def make(args):
                   "max_position_embeddings": args.positions, "rms_norm_eps": args.eps, "rope_theta": args.rope_theta,
                   "hidden_act": "silu", "tie_word_embeddings": tied, "rope_scaling": None}
         if args.sliding_window is not None:
-            assert args.model_type == "mistral", "--sliding-window is Mistral's (config.json sliding_window)"
+            assert args.model_type in ("mistral", "qwen2"), "--sliding-window is Mistral's and Qwen2's (config.json sliding_window)"
             config["sliding_window"] = args.sliding_window
+        if args.model_type == "qwen2":
+            config["use_sliding_window"] = args.use_sliding_window
+            if args.max_window_layers is not None:
+                config["max_window_layers"] = args.max_window_layers
+        else:
+            assert not args.use_sliding_window and args.max_window_layers is None, "--use-sliding-window and --max-window-layers are Qwen2's"
+        if args.layer_types is not None:
+            config["layer_types"] = [{"full": "full_attention", "sliding": "sliding_attention"}.get(t, t) for t in args.layer_types.split(",")]
     else:
         pre = "" if args.no_prefix else "transformer."
         P = args.positions
@@ -274,12 +284,35 @@ def forward(config, w, ids, lengths):
     return llama(config, w, ids, positions, spans)
 
 
+def layer_windows(c):
+    """Each layer's sliding window (None: full attention), decided as transformers' configs decide it.
+    mistral (configuration_mistral.py, modeling_mistral.py): config.sliding_window on every layer; MistralModel ignores
+    layer_types. qwen2 (configuration_qwen2.py): sliding_window = sliding_window if use_sliding_window else None (4096
+    when the key is absent); layer_types = config's, else "sliding_attention" if sliding_window is not None and
+    i >= max_window_layers (default 28); Qwen2Attention: sliding_window if layer_type == "sliding_attention" else None.
+    llama: no sliding window."""
+    L = c["num_hidden_layers"]
+    if c["model_type"] == "mistral":
+        return [c.get("sliding_window")] * L
+    if c["model_type"] != "qwen2":
+        return [None] * L
+    window = c.get("sliding_window", 4096) if c.get("use_sliding_window", False) else None
+    types = c.get("layer_types")
+    if types is None:
+        types = ["sliding_attention" if window is not None and i >= c.get("max_window_layers", 28) else "full_attention"
+                 for i in range(L)]
+    assert len(types) == L, "layer_types needs one entry per layer"
+    assert all(t in ("full_attention", "sliding_attention") for t in types), f"unknown layer type in {types}"
+    assert window is not None or "sliding_attention" not in types, "a sliding_attention layer needs use_sliding_window and sliding_window"
+    return [window if t == "sliding_attention" else None for t in types]
+
+
 def llama(c, w, ids, positions, spans):
     h, H = c["hidden_size"], c["num_attention_heads"]
     KV = c.get("num_key_value_heads") or H
     d, eps, theta = h // H, c.get("rms_norm_eps", 1e-6), c.get("rope_theta", 10000.0)
     qkv_bias = c["model_type"] == "qwen2"
-    window = c.get("sliding_window") if c["model_type"] == "mistral" else None
+    windows = layer_windows(c)
     x = w["model.embed_tokens.weight"][ids]
     T = len(ids)
     for i in range(c["num_hidden_layers"]):
@@ -293,7 +326,7 @@ def llama(c, w, ids, positions, spans):
         k = rope(proj("k_proj").view(T, KV, d), positions, theta)
         v = proj("v_proj").view(T, KV, d)
         k, v = k.repeat_interleave(H // KV, dim=1), v.repeat_interleave(H // KV, dim=1)   # repeat_kv
-        x = x + attention(q, k, v, spans, window).reshape(T, h) @ w[p + "self_attn.o_proj.weight"].T
+        x = x + attention(q, k, v, spans, windows[i]).reshape(T, h) @ w[p + "self_attn.o_proj.weight"].T
         m = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
         gate, up = m @ w[p + "mlp.gate_proj.weight"].T, m @ w[p + "mlp.up_proj.weight"].T
         x = x + (torch.nn.functional.silu(gate) * up) @ w[p + "mlp.down_proj.weight"].T
@@ -364,7 +397,10 @@ def main():
     m.add_argument("--shards", type=int, default=1)
     m.add_argument("--tied", type=lambda s: s.lower() in ("1", "true", "yes"), default=None)
     m.add_argument("--no-prefix", action="store_true", help="GPT-2 names without 'transformer.'")
-    m.add_argument("--sliding-window", type=int, default=None, help="mistral only: config.json sliding_window")
+    m.add_argument("--sliding-window", type=int, default=None, help="mistral, qwen2: config.json sliding_window")
+    m.add_argument("--use-sliding-window", action="store_true", help="qwen2: use_sliding_window = true")
+    m.add_argument("--max-window-layers", type=int, default=None, help="qwen2: max_window_layers (default: not written)")
+    m.add_argument("--layer-types", default=None, help="config.json layer_types, comma-separated (full, sliding or any name)")
     d = sub.add_parser("dump")
     d.add_argument("checkpoint")
     d.add_argument("out")

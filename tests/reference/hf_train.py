@@ -14,7 +14,8 @@
 
 Batches, as issue 14 defines them: step s takes B windows; window b starts at ((s·B + b)·L) mod (N − L) in the token
 array of length N; inputs are the L tokens from there, targets the L tokens one further; each window is its own
-sequence (causal attention within it, positions from 0); the loss is the mean cross-entropy over the B·L targets.
+sequence (causal attention within it, positions from 0; each layer's sliding window, if any, as hf_reference.py's
+layer_windows reads it from config.json); the loss is the mean cross-entropy over the B·L targets.
 With D data-parallel replicas the math is the same at the same global batch (replica r's gradient over its B/D
 windows, averaged over replicas, is this gradient), so this script trains one replica of the whole batch and only
 checks that D divides B.

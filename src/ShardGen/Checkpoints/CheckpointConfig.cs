@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -10,7 +11,7 @@ namespace ShardGen.Checkpoints;
 /// model_type: <c>llama</c>, <c>mistral</c>, <c>qwen2</c> (the LLaMA family) and <c>gpt2</c>. What ShardGen cannot
 /// compute exactly (rope_scaling, a head_dim other than hidden / heads, biases beyond q/k/v…) fails here, by key.
 /// </summary>
-public sealed record CheckpointConfig
+public sealed partial record CheckpointConfig
 {
     /// <summary>The model_type values ShardGen loads.</summary>
     public static readonly string[] SupportedModelTypes = ["llama", "mistral", "qwen2", "gpt2"];
@@ -37,8 +38,14 @@ public sealed record CheckpointConfig
     public required Activation Activation { get; init; }
     /// <summary>The activation as config.json names it.</summary>
     public required string ActivationName { get; init; }
-    /// <summary>Mistral's sliding_window W: query i attends keys i − W &lt; j ≤ i, as Hugging Face masks it (null: none).</summary>
+    /// <summary>
+    /// The sliding window W of the windowed layers (Mistral's sliding_window; Qwen2's when use_sliding_window): query i
+    /// attends keys i − W &lt; j ≤ i, as Hugging Face masks it (null: none). Every layer's unless <see cref="LayerWindows"/>.
+    /// </summary>
     public int? SlidingWindow { get; init; }
+
+    /// <summary>Each layer's window (0: full attention) where the layers differ (Qwen2's max_window_layers, layer_types); null when they all take <see cref="SlidingWindow"/>.</summary>
+    public IReadOnlyList<int>? LayerWindows { get; init; }
 
     public int HeadDim => Hidden / Heads;
 
@@ -109,9 +116,8 @@ public sealed record CheckpointConfig
             throw new CheckpointException($"{path}: attention_bias = true (biases on q, k, v and o) is not supported; ShardGen reads Qwen2-style biases on q, k and v only.");
         if (keys.Bool("mlp_bias") == true)
             throw new CheckpointException($"{path}: mlp_bias = true is not supported; the LLaMA family's MLP has no biases in ShardGen.");
-        if (modelType == "qwen2" && keys.Bool("use_sliding_window") == true)
-            throw new CheckpointException($"{path}: use_sliding_window = true is not supported; ShardGen attends to the whole sequence.");
-        int hidden = keys.Positive("hidden_size"), heads = keys.Positive("num_attention_heads");
+        int hidden = keys.Positive("hidden_size"), heads = keys.Positive("num_attention_heads"), layers = keys.Positive("num_hidden_layers");
+        var (window, layerWindows) = Windows(keys, path, modelType, layers);
         string activation = keys.String("hidden_act") ?? "silu";
         var config = new CheckpointConfig
         {
@@ -123,7 +129,7 @@ public sealed record CheckpointConfig
             Heads = heads,
             KvHeads = keys.Positive("num_key_value_heads", heads),
             FfnHidden = keys.Positive("intermediate_size"),
-            Layers = keys.Positive("num_hidden_layers"),
+            Layers = layers,
             Positions = keys.Positive("max_position_embeddings", 2048),
             NormEpsilon = keys.Epsilon("rms_norm_eps", 1e-6),
             RopeTheta = (float)keys.Number("rope_theta", 10000),
@@ -131,7 +137,8 @@ public sealed record CheckpointConfig
             QkvBias = modelType == "qwen2",
             Activation = ParseActivation(activation, "hidden_act", path),
             ActivationName = activation,
-            SlidingWindow = modelType == "mistral" ? keys.OptionalInt("sliding_window") : null,
+            SlidingWindow = window,
+            LayerWindows = layerWindows,
         };
         keys.HeadDim(hidden, heads);
         return config.Checked();
@@ -191,6 +198,12 @@ public sealed record CheckpointConfig
     {
         private JsonElement? Get(string key) =>
             root.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+
+        /// <summary>The key's value as written (null when absent or JSON null).</summary>
+        public JsonElement? Raw(string key) => Get(key);
+
+        /// <summary>Whether the key is written at all, JSON null included (Hugging Face defaults only absent keys).</summary>
+        public bool Has(string key) => root.TryGetProperty(key, out _);
 
         public string? String(string key) => Get(key) is { } v
             ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw Wrong(key, v, "a string")

@@ -63,6 +63,7 @@ public static class ConfigResolver
                 RopeTheta = b.Rotary ? pin.Real("RopeTheta", b.RopeTheta, c.RopeTheta, nameof(c.RopeTheta)) : b.RopeTheta,
                 QkvBias = c.QkvBias,
                 SlidingWindow = c.SlidingWindow ?? 0,
+                LayerWindows = c.LayerWindows is { } windows ? new LayerWindows(windows) : null,
             },
         };
     }

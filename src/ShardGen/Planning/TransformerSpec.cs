@@ -31,6 +31,12 @@ sealed record TransformerSpec(int Heads, int KvHeads, int FfnHidden, NormKind No
     /// <summary>Mistral's sliding window W (config.json's sliding_window; 0: none): query i sees keys i − W &lt; j ≤ i.</summary>
     public int SlidingWindow { get; init; }
 
+    /// <summary>Each block's window where the blocks of a stack differ (null: <see cref="SlidingWindow"/> on every block).</summary>
+    public LayerWindows? LayerWindows { get; init; }
+
+    /// <summary>Block <paramref name="block"/>'s sliding window (0: full attention).</summary>
+    public int WindowOf(int block) => LayerWindows is { } windows ? windows[block] : SlidingWindow;
+
     /// <summary>Width of one head for a block of <paramref name="hidden"/> features.</summary>
     public int HeadDim(int hidden) => Heads > 0 ? hidden / Heads : 0;
 

@@ -93,7 +93,7 @@ public sealed partial class ForwardPass
         var info = block.Info;
         if (qkv.Placement != Placement.HeadShards || dContext.Placement != Placement.ColumnShards)
             throw new InvalidOperationException($"Block '{info.Name}': AttentionBackward needs dContext column shards and the kept q|k|v, got {dContext} and {qkv}.");
-        var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts, info.Shape.SlidingWindow);
+        var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts, info.Shape.WindowOf(block.Index));
         int rotated = (info.LocalHeads + info.LocalKvHeads) * info.HeadDim;
         var d = Next(Placement.HeadShards, info.QkvWidth);
         for (int rank = 0; rank < P; rank++)

@@ -34,7 +34,7 @@ public sealed partial class ForwardPass
         if (qkv.Placement != Placement.HeadShards)
             throw new InvalidOperationException($"Block '{block.Info.Name}': attention needs the q|k|v projections, got {qkv}.");
         var info = block.Info;
-        var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts, info.Shape.SlidingWindow);
+        var shape = _scratch.Attention(info.LocalHeads, info.LocalKvHeads, info.HeadDim, info.Shape.Causal, SequenceStarts, info.Shape.WindowOf(block.Index));
         // Every (sequence, head, row) of the context is written: the sequences tile the tokens.
         var y = Next(Placement.ColumnShards, info.Heads * info.HeadDim);
         int rotated = (info.LocalHeads + info.LocalKvHeads) * info.HeadDim;

@@ -87,7 +87,6 @@ public sealed class CheckpointConfigTests
     [InlineData("""{"model_type": "llama", "vocab_size": 100, "hidden_size": 60, "num_attention_heads": 8, "intermediate_size": 96, "num_hidden_layers": 2}""", "hidden_size = 60 is not a multiple of num_attention_heads = 8", "")]
     [InlineData("""{"model_type": "llama", "vocab_size": 100, "hidden_size": 64, "num_attention_heads": 8, "intermediate_size": 96, "num_hidden_layers": 2, "hidden_act": "quick_gelu"}""", "hidden_act 'quick_gelu'", "silu")]
     [InlineData("""{"model_type": "gpt2", "vocab_size": 100, "n_embd": 64, "n_head": 8, "n_layer": 2, "n_positions": 32, "scale_attn_by_inverse_layer_idx": true}""", "scale_attn_by_inverse_layer_idx", "not supported")]
-    [InlineData("""{"model_type": "qwen2", "vocab_size": 100, "hidden_size": 64, "num_attention_heads": 8, "intermediate_size": 96, "num_hidden_layers": 2, "use_sliding_window": true}""", "use_sliding_window", "not supported")]
     [InlineData("""{"model_type": "llama", """, "not JSON", "")]
     public void Refused_configs_name_the_key_and_the_file(string json, string mention, string also)
     {
