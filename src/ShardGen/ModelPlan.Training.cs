@@ -36,9 +36,10 @@ public sealed partial class ModelPlan
     /// (fewer KV heads than devices) add one [h (+1 with q/k/v biases), 2·headDim] partial of the KV head's gradient per
     /// block. Around the blocks: the embedding's rows (GPT-2: the position rows too), the final norm's output, the logit
     /// shard, the loss's [T, P] maxima and [T, 2] sums, and the head's input gradient. Sequence parallel plans are counted
-    /// by <see cref="SequenceParallelActivations"/>. Plans built from a language model's layers.
+    /// by <see cref="SequenceParallelActivations"/>. A float model (linear layers and transformer blocks): each layer's
+    /// shards as split, and the activations its Backward rents step by step (<see cref="FloatModelActivations"/>).
     /// </summary>
-    /// <exception cref="NotSupportedException">A plan with plain linear layers.</exception>
+    /// <exception cref="NotSupportedException">A float model with SUMMA's grid steps (their panels are not counted yet).</exception>
     public TrainingMemory TrainingMemory(int tokens, Optimizer optimizer, int rank = 0)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -46,6 +47,14 @@ public sealed partial class ModelPlan
         if (rank < 0 || rank >= Devices)
             throw new ArgumentOutOfRangeException(nameof(rank), rank, $"Model '{ModelName}' is planned on {Devices} devices: rank must be in [0, {Devices}).");
         long weights = 0, activations = 0, t = tokens;
+        int states = optimizer is AdamW ? 2 : 0;
+        long bytes = PlanCost.BytesPerElement;
+        if (IsFloatModel)
+        {
+            foreach (var layer in Layers) weights += layer.BytesPerDevice / bytes;
+            activations = FloatModelActivations(t, rank);
+            return new TrainingMemory(weights * bytes, weights * bytes, states * weights * bytes, activations * bytes);
+        }
         foreach (var layer in Layers)
         {
             switch (layer)
@@ -70,8 +79,6 @@ public sealed partial class ModelPlan
             }
             activations += SequenceParallel ? SequenceParallelActivations(layer, t, rank) : ReplicatedActivations(layer, t, rank);
         }
-        int states = optimizer is AdamW ? 2 : 0;
-        long bytes = PlanCost.BytesPerElement;
         return new TrainingMemory(weights * bytes, weights * bytes, states * weights * bytes, activations * bytes);
     }
 

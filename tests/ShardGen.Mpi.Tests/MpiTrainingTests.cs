@@ -175,6 +175,32 @@ public sealed class MpiTrainingTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Float transformer-block models (two blocks and a head; and with sequence parallelism) on 2 ranks: dX, every
+    /// layer's gradients (Gradients gathers the other rank's slices over MPI) and the Forward after one SGD step equal
+    /// the in-process 2-device mesh's on the same weights and inputs.
+    /// </summary>
+    [MpiFact]
+    public void FloatBlockModels_TrainAsInProcess()
+    {
+        var job = MpiJob.Run(2, ["float-blocks"], timeoutSeconds: 120);
+        Assert.True(job.ExitCode == 0, job.ToString());
+        var lines = job.Lines("FLOATBLOCKS ").ToArray();
+        Assert.Equal(4, lines.Length);
+        foreach (var model in new[] { "TwoBlocks", "TwoBlocksSequenceParallel" })
+            Assert.Equal(2, lines.Count(l => Field(l, "model") == model));
+        foreach (var line in lines)
+        {
+            _output.WriteLine(line);
+            // 2 blocks × 10 tensors (LayerNorm shifts and biases in the first, RMSNorm in the second) + the head's 2.
+            var tensors = Field(line, "tensors").Split('/');
+            Assert.True(tensors[0] == tensors[1] && int.Parse(tensors[0], CultureInfo.InvariantCulture) >= 18, line);
+            Assert.True(Numbers(Field(line, "squares"))[0] > 1e-3, line);
+            foreach (var key in new[] { "dx", "grads", "forward" })
+                Assert.True(Numbers(Field(line, key))[0] <= 1e-5, $"{key}: {line}");
+        }
+    }
+
     [MpiFact]
     public void SaveFailures_ThrowOnEveryRank_AndTheNextSaveWorks()
     {

@@ -82,6 +82,13 @@ internal static class LinearBackwardEmitter
             }
             if (b.Type.Call == StepCall.Upload)
             {
+                var contexts = Enumerable.Range(0, steps.Count).Select(i => new StepContext(steps, i, layers, text, variables));
+                if (ReplicatedGradients.EndWords(contexts, text) is { } end)
+                {
+                    foreach (var line in end)
+                        foreach (var wrapped in PlanText.Wrap(line, PlanText.MaxCommentWidth)) w.WriteLine($"// {wrapped}");
+                    w.WriteLine($"pass.{nameof(IBackwardStepMethods.SumReplicatedGradients)}();");
+                }
                 w.WriteLine($"// Backward of step {PlanText.N(k + 1)}: dLoss/dX to the host, as Forward's output is downloaded.");
                 w.WriteLine($"return pass.Download({gradient[output]});");
                 continue;

@@ -51,6 +51,9 @@ interface IBackwardSteps<TReplicated, TColumnShards, TTokenShards, THeadShards, 
     TBlocks Summa2DBackward(TBlocks dY, TBlocks x, TLinear layer);
     // The conjugate of BlocksToReplicated: the per-device partial gradients' sum, cut into the grid's blocks.
     TBlocks ReduceScatterBlocks(TPartialSums partial);
+    // A float model's Backward ends with it under sequence parallelism: the replicated parameters' per-device partial
+    // gradients all-reduced into their twins (a language model's TokenEmbeddingBackward or Loss does the same).
+    void SumReplicatedGradients();
 
     void PositionEmbeddingBackward(TReplicated dStream, TEmbedding positions);
     void PositionEmbeddingBackward(TTokenShards dStream, TEmbedding positions);

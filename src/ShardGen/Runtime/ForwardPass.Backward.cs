@@ -87,6 +87,18 @@ public sealed partial class ForwardPass
         return partial;
     }
 
+    /// <summary>
+    /// The end of a float model's Backward under sequence parallelism: each replicated parameter's partial gradients
+    /// (a block's norm scales and shifts, its output biases: every device's from its own tokens) all-reduced over the
+    /// devices and added into its twins, one all-reduce per parameter. Without partials (a replicated stream, or
+    /// already summed) it does nothing.
+    /// </summary>
+    public void SumReplicatedGradients()
+    {
+        ExpectTraining(nameof(SumReplicatedGradients));
+        SumPartialGradients();
+    }
+
     /// <summary>Sums each replicated parameter's partial gradients over the devices into its twins (sequence parallel only).</summary>
     private void SumPartialGradients()
     {

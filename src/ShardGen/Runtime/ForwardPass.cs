@@ -219,9 +219,6 @@ public sealed partial class ForwardPass : IDisposable,
 
     private float[,] DownloadToHost(ShardedTensor y)
     {
-        // A float model's Backward ends by downloading dX: under sequence parallelism its blocks' replicated parameters
-        // (norms, output biases) still hold per-device partial gradients, summed here as Loss() sums a language model's.
-        if (Training) SumPartialGradients();
         int f = y.Features;
         var pieces = _pieces;
         switch (y.Placement)

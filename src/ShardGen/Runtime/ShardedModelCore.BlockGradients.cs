@@ -20,7 +20,6 @@ public sealed partial class ShardedModelCore
     {
         if ((uint)layerIndex >= (uint)_layers.Length || _layers[layerIndex] is not ShardedTransformerBlock block || block.Slices.Length == 0)
             throw new ArgumentOutOfRangeException(nameof(layerIndex), layerIndex, $"Model '{Plan.ModelName}' has no transformer block {layerIndex} split from host weights.");
-        var twin = BlockTwins()[block];
         var info = block.Info;
         int d = info.Hidden, q = info.Heads * info.HeadDim, kv = info.KvHeads * info.HeadDim, ffn = info.FfnHidden;
         bool shift = info.Shape.Norm == NormKind.LayerNorm, bias = info.HasBias, qkvBias = info.HasQkvBias;
@@ -35,7 +34,7 @@ public sealed partial class ShardedModelCore
             Up = new LinearWeights(new float[d, ffn], bias ? new float[ffn] : null),
             Down = new LinearWeights(new float[ffn, d], bias ? new float[d] : null),
         };
-        SlicesToHost(twin.Slices, key => Place(g, key.Role, q, kv));
+        SlicesToHost(layerIndex, key => Place(g, key.Role, q, kv));
         return g;
     }
 

@@ -83,34 +83,28 @@ public sealed partial class ShardedModelCore
         var weight = new float[rows, cols];
         float[]? bias = spec.HasBias ? new float[spec.OutFeatures] : null;
         // The twin's slices carry the Split methods' cuts in the declared layout.
-        SlicesToHost(LinearGradientOf(layer).Slices, key => key.Role == WeightRole.LinearWeight ? (weight, null, 0) : (null, bias, 0));
+        SlicesToHost(layerIndex, key => key.Role == WeightRole.LinearWeight ? (weight, null, 0) : (null, bias, 0));
         return new LinearWeights(weight, bias);
     }
 
     /// <summary>
-    /// Downloads <paramref name="slices"/> into the host tensors <paramref name="target"/> names for each key (a matrix,
-    /// or a vector, and the column its tensor starts at there), each region once: a replicated region holds the same
-    /// values on every device, so the first device's is taken.
+    /// Downloads layer <paramref name="layerIndex"/>'s gradient slices into the host tensors <paramref name="target"/>
+    /// names for each key (a matrix, or a vector, and the column its tensor starts at there), each region once: a
+    /// replicated region holds the same values on every device, so the lowest rank's is taken. On an MPI mesh the other
+    /// processes' slices are gathered too (<see cref="ModelTraining.GradientsToHost"/>): every process calls it.
     /// </summary>
-    private static void SlicesToHost(IReadOnlyList<ParameterSlice> slices, Func<WeightKey, (float[,]? Matrix, float[]? Vector, int Col0)> target)
-    {
-        var placed = new List<ParameterSlice>();
-        foreach (var slice in slices)
+    private void SlicesToHost(int layerIndex, Func<WeightKey, (float[,]? Matrix, float[]? Vector, int Col0)> target) =>
+        Training.GradientsToHost(layerIndex, (key, row0, col0, rows, cols, data) =>
         {
-            if (placed.Exists(slice.SameRegion)) continue;
-            placed.Add(slice);
-            var piece = new float[slice.Rows * slice.Cols];
-            slice.Value.Device.Download(slice.Value, piece, slice.Cols);
-            var (matrix, vector, col0) = target(slice.Key);
-            for (int r = 0; r < slice.Rows; r++)
-                for (int c = 0; c < slice.Cols; c++)
+            var (matrix, vector, start) = target(key);
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
                 {
-                    float v = piece[r * slice.Cols + c];
-                    if (matrix is not null) matrix[slice.Row0 + r, col0 + slice.Col0 + c] = v;
-                    else vector![col0 + slice.Col0 + c] = v;
+                    float v = data[r * cols + c];
+                    if (matrix is not null) matrix[row0 + r, start + col0 + c] = v;
+                    else vector![start + col0 + c] = v;
                 }
-        }
-    }
+        });
 
     private Dictionary<ShardedLinear, ShardedLinear> LinearTwins()
     {

@@ -43,38 +43,25 @@ public sealed partial class ModelTraining
         if (processes is null && _core.Mesh.Devices.Any(d => !d.IsLocal))
             throw new NotSupportedException($"GradientNorm adds the slices of every device, but {_core.Plan.ModelName}'s mesh has devices of other processes and no way to reach them: use an MpiDeviceMesh.");
         var counted = _counted ??= processes is null ? Distinct(Gradients) : CountedAcrossProcesses(processes);
+        var sums = NormSums(counted);
         var devices = _core.Mesh.Devices;
-        var sums = new MatrixView[devices.Count];
-        var counts = new int[devices.Count];
-        foreach (var g in counted) counts[g.Rank]++;
-        var buffers = new List<DeviceBuffer>();
-        try
+        // SumOfSquares adds into its result: the kept sums start from zero on every call.
+        for (int rank = 0; rank < devices.Count; rank++)
+            if (sums.Host[rank].Length > 0) devices[rank].Zero(sums.Device[rank]);
+        var next = sums.Next;
+        Array.Clear(next);
+        foreach (var g in counted) g.Value.Device.SumOfSquares(g.Value, sums.Device[g.Rank].RowsOf(next[g.Rank]++, 1));
+        double total = 0;
+        for (int rank = 0; rank < devices.Count; rank++)
         {
-            for (int rank = 0; rank < devices.Count; rank++)
-                if (counts[rank] > 0)
-                {
-                    var buffer = devices[rank].Allocate(counts[rank]);   // zero-filled
-                    buffers.Add(buffer);
-                    sums[rank] = buffer.AsMatrix(counts[rank], 1);
-                }
-            var next = new int[devices.Count];
-            foreach (var g in counted) g.Value.Device.SumOfSquares(g.Value, sums[g.Rank].RowsOf(next[g.Rank]++, 1));
-            double total = 0;
-            for (int rank = 0; rank < devices.Count; rank++)
-            {
-                if (counts[rank] == 0) continue;
-                var host = new float[counts[rank]];
-                devices[rank].Download(sums[rank], host, 1);
-                double device = 0;
-                foreach (float s in host) device += s;
-                total += device;
-            }
-            return Math.Sqrt(processes is null ? total : processes.SumOverMesh(total));
+            var host = sums.Host[rank];
+            if (host.Length == 0) continue;
+            devices[rank].Download(sums.Device[rank], host, 1);
+            double device = 0;
+            foreach (float s in host) device += s;
+            total += device;
         }
-        finally
-        {
-            foreach (var b in buffers) b.Dispose();
-        }
+        return Math.Sqrt(processes is null ? total : processes.SumOverMesh(total));
     }
 
     /// <summary>

@@ -48,9 +48,10 @@ public sealed partial class ModelTraining
         return training;
     }
 
-    /// <summary>Frees the gradient twins (with the model).</summary>
+    /// <summary>Frees the gradient twins and the step's kept buffers (with the model).</summary>
     internal void Dispose()
     {
+        DisposeBuffers();
         for (int i = _gradientLayers.Length - 1; i >= 0; i--) _gradientLayers[i]?.Dispose();
     }
 }

@@ -30,18 +30,16 @@ internal static class ReplicaAllReduce
         var counted = new long[p];
         var pool = new CollectivePool<CpuDevice>((kind, size) => new CpuCollective(kind, size, sink));
         var views = new MatrixView[d];
-        var owned = new DeviceBuffer?[d];
+        // Each rank's packed buckets take turns in one kept buffer per replica, sized by the rank's largest.
+        var largest = new int[p];
+        foreach (var bucket in buckets)
+            if (bucket.Packed) largest[bucket.Rank] = Math.Max(largest[bucket.Rank], bucket.Elements);
         foreach (var bucket in buckets)
         {
-            for (int r = 0; r < d; r++) views[r] = Pack(replicas[r], bucket, out owned[r]);
+            for (int r = 0; r < d; r++) views[r] = Pack(replicas[r], bucket, largest[bucket.Rank]);
             if (cpu) Ring(pool, views);
             else HostSum(views);
-            for (int r = 0; r < d; r++)
-            {
-                Unpack(replicas[r], bucket, views[r]);
-                owned[r]?.Dispose(); // freed after the queued work that still uses it
-                owned[r] = null;
-            }
+            for (int r = 0; r < d; r++) Unpack(replicas[r], bucket, views[r]);
             counted[bucket.Rank] += ReplicaGroup.Count(traffic, d, p, bucket.Rank, bucket.Elements);
         }
         foreach (var replica in replicas) replica.Core.Mesh.Synchronize();
@@ -59,18 +57,20 @@ internal static class ReplicaAllReduce
         return true;
     }
 
-    /// <summary>The bucket's contiguous 1×n view on this replica's device: a fresh buffer the slices are copied into, or the one slice itself.</summary>
-    private static MatrixView Pack(ModelTraining replica, GradientBucket bucket, out DeviceBuffer? owned)
+    /// <summary>
+    /// The bucket's contiguous 1×n view on this replica's device: the start of the replica's kept bucket buffer of
+    /// that rank (<paramref name="largest"/> floats) with the slices copied in, or the one slice itself.
+    /// </summary>
+    private static MatrixView Pack(ModelTraining replica, GradientBucket bucket, int largest)
     {
         var slices = replica.Gradients;
         if (!bucket.Packed)
         {
-            owned = null;
             var v = slices[bucket.Slices[0]].Value;
             return new MatrixView(v.Buffer, v.Offset, 1, bucket.Elements, bucket.Elements);
         }
-        var device = slices[bucket.Slices[0]].Value.Device;
-        owned = device.Allocate(bucket.Elements);
+        var owned = replica.BucketBuffer(bucket.Rank, largest);
+        var device = owned.Device;
         for (int j = 0; j < bucket.Slices.Length; j++)
         {
             var v = slices[bucket.Slices[j]].Value;

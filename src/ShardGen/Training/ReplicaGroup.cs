@@ -105,7 +105,7 @@ public static class ReplicaGroup
         var slices = replica.Gradients;
         int largest = 0;
         foreach (var b in buckets) largest = Math.Max(largest, b.Elements);
-        var host = new float[largest];
+        var host = replica.HostBucket(largest);
         foreach (var bucket in buckets)
         {
             var data = host.AsSpan(0, bucket.Elements);

@@ -345,6 +345,11 @@ namespace Demo
             // Sequence parallel: each device's gradient of the replicated scale and shift covers its own tokens only:
             // 2 all-reduces at the backward's end, 2(P−1)/P of the parameter's bytes per device each.
             pass.AttentionNormBackward(g1, a0, dStream, _core.Block(0));
+            // The backward's end (sequence parallel):
+            // each device's replicated parameter gradients (norm scales and shifts, output biases) cover its own tokens only.
+            // Summed over the devices into the gradient shards:
+            // 12 all-reduces, 6144 elements in all, 2(P−1)/P · 6144·4 B per device.
+            pass.SumReplicatedGradients();
             // Backward of step 1: dLoss/dX to the host, as Forward's output is downloaded.
             return pass.Download(dStream);
         }

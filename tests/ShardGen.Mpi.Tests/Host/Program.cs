@@ -14,7 +14,7 @@ using ShardGen.Tests.Transformer;
 // Special cases: "mismatch" (rank 1 perturbs its input: every rank must detect it), "throw" (rank 1 throws while the
 // others wait in a collective: the job must abort with rank 1's message), "nullref" (a caught NullReferenceException).
 // Training: "train=FILE" (runs listed in FILE, see TrainCase), "save-fail=ROOT,D" (Save's failures on every rank) and
-// "float-norm" (a float model's gradient norm on MPI).
+// "float-norm" (a float model's gradient norm on MPI), "float-blocks" (float transformer-block models train as in process).
 // Out of step (the job must abort naming the ranks and steps): "caught" (rank 1's Forward fails at its all-reduce, it
 // catches the exception and runs the next Forward), "early" (rank 1 returns from Main before Forward), "extra"
 // (rank 0 runs one Forward more than the others), "stuck" (rank 1 sleeps in its own code: only the timeout sees it).
@@ -70,6 +70,9 @@ return MpiRuntime.Run(() =>
                 break;
             case "float-norm":
                 TrainCase.FloatNorm(mesh);
+                break;
+            case "float-blocks":
+                FloatBlockCase.Run(mesh);
                 break;
             case "dp-odd":
                 DataParallelCase.Odd();

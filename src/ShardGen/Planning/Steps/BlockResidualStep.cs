@@ -6,8 +6,10 @@ namespace ShardGen.Planning.Steps;
 /// A block half's end: its row-parallel projection's bias (once, after the reduction) plus the residual, in place on
 /// the stream. The two halves differ only in which bias and which residual they name.
 /// </summary>
-internal abstract class BlockResidualStep : BlockStep
+internal abstract class BlockResidualStep : BlockStep, IReplicatedParameters
 {
+    public (int Count, long Elements) ReplicatedParameters(LayerSpec layer) => layer.HasBias ? (1, layer.InFeatures) : default;
+
     public override Placement Input => Placement.Replicated;
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;

@@ -3,8 +3,10 @@ using System.Collections.Generic;
 namespace ShardGen.Planning.Steps;
 
 /// <summary>The standalone norm after a transformer stack, on the residual stream wherever it lives; its scale replicated.</summary>
-internal sealed class FinalNorm : StepType
+internal sealed class FinalNorm : StepType, IReplicatedParameters
 {
+    public (int Count, long Elements) ReplicatedParameters(LayerSpec layer) => (ReplicatedGradients.NormParameters(layer.Norm), layer.InFeatures);
+
     public override Placement Input => Placement.Replicated;
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;

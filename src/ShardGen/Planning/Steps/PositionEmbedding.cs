@@ -3,8 +3,10 @@ using System.Collections.Generic;
 namespace ShardGen.Planning.Steps;
 
 /// <summary>Learned position embeddings (GPT-2's wpe), replicated: each token's row added in place to the residual stream.</summary>
-internal sealed class PositionEmbedding : StepType
+internal sealed class PositionEmbedding : StepType, IReplicatedParameters
 {
+    public (int Count, long Elements) ReplicatedParameters(LayerSpec layer) => (1, (long)layer.InFeatures * layer.OutFeatures);
+
     public override Placement Input => Placement.Replicated;
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;

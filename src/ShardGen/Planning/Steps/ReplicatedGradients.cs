@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+
 namespace ShardGen.Planning.Steps;
 
 /// <summary>
@@ -24,6 +26,41 @@ internal static class ReplicatedGradients
             "2(P−1)/P of the parameter's bytes per device each.";
     }
 
+    /// <summary>
+    /// The words of a float model's explicit end of the backward (<c>SumReplicatedGradients</c>): the all-reduces that
+    /// the backwards of the steps on token blocks left for the end, their count and elements, a sentence a line; null when there are none
+    /// (a replicated stream).
+    /// </summary>
+    public static string[]? EndWords(IEnumerable<StepContext> steps, PlanText text)
+    {
+        int calls = 0;
+        long elements = 0;
+        foreach (var c in steps)
+        {
+            if (!OnTokenBlocks(c.Step) || c.Step.Type is not IReplicatedParameters r || c.Layer is not { } layer) continue;
+            var (count, each) = r.ReplicatedParameters(layer);
+            calls += count;
+            elements += count * each;
+        }
+        if (calls == 0) return null;
+        string perDevice = text.Fixed
+            ? $"2(P−1)/P · {PlanText.N(elements)}·4 B = {PlanText.N(PlanCost.RingAllReduce(text.Devices, elements) / text.Devices)} B per device"
+            : $"2(P−1)/P · {PlanText.N(elements)}·4 B per device";
+        string allReduces = calls == 1 ? "one all-reduce" : $"{PlanText.N(calls)} all-reduces";
+        return new[]
+        {
+            "The backward's end (sequence parallel): each device's replicated parameter gradients (norm scales and shifts, output biases) cover its own tokens only.",
+            $"Summed over the devices into the gradient shards: {allReduces}, {PlanText.N(elements)} elements in all, {perDevice}.",
+        };
+    }
+
     /// <summary>A norm's parameters: the scale, and LayerNorm's shift.</summary>
     public static int NormParameters(NormKind kind) => kind == NormKind.LayerNorm ? 2 : 1;
+}
+
+/// <summary>A step with replicated parameters whose gradients a sequence-parallel backward sums at its end.</summary>
+internal interface IReplicatedParameters
+{
+    /// <summary>How many such parameters <paramref name="layer"/> has, and the elements of each.</summary>
+    (int Count, long Elements) ReplicatedParameters(LayerSpec layer);
 }

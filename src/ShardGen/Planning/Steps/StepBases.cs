@@ -58,8 +58,11 @@ internal abstract class BlockStep : StepType
 /// Its backward adds into the stream's gradient; under sequence parallelism the scale (and shift) gradients each device
 /// formed from its own tokens are summed across the devices.
 /// </summary>
-internal abstract class BlockNormStep : BlockStep
+internal abstract class BlockNormStep : BlockStep, IReplicatedParameters
 {
+    public (int Count, long Elements) ReplicatedParameters(LayerSpec layer) =>
+        layer.Block is { } b ? (ReplicatedGradients.NormParameters(b.Norm), layer.InFeatures) : default;
+
     public override Placement Input => Placement.Replicated;
     public override bool AcceptsAnyInput => true;
     public override Placement Output => Placement.Replicated;
