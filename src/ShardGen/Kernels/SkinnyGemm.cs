@@ -7,12 +7,13 @@ namespace ShardGen.Kernels;
 
 /// <summary>
 /// GEMM for a few rows of A (decoding: 1 … <see cref="MaxRows"/> tokens), where the time is reading B once from memory.
-/// B is streamed in place, never packed. Row-major B [K, N]: C's rows are the accumulators, a chunk of columns that
-/// fits in L2, and each pass adds <see cref="Depth"/> rows of B to it (so C is loaded and stored once per Depth rows
-/// of B, and B is read as Depth sequential streams). Transposed B [N, K] (a tied LM head reading the embedding
-/// table): each output is a dot product of a row of A with a row of B, four rows of B at a time. A thread team
-/// splits the columns of C. AVX-512 where the CPU has it, else AVX2 (<see cref="ForceVector256"/> picks AVX2 on an
-/// AVX-512 machine, for tests and comparisons): one generic body over <see cref="ILanes{V}"/>.
+/// B is streamed in place, never packed, and each weight loaded feeds every row of A from registers. Row-major B [K, N]:
+/// a chunk of C's columns that fits in L2, and each pass adds a few rows of B to it (B read as that many sequential
+/// streams); one row of A keeps the chunk in L1/L2 (<see cref="AddRows{L, V}"/>), more rows hold a tile of C in
+/// registers for the pass (SkinnyGemm.Tiles.cs). Transposed B [N, K] (weights kept in their [out, in] orientation, the
+/// tied LM head): four rows of B at a time, each dotted with up to four rows of A in registers, the sums reduced
+/// together. A thread team splits the columns of C. AVX-512 where the CPU has it, else AVX2 (<see cref="ForceVector256"/>
+/// picks AVX2 on an AVX-512 machine, for tests and comparisons): one generic body over <see cref="ILanes{V}"/>.
 /// </summary>
 internal static unsafe partial class SkinnyGemm
 {
@@ -35,9 +36,6 @@ internal static unsafe partial class SkinnyGemm
     /// read B in longer runs (whole rows of a [2048, 32000] head), which the prefetchers stream better than the L1 hits save.
     /// </summary>
     private const int ChunkFloats = 65536;
-
-    /// <summary>Floats ahead (1 KiB) that the row streams of B are prefetched; a hint, so reading past a row is harmless.</summary>
-    private const int Ahead = 256;
 
     /// <summary>Below this many multiply-adds a team's fork/join costs more than it saves.</summary>
     private const long TeamWork = 1L << 17;
@@ -82,21 +80,13 @@ internal static unsafe partial class SkinnyGemm
     /// <summary>Runs the GEMM on the calling thread.</summary>
     public static void Run(in GemmArgs g)
     {
-        if (Wide)
-        {
-            if (g.TransB) Dots<Lanes512, Vector512<float>>(g);
-            else Rows<Lanes512, Vector512<float>>(g);
-        }
-        else
-        {
-            if (g.TransB) Dots<Lanes256, Vector256<float>>(g);
-            else Rows<Lanes256, Vector256<float>>(g);
-        }
+        if (Wide) Body<Lanes512, Vector512<float>>(g);
+        else Body<Lanes256, Vector256<float>>(g);
         if (!g.HasEpilogue) return;
         for (int r = 0; r < g.M; r++) Activations.ApplyRow(g.C + (nint)r * g.Ldc, g.Bias, g.N, g.Activation);
     }
 
-    // ------------------------------------------------------------------ B [K, N]: C += A·B, rows of B streamed
+    // ------------------------------------------------------------------ B [K, N], one row of A: C += A·B, rows of B streamed
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<L, V>(in GemmArgs g) where L : struct, ILanes<V> where V : unmanaged
@@ -171,39 +161,6 @@ internal static unsafe partial class SkinnyGemm
                 L.Store(acc, c + j);
             }
         }
-        else if (depth == Depth)
-        {
-            var x = stackalloc V[MaxRows * Depth];
-            for (int r = 0; r < m; r++)
-            for (int i = 0; i < Depth; i++)
-                x[r * Depth + i] = L.Splat(a[r * lda + i]);
-            float* b1 = b + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
-            for (; j + L.Count <= cols; j += L.Count)
-            {
-                if (Sse.IsSupported)
-                {
-                    Sse.Prefetch0(b + j + Ahead);
-                    Sse.Prefetch0(b1 + j + Ahead);
-                    Sse.Prefetch0(b2 + j + Ahead);
-                    Sse.Prefetch0(b3 + j + Ahead);
-                }
-                var w0 = L.Load(b + j);
-                var w1 = L.Load(b1 + j);
-                var w2 = L.Load(b2 + j);
-                var w3 = L.Load(b3 + j);
-                for (int r = 0; r < m; r++)
-                {
-                    float* cr = c + r * ldc + j;
-                    var xr = x + r * Depth;
-                    var acc = L.Load(cr);
-                    acc = L.Fma(xr[0], w0, acc);
-                    acc = L.Fma(xr[1], w1, acc);
-                    acc = L.Fma(xr[2], w2, acc);
-                    acc = L.Fma(xr[3], w3, acc);
-                    L.Store(acc, cr);
-                }
-            }
-        }
         else
         {
             // The last few rows of B: one row at a time.
@@ -230,75 +187,6 @@ internal static unsafe partial class SkinnyGemm
             float acc = c[r * ldc + j];
             for (int i = 0; i < depth; i++) acc = MathF.FusedMultiplyAdd(a[r * lda + i], b[i * ldb + j], acc);
             c[r * ldc + j] = acc;
-        }
-    }
-
-    // ------------------------------------------------------------------ B [N, K] (Bᵀ): C[r, j] = A[r, :]·B[j, :]
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dots<L, V>(in GemmArgs g) where L : struct, ILanes<V> where V : unmanaged
-    {
-        int m = g.M, n = g.N, k = g.K;
-        int j = 0;
-        for (; j + 4 <= n; j += 4)
-        {
-            float* b0 = g.B + (nint)j * g.Ldb, b1 = b0 + g.Ldb, b2 = b1 + g.Ldb, b3 = b2 + g.Ldb;
-            for (int r = 0; r < m; r++)
-            {
-                float* a = g.A + (nint)r * g.Lda;
-                var s0 = L.Zero;
-                var s1 = L.Zero;
-                var s2 = L.Zero;
-                var s3 = L.Zero;
-                int p = 0;
-                for (; p + L.Count <= k; p += L.Count)
-                {
-                    var x = L.Load(a + p);
-                    s0 = L.Fma(x, L.Load(b0 + p), s0);
-                    s1 = L.Fma(x, L.Load(b1 + p), s1);
-                    s2 = L.Fma(x, L.Load(b2 + p), s2);
-                    s3 = L.Fma(x, L.Load(b3 + p), s3);
-                }
-                float d0 = L.Sum(s0), d1 = L.Sum(s1), d2 = L.Sum(s2), d3 = L.Sum(s3);
-                for (; p < k; p++)
-                {
-                    float x = a[p];
-                    d0 = MathF.FusedMultiplyAdd(x, b0[p], d0);
-                    d1 = MathF.FusedMultiplyAdd(x, b1[p], d1);
-                    d2 = MathF.FusedMultiplyAdd(x, b2[p], d2);
-                    d3 = MathF.FusedMultiplyAdd(x, b3[p], d3);
-                }
-                float* c = g.C + (nint)r * g.Ldc + j;
-                if (g.Accumulate)
-                {
-                    c[0] += d0;
-                    c[1] += d1;
-                    c[2] += d2;
-                    c[3] += d3;
-                }
-                else
-                {
-                    c[0] = d0;
-                    c[1] = d1;
-                    c[2] = d2;
-                    c[3] = d3;
-                }
-            }
-        }
-        for (; j < n; j++)
-        {
-            float* bj = g.B + (nint)j * g.Ldb;
-            for (int r = 0; r < m; r++)
-            {
-                float* a = g.A + (nint)r * g.Lda;
-                var s = L.Zero;
-                int p = 0;
-                for (; p + L.Count <= k; p += L.Count) s = L.Fma(L.Load(a + p), L.Load(bj + p), s);
-                float d = L.Sum(s);
-                for (; p < k; p++) d = MathF.FusedMultiplyAdd(a[p], bj[p], d);
-                float* c = g.C + (nint)r * g.Ldc + j;
-                *c = g.Accumulate ? *c + d : d;
-            }
         }
     }
 }
