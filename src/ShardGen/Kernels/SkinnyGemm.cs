@@ -7,12 +7,11 @@ namespace ShardGen.Kernels;
 
 /// <summary>
 /// GEMM for a few rows of A (decoding: 1 … <see cref="MaxRows"/> tokens), where the time is reading B once from memory.
-/// B is streamed in place, never packed, and each weight loaded feeds every row of A from registers. Row-major B [K, N]:
-/// a chunk of C's columns that fits in L2, and each pass adds a few rows of B to it (B read as that many sequential
-/// streams); one row of A keeps the chunk in L1/L2 (<see cref="AddRows{L, V}"/>), more rows hold a tile of C in
-/// registers for the pass (SkinnyGemm.Tiles.cs). Transposed B [N, K] (weights kept in their [out, in] orientation, the
-/// tied LM head): four rows of B at a time, each dotted with up to four rows of A in registers, the sums reduced
-/// together. A thread team splits the columns of C. AVX-512 where the CPU has it, else AVX2 (<see cref="ForceVector256"/>
+/// B is streamed in place, never packed. Row-major B [K, N]: C's rows are the accumulators, a chunk of columns that
+/// fits in L2, and each pass adds <see cref="Depth"/> rows of B to it (so C is loaded and stored once per Depth rows
+/// of B, and B is read as Depth sequential streams). Transposed B [N, K] (weights kept in their [out, in] orientation,
+/// the tied LM head): four long streams of rows of B, each weight loaded dotted with up to four rows of A in registers
+/// (SkinnyGemm.Dots.cs). A thread team splits the columns of C. AVX-512 where the CPU has it, else AVX2 (<see cref="ForceVector256"/>
 /// picks AVX2 on an AVX-512 machine, for tests and comparisons): one generic body over <see cref="ILanes{V}"/>.
 /// </summary>
 internal static unsafe partial class SkinnyGemm
@@ -36,6 +35,9 @@ internal static unsafe partial class SkinnyGemm
     /// read B in longer runs (whole rows of a [2048, 32000] head), which the prefetchers stream better than the L1 hits save.
     /// </summary>
     private const int ChunkFloats = 65536;
+
+    /// <summary>Floats ahead (1 KiB) that the row streams of B are prefetched; a hint, so reading past a row is harmless.</summary>
+    private const int Ahead = 256;
 
     /// <summary>Below this many multiply-adds a team's fork/join costs more than it saves.</summary>
     private const long TeamWork = 1L << 17;
@@ -80,13 +82,21 @@ internal static unsafe partial class SkinnyGemm
     /// <summary>Runs the GEMM on the calling thread.</summary>
     public static void Run(in GemmArgs g)
     {
-        if (Wide) Body<Lanes512, Vector512<float>>(g);
-        else Body<Lanes256, Vector256<float>>(g);
+        if (Wide)
+        {
+            if (g.TransB) Dots<Lanes512, Vector512<float>>(g);
+            else Rows<Lanes512, Vector512<float>>(g);
+        }
+        else
+        {
+            if (g.TransB) Dots<Lanes256, Vector256<float>>(g);
+            else Rows<Lanes256, Vector256<float>>(g);
+        }
         if (!g.HasEpilogue) return;
         for (int r = 0; r < g.M; r++) Activations.ApplyRow(g.C + (nint)r * g.Ldc, g.Bias, g.N, g.Activation);
     }
 
-    // ------------------------------------------------------------------ B [K, N], one row of A: C += A·B, rows of B streamed
+    // ------------------------------------------------------------------ B [K, N]: C += A·B, rows of B streamed
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<L, V>(in GemmArgs g) where L : struct, ILanes<V> where V : unmanaged
@@ -159,6 +169,39 @@ internal static unsafe partial class SkinnyGemm
                 acc = L.Fma(x2, L.Load(b2 + j), acc);
                 acc = L.Fma(x3, L.Load(b3 + j), acc);
                 L.Store(acc, c + j);
+            }
+        }
+        else if (depth == Depth)
+        {
+            var x = stackalloc V[MaxRows * Depth];
+            for (int r = 0; r < m; r++)
+            for (int i = 0; i < Depth; i++)
+                x[r * Depth + i] = L.Splat(a[r * lda + i]);
+            float* b1 = b + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+            for (; j + L.Count <= cols; j += L.Count)
+            {
+                if (Sse.IsSupported)
+                {
+                    Sse.Prefetch0(b + j + Ahead);
+                    Sse.Prefetch0(b1 + j + Ahead);
+                    Sse.Prefetch0(b2 + j + Ahead);
+                    Sse.Prefetch0(b3 + j + Ahead);
+                }
+                var w0 = L.Load(b + j);
+                var w1 = L.Load(b1 + j);
+                var w2 = L.Load(b2 + j);
+                var w3 = L.Load(b3 + j);
+                for (int r = 0; r < m; r++)
+                {
+                    float* cr = c + r * ldc + j;
+                    var xr = x + r * Depth;
+                    var acc = L.Load(cr);
+                    acc = L.Fma(xr[0], w0, acc);
+                    acc = L.Fma(xr[1], w1, acc);
+                    acc = L.Fma(xr[2], w2, acc);
+                    acc = L.Fma(xr[3], w3, acc);
+                    L.Store(acc, cr);
+                }
             }
         }
         else
