@@ -72,10 +72,11 @@ public class SkinnyGemmTests : IDisposable
     {
         // K = 1003: whole vectors, then 11 left (tail of every dot; a last pass of 3 rows of B). N = 211: row-major
         // tiles of 64 columns, then one vector, then 3 scalars; transposed: 52 blocks of four rows of B, then 3 rows.
-        // ld = width + 1009: B and C as a column slice of a far wider matrix (a 2-device o or down projection).
+        // ld = width (transposed B contiguous: the four row streams a quarter of N apart), width + 1, and width + 1009: B
+        // and C as a column slice of a far wider matrix (a 2-device o or down projection).
         foreach (var mesh in new[] { _mesh, _pair })
         foreach (bool tb in new[] { false, true })
-        foreach (int pad in new[] { 1, 1009 })
+        foreach (int pad in new[] { 0, 1, 1009 })
         {
             int seed = System.Random.Shared.Next();
             var (actual, expected) = GemmTests.RunGemm(mesh.Devices[0], m, 211, 1003, false, tb, accumulate: seed % 2 == 0,
