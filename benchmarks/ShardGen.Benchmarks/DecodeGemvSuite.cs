@@ -17,6 +17,12 @@ internal static class DecodeGemvSuite
 
     public static void Run(Options o)
     {
+        if (Environment.GetEnvironmentVariable("SHARDGEN_GEMV_FILTER") == null) Devices(o);
+        DecodeGemvKernels.Run(o);
+    }
+
+    private static void Devices(Options o)
+    {
         var table = new Table("decode-gemv: one token's GEMMs on 1 device, weight bytes per second against one thread's memory-read bandwidth",
             "device threads", "GEMM", "weight MB", "ms", "GB/s", "read GB/s (same threads)", "ratio");
         foreach (int threads in new[] { 1, 2 })
@@ -115,7 +121,7 @@ internal static class DecodeGemvSuite
     }
 
     /// <summary>Sums a large native array on <paramref name="threads"/> threads: the memory-read limit the GEMMs are measured against.</summary>
-    private sealed unsafe class ReadBandwidth : IDisposable
+    internal sealed unsafe class ReadBandwidth : IDisposable
     {
         private readonly float* _data;
         private readonly long _floats;

@@ -36,7 +36,7 @@ internal static class FmaPeak
 
     /// <summary>FLOPs done: 16 chains (4-cycle latency × 2 pipes needs ≥ 8) of width-16 FMAs.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static double Loop(long iterations)
+    internal static double Loop(long iterations)
     {
         if (!Avx512F.IsSupported) return Loop256(iterations);
         var m = Vector512.Create(0.999999f);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ShardGen.Kernels;
 
@@ -15,6 +16,9 @@ internal static unsafe partial class SkinnyGemm
         static abstract void Store(V v, float* p);
         static abstract V Fma(V a, V b, V c);
         static abstract float Sum(V v);
+
+        /// <summary>[Σa, Σb, Σc, Σd]: four horizontal sums at once (halves folded, then one transposing pairwise-add tree).</summary>
+        static abstract Vector128<float> Sum4(V a, V b, V c, V d);
     }
 
     internal struct Lanes512 : ILanes<Vector512<float>>
@@ -26,6 +30,10 @@ internal static unsafe partial class SkinnyGemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> v, float* p) => Vector512.Store(v, p);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> Sum4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d) =>
+            Lanes256.Sum4(a.GetLower() + a.GetUpper(), b.GetLower() + b.GetUpper(), c.GetLower() + c.GetUpper(), d.GetLower() + d.GetUpper());
     }
 
     internal struct Lanes256 : ILanes<Vector256<float>>
@@ -37,5 +45,13 @@ internal static unsafe partial class SkinnyGemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> v, float* p) => Vector256.Store(v, p);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+        {
+            // Per 128-bit half: [a01 a23 b01 b23], [c01 c23 d01 d23], then [a b c d]; the two halves added last.
+            var t = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d));
+            return t.GetLower() + t.GetUpper();
+        }
     }
 }
