@@ -25,17 +25,21 @@ public sealed partial class ForwardPass
     {
         var device = Devices[rank];
         int hidden = info.Hidden, q = info.LocalHeads * info.HeadDim, kv = 2 * info.LocalKvHeads * info.HeadDim;
-        var partial = partials[rank] = Allocate(rank, hidden + (twin.Bias is null ? 0 : 1), kv);
-        device.Gemm(x, true, dz.Columns(0, q), false, twin.Weight.Columns(0, q), accumulate: true);
-        device.Gemm(x, true, dz.Columns(q, kv), false, partial.RowsOf(0, hidden), accumulate: false);
+        bool transposed = twin.Weight.Transposed;
+        // In the twin's orientation: [hidden, kv] (+ a bias row), or [kv, hidden] (+ a row whose first kv columns are the bias's; kv ≤ hidden here).
+        var partial = partials[rank] = transposed ? Allocate(rank, kv + (twin.Bias is null ? 0 : 1), hidden) : Allocate(rank, hidden + (twin.Bias is null ? 0 : 1), kv);
+        twin.Weight.Columns(0, q).AddWeightGradient(device, x, dz.Columns(0, q));
+        if (transposed) device.Gemm(dz.Columns(q, kv), true, x, false, partial.RowsOf(0, kv), accumulate: false);
+        else device.Gemm(x, true, dz.Columns(q, kv), false, partial.RowsOf(0, hidden), accumulate: false);
         if (twin.Bias is { } dBias)
         {
             device.BiasGradient(dz.Columns(0, q), dBias.Columns(0, q));
-            device.Zero(partial.RowsOf(hidden, 1));
-            device.BiasGradient(dz.Columns(q, kv), partial.RowsOf(hidden, 1));
+            var biasRow = KvBiasRow(partial, transposed, kv, hidden);
+            device.Zero(partial.RowsOf(partial.Rows - 1, 1));
+            device.BiasGradient(dz.Columns(q, kv), biasRow);
         }
         var dx = Allocate(rank, Tokens, hidden);
-        device.Gemm(dz, false, weights.Weight, true, dx, accumulate: false);
+        weights.Weight.InputGradient(device, dz, dx);
         return dx;
     }
 
@@ -56,10 +60,15 @@ public sealed partial class ForwardPass
         for (int rank = 0; rank < P; rank++)
         {
             var device = Devices[rank];
-            device.Add(partials[rank].RowsOf(0, hidden), twin[rank].Weight.Columns(q, kv));
-            if (twin[rank].Bias is { } dBias) device.Add(partials[rank].RowsOf(hidden, 1), dBias.Columns(q, kv));
+            var kvTwin = twin[rank].Weight.Columns(q, kv);
+            kvTwin.Add(device, partials[rank].RowsOf(0, kvTwin.Transposed ? kv : hidden));
+            if (twin[rank].Bias is { } dBias) device.Add(KvBiasRow(partials[rank], kvTwin.Transposed, kv, hidden), dBias.Columns(q, kv));
         }
     }
+
+    // The k/v bias gradient's place in a partial: its last row ([1, kv] of it when the partial is [kv + 1, hidden]).
+    private static MatrixView KvBiasRow(MatrixView partial, bool transposed, int kv, int hidden) =>
+        transposed ? partial.Slice(kv, 0, 1, kv) : partial.RowsOf(hidden, 1);
 
     /// <summary>The devices of KV head h: ranks h·P/KvHeads … (h+1)·P/KvHeads − 1 (TransformerShape.FirstKvHead's split).</summary>
     private DeviceGroup[] KvGroups(int kvHeads)

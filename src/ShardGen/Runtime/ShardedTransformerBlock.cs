@@ -29,8 +29,8 @@ public sealed class ShardedTransformerBlock : IShardedLayer
     /// <summary>A norm's scale and (LayerNorm only) shift on one device.</summary>
     public readonly record struct NormShard(MatrixView Scale, MatrixView? Shift);
 
-    /// <summary>A projection's weight shard [in, out] and bias on one device.</summary>
-    public readonly record struct LinearShard(MatrixView Weight, MatrixView? Bias);
+    /// <summary>A projection's weight shard (its parts and orientation) and bias on one device.</summary>
+    public readonly record struct LinearShard(ProjectionWeight Weight, MatrixView? Bias);
 
     public TransformerBlock Info { get; }
 
@@ -131,10 +131,10 @@ public sealed class ShardedTransformerBlock : IShardedLayer
             if (qkvBias is { } qb) WeightReader.Read(source, Key(biasRole), 0, start, qb.Columns(at, width));
             at += width;
         }
-        Qkv[rank] = new LinearShard(qkv, qkvBias);
+        Qkv[rank] = new LinearShard(new ProjectionWeight(qkv), qkvBias);
 
         // Output and down projections: the rows that match this device's heads / MLP columns; biases whole.
-        Out[rank] = new LinearShard(Matrix(WeightRole.AttentionOutput, q0 * dh, 0, qCols, d), Vector(WeightRole.AttentionOutputBias, bias, 0, d));
+        Out[rank] = new LinearShard(new ProjectionWeight(Matrix(WeightRole.AttentionOutput, q0 * dh, 0, qCols, d)), Vector(WeightRole.AttentionOutputBias, bias, 0, d));
         int f0 = rank * b.LocalFfn, lf = b.LocalFfn;
         if (b.Gated)
         {
@@ -148,13 +148,13 @@ public sealed class ShardedTransformerBlock : IShardedLayer
                 WeightReader.Read(source, Key(WeightRole.MlpGateBias), 0, f0, ub.Columns(0, lf));
                 WeightReader.Read(source, Key(WeightRole.MlpUpBias), 0, f0, ub.Columns(lf, lf));
             }
-            Up[rank] = new LinearShard(up, upBias);
+            Up[rank] = new LinearShard(new ProjectionWeight(up), upBias);
         }
         else
         {
-            Up[rank] = new LinearShard(Matrix(WeightRole.MlpUp, 0, f0, d, lf), Vector(WeightRole.MlpUpBias, bias, f0, lf));
+            Up[rank] = new LinearShard(new ProjectionWeight(Matrix(WeightRole.MlpUp, 0, f0, d, lf)), Vector(WeightRole.MlpUpBias, bias, f0, lf));
         }
-        Down[rank] = new LinearShard(Matrix(WeightRole.MlpDown, f0, 0, lf, d), Vector(WeightRole.MlpDownBias, bias, 0, d));
+        Down[rank] = new LinearShard(new ProjectionWeight(Matrix(WeightRole.MlpDown, f0, 0, lf, d)), Vector(WeightRole.MlpDownBias, bias, 0, d));
     }
 
     public void Dispose() => _memory.Dispose();
