@@ -17,7 +17,7 @@ public sealed partial class ForwardPass
     /// <summary>
     /// One device's q|k|v projection backward when its KV head is shared: the query columns' dW and bias gradient go
     /// straight into the twin; the key and value columns' go into a pooled per-pass buffer [hidden (+ a bias row),
-    /// 2·dh] (the GEMM overwrites its weight rows; the bias row, which accumulates, is zeroed first) that <see cref="SumSharedKvGradients"/> sums over the group and adds into the twin. The twin itself
+    /// 2·dh] (its weight rows [2·dh, hidden] when the twin is [out, in]; the GEMM overwrites them; the bias row, which accumulates, is zeroed first) that <see cref="SumSharedKvGradients"/> sums over the group and adds into the twin. The twin itself
     /// cannot be all-reduced: it may hold earlier micro-batches' sums, which would count once per device of the group.
     /// </summary>
     private MatrixView SharedKvProjectionBackward(int rank, MatrixView x, MatrixView dz, ShardedTransformerBlock.LinearShard weights,
@@ -26,17 +26,16 @@ public sealed partial class ForwardPass
         var device = Devices[rank];
         int hidden = info.Hidden, q = info.LocalHeads * info.HeadDim, kv = 2 * info.LocalKvHeads * info.HeadDim;
         bool transposed = twin.Weight.Transposed;
-        // In the twin's orientation: [hidden, kv] (+ a bias row), or [kv, hidden] (+ a row whose first kv columns are the bias's; kv ≤ hidden here).
-        var partial = partials[rank] = transposed ? Allocate(rank, kv + (twin.Bias is null ? 0 : 1), hidden) : Allocate(rank, hidden + (twin.Bias is null ? 0 : 1), kv);
+        var partial = partials[rank] = Allocate(rank, hidden + (twin.Bias is null ? 0 : 1), kv);
         twin.Weight.Columns(0, q).AddWeightGradient(device, x, dz.Columns(0, q));
-        if (transposed) device.Gemm(dz.Columns(q, kv), true, x, false, partial.RowsOf(0, kv), accumulate: false);
-        else device.Gemm(x, true, dz.Columns(q, kv), false, partial.RowsOf(0, hidden), accumulate: false);
+        var dW = KvWeightGradient(partial, transposed, kv, hidden);
+        if (transposed) device.Gemm(dz.Columns(q, kv), true, x, false, dW, accumulate: false);
+        else device.Gemm(x, true, dz.Columns(q, kv), false, dW, accumulate: false);
         if (twin.Bias is { } dBias)
         {
             device.BiasGradient(dz.Columns(0, q), dBias.Columns(0, q));
-            var biasRow = KvBiasRow(partial, transposed, kv, hidden);
-            device.Zero(partial.RowsOf(partial.Rows - 1, 1));
-            device.BiasGradient(dz.Columns(q, kv), biasRow);
+            device.Zero(partial.RowsOf(hidden, 1));
+            device.BiasGradient(dz.Columns(q, kv), partial.RowsOf(hidden, 1));
         }
         var dx = Allocate(rank, Tokens, hidden);
         weights.Weight.InputGradient(device, dz, dx);
@@ -61,14 +60,15 @@ public sealed partial class ForwardPass
         {
             var device = Devices[rank];
             var kvTwin = twin[rank].Weight.Columns(q, kv);
-            kvTwin.Add(device, partials[rank].RowsOf(0, kvTwin.Transposed ? kv : hidden));
-            if (twin[rank].Bias is { } dBias) device.Add(KvBiasRow(partials[rank], kvTwin.Transposed, kv, hidden), dBias.Columns(q, kv));
+            kvTwin.Add(device, KvWeightGradient(partials[rank], kvTwin.Transposed, kv, hidden));
+            if (twin[rank].Bias is { } dBias) device.Add(partials[rank].RowsOf(hidden, 1), dBias.Columns(q, kv));
         }
     }
 
-    // The k/v bias gradient's place in a partial: its last row ([1, kv] of it when the partial is [kv + 1, hidden]).
-    private static MatrixView KvBiasRow(MatrixView partial, bool transposed, int kv, int hidden) =>
-        transposed ? partial.Slice(kv, 0, 1, kv) : partial.RowsOf(hidden, 1);
+    // The first hidden·kv floats of a (contiguous) partial: dW in the twin's orientation, [hidden, kv] or [kv, hidden]
+    // for a checkpoint's [out, in] tensors viewed in place; the bias row follows either way.
+    private static MatrixView KvWeightGradient(MatrixView partial, bool transposed, int kv, int hidden) =>
+        transposed ? new MatrixView(partial.Buffer, partial.Offset, kv, hidden, hidden) : partial.RowsOf(0, hidden);
 
     /// <summary>The devices of KV head h: ranks h·P/KvHeads … (h+1)·P/KvHeads − 1 (TransformerShape.FirstKvHead's split).</summary>
     private DeviceGroup[] KvGroups(int kvHeads)
