@@ -27,7 +27,7 @@ public sealed class ShardedLinear : IShardedLayer
 
     PlannedLayer IShardedLayer.Layer => Info;
 
-    /// <summary>Weights[rank]: the device's weight shard in the declared layout.</summary>
+    /// <summary>Weights[rank]: the device's weight shard in the declared layout ([n, hidden] for a head viewed in place: <see cref="TransposedWeight"/>).</summary>
     public MatrixView[] Weights { get; }
 
     /// <summary>Biases[rank]: the device's bias (1×n), or null without a bias.</summary>
