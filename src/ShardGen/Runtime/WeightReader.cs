@@ -10,7 +10,9 @@ namespace ShardGen.Runtime;
 /// memory (<see cref="Device.TryHostView"/>) is read into in place, blocks of rows in parallel (converting and first
 /// touching 2 GB of fresh memory is work for every core); other devices get a bounded block of rows at a time through a
 /// host block and <see cref="Device.Upload"/>, so a layer's upload holds at most one block of one slice in host memory.
-/// A device that is not local (another MPI rank's) reads nothing: its own process reads its slice.
+/// A device that is not local (another MPI rank's) reads nothing: its own process reads its slice. Where the source lets
+/// devices use its memory in place (<see cref="IWeightViews"/>: a checkpoint's F32 tensors on CPU devices), <see cref="View"/>
+/// gives views of it instead of copies.
 /// </summary>
 internal static unsafe class WeightReader
 {
@@ -99,7 +101,7 @@ internal static unsafe class WeightReader
         return view;
     }
 
-    /// <summary>A projection's weight slice: viewed in place where the source allows, else copied as today ([in, out]).</summary>
+    /// <summary>A projection's weight slice: viewed in place where the source allows, else copied as [in, out].</summary>
     public static ProjectionWeight Projection(DeviceAllocations memory, Device device, IWeightSource source, WeightKey key, int row0, int col0, int rows, int cols) =>
         InPlace(source, key) is bool transposed
             ? new ProjectionWeight(transposed, View(memory, device, source, key, row0, col0, rows, cols))
