@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading.Tasks;
 using ShardGen.Cpu;
 using ShardGen.Devices;
 using ShardGen.Runtime;
@@ -76,7 +77,7 @@ internal sealed unsafe class MappedWeights : IWeightSource, IStridedWeightSource
         int elements = (viewRows - 1) * storedCols + viewCols;
         long offset = tensor.FileOffset + first * sizeof(float);
         // Only this device's elements: a strided view's rows one by one (an MPI rank maps only its own slices).
-        if (viewCols == storedCols) file.Populate(offset, (long)elements * sizeof(float));
+        if (viewCols == storedCols) Populate(file, offset, (long)elements * sizeof(float));
         else for (int r = 0; r < viewRows; r++) file.Populate(offset + (long)r * storedCols * sizeof(float), (long)viewCols * sizeof(float));
         if (!HandOut(key, (int)(first / storedCols), viewRows, (int)(first % storedCols), viewCols))
         {
@@ -96,6 +97,19 @@ internal sealed unsafe class MappedWeights : IWeightSource, IStridedWeightSource
             throw new InvalidOperationException($"{device.Name} cannot use host memory in place, so '{map.Name}' cannot be viewed there: load with copying.");
         }
         return memory.Own(buffer, viewRows, viewCols, storedCols);
+    }
+
+    // A large region in pieces on the thread pool: mapping 2 GB of page-cache pages is page-table work for every core.
+    private static void Populate(MappedFile file, long offset, long bytes)
+    {
+        const long Piece = 16 << 20;
+        if (bytes <= Piece)
+        {
+            file.Populate(offset, bytes);
+            return;
+        }
+        int pieces = (int)((bytes + Piece - 1) / Piece);
+        Parallel.For(0, pieces, i => file.Populate(offset + i * Piece, Math.Min(Piece, bytes - i * Piece)));
     }
 
     // Records the stored rectangle for key; false when it overlaps one handed out before (views of a tensor share its stride).
