@@ -98,7 +98,7 @@ internal static class DecodeSuite
         table.Print();
     }
 
-    private static GenerationResult Decode(Llama model, int[] prompt, int newTokens, Options o)
+    internal static GenerationResult Decode(Llama model, int[] prompt, int newTokens, Options o)
     {
         TextGenerator.Generate(model, prompt, new GenerationOptions { MaxNewTokens = 3 }); // warm-up
         GenerationResult? best = null;
@@ -111,7 +111,7 @@ internal static class DecodeSuite
     }
 
     /// <summary>The checkpoint, written by RandomCheckpoint on first use to $SHARDGEN_BENCH_CACHE or ~/.cache/shardgen.</summary>
-    private static string CachedCheckpoint()
+    internal static string CachedCheckpoint()
     {
         string root = Environment.GetEnvironmentVariable("SHARDGEN_BENCH_CACHE") is { Length: > 0 } c ? c
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "shardgen");
@@ -125,7 +125,7 @@ internal static class DecodeSuite
         return directory;
     }
 
-    private static int[] RandomPrompt()
+    internal static int[] RandomPrompt()
     {
         var random = new Random(128);
         return Enumerable.Range(0, PromptTokens).Select(_ => random.Next(Vocab)).ToArray();

@@ -155,6 +155,44 @@ public sealed class MpiModelTests
         }
     }
 
+    /// <summary>
+    /// An F32 checkpoint loaded with the generated Load on 2 and 4 ranks: each rank's CPU device views its slices in
+    /// place ([out, in] views) about 1/P of the file's floats, the logits equal a copied load's, and each rank has its
+    /// slices' pages resident and far from the whole file (whole page-cache folios around each slice's ends).
+    /// </summary>
+    [MpiFact]
+    public void CheckpointLoadedInPlace_On2And4Ranks_MapsOnlyItsOwnSlices()
+    {
+        string dir = System.IO.Directory.CreateTempSubdirectory("shardgen-mpi-mapped-").FullName;
+        try
+        {
+            ShardGen.Checkpoints.RandomCheckpoint.Write(dir, new ShardGen.Checkpoints.RandomCheckpointSpec(ShardGen.Checkpoints.ModelFamily.Llama,
+                Vocab: 32000, Hidden: 256, Heads: 8, KvHeads: 4, FfnHidden: 512, Layers: 2) { Seed = Environment.TickCount, Tied = false });
+            foreach (int ranks in new[] { 2, 4 })
+            {
+                var run = MpiJob.Run(ranks, new[] { "lm-mapped=" + dir });
+                Assert.True(run.ExitCode == 0, run.ToString());
+                var lines = run.Lines("MAPPED ").ToArray();
+                Assert.Equal(ranks, lines.Length);
+                foreach (var line in lines)
+                {
+                    _output.WriteLine(line);
+                    double Field(string key) => double.Parse(Regex.Match(line, $@"\b{key}=(\S+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                    Assert.Contains("viewed=True", line);
+                    Assert.True(Field("vsCopied") < 1e-5, line);
+                    Assert.True(Field("own") < Field("file") * (1.0 / ranks + 0.02), line);
+                    // Resident pages: its own slices, plus what the kernel maps around each slice's ends with the page
+                    // cache's large folios (measured 3–8 MB of this 70 MB file): far from the whole file.
+                    Assert.True(Field("resident") >= 0.95 * Field("own") && Field("resident") < Field("own") + 0.15 * Field("file"), line);
+                }
+            }
+        }
+        finally
+        {
+            System.IO.Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [MpiFact]
     public void TransformerBlockWithoutSequenceParallelism_On2And4Ranks()
     {

@@ -56,11 +56,14 @@ internal static class LanguageModelEmitter
         w.WriteLine();
 
         w.WriteLine($"/// <summary>Loads {x} from a Hugging Face checkpoint folder: sizes left at 0 come from its config.json, every tensor is checked");
-        w.WriteLine("/// (presence, dtype, shape) before any device memory is touched, then each device reads only its own slices from the mapped files.</summary>");
+        w.WriteLine("/// (presence, dtype, shape) before any device memory is touched, then each device reads only its own slices from the mapped files");
+        w.WriteLine("/// (CPU devices on Linux use F32 tensors in place, in a private mapping of the file: nothing is copied).</summary>");
         w.WriteLine("/// <param name=\"mesh\">The devices to shard over.</param>");
         w.WriteLine("/// <param name=\"checkpointDirectory\">config.json and model.safetensors (or model.safetensors.index.json and its files).</param>");
-        w.WriteLine($"public static {type} Load({Ns}DeviceMesh mesh, string checkpointDirectory) =>");
-        w.WriteLine($"    new({Ns}Runtime.LanguageModelLoader.Load(mesh, {literal}, LayerSpecs, DeclaredDevices, SequenceParallel, checkpointDirectory));");
+        w.WriteLine("/// <param name=\"copyWeights\">Copy every slice into device memory, even where it could be used in place: for a checkpoint file that will be");
+        w.WriteLine("/// overwritten while the model lives (truncating a mapped file kills the process).</param>");
+        w.WriteLine($"public static {type} Load({Ns}DeviceMesh mesh, string checkpointDirectory, bool copyWeights = false) =>");
+        w.WriteLine($"    new({Ns}Runtime.LanguageModelLoader.Load(mesh, {literal}, LayerSpecs, DeclaredDevices, SequenceParallel, checkpointDirectory, copyWeights));");
         w.WriteLine();
 
         w.WriteLine($"/// <summary>Creates {x} from logical weights (<paramref name=\"weights\"/>, [in, out] matrices), every tensor checked first.</summary>");

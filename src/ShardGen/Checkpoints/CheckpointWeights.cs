@@ -52,6 +52,12 @@ public sealed class CheckpointWeights : IWeightSource, Runtime.IStridedWeightSou
     /// <summary>Where the model's parts are in its layer list.</summary>
     public LanguageModelLayers Layers { get; }
 
+    /// <summary>Every logical tensor the model reads.</summary>
+    internal IEnumerable<WeightKey> Keys => _weights.Keys;
+
+    /// <summary>Where <paramref name="key"/> is stored: its name mapping, file and tensor.</summary>
+    internal (TensorMapping Map, SafetensorsFile File, SafetensorsTensor Tensor) Stored(WeightKey key) => _weights[key];
+
     public (int Rows, int Cols)? Shape(WeightKey key) =>
         _weights.TryGetValue(key, out var w) ? (w.Map.Rows, w.Map.Cols) : null;
 

@@ -15,4 +15,15 @@ public sealed unsafe partial class CpuDevice
             : new Span<float>(CpuDeviceBuffer.Pointer(view), (view.Rows - 1) * view.Stride + view.Cols);
         return true;
     }
+
+    internal override bool AdoptsHostMemory => true;
+
+    internal override DeviceBuffer? TryAdopt(float* data, int elements, int counted, Action release)
+    {
+        CheckAllocate(elements);
+        if (_worker.IsStopping) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
+        var allocation = new NativeAllocation(data, release);
+        if (!_worker.Memory.TryAdd(allocation)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
+        return new CpuDeviceBuffer(this, allocation, _worker.Memory, elements, counted);
+    }
 }

@@ -13,7 +13,9 @@ public sealed unsafe class CpuDeviceBuffer : DeviceBuffer
     private readonly CpuMemoryOwner _owner;
     private int _disposed;
 
-    internal CpuDeviceBuffer(CpuDevice device, NativeAllocation allocation, CpuMemoryRegistry registry, int length) : base(device, length)
+    internal CpuDeviceBuffer(CpuDevice device, NativeAllocation allocation, CpuMemoryRegistry registry, int length) : this(device, allocation, registry, length, length) { }
+
+    internal CpuDeviceBuffer(CpuDevice device, NativeAllocation allocation, CpuMemoryRegistry registry, int length, int counted) : base(device, length, counted)
     {
         _owner = new CpuMemoryOwner(allocation, registry, Account);
     }

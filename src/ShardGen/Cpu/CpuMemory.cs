@@ -9,11 +9,12 @@ namespace ShardGen.Cpu;
 /// <summary>
 /// One allocation of 64-byte aligned, zero-filled native memory (cache-line and zmm aligned, never moved by the GC):
 /// large ones mapped, zero-filled by the kernel (<see cref="MappedMemory"/>), small ones from the heap,
-/// cleared here. Not finalizable: the registry and the owner below free it, each at most once.
+/// cleared here; or adopted memory the device uses in place and does not own. Not finalizable: the registry and the owner below free it, each at most once.
 /// </summary>
 internal sealed unsafe class NativeAllocation
 {
     private readonly nuint _mappedBytes;
+    private readonly Action? _release;
     private nint _data;
 
     public NativeAllocation(int floats)
@@ -30,6 +31,13 @@ internal sealed unsafe class NativeAllocation
         _data = (nint)p;
     }
 
+    /// <summary>Memory the allocation does not own (a mapped checkpoint tensor): freeing it runs <paramref name="release"/>.</summary>
+    public NativeAllocation(float* data, Action release)
+    {
+        _data = (nint)data;
+        _release = release;
+    }
+
     /// <summary>Start of the memory, or null once freed.</summary>
     public float* Data => (float*)Volatile.Read(ref _data);
 
@@ -37,7 +45,8 @@ internal sealed unsafe class NativeAllocation
     {
         nint p = Interlocked.Exchange(ref _data, 0);
         if (p == 0) return;
-        if (_mappedBytes != 0) MappedMemory.Unmap((void*)p, _mappedBytes);
+        if (_release is not null) _release();
+        else if (_mappedBytes != 0) MappedMemory.Unmap((void*)p, _mappedBytes);
         else NativeMemory.AlignedFree((void*)p);
     }
 }

@@ -16,4 +16,15 @@ public abstract partial class Device
         elements = default;
         return false;
     }
+
+    /// <summary>True when <see cref="TryAdopt"/> gives buffers: the device computes on this process's host memory.</summary>
+    internal virtual bool AdoptsHostMemory => false;
+
+    /// <summary>
+    /// A buffer over <paramref name="elements"/> floats of this process's memory at <paramref name="data"/> (a checkpoint's
+    /// mapped tensor), used in place and never freed by the device: freeing the buffer runs <paramref name="release"/>
+    /// instead, after the work queued before it. <paramref name="counted"/> of them are the device's weights in its memory
+    /// figures (a strided view spans other devices' columns too). Null on a device that cannot (<see cref="AdoptsHostMemory"/> false).
+    /// </summary>
+    internal virtual unsafe DeviceBuffer? TryAdopt(float* data, int elements, int counted, Action release) => null;
 }

@@ -9,11 +9,14 @@ namespace ShardGen.Devices;
 /// </summary>
 public abstract class DeviceBuffer : IDisposable
 {
-    protected DeviceBuffer(Device device, int length)
+    protected DeviceBuffer(Device device, int length) : this(device, length, length) { }
+
+    /// <summary>A buffer of which <paramref name="counted"/> elements are the device's memory figures (adopted memory a strided view spans only in part).</summary>
+    protected DeviceBuffer(Device device, int length, int counted)
     {
         Device = device;
         Length = length;
-        Account = new BufferAccount(device.Counters, length);
+        Account = new BufferAccount(device.Counters, counted);
     }
 
     /// <summary>This buffer's entry in its device's figures; a backend's finalizable memory owner releases it too.</summary>

@@ -20,6 +20,13 @@ internal sealed class DeviceAllocations : IDisposable
         return buffer.AsMatrix(rows, cols);
     }
 
+    /// <summary>Owns <paramref name="buffer"/> (memory a device adopted) and views it as [rows, cols], rows <paramref name="stride"/> apart.</summary>
+    public MatrixView Own(DeviceBuffer buffer, int rows, int cols, int stride)
+    {
+        lock (_buffers) _buffers.Add(buffer);
+        return new MatrixView(buffer, 0, rows, cols, stride);
+    }
+
     /// <summary>Uploads rows × cols of <paramref name="source"/> starting at (row, col).</summary>
     public MatrixView Upload(Device device, float[,] source, int row, int col, int rows, int cols)
     {

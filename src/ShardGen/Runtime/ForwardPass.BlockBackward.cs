@@ -166,10 +166,10 @@ public sealed partial class ForwardPass
         for (int rank = 0; rank < P; rank++)
         {
             var device = Devices[rank];
-            var w = weights[rank].Weight; // [in_r, hidden]
-            var shard = d.ShardArray[rank] = Allocate(rank, Tokens, w.Rows);
-            device.Gemm(dY.ShardArray[rank], false, w, true, shard, accumulate: false);
-            device.Gemm(x.ShardArray[rank], true, dY.ShardArray[rank], false, twin[rank].Weight, accumulate: true);
+            var w = weights[rank].Weight; // logically [in_r, hidden]
+            var shard = d.ShardArray[rank] = Allocate(rank, Tokens, w.In);
+            w.InputGradient(device, dY.ShardArray[rank], shard);
+            twin[rank].Weight.AddWeightGradient(device, x.ShardArray[rank], dY.ShardArray[rank]);
         }
         return d;
     }
@@ -179,10 +179,10 @@ public sealed partial class ForwardPass
         ShardedTransformerBlock.LinearShard twin, int hidden)
     {
         var device = Devices[rank];
-        device.Gemm(x, true, dz, false, twin.Weight, accumulate: true);
+        twin.Weight.AddWeightGradient(device, x, dz);
         if (twin.Bias is { } dBias) device.BiasGradient(dz, dBias);
         var dx = Allocate(rank, Tokens, hidden);
-        device.Gemm(dz, false, weights.Weight, true, dx, accumulate: false);
+        weights.Weight.InputGradient(device, dz, dx);
         return dx;
     }
 

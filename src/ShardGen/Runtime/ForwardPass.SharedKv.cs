@@ -17,7 +17,7 @@ public sealed partial class ForwardPass
     /// <summary>
     /// One device's q|k|v projection backward when its KV head is shared: the query columns' dW and bias gradient go
     /// straight into the twin; the key and value columns' go into a pooled per-pass buffer [hidden (+ a bias row),
-    /// 2·dh] (the GEMM overwrites its weight rows; the bias row, which accumulates, is zeroed first) that <see cref="SumSharedKvGradients"/> sums over the group and adds into the twin. The twin itself
+    /// 2·dh] (its weight rows [2·dh, hidden] when the twin is [out, in]; the GEMM overwrites them; the bias row, which accumulates, is zeroed first) that <see cref="SumSharedKvGradients"/> sums over the group and adds into the twin. The twin itself
     /// cannot be all-reduced: it may hold earlier micro-batches' sums, which would count once per device of the group.
     /// </summary>
     private MatrixView SharedKvProjectionBackward(int rank, MatrixView x, MatrixView dz, ShardedTransformerBlock.LinearShard weights,
@@ -25,9 +25,12 @@ public sealed partial class ForwardPass
     {
         var device = Devices[rank];
         int hidden = info.Hidden, q = info.LocalHeads * info.HeadDim, kv = 2 * info.LocalKvHeads * info.HeadDim;
+        bool transposed = twin.Weight.Transposed;
         var partial = partials[rank] = Allocate(rank, hidden + (twin.Bias is null ? 0 : 1), kv);
-        device.Gemm(x, true, dz.Columns(0, q), false, twin.Weight.Columns(0, q), accumulate: true);
-        device.Gemm(x, true, dz.Columns(q, kv), false, partial.RowsOf(0, hidden), accumulate: false);
+        twin.Weight.Columns(0, q).AddWeightGradient(device, x, dz.Columns(0, q));
+        var dW = KvWeightGradient(partial, transposed, kv, hidden);
+        if (transposed) device.Gemm(dz.Columns(q, kv), true, x, false, dW, accumulate: false);
+        else device.Gemm(x, true, dz.Columns(q, kv), false, dW, accumulate: false);
         if (twin.Bias is { } dBias)
         {
             device.BiasGradient(dz.Columns(0, q), dBias.Columns(0, q));
@@ -35,7 +38,7 @@ public sealed partial class ForwardPass
             device.BiasGradient(dz.Columns(q, kv), partial.RowsOf(hidden, 1));
         }
         var dx = Allocate(rank, Tokens, hidden);
-        device.Gemm(dz, false, weights.Weight, true, dx, accumulate: false);
+        weights.Weight.InputGradient(device, dz, dx);
         return dx;
     }
 
@@ -56,10 +59,16 @@ public sealed partial class ForwardPass
         for (int rank = 0; rank < P; rank++)
         {
             var device = Devices[rank];
-            device.Add(partials[rank].RowsOf(0, hidden), twin[rank].Weight.Columns(q, kv));
+            var kvTwin = twin[rank].Weight.Columns(q, kv);
+            kvTwin.Add(device, KvWeightGradient(partials[rank], kvTwin.Transposed, kv, hidden));
             if (twin[rank].Bias is { } dBias) device.Add(partials[rank].RowsOf(hidden, 1), dBias.Columns(q, kv));
         }
     }
+
+    // The first hidden·kv floats of a (contiguous) partial: dW in the twin's orientation, [hidden, kv] or [kv, hidden]
+    // for a checkpoint's [out, in] tensors viewed in place; the bias row follows either way.
+    private static MatrixView KvWeightGradient(MatrixView partial, bool transposed, int kv, int hidden) =>
+        transposed ? new MatrixView(partial.Buffer, partial.Offset, kv, hidden, hidden) : partial.RowsOf(0, hidden);
 
     /// <summary>The devices of KV head h: ranks h·P/KvHeads … (h+1)·P/KvHeads − 1 (TransformerShape.FirstKvHead's split).</summary>
     private DeviceGroup[] KvGroups(int kvHeads)

@@ -180,7 +180,7 @@ public sealed partial class ForwardPass
         {
             var shard = y.ShardArray[rank] = AllocateLocal(rank, Tokens, localFeatures);
             var w = weights[rank];
-            Devices[rank].Gemm(x.ShardArray[rank], false, w.Weight, false, shard, accumulate: false, w.Bias, activation);
+            w.Weight.Forward(Devices[rank], x.ShardArray[rank], shard, w.Bias, activation);
         }
         return y;
     }
@@ -193,7 +193,7 @@ public sealed partial class ForwardPass
         for (int rank = 0; rank < P; rank++)
         {
             var shard = y.ShardArray[rank] = Allocate(rank, Tokens, d);
-            Devices[rank].Gemm(x.ShardArray[rank], false, weights[rank].Weight, false, shard, accumulate: false);
+            weights[rank].Weight.Forward(Devices[rank], x.ShardArray[rank], shard);
         }
         return y;
     }

@@ -37,10 +37,15 @@ public static class LanguageModelLoader
     /// <summary>
     /// Opens the Hugging Face checkpoint in <paramref name="checkpointDirectory"/>, fills the sizes <paramref name="declared"/>
     /// leaves open from its config.json, plans (the SHARD rules), checks every tensor's presence, dtype and shape, and only
-    /// then allocates and uploads each device's own slices, read from the memory-mapped files.
+    /// then allocates and uploads each device's own slices, read from the memory-mapped files. On Linux, where every device
+    /// of this process computes on host memory (CPU devices; an MPI rank's own CPU device), F32 matrices are not copied:
+    /// each device's slices are views of a private mapping of the file, in the file's orientation (<see cref="MappedWeights"/>;
+    /// training's writes copy the pages they touch, the file is never modified). <paramref name="copyWeights"/> copies
+    /// every slice into device memory instead, as on other devices: for a checkpoint file that will be overwritten or
+    /// truncated while the model lives (a truncated mapped file kills the process with SIGBUS).
     /// </summary>
     public static ShardedModelCore Load(DeviceMesh mesh, string model, IReadOnlyList<LayerSpec> declared, int declaredDevices,
-        bool sequenceParallel, string checkpointDirectory)
+        bool sequenceParallel, string checkpointDirectory, bool copyWeights = false)
     {
         ArgumentNullException.ThrowIfNull(mesh);
         ArgumentNullException.ThrowIfNull(declared);
@@ -50,7 +55,8 @@ public static class LanguageModelLoader
         var plan = ModelPlan.Create(model, layers, mesh.Size, declaredDevices, sequenceParallel: sequenceParallel);
         var weights = new CheckpointWeights(checkpoint, layers);
         CheckWeights(plan, weights);
-        var core = Upload(mesh, plan, weights);
+        using var mapped = !copyWeights && mesh.Devices.All(d => !d.IsLocal || d.AdoptsHostMemory) ? new MappedWeights(weights) : null;
+        var core = Upload(mesh, plan, (IWeightSource?)mapped ?? weights);
         // Saved back with the names and config.json it came with (ModelTraining.Save).
         core.Origin = new CheckpointOrigin(checkpoint.Config, System.IO.File.ReadAllBytes(checkpoint.Config.Path), weights.Gpt2Prefix);
         return core;
@@ -115,11 +121,12 @@ public static class LanguageModelLoader
 
     /// <summary>
     /// Zeros shaped and sharded exactly like the model's layers (same plan, same loader), with their slices: a model's
-    /// gradients. Slice i of the result lines up with slice i of the model's <see cref="ShardedModelCore.Slices"/>.
+    /// gradients, in the orientation of <paramref name="parameters"/> (the model's slices: [out, in] where viewed so in
+    /// place). Slice i of the result lines up with slice i of the model's <see cref="ShardedModelCore.Slices"/>.
     /// </summary>
-    internal static (IShardedLayer[] Layers, IReadOnlyList<ParameterSlice> Slices) UploadZeros(DeviceMesh mesh, ModelPlan plan)
+    internal static (IShardedLayer[] Layers, IReadOnlyList<ParameterSlice> Slices) UploadZeros(DeviceMesh mesh, ModelPlan plan, IReadOnlyList<ParameterSlice> parameters)
     {
-        var recorder = new SliceRecorder(ZeroWeights.Instance);
+        var recorder = new SliceRecorder(ZeroWeights.Like(parameters));
         return (UploadLayers(mesh, plan, recorder), recorder.Slices);
     }
 

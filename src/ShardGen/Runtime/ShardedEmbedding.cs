@@ -34,8 +34,17 @@ public sealed class ShardedEmbedding : IShardedLayer
         try
         {
             var key = new WeightKey(info.Index, -1, RoleOf(info));
+            // Rows of a [rows, hidden] table are stored so in a checkpoint too: viewed in place where the source allows.
+            bool inPlace = WeightReader.InPlace(source, key) switch
+            {
+                null => false,
+                false => true,
+                true => throw new InvalidOperationException($"The embedding table {source.Name(key)} is stored transposed; it cannot be viewed in place."),
+            };
             DeviceUploads.ForEach(mesh, rank =>
-                sharded.Tables[rank] = WeightReader.Upload(sharded._memory, mesh.Devices[rank], source, key, info.FirstRow(rank), 0, info.Rows(rank), info.Hidden));
+                sharded.Tables[rank] = inPlace
+                    ? WeightReader.View(sharded._memory, mesh.Devices[rank], source, key, info.FirstRow(rank), 0, info.Rows(rank), info.Hidden)
+                    : WeightReader.Upload(sharded._memory, mesh.Devices[rank], source, key, info.FirstRow(rank), 0, info.Rows(rank), info.Hidden));
             return sharded;
         }
         catch

@@ -27,7 +27,7 @@ public sealed class ShardedLinear : IShardedLayer
 
     PlannedLayer IShardedLayer.Layer => Info;
 
-    /// <summary>Weights[rank]: the device's weight shard in the declared layout.</summary>
+    /// <summary>Weights[rank]: the device's weight shard in the declared layout ([n, hidden] for a head viewed in place: <see cref="TransposedWeight"/>).</summary>
     public MatrixView[] Weights { get; }
 
     /// <summary>Biases[rank]: the device's bias (1×n), or null without a bias.</summary>
@@ -40,14 +40,18 @@ public sealed class ShardedLinear : IShardedLayer
     internal ParameterSlice[] Slices { get; private set; } = Array.Empty<ParameterSlice>();
 
     /// <summary>True for [out, in] weights: the GEMM reads the shard transposed.</summary>
-    public bool TransposedWeight => _tiedTo is not null || Info.WeightLayout == WeightLayout.OutIn;
+    public bool TransposedWeight => _tiedTo is not null || _viewedTransposed || Info.WeightLayout == WeightLayout.OutIn;
+
+    // A loaded head viewed in place in its checkpoint's [vocab, hidden] tensor: its shards are [n, hidden].
+    private bool _viewedTransposed;
 
     // A tied LM head's weights are the token embedding's shards, read transposed; the embedding owns them.
     private ShardedEmbedding? _tiedTo;
 
     /// <summary>
     /// The LM head, column-parallel over the vocabulary: device r gets output columns [FirstOutFeature(r), +OutFeaturesOf(r))
-    /// of W [hidden, vocab] (uneven ranges, the embedding's rows), read from <paramref name="source"/>; a tied head
+    /// of W [hidden, vocab] (uneven ranges, the embedding's rows), read from <paramref name="source"/> (viewed in place
+    /// where it allows: a LLaMA lm_head as its rows of [vocab, hidden], read transposed); a tied head
     /// reuses <paramref name="tied"/>'s rows [rows, hidden] through a transposed GEMM, with no second copy.
     /// </summary>
     public static ShardedLinear LoadHead(DeviceMesh mesh, Linear layer, IWeightSource source, ShardedEmbedding? tied)
@@ -55,15 +59,18 @@ public sealed class ShardedLinear : IShardedLayer
         ArgumentNullException.ThrowIfNull(mesh);
         ArgumentNullException.ThrowIfNull(layer);
         var sharded = new ShardedLinear(layer, mesh.Size) { _tiedTo = layer.Tied ? tied ?? throw new ArgumentNullException(nameof(tied)) : null };
+        var key = new WeightKey(layer.Index, -1, WeightRole.Head);
+        var inPlace = sharded._tiedTo is null ? WeightReader.InPlace(source, key) : null;
+        sharded._viewedTransposed = inPlace == true;
         try
         {
             DeviceUploads.ForEach(mesh, rank =>
             {
                 var device = mesh.Devices[rank];
                 int c0 = layer.FirstOutFeature(rank), n = layer.OutFeaturesOf(rank);
-                sharded.Weights[rank] = sharded._tiedTo is { } embedding
-                    ? embedding.Tables[rank]
-                    : WeightReader.Upload(sharded._memory, device, source, new WeightKey(layer.Index, -1, WeightRole.Head), 0, c0, layer.InFeatures, n);
+                sharded.Weights[rank] = sharded._tiedTo is { } embedding ? embedding.Tables[rank]
+                    : inPlace is not null ? WeightReader.View(sharded._memory, device, source, key, 0, c0, layer.InFeatures, n)
+                    : WeightReader.Upload(sharded._memory, device, source, key, 0, c0, layer.InFeatures, n);
                 sharded.Biases[rank] = WeightReader.Vector(sharded._memory, device, source, new WeightKey(layer.Index, -1, WeightRole.HeadBias), layer.HasBias, c0, n);
             });
             return sharded;

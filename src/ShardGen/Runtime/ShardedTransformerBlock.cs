@@ -6,7 +6,7 @@ using ShardGen.Training;
 namespace ShardGen.Runtime;
 
 /// <summary>
-/// A transformer block's parameters on the mesh. Device r holds the fused q|k|v columns of its query heads
+/// A transformer block's parameters on the mesh. Device r holds the q|k|v columns of its query heads
 /// and of the key/value heads they read (whole heads, gathered from the three sections of the fused weight),
 /// the matching rows of the output projection, its columns of the MLP up-projection and rows of the
 /// down-projection. Norms and the two output biases (added once, after each reduction) are replicated.
@@ -29,8 +29,8 @@ public sealed class ShardedTransformerBlock : IShardedLayer
     /// <summary>A norm's scale and (LayerNorm only) shift on one device.</summary>
     public readonly record struct NormShard(MatrixView Scale, MatrixView? Shift);
 
-    /// <summary>A projection's weight shard [in, out] and bias on one device.</summary>
-    public readonly record struct LinearShard(MatrixView Weight, MatrixView? Bias);
+    /// <summary>A projection's weight shard (its parts and orientation) and bias on one device.</summary>
+    public readonly record struct LinearShard(ProjectionWeight Weight, MatrixView? Bias);
 
     public TransformerBlock Info { get; }
 
@@ -108,53 +108,61 @@ public sealed class ShardedTransformerBlock : IShardedLayer
         WeightKey Key(WeightRole role) => new(b.Index, index, role);
         MatrixView Matrix(WeightRole role, int row0, int col0, int rows, int cols) =>
             WeightReader.Upload(_memory, device, source, Key(role), row0, col0, rows, cols);
+        ProjectionWeight Projection(WeightRole role, int row0, int col0, int rows, int cols) =>
+            WeightReader.Projection(_memory, device, source, Key(role), row0, col0, rows, cols);
         MatrixView? Vector(WeightRole role, bool present, int col0, int cols) =>
             WeightReader.Vector(_memory, device, source, Key(role), present, col0, cols);
 
         AttentionNorm[rank] = new NormShard(Matrix(WeightRole.AttentionNormScale, 0, 0, 1, d), Vector(WeightRole.AttentionNormShift, shift, 0, d));
         MlpNorm[rank] = new NormShard(Matrix(WeightRole.MlpNormScale, 0, 0, 1, d), Vector(WeightRole.MlpNormShift, shift, 0, d));
 
-        // Fused q|k|v: this device's query heads, then its key heads, then its value heads (whole heads; a KV head
-        // replicated on the devices whose query heads read it).
-        var qkv = _memory.Allocate(device, d, b.LocalQkvWidth);
-        MatrixView? qkvBias = b.HasQkvBias ? _memory.Allocate(device, 1, b.LocalQkvWidth) : null;
+        // q|k|v: this device's query heads, then its key heads, then its value heads (whole heads; a KV head
+        // replicated on the devices whose query heads read it). Copied: one fused buffer (one GEMM); viewed in a
+        // checkpoint's mapping: one part per tensor.
         var pieces = new (WeightRole Weight, WeightRole Bias, int Source, int Width)[]
         {
             (WeightRole.Query, WeightRole.QueryBias, q0 * dh, qCols),
             (WeightRole.Key, WeightRole.KeyBias, kv0 * dh, kvCols),
             (WeightRole.Value, WeightRole.ValueBias, kv0 * dh, kvCols),
         };
-        int at = 0;
-        foreach (var (weight, biasRole, start, width) in pieces)
-        {
-            WeightReader.Read(source, Key(weight), 0, start, qkv.Columns(at, width));
-            if (qkvBias is { } qb) WeightReader.Read(source, Key(biasRole), 0, start, qb.Columns(at, width));
-            at += width;
-        }
-        Qkv[rank] = new LinearShard(qkv, qkvBias);
+        Qkv[rank] = Columns(device, source, b.HasQkvBias, pieces, index);
 
         // Output and down projections: the rows that match this device's heads / MLP columns; biases whole.
-        Out[rank] = new LinearShard(Matrix(WeightRole.AttentionOutput, q0 * dh, 0, qCols, d), Vector(WeightRole.AttentionOutputBias, bias, 0, d));
+        Out[rank] = new LinearShard(Projection(WeightRole.AttentionOutput, q0 * dh, 0, qCols, d), Vector(WeightRole.AttentionOutputBias, bias, 0, d));
         int f0 = rank * b.LocalFfn, lf = b.LocalFfn;
-        if (b.Gated)
+        Up[rank] = b.Gated
+            // One GEMM for both when copied: this device's gate columns, then the same up columns ([gate_r | up_r]).
+            ? Columns(device, source, bias, [(WeightRole.MlpGate, WeightRole.MlpGateBias, f0, lf), (WeightRole.MlpUp, WeightRole.MlpUpBias, f0, lf)], index)
+            : new LinearShard(Projection(WeightRole.MlpUp, 0, f0, d, lf), Vector(WeightRole.MlpUpBias, bias, f0, lf));
+        Down[rank] = new LinearShard(Projection(WeightRole.MlpDown, f0, 0, lf, d), Vector(WeightRole.MlpDownBias, bias, 0, d));
+    }
+
+    /// <summary>
+    /// A column-parallel shard made of column ranges of several tensors, side by side: viewed in place, one part each,
+    /// when the source views them all in one orientation; else copied into one fused [in, Σ widths] buffer. The bias is
+    /// always one fused vector. Each piece's weight is read before its bias, the same order either way.
+    /// </summary>
+    private LinearShard Columns(Device device, IWeightSource source, bool hasBias, (WeightRole Weight, WeightRole Bias, int Source, int Width)[] pieces, int index)
+    {
+        int d = Info.Hidden, width = 0;
+        foreach (var p in pieces) width += p.Width;
+        WeightKey Key(WeightRole role) => new(Info.Index, index, role);
+        var orientation = WeightReader.InPlace(source, Key(pieces[0].Weight));
+        foreach (var p in pieces)
+            if (WeightReader.InPlace(source, Key(p.Weight)) != orientation) orientation = null;
+        var fused = orientation is null ? _memory.Allocate(device, d, width) : default;
+        var parts = new MatrixView[pieces.Length];
+        MatrixView? fusedBias = hasBias ? _memory.Allocate(device, 1, width) : null;
+        int at = 0;
+        for (int i = 0; i < pieces.Length; i++)
         {
-            // One GEMM for both: this device's gate columns, then the same up columns ([gate_r | up_r]).
-            var up = _memory.Allocate(device, d, 2 * lf);
-            WeightReader.Read(source, Key(WeightRole.MlpGate), 0, f0, up.Columns(0, lf));
-            WeightReader.Read(source, Key(WeightRole.MlpUp), 0, f0, up.Columns(lf, lf));
-            MatrixView? upBias = bias ? _memory.Allocate(device, 1, 2 * lf) : null;
-            if (upBias is { } ub)
-            {
-                WeightReader.Read(source, Key(WeightRole.MlpGateBias), 0, f0, ub.Columns(0, lf));
-                WeightReader.Read(source, Key(WeightRole.MlpUpBias), 0, f0, ub.Columns(lf, lf));
-            }
-            Up[rank] = new LinearShard(up, upBias);
+            var (weight, biasRole, start, n) = pieces[i];
+            if (orientation is null) WeightReader.Read(source, Key(weight), 0, start, parts[i] = fused.Columns(at, n));
+            else parts[i] = WeightReader.View(_memory, device, source, Key(weight), 0, start, d, n);
+            if (fusedBias is { } fb) WeightReader.Read(source, Key(biasRole), 0, start, fb.Columns(at, n));
+            at += n;
         }
-        else
-        {
-            Up[rank] = new LinearShard(Matrix(WeightRole.MlpUp, 0, f0, d, lf), Vector(WeightRole.MlpUpBias, bias, f0, lf));
-        }
-        Down[rank] = new LinearShard(Matrix(WeightRole.MlpDown, f0, 0, lf, d), Vector(WeightRole.MlpDownBias, bias, 0, d));
+        return new LinearShard(orientation is bool t ? new ProjectionWeight(t, parts) : new ProjectionWeight(fused), fusedBias);
     }
 
     public void Dispose() => _memory.Dispose();

@@ -25,7 +25,7 @@ public sealed partial class ModelTraining
         DeviceUploads.ForEach(_core.Mesh, rank =>
         {
             foreach (var g in byRank[rank])
-                g.Value.Device.Upload(zeros.AsSpan(0, g.Value.Elements), g.Cols, g.Value);
+                g.Value.Device.Upload(zeros.AsSpan(0, g.Value.Elements), g.Value.Cols, g.Value);
         });
     }
 

@@ -85,7 +85,7 @@ public sealed partial class ModelTraining
         int offset = 0;
         foreach (var s in Local(Parameters))
         {
-            s.Value.Device.Download(s.Value, packed.AsSpan(offset, s.Value.Elements), s.Cols);
+            s.Download(packed.AsSpan(offset, s.Value.Elements));
             offset += s.Value.Elements;
         }
         if (offset != packed.Length)

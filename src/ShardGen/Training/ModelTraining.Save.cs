@@ -67,7 +67,7 @@ public sealed partial class ModelTraining
         var host = new float[local.Count == 0 ? 0 : local.Max(p => p.Value.Elements)];
         foreach (var slice in local)
         {
-            slice.Value.Device.Download(slice.Value, host, slice.Cols);
+            slice.Download(host);
             assembly.Place(slice.Key, slice.Row0, slice.Col0, slice.Rows, slice.Cols, host.AsSpan(0, slice.Value.Elements));
         }
     }

@@ -42,7 +42,7 @@ public sealed partial class ModelTraining
             return new ModelTraining(core, Array.Empty<IShardedLayer>(), linear.Parameters, linear.Gradients) { IsFloatModel = true };
         if (core.Slices.Count == 0)
             throw new InvalidOperationException($"Model '{core.Plan.ModelName}' has no recorded parameters: training needs a model made by Load or Create from an IWeightSource.");
-        var (layers, slices) = LanguageModelLoader.UploadZeros(core.Mesh, core.Plan);
+        var (layers, slices) = LanguageModelLoader.UploadZeros(core.Mesh, core.Plan, core.Slices);
         var training = new ModelTraining(core, layers, core.Slices, slices);
         core.SetGradientLayers(layers);
         return training;

@@ -64,11 +64,14 @@ namespace Demo
         public int Vocab => _core.Plan.Vocab;
 
         /// <summary>Loads Gpt2 from a Hugging Face checkpoint folder: sizes left at 0 come from its config.json, every tensor is checked
-        /// (presence, dtype, shape) before any device memory is touched, then each device reads only its own slices from the mapped files.</summary>
+        /// (presence, dtype, shape) before any device memory is touched, then each device reads only its own slices from the mapped files
+        /// (CPU devices on Linux use F32 tensors in place, in a private mapping of the file: nothing is copied).</summary>
         /// <param name="mesh">The devices to shard over.</param>
         /// <param name="checkpointDirectory">config.json and model.safetensors (or model.safetensors.index.json and its files).</param>
-        public static Gpt2 Load(global::ShardGen.DeviceMesh mesh, string checkpointDirectory) =>
-            new(global::ShardGen.Runtime.LanguageModelLoader.Load(mesh, "Gpt2", LayerSpecs, DeclaredDevices, SequenceParallel, checkpointDirectory));
+        /// <param name="copyWeights">Copy every slice into device memory, even where it could be used in place: for a checkpoint file that will be
+        /// overwritten while the model lives (truncating a mapped file kills the process).</param>
+        public static Gpt2 Load(global::ShardGen.DeviceMesh mesh, string checkpointDirectory, bool copyWeights = false) =>
+            new(global::ShardGen.Runtime.LanguageModelLoader.Load(mesh, "Gpt2", LayerSpecs, DeclaredDevices, SequenceParallel, checkpointDirectory, copyWeights));
 
         /// <summary>Creates Gpt2 from logical weights (<paramref name="weights"/>, [in, out] matrices), every tensor checked first.</summary>
         /// <param name="mesh">The devices to shard over.</param>

@@ -40,6 +40,11 @@ return MpiRuntime.Run(() =>
             TrainCase.Run(name["train=".Length..]);
             continue;
         }
+        if (name.StartsWith("lm-mapped=", StringComparison.Ordinal))
+        {
+            MappedLanguageModel(mesh, name["lm-mapped=".Length..]);
+            continue;
+        }
         if (name.StartsWith("save-fail=", StringComparison.Ordinal))
         {
             TrainCase.SaveFailures(name["save-fail=".Length..]);
@@ -376,6 +381,48 @@ static void LanguageModel(MpiDeviceMesh mesh)
         worst = Math.Max(worst, diff / max);
     }
     Output.Line($"LM rank={rank} ranks={mesh.Size} vsReference={vsReference:E2} cacheVsRecompute={worst:E2} read={counting.Floats} whole={whole}");
+}
+
+// An F32 checkpoint loaded on MPI ranks: each rank's own CPU device views its slices in place in a private mapping of
+// the file: its parameters are about 1/P of the file, and of the file's pages this process has only a part resident
+// (its mappings' Rss in /proc/self/smaps, taken before anything else reads the file; the kernel maps whole page-cache
+// folios, so a slice's neighbours show up too); logits against one in-process device's copied load.
+static void MappedLanguageModel(MpiDeviceMesh mesh, string dir)
+{
+    string file = System.IO.Path.Combine(dir, ShardGen.Checkpoints.Checkpoint.SingleFile);
+    long length = new System.IO.FileInfo(file).Length;
+    using var model = ShardGen.Tests.LanguageModel.Llama.Load(mesh, dir);
+    long resident = ResidentBytesOf(file);
+    var mine = model.Training.Parameters.Where(s => s.Value.Device.IsLocal).ToArray();
+    bool viewed = mine.Where(s => s.Key.Role == WeightRole.MlpDown).All(s => s.Transposed);
+    long own = mine.Sum(s => (long)s.Rows * s.Cols * sizeof(float));
+    var ids = Enumerable.Range(0, 9).Select(i => (i * 389 + 17) % 1000).ToArray();
+    var logits = model.Forward(ids);
+    using var local = DeviceMesh.CreateCpu(1);
+    using var copied = ShardGen.Tests.LanguageModel.Llama.Load(local, dir, copyWeights: true);
+    var expected = copied.Forward(ids);
+    double diff = 0, max = 0;
+    for (int t = 0; t < logits.GetLength(0); t++)
+        for (int v = 0; v < logits.GetLength(1); v++)
+        {
+            diff = Math.Max(diff, Math.Abs(logits[t, v] - expected[t, v]));
+            max = Math.Max(max, Math.Abs(expected[t, v]));
+        }
+    Output.Line($"MAPPED rank={mesh.LocalRank} ranks={mesh.Size} viewed={viewed} own={own} resident={resident} file={length} vsCopied={diff / max:E2}");
+}
+
+// Resident bytes of this process's mappings of path (every mapping of it: the reader's and the private one).
+static long ResidentBytesOf(string path)
+{
+    long kb = 0;
+    bool inside = false;
+    foreach (var line in System.IO.File.ReadLines("/proc/self/smaps"))
+    {
+        var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (fields.Length >= 5 && fields[0].Contains('-') && !fields[0].EndsWith(':')) inside = fields.Length >= 6 && fields[5] == path;
+        else if (inside && fields.Length >= 2 && fields[0] == "Rss:") kb += long.Parse(fields[1]);
+    }
+    return kb * 1024;
 }
 
 /// <summary>Lines to standard output and, with --out, to this rank's file.</summary>

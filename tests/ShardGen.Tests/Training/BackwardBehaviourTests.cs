@@ -122,7 +122,7 @@ public sealed class BackwardBehaviourTests
     private static float[] Read(ParameterSlice slice)
     {
         var host = new float[slice.Rows * slice.Cols];
-        slice.Value.Device.Download(slice.Value, host, slice.Cols);
+        slice.Download(host);
         return host;
     }
 }

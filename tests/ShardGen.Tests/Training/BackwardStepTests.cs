@@ -173,10 +173,10 @@ public sealed class BackwardStepTests
         var twin = h.Core.GradientOf(block);
         // Logical [d, f] column c of the up (or gate) weight is on device c / lf; the gated shard is [gate_r | up_r].
         double UpAt(int r, int c, bool isGate) =>
-            Download(twin.Up[c / lf].Weight)[r * twin.Up[c / lf].Weight.Cols + (info.Gated && !isGate ? lf : 0) + c % lf];
+            Download(twin.Up[c / lf].Weight.Single)[r * twin.Up[c / lf].Weight.Single.Cols + (info.Gated && !isGate ? lf : 0) + c % lf];
         AssertSampled(h.Rng, v => Mlp(x, gate, v, down, upBias), up, dY, i => UpAt(i / f, i % f, false), 64, "dW up");
         if (gate is not null) AssertSampled(h.Rng, v => Mlp(x, v, up, down, upBias), gate, dY, i => UpAt(i / f, i % f, true), 64, "dW gate");
-        AssertSampled(h.Rng, v => Mlp(x, gate, up, v, upBias), down, dY, i => Download(twin.Down[i / d / lf].Weight)[(i / d % lf) * d + i % d], 64, "dW down");
+        AssertSampled(h.Rng, v => Mlp(x, gate, up, v, upBias), down, dY, i => Download(twin.Down[i / d / lf].Weight.Single)[(i / d % lf) * d + i % d], 64, "dW down");
         if (info.HasBias)
             AssertClose(Enumerable.Range(0, f).Select(c => Download(twin.Up[c / lf].Bias!.Value)[c % lf]).ToArray(),
                 TrainingReference.FiniteDifferences(v => Mlp(x, gate, up, down, v), upBias, dY), "d up bias");

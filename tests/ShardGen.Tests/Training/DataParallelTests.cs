@@ -148,7 +148,7 @@ public sealed class DataParallelTests
         foreach (var s in training.Gradients)
         {
             var host = new float[s.Rows * s.Cols];
-            s.Value.Device.Download(s.Value, host, s.Cols);
+            s.Download(host);
             var target = full[s.Key];
             for (int r = 0; r < s.Rows; r++)
                 for (int c = 0; c < s.Cols; c++) target[(s.Row0 + r) * cols[s.Key] + s.Col0 + c] = host[r * s.Cols + c];

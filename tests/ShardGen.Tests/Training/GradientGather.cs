@@ -33,7 +33,7 @@ internal static class GradientGather
         {
             var map = maps[slice.Key];
             var host = new float[slice.Rows * slice.Cols];
-            slice.Value.Device.Download(slice.Value, host, slice.Cols);
+            slice.Download(host);
             if (filled.TryGetValue((slice.Key, slice.Row0, slice.Col0), out var replica))
             {
                 double scale = Math.Max(1e-30, replica.Max(v => Math.Abs((double)v)));

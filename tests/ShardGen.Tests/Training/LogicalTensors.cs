@@ -23,7 +23,7 @@ internal static class LogicalTensors
         foreach (var s in slices)
         {
             var host = new float[s.Rows * s.Cols];
-            s.Value.Device.Download(s.Value, host, s.Cols);
+            s.Download(host);
             var t = result[s.Key];
             int cols = shapes[s.Key].Cols;
             for (int r = 0; r < s.Rows; r++)
@@ -49,7 +49,7 @@ internal static class LogicalTensors
             for (int r = 0; r < s.Rows; r++)
                 for (int c = 0; c < s.Cols; c++)
                     host[r * s.Cols + c] = (float)tensors[s.Key][(s.Row0 + r) * cols + s.Col0 + c];
-            s.Value.Device.Upload(host, s.Cols, s.Value);
+            s.Upload(host);
         }
     }
 

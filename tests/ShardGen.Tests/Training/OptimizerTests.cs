@@ -86,7 +86,7 @@ public sealed class OptimizerTests : IDisposable
         foreach (var s in training.Gradients)
         {
             var host = new float[s.Rows * s.Cols];
-            s.Value.Device.Download(s.Value, host, s.Cols);
+            s.Download(host);
             Assert.All(host, x => Assert.Equal(0f, x));
         }
         Assert.Equal(0, training.GradientNorm());

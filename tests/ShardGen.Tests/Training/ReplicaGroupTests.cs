@@ -160,14 +160,14 @@ public sealed class ReplicaGroupTests
     {
         var values = new float[slice.Rows * slice.Cols];
         for (int i = 0; i < values.Length; i++) values[i] = (float)(rng.NextDouble() * 2 - 1);
-        slice.Value.Device.Upload(values, slice.Cols, slice.Value);
+        slice.Upload(values);
         return values.Select(v => (double)v).ToArray();
     }
 
     internal static double[] Read(ParameterSlice slice)
     {
         var values = new float[slice.Rows * slice.Cols];
-        slice.Value.Device.Download(slice.Value, values, slice.Cols);
+        slice.Download(values);
         return values.Select(v => (double)v).ToArray();
     }
 }

@@ -90,7 +90,7 @@ internal static class TrainableModels
             var shape = shapes[slice.Key];
             if (!result.TryGetValue(slice.Key, out var g)) result[slice.Key] = g = new double[shape.Rows, shape.Cols];
             var host = new float[slice.Rows * slice.Cols];
-            slice.Value.Device.Download(slice.Value, host, slice.Cols);
+            slice.Download(host);
             for (int r = 0; r < slice.Rows; r++)
                 for (int c = 0; c < slice.Cols; c++) g[slice.Row0 + r, slice.Col0 + c] = host[r * slice.Cols + c];
         }

@@ -40,9 +40,9 @@ public sealed class TrainerTests : IDisposable
         // A NaN in a norm scale poisons every later logit.
         var scale = model.Training.Parameters.First(p => p.Key.Role == WeightRole.FinalNormScale);
         var host = new float[scale.Rows * scale.Cols];
-        scale.Value.Device.Download(scale.Value, host, scale.Cols);
+        scale.Download(host);
         host[3] = float.NaN;
-        foreach (var replica in model.Training.Parameters.Where(p => p.SameRegion(scale))) replica.Value.Device.Upload(host, replica.Cols, replica.Value);
+        foreach (var replica in model.Training.Parameters.Where(p => p.SameRegion(scale))) replica.Upload(host);
         var e = Assert.Throws<TrainingDivergedException>(() => trainer.Step());
         Assert.Equal(2, e.Step);
         Assert.StartsWith("The loss became NaN at step 2", e.Message);

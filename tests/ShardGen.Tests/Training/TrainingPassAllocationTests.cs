@@ -109,7 +109,7 @@ public sealed class TrainingPassAllocationTests : IDisposable
     private static float[][] Download(ModelTraining training) => training.Gradients.Select(g =>
     {
         var host = new float[g.Rows * g.Cols];
-        g.Value.Device.Download(g.Value, host, g.Cols);
+        g.Download(host);
         return host;
     }).ToArray();
 }
