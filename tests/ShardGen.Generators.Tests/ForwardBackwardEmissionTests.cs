@@ -98,7 +98,12 @@ public class ForwardBackwardEmissionTests
         Assert.Equal(expectedForward.Select(c => c.Text), forwardPart.Select(c => c.Text));
 
         // The backward part: the forward's steps reversed, each mapped to its backward (identities leave no call).
-        var backwardPart = trainingCalls.Skip(loss).Where(c => c.Method is not "Loss").ToList();
+        var backwardPart = trainingCalls.Skip(loss).Where(c => c.Method is not ("Loss" or "SumReplicatedGradients")).ToList();
+
+        // Sequence parallel: the replicated parameters' partial gradients are summed explicitly, last, just before the loss.
+        var statements = training.Body!.Statements;
+        Assert.Equal(sequenceParallel, statements[^2].ToString() == "pass.SumReplicatedGradients();");
+        Assert.Equal(sequenceParallel ? 1 : 0, trainingCalls.Count(c => c.Method == "SumReplicatedGradients"));
         var expected = forwardCalls.AsEnumerable().Reverse().Select(c => BackwardOf[c.Method]).Where(m => m is not null).Select(m => m!).ToList();
         var actual = backwardPart.Where(c => !c.IsInputAllReduce).Select(c => c.Method).ToList();
         Assert.Equal(expected, actual);

@@ -48,6 +48,7 @@ internal static class TrainingEmitter
         WriteForward(w, layers, steps, flow);
         w.WriteLine();
         WriteBackward(w, layers, steps, text, flow);
+        WriteSums(w, layers, steps, text, flow);
         w.WriteLine("return pass.Loss();");
         w.CloseBlock();
         w.WriteLine();
@@ -131,6 +132,19 @@ internal static class TrainingEmitter
             BackwardCallWriter.Write(w, b, gradient, input, output, x, layer, dX, v => ResidualStream.Declare(v, declared));
             if (step.InStack && (k == 0 || !steps[k - 1].InStack)) w.CloseBlock();
         }
+    }
+
+    /// <summary>
+    /// The backward's explicit end under sequence parallelism: the replicated parameters' per-device partial gradients
+    /// summed into their twins before the loss ends the pass; nothing on a replicated stream (no partials).
+    /// </summary>
+    private static void WriteSums(SourceWriter w, LayerSpec[] layers, IReadOnlyList<PlanStep> steps, PlanText text, Flow flow)
+    {
+        var contexts = Enumerable.Range(0, steps.Count).Select(k => new StepContext(steps, k, layers, text, flow.Variables));
+        if (ReplicatedGradients.EndWords(contexts, text) is not { } end) return;
+        foreach (var line in end)
+            foreach (var wrapped in PlanText.Wrap(line, PlanText.MaxCommentWidth)) w.WriteLine($"// {wrapped}");
+        w.WriteLine($"pass.{nameof(IBackwardStepMethods.SumReplicatedGradients)}();");
     }
 
     /// <summary>The backward loop's local for a kept activation: the forward's name, the loop variable as the block's input.</summary>

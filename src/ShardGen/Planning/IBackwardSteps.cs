@@ -51,8 +51,9 @@ interface IBackwardSteps<TReplicated, TColumnShards, TTokenShards, THeadShards, 
     TBlocks Summa2DBackward(TBlocks dY, TBlocks x, TLinear layer);
     // The conjugate of BlocksToReplicated: the per-device partial gradients' sum, cut into the grid's blocks.
     TBlocks ReduceScatterBlocks(TPartialSums partial);
-    // A float model's Backward ends with it under sequence parallelism: the replicated parameters' per-device partial
-    // gradients all-reduced into their twins (a language model's TokenEmbeddingBackward or Loss does the same).
+    // A generated backward ends with it under sequence parallelism (a float model's Backward before the download, a
+    // language model's ForwardBackward before Loss): the replicated parameters' per-device partial gradients
+    // all-reduced into their twins.
     void SumReplicatedGradients();
 
     void PositionEmbeddingBackward(TReplicated dStream, TEmbedding positions);

@@ -88,8 +88,9 @@ public sealed partial class ForwardPass
     }
 
     /// <summary>
-    /// The end of a float model's Backward under sequence parallelism: each replicated parameter's partial gradients
-    /// (a block's norm scales and shifts, its output biases: every device's from its own tokens) all-reduced over the
+    /// The end of a generated backward under sequence parallelism (a float model's Backward before its download, a
+    /// language model's ForwardBackward before <see cref="Loss"/>): each replicated parameter's partial gradients (norm
+    /// scales and shifts, output biases, a position table: every device's from its own tokens) all-reduced over the
     /// devices and added into its twins, one all-reduce per parameter. Without partials (a replicated stream, or
     /// already summed) it does nothing.
     /// </summary>
@@ -112,6 +113,19 @@ public sealed partial class ForwardPass
             for (int rank = 0; rank < P; rank++) Devices[rank].Add(views[rank], _partials[rank][i].Twin);
         }
         ClearPartials();
+    }
+
+    /// <summary>
+    /// Throws when replicated parameters still hold unsummed per-device partial gradients: <paramref name="step"/> ends
+    /// the backward, and the partials would be dropped with the pass.
+    /// </summary>
+    private void ExpectSummedGradients(string step)
+    {
+        int pending = _partials.Length == P ? _partials[0].Count : 0;
+        if (pending > 0)
+            throw new InvalidOperationException($"{step}() ends the backward, but {pending} replicated parameter gradient(s) (norm scales " +
+                $"and shifts, output biases, position tables) still hold each device's partial from its own tokens (sequence parallel): " +
+                $"call {nameof(SumReplicatedGradients)}() after the last backward step and before {step}(), as the generated ForwardBackward does.");
     }
 
     private void ClearPartials()

@@ -54,8 +54,8 @@ public sealed partial class ForwardPass
 
     /// <summary>
     /// The vocab-parallel embedding's backward: each device adds dStream's rows into its own vocabulary rows of the
-    /// twin (ids outside its range are another device's). The last backward step: under sequence parallelism the
-    /// replicated parameters' partial gradients are then summed over the devices.
+    /// twin (ids outside its range are another device's). Under sequence parallelism the replicated parameters' partial
+    /// gradients are summed afterwards by the explicit <see cref="SumReplicatedGradients"/>.
     /// </summary>
     public void TokenEmbeddingBackward(ShardedTensor<Replicated> dStream, ShardedEmbedding embedding)
     {
@@ -66,7 +66,6 @@ public sealed partial class ForwardPass
         var twin = _core.GradientOf(embedding);
         for (int rank = 0; rank < P; rank++)
             Devices[rank].ScatterAddRows(TokenIds, info.FirstRow(rank), dStream.ShardArray[rank], twin.Tables[rank]);
-        SumPartialGradients();
     }
 
     private ShardedTensor StreamNormBackward(ShardedTensor dY, ShardedTensor x, ShardedNorm norm)

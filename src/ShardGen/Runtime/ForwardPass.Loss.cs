@@ -59,16 +59,16 @@ public sealed partial class ForwardPass
 
     /// <summary>
     /// Waits for the devices and returns Σ_t loss_t of this pass (after CrossEntropy), loss_t = log Σ exp(l − m) + m −
-    /// l_target, in double from one device's copy of the statistics. Ends the backward: under sequence parallelism the
-    /// replicated parameters' partial gradients are summed first (when TokenEmbeddingBackward has not done it). The
-    /// pass then counts as completed.
+    /// l_target, in double from one device's copy of the statistics. Ends the backward, so under sequence parallelism
+    /// the replicated parameters' partial gradients must already be summed (<see cref="SumReplicatedGradients"/>): a
+    /// partial left over would be lost, and that is an error. The pass then counts as completed.
     /// </summary>
     public double Loss()
     {
         ExpectTraining(nameof(Loss));
         if (!_lossReady) throw new InvalidOperationException("Loss() comes after CrossEntropy: the pass has no loss yet.");
         if (_loss is { } done) return done;
-        SumPartialGradients();
+        ExpectSummedGradients(nameof(Loss));
         Mesh.Synchronize();
         var maxima = new float[Tokens, P];
         var sums = new float[Tokens, 2];

@@ -304,6 +304,11 @@ namespace Demo
             var g0 = pass.AllGather(dStream);
             // Backward of step 1 (Embed): each device adds the gradient rows of its own ids into its own table rows (scatter-add).
             pass.TokenEmbeddingBackward(g0, _core.Embedding(0));
+            // The backward's end (sequence parallel):
+            // each device's replicated parameter gradients (norm scales) cover its own tokens only.
+            // Summed over the devices into the gradient shards:
+            // 3 all-reduces, 192 elements in all, 2(P−1)/P · 192·4 B = 768 B per device.
+            pass.SumReplicatedGradients();
             return pass.Loss();
         }
 

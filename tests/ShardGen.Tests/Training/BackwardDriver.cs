@@ -133,6 +133,7 @@ internal static class BackwardDriver
         }
         if (positions >= 0) pass.PositionEmbeddingBackward(dStream, core.Embedding(positions));
         pass.TokenEmbeddingBackward(pass.AllGather(dStream), core.Embedding(embed));
+        pass.SumReplicatedGradients();
         return pass.Loss();
     }
 }

@@ -208,8 +208,8 @@ public sealed class BackwardStepTests
         if (sequenceParallel)
         {
             h.Pass.MlpNormBackward(new ShardedTensor<TokenShards>(dYs), new(xs), new(dStream), block);
-            // The last backward step sums the replicated parameters' partial gradients (zeros add nothing to the table).
-            h.Pass.TokenEmbeddingBackward(new ShardedTensor<Replicated>(h.Place(Placement.Replicated, d, _ => (new double[T * d], T, d))), h.Core.Embedding(0));
+            // The backward's explicit end sums the replicated parameters' partial gradients into the twins.
+            h.Pass.SumReplicatedGradients();
         }
         else h.Pass.MlpNormBackward(new ShardedTensor<Replicated>(dYs), new(xs), new(dStream), block);
 
@@ -229,6 +229,37 @@ public sealed class BackwardStepTests
             if (beta is not null)
                 AssertClose(Download(twin.MlpNorm[r].Shift!.Value), TrainingReference.FiniteDifferences(v => Norm(x, gamma, v), beta, dY), $"device {r}: dβ");
         }
+    }
+
+    [Fact]
+    public void Loss_BeforeTheReplicatedSums_UnderSequenceParallelism_NamesTheMissingStep()
+    {
+        using var h = new Harness("TinyGpt2", 15, sequenceParallel: true);
+        var block = h.Core.Stack(h.Stack)[0];
+        int d = block.Info.Hidden, vocab = h.Model.Vocab;
+        (double[], int, int) Tokens(double[] all, int r)
+        {
+            var (t0, tn) = Shard(T, r);
+            return (all.Skip(t0 * d).Take(tn * d).ToArray(), tn, d);
+        }
+        var dY = h.Random(T * d);
+        var xs = h.Place(Placement.TokenShards, d, r => Tokens(h.Random(T * d), r));
+        var dYs = h.Place(Placement.TokenShards, d, r => Tokens(dY, r));
+        var dStream = h.Place(Placement.TokenShards, d, r => Tokens(new double[T * d], r));
+        // The norm's γ/β gradients are per-device partials until SumReplicatedGradients.
+        h.Pass.MlpNormBackward(new ShardedTensor<TokenShards>(dYs), new(xs), new(dStream), block);
+        var logits = h.Place(Placement.ColumnShards, vocab, r => (h.Random(T * Shard(vocab, r).Length), T, Shard(vocab, r).Length));
+        h.Pass.CrossEntropy(new ShardedTensor<ColumnShards>(logits));
+
+        var error = Assert.Throws<InvalidOperationException>(() => h.Pass.Loss());
+        Assert.Contains("SumReplicatedGradients()", error.Message);
+        Assert.Contains("Loss()", error.Message);
+        var twin = h.Core.GradientOf(block);
+        Assert.All(Download(twin.MlpNorm[0].Scale), v => Assert.Equal(0, v));   // nothing summed or lost yet
+
+        h.Pass.SumReplicatedGradients();
+        Assert.True(h.Pass.Loss() > 0);
+        Assert.Contains(Download(twin.MlpNorm[0].Scale), v => v != 0);
     }
 
     [Fact]

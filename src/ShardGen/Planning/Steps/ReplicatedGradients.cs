@@ -27,7 +27,8 @@ internal static class ReplicatedGradients
     }
 
     /// <summary>
-    /// The words of a float model's explicit end of the backward (<c>SumReplicatedGradients</c>): the all-reduces that
+    /// The words of a generated backward's explicit end (<c>SumReplicatedGradients</c>, a float model's Backward or a
+    /// language model's ForwardBackward): the all-reduces that
     /// the backwards of the steps on token blocks left for the end, their count and elements, a sentence a line; null when there are none
     /// (a replicated stream).
     /// </summary>
@@ -35,21 +36,33 @@ internal static class ReplicatedGradients
     {
         int calls = 0;
         long elements = 0;
+        bool scales = false, shifts = false, biases = false, positions = false;
         foreach (var c in steps)
         {
             if (!OnTokenBlocks(c.Step) || c.Step.Type is not IReplicatedParameters r || c.Layer is not { } layer) continue;
             var (count, each) = r.ReplicatedParameters(layer);
+            if (count == 0) continue;
             calls += count;
             elements += count * each;
+            switch (c.Step.Type)
+            {
+                case PositionEmbedding: positions = true; break;
+                case BlockResidualStep: biases = true; break;
+                default: scales = true; shifts |= count > 1; break;
+            }
         }
         if (calls == 0) return null;
+        var what = new List<string>();
+        if (scales) what.Add(shifts ? "norm scales and shifts" : "norm scales");
+        if (biases) what.Add("output biases");
+        if (positions) what.Add("the position table");
         string perDevice = text.Fixed
             ? $"2(P−1)/P · {PlanText.N(elements)}·4 B = {PlanText.N(PlanCost.RingAllReduce(text.Devices, elements) / text.Devices)} B per device"
             : $"2(P−1)/P · {PlanText.N(elements)}·4 B per device";
         string allReduces = calls == 1 ? "one all-reduce" : $"{PlanText.N(calls)} all-reduces";
         return new[]
         {
-            "The backward's end (sequence parallel): each device's replicated parameter gradients (norm scales and shifts, output biases) cover its own tokens only.",
+            $"The backward's end (sequence parallel): each device's replicated parameter gradients ({string.Join(", ", what)}) cover its own tokens only.",
             $"Summed over the devices into the gradient shards: {allReduces}, {PlanText.N(elements)} elements in all, {perDevice}.",
         };
     }
