@@ -63,6 +63,19 @@ public class ForwardBackwardEmissionTests
         { Gpt2SequenceParallel, true },
     };
 
+    [Fact]
+    public void SequenceParallelSumsAreCountedOverEveryBlock_PositionTableIncluded()
+    {
+        // Worked out by hand from Gpt2SequenceParallel: per block 2 LayerNorms (scale, shift) and 2 output biases of 64,
+        // 3 blocks, the final LayerNorm's 2, and the position table 128 × 64: 21 all-reduces.
+        const int Hidden = 64, Blocks = 3, P = 4;
+        long elements = Blocks * 6L * Hidden + 2 * Hidden + 128L * Hidden;
+        long perDevice = 2 * (P - 1) * elements * 4 / P;
+        string source = GeneratorHarness.Run(Gpt2SequenceParallel).SingleSource;
+        Assert.Contains("(norm scales and shifts, output biases, the position table)", source);
+        Assert.Contains($"// {Blocks * 6 + 2 + 1} all-reduces, {elements} elements in all, 2(P−1)/P · {elements}·4 B = {perDevice} B per device.", source);
+    }
+
     [Theory]
     [MemberData(nameof(Models))]
     public void ForwardBackwardCompilesAndImplementsTheTrainingInterface(string source, bool sequenceParallel)

@@ -34,16 +34,22 @@ internal static class ReplicatedGradients
     /// </summary>
     public static string[]? EndWords(IEnumerable<StepContext> steps, PlanText text)
     {
-        int calls = 0;
+        int calls = 0, blockCalls = 0, outsideCalls = 0;
         long elements = 0;
+        bool open = false;   // a size given at load (a stack's block count, a width): no totals
         bool scales = false, shifts = false, biases = false, positions = false;
         foreach (var c in steps)
         {
             if (!OnTokenBlocks(c.Step) || c.Step.Type is not IReplicatedParameters r || c.Layer is not { } layer) continue;
             var (count, each) = r.ReplicatedParameters(layer);
             if (count == 0) continue;
-            calls += count;
-            elements += count * each;
+            // A language model's stack: the step's backward runs once per block, each block's parameters summed.
+            int repeats = c.Step.InStack ? c.Layers[c.Step.Stack].Block?.Layers ?? 0 : 1;
+            if (c.Step.InStack) blockCalls += count;
+            else outsideCalls += count;
+            open |= repeats == 0 || each == 0;
+            calls += repeats * count;
+            elements += repeats * count * each;
             switch (c.Step.Type)
             {
                 case PositionEmbedding: positions = true; break;
@@ -51,18 +57,29 @@ internal static class ReplicatedGradients
                 default: scales = true; shifts |= count > 1; break;
             }
         }
-        if (calls == 0) return null;
+        if (calls == 0 && blockCalls == 0) return null;
         var what = new List<string>();
         if (scales) what.Add(shifts ? "norm scales and shifts" : "norm scales");
         if (biases) what.Add("output biases");
         if (positions) what.Add("the position table");
+        string first = $"The backward's end (sequence parallel): each device's replicated parameter gradients ({string.Join(", ", what)}) cover its own tokens only.";
+        if (open)
+        {
+            string perBlock = blockCalls == 1 ? "one all-reduce" : $"{PlanText.N(blockCalls)} all-reduces";
+            return new[]
+            {
+                first,
+                $"Summed over the devices into the gradient shards, one all-reduce per parameter: {perBlock} per block " +
+                    $"and {PlanText.N(outsideCalls)} outside the stack, 2(P−1)/P of the parameter's bytes per device each (sizes from config.json at load).",
+            };
+        }
         string perDevice = text.Fixed
             ? $"2(P−1)/P · {PlanText.N(elements)}·4 B = {PlanText.N(PlanCost.RingAllReduce(text.Devices, elements) / text.Devices)} B per device"
             : $"2(P−1)/P · {PlanText.N(elements)}·4 B per device";
         string allReduces = calls == 1 ? "one all-reduce" : $"{PlanText.N(calls)} all-reduces";
         return new[]
         {
-            $"The backward's end (sequence parallel): each device's replicated parameter gradients ({string.Join(", ", what)}) cover its own tokens only.",
+            first,
             $"Summed over the devices into the gradient shards: {allReduces}, {PlanText.N(elements)} elements in all, {perDevice}.",
         };
     }
