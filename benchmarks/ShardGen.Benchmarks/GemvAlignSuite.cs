@@ -1,0 +1,74 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using ShardGen.Kernels;
+
+namespace ShardGen.Benchmarks;
+
+/// <summary>
+/// Suite `gemv-align`: the transposed-B decode GEMV (<see cref="SkinnyGemm"/>, 1 thread, M = 1 and 4) on the LLaMA
+/// checkpoint's [out, in] shapes with every row of B starting on a 64-byte line, and 24 bytes past one as the weights
+/// of a safetensors file mapped in place do (its data offsets are only 8-byte aligned), read from there directly
+/// (<see cref="SkinnyGemm.NoPeel"/>) and from the line before each row with the lanes outside masked, so the vector loads fall on line boundaries.
+/// The three take turns in one run, each call on a fresh window of a 512 MiB pool.
+/// </summary>
+internal static unsafe class GemvAlignSuite
+{
+    private static readonly (string Name, int N, int K)[] Shapes =
+    [
+        ("q", 2048, 2048), ("k", 512, 2048), ("o", 2048, 2048), ("gate", 5632, 2048), ("down", 2048, 5632), ("head", 32000, 2048),
+    ];
+
+    /// <summary>Floats past the line: 24 bytes, where every tensor of the benchmark checkpoint starts.</summary>
+    private const int Shift = 6;
+
+    public static void Run(Options o)
+    {
+        const long poolFloats = DecodeGemvKernels.PoolFloats;
+        var pool = (float*)NativeMemory.AlignedAlloc((nuint)(poolFloats * 4), 64);
+        var a = (float*)NativeMemory.AlignedAlloc(8 * 5632 * 4, 64);
+        var c = (float*)NativeMemory.AlignedAlloc(8 * 32000 * 4, 64);
+        var table = new Table("gemv-align: transposed-B GEMV, 1 thread, rows of B on 64-byte lines vs 24 bytes past (as mapped in place), read unaligned or peeled",
+            "[N, K]", "M", "MB", "aligned GB/s", "+24 B unaligned GB/s", "+24 B peeled GB/s", "unaligned / aligned", "peeled / aligned");
+        try
+        {
+            DecodeGemvKernels.Fill(pool, poolFloats);
+            DecodeGemvKernels.Fill(a, 8 * 5632);
+            var cases = new List<(string Name, int M, long Bytes)>();
+            var contenders = new List<Action>();
+            foreach (var (name, n, k) in Shapes)
+            foreach (int m in new[] { 1, 4 })
+            {
+                long span = ((long)n * k + Shift + 15) / 16 * 16;
+                var at = new long[1];
+                GemmArgs Next(int shift)
+                {
+                    if (at[0] + span > poolFloats) at[0] = 0;
+                    float* b = pool + at[0] + shift;
+                    at[0] += span;
+                    return new GemmArgs(a, k, false, b, k, true, c, n, m, n, k, false, null, Activation.None);
+                }
+                cases.Add(($"{name} [{n}, {k}]", m, 4L * n * k));
+                contenders.Add(() => { SkinnyGemm.NoPeel = false; SkinnyGemm.Run(Next(0)); });
+                contenders.Add(() => { SkinnyGemm.NoPeel = true; SkinnyGemm.Run(Next(Shift)); });
+                contenders.Add(() => { SkinnyGemm.NoPeel = false; SkinnyGemm.Run(Next(Shift)); });
+            }
+            var seconds = DecodeGemvKernels.BestCalls(o.Repetitions, o.MinSeconds, contenders.ToArray());
+            for (int i = 0; i < cases.Count; i++)
+            {
+                var (name, m, bytes) = cases[i];
+                double al = bytes / seconds[3 * i] / 1e9, un = bytes / seconds[3 * i + 1] / 1e9, pe = bytes / seconds[3 * i + 2] / 1e9;
+                table.Add(name, m, bytes / 1e6, al, un, pe, un / al, pe / al);
+            }
+        }
+        finally
+        {
+            SkinnyGemm.NoPeel = false;
+            NativeMemory.AlignedFree(pool);
+            NativeMemory.AlignedFree(a);
+            NativeMemory.AlignedFree(c);
+        }
+        table.Notes.Add("GB/s = B's bytes / seconds of the fastest call (DecodeGemvKernels.BestCalls: the contenders take turns; A and C in cache).");
+        table.Print();
+    }
+}
