@@ -16,7 +16,7 @@ namespace ShardGen.Benchmarks;
 /// </summary>
 internal static unsafe class DecodeGemvKernels
 {
-    private const long PoolFloats = 128L << 20;
+    internal const long PoolFloats = 128L << 20;
 
     /// <summary>A weight matrix as the kernel sees it: B [N, K] (transposed) or [K, N], its leading dimension.</summary>
     private sealed record Shape(string Name, bool Transposed, int N, int K, int Ld);
@@ -108,7 +108,7 @@ internal static unsafe class DecodeGemvKernels
     /// with other sessions the fastest call is the one no other process interrupted, where a median would time the
     /// neighbours. Memory traffic from the neighbours still slows every contender alike.
     /// </summary>
-    private static double[] BestCalls(int rounds, double minSeconds, Action[] contenders)
+    internal static double[] BestCalls(int rounds, double minSeconds, Action[] contenders)
     {
         var best = new double[contenders.Length];
         Array.Fill(best, double.MaxValue);
@@ -204,7 +204,7 @@ internal static unsafe class DecodeGemvKernels
         }
     }
 
-    private static void Fill(float* p, long count)
+    internal static void Fill(float* p, long count)
     {
         // xorshift: random operands (Operands.cs says why), fast enough for half a GiB.
         uint x = 2463534242;

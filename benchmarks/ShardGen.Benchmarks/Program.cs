@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 using ShardGen.Benchmarks;
 
 // dotnet run --project benchmarks/ShardGen.Benchmarks -c Release -- <suite> [--quick]
-// Suites: gemm, mlp, collectives, generator, memory, comm-study, cost-model, decode-gemv, load, decode, layout, train, all. Each prints one table of ratios.
+// Suites: gemm, mlp, collectives, generator, memory, comm-study, cost-model, decode-gemv, load, decode, layout, gemv-align, train, all. Each prints one table of ratios.
 var suites = new Dictionary<string, Action<Options>>
 {
     ["gemm"] = GemmSuite.Run,
@@ -19,6 +19,7 @@ var suites = new Dictionary<string, Action<Options>>
     ["load"] = LoadSuite.Run,
     ["decode"] = DecodeSuite.Run,
     ["layout"] = LayoutSuite.Run,
+    ["gemv-align"] = GemvAlignSuite.Run,
     ["train"] = TrainSuite.Run,
 };
 var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();

@@ -64,6 +64,19 @@ internal static unsafe partial class SkinnyGemm
         // previous body (measured faster on the 2-device slices: 0.87 against 0.72 of a streaming read).
         int q = n / 4;
         bool quarters = ldb == k;
+        // Rows of B off their vector boundary (a safetensors file mapped in place: data offsets are only 8-byte
+        // aligned): every load would split two cache lines (0.86–0.96 of the aligned speed at M = 1, gemv-align
+        // suite). Read from the boundary before each row instead, the lanes outside it masked to zero (Edges).
+        int shift = quarters && q > 0 ? Shift<L, V>(g.B, k) : 0;
+        var edges = new Edges<V>();
+        if (shift > 0)
+        {
+            int span = (shift + k + L.Count - 1) / L.Count * L.Count;
+            edges = new Edges<V>(L.Load(EdgeMasks + MaskLanes - shift), L.Load(EdgeMasks + 3 * MaskLanes - (shift + k - (span - L.Count))), span - L.Count);
+            whole = span;
+            k = span;
+            if (R1.Count == 1) piece = whole;
+        }
         if (!quarters && R1.Count == 1 && R2.Count == 0)
         {
             AdjacentDots<L, V>(g);
@@ -73,24 +86,25 @@ internal static unsafe partial class SkinnyGemm
         int cTile = quarters ? 1 : 4, cs = quarters ? q : 1;
         float* ap = g.A;
         nint aStep = L.Count;
-        if (g.M > 1)
+        if (g.M > 1 || shift > 0)
         {
-            ap = PackA<L, V>(g, whole);
+            ap = PackA<L, V>(g, whole, shift);
             aStep = g.M * L.Count;
         }
         for (int t = 0; t < q; t++)
         {
-            float* b = g.B + t * tileStep;
+            float* b = g.B - shift + t * tileStep;
             int p0 = 0;
             do
             {
                 int p1 = Math.Min(whole, p0 + piece);
-                DotTile<L, V, R1>(ap, aStep, g.A, lda, b, rowStep, p0, p1, k, saved, g.C + t * cTile, ldc, cs, g.Accumulate);
-                if (R2.Count > 0) DotTile<L, V, R2>(ap + 4 * L.Count, aStep, a4, lda, b, rowStep, p0, p1, k, saved + 16, c4 + t * cTile, ldc, cs, g.Accumulate);
+                DotTile<L, V, R1>(ap, aStep, g.A, lda, b, rowStep, p0, p1, k, edges, saved, g.C + t * cTile, ldc, cs, g.Accumulate);
+                if (R2.Count > 0) DotTile<L, V, R2>(ap + 4 * L.Count, aStep, a4, lda, b, rowStep, p0, p1, k, edges, saved + 16, c4 + t * cTile, ldc, cs, g.Accumulate);
                 p0 = p1;
             } while (p0 < whole);
         }
         int j = 4 * q;
+        k = g.K;
         for (; j < n; j++)
         {
             float* bj = g.B + j * ldb;
@@ -174,15 +188,65 @@ internal static unsafe partial class SkinnyGemm
     /// step's vectors of A lie in adjacent cache lines. In place, rows of A 8 KiB apart (K = 2048) fall in the same L1
     /// set as each other and as the four rows of B, and eight of them plus B's lines overflow its ways.
     /// </summary>
-    private static float* PackA<L, V>(in GemmArgs g, int whole) where L : struct, ILanes<V> where V : unmanaged
+    private static float* PackA<L, V>(in GemmArgs g, int whole, int shift) where L : struct, ILanes<V> where V : unmanaged
     {
         int m = g.M;
         float* packed = Scratch(m * whole);
         float* to = packed;
+        if (shift == 0)
+        {
+            for (int p = 0; p < whole; p += L.Count)
+                for (int r = 0; r < m; r++, to += L.Count)
+                    L.Store(L.Load(g.A + r * g.Lda + p), to);
+            return packed;
+        }
+        // Shifted with B: A[r, p] at lane p + shift, zeros before and after (whole covers shift + K).
         for (int p = 0; p < whole; p += L.Count)
-            for (int r = 0; r < m; r++, to += L.Count)
-                L.Store(L.Load(g.A + r * g.Lda + p), to);
+            for (int r = 0; r < m; r++)
+                for (int i = 0; i < L.Count; i++, to++)
+                {
+                    int col = p + i - shift;
+                    *to = col >= 0 && col < g.K ? g.A[r * g.Lda + col] : 0f;
+                }
         return packed;
+    }
+
+    /// <summary>
+    /// Floats from the vector boundary before B to B (every row shares it: ld = K here) when B is off its boundary by
+    /// whole floats and K spans at least two vectors; else 0.
+    /// </summary>
+    private static int Shift<L, V>(float* b, int k) where L : struct, ILanes<V> where V : unmanaged
+    {
+        nint off = (nint)b & (L.Count * sizeof(float) - 1);
+        if (NoPeel || off == 0 || (off & 3) != 0 || (k * sizeof(float)) % (L.Count * sizeof(float)) != 0 || k < 2 * L.Count) return 0;
+        return (int)off / sizeof(float);
+    }
+
+    /// <summary>Benchmarks' A/B switch: the rows of B read from wherever they start, as before the edges.</summary>
+    internal static volatile bool NoPeel = Environment.GetEnvironmentVariable("SHARDGEN_SKINNY_NOPEEL") == "1";
+
+    private const int MaskLanes = 16;
+
+    /// <summary>16 lanes of zeros, 32 of ones, 16 of zeros: a vector loaded at 16 − s keeps lanes ≥ s, at 48 − e lanes &lt; e.</summary>
+    private static readonly float* EdgeMasks = MakeMasks();
+
+    private static float* MakeMasks()
+    {
+        var m = (uint*)NativeMemory.AlignedAlloc(4 * MaskLanes * sizeof(uint), 64);
+        for (int i = 0; i < 4 * MaskLanes; i++) m[i] = i >= MaskLanes && i < 3 * MaskLanes ? uint.MaxValue : 0u;
+        return (float*)m;
+    }
+
+    /// <summary>
+    /// The masks of a shifted B's first vector (lanes ≥ shift: the row's start) and last (lanes below the row's end), and
+    /// the offset of that last vector; First = Last = −1 when B is not shifted. Lanes outside are zeroed, not just
+    /// multiplied by A's zero padding, because they hold the neighbouring floats of the file, which may be Inf or NaN.
+    /// </summary>
+    private readonly struct Edges<V>(V head, V tail, int last) where V : unmanaged
+    {
+        public readonly V Head = head, Tail = tail;
+        public readonly int Last = last;
+        public bool Shifted => Last > 0;
     }
 
     /// <summary>This thread's scratch buffer of at least <paramref name="floats"/> floats, 64-byte aligned, grown on demand (never freed).</summary>
@@ -202,7 +266,7 @@ internal static unsafe partial class SkinnyGemm
     /// adds the tail and writes c[r, i·cs] for i = 0..3, else the sums are saved for the next.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DotTile<L, V, R>(float* ap, nint aStep, float* a, nint lda, float* b, nint ldb, int p0, int p1, int k, V* saved, float* c, nint ldc, nint cs, bool accumulate)
+    private static void DotTile<L, V, R>(float* ap, nint aStep, float* a, nint lda, float* b, nint ldb, int p0, int p1, int k, in Edges<V> edges, V* saved, float* c, nint ldc, nint cs, bool accumulate)
         where L : struct, ILanes<V> where V : unmanaged where R : struct, IRows
     {
         float* xp = ap + p0 / L.Count * aStep;
@@ -219,12 +283,22 @@ internal static unsafe partial class SkinnyGemm
             if (R.Count > 2) { s20 = saved[8]; s21 = saved[9]; s22 = saved[10]; s23 = saved[11]; }
             if (R.Count > 3) { s30 = saved[12]; s31 = saved[13]; s32 = saved[14]; s33 = saved[15]; }
         }
+        bool shifted = edges.Shifted;
+        int last = edges.Last;
         for (int p = p0; p < p1; p += L.Count, xp += aStep)
         {
             var w0 = L.Load(b + p);
             var w1 = L.Load(b1 + p);
             var w2 = L.Load(b2 + p);
             var w3 = L.Load(b3 + p);
+            if (shifted && (p == 0 || p == last))
+            {
+                var mask = p == 0 ? edges.Head : edges.Tail;
+                w0 = L.And(w0, mask);
+                w1 = L.And(w1, mask);
+                w2 = L.And(w2, mask);
+                w3 = L.And(w3, mask);
+            }
             var x = L.Load(xp);
             s00 = L.Fma(x, w0, s00);
             s01 = L.Fma(x, w1, s01);

@@ -16,6 +16,7 @@ internal static unsafe partial class SkinnyGemm
         static abstract void Store(V v, float* p);
         static abstract V Fma(V a, V b, V c);
         static abstract float Sum(V v);
+        static abstract V And(V a, V b);
 
         /// <summary>[Σa, Σb, Σc, Σd]: four horizontal sums at once (halves folded, then one transposing pairwise-add tree).</summary>
         static abstract Vector128<float> Sum4(V a, V b, V c, V d);
@@ -30,6 +31,7 @@ internal static unsafe partial class SkinnyGemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> v, float* p) => Vector512.Store(v, p);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> And(Vector512<float> a, Vector512<float> b) => a & b;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<float> Sum4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d) =>
@@ -45,6 +47,7 @@ internal static unsafe partial class SkinnyGemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> v, float* p) => Vector256.Store(v, p);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> And(Vector256<float> a, Vector256<float> b) => a & b;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
