@@ -7,7 +7,15 @@ namespace ShardGen.Checkpoints;
 /// One logical tensor's place in a Hugging Face checkpoint: the tensor's name and stored shape, whether it is stored
 /// [out, in] (read transposed), and which of its columns it is (GPT-2's fused c_attn holds q, k and v side by side).
 /// </summary>
-internal sealed record TensorMapping(WeightKey Key, string Name, long[] StoredShape, bool Transposed, int Col0, int Rows, int Cols);
+internal sealed record TensorMapping(WeightKey Key, string Name, long[] StoredShape, bool Transposed, int Col0, int Rows, int Cols)
+{
+    /// <summary>
+    /// Where logical element (row, col) of the [in, out] weight lies in the stored tensor, row-major: [out, in] on file
+    /// stores it at [Col0 + col, row]; [in, out] at [row, Col0 + col] (GPT-2's fused c_attn: Col0 picks q, k or v).
+    /// </summary>
+    public long StoredIndex(long row, long col) =>
+        Transposed ? (Col0 + col) * StoredShape[^1] + row : row * StoredShape[^1] + Col0 + col;
+}
 
 /// <summary>
 /// The Hugging Face name table of both families (docs/checkpoints.md prints the same table): LLaMA's nn.Linear

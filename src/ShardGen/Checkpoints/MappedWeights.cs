@@ -72,7 +72,7 @@ internal sealed unsafe class MappedWeights : IWeightSource, IStridedWeightSource
         // Stored [out, in]: logical (r, c) is stored (c, r), so the slice is stored rows [col0, +cols) × columns [row0, +rows).
         int storedCols = (int)map.StoredShape[^1];
         var (viewRows, viewCols) = map.Transposed ? (cols, rows) : (rows, cols);
-        long first = map.Transposed ? (long)(map.Col0 + col0) * storedCols + row0 : (long)row0 * storedCols + map.Col0 + col0;
+        long first = map.StoredIndex(row0, col0);
         if (!device.IsLocal || viewRows == 0 || viewCols == 0) return memory.Allocate(device, viewRows, viewCols);
         int elements = (viewRows - 1) * storedCols + viewCols;
         long offset = tensor.FileOffset + first * sizeof(float);

@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace ShardGen.Cpu;
@@ -16,10 +15,6 @@ namespace ShardGen.Cpu;
 /// </summary>
 internal sealed unsafe class MappedFile
 {
-    private const int ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapNoReserve = 0x4000, MadvPopulateRead = 22;
-    private const long Page = 4096;
-    private static readonly nint Failed = -1;
-
     private nint _data;
     private int _references = 1;
 
@@ -37,8 +32,8 @@ internal sealed unsafe class MappedFile
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         long length = RandomAccess.GetLength(handle);
         if (length == 0) return null;
-        nint data = mmap(0, (nuint)length, ProtRead | ProtWrite, MapPrivate | MapNoReserve, (int)handle.DangerousGetHandle(), 0);
-        return data == Failed ? null : new MappedFile(path, data, length);
+        nint data = Libc.mmap(0, (nuint)length, Libc.ProtRead | Libc.ProtWrite, Libc.MapPrivate | Libc.MapNoReserve, (int)handle.DangerousGetHandle(), 0);
+        return data == Libc.Failed ? null : new MappedFile(path, data, length);
     }
 
     /// <summary>The mapped file's path, for messages.</summary>
@@ -70,7 +65,7 @@ internal sealed unsafe class MappedFile
     {
         if (Interlocked.Decrement(ref _references) != 0) return;
         nint p = Interlocked.Exchange(ref _data, 0);
-        if (p != 0) munmap(p, (nuint)Length);
+        if (p != 0) Libc.munmap(p, (nuint)Length);
     }
 
     /// <summary>
@@ -79,16 +74,7 @@ internal sealed unsafe class MappedFile
     /// </summary>
     public void Populate(long offset, long bytes)
     {
-        long first = offset & ~(Page - 1), end = Math.Min(Length, offset + bytes);
-        if (end > first) madvise((nint)(Data + first), (nuint)(end - first), MadvPopulateRead);
+        long first = offset & ~(Libc.Page - 1), end = Math.Min(Length, offset + bytes);
+        if (end > first) Libc.madvise((nint)(Data + first), (nuint)(end - first), Libc.MadvPopulateRead);
     }
-
-    [DllImport("libc.so.6", SetLastError = true)]
-    private static extern nint mmap(nint address, nuint length, int protection, int flags, int fd, nint offset);
-
-    [DllImport("libc.so.6", SetLastError = true)]
-    private static extern int munmap(nint address, nuint length);
-
-    [DllImport("libc.so.6", SetLastError = true)]
-    private static extern int madvise(nint address, nuint length, int advice);
 }

@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.InteropServices;
 
 namespace ShardGen.Cpu;
 
@@ -15,26 +14,17 @@ internal static unsafe class MappedMemory
     /// <summary>Buffers from this size on are mapped; smaller ones reuse the heap (activations come and go).</summary>
     public const nuint MinBytes = 4 << 20;
 
-    private const nuint Page = 4096;
-    private const int ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapAnonymous = 0x20;
-    private static readonly nint Failed = -1;
 
     /// <summary>Zero-filled, page-aligned memory of <paramref name="bytes"/>; null when not mapped (small, not Linux, refused).</summary>
     public static void* TryMap(nuint bytes)
     {
         if (!OperatingSystem.IsLinux() || bytes < MinBytes) return null;
-        nint start = mmap(0, Round(bytes), ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
-        return start == Failed ? null : (void*)start;
+        nint start = Libc.mmap(0, Round(bytes), Libc.ProtRead | Libc.ProtWrite, Libc.MapPrivate | Libc.MapAnonymous, -1, 0);
+        return start == Libc.Failed ? null : (void*)start;
     }
 
     /// <summary>Unmaps what <see cref="TryMap"/> returned for <paramref name="bytes"/>.</summary>
-    public static void Unmap(void* data, nuint bytes) => munmap((nint)data, Round(bytes));
+    public static void Unmap(void* data, nuint bytes) => Libc.munmap((nint)data, Round(bytes));
 
-    private static nuint Round(nuint bytes) => (bytes + Page - 1) & ~(Page - 1);
-
-    [DllImport("libc.so.6", SetLastError = true)]
-    private static extern nint mmap(nint address, nuint length, int protection, int flags, int fd, nint offset);
-
-    [DllImport("libc.so.6", SetLastError = true)]
-    private static extern int munmap(nint address, nuint length);
+    private static nuint Round(nuint bytes) => (bytes + (nuint)Libc.Page - 1) & ~((nuint)Libc.Page - 1);
 }

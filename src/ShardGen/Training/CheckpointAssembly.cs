@@ -37,14 +37,11 @@ internal sealed class CheckpointAssembly
         if (!_byKey.TryGetValue(key, out var target))
             throw new InvalidOperationException($"Model '{_model}': parameter {key} has no Hugging Face name; it cannot be saved.");
         var (map, tensor) = target;
-        long storedCols = map.StoredShape[^1];
         var mask = _covered[map.Name];
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
             {
-                long row = row0 + r, col = col0 + c;
-                // [out, in] on file: logical (row = in, col = out) is stored at [col, row].
-                long at = map.Transposed ? col * storedCols + row : row * storedCols + map.Col0 + col;
+                long at = map.StoredIndex(row0 + r, col0 + c);
                 tensor.Data[at] = data[r * cols + c];
                 mask[at] = true;
             }
