@@ -21,6 +21,7 @@ internal static unsafe class GemmKernel
     /// <summary>Runs the GEMM on the calling thread.</summary>
     public static void Run(in GemmArgs g, GemmWorkspace workspace)
     {
+        if (g.B16 != null) throw new NotSupportedException("A bfloat16 B has no kernel yet.");
         if (SkinnyGemm.Applies(g))
         {
             SkinnyGemm.Run(g);
@@ -37,6 +38,7 @@ internal static unsafe class GemmKernel
     /// </summary>
     public static void Run(GemmArgs g, GemmWorkspace[] workspaces, KernelThreadTeam? team)
     {
+        if (g.B16 != null) throw new NotSupportedException("A bfloat16 B has no kernel yet.");
         if (SkinnyGemm.Applies(g))
         {
             // A few rows (decoding): the time is reading B, so stream it once, columns split over the team.
