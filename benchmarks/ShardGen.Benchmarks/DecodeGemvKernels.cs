@@ -19,9 +19,9 @@ internal static unsafe class DecodeGemvKernels
     internal const long PoolFloats = 128L << 20;
 
     /// <summary>A weight matrix as the kernel sees it: B [N, K] (transposed) or [K, N], its leading dimension.</summary>
-    private sealed record Shape(string Name, bool Transposed, int N, int K, int Ld);
+    internal sealed record Shape(string Name, bool Transposed, int N, int K, int Ld);
 
-    private static readonly Shape[] Shapes =
+    internal static readonly Shape[] Shapes =
     [
         new("q|k|v", true, 3072, 2048, 2048),
         new("in cache", true, 64, 2048, 2048), // 512 KiB, read again every call from L2: the compute limit
@@ -39,7 +39,7 @@ internal static unsafe class DecodeGemvKernels
         new("head", false, 32000, 2048, 32000),
     ];
 
-    private static readonly int[] RowCounts = [1, 2, 4, 8];
+    internal static readonly int[] RowCounts = [1, 2, 4, 8];
 
     public static void Run(Options o)
     {
@@ -131,7 +131,7 @@ internal static unsafe class DecodeGemvKernels
     /// The streaming-read limit in calls as short as the kernel's: each sums the next 32 MiB of the pool with Vector512
     /// (four accumulators, as ReadBandwidth.cs), split over the same team as the kernel.
     /// </summary>
-    private sealed class StreamRead(float* pool, KernelThreadTeam? team) : ITeamJob
+    internal sealed class StreamRead(float* pool, KernelThreadTeam? team) : ITeamJob
     {
         private const long Floats = 8L << 20;
         private long _offset;
@@ -169,7 +169,7 @@ internal static unsafe class DecodeGemvKernels
     }
 
     /// <summary>GFLOP/s of FmaPeak's FMA loop on this thread: its fastest short run, for the reason BestCalls gives.</summary>
-    private static double PeakPerThread()
+    internal static double PeakPerThread()
     {
         double best = 0;
         for (int i = 0; i < 200; i++)
@@ -181,9 +181,9 @@ internal static unsafe class DecodeGemvKernels
         return best;
     }
 
-    private static string Name(Shape s, int m) => $"{(s.Transposed ? "[N, K]" : "[K, N]")} {s.Name} M={m}";
+    internal static string Name(Shape s, int m) => $"{(s.Transposed ? "[N, K]" : "[K, N]")} {s.Name} M={m}";
 
-    private static string Dims(Shape s)
+    internal static string Dims(Shape s)
     {
         int rows = s.Transposed ? s.N : s.K, cols = s.Transposed ? s.K : s.N;
         return $"{s.Name} [{rows}, {cols}]" + (s.Ld != cols ? $" ({s.Ld})" : "");

@@ -17,8 +17,11 @@ internal static class DecodeGemvSuite
 
     public static void Run(Options o)
     {
-        if (Environment.GetEnvironmentVariable("SHARDGEN_GEMV_FILTER") == null) Devices(o);
-        DecodeGemvKernels.Run(o);
+        // SHARDGEN_GEMV_BF16=only: the float32-against-bfloat16 table alone.
+        bool bf16Only = Environment.GetEnvironmentVariable("SHARDGEN_GEMV_BF16") == "only";
+        if (Environment.GetEnvironmentVariable("SHARDGEN_GEMV_FILTER") == null && !bf16Only) Devices(o);
+        if (!bf16Only) DecodeGemvKernels.Run(o);
+        DecodeGemvBf16.Run(o);
     }
 
     private static void Devices(Options o)

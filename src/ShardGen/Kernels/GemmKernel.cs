@@ -21,7 +21,6 @@ internal static unsafe class GemmKernel
     /// <summary>Runs the GEMM on the calling thread.</summary>
     public static void Run(in GemmArgs g, GemmWorkspace workspace)
     {
-        if (g.B16 != null) throw new NotSupportedException("A bfloat16 B has no kernel yet.");
         if (SkinnyGemm.Applies(g))
         {
             SkinnyGemm.Run(g);
@@ -38,7 +37,6 @@ internal static unsafe class GemmKernel
     /// </summary>
     public static void Run(GemmArgs g, GemmWorkspace[] workspaces, KernelThreadTeam? team)
     {
-        if (g.B16 != null) throw new NotSupportedException("A bfloat16 B has no kernel yet.");
         if (SkinnyGemm.Applies(g))
         {
             // A few rows (decoding): the time is reading B, so stream it once, columns split over the team.
@@ -132,7 +130,7 @@ internal static unsafe class GemmKernel
                 int kc = Math.Min(TKernel.KC, k - pc);
                 bool add = g.Accumulate || pc > 0;
                 bool last = pc + kc == k;
-                GemmPacking.PackB(g.B, g.Ldb, g.TransB, pc, jc, kc, nc, nrMax, packB);
+                GemmPacking.PackB(g, pc, jc, kc, nc, nrMax, packB);
                 for (int ic = 0; ic < m; ic += TKernel.MC)
                 {
                     int mc = Math.Min(TKernel.MC, m - ic);
@@ -199,9 +197,10 @@ internal static unsafe class GemmKernel
         bool epilogue = g.HasEpilogue;
         float* tile = ws.Tile((nint)mr * nr);
 
-        if (!g.TransB && m <= SkinnyRows512)
+        if (!g.TransB && m <= SkinnyRows512 && g.B16 == null)
         {
-            // Skinny: B read in place, panel by panel; the panel (kc×64) stays in L1/L2 for the few row tiles.
+            // Skinny: B read in place, panel by panel; the panel (kc×64) stays in L1/L2 for the few row tiles. A bfloat16
+            // B takes the packed paths below instead (widened while packed).
             int kcMax = Math.Min(SkinnyKc512, k);
             float* aPack = g.TransA ? ws.PackA((nint)m * kcMax) : null;
             // This path never packs B, so the PackB buffer holds the zero-padded right-edge panel.
@@ -269,7 +268,7 @@ internal static unsafe class GemmKernel
                     for (int jc = 0; jc < n; jc += ncMax)
                     {
                         int nc = Math.Min(ncMax, n - jc);
-                        GemmPacking.PackB(g.B, g.Ldb, g.TransB, pc, jc, kc, nc, nr, packB);
+                        GemmPacking.PackB(g, pc, jc, kc, nc, nr, packB);
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int rows = Math.Min(mr, mc - ir);
@@ -295,7 +294,7 @@ internal static unsafe class GemmKernel
                 {
                     int kc = Math.Min(kcMax, k - pc);
                     bool add = g.Accumulate || pc > 0, last = pc + kc == k;
-                    GemmPacking.PackB(g.B, g.Ldb, g.TransB, pc, jc, kc, nc, nr, packB);
+                    GemmPacking.PackB(g, pc, jc, kc, nc, nr, packB);
                     for (int ir = 0; ir < m; ir += mr)
                     {
                         int rows = Math.Min(mr, m - ir);

@@ -8,7 +8,7 @@ namespace ShardGen.Kernels;
 /// Packs blocks of op(A) and op(B) into the layout the micro-kernels stream: contiguous, zero-padded to
 /// whole MR/NR panels. Transposes are resolved here, so all four GEMM variants share one micro-kernel.
 /// </summary>
-internal static unsafe class GemmPacking
+internal static unsafe partial class GemmPacking
 {
     /// <summary>
     /// Packs op(A)[i0.., p0..] (mc×kc) as ⌈mc/MR⌉ panels; panel t holds kc groups of MR floats

@@ -82,7 +82,12 @@ internal static unsafe partial class SkinnyGemm
     /// <summary>Runs the GEMM on the calling thread.</summary>
     public static void Run(in GemmArgs g)
     {
-        if (Wide)
+        if (g.B16 != null)
+        {
+            if (Wide) Bf16<Lanes512, Vector512<float>>(g);
+            else Bf16<Lanes256, Vector256<float>>(g);
+        }
+        else if (Wide)
         {
             if (g.TransB) Dots<Lanes512, Vector512<float>>(g);
             else Rows<Lanes512, Vector512<float>>(g);
