@@ -31,9 +31,9 @@ public sealed class BFloat16InPlaceTests : IDisposable
     [TorchTheory]
     [InlineData("llama", 1, false, 1)]
     [InlineData("llama", 2, true, 2)]     // tied: the head is the bf16 embedding table, transposed
-    [InlineData("qwen2", 1, false, 3)]    // q/k/v biases; a vocabulary of 1003 on three devices
-    [InlineData("mistral", 2, false, 4)]  // four KV heads on four devices, sharded index
-    [InlineData("gpt2", 1, true, 3)]      // c_attn's q/k/v column ranges, strided bf16 [in, out]
+    [InlineData("qwen2", 1, false, 4)]    // q/k/v biases; a vocabulary of 1003 on four devices
+    [InlineData("mistral", 2, false, 2)]  // sharded index
+    [InlineData("gpt2", 1, true, 3)]      // c_attn's q/k/v column ranges, strided bf16 [in, out]; 1003 rows on three devices
     [InlineData("gpt2", 2, false, 4)]     // an untied lm_head [vocab, hidden]
     public void Weights_kept_in_BF16_give_the_reference_logits(string modelType, int shards, bool tied, int devices)
     {
@@ -59,8 +59,8 @@ public sealed class BFloat16InPlaceTests : IDisposable
 
     [TorchTheory]
     [InlineData("llama", 2)]
-    [InlineData("qwen2", 3)]
-    [InlineData("gpt2", 2)]
+    [InlineData("qwen2", 4)]              // two KV heads, each shared by two devices
+    [InlineData("gpt2", 3)]
     public void Cached_decoding_on_BF16_weights_gives_the_reference_ids(string modelType, int devices)
     {
         bool gpt2 = modelType == "gpt2";
@@ -83,7 +83,7 @@ public sealed class BFloat16InPlaceTests : IDisposable
     public void Kept_weights_give_the_widened_load_s_logits_in_half_the_bytes(ModelFamily family, string modelType, bool tied, int devices)
     {
         string dir = RandomCheckpoint.Write(Path.Combine(_root, modelType),
-            new RandomCheckpointSpec(family, Vocab: 211, Hidden: 64, Heads: 4, KvHeads: 2, FfnHidden: 96, Layers: 2)
+            new RandomCheckpointSpec(family, Vocab: 211, Hidden: 64, Heads: 4, KvHeads: family == ModelFamily.Gpt2 ? 4 : 2, FfnHidden: 96, Layers: 2)
             { Seed = Environment.TickCount, Positions = 32, Tied = tied, ModelType = modelType, DType = SafetensorsDType.BF16 });
         string file = Path.Combine(dir, Checkpoint.SingleFile);
         byte[] before = SHA256.HashData(File.ReadAllBytes(file));
