@@ -111,16 +111,17 @@ internal static class DecodeSuite
     }
 
     /// <summary>The checkpoint, written by RandomCheckpoint on first use to $SHARDGEN_BENCH_CACHE or ~/.cache/shardgen.</summary>
-    internal static string CachedCheckpoint()
+    internal static string CachedCheckpoint(SafetensorsDType dtype = SafetensorsDType.F32)
     {
         string root = Environment.GetEnvironmentVariable("SHARDGEN_BENCH_CACHE") is { Length: > 0 } c ? c
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "shardgen");
-        string directory = Path.Combine(root, "llama-492m-f32");
+        int size = dtype == SafetensorsDType.F32 ? 4 : 2;
+        string directory = Path.Combine(root, $"llama-492m-{dtype.ToString().ToLowerInvariant()}");
         string file = Path.Combine(directory, Checkpoint.SingleFile);
-        if (File.Exists(file) && File.Exists(Path.Combine(directory, Checkpoint.ConfigFile)) && new FileInfo(file).Length > Parameters() * 4) return directory;
-        Console.WriteLine($"decode: writing the {Parameters() * 4 / 1e9:F2} GB random checkpoint to {directory} (once)...");
+        if (File.Exists(file) && File.Exists(Path.Combine(directory, Checkpoint.ConfigFile)) && new FileInfo(file).Length > Parameters() * size) return directory;
+        Console.WriteLine($"decode: writing the {Parameters() * size / 1e9:F2} GB random checkpoint to {directory} (once)...");
         var clock = Stopwatch.StartNew();
-        RandomCheckpoint.Write(directory, new RandomCheckpointSpec(ModelFamily.Llama, Vocab, Hidden, Heads, KvHeads, Ffn, Layers) { Positions = 4096, Seed = 13 });
+        RandomCheckpoint.Write(directory, new RandomCheckpointSpec(ModelFamily.Llama, Vocab, Hidden, Heads, KvHeads, Ffn, Layers) { Positions = 4096, Seed = 13, DType = dtype });
         Console.WriteLine($"decode: written in {clock.Elapsed.TotalSeconds:F0} s");
         return directory;
     }
@@ -134,10 +135,11 @@ internal static class DecodeSuite
     private static long LayerWeights() =>
         (long)Hidden * (Heads + 2 * KvHeads) * (Hidden / Heads) + (long)Heads * (Hidden / Heads) * Hidden + 3L * Hidden * Ffn + 2L * Hidden;
 
-    private static long Parameters() => 2L * Vocab * Hidden + Layers * LayerWeights() + Hidden;
+    internal static long Parameters() => 2L * Vocab * Hidden + Layers * LayerWeights() + Hidden;
 
-    /// <summary>Bytes one decode step reads: every weight except the embedding table.</summary>
-    private static long StreamedWeightBytes() => 4 * (Layers * LayerWeights() + Hidden + (long)Vocab * Hidden);
+    /// <summary>Bytes one decode step reads: every weight except the embedding table (matrices at <paramref name="size"/> bytes, norms at 4).</summary>
+    internal static long StreamedWeightBytes(int size = 4) =>
+        size * (Layers * (LayerWeights() - 2L * Hidden) + (long)Vocab * Hidden) + 4 * (Layers * 2L * Hidden + Hidden);
 
     private static double PrefillFlops()
     {
@@ -180,7 +182,7 @@ internal static class DecodeSuite
     }
 
 
-    private static double ReadFilesOnce(string directory)
+    internal static double ReadFilesOnce(string directory)
     {
         var buffer = new byte[1 << 20];
         var clock = Stopwatch.StartNew();

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 using ShardGen.Benchmarks;
 
 // dotnet run --project benchmarks/ShardGen.Benchmarks -c Release -- <suite> [--quick]
-// Suites: gemm, mlp, collectives, generator, memory, comm-study, cost-model, decode-gemv, load, decode, layout, gemv-align, train, all. Each prints one table of ratios.
+// Suites: gemm, mlp, collectives, generator, memory, comm-study, cost-model, decode-gemv, load, decode, decode-bf16, layout, gemv-align, train, all. Each prints one table of ratios.
 var suites = new Dictionary<string, Action<Options>>
 {
     ["gemm"] = GemmSuite.Run,
@@ -18,6 +18,7 @@ var suites = new Dictionary<string, Action<Options>>
     ["decode-gemv"] = DecodeGemvSuite.Run,
     ["load"] = LoadSuite.Run,
     ["decode"] = DecodeSuite.Run,
+    ["decode-bf16"] = DecodeBFloat16Suite.Run,
     ["layout"] = LayoutSuite.Run,
     ["gemv-align"] = GemvAlignSuite.Run,
     ["train"] = TrainSuite.Run,

@@ -54,7 +54,7 @@ static int Run(SampleArguments a, SampleBackend backend)
             : tokenizer?.Encode(a.Prompt) ?? throw new ArgumentException($"--prompt needs a tokenizer: {directory} has no tokenizer.json (give --prompt-ids instead)."));
 
         var clock = Stopwatch.StartNew();
-        using var model = Llama.Load(mesh, directory);
+        using var model = Llama.Load(mesh, directory, keepBFloat16: a.KeepBFloat16);
         double loadMs = clock.Elapsed.TotalMilliseconds;
         TextGenerator.CheckPrompt(prompt, model.Vocab);
 

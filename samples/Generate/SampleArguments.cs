@@ -18,6 +18,8 @@ internal sealed record SampleArguments
     public ulong Seed { get; private init; }
     public string? LogitsOut { get; private init; }
     public bool Mpi { get; private init; }
+    /// <summary>--keep-bf16: a BF16 checkpoint's matrices stay BF16 on the devices (half the bytes per decoded token; CPU devices and MPI ranks).</summary>
+    public bool KeepBFloat16 { get; private init; }
     /// <summary>--out=DIR (the MPI test harness's): each rank also writes its own report line to DIR/rank&lt;r&gt;.txt.</summary>
     public string? RankReports { get; private init; }
 
@@ -53,10 +55,11 @@ internal sealed record SampleArguments
                     break;
                 case "--logits-out": a = a with { LogitsOut = Value() }; break;
                 case "--mpi": a = a with { Mpi = true }; break;
+                case "--keep-bf16": a = a with { KeepBFloat16 = true }; break;
                 default:
                     if (flag.StartsWith("--out=", StringComparison.Ordinal)) { a = a with { RankReports = flag["--out=".Length..] }; break; }
                     throw new ArgumentException($"Unknown option '{flag}': use --checkpoint DIR, --devices N, --backend cpu|ilgpu-cpu|cuda|opencl, " +
-                        "--prompt-ids 1,2,3 or --prompt \"text\", --max-new-tokens N, --temperature T, --top-k K, --top-p P, --seed S, --logits-out FILE.npy, --mpi.");
+                        "--prompt-ids 1,2,3 or --prompt \"text\", --max-new-tokens N, --temperature T, --top-k K, --top-p P, --seed S, --logits-out FILE.npy, --mpi, --keep-bf16.");
             }
         }
         if (a.PromptIds != null && a.Prompt != null)

@@ -193,6 +193,41 @@ public sealed class MpiModelTests
         }
     }
 
+    /// <summary>
+    /// A BF16 checkpoint loaded with keepBFloat16 on 2 and 4 ranks: each rank's device holds its slices in BF16 (about half
+    /// of 1/P of the widened model's bytes) and the logits equal a widened load's on one local device.
+    /// </summary>
+    [MpiFact]
+    public void BFloat16CheckpointKeptInBFloat16_On2And4Ranks()
+    {
+        string dir = System.IO.Directory.CreateTempSubdirectory("shardgen-mpi-bf16-").FullName;
+        try
+        {
+            ShardGen.Checkpoints.RandomCheckpoint.Write(dir, new ShardGen.Checkpoints.RandomCheckpointSpec(ShardGen.Checkpoints.ModelFamily.Llama,
+                Vocab: 4000, Hidden: 128, Heads: 8, KvHeads: 4, FfnHidden: 256, Layers: 2)
+                { Seed = Environment.TickCount, Tied = false, DType = ShardGen.Checkpoints.SafetensorsDType.BF16 });
+            foreach (int ranks in new[] { 2, 4 })
+            {
+                var run = MpiJob.Run(ranks, new[] { "lm-bf16=" + dir });
+                Assert.True(run.ExitCode == 0, run.ToString());
+                var lines = run.Lines("BF16 ").ToArray();
+                Assert.Equal(ranks, lines.Length);
+                foreach (var line in lines)
+                {
+                    _output.WriteLine(line);
+                    double Field(string key) => double.Parse(Regex.Match(line, $@"\b{key}=(\S+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                    Assert.True(Field("vsWidened") < 1e-5, line);
+                    // Matrices at two bytes; norms (replicated, four bytes) are a few KB.
+                    Assert.True(Field("kept") < 0.56 * Field("widenedWhole") / ranks && Field("kept") > 0.44 * Field("widenedWhole") / ranks, line);
+                }
+            }
+        }
+        finally
+        {
+            System.IO.Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [MpiFact]
     public void TransformerBlockWithoutSequenceParallelism_On2And4Ranks()
     {

@@ -62,8 +62,10 @@ internal static class LanguageModelEmitter
         w.WriteLine("/// <param name=\"checkpointDirectory\">config.json and model.safetensors (or model.safetensors.index.json and its files).</param>");
         w.WriteLine("/// <param name=\"copyWeights\">Copy every slice into device memory, even where it could be used in place: for a checkpoint file that will be");
         w.WriteLine("/// overwritten while the model lives (truncating a mapped file kills the process).</param>");
-        w.WriteLine($"public static {type} Load({Ns}DeviceMesh mesh, string checkpointDirectory, bool copyWeights = false) =>");
-        w.WriteLine($"    new({Ns}Runtime.LanguageModelLoader.Load(mesh, {literal}, LayerSpecs, DeclaredDevices, SequenceParallel, checkpointDirectory, copyWeights));");
+        w.WriteLine("/// <param name=\"keepBFloat16\">Keep a BF16 checkpoint's matrices in BF16, viewed in place (half the bytes each decoded token reads);");
+        w.WriteLine("/// such weights are read-only: load without it to train.</param>");
+        w.WriteLine($"public static {type} Load({Ns}DeviceMesh mesh, string checkpointDirectory, bool copyWeights = false, bool keepBFloat16 = false) =>");
+        w.WriteLine($"    new({Ns}Runtime.LanguageModelLoader.Load(mesh, {literal}, LayerSpecs, DeclaredDevices, SequenceParallel, checkpointDirectory, copyWeights, keepBFloat16));");
         w.WriteLine();
 
         w.WriteLine($"/// <summary>Creates {x} from logical weights (<paramref name=\"weights\"/>, [in, out] matrices), every tensor checked first.</summary>");

@@ -24,16 +24,20 @@ internal sealed unsafe class MappedWeights : IWeightSource, IStridedWeightSource
     private readonly Dictionary<WeightKey, (MappedFile File, TensorMapping Map, SafetensorsTensor Tensor)> _views = new();
     private readonly Dictionary<WeightKey, List<(int Row0, int Rows, int Col0, int Cols)>> _handedOut = new();
 
-    public MappedWeights(CheckpointWeights weights)
+    private readonly bool _keepBFloat16;
+
+    /// <summary>Maps <paramref name="weights"/>' files; <paramref name="keepBFloat16"/> views BF16 matrices in place too, as bfloat16 device buffers (read-only weights), instead of widening them into float32 copies.</summary>
+    public MappedWeights(CheckpointWeights weights, bool keepBFloat16 = false)
     {
         _weights = weights;
+        _keepBFloat16 = keepBFloat16;
         var mapped = new Dictionary<SafetensorsFile, MappedFile?>();
         try
         {
             foreach (var key in weights.Keys)
             {
                 var (map, file, tensor) = weights.Stored(key);
-                if (!Viewable(tensor)) continue;
+                if (!Viewable(tensor, keepBFloat16)) continue;
                 if (!mapped.TryGetValue(file, out var mapping))
                 {
                     mapping = MappedFile.TryOpen(file.Path);
@@ -75,10 +79,15 @@ internal sealed unsafe class MappedWeights : IWeightSource, IStridedWeightSource
         long first = map.StoredIndex(row0, col0);
         if (!device.IsLocal || viewRows == 0 || viewCols == 0) return memory.Allocate(device, viewRows, viewCols);
         int elements = (viewRows - 1) * storedCols + viewCols;
-        long offset = tensor.FileOffset + first * sizeof(float);
+        bool bf16 = tensor.DType == SafetensorsDType.BF16;
+        int size = bf16 ? sizeof(ushort) : sizeof(float);
+        long offset = tensor.FileOffset + first * size;
         // Only this device's elements: a strided view's rows one by one (an MPI rank maps only its own slices).
-        if (viewCols == storedCols) Populate(file, offset, (long)elements * sizeof(float));
-        else for (int r = 0; r < viewRows; r++) file.Populate(offset + (long)r * storedCols * sizeof(float), (long)viewCols * sizeof(float));
+        if (viewCols == storedCols) Populate(file, offset, (long)elements * size);
+        else for (int r = 0; r < viewRows; r++) file.Populate(offset + (long)r * storedCols * size, (long)viewCols * size);
+        // BF16 weights are read-only (nothing trains them), so replicas share one view.
+        if (bf16) return Adopt(file, device, map, memory, viewRows, viewCols, storedCols,
+            (release, counted) => device.TryAdoptBFloat16((ushort*)(file.Data + offset), elements, counted, release));
         if (!HandOut(key, (int)(first / storedCols), viewRows, (int)(first % storedCols), viewCols))
         {
             // Another device of this process views these elements already (a replicated KV head, a position table):
@@ -87,9 +96,17 @@ internal sealed unsafe class MappedWeights : IWeightSource, IStridedWeightSource
             device.Upload(new ReadOnlySpan<float>(file.Data + offset, elements), storedCols, copy);
             return copy;
         }
+        return Adopt(file, device, map, memory, viewRows, viewCols, storedCols,
+            (release, counted) => device.TryAdopt((float*)(file.Data + offset), elements, counted, release));
+    }
+
+    // A device buffer over the mapping (which it keeps alive), viewed as [viewRows, viewCols] with the tensor's stride.
+    private static MatrixView Adopt(MappedFile file, Device device, TensorMapping map, DeviceAllocations memory, int viewRows, int viewCols,
+        int storedCols, Func<Action, int, DeviceBuffer?> adopt)
+    {
         file.Retain();
         DeviceBuffer? buffer;
-        try { buffer = device.TryAdopt((float*)(file.Data + offset), elements, viewRows * viewCols, file.Release); }
+        try { buffer = adopt(file.Release, viewRows * viewCols); }
         catch { file.Release(); throw; }
         if (buffer is null)
         {
@@ -132,8 +149,9 @@ internal sealed unsafe class MappedWeights : IWeightSource, IStridedWeightSource
         _files.Clear();
     }
 
-    // F32 matrices whose every slice fits one device buffer, aligned for float loads.
-    private static bool Viewable(SafetensorsTensor tensor) =>
-        tensor.DType == SafetensorsDType.F32 && tensor.Shape.Length == 2 && tensor.FileOffset % sizeof(float) == 0
-        && tensor.Shape[0] * tensor.Shape[1] <= int.MaxValue;
+    // F32 (and, when kept, BF16) matrices whose every slice fits one device buffer, aligned for their element loads.
+    private static bool Viewable(SafetensorsTensor tensor, bool keepBFloat16) =>
+        (tensor.DType == SafetensorsDType.F32 && tensor.FileOffset % sizeof(float) == 0
+            || keepBFloat16 && tensor.DType == SafetensorsDType.BF16 && tensor.FileOffset % sizeof(ushort) == 0)
+        && tensor.Shape.Length == 2 && tensor.Shape[0] * tensor.Shape[1] <= int.MaxValue;
 }

@@ -18,12 +18,18 @@ public sealed unsafe partial class CpuDevice
 
     internal override bool AdoptsHostMemory => true;
 
-    internal override DeviceBuffer? TryAdopt(float* data, int elements, int counted, Action release)
+    internal override DeviceBuffer? TryAdopt(float* data, int elements, int counted, Action release) =>
+        Adopt(data, elements, counted, release, ElementType.Float32);
+
+    internal override DeviceBuffer? TryAdoptBFloat16(ushort* data, int elements, int counted, Action release) =>
+        Adopt((float*)data, elements, counted, release, ElementType.BFloat16);
+
+    private CpuDeviceBuffer Adopt(float* data, int elements, int counted, Action release, ElementType element)
     {
         CheckAllocate(elements);
         if (_worker.IsStopping) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
         var allocation = new NativeAllocation(data, release);
         if (!_worker.Memory.TryAdd(allocation)) throw new ObjectDisposedException(Name, $"Device {Name} was disposed (its mesh was disposed).");
-        return new CpuDeviceBuffer(this, allocation, _worker.Memory, elements, counted);
+        return new CpuDeviceBuffer(this, allocation, _worker.Memory, elements, counted, element);
     }
 }

@@ -86,9 +86,12 @@ public sealed unsafe partial class CpuDevice : Device
     {
         CheckDownload(source, destination, destinationStride);
         Synchronize();
-        float* src = CpuDeviceBuffer.Pointer(source);
         fixed (float* dst = destination)
-            Elementwise.Copy(src, source.Stride, dst, destinationStride, source.Rows, source.Cols);
+        {
+            if (CpuDeviceBuffer.IsBFloat16(source))
+                BFloat16.Widen(CpuDeviceBuffer.BFloat16Pointer(source), source.Stride, dst, destinationStride, source.Rows, source.Cols);
+            else Elementwise.Copy(CpuDeviceBuffer.Pointer(source), source.Stride, dst, destinationStride, source.Rows, source.Cols);
+        }
         GC.KeepAlive(source.Buffer);
     }
 

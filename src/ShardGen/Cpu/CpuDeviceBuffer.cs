@@ -15,7 +15,8 @@ public sealed unsafe class CpuDeviceBuffer : DeviceBuffer
 
     internal CpuDeviceBuffer(CpuDevice device, NativeAllocation allocation, CpuMemoryRegistry registry, int length) : this(device, allocation, registry, length, length) { }
 
-    internal CpuDeviceBuffer(CpuDevice device, NativeAllocation allocation, CpuMemoryRegistry registry, int length, int counted) : base(device, length, counted)
+    internal CpuDeviceBuffer(CpuDevice device, NativeAllocation allocation, CpuMemoryRegistry registry, int length, int counted,
+        ElementType element = ElementType.Float32) : base(device, length, counted, element)
     {
         _owner = new CpuMemoryOwner(allocation, registry, Account);
     }
@@ -25,12 +26,33 @@ public sealed unsafe class CpuDeviceBuffer : DeviceBuffer
     /// <summary>Address of the view's first element (resolved when the work runs).</summary>
     internal static float* Pointer(MatrixView view) => ((CpuDeviceBuffer)view.Buffer).Data + view.Offset;
 
+    /// <summary>Address of a bfloat16 view's first element (a BF16 weight kept in place).</summary>
+    internal static ushort* BFloat16Pointer(MatrixView view) => ((CpuDeviceBuffer)view.Buffer).BFloat16Data + view.Offset;
+
+    /// <summary>True when the view's elements are bfloat16.</summary>
+    internal static bool IsBFloat16(MatrixView view) => view.Buffer.Element == ElementType.BFloat16;
+
     internal NativeAllocation Allocation => _owner.Allocation;
 
     public override bool IsDisposed => System.Threading.Volatile.Read(ref _disposed) != 0;
 
     /// <summary>Start of the memory; valid until the buffer is freed.</summary>
     internal float* Data
+    {
+        get
+        {
+            // Enqueue-time checks keep bfloat16 views out of float kernels; this is the last line behind them.
+            if (Element != ElementType.Float32)
+                throw new InvalidOperationException($"A {Element} buffer of {Device.Name} was read as float32.");
+            return Start;
+        }
+    }
+
+    /// <summary>Start of a bfloat16 buffer's memory.</summary>
+    internal ushort* BFloat16Data => Element == ElementType.BFloat16 ? (ushort*)Start
+        : throw new InvalidOperationException($"A {Element} buffer of {Device.Name} was read as bfloat16.");
+
+    private float* Start
     {
         get
         {

@@ -18,8 +18,11 @@ internal sealed unsafe partial class CpuWorker
             {
                 int k = c.TransposeA ? c.A.Rows : c.A.Cols;
                 float* bias = c.Bias is { } b ? Pointer(b) : null;
-                var args = new GemmArgs(Pointer(c.A), c.A.Stride, c.TransposeA, Pointer(c.B), c.B.Stride, c.TransposeB,
-                    Pointer(c.C), c.C.Stride, c.C.Rows, c.C.Cols, k, c.Accumulate, bias, c.Activation);
+                var args = IsBFloat16(c.B)
+                    ? new GemmArgs(Pointer(c.A), c.A.Stride, c.TransposeA, BFloat16Pointer(c.B), c.B.Stride, c.TransposeB,
+                        Pointer(c.C), c.C.Stride, c.C.Rows, c.C.Cols, k, c.Accumulate, bias, c.Activation)
+                    : new GemmArgs(Pointer(c.A), c.A.Stride, c.TransposeA, Pointer(c.B), c.B.Stride, c.TransposeB,
+                        Pointer(c.C), c.C.Stride, c.C.Rows, c.C.Cols, k, c.Accumulate, bias, c.Activation);
                 GemmKernel.Run(args, _workspaces, _team);
                 break;
             }
@@ -46,7 +49,8 @@ internal sealed unsafe partial class CpuWorker
                 RunCachedAttention(c);
                 break;
             case CommandKind.Gather:
-                RowGather.Run((int[])c.Target!, c.Member, Pointer(c.A), c.A.Stride, c.A.Rows, Pointer(c.C), c.C.Stride, c.C.Cols);
+                if (IsBFloat16(c.A)) RowGather.Run((int[])c.Target!, c.Member, BFloat16Pointer(c.A), c.A.Stride, c.A.Rows, Pointer(c.C), c.C.Stride, c.C.Cols);
+                else RowGather.Run((int[])c.Target!, c.Member, Pointer(c.A), c.A.Stride, c.A.Rows, Pointer(c.C), c.C.Stride, c.C.Cols);
                 break;
             case CommandKind.Rotary:
             {

@@ -27,4 +27,7 @@ public abstract partial class Device
     /// figures (a strided view spans other devices' columns too). Null on a device that cannot (<see cref="AdoptsHostMemory"/> false).
     /// </summary>
     internal virtual unsafe DeviceBuffer? TryAdopt(float* data, int elements, int counted, Action release) => null;
+
+    /// <summary>As <see cref="TryAdopt"/>, over bfloat16 elements (a BF16 checkpoint's tensor kept as stored): a read-only weight.</summary>
+    internal virtual unsafe DeviceBuffer? TryAdoptBFloat16(ushort* data, int elements, int counted, Action release) => null;
 }

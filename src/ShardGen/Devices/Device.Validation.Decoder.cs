@@ -10,7 +10,7 @@ public abstract partial class Device
     protected internal void CheckGather(int[] ids, int firstRow, MatrixView table, MatrixView output)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        CheckView(table, nameof(table));
+        CheckView(table, nameof(table), acceptsBFloat16: AdoptsHostMemory);
         CheckView(output, nameof(output));
         if (firstRow < 0)
             throw new ArgumentOutOfRangeException(nameof(firstRow), firstRow, $"Gather on {Name}: the table's first row must be ≥ 0.");

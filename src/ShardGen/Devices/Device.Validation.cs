@@ -6,8 +6,11 @@ namespace ShardGen.Devices;
 // caller's stack, never inside a device's worker.
 public abstract partial class Device
 {
-    /// <summary>Checks that <paramref name="view"/> is a live buffer of this device and lies inside it.</summary>
-    protected internal void CheckView(MatrixView view, string name)
+    /// <summary>
+    /// Checks that <paramref name="view"/> is a live buffer of this device and lies inside it, and holds float32 unless
+    /// the operation reads bfloat16 weights too (<paramref name="acceptsBFloat16"/>: GEMM's B, a gather's table, a download).
+    /// </summary>
+    protected internal void CheckView(MatrixView view, string name, bool acceptsBFloat16 = false)
     {
         if (view.Buffer is null)
             throw new ArgumentException($"{name} is an empty MatrixView with no buffer.", name);
@@ -20,6 +23,10 @@ public abstract partial class Device
             throw new ArgumentException($"{name} has a negative offset or size ({view.Rows}×{view.Cols} at {view.Offset}).", name);
         if (view.Rows > 1 && view.Stride < view.Cols)
             throw new ArgumentException($"{name} has stride {view.Stride}, less than its {view.Cols} columns.", name);
+        if (buffer.Element != ElementType.Float32 && !acceptsBFloat16)
+            throw new ArgumentException(
+                $"{name} {view} on {Name} holds {buffer.Element} weights kept as the checkpoint stores them: they are read-only and only " +
+                "GEMMs (as B), gathers and downloads read them. Load with keepBFloat16: false to train or to compute on them otherwise.", name);
         // An empty view touches no memory (an empty slice may sit just past a strided matrix's end).
         if (view.Rows == 0 || view.Cols == 0) return;
         long end = view.Offset + (long)(view.Rows - 1) * view.Stride + view.Cols;
@@ -34,7 +41,7 @@ public abstract partial class Device
     protected internal bool IsValidView(MatrixView view)
     {
         var buffer = view.Buffer;
-        if (buffer is null || !ReferenceEquals(buffer.Device, this) || buffer.IsDisposed) return false;
+        if (buffer is null || !ReferenceEquals(buffer.Device, this) || buffer.IsDisposed || buffer.Element != ElementType.Float32) return false;
         if (view.Rows < 0 || view.Cols < 0 || view.Offset < 0 || (view.Rows > 1 && view.Stride < view.Cols)) return false;
         return view.Rows == 0 || view.Cols == 0 || view.Offset + (long)(view.Rows - 1) * view.Stride + view.Cols <= buffer.Length;
     }
@@ -114,7 +121,7 @@ public abstract partial class Device
     /// <summary>The rules of <see cref="Download"/>'s arguments, for every backend.</summary>
     protected internal void CheckDownload(MatrixView source, ReadOnlySpan<float> destination, int destinationStride)
     {
-        CheckView(source, nameof(source));
+        CheckView(source, nameof(source), acceptsBFloat16: true);
         CheckHostSpan(destination.Length, destinationStride, source, nameof(destination));
     }
 
@@ -126,7 +133,7 @@ public abstract partial class Device
         MatrixView? bias, Activation activation, out int k)
     {
         CheckView(a, nameof(a));
-        CheckView(b, nameof(b));
+        CheckView(b, nameof(b), acceptsBFloat16: AdoptsHostMemory);
         CheckView(c, nameof(c));
         CheckActivation(activation);
         int aRows = transposeA ? a.Cols : a.Rows, aK = transposeA ? a.Rows : a.Cols;

@@ -12,11 +12,15 @@ public abstract class DeviceBuffer : IDisposable
     protected DeviceBuffer(Device device, int length) : this(device, length, length) { }
 
     /// <summary>A buffer of which <paramref name="counted"/> elements are the device's memory figures (adopted memory a strided view spans only in part).</summary>
-    protected DeviceBuffer(Device device, int length, int counted)
+    protected DeviceBuffer(Device device, int length, int counted) : this(device, length, counted, ElementType.Float32) { }
+
+    /// <summary>A buffer of <paramref name="element"/>s; the memory figures count its bytes (two bfloat16 per float's four).</summary>
+    protected DeviceBuffer(Device device, int length, int counted, ElementType element)
     {
         Device = device;
         Length = length;
-        Account = new BufferAccount(device.Counters, counted);
+        Element = element;
+        Account = new BufferAccount(device.Counters, element == ElementType.BFloat16 ? (counted + 1L) / 2 : counted);
     }
 
     /// <summary>This buffer's entry in its device's figures; a backend's finalizable memory owner releases it too.</summary>
@@ -34,8 +38,11 @@ public abstract class DeviceBuffer : IDisposable
     /// <summary>The device that owns this memory.</summary>
     public Device Device { get; }
 
-    /// <summary>Number of float32 elements.</summary>
+    /// <summary>Number of elements (float32 unless <see cref="Element"/> says otherwise).</summary>
     public int Length { get; }
+
+    /// <summary>What each element is: float32 for everything a device allocates; bfloat16 for BF16 weights kept in place.</summary>
+    public ElementType Element { get; }
 
     /// <summary>True once disposed: such a buffer must not be used again.</summary>
     public abstract bool IsDisposed { get; }

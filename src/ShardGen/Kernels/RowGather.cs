@@ -16,4 +16,16 @@ internal static unsafe class RowGather
             else new Span<float>(o, cols).Clear();
         }
     }
+
+    /// <summary>As above from a bfloat16 table (a BF16 checkpoint's embedding kept in place), each row widened exactly.</summary>
+    public static void Run(int[] ids, int firstRow, ushort* table, nint ldt, int tableRows, float* output, nint ldo, int cols)
+    {
+        for (int t = 0; t < ids.Length; t++)
+        {
+            long row = (long)ids[t] - firstRow;
+            float* o = output + t * ldo;
+            if (row >= 0 && row < tableRows) BFloat16.Widen(table + (nint)row * ldt, o, cols);
+            else new Span<float>(o, cols).Clear();
+        }
+    }
 }

@@ -98,16 +98,12 @@ internal static unsafe partial class SkinnyGemm
                 int p = 0;
                 for (; p + L.Count <= k; p += L.Count) s = L.Fma(L.Load(a + p), L.LoadWidened(bj + p), s);
                 float d = L.Sum(s);
-                for (; p < k; p++) d = MathF.FusedMultiplyAdd(a[p], Widen(bj[p]), d);
+                for (; p < k; p++) d = MathF.FusedMultiplyAdd(a[p], BFloat16.Widen(bj[p]), d);
                 float* c = g.C + r * ldc + j;
                 *c = g.Accumulate ? *c + d : d;
             }
         }
     }
-
-    /// <summary>A bfloat16 as the float32 it is the upper half of (exact).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Widen(ushort x) => BitConverter.UInt32BitsToSingle((uint)x << 16);
 
     /// <summary>
     /// A's rows over the vectors of K, [whole / 2·Count][M][Count even elements, Count odd], shifted with B by
@@ -295,10 +291,10 @@ internal static unsafe partial class SkinnyGemm
         for (; p < k; p++)
         {
             float x = a[p];
-            d0 = MathF.FusedMultiplyAdd(x, Widen(b[p]), d0);
-            d1 = MathF.FusedMultiplyAdd(x, Widen(b[ldb + p]), d1);
-            d2 = MathF.FusedMultiplyAdd(x, Widen(b[2 * ldb + p]), d2);
-            d3 = MathF.FusedMultiplyAdd(x, Widen(b[3 * ldb + p]), d3);
+            d0 = MathF.FusedMultiplyAdd(x, BFloat16.Widen(b[p]), d0);
+            d1 = MathF.FusedMultiplyAdd(x, BFloat16.Widen(b[ldb + p]), d1);
+            d2 = MathF.FusedMultiplyAdd(x, BFloat16.Widen(b[2 * ldb + p]), d2);
+            d3 = MathF.FusedMultiplyAdd(x, BFloat16.Widen(b[3 * ldb + p]), d3);
         }
         if (accumulate)
         {

@@ -75,7 +75,7 @@ internal static unsafe partial class SkinnyGemm
         for (; j < cols; j++)
         {
             float acc = c[j];
-            for (int i = 0; i < 8; i++) acc = MathF.FusedMultiplyAdd(a[i], Widen(b[i * ldb + j]), acc);
+            for (int i = 0; i < 8; i++) acc = MathF.FusedMultiplyAdd(a[i], BFloat16.Widen(b[i * ldb + j]), acc);
             c[j] = acc;
         }
     }
@@ -187,7 +187,7 @@ internal static unsafe partial class SkinnyGemm
         for (int jj = j; jj < cols; jj++)
         {
             float acc = c[r * ldc + jj];
-            for (int i = 0; i < depth; i++) acc = MathF.FusedMultiplyAdd(a[r * lda + i], Widen(b[i * ldb + jj]), acc);
+            for (int i = 0; i < depth; i++) acc = MathF.FusedMultiplyAdd(a[r * lda + i], BFloat16.Widen(b[i * ldb + jj]), acc);
             c[r * ldc + jj] = acc;
         }
     }

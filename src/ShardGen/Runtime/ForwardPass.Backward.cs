@@ -117,15 +117,16 @@ public sealed partial class ForwardPass
 
     /// <summary>
     /// Throws when replicated parameters still hold unsummed per-device partial gradients: <paramref name="step"/> ends
-    /// the backward, and the partials would be dropped with the pass.
+    /// the backward (a language model's Loss, a float model's Download of dX), and the partials would be dropped with
+    /// the pass. <paramref name="generated"/> is the generated method that calls it after the sums.
     /// </summary>
-    private void ExpectSummedGradients(string step)
+    private void ExpectSummedGradients(string step, string generated)
     {
         int pending = _partials.Length == P ? _partials[0].Count : 0;
         if (pending > 0)
             throw new InvalidOperationException($"{step}() ends the backward, but {pending} replicated parameter gradient(s) (norm scales " +
                 $"and shifts, output biases, position tables) still hold each device's partial from its own tokens (sequence parallel): " +
-                $"call {nameof(SumReplicatedGradients)}() after the last backward step and before {step}(), as the generated ForwardBackward does.");
+                $"call {nameof(SumReplicatedGradients)}() after the last backward step and before {step}(), as the generated {generated} does.");
     }
 
     private void ClearPartials()

@@ -68,7 +68,7 @@ public sealed partial class ForwardPass
         ExpectTraining(nameof(Loss));
         if (!_lossReady) throw new InvalidOperationException("Loss() comes after CrossEntropy: the pass has no loss yet.");
         if (_loss is { } done) return done;
-        ExpectSummedGradients(nameof(Loss));
+        ExpectSummedGradients(nameof(Loss), "ForwardBackward");
         Mesh.Synchronize();
         var maxima = new float[Tokens, P];
         var sums = new float[Tokens, 2];

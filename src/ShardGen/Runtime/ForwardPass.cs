@@ -219,6 +219,8 @@ public sealed partial class ForwardPass : IDisposable,
 
     private float[,] DownloadToHost(ShardedTensor y)
     {
+        // In a training pass the download is a float model's dX: the backward's end, as Loss() is a language model's.
+        if (Training) ExpectSummedGradients(nameof(Download), "Backward");
         int f = y.Features;
         var pieces = _pieces;
         switch (y.Placement)

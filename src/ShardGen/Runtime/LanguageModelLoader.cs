@@ -42,20 +42,27 @@ public static class LanguageModelLoader
     /// each device's slices are views of a private mapping of the file, in the file's orientation (<see cref="MappedWeights"/>;
     /// training's writes copy the pages they touch, the file is never modified). <paramref name="copyWeights"/> copies
     /// every slice into device memory instead, as on other devices: for a checkpoint file that will be overwritten or
-    /// truncated while the model lives (a truncated mapped file kills the process with SIGBUS).
+    /// truncated while the model lives (a truncated mapped file kills the process with SIGBUS). <paramref name="keepBFloat16"/>
+    /// views BF16 matrices in place too, as bfloat16 (half the bytes every decoded token reads; GEMMs widen them exactly),
+    /// instead of widening them into float32 copies: such weights are read-only (training refuses them), and it needs devices
+    /// that compute on host memory.
     /// </summary>
     public static ShardedModelCore Load(DeviceMesh mesh, string model, IReadOnlyList<LayerSpec> declared, int declaredDevices,
-        bool sequenceParallel, string checkpointDirectory, bool copyWeights = false)
+        bool sequenceParallel, string checkpointDirectory, bool copyWeights = false, bool keepBFloat16 = false)
     {
         ArgumentNullException.ThrowIfNull(mesh);
         ArgumentNullException.ThrowIfNull(declared);
         ArgumentNullException.ThrowIfNull(checkpointDirectory);
+        if (keepBFloat16 && copyWeights)
+            throw new ArgumentException($"Cannot load '{model}' with both copyWeights and keepBFloat16: BF16 weights are kept by viewing the file in place; choose one.", nameof(keepBFloat16));
+        if (keepBFloat16 && mesh.Devices.FirstOrDefault(d => d.IsLocal && !d.AdoptsHostMemory) is { } device)
+            throw new ArgumentException($"Cannot load '{model}' with keepBFloat16 on {device.Name}: BF16 weights are kept only on devices that compute on host memory (CPU devices, MPI ranks' CPU devices); load without it to widen them into float32.", nameof(keepBFloat16));
         using var checkpoint = Checkpoint.Open(checkpointDirectory);
         var layers = ConfigResolver.Resolve(declared, checkpoint.Config);
         var plan = ModelPlan.Create(model, layers, mesh.Size, declaredDevices, sequenceParallel: sequenceParallel);
         var weights = new CheckpointWeights(checkpoint, layers);
         CheckWeights(plan, weights);
-        using var mapped = !copyWeights && mesh.Devices.All(d => !d.IsLocal || d.AdoptsHostMemory) ? new MappedWeights(weights) : null;
+        using var mapped = !copyWeights && mesh.Devices.All(d => !d.IsLocal || d.AdoptsHostMemory) ? new MappedWeights(weights, keepBFloat16) : null;
         var core = Upload(mesh, plan, (IWeightSource?)mapped ?? weights);
         // Saved back with the names and config.json it came with (ModelTraining.Save).
         core.Origin = new CheckpointOrigin(checkpoint.Config, System.IO.File.ReadAllBytes(checkpoint.Config.Path), weights.Gpt2Prefix);

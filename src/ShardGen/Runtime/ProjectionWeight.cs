@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using ShardGen.Devices;
 using ShardGen.Planning;
 
@@ -16,6 +17,10 @@ public sealed class ProjectionWeight
 {
     private readonly MatrixView[] _parts;
     private readonly int[] _firstColumn;
+
+    // Sections made by Columns, kept: the shared-KV backward asks a twin for the same q and k|v columns every step.
+    // Replaced whole on a miss (copy on write), so a reader never sees a half-built list.
+    private (int Col0, int Cols, ProjectionWeight Section)[] _sections = [];
 
     /// <param name="transposed">True when every part is stored [out, in].</param>
     /// <param name="parts">The parts, left to right along the output columns; the same input size each.</param>
@@ -58,11 +63,24 @@ public sealed class ProjectionWeight
     public MatrixView Single => _parts.Length == 1 ? _parts[0]
         : throw new InvalidOperationException($"This projection weight has {_parts.Length} parts (a checkpoint's tensors viewed in place), not one.");
 
-    /// <summary>Logical output columns [<paramref name="col0"/>, +<paramref name="cols"/>): the pieces of the parts that hold them.</summary>
+    /// <summary>
+    /// Logical output columns [<paramref name="col0"/>, +<paramref name="cols"/>): the pieces of the parts that hold
+    /// them, made on the first call and the same object on later ones (a view: it allocates nothing after the first).
+    /// </summary>
     public ProjectionWeight Columns(int col0, int cols)
     {
         if (col0 < 0 || cols <= 0 || col0 + cols > Out)
             throw new ArgumentOutOfRangeException(nameof(col0), $"Columns [{col0}, +{cols}) are outside a projection weight of {Out} output columns.");
+        var sections = Volatile.Read(ref _sections);
+        foreach (var (c0, n, section) in sections)
+            if (c0 == col0 && n == cols) return section;
+        var made = Section(col0, cols);
+        Volatile.Write(ref _sections, [.. sections, (col0, cols, made)]);
+        return made;
+    }
+
+    private ProjectionWeight Section(int col0, int cols)
+    {
         var pieces = new List<MatrixView>();
         for (int i = 0; i < _parts.Length; i++)
         {

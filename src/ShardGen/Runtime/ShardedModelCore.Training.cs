@@ -15,7 +15,18 @@ public sealed partial class ShardedModelCore
     public IReadOnlyList<ParameterSlice> Slices { get; internal init; } = Array.Empty<ParameterSlice>();
 
     /// <summary>The model's trainable state, made on first use: gradient twins of every layer, zeroed.</summary>
-    public ModelTraining Training => _training ??= ModelTraining.Create(this);
+    public ModelTraining Training => _training ??= ModelTraining.Create(Trainable());
+
+    // Weights kept in BF16 are the checkpoint's own read-only bytes: no optimizer may step them.
+    private ShardedModelCore Trainable()
+    {
+        foreach (var slice in Slices)
+            if (slice.Value.Buffer?.Element is Devices.ElementType.BFloat16)
+                throw new InvalidOperationException(
+                    $"{Plan.ModelName} keeps its BF16 weights as the checkpoint stores them (Load(…, keepBFloat16: true)): they are read-only " +
+                    $"({slice.Key} on rank {slice.Rank} and the others). Load with keepBFloat16: false to train: BF16 is then widened into float32 weights.");
+        return this;
+    }
 
     /// <summary>The gradient twin of <paramref name="layer"/> (a layer of this model, or a block of its stack).</summary>
     internal T GradientOf<T>(T layer) where T : class, IShardedLayer

@@ -71,8 +71,10 @@ namespace Demo
         /// <param name="checkpointDirectory">config.json and model.safetensors (or model.safetensors.index.json and its files).</param>
         /// <param name="copyWeights">Copy every slice into device memory, even where it could be used in place: for a checkpoint file that will be
         /// overwritten while the model lives (truncating a mapped file kills the process).</param>
-        public static TinyLlama Load(global::ShardGen.DeviceMesh mesh, string checkpointDirectory, bool copyWeights = false) =>
-            new(global::ShardGen.Runtime.LanguageModelLoader.Load(mesh, "TinyLlama", LayerSpecs, DeclaredDevices, SequenceParallel, checkpointDirectory, copyWeights));
+        /// <param name="keepBFloat16">Keep a BF16 checkpoint's matrices in BF16, viewed in place (half the bytes each decoded token reads);
+        /// such weights are read-only: load without it to train.</param>
+        public static TinyLlama Load(global::ShardGen.DeviceMesh mesh, string checkpointDirectory, bool copyWeights = false, bool keepBFloat16 = false) =>
+            new(global::ShardGen.Runtime.LanguageModelLoader.Load(mesh, "TinyLlama", LayerSpecs, DeclaredDevices, SequenceParallel, checkpointDirectory, copyWeights, keepBFloat16));
 
         /// <summary>Creates TinyLlama from logical weights (<paramref name="weights"/>, [in, out] matrices), every tensor checked first.</summary>
         /// <param name="mesh">The devices to shard over.</param>

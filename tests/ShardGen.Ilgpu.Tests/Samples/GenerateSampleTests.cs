@@ -96,6 +96,26 @@ public sealed class GenerateSampleTests : IDisposable
     }
 
     [Fact]
+    public void KeepBf16_GivesTheWidenedLoadsIdsAndLogits_AndIsRefusedOnIlgpu()
+    {
+        string checkpoint = Path.Combine(_directory, "bf16");
+        RandomCheckpoint.Write(checkpoint, new RandomCheckpointSpec(ModelFamily.Llama, Vocab: 1003, Hidden: 64, Heads: 4, KvHeads: 2, FfnHidden: 96, Layers: 2)
+            { Seed = Environment.TickCount, DType = SafetensorsDType.BF16 });
+        string[] flags = ["--checkpoint", checkpoint, "--devices", "2", "--prompt-ids", "11,500,1002,7,0,64", "--max-new-tokens", "8"];
+        string keptNpy = Path.Combine(_directory, "kept.npy"), widenedNpy = Path.Combine(_directory, "widened.npy");
+        var kept = Run([.. flags, "--keep-bf16", "--logits-out", keptNpy]).ShouldSucceed();
+        var widened = Run([.. flags, "--logits-out", widenedNpy]).ShouldSucceed();
+        Assert.Equal(Generated(widened), Generated(kept));
+        var (a, _) = Npy.Read(keptNpy);
+        var (b, _) = Npy.Read(widenedNpy);
+        double max = b.Max(Math.Abs), error = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(error <= 1e-5 * max, $"max |kept − widened| = {error:E2}, max = {max:E2}");
+
+        var refused = Run([.. flags, "--keep-bf16", "--backend", "ilgpu-cpu"]);
+        SampleBackendTests.AssertOneLineError(refused, "Cannot load 'Llama' with keepBFloat16 on ");
+    }
+
+    [Fact]
     public void Prompt_IsEncodedWithTheCheckpointsTokenizer_AndTheTextPrinted()
     {
         string checkpoint = Path.Combine(_directory, "ckpt");

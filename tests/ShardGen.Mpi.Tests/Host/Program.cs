@@ -40,6 +40,11 @@ return MpiRuntime.Run(() =>
             TrainCase.Run(name["train=".Length..]);
             continue;
         }
+        if (name.StartsWith("lm-bf16=", StringComparison.Ordinal))
+        {
+            KeptBFloat16LanguageModel(mesh, name["lm-bf16=".Length..]);
+            continue;
+        }
         if (name.StartsWith("lm-mapped=", StringComparison.Ordinal))
         {
             MappedLanguageModel(mesh, name["lm-mapped=".Length..]);
@@ -409,6 +414,28 @@ static void MappedLanguageModel(MpiDeviceMesh mesh, string dir)
             max = Math.Max(max, Math.Abs(expected[t, v]));
         }
     Output.Line($"MAPPED rank={mesh.LocalRank} ranks={mesh.Size} viewed={viewed} own={own} resident={resident} file={length} vsCopied={diff / max:E2}");
+}
+
+// A BF16 checkpoint kept in BF16 on every rank: each rank's device holds its own slices at two bytes per element,
+// and the logits equal a widened load's (keepBFloat16: false) on one local device.
+static void KeptBFloat16LanguageModel(MpiDeviceMesh mesh, string dir)
+{
+    using var model = ShardGen.Tests.LanguageModel.Llama.Load(mesh, dir, keepBFloat16: true);
+    long kept = mesh.Devices[mesh.LocalRank].AllocatedBytes;
+    var ids = Enumerable.Range(0, 11).Select(i => (i * 389 + 17) % 1000).ToArray();
+    var logits = model.Forward(ids);
+    using var local = DeviceMesh.CreateCpu(1);
+    using var widened = ShardGen.Tests.LanguageModel.Llama.Load(local, dir);
+    long whole = local.Devices[0].AllocatedBytes;
+    var expected = widened.Forward(ids);
+    double diff = 0, max = 0;
+    for (int t = 0; t < logits.GetLength(0); t++)
+        for (int v = 0; v < logits.GetLength(1); v++)
+        {
+            diff = Math.Max(diff, Math.Abs(logits[t, v] - expected[t, v]));
+            max = Math.Max(max, Math.Abs(expected[t, v]));
+        }
+    Output.Line($"BF16 rank={mesh.LocalRank} ranks={mesh.Size} kept={kept} widenedWhole={whole} vsWidened={diff / max:E2}");
 }
 
 // Resident bytes of this process's mappings of path (every mapping of it: the reader's and the private one).

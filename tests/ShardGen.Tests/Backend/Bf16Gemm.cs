@@ -31,8 +31,11 @@ internal static unsafe class Bf16Gemm
 
     private static readonly ushort[] Poison = [0x7FC0, 0x7F80, 0xFF80, 0x7F7F, 0xFFC1];
 
-    /// <summary>Runs the case (team null: the calling thread alone); returns C and the reference, and checks C's gaps.</summary>
-    public static (float[] Actual, double[] Expected, double[] Scale) Run(Case s, KernelThreadTeam? team)
+    /// <summary>
+    /// Runs the case (team null: the calling thread alone); returns C, the reference, and the largest Σ|a||b| (+|c|, |bias|)
+    /// of an output, the scale of float32's rounding error; and checks C's gaps.
+    /// </summary>
+    public static (float[] Actual, double[] Expected, double Magnitude) Run(Case s, KernelThreadTeam? team)
     {
         var rng = new Random(s.Seed);
         int m = s.M, n = s.N, k = s.K;
@@ -87,28 +90,24 @@ internal static unsafe class Bf16Gemm
                         Assert.True(cBuffer[r * ldc + j] == Sentinel, $"{s}: C's gap at row {r}, column {j} was written");
             }
             var expected = Reference.MatMul(aRef, aCols, s.TransA, b, bCols, s.TransB, m, n, k);
-            var scale = Reference.MatMul(Array.ConvertAll(aRef, Math.Abs), aCols, s.TransA, Array.ConvertAll(b, Math.Abs), bCols, s.TransB, m, n, k);
+            var sizes = Reference.MatMul(Array.ConvertAll(aRef, Math.Abs), aCols, s.TransA, Array.ConvertAll(b, Math.Abs), bCols, s.TransB, m, n, k);
+            double magnitude = 0;
             for (int i = 0; i < m * n; i++)
-            {
-                double extra = (s.Accumulate ? c0[i] : 0) + (s.Bias ? bias[i % n] : 0);
-                expected[i] = Reference.Activate(expected[i] + extra, s.Activation);
-                scale[i] += Math.Abs(extra);
-            }
-            return (actual, expected, scale);
+                magnitude = Math.Max(magnitude, sizes[i] + (s.Accumulate ? Math.Abs(c0[i]) : 0) + (s.Bias ? Math.Abs(bias[i % n]) : 0));
+            for (int i = 0; i < m * n; i++)
+                expected[i] = Reference.Activate(expected[i] + (s.Accumulate ? c0[i] : 0) + (s.Bias ? bias[i % n] : 0), s.Activation);
+            return (actual, expected, magnitude);
         }
     }
 
-    /// <summary>
-    /// Every element within 1e-5 of the sum of its terms' magnitudes (Σ|a·b| + |c| + |bias|): float32 rounding is
-    /// relative to the terms, not to a result that cancellation may bring near zero (N = 1 has one output to scale by).
-    /// </summary>
     public static void AssertMatches(Case s, KernelThreadTeam? team, string body = "")
     {
-        var (actual, expected, scale) = Run(s, team);
+        // Against Σ|a||b|, not the largest output: a single dot product of 2051 terms may sum to nearly zero (one output in
+        // some seeds), and its float32 rounding error is relative to the terms, not to the sum.
+        var (actual, expected, magnitude) = Run(s, team);
+        double worst = 0;
         for (int i = 0; i < actual.Length; i++)
-        {
-            double error = Math.Abs(actual[i] - expected[i]) / Math.Max(scale[i], 1e-30);
-            Assert.True(error < 1e-5, $"{body}{s} threads={team?.Threads ?? 1}: C[{i / s.N}, {i % s.N}] = {actual[i]}, expected {expected[i]} (error {error:E3} of the terms' magnitude)");
-        }
+            worst = Math.Max(worst, double.IsNaN(actual[i]) ? double.PositiveInfinity : Math.Abs(actual[i] - expected[i]));
+        Assert.True(worst <= 1e-6 * magnitude, $"{body}{s} threads={team?.Threads ?? 1}: max |Δ| {worst:E3} against Σ|a||b| up to {magnitude:E3}");
     }
 }
