@@ -1,0 +1,74 @@
+using System;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using ShardGen.Devices;
+using ShardGen.Kernels;
+
+namespace ShardGen.Benchmarks;
+
+/// <summary>
+/// Suite `decode-ops`: the per-token kernels of a decode step outside the GEMMs, on the decode suite's LLaMA shapes
+/// (hidden 2048, 16 query heads over 4 kv heads of 128, FFN 5632), one thread: cached attention over 150 positions,
+/// SiLU-gated activation, RmsNorm. Each call is timed alone, hot (inputs in cache) and cold (after streaming 64 MB,
+/// as the weights of a decode step evict everything).
+/// </summary>
+internal static unsafe class DecodeOpsSuite
+{
+    public static void Run(Options o)
+    {
+        int reps = o.Quick ? 200 : 1000;
+        const int heads = 16, kvHeads = 4, d = 128, cached = 150, capacity = 512, ffn = 5632, hidden = 2048;
+        var shape = new AttentionShape(heads, kvHeads, d, true, [0, 1]);
+        int fused = shape.FusedWidth, kvWidth = kvHeads * d;
+        float* qkv = Alloc(fused), output = Alloc(heads * d), keys = Alloc(capacity * kvWidth), values = Alloc(capacity * kvWidth);
+        float* gateUp = Alloc(2 * ffn), gated = Alloc(ffn), x = Alloc(hidden), y = Alloc(hidden), gamma = Alloc(hidden);
+        var rng = new Random(1);
+        Fill(rng, qkv, fused); Fill(rng, keys, capacity * kvWidth); Fill(rng, values, capacity * kvWidth);
+        Fill(rng, gateUp, 2 * ffn); Fill(rng, x, hidden); Fill(rng, gamma, hidden);
+        var ws = new[] { new GemmWorkspace() };
+        long flushFloats = 16L << 20;
+        float* flush = Alloc(flushFloats);
+        for (long i = 0; i < flushFloats; i++) flush[i] = i;
+
+        var attention = () => CachedAttentionKernel.Run(new CachedAttentionKernel.Problem(qkv, fused, output, heads * d, keys, kvWidth, values, kvWidth, shape, 1, cached), ws, null);
+        int grow = 100;
+        var growing = () => CachedAttentionKernel.Run(new CachedAttentionKernel.Problem(qkv, fused, output, heads * d, keys, kvWidth, values, kvWidth, shape, 1, grow = grow >= 400 ? 100 : grow + 1), ws, null);
+        var peakedQkv = Alloc(fused);
+        for (int i = 0; i < fused; i++) peakedQkv[i] = qkv[i] * 30;
+        var peaked = () => CachedAttentionKernel.Run(new CachedAttentionKernel.Problem(peakedQkv, fused, output, heads * d, keys, kvWidth, values, kvWidth, shape, 1, cached), ws, null);
+        var gate = () => Activations.GatedRow(gateUp, gateUp + ffn, gated, ffn, Activation.Silu);
+        var norm = () => Normalization.RmsNormRow(x, y, hidden, gamma, 1e-5f);
+        var table = new Table($"decode-ops: one decode step's non-GEMM kernels, 1 thread, {reps} calls each (µs per call)", "kernel", "hot", "cold (after 64 MB streamed)");
+        foreach (var (name, action) in new (string, Action)[] { ("cached attention, 16/4 heads × 128, 150 positions", attention),
+                     ("  growing 100..400 positions", growing), ("  peaked scores (q × 30)", peaked), ("gated SiLU, 5632", gate), ("RmsNorm, 2048", norm) })
+        {
+            double hot = Time(action, reps, null, 0), cold = Time(action, reps / 4, flush, flushFloats);
+            table.Add(name, hot, cold);
+        }
+        table.Print();
+        ws[0].Dispose();
+    }
+
+    private static double Time(Action action, int reps, float* flush, long flushFloats)
+    {
+        for (int i = 0; i < 20; i++) action();
+        var samples = new double[reps];
+        float sink = 0;
+        for (int r = 0; r < reps; r++)
+        {
+            if (flush != null) for (long i = 0; i < flushFloats; i += 16) sink += flush[i];
+            long t0 = Stopwatch.GetTimestamp();
+            action();
+            samples[r] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
+        }
+        if (sink == -1) Console.Write("");
+        return Measure.Median(samples);
+    }
+
+    private static float* Alloc(long floats) => (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+
+    private static void Fill(Random rng, float* p, long n)
+    {
+        for (long i = 0; i < n; i++) p[i] = (float)(rng.NextDouble() * 2 - 1);
+    }
+}
