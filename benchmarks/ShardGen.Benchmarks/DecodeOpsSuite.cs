@@ -9,7 +9,7 @@ namespace ShardGen.Benchmarks;
 /// <summary>
 /// Suite `decode-ops`: the per-token kernels of a decode step outside the GEMMs, on the decode suite's LLaMA shapes
 /// (hidden 2048, 16 query heads over 4 kv heads of 128, FFN 5632), one thread: cached attention over 150 positions,
-/// SiLU-gated activation, RmsNorm. Each call is timed alone, hot (inputs in cache) and cold (after streaming 64 MB,
+/// SiLU-gated activation, RmsNorm, the greedy argmax over 32000 logits. Each call is timed alone, hot (inputs in cache) and cold (after streaming 64 MB,
 /// as the weights of a decode step evict everything).
 /// </summary>
 internal static unsafe class DecodeOpsSuite
@@ -36,11 +36,23 @@ internal static unsafe class DecodeOpsSuite
         var peakedQkv = Alloc(fused);
         for (int i = 0; i < fused; i++) peakedQkv[i] = qkv[i] * 30;
         var peaked = () => CachedAttentionKernel.Run(new CachedAttentionKernel.Problem(peakedQkv, fused, output, heads * d, keys, kvWidth, values, kvWidth, shape, 1, cached), ws, null);
+        const int prompt = 128;
+        var promptShape = new AttentionShape(heads, kvHeads, d, true, [0, prompt]);
+        var plan = new AttentionPlan(promptShape);
+        float* promptQkv = Alloc(prompt * fused), promptOutput = Alloc(prompt * heads * d);
+        Fill(rng, promptQkv, prompt * fused);
+        var prefill = () => AttentionKernel.Run(promptQkv, fused, promptOutput, heads * d, plan, ws, null);
         var gate = () => Activations.GatedRow(gateUp, gateUp + ffn, gated, ffn, Activation.Silu);
         var norm = () => Normalization.RmsNormRow(x, y, hidden, gamma, 1e-5f);
+        var logits = new float[32000];
+        for (int i = 0; i < logits.Length; i++) logits[i] = (float)rng.NextDouble();
+        int picked = 0;
+        var argmax = () => picked += ShardGen.Generation.Sampler.Argmax(logits);
+        var scan = () => picked += ScanArgmax(logits);
         var table = new Table($"decode-ops: one decode step's non-GEMM kernels, 1 thread, {reps} calls each (µs per call)", "kernel", "hot", "cold (after 64 MB streamed)");
         foreach (var (name, action) in new (string, Action)[] { ("cached attention, 16/4 heads × 128, 150 positions", attention),
-                     ("  growing 100..400 positions", growing), ("  peaked scores (q × 30)", peaked), ("gated SiLU, 5632", gate), ("RmsNorm, 2048", norm) })
+                     ("  growing 100..400 positions", growing), ("  peaked scores (q × 30)", peaked), ("prefill attention, 128 tokens", prefill), ("gated SiLU, 5632", gate), ("RmsNorm, 2048", norm),
+                     ("greedy argmax, 32000 logits", () => argmax()), ("  the scalar scan it replaced", () => scan()) })
         {
             double hot = Time(action, reps, null, 0), cold = Time(action, reps / 4, flush, flushFloats);
             table.Add(name, hot, cold);
@@ -63,6 +75,14 @@ internal static unsafe class DecodeOpsSuite
         }
         if (sink == -1) Console.Write("");
         return Measure.Median(samples);
+    }
+
+    private static int ScanArgmax(float[] logits)
+    {
+        int best = -1;
+        for (int i = 0; i < logits.Length; i++)
+            if (!float.IsNaN(logits[i]) && (best < 0 || logits[i] > logits[best])) best = i;
+        return best;
     }
 
     private static float* Alloc(long floats) => (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
