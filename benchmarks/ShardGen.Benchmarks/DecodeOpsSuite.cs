@@ -50,31 +50,33 @@ internal static unsafe class DecodeOpsSuite
         var argmax = () => picked += ShardGen.Generation.Sampler.Argmax(logits);
         var scan = () => picked += ScanArgmax(logits);
         var table = new Table($"decode-ops: one decode step's non-GEMM kernels, 1 thread, {reps} calls each (µs per call)", "kernel", "hot", "cold (after 64 MB streamed)");
-        foreach (var (name, action) in new (string, Action)[] { ("cached attention, 16/4 heads × 128, 150 positions", attention),
+        var contenders = new (string, Action)[] { ("cached attention, 16/4 heads × 128, 150 positions", attention),
                      ("  growing 100..400 positions", growing), ("  peaked scores (q × 30)", peaked), ("prefill attention, 128 tokens", prefill), ("gated SiLU, 5632", gate), ("RmsNorm, 2048", norm),
-                     ("greedy argmax, 32000 logits", () => argmax()), ("  the scalar scan it replaced", () => scan()) })
-        {
-            double hot = Time(action, reps, null, 0), cold = Time(action, reps / 4, flush, flushFloats);
-            table.Add(name, hot, cold);
-        }
+                     ("greedy argmax, 32000 logits", () => argmax()), ("  the scalar scan it replaced", () => scan()) };
+        var actions = Array.ConvertAll(contenders, c => c.Item2);
+        double[] hot = Time(actions, reps, null, 0), cold = Time(actions, reps / 4, flush, flushFloats);
+        for (int i = 0; i < contenders.Length; i++) table.Add(contenders[i].Item1, hot[i], cold[i]);
         table.Print();
         ws[0].Dispose();
     }
 
-    private static double Time(Action action, int reps, float* flush, long flushFloats)
+    /// <summary>Median µs per call of each action, the actions taking turns call by call (drift hits all alike).</summary>
+    private static double[] Time(Action[] actions, int reps, float* flush, long flushFloats)
     {
-        for (int i = 0; i < 20; i++) action();
-        var samples = new double[reps];
+        foreach (var a in actions) for (int i = 0; i < 20; i++) a();
+        var samples = new double[actions.Length][];
+        for (int a = 0; a < actions.Length; a++) samples[a] = new double[reps];
         float sink = 0;
         for (int r = 0; r < reps; r++)
-        {
-            if (flush != null) for (long i = 0; i < flushFloats; i += 16) sink += flush[i];
-            long t0 = Stopwatch.GetTimestamp();
-            action();
-            samples[r] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
-        }
+            for (int a = 0; a < actions.Length; a++)
+            {
+                if (flush != null) for (long i = 0; i < flushFloats; i += 16) sink += flush[i];
+                long t0 = Stopwatch.GetTimestamp();
+                actions[a]();
+                samples[a][r] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
+            }
         if (sink == -1) Console.Write("");
-        return Measure.Median(samples);
+        return Array.ConvertAll(samples, Measure.Median);
     }
 
     private static int ScanArgmax(float[] logits)
