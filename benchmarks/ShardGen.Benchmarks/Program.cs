@@ -22,6 +22,7 @@ var suites = new Dictionary<string, Action<Options>>
     ["layout"] = LayoutSuite.Run,
     ["gemv-align"] = GemvAlignSuite.Run,
     ["train"] = TrainSuite.Run,
+    ["decode-ops"] = DecodeOpsSuite.Run,
 };
 var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
 if (names.Count == 0 || names.Any(n => n != "all" && !suites.ContainsKey(n)))

@@ -29,8 +29,11 @@ internal static unsafe class CachedAttentionKernel
         /// <summary>Scratch per thread: the group's scores over the longest row, then its output accumulators.</summary>
         public int ScratchFloats => Shape.QueryHeads / Shape.KvHeads * (Cached + Tokens + Shape.HeadDim);
 
-        /// <summary>Scratch of <see cref="RunToken"/>: every query head's scores, then its output accumulators.</summary>
-        public int TokenScratchFloats => Shape.QueryHeads * (Cached + Tokens + Shape.HeadDim);
+        /// <summary>
+        /// Scratch of <see cref="RunToken"/>: every query head's scores, then its output accumulators; keys counted up to a
+        /// multiple of 256, so a decode's cache, one key longer each step, reallocates it once in 256 steps, not every step.
+        /// </summary>
+        public int TokenScratchFloats => Shape.QueryHeads * ((Cached + Tokens + 255) / 256 * 256 + Shape.HeadDim);
     }
 
     /// <summary>

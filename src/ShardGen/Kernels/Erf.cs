@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace ShardGen.Kernels;
@@ -43,6 +44,7 @@ internal static class Erf
         return x < 0 ? tail - 1 : 1 - tail;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector512<double> Evaluate(Vector512<double> x)
     {
         var z = Vector512.Abs(x);
@@ -56,6 +58,7 @@ internal static class Erf
         return Vector512.ConditionalSelect(Vector512.LessThan(z, Vector512.Create(Split)), series, far);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<double> Evaluate(Vector256<double> x)
     {
         var z = Vector256.Abs(x);

@@ -27,6 +27,8 @@ public sealed class CachedAttentionTests : IDisposable
         { 4, 1, 12, new[] { 1, 1, 1, 1 } },
         { 2, 1, 128, new[] { 100, 1, 1 } },
         { 8, 8, 5, new[] { 2, 4, 1 } },
+        // Steps across 256 cached keys, where the single-thread decode's scratch grows (it grows 256 keys at a time).
+        { 8, 2, 96, new[] { 250, 1, 1, 1, 1, 1, 1, 1, 1 } },
     };
 
     [Theory]

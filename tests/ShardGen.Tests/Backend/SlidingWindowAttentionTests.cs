@@ -33,6 +33,7 @@ public sealed class SlidingWindowAttentionTests : IDisposable
     [InlineData(4, 1, 16, 1, new[] { 2, 1, 1 })]
     [InlineData(2, 2, 8, 6, new[] { 1, 1, 1, 1, 1, 1, 1, 1 })]
     [InlineData(8, 2, 8, 40, new[] { 100, 1, 3, 1 })]
+    [InlineData(8, 1, 64, 40, new[] { 254, 1, 1, 1, 1 })]
     public void CachedChunksEqualTheWindowedWhole(int queryHeads, int kvHeads, int headDim, int window, int[] chunks)
     {
         SlidingWindowCheck.Cached(_mesh.Devices[0], queryHeads, kvHeads, headDim, window, chunks);
