@@ -9,24 +9,21 @@ namespace ShardGen.Training;
 // Gradient bookkeeping between backward passes: zeroing, the global norm and clipping.
 public sealed partial class ModelTraining
 {
-    private float[]? _zeros;
     private ParameterSlice[]? _counted;
 
     /// <summary>
-    /// Sets every gradient slice to zero (uploads zeros rather than scaling by 0, so a NaN from a diverged step does not
-    /// survive). ForwardBackward accumulates, so a step starts here.
+    /// Sets every gradient slice to zero on its device (Device.Zero writes zeros, so a NaN from a diverged step does not
+    /// survive, as it would a scale by 0), queued in order before the next pass's kernels. ForwardBackward accumulates,
+    /// so a step starts here. Allocates nothing: it runs every step.
     /// </summary>
     public void ZeroGradients()
     {
-        int largest = Gradients.Count == 0 ? 0 : Gradients.Max(g => g.Value.Elements);
-        if (_zeros is null || _zeros.Length < largest) _zeros = new float[largest];
-        var zeros = _zeros;
-        var byRank = Gradients.ToLookup(g => g.Rank);
-        DeviceUploads.ForEach(_core.Mesh, rank =>
+        var gradients = Gradients;
+        for (int i = 0; i < gradients.Count; i++)
         {
-            foreach (var g in byRank[rank])
-                g.Value.Device.Upload(zeros.AsSpan(0, g.Value.Elements), g.Value.Cols, g.Value);
-        });
+            var value = gradients[i].Value;
+            value.Device.Zero(value);
+        }
     }
 
     /// <summary>
