@@ -37,7 +37,7 @@ public sealed partial class ModelTraining
     public double GradientNorm()
     {
         var processes = _core.Mesh as IProcessMesh;
-        if (processes is null && _core.Mesh.Devices.Any(d => !d.IsLocal))
+        if (processes is null && !AllLocal(_core.Mesh.Devices))
             throw new NotSupportedException($"GradientNorm adds the slices of every device, but {_core.Plan.ModelName}'s mesh has devices of other processes and no way to reach them: use an MpiDeviceMesh.");
         var counted = _counted ??= processes is null ? Distinct(Gradients) : CountedAcrossProcesses(processes);
         var sums = NormSums(counted);
@@ -79,7 +79,16 @@ public sealed partial class ModelTraining
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The clipping norm must be positive and finite.");
         double factor = maxNorm / (norm + 1e-6);
         if (!(factor < 1)) return;   // also a NaN norm: the loss check reports that step
-        foreach (var g in Gradients) g.Value.Device.Scale(g.Value, (float)factor);
+        var gradients = Gradients;
+        for (int i = 0; i < gradients.Count; i++) gradients[i].Value.Device.Scale(gradients[i].Value, (float)factor);
+    }
+
+    // Loops, not LINQ or foreach over an interface: these run every step, and a steady-state step allocates nothing.
+    private static bool AllLocal(IReadOnlyList<Device> devices)
+    {
+        for (int rank = 0; rank < devices.Count; rank++)
+            if (!devices[rank].IsLocal) return false;
+        return true;
     }
 
     // The first slice of each region: replicas of a region on other devices hold the same gradient.

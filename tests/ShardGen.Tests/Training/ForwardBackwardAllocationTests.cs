@@ -75,6 +75,41 @@ public sealed class ForwardBackwardAllocationTests
     }
 
     /// <summary>
+    /// The rest of a training step, clipping (the norm's sums are kept; a small bound, so every slice is scaled) and an
+    /// optimizer's step (AdamW's moments are made at its first), allocates nothing on the host thread from step 3 on.
+    /// </summary>
+    [Theory]
+    [InlineData("adamw")]
+    [InlineData("sgd")]
+    public void ClippingAndOptimizerStepsAfterTheSecondAllocateNothing(string name)
+    {
+        using var mesh = DeviceMesh.CreateCpu(4);
+        using var model = TinyLlama.Create(mesh, LanguageModelReference.RandomWeights(TinyLlama.PlanFor(1), 41));
+        using Optimizer optimizer = name == "adamw" ? new AdamW(1e-3) : new Sgd(1e-2);
+        var rng = new Random(42);
+        int[] lengths = [4, 7];
+        var ids = Enumerable.Range(0, 11).Select(_ => rng.Next(model.Vocab)).ToArray();
+        var targets = Enumerable.Range(0, 11).Select(_ => rng.Next(model.Vocab)).ToArray();
+        var training = model.Training;
+        var clipping = new long[Steps];
+        var stepping = new long[Steps];
+        for (int s = 0; s < Steps; s++)
+        {
+            training.ZeroGradients();
+            model.ForwardBackward(ids, targets, lengths);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            double norm = training.ClipGradients(1e-3);
+            long clipped = GC.GetAllocatedBytesForCurrentThread();
+            optimizer.Step(training);
+            long after = GC.GetAllocatedBytesForCurrentThread();
+            (clipping[s], stepping[s]) = (clipped - before, after - clipped);
+            Assert.True(norm > 1e-3, $"step {s + 1}: the gradient norm {norm} is under the bound, so nothing was scaled");
+        }
+        Assert.True(clipping[2..].Min() <= Slack, $"ClipGradients allocated {Format(clipping)} B in steps 1–{Steps}; at most {Slack} B is allowed");
+        Assert.True(stepping[2..].Min() <= Slack, $"{name}'s Step allocated {Format(stepping)} B in steps 1–{Steps}; at most {Slack} B is allowed");
+    }
+
+    /// <summary>
     /// What the CPU devices copy per step: on each device an int[tokens] for every launch that takes ids — the token
     /// lookup and its scatter-add, the cross-entropy's statistics and gradient (targets), GPT-2's position lookup and its
     /// scatter-add — and each rotary call (2 per block: forward and backward) an int[] of positions plus its job object.
