@@ -5,7 +5,8 @@ namespace ShardGen.Kernels;
 
 /// <summary>
 /// Packing a bfloat16 B: widened exactly to float32 on the way into the panels, so the micro-kernels stay float32 and
-/// only the reads of B halve. The widening is the checkpoint reader's (<see cref="ElementConversion"/>).
+/// only the reads of B halve. Rows widen with <see cref="BFloat16"/>; Bᵀ's 8×8 blocks convert and turn in registers
+/// as the checkpoint reader's (<see cref="ElementConversion"/>) do.
 /// </summary>
 internal static unsafe partial class GemmPacking
 {
@@ -25,7 +26,7 @@ internal static unsafe partial class GemmPacking
             float* panel = dst + (nint)t * kc;
             if (!trans)
             {
-                for (int p = 0; p < kc; p++) ElementConversion.FromBFloat16(b + (nint)(p0 + p) * ldb + j0 + t, panel + (nint)p * nr, cols);
+                for (int p = 0; p < kc; p++) BFloat16.Widen(b + (nint)(p0 + p) * ldb + j0 + t, panel + (nint)p * nr, cols);
             }
             else
             {
