@@ -29,6 +29,8 @@ public sealed partial class ModelPlan
             _ => new Linear(s, i, devices),
         }).ToArray();
         Steps = PlacementPlanner.Plan(specs, sequenceParallel);
+        // Kept, not looked up: every training pass reads it, and a steady-state pass allocates nothing.
+        Vocab = Layers.OfType<Embedding>().FirstOrDefault(e => e.IsVocabParallel)?.TableRows ?? 0;
     }
 
     /// <summary>
@@ -89,7 +91,7 @@ public sealed partial class ModelPlan
         ?? throw new InvalidOperationException($"Layer {index} of '{ModelName}' ('{Layers[index].Name}') is not a norm.");
 
     /// <summary>The token embedding's vocabulary; 0 for a model without one.</summary>
-    public int Vocab => Layers.OfType<Embedding>().FirstOrDefault(e => e.IsVocabParallel)?.TableRows ?? 0;
+    public int Vocab { get; }
 
     public IReadOnlyList<PlanStep> Steps { get; }
 

@@ -85,7 +85,7 @@ internal static class TrainingEmitter
             if (step.InStack && (k == 0 || !steps[k - 1].InStack))
             {
                 w.WriteLine($"var stack = _core.Stack({PlanText.N(step.Stack)});");
-                w.WriteLine($"var {Kept} = new {KeptType}[stack.Count];");
+                w.WriteLine($"var {Kept} = pass.KeptBlocks<{KeptType}>(stack.Count);");
                 w.OpenBlock("for (int i = 0; i < stack.Count; i++)");
                 w.WriteLine("var block = stack[i];");
             }

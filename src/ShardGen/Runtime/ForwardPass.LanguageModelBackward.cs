@@ -72,7 +72,8 @@ public sealed partial class ForwardPass
     {
         ExpectTraining(nameof(FinalNormBackward));
         var info = norm.Info;
-        foreach (var t in new[] { dY, x })
+        ReadOnlySpan<ShardedTensor> both = [dY, x]; // on the stack: a steady-state pass allocates nothing
+        foreach (var t in both)
             if ((t.Placement != Placement.Replicated && t.Placement != Placement.TokenShards) || t.Features != info.Hidden || t.Placement != x.Placement)
                 throw new InvalidOperationException($"Norm '{info.Name}': its backward needs dY and x as the residual stream [T, {info.Hidden}] in one placement, got {dY} and {x}.");
         var twin = _core.GradientOf(norm);

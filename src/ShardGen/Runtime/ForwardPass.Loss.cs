@@ -10,6 +10,7 @@ public sealed partial class ForwardPass
 {
     private MatrixView[] _maxima = Array.Empty<MatrixView>(); // per device [T, P]: every device's row maxima side by side
     private MatrixView[] _sums = Array.Empty<MatrixView>();   // per device [T, 2]: Σ exp(l − m) | the target's logit, summed over devices
+    private float[] _hostMaxima = Array.Empty<float>(), _hostSums = Array.Empty<float>(); // Loss's host copies of both
     private bool _lossReady;
     private double? _loss;
 
@@ -70,18 +71,24 @@ public sealed partial class ForwardPass
         if (_loss is { } done) return done;
         ExpectSummedGradients(nameof(Loss), "ForwardBackward");
         Mesh.Synchronize();
-        var maxima = new float[Tokens, P];
-        var sums = new float[Tokens, 2];
+        // Host copies kept for the next pass of as many tokens: row t of the maxima is [t·P, (t+1)·P), of the sums [2t, 2t+2).
+        if (_hostMaxima.Length != Tokens * P)
+        {
+            _hostMaxima = new float[Tokens * P];
+            _hostSums = new float[Tokens * 2];
+        }
+        var maxima = _hostMaxima;
+        var sums = _hostSums;
         for (int rank = 0; rank < P; rank++) _pieces[rank] = new HostPiece(_maxima[rank], 0);
-        Mesh.DownloadToHost(_pieces, true, HostMatrix.Span(maxima), P);
+        Mesh.DownloadToHost(_pieces, true, maxima, P);
         for (int rank = 0; rank < P; rank++) _pieces[rank] = new HostPiece(_sums[rank], 0);
-        Mesh.DownloadToHost(_pieces, true, HostMatrix.Span(sums), 2);
+        Mesh.DownloadToHost(_pieces, true, sums, 2);
         double loss = 0;
         for (int t = 0; t < Tokens; t++)
         {
             double m = double.NegativeInfinity;
-            for (int j = 0; j < P; j++) m = Math.Max(m, maxima[t, j]);
-            loss += Math.Log(sums[t, 0]) + m - sums[t, 1];
+            for (int j = 0; j < P; j++) m = Math.Max(m, maxima[t * P + j]);
+            loss += Math.Log(sums[2 * t]) + m - sums[2 * t + 1];
         }
         _downloaded = true;
         _loss = loss;

@@ -196,7 +196,11 @@ public sealed partial class ShardedModelCore : IDisposable
     // Learned position embeddings end at their table's rows.
     private void CheckPositions(int tokens, int[]? sequenceLengths, int offset)
     {
-        var positions = Plan.Layers.OfType<Embedding>().FirstOrDefault(e => !e.IsVocabParallel);
+        // A loop, not LINQ: every pass checks here, and a steady-state pass allocates nothing.
+        Embedding? positions = null;
+        var layers = Plan.Layers;
+        for (int i = 0; i < layers.Count && positions is null; i++)
+            if (layers[i] is Embedding { IsVocabParallel: false } table) positions = table;
         if (positions is null) return;
         int longest = sequenceLengths is null ? tokens : sequenceLengths.Max();
         if (offset + longest > positions.TableRows)

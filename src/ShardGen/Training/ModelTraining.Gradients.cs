@@ -9,24 +9,21 @@ namespace ShardGen.Training;
 // Gradient bookkeeping between backward passes: zeroing, the global norm and clipping.
 public sealed partial class ModelTraining
 {
-    private float[]? _zeros;
     private ParameterSlice[]? _counted;
 
     /// <summary>
-    /// Sets every gradient slice to zero (uploads zeros rather than scaling by 0, so a NaN from a diverged step does not
-    /// survive). ForwardBackward accumulates, so a step starts here.
+    /// Sets every gradient slice to zero on its device (Device.Zero writes zeros, so a NaN from a diverged step does not
+    /// survive, as it would a scale by 0), queued in order before the next pass's kernels. ForwardBackward accumulates,
+    /// so a step starts here. Allocates nothing: it runs every step.
     /// </summary>
     public void ZeroGradients()
     {
-        int largest = Gradients.Count == 0 ? 0 : Gradients.Max(g => g.Value.Elements);
-        if (_zeros is null || _zeros.Length < largest) _zeros = new float[largest];
-        var zeros = _zeros;
-        var byRank = Gradients.ToLookup(g => g.Rank);
-        DeviceUploads.ForEach(_core.Mesh, rank =>
+        var gradients = Gradients;
+        for (int i = 0; i < gradients.Count; i++)
         {
-            foreach (var g in byRank[rank])
-                g.Value.Device.Upload(zeros.AsSpan(0, g.Value.Elements), g.Value.Cols, g.Value);
-        });
+            var value = gradients[i].Value;
+            value.Device.Zero(value);
+        }
     }
 
     /// <summary>
@@ -40,7 +37,7 @@ public sealed partial class ModelTraining
     public double GradientNorm()
     {
         var processes = _core.Mesh as IProcessMesh;
-        if (processes is null && _core.Mesh.Devices.Any(d => !d.IsLocal))
+        if (processes is null && !AllLocal(_core.Mesh.Devices))
             throw new NotSupportedException($"GradientNorm adds the slices of every device, but {_core.Plan.ModelName}'s mesh has devices of other processes and no way to reach them: use an MpiDeviceMesh.");
         var counted = _counted ??= processes is null ? Distinct(Gradients) : CountedAcrossProcesses(processes);
         var sums = NormSums(counted);
@@ -82,7 +79,16 @@ public sealed partial class ModelTraining
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The clipping norm must be positive and finite.");
         double factor = maxNorm / (norm + 1e-6);
         if (!(factor < 1)) return;   // also a NaN norm: the loss check reports that step
-        foreach (var g in Gradients) g.Value.Device.Scale(g.Value, (float)factor);
+        var gradients = Gradients;
+        for (int i = 0; i < gradients.Count; i++) gradients[i].Value.Device.Scale(gradients[i].Value, (float)factor);
+    }
+
+    // Loops, not LINQ or foreach over an interface: these run every step, and a steady-state step allocates nothing.
+    private static bool AllLocal(IReadOnlyList<Device> devices)
+    {
+        for (int rank = 0; rank < devices.Count; rank++)
+            if (!devices[rank].IsLocal) return false;
+        return true;
     }
 
     // The first slice of each region: replicas of a region on other devices hold the same gradient.

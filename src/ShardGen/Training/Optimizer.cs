@@ -25,16 +25,23 @@ public abstract class Optimizer : IDisposable
     public int Steps { get; private set; }
 
     /// <summary>One step of one model.</summary>
-    public void Step(ModelTraining training) => Step([training]);
+    public void Step(ModelTraining training)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        int step = Steps + 1;
+        Update(training, step);
+        Steps = step;
+    }
 
     /// <summary>One step: every replica's parameters updated from its own gradients (after they were summed across replicas).</summary>
     public void Step(IReadOnlyList<ModelTraining> replicas)
     {
         ArgumentNullException.ThrowIfNull(replicas);
         if (replicas.Count == 0) throw new ArgumentException("Step needs at least one model.", nameof(replicas));
-        foreach (var r in replicas) ArgumentNullException.ThrowIfNull(r, nameof(replicas));
+        // Index loops: a foreach over the interface would box an enumerator every step.
+        for (int i = 0; i < replicas.Count; i++) ArgumentNullException.ThrowIfNull(replicas[i], nameof(replicas));
         int step = Steps + 1;
-        foreach (var r in replicas) Update(r, step);
+        for (int i = 0; i < replicas.Count; i++) Update(replicas[i], step);
         Steps = step;
     }
 

@@ -191,7 +191,7 @@ namespace Demo
             var stream = pass.AllReduce(a0); // 2.
             pass.PositionEmbedding(stream, _core.Embedding(1)); // 3.
             var stack = _core.Stack(2);
-            var kept = new BlockActivations[stack.Count];
+            var kept = pass.KeptBlocks<BlockActivations>(stack.Count);
             for (int i = 0; i < stack.Count; i++)
             {
                 var block = stack[i];

@@ -184,7 +184,7 @@ namespace Demo
             var a0 = pass.TokenEmbedding(_core.Embedding(0)); // 1.
             var stream = pass.AllReduce(a0); // 2.
             var stack = _core.Stack(1);
-            var kept = new BlockActivations[stack.Count];
+            var kept = pass.KeptBlocks<BlockActivations>(stack.Count);
             for (int i = 0; i < stack.Count; i++)
             {
                 var block = stack[i];

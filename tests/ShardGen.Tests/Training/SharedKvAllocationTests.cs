@@ -46,7 +46,7 @@ public sealed class SharedKvAllocationTests : IDisposable
     public void ALanguageModelsSharedKvProjectionBackwardMakesNothingAfterTheFirstStep(bool checkpoint)
     {
         // 2 KV heads on 4 devices: each KV head's k|v gradient summed over 2 of them. A language model's whole
-        // ForwardBackward makes a few small host objects elsewhere (its loss statistics' arrays among them), so this
+        // ForwardBackward makes the CPU devices' copies of the id arrays they queue (ForwardBackwardAllocationTests), so this
         // measures the q|k|v projection's backward alone (every step the same hand-written pass, so the pass's scratch
         // objects are reused in call order as a generated pass's are).
         using var mesh = DeviceMesh.CreateCpu(4);
